@@ -1,0 +1,15 @@
+// Each add_*_commands registers subcommands on the CLI; the callback stores
+// the process exit code in `rc`.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace tessera::app {
+
+void add_version_command(CLI::App& app, int& rc);
+void add_server_commands(CLI::App& app, int& rc);  // serve, demo
+void add_jose_commands(CLI::App& app, int& rc);    // jose keygen|sign|verify|decode
+
+}  // namespace tessera::app

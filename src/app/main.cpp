@@ -1,0 +1,25 @@
+// tessera: one binary, several roles (DESIGN.md). Subcommands are registered
+// by the files that implement them; main() only parses and dispatches.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tessera: OAuth 2.1 / OpenID Connect authorization server, API gateway, "
+               "resource-server SDK and fine-grained authorization, in one binary."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
+
+  int rc = 0;
+  tessera::app::add_version_command(app, rc);
+  tessera::app::add_server_commands(app, rc);
+  tessera::app::add_jose_commands(app, rc);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}

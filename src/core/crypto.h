@@ -1,0 +1,28 @@
+// Thin, allocation-light wrappers over OpenSSL for the primitives every module
+// needs: secure random, digests, HMAC and constant-time comparison.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tessera::crypto {
+
+// Cryptographically secure random bytes (OpenSSL RAND_bytes). Aborts if the
+// generator fails: there is no safe way to continue without randomness.
+std::string random_bytes(size_t n);
+
+// `bytes` random bytes, base64url-encoded: tokens, secrets, ids.
+std::string random_token(size_t bytes = 32);
+
+enum class Digest { kSha1, kSha256, kSha384, kSha512 };
+
+std::string digest(Digest d, std::string_view data);
+inline std::string sha256(std::string_view data) { return digest(Digest::kSha256, data); }
+std::string hmac(Digest d, std::string_view key, std::string_view data);
+
+// Constant-time equality (CRYPTO_memcmp). Lengths are not secret.
+bool equal_ct(std::string_view a, std::string_view b);
+
+std::string to_hex(std::string_view bytes);
+
+}  // namespace tessera::crypto

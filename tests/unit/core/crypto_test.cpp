@@ -1,0 +1,31 @@
+#include "core/crypto.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace tessera::crypto;
+
+TEST(Crypto, Sha256KnownAnswer) {
+  EXPECT_EQ(to_hex(sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Crypto, HmacSha256Rfc4231Case2) {
+  EXPECT_EQ(to_hex(hmac(Digest::kSha256, "Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(Crypto, RandomTokensAreDistinctAndSized) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) seen.insert(random_token(32));
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_EQ(random_token(32).size(), 43u);  // 256 bits, base64url without padding
+}
+
+TEST(Crypto, ConstantTimeEqual) {
+  EXPECT_TRUE(equal_ct("secret", "secret"));
+  EXPECT_FALSE(equal_ct("secret", "secreT"));
+  EXPECT_FALSE(equal_ct("secret", "secret2"));
+  EXPECT_TRUE(equal_ct("", ""));
+}
