@@ -1,0 +1,58 @@
+// `tessera serve --config FILE`: the YAML configuration. Loading is strict: an
+// unknown key, a wrong type or an out-of-range value is an error naming the
+// file, the line and the key, and nothing starts half-configured.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tessera::app {
+
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;        // set: clients may present certificates
+  std::string client_auth = "none";  // none | optional | required
+};
+
+struct HttpConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int threads = 0;  // 0: one io thread per core
+  std::optional<TlsConfig> tls;
+  size_t max_header_bytes = 16 * 1024;                 // over: 431
+  size_t max_body_bytes = 1024 * 1024;                 // over: 413
+  int read_timeout_ms = 10'000;                        // slow client: 408
+  int idle_timeout_ms = 60'000;                        // keep-alive connection with no request
+  int max_connections = 10'000;                        // over: 503 and close
+  int max_requests_per_second_per_connection = 1'000;  // over: 429
+  int drain_timeout_ms = 10'000;                       // SIGTERM: finish in-flight work this long
+  bool access_log = true;
+};
+
+struct StoreConfigYaml {
+  std::string driver = "sqlite";  // sqlite | postgres
+  std::string path = "tessera.db";
+  std::string url;  // postgres connection string
+  int pool_size = 8;
+};
+
+struct Config {
+  std::string file;
+  std::vector<std::string> roles;  // as | gateway | fga
+  HttpConfig http;
+  StoreConfigYaml store;
+  std::string log_level = "info";
+};
+
+// Roles this build can run. Later issues add "as", "gateway" and "fga".
+const std::vector<std::string>& available_roles();
+
+Result<Config> load_config(const std::string& path);
+Result<Config> parse_config(const std::string& yaml_text, const std::string& file_name);
+
+}  // namespace tessera::app

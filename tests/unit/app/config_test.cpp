@@ -1,0 +1,79 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+using tessera::app::parse_config;
+
+namespace {
+std::string error_of(const std::string& yaml) {
+  auto r = parse_config(yaml, "tessera.yaml");
+  EXPECT_FALSE(r.ok()) << "accepted:\n" << yaml;
+  return r.ok() ? "" : r.error();
+}
+}  // namespace
+
+TEST(Config, EmptyFileMeansDefaults) {
+  auto r = parse_config("", "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->http.port, 8080);
+  EXPECT_EQ(r->store.driver, "sqlite");
+}
+
+TEST(Config, ReadsHttpAndStoreSettings) {
+  auto r = parse_config(R"(
+http:
+  listen: 0.0.0.0:9443
+  threads: 2
+  max_body_bytes: 4096
+  access_log: false
+store:
+  driver: postgres
+  url: postgresql://127.0.0.1:5432/tessera
+)",
+                        "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->http.host, "0.0.0.0");
+  EXPECT_EQ(r->http.port, 9443);
+  EXPECT_EQ(r->http.threads, 2);
+  EXPECT_EQ(r->http.max_body_bytes, 4096u);
+  EXPECT_FALSE(r->http.access_log);
+  EXPECT_EQ(r->store.driver, "postgres");
+}
+
+TEST(Config, UnknownKeyNamesFileLineAndKey) {
+  auto e = error_of("http:\n  listen: 127.0.0.1:1\n  max_body_byte: 10\n");
+  EXPECT_EQ(e, "tessera.yaml:3: key 'http.max_body_byte': unknown key");
+}
+
+TEST(Config, WrongTypeNamesTheKeyAndLine) {
+  auto e = error_of("http:\n  threads: many\n");
+  EXPECT_EQ(e, "tessera.yaml:2: key 'http.threads': expected an integer");
+}
+
+TEST(Config, OutOfRangeValueIsRefused) {
+  EXPECT_NE(error_of("http:\n  listen: 127.0.0.1:70000\n").find("http.listen"), std::string::npos);
+  EXPECT_NE(error_of("http:\n  max_connections: 0\n").find("between"), std::string::npos);
+}
+
+TEST(Config, RoleNotYetInThisBuildIsAnErrorNotASilentSkip) {
+  auto e = error_of("roles: [as]\n");
+  EXPECT_EQ(e, "tessera.yaml:1: key 'roles[0]': role 'as' is not available in this build yet");
+  EXPECT_NE(error_of("roles: [webserver]\n").find("must be one of"), std::string::npos);
+}
+
+TEST(Config, PostgresNeedsAUrl) {
+  EXPECT_NE(error_of("store:\n  driver: postgres\n").find("store.url"), std::string::npos);
+}
+
+TEST(Config, TlsNeedsReadableFiles) {
+  EXPECT_NE(error_of("http:\n  tls:\n    key_file: k.pem\n").find("http.tls.cert_file"),
+            std::string::npos);
+  EXPECT_NE(error_of("http:\n  tls:\n    cert_file: /nonexistent/c.pem\n    key_file: /nonexistent/k.pem\n")
+                .find("cannot read file"),
+            std::string::npos);
+}
+
+TEST(Config, YamlSyntaxErrorNamesTheLine) {
+  auto e = error_of("http:\n  listen: [unclosed\n");
+  EXPECT_EQ(e.rfind("tessera.yaml:", 0), 0u) << e;
+}
