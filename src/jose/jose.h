@@ -152,6 +152,11 @@ struct VerifyOptions {
   std::vector<Alg> allowed_algs;             // empty = every alg the key allows
   size_t max_size = 16 * 1024;               // bytes of the compact form, checked first
   std::vector<std::string> understood_crit;  // crit extensions the caller handles
+  // DPoP proofs (RFC 9449 §4.2) carry their key in the "jwk" header. Only a
+  // caller that has already taken that key out itself (and will bind it by
+  // thumbprint) sets this; verify() still never uses a header key, and jku,
+  // x5u and x5c stay rejected.
+  bool accept_jwk_header = false;
 };
 
 struct VerifiedJws {
