@@ -47,23 +47,31 @@ std::string encode_with(std::string_view in, const char* alphabet, bool pad) {
 }
 
 std::optional<std::string> decode_unpadded(std::string_view in, const std::array<int8_t, 256>& t) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int8_t v = t[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
+  const size_t rest = in.size() % 4;
+  if (rest == 1) return std::nullopt;
+  std::string out(in.size() / 4 * 3 + (rest ? rest - 1 : 0), '\0');
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  char* o = out.data();
+  const size_t full = in.size() - rest;
+  // Four characters to three bytes per step; an invalid character makes the
+  // OR of the table entries negative.
+  for (size_t i = 0; i < full; i += 4) {
+    int32_t a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    uint32_t n = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    *o++ = static_cast<char>(n >> 16);
+    *o++ = static_cast<char>(n >> 8);
+    *o++ = static_cast<char>(n);
   }
-  // Leftover bits must be zero: one canonical spelling per value.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  if (rest >= 2) {
+    int32_t a = t[p[full]], b = t[p[full + 1]], c = rest == 3 ? t[p[full + 2]] : 0;
+    if ((a | b | c) < 0) return std::nullopt;
+    uint32_t n = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6);
+    // Unused trailing bits must be zero: one canonical spelling per value.
+    if ((rest == 2 && (n & 0xFFFF)) || (rest == 3 && (n & 0xFF))) return std::nullopt;
+    *o++ = static_cast<char>(n >> 16);
+    if (rest == 3) *o++ = static_cast<char>(n >> 8);
+  }
   return out;
 }
 
@@ -76,7 +84,9 @@ std::optional<std::string> base64url::decode(std::string_view text) {
   return decode_unpadded(text, kUrlTable);
 }
 
-std::string base64::encode(std::string_view bytes) { return encode_with(bytes, kStdAlphabet, true); }
+std::string base64::encode(std::string_view bytes) {
+  return encode_with(bytes, kStdAlphabet, true);
+}
 
 std::optional<std::string> base64::decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;

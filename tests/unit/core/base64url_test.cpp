@@ -43,3 +43,19 @@ TEST(Base64Std, PaddedRoundTrip) {
   EXPECT_EQ(tessera::base64::decode("Zm8=").value(), "fo");
   EXPECT_FALSE(tessera::base64::decode("Zm8").has_value());
 }
+
+TEST(Base64Url, RoundTripsEveryLengthAndRejectsAnyForeignByte) {
+  std::string data;
+  for (int len = 0; len < 70; ++len) {
+    auto enc = encode(data);
+    ASSERT_EQ(decode(enc).value(), data) << len;
+    if (!enc.empty()) {
+      for (size_t pos : {size_t{0}, enc.size() / 2, enc.size() - 1}) {
+        std::string bad = enc;
+        bad[pos] = '=';
+        EXPECT_FALSE(decode(bad).has_value()) << len << " at " << pos;
+      }
+    }
+    data += static_cast<char>(len * 37 + 11);
+  }
+}
