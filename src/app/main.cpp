@@ -6,8 +6,9 @@
 #include "app/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Tessera: OAuth 2.1 / OpenID Connect authorization server, API gateway, "
-               "resource-server SDK and fine-grained authorization, in one binary."};
+  CLI::App app{
+      "Tessera: OAuth 2.1 / OpenID Connect authorization server, API gateway, "
+      "resource-server SDK and fine-grained authorization, in one binary."};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
 
