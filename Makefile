@@ -4,6 +4,7 @@ BUILD ?= build
 PORT ?= 8080
 DATA ?= .tessera-demo
 JOBS ?= $(shell nproc)
+UNIT_TARGETS = unit_core unit_jose unit_http unit_store unit_app
 
 .PHONY: setup build demo test unit asan fuzz bench format lint clean
 
@@ -28,7 +29,7 @@ unit: build
 # Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: setup
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTESSERA_SANITIZE=ON -DTESSERA_BENCH=OFF >/dev/null
-	@cmake --build build-asan -j $(JOBS)
+	@cmake --build build-asan -j $(JOBS) --target $(UNIT_TARGETS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L unit
 
 # libFuzzer targets (clang), each run briefly over its seed corpus.

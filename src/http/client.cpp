@@ -1,0 +1,455 @@
+#include "http/client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace tessera::http {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+const char* to_string(ClientErrorCode code) {
+  switch (code) {
+    case ClientErrorCode::kInvalidUrl:
+      return "invalid_url";
+    case ClientErrorCode::kResolveFailed:
+      return "resolve_failed";
+    case ClientErrorCode::kConnectFailed:
+      return "connect_failed";
+    case ClientErrorCode::kConnectTimeout:
+      return "connect_timeout";
+    case ClientErrorCode::kTlsHandshakeFailed:
+      return "tls_handshake_failed";
+    case ClientErrorCode::kCertificateUntrusted:
+      return "certificate_untrusted";
+    case ClientErrorCode::kHostnameMismatch:
+      return "hostname_mismatch";
+    case ClientErrorCode::kTimeout:
+      return "timeout";
+    case ClientErrorCode::kConnectionClosed:
+      return "connection_closed";
+    case ClientErrorCode::kProtocolError:
+      return "protocol_error";
+    case ClientErrorCode::kResponseTooLarge:
+      return "response_too_large";
+  }
+  return "unknown";
+}
+
+std::string form_encode(const Params& params) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  auto encode = [&](std::string_view s) {
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '.' || c == '_' || c == '~') {
+        out += ch;
+      } else if (c == ' ') {
+        out += '+';
+      } else {
+        out += '%';
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      }
+    }
+  };
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) out += '&';
+    encode(name);
+    out += '=';
+    encode(value);
+  }
+  return out;
+}
+
+namespace {
+
+struct Url {
+  bool secure = false;
+  std::string host;  // without brackets
+  uint16_t port = 0;
+  std::string target;  // path + query, at least "/"
+  std::string pool_key() const {
+    return (secure ? "https://" : "http://") + host + ":" + std::to_string(port);
+  }
+  bool host_is_ip() const {
+    error_code ec;
+    net::ip::make_address(host, ec);
+    return !ec;
+  }
+};
+
+std::optional<Url> parse_url(std::string_view s) {
+  Url u;
+  if (s.starts_with("https://")) {
+    u.secure = true;
+    s.remove_prefix(8);
+  } else if (s.starts_with("http://")) {
+    s.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
+  size_t slash = s.find_first_of("/?#");
+  std::string_view authority = s.substr(0, slash);
+  std::string_view rest = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
+  if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view port_text;
+  if (authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    u.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      port_text = after.substr(1);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    u.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (u.host.empty()) return std::nullopt;
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    for (char c : port_text) {
+      if (c < '0' || c > '9') return std::nullopt;
+      port = port * 10 + static_cast<unsigned>(c - '0');
+      if (port > 65535) return std::nullopt;
+    }
+    if (port == 0) return std::nullopt;
+    u.port = static_cast<uint16_t>(port);
+  } else {
+    u.port = u.secure ? 443 : 80;
+  }
+  u.target = rest.empty() ? "/" : std::string(rest);
+  if (u.target.front() == '?') u.target.insert(0, "/");
+  return u;
+}
+
+ClientError error(ClientErrorCode code, std::string message) { return {code, std::move(message)}; }
+
+}  // namespace
+
+// One keep-alive connection with its own io_context: a blocking call runs the
+// context until its operation completes; tcp_stream enforces the timeouts.
+struct PooledConnection {
+  net::io_context ioc{1};
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+class HttpClient::Impl {
+ public:
+  explicit Impl(ClientOptions options) : options_(std::move(options)) {}
+
+  ClientOptions options_;
+  std::optional<ssl::context> tls_context_;
+  std::string tls_context_error_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<PooledConnection>>> idle_;
+  std::atomic<uint64_t> opened_{0};
+
+  void init_tls() {
+    try {
+      ssl::context ctx(ssl::context::tls_client);
+      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      if (options_.verify_tls) {
+        ctx.set_verify_mode(ssl::verify_peer);
+        if (!options_.ca_pem.empty()) {
+          ctx.add_certificate_authority(net::buffer(options_.ca_pem));
+        } else if (!options_.ca_file.empty()) {
+          ctx.load_verify_file(options_.ca_file);
+        } else {
+          ctx.set_default_verify_paths();
+        }
+      } else {
+        ctx.set_verify_mode(ssl::verify_none);
+      }
+      if (!options_.client_certificate_pem.empty()) {
+        ctx.use_certificate_chain(net::buffer(options_.client_certificate_pem));
+        ctx.use_private_key(net::buffer(options_.client_private_key_pem), ssl::context::pem);
+      }
+      tls_context_.emplace(std::move(ctx));
+    } catch (const std::exception& e) {
+      tls_context_error_ = e.what();
+    }
+  }
+
+  std::unique_ptr<PooledConnection> take_idle(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(key);
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    auto c = std::move(it->second.back());
+    it->second.pop_back();
+    return c;
+  }
+
+  void give_back(const std::string& key, std::unique_ptr<PooledConnection> c) {
+    std::lock_guard lock(mu_);
+    auto& list = idle_[key];
+    if (list.size() < options_.max_idle_per_host) list.push_back(std::move(c));
+  }
+
+  // Runs the connection's io_context until the started operation completes.
+  static void run(PooledConnection& c) {
+    c.ioc.restart();
+    c.ioc.run();
+  }
+
+  Result<std::unique_ptr<PooledConnection>, ClientError> connect(const Url& url) {
+    auto c = std::make_unique<PooledConnection>();
+    c->plain.emplace(c->ioc);
+    tcp::resolver::results_type endpoints;
+    {
+      tcp::resolver resolver(c->ioc);
+      error_code ec;
+      bool done = false;
+      resolver.async_resolve(url.host, std::to_string(url.port),
+                             [&](error_code e, tcp::resolver::results_type r) {
+                               ec = e;
+                               endpoints = std::move(r);
+                               done = true;
+                             });
+      c->ioc.restart();
+      c->ioc.run_for(options_.connect_timeout);
+      if (!done) {
+        resolver.cancel();
+        run(*c);
+        return Err(error(ClientErrorCode::kConnectTimeout, "resolving " + url.host + " timed out"));
+      }
+      if (ec)
+        return Err(
+            error(ClientErrorCode::kResolveFailed, "resolve " + url.host + ": " + ec.message()));
+    }
+    error_code ec;
+    c->plain->expires_after(options_.connect_timeout);
+    c->plain->async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { ec = e; });
+    run(*c);
+    if (ec == beast::error::timeout) {
+      return Err(
+          error(ClientErrorCode::kConnectTimeout, "connect to " + url.pool_key() + " timed out"));
+    }
+    if (ec)
+      return Err(error(ClientErrorCode::kConnectFailed,
+                       "connect to " + url.pool_key() + ": " + ec.message()));
+    c->plain->socket().set_option(tcp::no_delay(true), ec);
+    opened_.fetch_add(1);
+    if (!url.secure) return c;
+
+    if (!tls_context_) {
+      return Err(error(ClientErrorCode::kTlsHandshakeFailed, "TLS setup: " + tls_context_error_));
+    }
+    c->tls.emplace(std::move(*c->plain), *tls_context_);
+    c->plain.reset();
+    SSL* ssl = c->tls->native_handle();
+    if (!url.host_is_ip()) {
+      // SNI (RFC 6066 §3) is for DNS names only.
+      SSL_set_tlsext_host_name(ssl, url.host.c_str());
+    }
+    if (options_.verify_tls) {
+      // RFC 6125 / RFC 9110 §4.3.4: the certificate must name the host we dialled.
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (url.host_is_ip()) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), url.host.size());
+      }
+    }
+    beast::get_lowest_layer(*c->tls).expires_after(options_.connect_timeout);
+    c->tls->async_handshake(ssl::stream_base::client, [&](error_code e) { ec = e; });
+    run(*c);
+    if (ec) {
+      long verify = SSL_get_verify_result(ssl);
+      if (ec == beast::error::timeout) {
+        return Err(error(ClientErrorCode::kConnectTimeout, "TLS handshake timed out"));
+      }
+      if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        return Err(error(ClientErrorCode::kHostnameMismatch,
+                         "certificate does not match host " + url.host));
+      }
+      if (verify != X509_V_OK) {
+        return Err(error(ClientErrorCode::kCertificateUntrusted,
+                         std::string("certificate verification failed: ") +
+                             X509_verify_cert_error_string(verify)));
+      }
+      return Err(error(ClientErrorCode::kTlsHandshakeFailed, "TLS handshake: " + ec.message()));
+    }
+    return c;
+  }
+
+  struct Exchange {
+    std::optional<ClientResponse> response;
+    std::optional<ClientError> error;
+    bool nothing_received = false;  // safe to retry on a fresh connection
+    bool keep_alive = false;
+  };
+
+  template <class Stream>
+  Exchange exchange(PooledConnection& c, Stream& stream,
+                    const bhttp::request<bhttp::string_body>& req) {
+    Exchange x;
+    error_code ec;
+    beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
+    bhttp::async_write(stream, req, [&](error_code e, size_t) { ec = e; });
+    run(c);
+    if (ec) {
+      x.nothing_received = ec != beast::error::timeout;
+      x.error = ec == beast::error::timeout
+                    ? error(ClientErrorCode::kTimeout, "writing request timed out")
+                    : error(ClientErrorCode::kConnectionClosed, "write: " + ec.message());
+      return x;
+    }
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(options_.max_response_body_bytes);
+    parser.header_limit(options_.max_response_header_bytes);
+    bhttp::async_read(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
+    run(c);
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        x.error = error(ClientErrorCode::kTimeout, "reading response timed out");
+      } else if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
+        x.error = error(ClientErrorCode::kResponseTooLarge, "response too large");
+      } else if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+                 ec == net::error::connection_reset || ec == bhttp::error::partial_message ||
+                 ec == ssl::error::stream_truncated) {
+        x.nothing_received = !parser.got_some();
+        x.error = error(ClientErrorCode::kConnectionClosed, "connection closed: " + ec.message());
+      } else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
+        x.error = error(ClientErrorCode::kProtocolError, "malformed response: " + ec.message());
+      } else {
+        x.nothing_received = !parser.got_some();
+        x.error = error(ClientErrorCode::kConnectionClosed, "read: " + ec.message());
+      }
+      return x;
+    }
+    auto& msg = parser.get();
+    ClientResponse r;
+    r.status = static_cast<int>(msg.result_int());
+    for (const auto& f : msg) r.headers.add(f.name_string(), f.value());
+    r.body = std::move(msg.body());
+    x.keep_alive = msg.keep_alive();
+    x.response = std::move(r);
+    return x;
+  }
+};
+
+HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->init_tls();
+}
+
+HttpClient::~HttpClient() = default;
+
+Result<ClientResponse, ClientError> HttpClient::request(const ClientRequest& request) {
+  auto url = parse_url(request.url);
+  if (!url) return Err(error(ClientErrorCode::kInvalidUrl, "not an absolute http(s) URL"));
+  const auto& o = impl_->options_;
+  bhttp::request<bhttp::string_body> req;
+  req.version(11);
+  bhttp::verb verb = bhttp::string_to_verb(request.method);
+  if (verb == bhttp::verb::unknown) {
+    req.method_string(request.method);
+  } else {
+    req.method(verb);
+  }
+  req.target(url->target);
+  const bool default_port = url->port == (url->secure ? 443 : 80);
+  std::string host = url->host.find(':') != std::string::npos ? "[" + url->host + "]" : url->host;
+  if (!default_port) host += ":" + std::to_string(url->port);
+  req.set(bhttp::field::host, host);
+  if (!o.user_agent.empty()) req.set(bhttp::field::user_agent, o.user_agent);
+  for (const auto& [name, value] : request.headers) {
+    if (iequals(name, "Host") || iequals(name, "Content-Length") ||
+        iequals(name, "Transfer-Encoding") || iequals(name, "Connection")) {
+      continue;
+    }
+    req.insert(name, value);
+  }
+  req.body() = request.body;
+  req.keep_alive(true);
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+      request.method == "PATCH") {
+    req.prepare_payload();
+  }
+
+  const std::string key = url->pool_key();
+  const bool idempotent = request.method == "GET" || request.method == "HEAD" ||
+                          request.method == "PUT" || request.method == "DELETE" ||
+                          request.method == "OPTIONS";
+  // A pooled connection may have been closed by the server while idle; retry
+  // once on a fresh connection when nothing came back (RFC 9112 §9.3.1).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto conn = impl_->take_idle(key);
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      auto fresh = impl_->connect(*url);
+      if (!fresh) return Err(fresh.error());
+      conn = std::move(*fresh);
+    }
+    Impl::Exchange x = conn->tls ? impl_->exchange(*conn, *conn->tls, req)
+                                 : impl_->exchange(*conn, *conn->plain, req);
+    if (x.response) {
+      x.response->reused_connection = reused;
+      if (x.keep_alive) impl_->give_back(key, std::move(conn));
+      return std::move(*x.response);
+    }
+    if (!(reused && x.nothing_received && idempotent)) return Err(std::move(*x.error));
+  }
+  return Err(error(ClientErrorCode::kConnectionClosed, "connection closed"));
+}
+
+Result<ClientResponse, ClientError> HttpClient::get(std::string_view url, const Headers& headers) {
+  ClientRequest r;
+  r.url = std::string(url);
+  r.headers = headers;
+  return request(r);
+}
+
+Result<ClientResponse, ClientError> HttpClient::post_form(std::string_view url, const Params& form,
+                                                          const Headers& headers) {
+  ClientRequest r;
+  r.method = "POST";
+  r.url = std::string(url);
+  r.headers = headers;
+  r.headers.set("Content-Type", "application/x-www-form-urlencoded");
+  r.body = form_encode(form);
+  return request(r);
+}
+
+size_t HttpClient::idle_connections() const {
+  std::lock_guard lock(impl_->mu_);
+  size_t n = 0;
+  for (const auto& [key, list] : impl_->idle_) n += list.size();
+  return n;
+}
+
+uint64_t HttpClient::connections_opened() const { return impl_->opened_.load(); }
+
+}  // namespace tessera::http

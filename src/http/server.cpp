@@ -1,0 +1,954 @@
+#include "http/server.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cmath>
+#include <csignal>
+#include <ctime>
+#include <thread>
+#include <unordered_set>
+
+#include "core/crypto.h"
+
+namespace tessera::http {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+namespace {
+
+// Index of the io thread running this code, for sharded counters.
+thread_local size_t tl_worker_index = 0;
+
+tcp::socket& lowest_layer(tcp::socket& s) { return s; }
+tcp::socket& lowest_layer(ssl::stream<tcp::socket>& s) { return s.next_layer(); }
+
+// RFC 9110 §6.6.1: an origin server with a clock MUST send Date, in
+// IMF-fixdate (§5.6.7). Formatted once per second per thread.
+std::string_view date_header_line() {
+  thread_local std::time_t cached_second = 0;
+  thread_local char line[64];
+  thread_local size_t len = 0;
+  std::time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    len = std::strftime(line, sizeof(line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    cached_second = now;
+  }
+  return {line, len};
+}
+
+// A request id we accept from the client (so ids correlate across hops) only
+// if it is short and made of safe characters; otherwise we mint one.
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
+
+void mint_request_id(std::string& out) {
+  // Per-thread random prefix + counter: unique without a syscall per request.
+  thread_local std::string prefix = crypto::to_hex(crypto::random_bytes(6));
+  thread_local uint64_t counter = 0;
+  char buf[24];
+  int n = std::snprintf(buf, sizeof(buf), "-%llx", static_cast<unsigned long long>(++counter));
+  out.assign(prefix);
+  out.append(buf, static_cast<size_t>(n));
+}
+
+// RFC 9110 §5.5: field values must not contain CR, LF or NUL; names are tokens.
+bool safe_field(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (c <= ' ' || c == ':' || c == 0x7f) return false;
+  }
+  for (char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+// Fields the server computes itself (RFC 9112 §6 framing, §9.6 connection).
+bool server_owned_field(std::string_view name) {
+  return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+         iequals(name, "Connection") || iequals(name, "Date");
+}
+
+void append_uint(std::string& out, uint64_t v) {
+  char buf[24];
+  char* p = buf + sizeof(buf);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  out.append(p, static_cast<size_t>(buf + sizeof(buf) - p));
+}
+
+std::shared_ptr<const ClientCertificate> peer_certificate(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return nullptr;
+  auto out = std::make_shared<ClientCertificate>();
+  int len = i2d_X509(cert, nullptr);
+  if (len <= 0) return nullptr;
+  out->der.resize(static_cast<size_t>(len));
+  auto* p = reinterpret_cast<unsigned char*>(out->der.data());
+  i2d_X509(cert, &p);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (bio && X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    if (n > 0) out->subject.assign(data, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+const Response& canned_error(int status) {
+  // Built once: error answers on the limit paths must not allocate much.
+  static const Response r400 = Response::error(400, "invalid_request", "malformed HTTP request");
+  static const Response r404 = Response::error(404, "not_found", "no route for this path");
+  static const Response r408 =
+      Response::error(408, "request_timeout", "request not received in time");
+  static const Response r413 = Response::error(413, "request_too_large", "request body too large");
+  static const Response r431 =
+      Response::error(431, "request_header_fields_too_large", "request header too large");
+  static const Response r500 = Response::error(500, "server_error", "internal error");
+  switch (status) {
+    case 400:
+      return r400;
+    case 404:
+      return r404;
+    case 408:
+      return r408;
+    case 413:
+      return r413;
+    case 431:
+      return r431;
+    default:
+      return r500;
+  }
+}
+
+class ConnectionBase;
+
+// One io thread with its own io_context: a connection lives on one thread for
+// its whole life, so its state needs no locks.
+struct Worker {
+  explicit Worker(size_t i) : index(i) {}
+  size_t index;
+  // Declared before the io_context: handlers destroyed with the io_context
+  // unregister their connections from this set.
+  std::unordered_set<ConnectionBase*> connections;
+  net::io_context ioc{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_guard;
+  net::steady_timer sweep_timer{ioc};
+  std::thread thread;
+};
+
+}  // namespace
+
+struct Server::State {
+  Server* server = nullptr;
+  const ServerOptions* options = nullptr;
+  Router* router = nullptr;
+  ServerMetrics* metrics = nullptr;
+  AccessLogSink* access_log = nullptr;
+  std::shared_ptr<AccessLogSink> owned_access_log;
+  RouteMetrics* unrouted_metrics = nullptr;
+  SteadyClock::duration sweep_interval{};
+  std::atomic<bool> draining{false};
+  std::atomic<size_t> active{0};
+  std::mutex drain_mu;
+  std::condition_variable drain_cv;
+  std::optional<ssl::context> ssl_context;
+  std::vector<std::unique_ptr<Worker>> workers;     // before acceptor: outlives it
+  std::optional<tcp::acceptor> acceptor;            // runs on workers[0]
+  std::optional<net::steady_timer> accept_backoff;  // on workers[0]
+  size_t next_worker = 0;
+};
+
+namespace {
+
+using State = Server::State;
+
+class ConnectionBase {
+ public:
+  ConnectionBase(State& state, Worker& worker) : state_(state), worker_(worker) {
+    worker_.connections.insert(this);
+  }
+  virtual ~ConnectionBase() {
+    worker_.connections.erase(this);
+    if (state_.active.fetch_sub(1) == 1 || state_.draining.load()) {
+      std::lock_guard lock(state_.drain_mu);
+      state_.drain_cv.notify_all();
+    }
+    state_.metrics->connections_active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  ConnectionBase(const ConnectionBase&) = delete;
+  ConnectionBase& operator=(const ConnectionBase&) = delete;
+
+  // Called by the worker's sweep timer: enforces timeouts and drain.
+  virtual void sweep(SteadyClock::time_point now) = 0;
+  virtual void force_close() = 0;
+
+ protected:
+  State& state_;
+  Worker& worker_;
+};
+
+template <class Stream>
+class Connection final : public ConnectionBase,
+                         public Responder::Sink,
+                         public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, ssl::stream<tcp::socket>>;
+
+  template <class... StreamArgs>
+  Connection(State& state, Worker& worker, StreamArgs&&... args)
+      : ConnectionBase(state, worker), stream_(std::forward<StreamArgs>(args)...) {
+    const auto& o = *state_.options;
+    tokens_ = o.request_burst;
+    error_code ec;
+    auto endpoint = lowest_layer(stream_).remote_endpoint(ec);
+    if (!ec) {
+      peer_address_ = endpoint.address().to_string();
+      peer_port_ = endpoint.port();
+    }
+    lowest_layer(stream_).set_option(tcp::no_delay(true), ec);
+  }
+
+  void start() {
+    if constexpr (kTls) {
+      enter(Phase::kHandshake);
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          [self = this->shared_from_this()](error_code ec) { self->on_handshake(ec); });
+    } else {
+      read_request();
+    }
+  }
+
+  void sweep(SteadyClock::time_point now) override {
+    const auto& o = *state_.options;
+    const auto elapsed = now - phase_start_;
+    switch (phase_) {
+      case Phase::kHandshake:
+        if (elapsed > o.header_timeout) time_out();
+        break;
+      case Phase::kReading: {
+        const bool received_any = buffer_.size() > 0 || (parser_ && parser_->got_some());
+        if (!received_any) {
+          // Idle keep-alive connection: nothing owed to it (RFC 9112 §9.3).
+          if (state_.draining.load() || elapsed > o.idle_timeout) time_out();
+        } else if (!parser_->is_header_done()) {
+          if (first_byte_seen_ == SteadyClock::time_point{}) {
+            first_byte_seen_ = now;
+          } else if (now - first_byte_seen_ > o.header_timeout) {
+            time_out();
+          }
+        } else {
+          if (header_done_seen_ == SteadyClock::time_point{}) {
+            header_done_seen_ = now;
+          } else if (now - header_done_seen_ > o.body_timeout) {
+            time_out();
+          }
+        }
+        break;
+      }
+      case Phase::kWriting:
+        if (elapsed > o.write_timeout) force_close();
+        break;
+      case Phase::kLingering:
+        // Long enough for the client to read our answer, short enough that a
+        // client which never closes cannot pin the connection.
+        if (elapsed > std::min<SteadyClock::duration>(o.write_timeout, std::chrono::seconds(2))) {
+          force_close();
+        }
+        break;
+      case Phase::kHandling:
+      case Phase::kClosed:
+        break;
+    }
+  }
+
+  void force_close() override {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    error_code ec;
+    lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ec);
+    lowest_layer(stream_).close(ec);
+  }
+
+  // Responder::Sink: completion of an async handler, from any thread.
+  void complete(Response response) override {
+    net::post(worker_.ioc, [self = this->shared_from_this(), r = std::move(response)]() mutable {
+      if (self->phase_ != Phase::kHandling) return;  // connection closed meanwhile
+      self->response_ = std::move(r);
+      self->write_response(self->response_);
+    });
+  }
+
+ private:
+  enum class Phase { kHandshake, kReading, kHandling, kWriting, kLingering, kClosed };
+
+  void enter(Phase p) {
+    phase_ = p;
+    phase_start_ = SteadyClock::now();
+  }
+
+  // Timeouts cancel the pending operation; its handler decides what to say.
+  void time_out() {
+    if (phase_ == Phase::kClosed) return;
+    if (phase_ != Phase::kReading) return force_close();
+    timed_out_ = true;
+    error_code ec;
+    lowest_layer(stream_).cancel(ec);
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec) {
+      state_.metrics->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      return force_close();
+    }
+    if constexpr (kTls) {
+      SSL* ssl = stream_.native_handle();
+      tls_protocol_ = SSL_get_version(ssl);
+      if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) tls_cipher_ = SSL_CIPHER_get_name(c);
+      // With SSL_VERIFY_PEER the handshake already failed for an unverified
+      // certificate; check again so a misconfiguration cannot hand one over.
+      if (SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK) {
+        client_certificate_ = peer_certificate(ssl);
+      }
+    }
+    read_request();
+  }
+
+  void read_request() {
+    if (phase_ == Phase::kClosed) return;
+    const auto& o = *state_.options;
+    parser_.emplace();
+    parser_->header_limit(o.max_header_bytes);
+    parser_->body_limit(o.max_body_bytes);
+    request_.reset();
+    first_byte_seen_ = {};
+    header_done_seen_ = {};
+    timed_out_ = false;
+    enter(Phase::kReading);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    if (phase_ == Phase::kClosed) return;
+    request_received_ = SteadyClock::now();
+    request_wall_time_ = std::chrono::system_clock::now();
+    if (timed_out_) {
+      const bool received_any = buffer_.size() > 0 || (parser_ && parser_->got_some());
+      if (!received_any) return force_close();  // idle or draining: close silently
+      return answer_error_and_close(408);
+    }
+    if (ec) {
+      if (ec == bhttp::error::header_limit) return answer_error_and_close(431);
+      if (ec == bhttp::error::body_limit) return answer_error_and_close(413);
+      if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        // Malformed message: we cannot find the next request boundary, so
+        // answer 400 and close (RFC 9112 §2.2, §6.3).
+        return answer_error_and_close(400);
+      }
+      return force_close();  // EOF, reset, TLS failure
+    }
+    handle_request();
+  }
+
+  void handle_request() {
+    const auto& o = *state_.options;
+    auto& msg = parser_->get();
+    route_metrics_ = state_.unrouted_metrics;
+    is_head_ = msg.method() == bhttp::verb::head;
+    keep_alive_ = msg.keep_alive() && !state_.draining.load();
+    http10_ = msg.version() == 10;
+    ++served_;
+    if (o.max_requests_per_connection != 0 && served_ >= o.max_requests_per_connection) {
+      keep_alive_ = false;
+    }
+
+    request_.set_method(msg.method_string());
+    request_.set_target(msg.target());
+
+    // RFC 9112 §3.2: a client MUST send exactly one Host in HTTP/1.1; a server
+    // MUST answer 400 otherwise.
+    if (msg.version() >= 11 && msg.count(bhttp::field::host) != 1) {
+      return answer_error_and_close(400);
+    }
+    if (o.max_requests_per_second > 0 && !take_token()) return answer_rate_limited();
+
+    auto& headers = request_.mutable_headers();
+    for (const auto& f : msg) headers.add(f.name_string(), f.value());
+    std::string& body = msg.body();
+    if (body.size() > 64 * 1024) {
+      request_.mutable_body() = std::move(body);
+    } else {
+      request_.mutable_body().assign(body);
+    }
+    request_.set_peer(peer_address_, peer_port_);
+    TlsInfo& tls = request_.mutable_tls();
+    tls.secure = kTls;
+    tls.protocol = tls_protocol_;
+    tls.cipher = tls_cipher_;
+    tls.client_certificate = client_certificate_;
+    if (auto id = headers.get("X-Request-Id"); id && acceptable_request_id(*id)) {
+      request_.set_request_id(*id);
+    } else {
+      std::string& scratch = request_id_scratch_;
+      mint_request_id(scratch);
+      request_.set_request_id(scratch);
+    }
+
+    Router::Match match = state_.router->match(request_.method(), request_.path(), request_);
+    switch (match.kind) {
+      case Router::Match::Kind::kNotFound:
+        return write_response(canned_error(404));
+      case Router::Match::Kind::kMethodNotAllowed:
+        request_.set_route(match.pattern);
+        response_ = Response::error(405, "method_not_allowed", "method not allowed for this path");
+        // RFC 9110 §15.5.6: a 405 MUST carry Allow.
+        response_.headers.add("Allow", match.allow);
+        return write_response(response_);
+      case Router::Match::Kind::kFound:
+        break;
+    }
+    const Route& route = *match.route;
+    request_.set_route(route.pattern);
+    if (route.metrics) route_metrics_ = route.metrics;
+    if (route.handler) {
+      try {
+        response_ = route.handler(request_);
+      } catch (...) {
+        // The server lives on; the client learns nothing of the cause.
+        state_.metrics->handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+        return write_response(canned_error(500));
+      }
+      return write_response(response_);
+    }
+    enter(Phase::kHandling);
+    std::shared_ptr<Responder::Sink> sink(this->shared_from_this(), this);
+    try {
+      route.async_handler(request_, Responder(std::move(sink)));
+    } catch (...) {
+      // The Responder, destroyed unanswered during unwinding, answered 500.
+      state_.metrics->handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // Token bucket per connection: `max_requests_per_second` refill, `request_burst` capacity.
+  bool take_token() {
+    const auto& o = *state_.options;
+    auto now = SteadyClock::now();
+    if (last_refill_ != SteadyClock::time_point{}) {
+      double seconds = std::chrono::duration<double>(now - last_refill_).count();
+      tokens_ = std::min(o.request_burst, tokens_ + seconds * o.max_requests_per_second);
+    }
+    last_refill_ = now;
+    if (tokens_ >= 1.0) {
+      tokens_ -= 1.0;
+      return true;
+    }
+    return false;
+  }
+
+  void answer_rate_limited() {
+    const auto& o = *state_.options;
+    response_ = Response::error(429, "rate_limited", "too many requests on this connection");
+    // RFC 6585 §4 / RFC 9110 §10.2.3: when to try again, in whole seconds.
+    double wait = (1.0 - tokens_) / o.max_requests_per_second;
+    response_.headers.add(
+        "Retry-After", std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(wait)))));
+    write_response(response_);
+  }
+
+  void answer_error_and_close(int status) {
+    keep_alive_ = false;
+    route_metrics_ = state_.unrouted_metrics;
+    if (parser_ && parser_->is_header_done()) {
+      // Keep what we know for the access log; the target is safe to log
+      // once its query is dropped by Request::path().
+      auto& msg = parser_->get();
+      request_.set_method(msg.method_string());
+      request_.set_target(msg.target());
+    }
+    if (request_.request_id().empty()) {
+      mint_request_id(request_id_scratch_);
+      request_.set_request_id(request_id_scratch_);
+    }
+    write_response(canned_error(status));
+  }
+
+  void write_response(const Response& response) {
+    if (phase_ == Phase::kClosed) return;
+    enter(Phase::kWriting);
+    if (state_.draining.load()) keep_alive_ = false;
+    const Response* r = &response;
+    for (const auto& [name, value] : r->headers) {
+      if (!safe_field(name, value)) {
+        // Never let a handler split the response (RFC 9112 §4, §5).
+        state_.metrics->handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+        r = &canned_error(500);
+        break;
+      }
+    }
+    status_ = r->status;
+    std::string_view reason = reason_phrase(r->status);
+    head_.clear();
+    head_ += "HTTP/1.1 ";
+    append_uint(head_, static_cast<uint64_t>(r->status));
+    head_ += ' ';
+    head_ += reason;
+    head_ += "\r\n";
+    head_ += date_header_line();
+    bool has_request_id = false;
+    for (const auto& [name, value] : r->headers) {
+      if (server_owned_field(name)) continue;
+      has_request_id = has_request_id || iequals(name, "X-Request-Id");
+      head_ += name;
+      head_ += ": ";
+      head_ += value;
+      head_ += "\r\n";
+    }
+    if (!has_request_id && !request_.request_id().empty()) {
+      head_ += "X-Request-Id: ";
+      head_ += request_.request_id();
+      head_ += "\r\n";
+    }
+    // RFC 9110 §8.6: no Content-Length in 1xx or 204 responses; a 304 has no body.
+    const bool bodyless_status = r->status < 200 || r->status == 204 || r->status == 304;
+    if (!bodyless_status) {
+      head_ += "Content-Length: ";
+      append_uint(head_, r->body.size());
+      head_ += "\r\n";
+    }
+    if (!keep_alive_) {
+      head_ += "Connection: close\r\n";  // RFC 9112 §9.6
+    } else if (http10_) {
+      head_ += "Connection: keep-alive\r\n";  // HTTP/1.0 persistence is opt-in
+    }
+    head_ += "\r\n";
+    // RFC 9110 §9.3.2: HEAD gets the GET headers without content.
+    body_bytes_ = (is_head_ || bodyless_status) ? 0 : r->body.size();
+    std::array<net::const_buffer, 2> buffers = {net::buffer(head_),
+                                                net::buffer(r->body.data(), body_bytes_)};
+    net::async_write(stream_, buffers, [self = this->shared_from_this()](error_code ec, size_t) {
+      self->on_write(ec);
+    });
+  }
+
+  void on_write(error_code ec) {
+    const auto duration = SteadyClock::now() - request_received_;
+    if (route_metrics_) route_metrics_->record(tl_worker_index, status_, duration);
+    AccessLogEntry entry;
+    entry.time = request_wall_time_;
+    entry.method = request_.method();
+    entry.route = request_.route();
+    entry.path = request_.path();
+    entry.status = status_;
+    entry.duration = duration;
+    entry.bytes_sent = body_bytes_;
+    entry.peer_address = peer_address_;
+    entry.peer_port = peer_port_;
+    entry.request_id = request_.request_id();
+    entry.tls = kTls;
+    state_.access_log->write(entry);
+
+    if (ec || phase_ == Phase::kClosed) return force_close();
+    if (!keep_alive_) return close_gracefully();
+    read_request();
+  }
+
+  // Half-close, then read and discard until the client closes, so a client
+  // still sending a body reads our answer instead of a reset (RFC 9112 §9.6).
+  void close_gracefully() {
+    enter(Phase::kLingering);
+    parser_.reset();
+    if constexpr (kTls) {
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](error_code) { self->force_close(); });
+    } else {
+      error_code ec;
+      stream_.shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return force_close();
+      linger();
+    }
+  }
+
+  void linger() {
+    buffer_.consume(buffer_.size());
+    lowest_layer(stream_).async_read_some(buffer_.prepare(4096),
+                                          [self = this->shared_from_this()](error_code ec, size_t) {
+                                            if (ec || self->phase_ == Phase::kClosed)
+                                              return self->force_close();
+                                            self->linger();
+                                          });
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;  // reused for every request on this connection
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;
+  Response response_;
+  std::string head_;
+  std::string request_id_scratch_;
+  Phase phase_ = Phase::kReading;
+  SteadyClock::time_point phase_start_ = SteadyClock::now();
+  SteadyClock::time_point first_byte_seen_{};
+  SteadyClock::time_point header_done_seen_{};
+  SteadyClock::time_point request_received_{};
+  std::chrono::system_clock::time_point request_wall_time_{};
+  bool timed_out_ = false;
+  bool keep_alive_ = true;
+  bool is_head_ = false;
+  bool http10_ = false;
+  int status_ = 0;
+  uint64_t body_bytes_ = 0;
+  uint64_t served_ = 0;
+  double tokens_ = 0;
+  SteadyClock::time_point last_refill_{};
+  RouteMetrics* route_metrics_ = nullptr;
+  std::string peer_address_;
+  uint16_t peer_port_ = 0;
+  std::string_view tls_protocol_;
+  std::string_view tls_cipher_;
+  std::shared_ptr<const ClientCertificate> client_certificate_;
+};
+
+// Over the connection limit: a canned 503 and a lingering close, without
+// counting toward the limit or touching the router.
+class RefusedConnection : public std::enable_shared_from_this<RefusedConnection> {
+ public:
+  explicit RefusedConnection(tcp::socket socket)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+  void start() {
+    static const std::string kResponse = [] {
+      std::string body =
+          R"({"error":"temporarily_unavailable","error_description":"too many connections"})";
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    timer_.expires_after(std::chrono::seconds(2));
+    timer_.async_wait([self = shared_from_this()](error_code) {
+      error_code ec;
+      self->socket_.close(ec);
+    });
+    net::async_write(socket_, net::buffer(kResponse),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return self->close();
+                       self->socket_.shutdown(tcp::socket::shutdown_send, ec);
+                       self->drain();
+                     });
+  }
+
+ private:
+  void drain() {
+    socket_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              if (ec) return self->close();
+                              self->drain();
+                            });
+  }
+  void close() {
+    error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+  }
+
+  tcp::socket socket_;
+  net::steady_timer timer_;
+  std::array<char, 1024> scratch_{};
+};
+
+void schedule_sweep(State& state, Worker& worker) {
+  worker.sweep_timer.expires_after(state.sweep_interval);
+  worker.sweep_timer.async_wait([&state, &worker](error_code ec) {
+    if (ec) return;
+    auto now = SteadyClock::now();
+    // sweep() never destroys a connection synchronously (handlers run later),
+    // so iterating the set is safe.
+    for (ConnectionBase* c : worker.connections) c->sweep(now);
+    schedule_sweep(state, worker);
+  });
+}
+
+void start_connection(State& state, Worker& worker, tcp::socket socket) {
+  state.metrics->connections_active.fetch_add(1, std::memory_order_relaxed);
+  if (state.ssl_context) {
+    auto c = std::make_shared<Connection<ssl::stream<tcp::socket>>>(
+        state, worker, std::move(socket), *state.ssl_context);
+    c->start();
+  } else {
+    auto c = std::make_shared<Connection<tcp::socket>>(state, worker, std::move(socket));
+    c->start();
+  }
+}
+
+void accept_next(State& state) {
+  if (!state.acceptor || !state.acceptor->is_open()) return;
+  Worker& target = *state.workers[state.next_worker++ % state.workers.size()];
+  state.acceptor->async_accept(target.ioc, [&state, &target](error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !state.acceptor->is_open()) return;
+    if (ec) {
+      // E.g. EMFILE: back off briefly instead of spinning.
+      state.accept_backoff->expires_after(std::chrono::milliseconds(50));
+      state.accept_backoff->async_wait([&state](error_code e) {
+        if (!e) accept_next(state);
+      });
+      return;
+    }
+    state.metrics->connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    if (state.draining.load() || state.active.load() >= state.options->max_connections) {
+      state.metrics->connections_refused.fetch_add(1, std::memory_order_relaxed);
+      if (state.ssl_context) {
+        error_code ignored;
+        socket.close(ignored);  // no HTTP without a handshake we will not spend
+      } else {
+        std::make_shared<RefusedConnection>(std::move(socket))->start();
+      }
+    } else {
+      state.active.fetch_add(1);
+      net::post(target.ioc, [&state, &target, s = std::move(socket)]() mutable {
+        start_connection(state, target, std::move(s));
+      });
+    }
+    accept_next(state);
+  });
+}
+
+std::string read_file_or(const std::string& pem, const std::string& path) {
+  if (!pem.empty() || path.empty()) return pem;
+  std::unique_ptr<FILE, decltype(&fclose)> f(fopen(path.c_str(), "rb"), &fclose);
+  if (!f) throw std::runtime_error("cannot read " + path);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                  ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  std::string chain = read_file_or(tls.certificate_chain_pem, tls.certificate_chain_file);
+  std::string key = read_file_or(tls.private_key_pem, tls.private_key_file);
+  if (chain.empty() || key.empty()) throw std::runtime_error("TLS needs a certificate and a key");
+  ctx.use_certificate_chain(net::buffer(chain));
+  ctx.use_private_key(net::buffer(key), ssl::context::pem);
+  // Session resumption with client certificates needs a session id context.
+  static const unsigned char kSessionContext[] = "tessera";
+  SSL_CTX_set_session_id_context(ctx.native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  switch (tls.client_certificates) {
+    case ClientCertMode::kOff:
+      ctx.set_verify_mode(ssl::verify_none);
+      return;
+    case ClientCertMode::kOptional:
+      ctx.set_verify_mode(ssl::verify_peer);
+      break;
+    case ClientCertMode::kRequired:
+      ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+      break;
+  }
+  std::string ca = read_file_or(tls.client_ca_pem, tls.client_ca_file);
+  if (ca.empty()) throw std::runtime_error("mutual TLS needs client CA certificates");
+  ctx.add_certificate_authority(net::buffer(ca));
+  // Advertise the acceptable CAs in the CertificateRequest (RFC 8446 §4.2.4).
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(ca.data(), static_cast<int>(ca.size())), &BIO_free);
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(cert)));
+    X509_free(cert);
+  }
+  ERR_clear_error();
+  SSL_CTX_set_client_CA_list(ctx.native_handle(), names);  // takes ownership
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, Router router)
+    : options_(std::move(options)),
+      router_(std::move(router)),
+      metrics_(std::make_shared<ServerMetrics>()) {
+  if (options_.builtin_routes) {
+    Request probe;
+    auto absent = [&](std::string_view path) {
+      return router_.match("GET", path, probe).kind == Router::Match::Kind::kNotFound;
+    };
+    if (absent("/healthz")) {
+      router_.get("/healthz", [](const Request&) {
+        return Response::json(200, {{"status", "ok"}});
+      });
+    }
+    if (absent("/readyz")) {
+      router_.get("/readyz", [this](const Request&) {
+        return ready() ? Response::json(200, {{"status", "ready"}})
+                       : Response::json(503, {{"status", "not_ready"}});
+      });
+    }
+    if (absent("/metrics")) {
+      router_.get("/metrics", [this](const Request&) {
+        // Prometheus text exposition format, version 0.0.4.
+        return Response::text(200, metrics_->render(), "text/plain; version=0.0.4; charset=utf-8");
+      });
+    }
+  }
+  for (Route* route : router_.routes()) {
+    route->metrics = metrics_->add_route(route->pattern, route->method);
+  }
+}
+
+Server::~Server() { stop(); }
+
+Result<Ok> Server::start() {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (running_) return Err(std::string("server already started"));
+  }
+  auto state = std::make_unique<State>();
+  state->server = this;
+  state->options = &options_;
+  state->router = &router_;
+  state->metrics = metrics_.get();
+  state->owned_access_log =
+      options_.access_log ? options_.access_log : std::make_shared<JsonLinesAccessLog>(2);
+  state->access_log = state->owned_access_log.get();
+  state->unrouted_metrics = metrics_->add_route("<unmatched>", "*");
+  auto smallest = std::min({options_.header_timeout, options_.body_timeout, options_.idle_timeout,
+                            options_.write_timeout});
+  state->sweep_interval = std::clamp<SteadyClock::duration>(
+      smallest / 4, std::chrono::milliseconds(5), std::chrono::seconds(1));
+  unsigned threads =
+      options_.io_threads ? options_.io_threads : std::thread::hardware_concurrency();
+  if (threads == 0) threads = 1;
+  try {
+    if (options_.tls) {
+      state->ssl_context.emplace(ssl::context::tls_server);
+      configure_tls(*state->ssl_context, *options_.tls);
+    }
+    for (unsigned i = 0; i < threads; ++i) state->workers.push_back(std::make_unique<Worker>(i));
+    auto& ioc0 = state->workers[0]->ioc;
+    tcp::endpoint endpoint(net::ip::make_address(options_.address), options_.port);
+    state->acceptor.emplace(ioc0);
+    state->acceptor->open(endpoint.protocol());
+    state->acceptor->set_option(net::socket_base::reuse_address(true));
+    state->acceptor->bind(endpoint);
+    state->acceptor->listen(options_.listen_backlog);
+    bound_port_ = state->acceptor->local_endpoint().port();
+  } catch (const std::exception& e) {
+    return Err(std::string("http server start: ") + e.what());
+  }
+  state->accept_backoff.emplace(state->workers[0]->ioc);
+  accept_next(*state);
+  for (auto& w : state->workers) {
+    w->work_guard.emplace(w->ioc.get_executor());
+    schedule_sweep(*state, *w);
+    Worker* worker = w.get();
+    w->thread = std::thread([worker] {
+      tl_worker_index = worker->index;
+      worker->ioc.run();
+    });
+  }
+  state_ = std::move(state);
+  std::lock_guard lock(stop_mu_);
+  running_ = true;
+  return Ok{};
+}
+
+void Server::drain(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (!running_ || !state_) return;
+  }
+  draining_ = true;
+  State& st = *state_;
+  st.draining = true;
+  net::post(st.workers[0]->ioc, [&st] {
+    error_code ec;
+    if (st.acceptor) st.acceptor->close(ec);
+  });
+  // Close idle connections now rather than at the next sweep.
+  for (auto& w : st.workers) {
+    Worker* worker = w.get();
+    net::post(worker->ioc, [worker] {
+      auto now = SteadyClock::now();
+      for (ConnectionBase* c : worker->connections) c->sweep(now);
+    });
+  }
+  {
+    std::unique_lock lock(st.drain_mu);
+    st.drain_cv.wait_for(lock, timeout, [&st] { return st.active.load() == 0; });
+  }
+  shutdown_threads();
+}
+
+void Server::stop() { shutdown_threads(); }
+
+void Server::shutdown_threads() {
+  std::unique_ptr<State> state;
+  {
+    std::lock_guard lock(stop_mu_);
+    if (!running_) return;
+    state = std::move(state_);
+  }
+  for (auto& w : state->workers) {
+    w->work_guard.reset();
+    w->ioc.stop();
+  }
+  for (auto& w : state->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Destroying the state closes the acceptor, then each io_context destroys
+  // its pending handlers, which releases and closes the connections.
+  state->acceptor.reset();
+  state->accept_backoff.reset();
+  state.reset();
+  std::lock_guard lock(stop_mu_);
+  running_ = false;
+  stopped_cv_.notify_all();
+}
+
+void Server::wait() {
+  std::unique_lock lock(stop_mu_);
+  stopped_cv_.wait(lock, [this] { return !running_; });
+}
+
+void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout) {
+  net::io_context ioc(1);
+  net::signal_set signals(ioc, SIGTERM, SIGINT);
+  signals.async_wait([](error_code, int) {});
+  ioc.run();  // returns after the first signal
+  server.drain(drain_timeout);
+}
+
+}  // namespace tessera::http

@@ -1,0 +1,112 @@
+#include "http/message.h"
+
+#include <gtest/gtest.h>
+
+#include "core/base64url.h"
+#include "core/crypto.h"
+#include "http/client.h"
+
+namespace tessera::http {
+namespace {
+
+TEST(PercentDecode, DecodesEscapesAndPlusOnlyInForms) {
+  EXPECT_EQ(*percent_decode("a%20b+c", true), "a b c");
+  EXPECT_EQ(*percent_decode("a%20b+c", false), "a b+c");
+  EXPECT_EQ(*percent_decode("%C3%A9", false), "\xC3\xA9");
+}
+
+TEST(PercentDecode, RejectsTruncatedOrNonHexEscapes) {
+  EXPECT_EQ(percent_decode("%", true).error(), DecodeError::kBadPercentEscape);
+  EXPECT_EQ(percent_decode("%4", true).error(), DecodeError::kBadPercentEscape);
+  EXPECT_EQ(percent_decode("%zz", true).error(), DecodeError::kBadPercentEscape);
+}
+
+TEST(PercentDecode, RejectsInvalidUtf8AndNul) {
+  EXPECT_EQ(percent_decode("%C3", true).error(), DecodeError::kInvalidUtf8);
+  EXPECT_EQ(percent_decode("%C0%AF", true).error(), DecodeError::kInvalidUtf8);  // overlong
+  EXPECT_EQ(percent_decode("a%00b", true).error(), DecodeError::kNulByte);
+}
+
+TEST(FormParsing, ParsesPairsInOrderAndReportsDuplicates) {
+  auto form = parse_form("grant_type=client_credentials&scope=a+b&&flag&scope=c");
+  ASSERT_TRUE(form.ok());
+  EXPECT_EQ(form->size(), 4u);
+  EXPECT_EQ(*form->get("grant_type"), "client_credentials");
+  EXPECT_EQ(*form->get("scope"), "a b");
+  EXPECT_EQ(*form->get("flag"), "");
+  EXPECT_EQ(*form->first_duplicate(), "scope");
+}
+
+TEST(FormParsing, OneBadEscapeFailsTheWholeBody) { EXPECT_FALSE(parse_form("a=1&b=%G1").ok()); }
+
+TEST(FormEncoding, RoundTripsThroughTheParser) {
+  Params p;
+  p.add("token", "a b+c/=&é");
+  p.add("x", "");
+  auto parsed = parse_form(form_encode(p));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed->get("token"), "a b+c/=&é");
+  EXPECT_EQ(*parsed->get("x"), "");
+}
+
+TEST(HeadersLookup, IsCaseInsensitiveAndSetReplacesAllValues) {
+  Headers h;
+  h.add("Content-Type", "a");
+  h.add("content-type", "b");
+  h.add("X-Other", "c");
+  EXPECT_EQ(*h.get("CONTENT-TYPE"), "a");
+  EXPECT_EQ(h.count("Content-type"), 2u);
+  h.set("CONTENT-TYPE", "z");
+  EXPECT_EQ(h.count("content-type"), 1u);
+  EXPECT_EQ(*h.get("content-type"), "z");
+  EXPECT_EQ(*h.get("x-other"), "c");
+}
+
+TEST(HeadersLookup, ClearKeepsNoStaleFields) {
+  Headers h;
+  h.add("A", "1");
+  h.add("B", "2");
+  h.clear();
+  h.add("C", "3");
+  EXPECT_EQ(h.size(), 1u);
+  EXPECT_FALSE(h.get("A").has_value());
+  EXPECT_EQ(*h.get("c"), "3");
+}
+
+TEST(RequestQuery, DecodesParametersAndKeepsPathWithoutQuery) {
+  Request r;
+  r.set_target("/cb?code=abc%2Fd&state=x+y");
+  EXPECT_EQ(r.path(), "/cb");
+  EXPECT_EQ(r.raw_query(), "code=abc%2Fd&state=x+y");
+  EXPECT_EQ(*r.query().get("code"), "abc/d");
+  EXPECT_EQ(*r.query().get("state"), "x y");
+  EXPECT_FALSE(r.query_error().has_value());
+}
+
+TEST(RequestQuery, MalformedQueryIsReportedNotThrown) {
+  Request r;
+  r.set_target("/cb?code=%ZZ");
+  EXPECT_TRUE(r.query().empty());
+  EXPECT_EQ(*r.query_error(), DecodeError::kBadPercentEscape);
+}
+
+TEST(ClientCertificateThumbprint, IsBase64UrlSha256OfDer) {
+  ClientCertificate c;
+  c.der = "not really DER";
+  EXPECT_EQ(c.sha256_thumbprint(), base64url::encode(crypto::sha256("not really DER")));
+  EXPECT_EQ(c.sha256_thumbprint().size(), 43u);
+}
+
+TEST(ResponseHelpers, ErrorIsOAuthShapedJsonAndNotCacheable) {
+  Response r = Response::error(400, "invalid_request", "missing grant_type");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(*r.headers.get("content-type"), "application/json");
+  EXPECT_EQ(*r.headers.get("cache-control"), "no-store");
+  auto j = json::parse_strict(r.body);
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)["error"], "invalid_request");
+  EXPECT_EQ((*j)["error_description"], "missing grant_type");
+}
+
+}  // namespace
+}  // namespace tessera::http

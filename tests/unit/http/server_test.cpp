@@ -1,0 +1,426 @@
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "core/json.h"
+#include "http/client.h"
+#include "test_support.h"
+
+namespace tessera::http {
+namespace {
+
+using testing::body_of;
+using testing::header_of;
+using testing::RawConnection;
+using testing::start_server;
+using testing::status_of;
+
+Router demo_router() {
+  Router r;
+  r.get("/hello", [](const Request&) { return Response::json(200, {{"hello", "world"}}); });
+  r.get("/stores/{id}/check", [](const Request& req) {
+    return Response::json(200, {{"store", *req.param("id")},
+                                {"user", std::string(req.query().get("user").value_or(""))}});
+  });
+  r.post("/echo", [](const Request& req) { return Response::text(200, req.body()); });
+  r.get("/throws", [](const Request&) -> Response { throw std::runtime_error("boom"); });
+  r.get("/split", [](const Request&) {
+    Response resp(200);
+    resp.headers.add("X-Bad", "a\r\nSet-Cookie: evil=1");
+    return resp;
+  });
+  return r;
+}
+
+std::string get(std::string_view path, std::string_view extra = "") {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+TEST(ServerRouting, PathAndQueryParametersReachTheHandler) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/stores/s%201/check?user=al%20ice"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 200);
+  auto j = json::parse_strict(body_of(resp));
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)["store"], "s 1");
+  EXPECT_EQ((*j)["user"], "al ice");
+  EXPECT_EQ(header_of(resp, "Content-Type"), "application/json");
+  EXPECT_FALSE(header_of(resp, "Date").empty());
+  EXPECT_FALSE(header_of(resp, "X-Request-Id").empty());
+}
+
+TEST(ServerRouting, UnknownPathIsJson404) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/nope"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 404);
+  EXPECT_EQ(header_of(resp, "Content-Type"), "application/json");
+  auto j = json::parse_strict(body_of(resp));
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)["error"], "not_found");
+}
+
+TEST(ServerRouting, WrongMethodIsJson405WithAllow) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 405);
+  EXPECT_EQ(header_of(resp, "Allow"), "GET, HEAD");
+  EXPECT_TRUE(json::parse_strict(body_of(resp)).ok());
+}
+
+TEST(ServerRouting, ThrowingHandlerGivesJson500AndServerKeepsServing) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/throws"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 500);
+  EXPECT_EQ(header_of(resp, "Content-Type"), "application/json");
+  EXPECT_EQ(body_of(resp).find("boom"), std::string::npos);
+  c.send(get("/hello"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  EXPECT_NE(s.server->metrics_text().find("tessera_http_handler_exceptions_total 1"),
+            std::string::npos);
+}
+
+TEST(ServerRouting, HeaderWithCrLfFromHandlerIsRefusedNotSent) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/split"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 500);
+  EXPECT_EQ(resp.find("evil"), std::string::npos);
+}
+
+TEST(ServerRouting, HeadGetsHeadersWithoutBody) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("HEAD /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  std::string resp = c.read_until_closed();
+  EXPECT_EQ(status_of(resp), 200);
+  EXPECT_EQ(header_of(resp, "Content-Length"), "17");
+  EXPECT_EQ(body_of(resp), "");
+}
+
+TEST(ServerRouting, MissingHostInHttp11IsJson400) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("GET /hello HTTP/1.1\r\n\r\n");
+  std::string resp = c.read_until_closed();
+  EXPECT_EQ(status_of(resp), 400);
+  EXPECT_EQ(header_of(resp, "Connection"), "close");
+}
+
+TEST(ServerRouting, MalformedRequestIsJson400AndClosed) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("GET /hello HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n");
+  std::string resp = c.read_until_closed();
+  EXPECT_EQ(status_of(resp), 400);
+  EXPECT_TRUE(json::parse_strict(body_of(resp)).ok());
+}
+
+TEST(ServerKeepAlive, SeveralRequestsShareOneConnection) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.send(get("/hello")));
+    std::string resp = c.read_response();
+    EXPECT_EQ(status_of(resp), 200);
+    EXPECT_EQ(header_of(resp, "Connection"), "");
+  }
+  EXPECT_NE(s.server->metrics_text().find("tessera_http_connections_accepted_total 1\n"),
+            std::string::npos);
+}
+
+TEST(ServerKeepAlive, ConnectionCloseIsHonoured) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/hello", "Connection: close\r\n"));
+  std::string all = c.read_until_closed();
+  EXPECT_EQ(status_of(all), 200);
+  EXPECT_EQ(header_of(all, "Connection"), "close");
+}
+
+TEST(ServerKeepAlive, PipelinedRequestsAreAnsweredInOrder) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/hello") + get("/nope"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  EXPECT_EQ(status_of(c.read_response()), 404);
+}
+
+TEST(ServerLimits, OversizedHeaderIs431) {
+  ServerOptions o;
+  o.max_header_bytes = 1024;
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send(get("/hello", "X-Big: " + std::string(4000, 'a') + "\r\n"));
+  std::string resp = c.read_until_closed();
+  EXPECT_EQ(status_of(resp), 431);
+  EXPECT_TRUE(json::parse_strict(body_of(resp)).ok());
+}
+
+TEST(ServerLimits, OversizedBodyIs413) {
+  ServerOptions o;
+  o.max_body_bytes = 16;
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x'));
+  std::string resp = c.read_until_closed();
+  EXPECT_EQ(status_of(resp), 413);
+}
+
+TEST(ServerLimits, OversizedChunkedBodyIs413) {
+  ServerOptions o;
+  o.max_body_bytes = 16;
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" +
+         std::string(32, 'x') + "\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(c.read_until_closed()), 413);
+}
+
+TEST(ServerLimits, BodyWithinLimitIsEchoed) {
+  ServerOptions o;
+  o.max_body_bytes = 16;
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 200);
+  EXPECT_EQ(body_of(resp), "hello");
+}
+
+TEST(ServerLimits, SlowHeaderIs408) {
+  ServerOptions o;
+  o.header_timeout = std::chrono::milliseconds(100);
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send("GET /hello HTTP/1.1\r\nHost: t\r\n");  // slowloris: never finishes the header
+  std::string resp = c.read_until_closed();
+  EXPECT_EQ(status_of(resp), 408);
+  EXPECT_EQ(header_of(resp, "Connection"), "close");
+}
+
+TEST(ServerLimits, SlowBodyIs408) {
+  ServerOptions o;
+  o.body_timeout = std::chrono::milliseconds(100);
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab");
+  EXPECT_EQ(status_of(c.read_until_closed()), 408);
+}
+
+TEST(ServerLimits, IdleKeepAliveConnectionIsClosedWithoutResponse) {
+  ServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(100);
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send(get("/hello"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  EXPECT_EQ(c.read_until_closed(), "");
+}
+
+TEST(ServerLimits, ConnectionOverTheLimitGets503AndClose) {
+  ServerOptions o;
+  o.max_connections = 2;
+  auto s = start_server(demo_router(), o);
+  RawConnection a(s.port()), b(s.port());
+  a.send(get("/hello"));
+  b.send(get("/hello"));
+  ASSERT_EQ(status_of(a.read_response()), 200);
+  ASSERT_EQ(status_of(b.read_response()), 200);
+  RawConnection third(s.port());
+  std::string resp = third.read_until_closed();
+  EXPECT_EQ(status_of(resp), 503);
+  EXPECT_EQ(header_of(resp, "Connection"), "close");
+  EXPECT_TRUE(json::parse_strict(body_of(resp)).ok());
+  // The first connections still work.
+  a.send(get("/hello"));
+  EXPECT_EQ(status_of(a.read_response()), 200);
+}
+
+TEST(ServerLimits, RequestRateOverTheLimitIs429WithRetryAfter) {
+  ServerOptions o;
+  o.max_requests_per_second = 1;
+  o.request_burst = 2;
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send(get("/hello"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  c.send(get("/hello"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  c.send(get("/hello"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 429);
+  EXPECT_EQ(header_of(resp, "Retry-After"), "1");
+  EXPECT_TRUE(json::parse_strict(body_of(resp)).ok());
+}
+
+TEST(ServerLimits, MaxRequestsPerConnectionClosesAfterTheLast) {
+  ServerOptions o;
+  o.max_requests_per_connection = 2;
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send(get("/hello"));
+  EXPECT_EQ(header_of(c.read_response(), "Connection"), "");
+  c.send(get("/hello"));
+  std::string last = c.read_until_closed();
+  EXPECT_EQ(status_of(last), 200);
+  EXPECT_EQ(header_of(last, "Connection"), "close");
+}
+
+TEST(ServerBuiltins, HealthReadyAndReadyFlag) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/healthz"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  c.send(get("/readyz"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  s.server->set_ready(false);
+  c.send(get("/readyz"));
+  EXPECT_EQ(status_of(c.read_response()), 503);
+}
+
+TEST(ServerBuiltins, CanBeDisabled) {
+  ServerOptions o;
+  o.builtin_routes = false;
+  auto s = start_server(demo_router(), o);
+  RawConnection c(s.port());
+  c.send(get("/metrics"));
+  EXPECT_EQ(status_of(c.read_response()), 404);
+}
+
+TEST(ServerMetrics, ExposesCountsAndHistogramsByRoutePatternAndStatus) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  for (const char* path : {"/stores/1/check", "/stores/2/check", "/nope"}) {
+    c.send(get(path));
+    c.read_response();
+  }
+  c.send(get("/metrics"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 200);
+  EXPECT_EQ(header_of(resp, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  std::string text = body_of(resp);
+  EXPECT_NE(text.find("# TYPE tessera_http_requests_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE tessera_http_request_duration_seconds histogram\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tessera_http_requests_total{route=\"/stores/{id}/check\",method=\"GET\","
+                      "status=\"200\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tessera_http_requests_total{route=\"<unmatched>\",method=\"*\","
+                      "status=\"404\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tessera_http_request_duration_seconds_bucket{route=\"/stores/{id}/"
+                      "check\",method=\"GET\",le=\"+Inf\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tessera_http_request_duration_seconds_count{route=\"/stores/{id}/"
+                      "check\",method=\"GET\"} 2\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("/stores/1/check"), std::string::npos);  // raw paths never become labels
+  EXPECT_NE(text.find("tessera_http_connections_active 1\n"), std::string::npos);
+}
+
+TEST(ServerAccessLog, OneJsonLinePerRequestWithoutQueryOrSecrets) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/stores/7/check?user=bob&code=SECRETCODE",
+             "Authorization: Bearer SECRETTOKEN\r\nCookie: sid=SECRETCOOKIE\r\n"
+             "X-Request-Id: req-123\r\n"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(header_of(resp, "X-Request-Id"), "req-123");
+  // The line is written after the response; a second exchange orders it.
+  c.send(get("/hello"));
+  c.read_response();
+  auto lines = s.log->lines();
+  ASSERT_GE(lines.size(), 1u);
+  const std::string& line = lines[0];
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find("SECRET"), std::string::npos) << line;
+  EXPECT_EQ(line.find('?'), std::string::npos);
+  auto j = json::parse_strict(line);
+  ASSERT_TRUE(j.ok()) << line;
+  EXPECT_EQ((*j)["method"], "GET");
+  EXPECT_EQ((*j)["route"], "/stores/{id}/check");
+  EXPECT_EQ((*j)["path"], "/stores/7/check");
+  EXPECT_EQ((*j)["status"], 200);
+  EXPECT_EQ((*j)["request_id"], "req-123");
+  EXPECT_TRUE((*j)["bytes"].is_number());
+  EXPECT_TRUE((*j)["duration_ms"].is_number());
+  EXPECT_TRUE((*j)["time"].is_string());
+  EXPECT_EQ((*j)["peer"].get<std::string>().rfind("127.0.0.1:", 0), 0u);
+}
+
+TEST(ServerAsyncHandlers, ResponderCompletesFromAnotherThread) {
+  Router r;
+  std::vector<std::thread> workers;
+  std::mutex mu;
+  r.add_async("GET", "/later/{n}", [&](const Request& req, Responder respond) {
+    std::string n(*req.param("n"));
+    std::lock_guard lock(mu);
+    workers.emplace_back([n, respond = std::move(respond)]() mutable {
+      respond(Response::json(200, {{"n", n}}));
+    });
+  });
+  auto s = start_server(std::move(r));
+  RawConnection c(s.port());
+  c.send(get("/later/5"));
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 200);
+  EXPECT_EQ(body_of(resp), R"({"n":"5"})");
+  std::lock_guard lock(mu);
+  for (auto& t : workers) t.join();
+}
+
+TEST(ServerAsyncHandlers, DroppedResponderAnswers500) {
+  Router r;
+  r.add_async("GET", "/drop", [](const Request&, Responder) {});
+  auto s = start_server(std::move(r));
+  RawConnection c(s.port());
+  c.send(get("/drop"));
+  EXPECT_EQ(status_of(c.read_response()), 500);
+}
+
+TEST(ServerDrain, InFlightRequestFinishesAndDrainReturns) {
+  Router r;
+  std::promise<Responder> pending;
+  r.add_async("GET", "/slow",
+              [&](const Request&, Responder respond) { pending.set_value(std::move(respond)); });
+  auto s = start_server(std::move(r));
+  auto c = std::make_unique<RawConnection>(s.port());
+  c->send(get("/slow"));
+  Responder respond = pending.get_future().get();
+  std::thread drainer([&] { s.server->drain(std::chrono::seconds(10)); });
+  while (s.server->ready()) std::this_thread::yield();  // draining has begun
+  respond(Response::json(200, {{"done", true}}));
+  std::string resp = c->read_until_closed();
+  c.reset();  // a client closes its side after "Connection: close"
+  drainer.join();
+  EXPECT_EQ(status_of(resp), 200);
+  EXPECT_EQ(header_of(resp, "Connection"), "close");
+  s.server->wait();  // returns: the server has stopped
+}
+
+TEST(ServerDrain, IdleKeepAliveConnectionsAreClosed) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send(get("/hello"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+  s.server->drain(std::chrono::seconds(10));
+  EXPECT_EQ(c.read_until_closed(), "");
+  RawConnection after(s.port());  // nobody is accepting any more
+  EXPECT_FALSE(after.send(get("/hello")) && status_of(after.read_response()) == 200);
+}
+
+}  // namespace
+}  // namespace tessera::http
