@@ -68,9 +68,11 @@ TEST(Config, PostgresNeedsAUrl) {
 TEST(Config, TlsNeedsReadableFiles) {
   EXPECT_NE(error_of("http:\n  tls:\n    key_file: k.pem\n").find("http.tls.cert_file"),
             std::string::npos);
-  EXPECT_NE(error_of("http:\n  tls:\n    cert_file: /nonexistent/c.pem\n    key_file: /nonexistent/k.pem\n")
-                .find("cannot read file"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          "http:\n  tls:\n    cert_file: /nonexistent/c.pem\n    key_file: /nonexistent/k.pem\n")
+          .find("cannot read file"),
+      std::string::npos);
 }
 
 TEST(Config, YamlSyntaxErrorNamesTheLine) {

@@ -8,7 +8,7 @@ using tessera::base64url::encode;
 TEST(Base64Url, Rfc4648TestVectorsRoundTrip) {
   // RFC 4648 §10, in the URL alphabet without padding.
   const std::pair<const char*, const char*> cases[] = {
-      {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},         {"foo", "Zm9v"},
+      {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
       {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
   for (auto [plain, enc] : cases) {
     EXPECT_EQ(encode(plain), enc);
