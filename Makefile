@@ -6,7 +6,7 @@ DATA ?= .tessera-demo
 JOBS ?= $(shell nproc)
 UNIT_TARGETS = unit_core unit_jose unit_http unit_store unit_app
 
-.PHONY: setup build demo test unit asan fuzz bench format lint clean
+.PHONY: setup build demo test unit asan fuzz bench format lint tidy clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -48,6 +48,12 @@ format:
 
 lint:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run -Werror
+
+# clang-tidy (.clang-tidy) over every source under src/, with $(BUILD)'s compile database; any
+# finding fails (WarningsAsErrors).
+tidy: setup
+	@test -f $(BUILD)/compile_commands.json || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	run-clang-tidy-14 -p $(BUILD) -quiet -j $(JOBS) -extra-arg=-Wno-unknown-warning-option '$(CURDIR)/src/'
 
 clean:
 	rm -rf build build-asan build-fuzz

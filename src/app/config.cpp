@@ -135,8 +135,9 @@ void read_http(const Reader& r, const YAML::Node& n, HttpConfig& h) {
                             std::pair{"max_requests_per_second_per_connection",
                                       &h.max_requests_per_second_per_connection},
                             std::pair{"drain_timeout_ms", &h.drain_timeout_ms}}) {
-    if (n[key])
+    if (n[key]) {
       *field = static_cast<int>(r.integer(n[key], std::string("http.") + key, 1, kIntMax));
+    }
   }
   if (n["access_log"]) h.access_log = r.boolean(n["access_log"], "http.access_log");
   if (n["tls"]) read_tls(r, n["tls"], h.tls.emplace());
@@ -147,10 +148,12 @@ void read_store(const Reader& r, const YAML::Node& n, StoreConfigYaml& s) {
   if (n["driver"]) s.driver = r.one_of(n["driver"], "store.driver", {"sqlite", "postgres"});
   if (n["path"]) s.path = r.str(n["path"], "store.path");
   if (n["url"]) s.url = r.str(n["url"], "store.url");
-  if (n["pool_size"])
+  if (n["pool_size"]) {
     s.pool_size = static_cast<int>(r.integer(n["pool_size"], "store.pool_size", 1, 256));
-  if (s.driver == "postgres" && s.url.empty())
+  }
+  if (s.driver == "postgres" && s.url.empty()) {
     r.fail(n, "store.url", "required for the postgres driver");
+  }
 }
 
 Config read_root(const Reader& r, const YAML::Node& root, const std::string& file) {

@@ -24,8 +24,8 @@ struct HttpConfig {
   uint16_t port = 8080;
   int threads = 0;  // 0: one io thread per core
   std::optional<TlsConfig> tls;
-  size_t max_header_bytes = 16 * 1024;                 // over: 431
-  size_t max_body_bytes = 1024 * 1024;                 // over: 413
+  size_t max_header_bytes = size_t{16} * 1024;         // over: 431
+  size_t max_body_bytes = size_t{1024} * 1024;         // over: 413
   int read_timeout_ms = 10'000;                        // slow client: 408
   int idle_timeout_ms = 60'000;                        // keep-alive connection with no request
   int max_connections = 10'000;                        // over: 503 and close

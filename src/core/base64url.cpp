@@ -56,7 +56,7 @@ std::optional<std::string> decode_unpadded(std::string_view in, const std::array
   // Four characters to three bytes per step; an invalid character makes the
   // OR of the table entries negative.
   for (size_t i = 0; i < full; i += 4) {
-    int32_t a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
+    const int8_t a = t[p[i]], b = t[p[i + 1]], c = t[p[i + 2]], d = t[p[i + 3]];
     if ((a | b | c | d) < 0) return std::nullopt;
     uint32_t n = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
     *o++ = static_cast<char>(n >> 16);
@@ -64,7 +64,7 @@ std::optional<std::string> decode_unpadded(std::string_view in, const std::array
     *o++ = static_cast<char>(n);
   }
   if (rest >= 2) {
-    int32_t a = t[p[full]], b = t[p[full + 1]], c = rest == 3 ? t[p[full + 2]] : 0;
+    const int8_t a = t[p[full]], b = t[p[full + 1]], c = rest == 3 ? t[p[full + 2]] : int8_t{0};
     if ((a | b | c) < 0) return std::nullopt;
     uint32_t n = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6);
     // Unused trailing bits must be zero: one canonical spelling per value.

@@ -244,9 +244,10 @@ class HttpClient::Impl {
         run(*c);
         return Err(error(ClientErrorCode::kConnectTimeout, "resolving " + url.host + " timed out"));
       }
-      if (ec)
+      if (ec) {
         return Err(
             error(ClientErrorCode::kResolveFailed, "resolve " + url.host + ": " + ec.message()));
+      }
     }
     error_code ec;
     c->plain->expires_after(options_.connect_timeout);
@@ -256,9 +257,10 @@ class HttpClient::Impl {
       return Err(
           error(ClientErrorCode::kConnectTimeout, "connect to " + url.pool_key() + " timed out"));
     }
-    if (ec)
+    if (ec) {
       return Err(error(ClientErrorCode::kConnectFailed,
                        "connect to " + url.pool_key() + ": " + ec.message()));
+    }
     c->plain->socket().set_option(tcp::no_delay(true), ec);
     opened_.fetch_add(1);
     if (!url.secure) return c;

@@ -35,7 +35,7 @@ struct ClientOptions {
   std::string client_private_key_pem;
   // Idle keep-alive connections kept per scheme/host/port.
   size_t max_idle_per_host = 8;
-  uint64_t max_response_body_bytes = 16 * 1024 * 1024;
+  uint64_t max_response_body_bytes = uint64_t{16} * 1024 * 1024;
   uint32_t max_response_header_bytes = 64 * 1024;
   std::string user_agent = "tessera";
 };

@@ -407,7 +407,7 @@ class Connection final : public ConnectionBase,
     auto& headers = request_.mutable_headers();
     for (const auto& f : msg) headers.add(f.name_string(), f.value());
     std::string& body = msg.body();
-    if (body.size() > 64 * 1024) {
+    if (body.size() > size_t{64} * 1024) {
       request_.mutable_body() = std::move(body);
     } else {
       request_.mutable_body().assign(body);
@@ -605,8 +605,9 @@ class Connection final : public ConnectionBase,
     buffer_.consume(buffer_.size());
     lowest_layer(stream_).async_read_some(buffer_.prepare(4096),
                                           [self = this->shared_from_this()](error_code ec, size_t) {
-                                            if (ec || self->phase_ == Phase::kClosed)
+                                            if (ec || self->phase_ == Phase::kClosed) {
                                               return self->force_close();
+                                            }
                                             self->linger();
                                           });
   }

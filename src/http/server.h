@@ -50,7 +50,7 @@ struct ServerOptions {
   // Request line + header fields, bytes (431 over it, RFC 6585 §5).
   uint32_t max_header_bytes = 16 * 1024;
   // Request body, bytes (413 over it, RFC 9110 §15.5.14).
-  uint64_t max_body_bytes = 1024 * 1024;
+  uint64_t max_body_bytes = uint64_t{1024} * 1024;
   // Slow clients (408, RFC 9110 §15.5.9): once the first byte of a request has
   // arrived, the whole header must arrive within header_timeout and then the
   // body within body_timeout. Enforced by a per-thread sweep, so the effective

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "jose/jose.h"
+#include "jose/jws_internal.h"
 
 namespace tessera::jose {
 namespace {
@@ -108,10 +109,7 @@ Result<Jwt, Status> verify_jwt(std::string_view compact, const Jwks& keys,
   if (!v) return Err(v.error());
   try {
     auto claims = json::parse_strict(v->payload);
-    if (!claims) {
-      return Err(claims.error() == json::ParseError::kDuplicateMember ? Status::kDuplicateMember
-                                                                      : Status::kPayloadNotJson);
-    }
+    if (!claims) return Err(internal::json_error_status(claims.error(), Status::kPayloadNotJson));
     if (!claims->is_object()) return Err(Status::kPayloadNotJson);
     Status st = validate_claims(v->header, *claims, policy);
     if (st != Status::kOk) return Err(st);

@@ -150,7 +150,7 @@ Result<std::string, Status> sign(std::string_view payload, const Jwk& key, Alg a
 
 struct VerifyOptions {
   std::vector<Alg> allowed_algs;             // empty = every alg the key allows
-  size_t max_size = 16 * 1024;               // bytes of the compact form, checked first
+  size_t max_size = size_t{16} * 1024;       // bytes of the compact form, checked first
   std::vector<std::string> understood_crit;  // crit extensions the caller handles
   // DPoP proofs (RFC 9449 §4.2) carry their key in the "jwk" header. Only a
   // caller that has already taken that key out itself (and will bind it by
@@ -179,7 +179,7 @@ struct UnverifiedJws {
   std::string payload;
 };
 Result<UnverifiedJws, Status> decode_unverified(std::string_view compact,
-                                                size_t max_size = 16 * 1024);
+                                                size_t max_size = size_t{16} * 1024);
 
 // JWT claims validation (RFC 7519 §4.1, RFC 8725 §3.8-3.11, RFC 9068 §4).
 struct ClaimsPolicy {

@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "jose/jose.h"
 #include "jose/jwk_impl.h"
+#include "jose/jws_internal.h"
 
 namespace tessera::jose {
 
@@ -58,6 +59,15 @@ const CurveSpec* curve_spec(Curve crv) {
     if (c.crv == crv) return &c;
   }
   return nullptr;
+}
+
+// The JSON text of a key or key set, strictly parsed (core/json.h); input over
+// the size cap is kTooLarge, anything else unusable is kKeyInvalid.
+Result<Json, Status> parse_key_json(std::string_view text) {
+  auto j = json::parse_strict(text);
+  if (j) return std::move(*j);
+  if (j.error() == json::ParseError::kTooLarge) return Err(Status::kTooLarge);
+  return Err(internal::json_error_status(j.error(), Status::kKeyInvalid));
 }
 
 // Returns the decoded member, nullopt when absent; kKeyInvalid when present but
@@ -287,8 +297,9 @@ Result<std::shared_ptr<KeyMaterial>, Status> ec_from_json(const Json& j) {
     return Err(Status::kInternal);
   }
   if (is_private) {
-    bool ok = pb.push_bn(OSSL_PKEY_PARAM_PRIV_KEY, **d);
-    OPENSSL_cleanse((*d)->data(), (*d)->size());
+    std::string& secret = **d;
+    bool ok = pb.push_bn(OSSL_PKEY_PARAM_PRIV_KEY, secret);
+    OPENSSL_cleanse(secret.data(), secret.size());
     if (!ok) return Err(Status::kInternal);
   }
   PkeyPtr pkey = pkey_fromdata("EC", pb.bld, is_private);
@@ -310,10 +321,11 @@ Result<std::shared_ptr<KeyMaterial>, Status> okp_from_json(const Json& j) {
   EVP_PKEY* raw = nullptr;
   bool is_private = d->has_value();
   if (is_private) {
-    if ((*d)->size() != 32) return Err(Status::kKeyInvalid);
+    std::string& secret = **d;
+    if (secret.size() != 32) return Err(Status::kKeyInvalid);
     raw = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
-                                       reinterpret_cast<const unsigned char*>((*d)->data()), 32);
-    OPENSSL_cleanse((*d)->data(), (*d)->size());
+                                       reinterpret_cast<const unsigned char*>(secret.data()), 32);
+    OPENSSL_cleanse(secret.data(), secret.size());
   } else {
     raw = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
                                       reinterpret_cast<const unsigned char*>(x->data()), 32);
@@ -428,12 +440,8 @@ Result<Jwk, Status> Jwk::from_json(const Json& j) {
 }
 
 Result<Jwk, Status> Jwk::parse(std::string_view text) {
-  auto j = json::parse_strict(text);
-  if (!j) {
-    if (j.error() == json::ParseError::kDuplicateMember) return Err(Status::kDuplicateMember);
-    if (j.error() == json::ParseError::kTooLarge) return Err(Status::kTooLarge);
-    return Err(Status::kKeyInvalid);
-  }
+  auto j = parse_key_json(text);
+  if (!j) return Err(j.error());
   return from_json(*j);
 }
 
@@ -648,22 +656,14 @@ Result<Jwks, Status> Jwks::from_json(const Json& j) {
 }
 
 Result<Jwks, Status> Jwks::parse(std::string_view text) {
-  auto j = json::parse_strict(text);
-  if (!j) {
-    if (j.error() == json::ParseError::kDuplicateMember) return Err(Status::kDuplicateMember);
-    if (j.error() == json::ParseError::kTooLarge) return Err(Status::kTooLarge);
-    return Err(Status::kKeyInvalid);
-  }
+  auto j = parse_key_json(text);
+  if (!j) return Err(j.error());
   return from_json(*j);
 }
 
 Result<Jwks, Status> Jwks::parse_key_or_set(std::string_view text) {
-  auto j = json::parse_strict(text);
-  if (!j) {
-    if (j.error() == json::ParseError::kDuplicateMember) return Err(Status::kDuplicateMember);
-    if (j.error() == json::ParseError::kTooLarge) return Err(Status::kTooLarge);
-    return Err(Status::kKeyInvalid);
-  }
+  auto j = parse_key_json(text);
+  if (!j) return Err(j.error());
   if (j->is_object() && j->contains("keys")) return from_json(*j);
   auto k = Jwk::from_json(*j);
   if (!k) return Err(k.error());

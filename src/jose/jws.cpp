@@ -3,6 +3,7 @@
 // JSON, no "none", no header-supplied keys, crit honoured, alg bound to key.
 #include <algorithm>
 #include <cctype>
+#include <span>
 
 #include "core/base64url.h"
 #include "jose/jose.h"
@@ -49,6 +50,10 @@ void header_cache_store(std::string_view b64, const Json& header) {
 
 }  // namespace
 
+Status json_error_status(json::ParseError e, Status malformed) {
+  return e == json::ParseError::kDuplicateMember ? Status::kDuplicateMember : malformed;
+}
+
 Result<CompactParts, Status> split_compact(std::string_view compact, size_t max_size) {
   // RFC 8725 §3.x / DoS: reject oversize input before touching it.
   if (compact.size() > max_size) return Err(Status::kTooLarge);
@@ -73,10 +78,7 @@ Result<CompactParts, Status> split_compact(std::string_view compact, size_t max_
   limits.max_bytes = max_size;
   limits.max_depth = 8;
   auto j = json::parse_strict(*h, limits);
-  if (!j) {
-    return Err(j.error() == json::ParseError::kDuplicateMember ? Status::kDuplicateMember
-                                                               : Status::kHeaderNotJson);
-  }
+  if (!j) return Err(json_error_status(j.error(), Status::kHeaderNotJson));
   if (!j->is_object()) return Err(Status::kHeaderNotJson);
   header_cache_store(p.header_b64, *j);
   p.header = std::move(*j);
@@ -182,21 +184,46 @@ Result<Decoded, Status> decode_parts(const CompactParts& p) {
   return Decoded{std::move(*payload), std::move(*sig)};
 }
 
+// A token whose header passed every check that comes before choosing a key.
+struct CheckedParts {
+  CompactParts parts;
+  Alg alg;
+};
+
+Result<CheckedParts, Status> split_and_check(std::string_view compact, const VerifyOptions& opts) {
+  auto p = internal::split_compact(compact, opts.max_size);
+  if (!p) return Err(p.error());
+  auto alg = internal::check_header(p->header, opts);
+  if (!alg) return Err(alg.error());
+  return CheckedParts{std::move(*p), *alg};
+}
+
+// RFC 7515 §5.2 step 8 with each candidate key in turn; the first that
+// verifies wins, else the last key's reason.
+Result<VerifiedJws, Status> verify_with_any(CompactParts& p, Alg alg,
+                                            std::span<const Jwk* const> candidates) {
+  auto parts = decode_parts(p);
+  if (!parts) return Err(parts.error());
+  Status last = Status::kSignatureInvalid;
+  for (const Jwk* key : candidates) {
+    last = internal::verify_signature(*key, alg, p.signing_input, parts->signature);
+    if (last == Status::kOk) {
+      return VerifiedJws{std::move(p.header), std::move(parts->payload), alg, key->kid()};
+    }
+  }
+  return Err(last);
+}
+
 }  // namespace
 
 Result<VerifiedJws, Status> verify(std::string_view compact, const Jwk& key,
                                    const VerifyOptions& opts) {
   try {
-    auto p = internal::split_compact(compact, opts.max_size);
-    if (!p) return Err(p.error());
-    auto alg = internal::check_header(p->header, opts);
-    if (!alg) return Err(alg.error());
-    if (!key.allows(*alg)) return Err(Status::kAlgKeyMismatch);
-    auto parts = decode_parts(*p);
-    if (!parts) return Err(parts.error());
-    Status st = internal::verify_signature(key, *alg, p->signing_input, parts->signature);
-    if (st != Status::kOk) return Err(st);
-    return VerifiedJws{std::move(p->header), std::move(parts->payload), *alg, key.kid()};
+    auto c = split_and_check(compact, opts);
+    if (!c) return Err(c.error());
+    if (!key.allows(c->alg)) return Err(Status::kAlgKeyMismatch);
+    const Jwk* const only[] = {&key};
+    return verify_with_any(c->parts, c->alg, only);
   } catch (const std::exception&) {
     return Err(Status::kInternal);
   }
@@ -205,32 +232,22 @@ Result<VerifiedJws, Status> verify(std::string_view compact, const Jwk& key,
 Result<VerifiedJws, Status> verify(std::string_view compact, const Jwks& keys,
                                    const VerifyOptions& opts) {
   try {
-    auto p = internal::split_compact(compact, opts.max_size);
-    if (!p) return Err(p.error());
-    auto alg = internal::check_header(p->header, opts);
-    if (!alg) return Err(alg.error());
+    auto c = split_and_check(compact, opts);
+    if (!c) return Err(c.error());
+    const Json& header = c->parts.header;
     std::optional<std::string_view> kid;
-    if (auto k = p->header.find("kid"); k != p->header.end()) {
+    if (auto k = header.find("kid"); k != header.end()) {
       if (!k->is_string()) return Err(Status::kKidNotFound);
       kid = k->get_ref<const std::string&>();
     }
-    auto candidates = keys.candidates(kid, *alg);
+    auto candidates = keys.candidates(kid, c->alg);
     if (candidates.empty()) {
       // jwt_verify_lib's JwksKidAlgMismatch: the kid exists but not for this alg.
       bool kid_known = kid && std::any_of(keys.keys().begin(), keys.keys().end(),
                                           [&](const Jwk& k) { return k.kid() == *kid; });
       return Err(kid_known ? Status::kAlgKeyMismatch : Status::kKidNotFound);
     }
-    auto parts = decode_parts(*p);
-    if (!parts) return Err(parts.error());
-    Status last = Status::kSignatureInvalid;
-    for (const Jwk* key : candidates) {
-      last = internal::verify_signature(*key, *alg, p->signing_input, parts->signature);
-      if (last == Status::kOk) {
-        return VerifiedJws{std::move(p->header), std::move(parts->payload), *alg, key->kid()};
-      }
-    }
-    return Err(last);
+    return verify_with_any(c->parts, c->alg, candidates);
   } catch (const std::exception&) {
     return Err(Status::kInternal);
   }

@@ -1,46 +1,15 @@
 // The `tessera jose` command-line contract (DESIGN.md): keygen, public,
 // thumbprint, sign, verify (exit 0 + payload, or exit 1 + reason on stderr)
 // and decode (clearly unverified). Runs the built binary named by TESSERA_BIN.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ALGS, BIN, ok, scratchDir, tessera } from '../lib/tessera.mjs';
 
-const BIN = process.env.TESSERA_BIN;
-const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512', 'EdDSA'];
-
-let dir;
-before(() => {
-  assert.ok(BIN, 'TESSERA_BIN must name the tessera binary');
-  dir = mkdtempSync(join(tmpdir(), 'tessera-jose-cli-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function tessera(args, input = '') {
-  const r = spawnSync(BIN, args, { input, encoding: 'utf8' });
-  // EPIPE: tessera rejected its arguments before reading stdin; its answer stands.
-  if (r.error && r.error.code !== 'EPIPE') throw r.error;
-  // A crash (signal) is never an acceptable answer, whatever the input.
-  assert.equal(r.signal, null, `tessera ${args.join(' ')} died with ${r.signal}: ${r.stderr}`);
-  return r;
-}
-
-function ok(args, input = '') {
-  const r = tessera(args, input);
-  assert.equal(r.status, 0, `tessera ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-let fileCount = 0;
-function writeTemp(content) {
-  const path = join(dir, `f${fileCount++}.json`);
-  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
-  return path;
-}
+before(() => assert.ok(BIN, 'TESSERA_BIN must name the tessera binary'));
+const scratch = scratchDir('tessera-jose-cli-');
+const writeTemp = scratch.write;
 
 const b64u = (s) => Buffer.from(s).toString('base64url');
 
@@ -325,7 +294,7 @@ describe('jose commands fail cleanly on bad input', () => {
   }
 
   test('an unreadable key file', () => {
-    const missing = join(dir, 'does-not-exist.json');
+    const missing = join(scratch.path, 'does-not-exist.json');
     for (const cmd of ['sign', 'verify', 'public', 'thumbprint']) {
       fails(['jose', cmd, '--key', missing], 'x', /does-not-exist\.json/);
     }

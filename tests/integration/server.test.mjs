@@ -3,47 +3,13 @@
 // graceful drain on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
+import { BIN, freePort, startTessera, waitFor } from '../lib/tessera.mjs';
 
-const BIN = process.env.TESSERA_BIN;
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-// Starts the binary; resolves with the first stdout line (the readiness line)
-// or, for serve, when /readyz answers.
-function start(args) {
-  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
-
-async function waitFor(pred, what, ms = 15000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await pred();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function ready(url) {
   try {
@@ -56,7 +22,7 @@ async function ready(url) {
 test('demo prints exactly one JSON readiness line on stdout and keeps logs on stderr', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-demo-'));
   const port = await freePort();
-  const p = start(['demo', '--port', String(port), '--data-dir', dir]);
+  const p = startTessera(['demo', '--port', String(port), '--data-dir', dir]);
   t.after(() => { p.child.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
   const line = await waitFor(() => p.out().includes('\n') && p.out(), 'readiness line');
   const lines = line.trim().split('\n');
@@ -80,7 +46,7 @@ test('demo keeps its credentials per data directory', async (t) => {
   const lines = [];
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
-    const p = start(['demo', '--port', String(port), '--data-dir', dir]);
+    const p = startTessera(['demo', '--port', String(port), '--data-dir', dir]);
     const out = await waitFor(() => p.out().includes('\n') && p.out(), 'readiness line');
     lines.push(JSON.parse(out.trim()));
     p.child.kill('SIGTERM');
@@ -95,7 +61,7 @@ test('serve answers health, metrics and JSON errors, and drains on SIGTERM', asy
   const port = await freePort();
   const cfg = join(dir, 'tessera.yaml');
   writeFileSync(cfg, `http:\n  listen: 127.0.0.1:${port}\nstore:\n  driver: sqlite\n  path: ${dir}/t.db\n`);
-  const p = start(['serve', '--config', cfg]);
+  const p = startTessera(['serve', '--config', cfg]);
   t.after(() => { p.child.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(() => ready(base), '/readyz');

@@ -2,45 +2,17 @@
 // implements: what Tessera signs jose verifies, what jose signs Tessera
 // verifies, and keys made by either side work on the other (RFC 7638
 // thumbprints agree). Drives the built binary named by TESSERA_BIN.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createPublicKey, KeyObject } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as jose from 'jose';
+import { ALGS, BIN, ok, scratchDir, tessera } from '../lib/tessera.mjs';
 
-const BIN = process.env.TESSERA_BIN;
-const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512', 'EdDSA'];
 const isHmac = (alg) => alg.startsWith('HS');
 
-let dir;
-before(() => {
-  assert.ok(BIN, 'TESSERA_BIN must name the tessera binary');
-  dir = mkdtempSync(join(tmpdir(), 'tessera-jose-interop-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function tessera(args, input = '') {
-  const r = spawnSync(BIN, args, { input, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  assert.equal(r.signal, null, `tessera ${args.join(' ')} died with ${r.signal}`);
-  return r;
-}
-function ok(args, input = '') {
-  const r = tessera(args, input);
-  assert.equal(r.status, 0, `tessera ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-let fileCount = 0;
-function writeTemp(value) {
-  const path = join(dir, `k${fileCount++}.json`);
-  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
-  return path;
-}
+before(() => assert.ok(BIN, 'TESSERA_BIN must name the tessera binary'));
+const scratch = scratchDir('tessera-jose-interop-');
+const writeTemp = scratch.write;
 
 const claims = () => ({
   iss: 'https://as.example', sub: 'alice', aud: 'invoices', scope: 'invoices:read',

@@ -66,6 +66,12 @@ Unexpected<StoreError> pg_error(PGconn* connection, const PGresult* result,
   return store_error(code_for_sqlstate(sqlstate != nullptr ? sqlstate : ""), std::move(message));
 }
 
+// The statement ran, with or without rows to return.
+bool ran(const PGresult* result) {
+  const ExecStatusType status = PQresultStatus(result);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
 class PgConnection final : public Connection {
  public:
   explicit PgConnection(PgConnectionHandle connection) : connection_(std::move(connection)) {}
@@ -80,10 +86,7 @@ class PgConnection final : public Connection {
   StoreResult<Ok> execute_script(std::string_view sql) override {
     const std::string script(sql);
     PgResultHandle result(PQexec(connection_.get(), script.c_str()));
-    const ExecStatusType status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      return pg_error(connection_.get(), result.get(), "execute");
-    }
+    if (!ran(result.get())) return pg_error(connection_.get(), result.get(), "execute");
     return Ok{};
   }
 
@@ -127,10 +130,7 @@ class PgConnection final : public Connection {
     PgResultHandle result(PQexecPrepared(connection_.get(), name.c_str(),
                                          static_cast<int>(params.size()), values.data(),
                                          lengths.data(), formats.data(), kBinaryFormat));
-    const ExecStatusType status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      return pg_error(connection_.get(), result.get(), "execute");
-    }
+    if (!ran(result.get())) return pg_error(connection_.get(), result.get(), "execute");
     return read_result(result.get());
   }
 

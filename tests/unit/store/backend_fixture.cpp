@@ -28,6 +28,13 @@ void BackendTest::TearDown() {
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
 }
 
+void StoreTest::SetUp() {
+  BackendTest::SetUp();
+  if (HasFatalFailure()) return;
+  store_ = open_store_or_fail();
+  ASSERT_NE(store_, nullptr);
+}
+
 StoreConfig BackendTest::config() const {
   StoreConfig config;
   config.driver = backend() == Backend::kSqlite ? Driver::kSqlite : Driver::kPostgres;

@@ -32,6 +32,14 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   size_t pool_size_ = 8;
 };
 
+// A BackendTest with the store open before each test, for the tests of one of its parts.
+class StoreTest : public BackendTest {
+ protected:
+  void SetUp() override;
+
+  std::unique_ptr<Store> store_;
+};
+
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
 
 }  // namespace tessera::store::testing

@@ -15,14 +15,8 @@ namespace {
 
 using Code = StoreError::Code;
 
-class ReplayCacheTest : public BackendTest {
+class ReplayCacheTest : public StoreTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (HasFatalFailure()) return;
-    store_ = open_store_or_fail();
-    ASSERT_NE(store_, nullptr);
-  }
   ReplayCache& cache() { return store_->replay_cache(); }
   int64_t now() const { return clock_.now(); }
 
@@ -56,8 +50,6 @@ class ReplayCacheTest : public BackendTest {
     for (auto& racer : racers) racer.join();
     return {winners.load(), errors.load(), first_error};
   }
-
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(ReplayCacheTest, FirstSightingIsAcceptedAndTheReplayIsNot) {

@@ -16,16 +16,9 @@ namespace {
 
 using Code = StoreError::Code;
 
-class SettingStoreTest : public BackendTest {
+class SettingStoreTest : public StoreTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (HasFatalFailure()) return;
-    store_ = open_store_or_fail();
-    ASSERT_NE(store_, nullptr);
-  }
   SettingStore& settings() { return store_->settings(); }
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(SettingStoreTest, MissingKeyReadsAsAbsent) {

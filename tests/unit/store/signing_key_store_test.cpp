@@ -22,21 +22,14 @@ SigningKey make_key(std::string kid, std::string alg, KeyStatus status, int64_t 
   return key;
 }
 
-class SigningKeyStoreTest : public BackendTest {
+class SigningKeyStoreTest : public StoreTest {
  protected:
-  void SetUp() override {
-    BackendTest::SetUp();
-    if (HasFatalFailure()) return;
-    store_ = open_store_or_fail();
-    ASSERT_NE(store_, nullptr);
-  }
   SigningKeyStore& keys() { return store_->signing_keys(); }
   KeyStatus status_of(std::string_view kid) {
     auto key = keys().find(kid);
     EXPECT_TRUE(key && key->has_value()) << kid;
     return key && key->has_value() ? (*key)->status : KeyStatus::kNext;
   }
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(SigningKeyStoreTest, InsertedKeyRoundTripsEveryField) {
