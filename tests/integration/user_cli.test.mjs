@@ -1,0 +1,133 @@
+// `tessera user create|list|set-password|disable|enable` (issue 3, Administration) on a data
+// directory and on a configuration file's store. Runs the built binary named by TESSERA_BIN.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, ok, scratchDir, tessera } from '../lib/tessera.mjs';
+
+before(() => assert.ok(BIN, 'TESSERA_BIN must name the tessera binary'));
+const scratch = scratchDir('tessera-user-cli-');
+
+let dirs = 0;
+function dataDir() {
+  const dir = join(scratch.path, `data${dirs++}`);
+  mkdirSync(dir);
+  return dir;
+}
+
+const list = (dir) => JSON.parse(ok(['user', 'list', '--json', '--data-dir', dir]));
+
+describe('user create and list', () => {
+  test('creates users with a password from stdin and lists them in JSON', () => {
+    const dir = dataDir();
+    ok(['user', 'create', 'Alice', '--password-stdin', '--email', 'alice@example.com',
+      '--name', 'Alice Liddell', '--data-dir', dir], 'wonderland\n');
+    ok(['user', 'create', 'bob', '--password-stdin', '--data-dir', dir], 'builder');
+    const users = list(dir);
+    assert.deepEqual(users.map((u) => u.username), ['Alice', 'bob']);
+    const alice = users[0];
+    assert.equal(alice.disabled, false);
+    assert.equal(alice.totp, false);
+    assert.deepEqual(alice.profile,
+      { name: 'Alice Liddell', email: 'alice@example.com', email_verified: false });
+    assert.ok(alice.id.length >= 20);
+    assert.ok(!JSON.stringify(users).includes('wonderland'), 'no password in the listing');
+    assert.ok(!JSON.stringify(users).includes('argon2'), 'no hash in the listing');
+    const table = ok(['user', 'list', '--data-dir', dir]);
+    assert.match(table, /^Alice\s+\S+\s+active\s+no$/m);
+  });
+
+  test('generates and prints a password when none is given', () => {
+    const dir = dataDir();
+    const out = JSON.parse(ok(['user', 'create', 'carol', '--json', '--data-dir', dir]));
+    assert.equal(out.username, 'carol');
+    assert.ok(out.password.length >= 20);
+  });
+
+  test('a duplicate username, in any case, is refused and changes nothing', () => {
+    const dir = dataDir();
+    ok(['user', 'create', 'alice', '--password-stdin', '--data-dir', dir], 'pw1');
+    const r = tessera(['user', 'create', 'ALICE', '--password-stdin', '--data-dir', dir], 'pw2');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /already taken/);
+    assert.equal(list(dir).length, 1);
+  });
+
+  test('--totp prints the secret and otpauth URI once, sealed with the instance key', () => {
+    const dir = dataDir();
+    const keyFile = scratch.write(randomBytes(32).toString('base64url'));
+    const out = JSON.parse(ok(['user', 'create', 'dave', '--totp', '--json',
+      '--secret-key-file', keyFile, '--data-dir', dir]));
+    assert.match(out.totp_secret, /^[A-Z2-7]{32}$/);
+    assert.equal(out.otpauth_uri, `otpauth://totp/Tessera:dave?secret=${out.totp_secret}` +
+      '&issuer=Tessera&algorithm=SHA1&digits=6&period=30');
+    assert.equal(list(dir)[0].totp, true);
+    assert.ok(!JSON.stringify(list(dir)).includes(out.totp_secret));
+  });
+
+  test('--totp without an instance key fails before creating anything', () => {
+    const dir = dataDir();
+    const r = tessera(['user', 'create', 'erin', '--totp', '--data-dir', dir,
+      '--secret-key-file', join(scratch.path, 'missing.key')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /secret key/);
+    assert.equal(list(dir).length, 0);
+  });
+
+  test('works on the store named by --config', () => {
+    const db = join(dataDir(), 'from-config.db');
+    const config = scratch.write(`store:\n  driver: sqlite\n  path: ${db}\n`);
+    ok(['user', 'create', 'frank', '--password-stdin', '--config', config], 'pw');
+    const users = JSON.parse(ok(['user', 'list', '--json', '--config', config]));
+    assert.deepEqual(users.map((u) => u.username), ['frank']);
+  });
+});
+
+describe('user disable, enable and set-password', () => {
+  test('disable and enable flip the flag of that user only', () => {
+    const dir = dataDir();
+    ok(['user', 'create', 'alice', '--password-stdin', '--data-dir', dir], 'pw');
+    ok(['user', 'create', 'bob', '--password-stdin', '--data-dir', dir], 'pw');
+    ok(['user', 'disable', 'ALICE', '--data-dir', dir]);
+    assert.deepEqual(list(dir).map((u) => u.disabled), [true, false]);
+    ok(['user', 'enable', 'alice', '--data-dir', dir]);
+    assert.deepEqual(list(dir).map((u) => u.disabled), [false, false]);
+  });
+
+  test('set-password reads stdin and needs an existing user', () => {
+    const dir = dataDir();
+    ok(['user', 'create', 'alice', '--password-stdin', '--data-dir', dir], 'old');
+    const before = list(dir)[0].updated_at;
+    ok(['user', 'set-password', 'alice', '--password-stdin', '--data-dir', dir], 'new\n');
+    assert.ok(list(dir)[0].updated_at >= before);
+    const unknown = tessera(['user', 'set-password', 'nobody', '--password-stdin',
+      '--data-dir', dir], 'pw');
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /no such user/);
+    const noStdin = tessera(['user', 'set-password', 'alice', '--data-dir', dir]);
+    assert.equal(noStdin.status, 2);
+  });
+});
+
+describe('bad input', () => {
+  test('unacceptable usernames, passwords and stores exit non-zero with a reason', () => {
+    const dir = dataDir();
+    const cases = [
+      [['user', 'create', 'not a name', '--password-stdin', '--data-dir', dir], 'pw', 2],
+      [['user', 'create', 'alice', '--password-stdin', '--data-dir', dir], '', 2],
+      [['user', 'create', 'alice', '--password-stdin', '--data-dir', dir], 'x'.repeat(2000), 2],
+      [['user', 'list'], '', 2],
+      [['user', 'list', '--data-dir', join(dir, 'missing')], '', 2],
+      [['user', 'list', '--config', join(dir, 'missing.yaml')], '', 2],
+      [['user', 'disable', 'nobody', '--data-dir', dir], '', 1],
+    ];
+    for (const [args, input, status] of cases) {
+      const r = tessera(args, input);
+      assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^tessera user \S+: .+/, args.join(' '));
+    }
+    assert.equal(list(dir).length, 0);
+  });
+});
