@@ -4,7 +4,7 @@ BUILD ?= build
 PORT ?= 8080
 DATA ?= .tessera-demo
 JOBS ?= $(shell nproc)
-UNIT_TARGETS = unit_core unit_jose unit_http unit_store unit_app
+UNIT_TARGETS = unit_core unit_jose unit_http unit_store unit_oauth unit_app unit_identity
 
 .PHONY: setup build demo test unit asan fuzz bench format lint tidy clean
 

@@ -1,17 +1,24 @@
 // `tessera serve --config FILE` and `tessera demo --port P [--data-dir DIR]`.
 // Both open the store, start the HTTP server with the roles this build has,
 // report readiness, and drain gracefully on SIGTERM / SIGINT.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "app/as_role.h"
 #include "app/config.h"
 #include "app/log.h"
+#include "app/store_config.h"
 #include "core/crypto.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -44,15 +51,6 @@ http::ServerOptions server_options(const HttpConfig& c) {
   return o;
 }
 
-store::StoreConfig store_config(const StoreConfigYaml& c) {
-  store::StoreConfig s;
-  s.driver = c.driver == "postgres" ? store::Driver::kPostgres : store::Driver::kSqlite;
-  s.sqlite_path = c.path;
-  s.postgres_connection = c.url;
-  s.pool_size = static_cast<size_t>(c.pool_size);
-  return s;
-}
-
 // Opens the store, starts the server, calls `on_ready` once it listens, then
 // serves until a signal and drains. Returns the process exit code.
 template <class OnReady>
@@ -63,6 +61,17 @@ int run(const Config& config, OnReady on_ready) {
     return 1;
   }
   http::Router router;
+  // Each role's state lives as long as the server that routes to it.
+  std::unique_ptr<oauth::AuthorizationServer> as;
+  if (config.as &&
+      std::find(config.roles.begin(), config.roles.end(), "as") != config.roles.end()) {
+    auto started = start_as_role(*config.as, **store, router);
+    if (!started.ok()) {
+      log_error("cannot start the as role", {{"error", started.error()}});
+      return 1;
+    }
+    as = std::move(*started);
+  }
   http::Server server(server_options(config.http), std::move(router));
   if (auto started = server.start(); !started.ok()) {
     log_error("cannot start the HTTP server", {{"error", started.error()}});
@@ -77,6 +86,23 @@ int run(const Config& config, OnReady on_ready) {
   http::run_until_signal(server, std::chrono::milliseconds(config.http.drain_timeout_ms));
   log_info("stopped", {});
   return 0;
+}
+
+// A port nothing listens on at the time of asking (bind to port 0, read it back).
+uint16_t pick_free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
 }
 
 int serve(const std::string& config_path) {
@@ -107,11 +133,24 @@ int demo(uint16_t port, std::string data_dir) {
   }
   data_dir = fs::canonical(data_dir).string();
 
+  // The issuer names the port, so an ephemeral one is chosen before the server starts.
+  if (port == 0) port = pick_free_port();
+  auto secret_key_file = ensure_demo_secret_key_file(data_dir);
+  if (!secret_key_file.ok()) {
+    log_error("cannot keep the demo secret key", {{"error", secret_key_file.error()}});
+    return 1;
+  }
+
   Config config;
   config.http.host = "127.0.0.1";
   config.http.port = port;
   config.store.driver = "sqlite";
   config.store.path = data_dir + "/tessera.db";
+  config.roles = {"as"};
+  AsConfig& as = config.as.emplace();
+  as.issuer = "http://127.0.0.1:" + std::to_string(port);
+  as.secret_key_file = *secret_key_file;
+  as.scopes_supported = {"invoices:read", "invoices:write"};
   return run(config, [&](store::Store& store, http::Server& server) {
     // Everything the demo generates is kept per data directory, so a restart
     // on the same directory prints the same credentials.
@@ -120,8 +159,15 @@ int demo(uint16_t port, std::string data_dir) {
         {"http", "http://127.0.0.1:" + std::to_string(server.port())},
         {"data_dir", data_dir},
         {"instance_id", instance.ok() ? instance->value : ""},
-        {"roles", json::Json::array()},
+        {"roles", config.roles},
+        {"issuer", as.issuer},
     };
+    auto service = seed_demo_service_client(store, as.access_token_lifetime);
+    if (!service.ok()) {
+      log_error("cannot seed the demo clients", {{"error", service.error()}});
+      std::exit(1);
+    }
+    line["clients"]["service"] = *service;
     // DESIGN.md: exactly one JSON line on stdout when every role is ready.
     std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);

@@ -11,5 +11,6 @@ namespace tessera::app {
 void add_version_command(CLI::App& app, int& rc);
 void add_server_commands(CLI::App& app, int& rc);  // serve, demo
 void add_jose_commands(CLI::App& app, int& rc);    // jose keygen|sign|verify|decode
+void add_user_commands(CLI::App& app, int& rc);    // user create|list|set-password|...
 
 }  // namespace tessera::app

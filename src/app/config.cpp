@@ -156,11 +156,64 @@ void read_store(const Reader& r, const YAML::Node& n, StoreConfigYaml& s) {
   }
 }
 
+// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is allowed on
+// loopback only (development, tests, the demo).
+bool is_valid_issuer(const std::string& issuer) {
+  auto scheme_end = issuer.find("://");
+  if (scheme_end == std::string::npos) return false;
+  std::string scheme = issuer.substr(0, scheme_end);
+  std::string rest = issuer.substr(scheme_end + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  if (authority.empty() || authority.find('@') != std::string::npos) return false;
+  if (issuer.find_first_of("?# \t") != std::string::npos) return false;
+  if (issuer.back() == '/') return false;
+  if (scheme == "https") return true;
+  if (scheme != "http") return false;
+  std::string host = authority.substr(0, authority.rfind(':'));
+  if (authority.front() == '[') host = authority.substr(0, authority.find(']') + 1);
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
+}
+
+void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
+  r.expect_map(
+      n, "as",
+      {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime", "scopes_supported"});
+  if (!n["issuer"]) r.fail(n, "as.issuer", "required");
+  a.issuer = r.str(n["issuer"], "as.issuer");
+  if (!is_valid_issuer(a.issuer)) {
+    r.fail(n["issuer"], "as.issuer",
+           "must be an https URL without query, fragment or trailing slash (http only for "
+           "127.0.0.1, localhost or [::1])");
+  }
+  if (n["signing_alg"]) {
+    a.signing_alg =
+        r.one_of(n["signing_alg"], "as.signing_alg", {"ES256", "RS256", "PS256", "EdDSA"});
+  }
+  if (n["secret_key_file"]) {
+    a.secret_key_file = r.str(n["secret_key_file"], "as.secret_key_file");
+    if (!std::ifstream(a.secret_key_file)) {
+      r.fail(n["secret_key_file"], "as.secret_key_file", "cannot read file " + a.secret_key_file);
+    }
+  }
+  if (n["access_token_lifetime"]) {
+    a.access_token_lifetime = static_cast<int>(
+        r.integer(n["access_token_lifetime"], "as.access_token_lifetime", 60, 86400));
+  }
+  if (n["scopes_supported"]) {
+    const auto& list = n["scopes_supported"];
+    if (!list.IsSequence()) r.fail(list, "as.scopes_supported", "expected a list of scopes");
+    for (size_t i = 0; i < list.size(); ++i) {
+      a.scopes_supported.push_back(
+          r.str(list[i], "as.scopes_supported[" + std::to_string(i) + "]"));
+    }
+  }
+}
+
 Config read_root(const Reader& r, const YAML::Node& root, const std::string& file) {
   Config c;
   c.file = file;
   if (!root || root.IsNull()) return c;  // an empty file means every default
-  r.expect_map(root, "", {"roles", "http", "store", "log_level"});
+  r.expect_map(root, "", {"roles", "http", "store", "as", "log_level"});
   if (root["roles"]) {
     const auto& roles = root["roles"];
     if (!roles.IsSequence()) r.fail(roles, "roles", "expected a list such as [as, gateway, fga]");
@@ -178,6 +231,10 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
   }
   if (root["http"]) read_http(r, root["http"], c.http);
   if (root["store"]) read_store(r, root["store"], c.store);
+  if (root["as"]) read_as(r, root["as"], c.as.emplace());
+  if (std::find(c.roles.begin(), c.roles.end(), "as") != c.roles.end() && !c.as) {
+    r.fail(root, "as", "required when the as role is on (at least as.issuer)");
+  }
   if (root["log_level"]) {
     c.log_level =
         r.one_of(root["log_level"], "log_level", {"trace", "debug", "info", "warn", "error"});
@@ -188,7 +245,7 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
 }  // namespace
 
 const std::vector<std::string>& available_roles() {
-  static const std::vector<std::string> roles;  // none yet: see issues 3-5
+  static const std::vector<std::string> roles = {"as"};  // gateway and fga: issues 4-5
   return roles;
 }
 

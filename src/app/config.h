@@ -41,15 +41,25 @@ struct StoreConfigYaml {
   int pool_size = 8;
 };
 
+// The authorization server (`as` role).
+struct AsConfig {
+  std::string issuer;                 // https URL (http only on loopback); no query or fragment
+  std::string signing_alg = "ES256";  // ES256 | RS256 | PS256 | EdDSA
+  std::string secret_key_file;        // seals private signing keys; empty: TESSERA_SECRET_KEY
+  int access_token_lifetime = 300;    // seconds, default for new clients (60-86400)
+  std::vector<std::string> scopes_supported;  // advertised in the metadata
+};
+
 struct Config {
   std::string file;
   std::vector<std::string> roles;  // as | gateway | fga
   HttpConfig http;
   StoreConfigYaml store;
+  std::optional<AsConfig> as;  // required when roles has "as"
   std::string log_level = "info";
 };
 
-// Roles this build can run. Later issues add "as", "gateway" and "fga".
+// Roles this build can run. Later issues add "gateway" and "fga".
 const std::vector<std::string>& available_roles();
 
 Result<Config> load_config(const std::string& path);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   tessera::app::add_version_command(app, rc);
   tessera::app::add_server_commands(app, rc);
   tessera::app::add_jose_commands(app, rc);
+  tessera::app::add_user_commands(app, rc);
 
   try {
     app.parse(argc, argv);

@@ -50,6 +50,41 @@ CREATE TABLE settings (
   updated_at BIGINT NOT NULL
 );
 )sql"},
+    // username keeps the spelling given at creation; username_canonical (see
+    // canonical_username() in user_store.h) is what uniqueness and look-ups use. profile holds
+    // the OpenID Connect standard claims as a JSON object. BLOB DEFAULT NULL, not "BLOB,": the
+    // PostgreSQL spelling rewrites " BLOB ".
+    {4, "users",
+     R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL,
+  username_canonical TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  disabled BIGINT NOT NULL DEFAULT 0,
+  totp_secret_encrypted BLOB DEFAULT NULL,
+  totp_last_step BIGINT,
+  profile TEXT NOT NULL DEFAULT '{}',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+)sql"},
+    {5, "clients",
+     R"sql(
+CREATE TABLE clients (
+  client_id TEXT PRIMARY KEY,
+  client_type TEXT NOT NULL CHECK (client_type IN ('public', 'confidential')),
+  token_endpoint_auth_method TEXT NOT NULL,
+  secret_sha256 BLOB NULL,
+  grant_types TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  audiences TEXT NOT NULL,
+  access_token_format TEXT NOT NULL CHECK (access_token_format IN ('jwt', 'opaque')),
+  access_token_lifetime BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -4,15 +4,19 @@
 #include <memory>
 
 #include "core/clock.h"
+#include "store/client_store.h"
 #include "store/database.h"
 #include "store/replay_cache.h"
 #include "store/setting_store.h"
 #include "store/signing_key_store.h"
+#include "store/user_store.h"
 
 namespace tessera::store {
 
 std::unique_ptr<SigningKeyStore> make_sql_signing_key_store(Database& database);
 std::unique_ptr<ReplayCache> make_sql_replay_cache(Database& database, const Clock& clock);
 std::unique_ptr<SettingStore> make_sql_setting_store(Database& database, const Clock& clock);
+std::unique_ptr<ClientStore> make_sql_client_store(Database& database, const Clock& clock);
+std::unique_ptr<UserStore> make_sql_user_store(Database& database, const Clock& clock);
 
 }  // namespace tessera::store

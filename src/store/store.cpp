@@ -33,7 +33,9 @@ Store::Store(std::unique_ptr<Database> database, const Clock& clock)
       clock_(clock),
       signing_keys_(make_sql_signing_key_store(*database_)),
       replay_cache_(make_sql_replay_cache(*database_, clock_)),
-      settings_(make_sql_setting_store(*database_, clock_)) {}
+      settings_(make_sql_setting_store(*database_, clock_)),
+      clients_(make_sql_client_store(*database_, clock_)),
+      users_(make_sql_user_store(*database_, clock_)) {}
 
 Store::~Store() = default;
 

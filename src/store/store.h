@@ -9,10 +9,12 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "store/client_store.h"
 #include "store/database.h"
 #include "store/replay_cache.h"
 #include "store/setting_store.h"
 #include "store/signing_key_store.h"
+#include "store/user_store.h"
 
 namespace tessera::store {
 
@@ -42,6 +44,8 @@ class Store {
   SigningKeyStore& signing_keys() { return *signing_keys_; }
   ReplayCache& replay_cache() { return *replay_cache_; }
   SettingStore& settings() { return *settings_; }
+  ClientStore& clients() { return *clients_; }
+  UserStore& users() { return *users_; }
   // For later stores built on the same pool.
   Database& database() { return *database_; }
   const Clock& clock() const { return clock_; }
@@ -52,6 +56,8 @@ class Store {
   std::unique_ptr<SigningKeyStore> signing_keys_;
   std::unique_ptr<ReplayCache> replay_cache_;
   std::unique_ptr<SettingStore> settings_;
+  std::unique_ptr<ClientStore> clients_;
+  std::unique_ptr<UserStore> users_;
 };
 
 // Opens the backend and migrates it to tessera_schema(). Fails with kSchemaTooNew when the

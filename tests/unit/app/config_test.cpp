@@ -56,9 +56,57 @@ TEST(Config, OutOfRangeValueIsRefused) {
 }
 
 TEST(Config, RoleNotYetInThisBuildIsAnErrorNotASilentSkip) {
-  auto e = error_of("roles: [as]\n");
-  EXPECT_EQ(e, "tessera.yaml:1: key 'roles[0]': role 'as' is not available in this build yet");
+  auto e = error_of("roles: [gateway]\n");
+  EXPECT_EQ(e, "tessera.yaml:1: key 'roles[0]': role 'gateway' is not available in this build yet");
   EXPECT_NE(error_of("roles: [webserver]\n").find("must be one of"), std::string::npos);
+}
+
+TEST(Config, AsRoleReadsItsSection) {
+  auto r = parse_config(
+      "roles: [as]\nas:\n  issuer: https://as.example/t1\n  signing_alg: EdDSA\n"
+      "  access_token_lifetime: 900\n  scopes_supported: [a, b]\n",
+      "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->roles, std::vector<std::string>{"as"});
+  ASSERT_TRUE(r->as);
+  EXPECT_EQ(r->as->issuer, "https://as.example/t1");
+  EXPECT_EQ(r->as->signing_alg, "EdDSA");
+  EXPECT_EQ(r->as->access_token_lifetime, 900);
+  EXPECT_EQ(r->as->scopes_supported, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Config, AsRoleNeedsAnIssuer) {
+  EXPECT_EQ(error_of("roles: [as]\n"),
+            "tessera.yaml:1: key 'as': required when the as role is on (at least as.issuer)");
+  EXPECT_NE(error_of("roles: [as]\nas:\n  signing_alg: ES256\n").find("as.issuer"),
+            std::string::npos);
+}
+
+TEST(Config, IssuerMustBeHttpsOrLoopbackWithoutQueryOrFragment) {
+  for (const char* bad : {"http://as.example", "https://as.example/?x=1", "https://as.example#f",
+                          "https://as.example/", "as.example", "https://", "ftp://as.example"}) {
+    auto e = error_of(std::string("roles: [as]\nas:\n  issuer: \"") + bad + "\"\n");
+    EXPECT_NE(e.find("tessera.yaml:3: key 'as.issuer'"), std::string::npos) << bad << ": " << e;
+  }
+  for (const char* good : {"http://127.0.0.1:8080", "http://localhost", "https://as.example"}) {
+    auto r =
+        parse_config(std::string("roles: [as]\nas:\n  issuer: \"") + good + "\"\n", "tessera.yaml");
+    EXPECT_TRUE(r.ok()) << good;
+  }
+}
+
+TEST(Config, AsValuesAreChecked) {
+  EXPECT_NE(
+      error_of("as:\n  issuer: https://a.example\n  signing_alg: HS256\n").find("as.signing_alg"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("as:\n  issuer: https://a.example\n  access_token_lifetime: 5\n").find("between"),
+      std::string::npos);
+  EXPECT_NE(error_of("as:\n  issuer: https://a.example\n  secret_key_file: /nonexistent/k\n")
+                .find("cannot read file"),
+            std::string::npos);
+  EXPECT_NE(error_of("as:\n  issuer: https://a.example\n  colour: red\n").find("unknown key"),
+            std::string::npos);
 }
 
 TEST(Config, PostgresNeedsAUrl) {

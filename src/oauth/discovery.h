@@ -1,0 +1,31 @@
+// Authorization server metadata (RFC 8414 §2) and its OpenID Connect Discovery 1.0 twin, listing
+// exactly what this build does. Built once: the document only changes with the configuration.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "jose/jose.h"
+
+namespace tessera::oauth {
+
+struct ServerMetadataInputs {
+  std::string issuer;
+  std::vector<std::string> grant_types;
+  std::vector<std::string> scopes_supported;  // empty: the member is left out
+  jose::Alg signing_alg = jose::Alg::kES256;
+};
+
+// The endpoint URLs hang off the issuer ("https://as.example/t" -> ".../t/token").
+json::Json server_metadata(const ServerMetadataInputs& inputs);
+
+// RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path:
+// "https://as.example/t" -> "/.well-known/oauth-authorization-server/t".
+std::string oauth_metadata_path(const std::string& issuer);
+// OpenID Connect Discovery 1.0 §4: appended to the issuer: "/t/.well-known/openid-configuration".
+std::string openid_configuration_path(const std::string& issuer);
+// The issuer's path ("" for "https://as.example"), the prefix of every endpoint route.
+std::string issuer_path(const std::string& issuer);
+
+}  // namespace tessera::oauth

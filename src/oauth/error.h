@@ -1,0 +1,52 @@
+// OAuth errors as the RFCs name them (RFC 6749 §5.2, RFC 8707 §2), each carrying the HTTP status
+// it is answered with. Handlers return them; only to_response() knows the wire shape.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+
+namespace tessera::oauth {
+
+struct OAuthError {
+  int status = 400;
+  std::string code;
+  std::string description;
+  // RFC 6749 §5.2 invalid_client answered with 401 carries a WWW-Authenticate challenge.
+  bool challenge_basic = false;
+
+  // Missing, repeated or malformed parameter (RFC 6749 §5.2).
+  static OAuthError invalid_request(std::string description) {
+    return {400, "invalid_request", std::move(description)};
+  }
+  // Client authentication failed (RFC 6749 §5.2): 401 with a Basic challenge.
+  static OAuthError invalid_client(std::string description) {
+    return {401, "invalid_client", std::move(description), true};
+  }
+  static OAuthError invalid_grant(std::string description) {
+    return {400, "invalid_grant", std::move(description)};
+  }
+  // The client may not use this grant type (RFC 6749 §5.2).
+  static OAuthError unauthorized_client(std::string description) {
+    return {400, "unauthorized_client", std::move(description)};
+  }
+  static OAuthError unsupported_grant_type(std::string description) {
+    return {400, "unsupported_grant_type", std::move(description)};
+  }
+  // Scope unknown, malformed or beyond what the client may ask (RFC 6749 §5.2).
+  static OAuthError invalid_scope(std::string description) {
+    return {400, "invalid_scope", std::move(description)};
+  }
+  // RFC 8707 §2: a resource the client may not ask for, or not an absolute URI.
+  static OAuthError invalid_target(std::string description) {
+    return {400, "invalid_target", std::move(description)};
+  }
+  static OAuthError server_error(std::string description) {
+    return {500, "server_error", std::move(description)};
+  }
+
+  http::Response to_response() const;
+};
+
+}  // namespace tessera::oauth

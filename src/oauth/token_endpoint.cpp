@@ -1,0 +1,94 @@
+#include "oauth/token_endpoint.h"
+
+#include <algorithm>
+
+#include "oauth/client_auth.h"
+
+namespace tessera::oauth {
+namespace {
+
+constexpr size_t kMaxParameters = 64;
+
+// RFC 6749 §3.2: "application/x-www-form-urlencoded"; parameters such as charset are allowed.
+bool is_form_urlencoded(std::optional<std::string_view> content_type) {
+  if (!content_type) return false;
+  std::string_view media = content_type->substr(0, content_type->find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return http::iequals(media, "application/x-www-form-urlencoded");
+}
+
+// RFC 6749 §3.1: parameters MUST NOT be included more than once, except those defined to repeat:
+// resource (RFC 8707 §2) and audience (RFC 8693 §2.1).
+std::optional<std::string_view> repeated_parameter(const http::Params& params) {
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    if (it->first == "resource" || it->first == "audience") continue;
+    for (auto later = it + 1; later != params.end(); ++later) {
+      if (later->first == it->first) return it->first;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TokenEndpoint::TokenEndpoint(const GrantRegistry& grants, ClientCache& clients)
+    : grants_(grants), clients_(clients) {}
+
+http::Response TokenEndpoint::handle(const http::Request& request) const {
+  auto result = process(request);
+  if (!result) return result.error().to_response();
+  return token_response(*result);
+}
+
+Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& request) const {
+  if (!is_form_urlencoded(request.header("Content-Type"))) {
+    return Err(
+        OAuthError::invalid_request("the token endpoint takes application/x-www-form-urlencoded"));
+  }
+  auto form = request.form();
+  if (!form) {
+    return Err(OAuthError::invalid_request(std::string("malformed form body: ") +
+                                           http::to_string(form.error())));
+  }
+  if (form->size() > kMaxParameters) return Err(OAuthError::invalid_request("too many parameters"));
+  if (auto repeated = repeated_parameter(*form)) {
+    return Err(OAuthError::invalid_request("parameter " + std::string(*repeated) + " repeated"));
+  }
+  auto grant_type = form->get("grant_type");
+  if (!grant_type || grant_type->empty()) {
+    return Err(OAuthError::invalid_request("grant_type is missing"));
+  }
+  // OAuth 2.1 §10 drops the implicit and password grants; they are never offered.
+  const Grant* grant = grants_.find(*grant_type);
+  if (!grant) {
+    return Err(OAuthError::unsupported_grant_type("grant_type " + std::string(*grant_type) +
+                                                  " is not supported"));
+  }
+  auto authenticated = authenticate_client(request, *form, clients_);
+  if (!authenticated) return Err(authenticated.error());
+  const store::Client& client = *authenticated->client;
+  // RFC 6749 §5.2 unauthorized_client: the client may not use this grant type.
+  const auto& allowed = client.grant_types;
+  if (std::find(allowed.begin(), allowed.end(), *grant_type) == allowed.end()) {
+    return Err(
+        OAuthError::unauthorized_client("the client may not use " + std::string(*grant_type)));
+  }
+  return grant->exchange(TokenRequest{request, *form, client});
+}
+
+http::Response token_response(const TokenResponse& token) {
+  json::Json body = {
+      {"access_token", token.access_token},
+      {"token_type", token.token_type},
+      {"expires_in", token.expires_in},
+  };
+  if (token.scope) body["scope"] = *token.scope;
+  if (token.refresh_token) body["refresh_token"] = *token.refresh_token;
+  http::Response r = http::Response::json(200, body);
+  // RFC 6749 §5.1.
+  r.headers.set("Cache-Control", "no-store");
+  r.headers.set("Pragma", "no-cache");
+  return r;
+}
+
+}  // namespace tessera::oauth

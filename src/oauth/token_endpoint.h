@@ -1,0 +1,27 @@
+// The token endpoint (RFC 6749 §3.2): request checks common to every grant, client
+// authentication, the grant type allow-list, then the grant itself.
+#pragma once
+
+#include "http/message.h"
+#include "oauth/client_cache.h"
+#include "oauth/grant.h"
+
+namespace tessera::oauth {
+
+class TokenEndpoint {
+ public:
+  TokenEndpoint(const GrantRegistry& grants, ClientCache& clients);
+  // POST only (the router answers 405 to the rest).
+  http::Response handle(const http::Request& request) const;
+
+ private:
+  Result<TokenResponse, OAuthError> process(const http::Request& request) const;
+
+  const GrantRegistry& grants_;
+  ClientCache& clients_;
+};
+
+// RFC 6749 §5.1 success body with Cache-Control: no-store and Pragma: no-cache.
+http::Response token_response(const TokenResponse& token);
+
+}  // namespace tessera::oauth

@@ -1,0 +1,212 @@
+#include "store/client_store.h"
+
+#include "core/json.h"
+#include "store/sql_stores.h"
+
+namespace tessera::store {
+
+std::string_view to_string(ClientType type) {
+  return type == ClientType::kPublic ? "public" : "confidential";
+}
+
+std::optional<ClientType> parse_client_type(std::string_view text) {
+  if (text == "public") return ClientType::kPublic;
+  if (text == "confidential") return ClientType::kConfidential;
+  return std::nullopt;
+}
+
+std::string_view to_string(ClientAuthMethod method) {
+  switch (method) {
+    case ClientAuthMethod::kClientSecretBasic:
+      return "client_secret_basic";
+    case ClientAuthMethod::kClientSecretPost:
+      return "client_secret_post";
+    case ClientAuthMethod::kNone:
+      return "none";
+  }
+  return "none";
+}
+
+std::optional<ClientAuthMethod> parse_client_auth_method(std::string_view text) {
+  if (text == "client_secret_basic") return ClientAuthMethod::kClientSecretBasic;
+  if (text == "client_secret_post") return ClientAuthMethod::kClientSecretPost;
+  if (text == "none") return ClientAuthMethod::kNone;
+  return std::nullopt;
+}
+
+std::string_view to_string(AccessTokenFormat format) {
+  return format == AccessTokenFormat::kJwt ? "jwt" : "opaque";
+}
+
+std::optional<AccessTokenFormat> parse_access_token_format(std::string_view text) {
+  if (text == "jwt") return AccessTokenFormat::kJwt;
+  if (text == "opaque") return AccessTokenFormat::kOpaque;
+  return std::nullopt;
+}
+
+StoreResult<Ok> validate_client(const Client& c) {
+  auto invalid = [&](const std::string& why) {
+    return store_error(StoreError::Code::kInvalidArgument, "client " + c.client_id + ": " + why);
+  };
+  if (c.client_id.empty() || c.client_id.size() > 200) {
+    return invalid("client_id must be 1 to 200 characters");
+  }
+  if (c.type == ClientType::kPublic) {
+    if (c.auth_method != ClientAuthMethod::kNone) return invalid("a public client uses none");
+    if (!c.secret_sha256.empty()) return invalid("a public client has no secret");
+  } else {
+    if (c.auth_method == ClientAuthMethod::kNone) {
+      return invalid("a confidential client must authenticate");
+    }
+    if (c.secret_sha256.size() != 32) return invalid("secret_sha256 must be 32 bytes");
+  }
+  if (c.access_token_lifetime <= 0 || c.access_token_lifetime > kMaxAccessTokenLifetime) {
+    return invalid("access_token_lifetime must be 1 to " + std::to_string(kMaxAccessTokenLifetime) +
+                   " seconds");
+  }
+  for (const auto* list : {&c.grant_types, &c.redirect_uris, &c.scopes, &c.audiences}) {
+    for (const std::string& v : *list) {
+      if (v.empty()) return invalid("list entries must not be empty");
+    }
+  }
+  return Ok{};
+}
+
+namespace {
+
+constexpr std::string_view kSelectClients =
+    "SELECT client_id, client_type, token_endpoint_auth_method, secret_sha256, grant_types,"
+    " redirect_uris, scopes, audiences, access_token_format, access_token_lifetime, created_at"
+    " FROM clients";
+
+std::string list_to_text(const std::vector<std::string>& list) { return json::Json(list).dump(); }
+
+std::optional<std::vector<std::string>> list_from_text(const std::string& text) {
+  auto parsed = json::parse_strict(text);
+  if (!parsed || !parsed->is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& v : *parsed) {
+    if (!v.is_string()) return std::nullopt;
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+StoreResult<Client> client_from_row(const Row& row) {
+  Client c;
+  c.client_id = row.text(0);
+  auto corrupt = [&](const char* what) {
+    return store_error(StoreError::Code::kInternal,
+                       "client " + c.client_id + " has an unreadable " + what);
+  };
+  auto type = parse_client_type(row.text(1));
+  auto method = parse_client_auth_method(row.text(2));
+  auto format = parse_access_token_format(row.text(8));
+  if (!type) return corrupt("client_type");
+  if (!method) return corrupt("token_endpoint_auth_method");
+  if (!format) return corrupt("access_token_format");
+  c.type = *type;
+  c.auth_method = *method;
+  c.access_token_format = *format;
+  if (!row.is_null(3)) c.secret_sha256 = row.blob(3);
+  std::pair<size_t, std::vector<std::string>*> lists[] = {
+      {4, &c.grant_types}, {5, &c.redirect_uris}, {6, &c.scopes}, {7, &c.audiences}};
+  for (auto [column, field] : lists) {
+    auto list = list_from_text(row.text(column));
+    if (!list) return corrupt("list");
+    *field = std::move(*list);
+  }
+  c.access_token_lifetime = row.integer(9);
+  c.created_at = row.integer(10);
+  return c;
+}
+
+Value secret_value(const Client& c) {
+  if (c.secret_sha256.empty()) return nullptr;
+  return Blob{c.secret_sha256};
+}
+
+class SqlClientStore final : public ClientStore {
+ public:
+  SqlClientStore(Database& database, const Clock& clock) : database_(database), clock_(clock) {}
+
+  StoreResult<Ok> insert(const Client& c) override {
+    if (auto valid = validate_client(c); !valid) return valid;
+    // A read first turns the common duplicate into kConflict on both backends; the primary key
+    // still decides a race.
+    auto existing = find(c.client_id);
+    if (!existing) return Err(existing.error());
+    if (*existing) {
+      return store_error(StoreError::Code::kConflict, "client " + c.client_id + " exists");
+    }
+    auto inserted = database_.execute(
+        "INSERT INTO clients (client_id, client_type, token_endpoint_auth_method, secret_sha256,"
+        " grant_types, redirect_uris, scopes, audiences, access_token_format,"
+        " access_token_lifetime, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {c.client_id, to_string(c.type), to_string(c.auth_method), secret_value(c),
+         list_to_text(c.grant_types), list_to_text(c.redirect_uris), list_to_text(c.scopes),
+         list_to_text(c.audiences), to_string(c.access_token_format), c.access_token_lifetime,
+         c.created_at != 0 ? c.created_at : clock_.now()});
+    if (!inserted) return Err(inserted.error());
+    return Ok{};
+  }
+
+  StoreResult<std::optional<Client>> find(std::string_view client_id) override {
+    auto rows = database_.query(std::string(kSelectClients) + " WHERE client_id = ?", {client_id});
+    if (!rows) return Err(rows.error());
+    if (rows->empty()) return std::optional<Client>();
+    auto client = client_from_row(rows->front());
+    if (!client) return Err(client.error());
+    return std::optional<Client>(std::move(*client));
+  }
+
+  StoreResult<std::vector<Client>> list() override {
+    auto rows = database_.query(std::string(kSelectClients) + " ORDER BY client_id");
+    if (!rows) return Err(rows.error());
+    std::vector<Client> out;
+    for (const Row& row : *rows) {
+      auto client = client_from_row(row);
+      if (!client) return Err(client.error());
+      out.push_back(std::move(*client));
+    }
+    return out;
+  }
+
+  StoreResult<Ok> update(const Client& c) override {
+    if (auto valid = validate_client(c); !valid) return valid;
+    auto updated = database_.execute(
+        "UPDATE clients SET client_type = ?, token_endpoint_auth_method = ?, secret_sha256 = ?,"
+        " grant_types = ?, redirect_uris = ?, scopes = ?, audiences = ?, access_token_format = ?,"
+        " access_token_lifetime = ? WHERE client_id = ?",
+        {to_string(c.type), to_string(c.auth_method), secret_value(c), list_to_text(c.grant_types),
+         list_to_text(c.redirect_uris), list_to_text(c.scopes), list_to_text(c.audiences),
+         to_string(c.access_token_format), c.access_token_lifetime, c.client_id});
+    if (!updated) return Err(updated.error());
+    if (*updated == 0) {
+      return store_error(StoreError::Code::kNotFound, "client " + c.client_id + " does not exist");
+    }
+    return Ok{};
+  }
+
+  StoreResult<Ok> remove(std::string_view client_id) override {
+    auto deleted = database_.execute("DELETE FROM clients WHERE client_id = ?", {client_id});
+    if (!deleted) return Err(deleted.error());
+    if (*deleted == 0) {
+      return store_error(StoreError::Code::kNotFound,
+                         "client " + std::string(client_id) + " does not exist");
+    }
+    return Ok{};
+  }
+
+ private:
+  Database& database_;
+  const Clock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<ClientStore> make_sql_client_store(Database& database, const Clock& clock) {
+  return std::make_unique<SqlClientStore>(database, clock);
+}
+
+}  // namespace tessera::store

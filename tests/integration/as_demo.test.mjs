@@ -1,0 +1,55 @@
+// The `as` role of `tessera demo`: readiness line fields, credentials and signing key kept per
+// data directory, secret key file 0600.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, freePort, startTessera, waitFor } from '../lib/tessera.mjs';
+
+assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
+
+async function runOnce(dir) {
+  const port = await freePort();
+  const p = startTessera(['demo', '--port', String(port), '--data-dir', dir]);
+  const out = await waitFor(() => p.out().includes('\n') && p.out(), 'readiness line');
+  const line = JSON.parse(out.trim());
+  const jwks = await (await fetch(line.issuer + '/jwks')).json();
+  const svc = line.clients.service;
+  const token = await fetch(line.issuer + '/token', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: 'Basic ' + Buffer.from(`${svc.client_id}:${svc.client_secret}`).toString('base64'),
+    },
+    body: 'grant_type=client_credentials',
+  });
+  p.child.kill('SIGTERM');
+  assert.equal((await p.exited).code, 0);
+  return { line, port, jwks, tokenStatus: token.status };
+}
+
+test('demo runs the as role and keeps its credentials and key per data directory', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-as-demo-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const first = await runOnce(dir);
+  const second = await runOnce(dir);
+
+  assert.equal(first.line.issuer, `http://127.0.0.1:${first.port}`);
+  assert.deepEqual(first.line.roles, ['as']);
+  assert.ok(first.line.instance_id);
+  const svc = first.line.clients.service;
+  assert.equal(svc.client_id, 'service');
+  assert.match(svc.client_secret, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(svc.scope, 'invoices:read invoices:write');
+  assert.equal(first.tokenStatus, 200);
+  assert.equal(second.tokenStatus, 200);
+
+  assert.deepEqual(second.line.clients, first.line.clients);
+  assert.equal(second.line.instance_id, first.line.instance_id);
+  assert.deepEqual(second.jwks, first.jwks, 'the signing key survives a restart');
+  assert.equal(first.jwks.keys.length, 1);
+  assert.equal(first.jwks.keys[0].d, undefined);
+
+  assert.equal(statSync(join(dir, 'secret.key')).mode & 0o777, 0o600);
+});
