@@ -31,8 +31,8 @@ struct ThrottleLimits {
 };
 
 struct LoginThrottleOptions {
-  ThrottleLimits account{5, 15 * 60, 60, 15 * 60};
-  ThrottleLimits address{50, 15 * 60, 60, 15 * 60};
+  ThrottleLimits account{5, int64_t{15} * 60, 60, int64_t{15} * 60};
+  ThrottleLimits address{50, int64_t{15} * 60, 60, int64_t{15} * 60};
   // Keys tracked per kind (accounts, addresses); beyond it the least recently touched key is
   // forgotten, so memory stays bounded whatever an attacker sends.
   size_t max_tracked_keys = 100'000;

@@ -30,7 +30,7 @@ std::optional<AccessTokenFormat> parse_access_token_format(std::string_view text
 
 // The longest access token lifetime a client may have; signing keys stay published at least
 // this long after they retire.
-constexpr int64_t kMaxAccessTokenLifetime = 24 * 3600;
+constexpr int64_t kMaxAccessTokenLifetime = int64_t{24} * 3600;
 
 struct Client {
   std::string client_id;

@@ -41,7 +41,7 @@ User to_user(const Row& row) {
 }
 
 StoreResult<Ok> check_profile(std::string_view profile_json) {
-  auto parsed = json::parse_strict(profile_json, json::Limits{64 * 1024, 8});
+  auto parsed = json::parse_strict(profile_json, json::Limits{size_t{64} * 1024, 8});
   if (!parsed || !parsed->is_object()) {
     return store_error(StoreError::Code::kInvalidArgument,
                        "user profile must be a JSON object of at most 64 KiB");
