@@ -10,6 +10,8 @@ echo "== JOSE: Tessera against openssl speed (one core)"
 bash bench/jose/run.sh || rc=1
 echo "== HTTP: Tessera JSON endpoint against nginx static file (wrk -t1 -c64)"
 bash bench/http/run.sh || rc=1
+echo "== OAuth: client credentials with ES256 JWT access tokens (wrk -t1 -c64)"
+bash bench/oauth/run.sh "$BUILD_DIR/tessera" || rc=1
 echo "== Memory"
 bash bench/memory/run.sh "$BUILD_DIR" || rc=1
 exit $rc
