@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev clang clang-format clang-tidy libclang-rt-14-dev
   # real servers the tests and benchmarks start themselves
   postgresql redis-server nginx-light wrk
+  # browser tests (tests/browser), driven by npm playwright-core
+  chromium
   # benchmarks
   libbenchmark-dev
 )

@@ -9,8 +9,8 @@
 #include "core/aead.h"
 #include "core/base64url.h"
 #include "core/crypto.h"
-#include "oauth/client_auth.h"
-#include "oauth/scope.h"
+#include "app/log.h"
+#include "oauth/key_refresher.h"
 
 namespace tessera::app {
 
@@ -26,6 +26,12 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.signing_alg = *alg;
   options.secret_key = std::move(*key);
   options.scopes_supported = config.scopes_supported;
+  auto refresh = oauth::key_refresh_interval_from_environment();
+  if (!refresh) return Err(refresh.error());
+  if (*refresh) options.key_refresh_seconds = (*refresh)->count();
+  options.on_background_error = [](std::string_view error) {
+    log_error("signing key refresh failed", {{"error", error}});
+  };
   auto as = oauth::AuthorizationServer::open(store, std::move(options), store.clock());
   if (!as) return Err(as.error());
   (*as)->add_routes(router);
@@ -44,36 +50,6 @@ Result<std::string> ensure_demo_secret_key_file(const std::string& data_dir) {
   ::close(fd);
   if (!written) return Err("cannot write " + path);
   return path;
-}
-
-Result<json::Json> seed_demo_service_client(store::Store& store, int access_token_lifetime) {
-  const std::string client_id = "service";
-  const std::vector<std::string> scopes = {"invoices:read", "invoices:write"};
-  const std::string audience = "urn:tessera:api:invoices";
-  auto secret = store.settings().put_if_absent("demo.clients.service.secret",
-                                               oauth::generate_client_secret());
-  if (!secret) return Err("cannot keep the demo client secret: " + secret.error().message);
-  auto existing = store.clients().find(client_id);
-  if (!existing) return Err("cannot read clients: " + existing.error().message);
-  if (!*existing) {
-    store::Client c;
-    c.client_id = client_id;
-    c.type = store::ClientType::kConfidential;
-    c.auth_method = store::ClientAuthMethod::kClientSecretBasic;
-    c.secret_sha256 = crypto::sha256(secret->value);
-    c.grant_types = {"client_credentials"};
-    c.scopes = scopes;
-    c.audiences = {audience};
-    c.access_token_lifetime = access_token_lifetime;
-    auto inserted = store.clients().insert(c);
-    if (!inserted && inserted.error().code != store::StoreError::Code::kConflict) {
-      return Err("cannot seed the demo client: " + inserted.error().message);
-    }
-  }
-  return json::Json{{"client_id", client_id},
-                    {"client_secret", secret->value},
-                    {"scope", oauth::join_scope(scopes)},
-                    {"audience", audience}};
 }
 
 }  // namespace tessera::app

@@ -22,9 +22,4 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
 // Demo only: DATA_DIR/secret.key, created 0600 with a fresh key on first start. Returns its path.
 Result<std::string> ensure_demo_secret_key_file(const std::string& data_dir);
 
-// Demo only: the confidential `service` client (client credentials). Its secret is generated
-// once and kept in the settings so the readiness line can show it again after a restart; the
-// client store holds only its hash. Returns {client_id, client_secret, scope, audience}.
-Result<json::Json> seed_demo_service_client(store::Store& store, int access_token_lifetime);
-
 }  // namespace tessera::app

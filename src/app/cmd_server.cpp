@@ -13,12 +13,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "app/as_role.h"
+#include "app/demo_seed.h"
 #include "app/config.h"
 #include "app/log.h"
 #include "app/store_config.h"
+#include "core/aead.h"
+#include "core/audit.h"
 #include "core/crypto.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -54,12 +58,14 @@ http::ServerOptions server_options(const HttpConfig& c) {
 // Opens the store, starts the server, calls `on_ready` once it listens, then
 // serves until a signal and drains. Returns the process exit code.
 template <class OnReady>
-int run(const Config& config, OnReady on_ready) {
+int run(const Config& config, OnReady on_ready,
+        const std::function<void(http::Router&)>& extra_routes = {}) {
   auto store = store::open_store(store_config(config.store));
   if (!store.ok()) {
     log_error("store unavailable", {{"error", store.error().message}});
     return 1;
   }
+  audit::set_sink(log_audit);
   http::Router router;
   // Each role's state lives as long as the server that routes to it.
   std::unique_ptr<oauth::AuthorizationServer> as;
@@ -72,6 +78,7 @@ int run(const Config& config, OnReady on_ready) {
     }
     as = std::move(*started);
   }
+  if (extra_routes) extra_routes(router);
   http::Server server(server_options(config.http), std::move(router));
   if (auto started = server.start(); !started.ok()) {
     log_error("cannot start the HTTP server", {{"error", started.error()}});
@@ -86,6 +93,23 @@ int run(const Config& config, OnReady on_ready) {
   http::run_until_signal(server, std::chrono::milliseconds(config.http.drain_timeout_ms));
   log_info("stopped", {});
   return 0;
+}
+
+// The demo SPA's redirect and post-logout pages: where the browser lands after signing in or
+// out. They show what arrived (the code is single-use and bound to the PKCE verifier, which only
+// the client holds, so showing it reveals nothing usable).
+void add_demo_pages(http::Router& router) {
+  auto page = [](std::string_view title) {
+    return [title = std::string(title)](const http::Request& request) {
+      json::Json shown = json::Json::object();
+      for (const auto& [name, value] : request.query()) shown[name] = value;
+      http::Response r = http::Response::json(200, {{"page", title}, {"params", shown}});
+      r.headers.set("Cache-Control", "no-store");
+      return r;
+    };
+  };
+  router.get("/demo/callback", page("callback"));
+  router.get("/demo/signed-out", page("signed-out"));
 }
 
 // A port nothing listens on at the time of asking (bind to port 0, read it back).
@@ -162,16 +186,22 @@ int demo(uint16_t port, std::string data_dir) {
         {"roles", config.roles},
         {"issuer", as.issuer},
     };
-    auto service = seed_demo_service_client(store, as.access_token_lifetime);
-    if (!service.ok()) {
-      log_error("cannot seed the demo clients", {{"error", service.error()}});
+    auto secret_key = aead::load_key(as.secret_key_file);
+    if (!secret_key.ok()) {
+      log_error("cannot read the demo secret key", {{"error", secret_key.error()}});
       std::exit(1);
     }
-    line["clients"]["service"] = *service;
+    auto seeded = seed_demo(store, {as.issuer, *secret_key, as.access_token_lifetime});
+    if (!seeded.ok()) {
+      log_error("cannot seed the demo clients and users", {{"error", seeded.error()}});
+      std::exit(1);
+    }
+    line["clients"] = (*seeded)["clients"];
+    line["users"] = (*seeded)["users"];
     // DESIGN.md: exactly one JSON line on stdout when every role is ready.
     std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);
-  });
+  }, add_demo_pages);
 }
 
 }  // namespace

@@ -12,5 +12,7 @@ void add_version_command(CLI::App& app, int& rc);
 void add_server_commands(CLI::App& app, int& rc);  // serve, demo
 void add_jose_commands(CLI::App& app, int& rc);    // jose keygen|sign|verify|decode
 void add_user_commands(CLI::App& app, int& rc);    // user create|list|set-password|...
+void add_client_commands(CLI::App& app, int& rc);  // client create|list|show|update|delete
+void add_key_commands(CLI::App& app, int& rc);     // key rotate|list
 
 }  // namespace tessera::app

@@ -8,7 +8,7 @@
 namespace tessera::app {
 namespace {
 
-enum Level { kTrace, kDebug, kInfo, kWarn, kError };
+enum Level { kTrace, kDebug, kInfo, kWarn, kError, kAudit };
 std::atomic<int> g_level{kInfo};
 
 void emit(Level level, std::string_view name, std::string_view message, const json::Json& fields) {
@@ -39,6 +39,9 @@ void log_info(std::string_view message, const json::Json& fields) {
 }
 void log_error(std::string_view message, const json::Json& fields) {
   emit(kError, "error", message, fields);
+}
+void log_audit(std::string_view event, const json::Json& fields) {
+  emit(kAudit, "audit", event, fields);
 }
 
 }  // namespace tessera::app

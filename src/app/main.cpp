@@ -17,11 +17,15 @@ int main(int argc, char** argv) {
   tessera::app::add_server_commands(app, rc);
   tessera::app::add_jose_commands(app, rc);
   tessera::app::add_user_commands(app, rc);
+  tessera::app::add_client_commands(app, rc);
+  tessera::app::add_key_commands(app, rc);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; any other parse error is a usage error: exit 2, as every
+    // subcommand does for bad input.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return rc;
 }

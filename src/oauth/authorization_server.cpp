@@ -13,15 +13,50 @@ bool is_supported_signing_alg(jose::Alg alg) {
 AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServerOptions options,
                                          const Clock& clock)
     : options_(std::move(options)),
+      store_(store),
       keys_(std::make_unique<SigningKeys>(store.signing_keys(), options_.secret_key,
                                           options_.signing_alg, clock)),
-      clients_(std::make_unique<ClientCache>(store.clients(), clock, options_.client_cache_ttl)),
-      access_tokens_(std::make_unique<JwtAccessTokenIssuer>(options_.issuer, *keys_, clock)),
-      grants_(make_grant_registry(GrantContext{*access_tokens_})),
-      token_endpoint_(std::make_unique<TokenEndpoint>(grants_, *clients_)) {
-  metadata_ = server_metadata(
-      {options_.issuer, grants_.grant_types(), options_.scopes_supported, options_.signing_alg});
+      clients_(std::make_unique<ClientCache>(store.clients(), clock, options_.client_cache_ttl)) {
+  std::string base = options_.issuer;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  client_auth_ = std::make_unique<ClientAuthenticator>(
+      *clients_, store.replay_cache(), clock, ClientAuthOptions{options_.issuer, base + "/token"});
+  tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock);
+  resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
+  grants_ = make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_});
+  token_endpoint_ = std::make_unique<TokenEndpoint>(grants_, *client_auth_);
+  throttle_ = std::make_unique<identity::LoginThrottle>(clock);
+  authenticator_ = std::make_unique<identity::Authenticator>(store.users(), *throttle_, clock,
+                                                             options_.secret_key);
+  sealer_ = std::make_unique<InteractionSealer>(options_.secret_key, clock);
+  AuthorizeOptions authorize;
+  authorize.issuer = options_.issuer;
+  authorize.secure_cookies = options_.issuer.rfind("https://", 0) == 0;
+  authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, store,
+                                                   *authenticator_, *sealer_, clock);
+  end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
+                                                      store, *keys_, *sealer_, clock);
+  introspection_ =
+      std::make_unique<IntrospectionEndpoint>(*resolver_, *client_auth_, *keys_, clock);
+  revocation_ = std::make_unique<RevocationEndpoint>(*resolver_, *client_auth_, store.grants());
+  userinfo_ = std::make_unique<UserInfoEndpoint>(options_.issuer, *resolver_, store.users());
+  if (options_.key_refresh_seconds > 0) {
+    KeyRefresherOptions refresh;
+    refresh.interval = std::chrono::seconds(options_.key_refresh_seconds);
+    refresh.on_error = options_.on_background_error;
+    refresher_ =
+        std::make_unique<KeyRefresher>(*keys_, store.signing_keys(), clock, std::move(refresh));
+  }
+  metadata_ = server_metadata({options_.issuer,
+                               grants_.grant_types(),
+                               options_.scopes_supported,
+                               options_.signing_alg,
+                               {std::string(kAcrPassword), std::string(kAcrMfa)}});
   metadata_body_ = metadata_.dump();
+}
+
+AuthorizationServer::~AuthorizationServer() {
+  if (refresher_) refresher_->stop();
 }
 
 Result<std::unique_ptr<AuthorizationServer>> AuthorizationServer::open(
@@ -35,6 +70,7 @@ Result<std::unique_ptr<AuthorizationServer>> AuthorizationServer::open(
   std::unique_ptr<AuthorizationServer> server(
       new AuthorizationServer(store, std::move(options), clock));
   if (auto loaded = server->keys_->load_or_create(); !loaded) return Err(loaded.error());
+  if (server->refresher_) server->refresher_->start();
   return server;
 }
 
@@ -42,6 +78,15 @@ void AuthorizationServer::add_routes(http::Router& router) {
   const std::string prefix = issuer_path(options_.issuer);
   router.post(prefix + "/token",
               [this](const http::Request& r) { return token_endpoint_->handle(r); });
+  router.post(prefix + "/introspect",
+              [this](const http::Request& r) { return introspection_->handle(r); });
+  router.post(prefix + "/revoke",
+              [this](const http::Request& r) { return revocation_->handle(r); });
+  auto userinfo = [this](const http::Request& r) { return userinfo_->handle(r); };
+  router.get(prefix + "/userinfo", userinfo);
+  router.post(prefix + "/userinfo", userinfo);
+  authorize_->add_routes(router, prefix);
+  end_session_->add_routes(router, prefix);
   router.get(prefix + "/jwks", [this](const http::Request&) {
     http::Response r =
         http::Response::text(200, keys_->jwks().to_json().dump(), "application/jwk-set+json");

@@ -1,20 +1,33 @@
-// The `as` role assembled: signing keys, the client cache, the access token issuer, the grants,
-// and the HTTP routes (token endpoint, metadata, JWKS).
+// The `as` role assembled: signing keys, the client cache and authenticator, tokens, grants,
+// the authorization endpoint with its pages, and every HTTP route of the authorization server.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
 #include "http/router.h"
+#include "identity/authenticator.h"
+#include "identity/login_throttle.h"
 #include "jose/jose.h"
-#include "oauth/access_token.h"
+#include "oauth/authorize_endpoint.h"
+#include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
+#include "oauth/end_session.h"
 #include "oauth/grant.h"
+#include "oauth/interaction.h"
+#include "oauth/introspection.h"
+#include "oauth/key_refresher.h"
 #include "oauth/keys.h"
+#include "oauth/revocation.h"
 #include "oauth/token_endpoint.h"
+#include "oauth/token_resolver.h"
+#include "oauth/tokens.h"
+#include "oauth/userinfo.h"
 #include "store/store.h"
 
 namespace tessera::oauth {
@@ -25,6 +38,10 @@ struct AuthorizationServerOptions {
   std::string secret_key;                     // seals private signing keys (aead::kKeyBytes)
   std::vector<std::string> scopes_supported;  // advertised in metadata; may be empty
   int64_t client_cache_ttl = 30;              // seconds
+  // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
+  // another node); 0 disables the background refresher.
+  int64_t key_refresh_seconds = 60;
+  std::function<void(std::string_view)> on_background_error;
 };
 
 // The signing algorithms an operator may choose (the issue: ES256 default; RS256, PS256, EdDSA).
@@ -36,10 +53,11 @@ class AuthorizationServer {
   static Result<std::unique_ptr<AuthorizationServer>> open(store::Store& store,
                                                            AuthorizationServerOptions options,
                                                            const Clock& clock);
+  ~AuthorizationServer();
   AuthorizationServer(const AuthorizationServer&) = delete;
   AuthorizationServer& operator=(const AuthorizationServer&) = delete;
 
-  // POST {issuer path}/token, GET {issuer path}/jwks, both metadata documents.
+  // Every endpoint under the issuer's path, and both metadata documents.
   void add_routes(http::Router& router);
 
   SigningKeys& signing_keys() { return *keys_; }
@@ -50,11 +68,23 @@ class AuthorizationServer {
   AuthorizationServer(store::Store& store, AuthorizationServerOptions options, const Clock& clock);
 
   AuthorizationServerOptions options_;
+  store::Store& store_;
   std::unique_ptr<SigningKeys> keys_;
   std::unique_ptr<ClientCache> clients_;
-  std::unique_ptr<JwtAccessTokenIssuer> access_tokens_;
+  std::unique_ptr<ClientAuthenticator> client_auth_;
+  std::unique_ptr<TokenService> tokens_;
+  std::unique_ptr<TokenResolver> resolver_;
   GrantRegistry grants_;
   std::unique_ptr<TokenEndpoint> token_endpoint_;
+  std::unique_ptr<identity::LoginThrottle> throttle_;
+  std::unique_ptr<identity::Authenticator> authenticator_;
+  std::unique_ptr<InteractionSealer> sealer_;
+  std::unique_ptr<AuthorizeEndpoint> authorize_;
+  std::unique_ptr<EndSessionEndpoint> end_session_;
+  std::unique_ptr<IntrospectionEndpoint> introspection_;
+  std::unique_ptr<RevocationEndpoint> revocation_;
+  std::unique_ptr<UserInfoEndpoint> userinfo_;
+  std::unique_ptr<KeyRefresher> refresher_;
   json::Json metadata_;
   std::string metadata_body_;
 };

@@ -1,20 +1,27 @@
 #include "oauth/client_auth.h"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 
 #include "core/base64url.h"
 #include "core/crypto.h"
+#include "core/json.h"
 
 namespace tessera::oauth {
 namespace {
 
 using store::ClientAuthMethod;
 
+constexpr size_t kMaxParsedKeySets = 10'000;
+constexpr size_t kMaxJtiLength = 256;
+
 struct Credentials {
   ClientAuthMethod method;
-  std::string client_id;
-  std::optional<std::string> secret;
+  std::string client_id;                 // empty for private_key_jwt: the assertion names it
+  std::optional<std::string> secret;     // basic and post
+  std::optional<std::string> assertion;  // private_key_jwt
 };
 
 // RFC 6749 §2.3.1: the client id and secret are form-urlencoded (Appendix B) before they are
@@ -33,7 +40,8 @@ Result<Credentials, OAuthError> parse_basic(std::string_view value) {
   auto secret = http::percent_decode(std::string_view(*decoded).substr(colon + 1), true);
   if (!id || !secret) return bad("Basic credentials are not form-urlencoded");
   if (id->empty()) return bad("Basic credentials carry no client id");
-  return Credentials{ClientAuthMethod::kClientSecretBasic, std::move(*id), std::move(*secret)};
+  return Credentials{ClientAuthMethod::kClientSecretBasic, std::move(*id), std::move(*secret),
+                     std::nullopt};
 }
 
 bool is_basic(std::string_view authorization) {
@@ -49,18 +57,17 @@ Result<Credentials, OAuthError> read_credentials(const http::Request& request,
   auto body_id = form.get("client_id");
   auto body_secret = form.get("client_secret");
   auto assertion = form.get("client_assertion");
-  if (assertion) {
-    return Err(OAuthError::invalid_client("client_assertion (private_key_jwt) is not supported"));
+  auto assertion_type = form.get("client_assertion_type");
+  const bool header_method = authorizations == 1;
+  const bool jwt_method = assertion || assertion_type;
+  if (int{header_method} + int{body_secret.has_value()} + int{jwt_method} > 1) {
+    return Err(OAuthError::invalid_request(
+        "more than one client authentication method in the request; use one"));
   }
-  if (authorizations == 1) {
+  if (header_method) {
     auto value = *request.header("Authorization");
     if (!is_basic(value)) {
       return Err(OAuthError::invalid_client("unsupported Authorization scheme"));
-    }
-    if (body_secret) {
-      return Err(
-          OAuthError::invalid_request("client authenticated with both Basic and "
-                                      "client_secret; use one method"));
     }
     auto creds = parse_basic(value);
     if (!creds) return creds;
@@ -70,17 +77,88 @@ Result<Credentials, OAuthError> read_credentials(const http::Request& request,
     }
     return creds;
   }
+  if (jwt_method) {
+    // RFC 7521 §4.2: both parameters are REQUIRED.
+    if (!assertion || !assertion_type) {
+      return Err(OAuthError::invalid_request(
+          "client_assertion and client_assertion_type must be sent together"));
+    }
+    // RFC 7523 §2.2: the one assertion type this server accepts.
+    if (*assertion_type != kJwtBearerAssertionType) {
+      return Err(OAuthError::invalid_client("unsupported client_assertion_type"));
+    }
+    return Credentials{ClientAuthMethod::kPrivateKeyJwt, std::string(body_id.value_or("")),
+                       std::nullopt, std::string(*assertion)};
+  }
   if (!body_id || body_id->empty()) {
     return Err(OAuthError::invalid_client("no client authentication"));
   }
   if (body_secret) {
     return Credentials{ClientAuthMethod::kClientSecretPost, std::string(*body_id),
-                       std::string(*body_secret)};
+                       std::string(*body_secret), std::nullopt};
   }
-  return Credentials{ClientAuthMethod::kNone, std::string(*body_id), std::nullopt};
+  return Credentials{ClientAuthMethod::kNone, std::string(*body_id), std::nullopt, std::nullopt};
+}
+
+// One message for every failure a caller without the client's credential could provoke, so it
+// cannot probe which ids exist or how they authenticate.
+Result<AuthenticatedClient, OAuthError> authentication_failed() {
+  return Err(OAuthError::invalid_client("client authentication failed"));
+}
+
+Result<AuthenticatedClient, OAuthError> assertion_invalid(const std::string& why) {
+  return Err(OAuthError::invalid_client("client_assertion " + why));
+}
+
+// A string claim, or nullopt when absent or not a string.
+std::optional<std::string> string_claim(const json::Json& claims, const char* name) {
+  auto it = claims.find(name);
+  if (it == claims.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+std::string describe_claims_failure(jose::Status status) {
+  switch (status) {
+    case jose::Status::kClaimMissing:
+      return "lacks a required claim (exp, aud and jti are required)";
+    case jose::Status::kClaimInvalid:
+      return "has a claim of the wrong type";
+    case jose::Status::kAudienceMismatch:
+      return "aud must name the issuer or the token endpoint";
+    case jose::Status::kExpired:
+      return "has expired";
+    case jose::Status::kNotYetValid:
+      return "is not valid yet (nbf)";
+    case jose::Status::kIssuedInFuture:
+      return "is issued in the future (iat)";
+    default:
+      return std::string("is invalid: ") + jose::to_string(status);
+  }
 }
 
 }  // namespace
+
+const std::vector<jose::Alg>& client_assertion_algs() {
+  static const std::vector<jose::Alg> algs = {
+      jose::Alg::kRS256, jose::Alg::kRS384, jose::Alg::kRS512, jose::Alg::kPS256,
+      jose::Alg::kPS384, jose::Alg::kPS512, jose::Alg::kES256, jose::Alg::kES384,
+      jose::Alg::kES512, jose::Alg::kEdDSA};
+  return algs;
+}
+
+Result<jose::Jwks, std::string> parse_client_jwks(std::string_view text) {
+  auto parsed = jose::Jwks::parse(text);
+  if (!parsed) {
+    return Err(std::string("jwks is not a usable JWK Set: ") + to_string(parsed.error()));
+  }
+  if (parsed->keys().empty()) return Err(std::string("jwks holds no usable key"));
+  for (const jose::Jwk& key : parsed->keys()) {
+    // The server verifies; it must never hold a client's signing secret.
+    if (key.kty() == jose::KeyType::kOct) return Err(std::string("jwks must not hold oct keys"));
+    if (key.is_private()) return Err(std::string("jwks must hold public keys only"));
+  }
+  return std::move(*parsed);
+}
 
 bool secret_matches(const store::Client& client, std::string_view secret) {
   if (client.secret_sha256.size() != 32) return false;
@@ -89,31 +167,138 @@ bool secret_matches(const store::Client& client, std::string_view secret) {
 
 std::string generate_client_secret() { return crypto::random_token(32); }
 
-Result<AuthenticatedClient, OAuthError> authenticate_client(const http::Request& request,
-                                                            const http::Params& form,
-                                                            ClientCache& clients) {
+ClientAuthenticator::ClientAuthenticator(ClientCache& clients, store::ReplayCache& replay,
+                                         const Clock& clock, ClientAuthOptions options)
+    : clients_(clients), replay_(replay), clock_(clock), options_(std::move(options)) {}
+
+Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate(
+    const http::Request& request, const http::Params& form) const {
   auto creds = read_credentials(request, form);
   if (!creds) return Err(creds.error());
-  auto found = clients.find(creds->client_id);
+  if (creds->method == ClientAuthMethod::kPrivateKeyJwt) {
+    std::optional<std::string_view> body_id;
+    if (form.contains("client_id")) body_id = creds->client_id;
+    return authenticate_assertion(*creds->assertion, body_id);
+  }
+  auto found = clients_.find(creds->client_id);
   if (!found) return Err(OAuthError::server_error("client registry unavailable"));
-  // One message for every failure below, so a caller cannot probe which ids exist.
-  const auto failed = [] {
-    return Err(OAuthError::invalid_client("client authentication failed"));
-  };
   const std::shared_ptr<const store::Client>& client = *found;
-  if (!client) return failed();
-  // client_secret_basic and client_secret_post present the same credential, so a confidential
-  // client may use either (RFC 6749 §2.3.1 requires basic, allows post); "none" only for a
-  // client registered with it.
-  const bool secret_method = creds->method != ClientAuthMethod::kNone;
-  const bool registered_secret = client->auth_method != ClientAuthMethod::kNone;
-  if (secret_method != registered_secret) return failed();
+  if (!client) return authentication_failed();
+  // RFC 7591 §2: the client authenticates with the token_endpoint_auth_method it registered,
+  // and only with it: a secret registered for basic is not accepted in the body, and a
+  // confidential client cannot fall back to none.
+  if (creds->method != client->auth_method) return authentication_failed();
   if (creds->method == ClientAuthMethod::kNone) {
-    if (client->type != store::ClientType::kPublic) return failed();
+    if (client->type != store::ClientType::kPublic) return authentication_failed();
   } else if (!creds->secret || !secret_matches(*client, *creds->secret)) {
-    return failed();
+    return authentication_failed();
   }
   return AuthenticatedClient{client, creds->method};
+}
+
+// RFC 7523 §2.2 and §3, with the client's registered keys.
+Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_assertion(
+    std::string_view assertion, std::optional<std::string_view> body_client_id) const {
+  // Checks that need no client: the JWT's shape and its algorithm.
+  auto unverified = jose::decode_unverified(assertion);
+  if (!unverified) return assertion_invalid("is not a JWS compact serialization");
+  const auto& algs = client_assertion_algs();
+  auto alg_member = string_claim(unverified->header, "alg");
+  auto alg = alg_member ? jose::alg_from_string(*alg_member) : std::nullopt;
+  if (!alg || std::find(algs.begin(), algs.end(), *alg) == algs.end()) {
+    // RFC 8725 §3.1: never "none"; HMAC needs a secret the server does not hold.
+    return assertion_invalid(
+        "must be signed with RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or "
+        "EdDSA");
+  }
+  auto unverified_claims = json::parse_strict(unverified->payload);
+  if (!unverified_claims || !unverified_claims->is_object()) {
+    return assertion_invalid("payload is not a JSON object");
+  }
+  // RFC 7523 §3 items 1 and 2: for client authentication iss and sub are both the client_id.
+  auto sub = string_claim(*unverified_claims, "sub");
+  if (!sub || sub->empty()) return assertion_invalid("must carry sub, the client_id");
+  if (string_claim(*unverified_claims, "iss") != sub) {
+    return assertion_invalid("iss and sub must both be the client_id");
+  }
+  // RFC 7521 §4.2: a client_id parameter, when sent, identifies the same client.
+  if (body_client_id && *body_client_id != *sub) {
+    return assertion_invalid("sub differs from client_id");
+  }
+
+  // Checks that need the client: until its key verifies the signature, one message for all.
+  auto found = clients_.find(*sub);
+  if (!found) return Err(OAuthError::server_error("client registry unavailable"));
+  const std::shared_ptr<const store::Client>& client = *found;
+  if (!client || client->auth_method != ClientAuthMethod::kPrivateKeyJwt) {
+    return authentication_failed();
+  }
+  auto keys = client_keys(*client);
+  if (!keys) return authentication_failed();
+  jose::VerifyOptions verify_options;
+  verify_options.allowed_algs = algs;
+  // RFC 7515 §4.1.4 kid: when present it picks the key (Jwks::candidates).
+  auto verified = jose::verify(assertion, *keys, verify_options);
+  if (!verified) return authentication_failed();
+
+  // Signed by the client: the remaining failures may say what is wrong.
+  auto claims = json::parse_strict(verified->payload);
+  if (!claims || !claims->is_object()) return assertion_invalid("payload is not a JSON object");
+  jose::ClaimsPolicy policy;
+  policy.issuer = client->client_id;
+  // RFC 7523 §3 item 3: the authorization server identifies itself by its issuer or by the
+  // token endpoint URL.
+  for (const std::string* audience : {&options_.issuer, &options_.token_endpoint}) {
+    if (!audience->empty()) policy.audiences.push_back(*audience);
+  }
+  // RFC 7523 §3 item 4 requires exp; item 7 makes jti optional, this server requires it to
+  // refuse replays.
+  policy.required_claims = {"sub", "aud", "exp", "jti"};
+  policy.require_exp = true;
+  policy.leeway_seconds = options_.leeway;
+  policy.clock = &clock_;
+  if (auto status = jose::validate_claims(verified->header, *claims, policy);
+      status != jose::Status::kOk) {
+    return assertion_invalid(describe_claims_failure(status));
+  }
+  const int64_t now = clock_.now();
+  const double exp = claims->at("exp").get<double>();
+  // A short-lived assertion bounds how long the replay cache must remember its jti.
+  if (exp > static_cast<double>(now + options_.max_assertion_lifetime + options_.leeway)) {
+    return assertion_invalid("expires more than " +
+                             std::to_string(options_.max_assertion_lifetime) + " seconds from now");
+  }
+  auto jti = string_claim(*claims, "jti");
+  if (!jti || jti->empty() || jti->size() > kMaxJtiLength) {
+    return assertion_invalid("jti must be 1 to " + std::to_string(kMaxJtiLength) + " characters");
+  }
+  // RFC 7523 §3 item 7: a jti is accepted once while the assertion could still be valid.
+  const int64_t remember_until = static_cast<int64_t>(std::ceil(exp)) + options_.leeway;
+  auto first =
+      replay_.remember_once("client_assertion", client->client_id + " " + *jti, remember_until);
+  if (!first) return Err(OAuthError::server_error("replay cache unavailable"));
+  if (!*first) return assertion_invalid("jti was already used");
+  return AuthenticatedClient{client, ClientAuthMethod::kPrivateKeyJwt};
+}
+
+std::shared_ptr<const jose::Jwks> ClientAuthenticator::client_keys(
+    const store::Client& client) const {
+  if (!client.jwks_json) return nullptr;
+  {
+    std::lock_guard lock(keys_mutex_);
+    auto it = keys_.find(client.client_id);
+    if (it != keys_.end() && it->second.jwks_json == *client.jwks_json) return it->second.keys;
+  }
+  // Parsed outside the lock: RSA and EC imports are not free. A key set that does not parse is
+  // remembered as null so a broken registration does not cost a parse per request.
+  std::shared_ptr<const jose::Jwks> keys;
+  if (auto parsed = parse_client_jwks(*client.jwks_json)) {
+    keys = std::make_shared<const jose::Jwks>(std::move(*parsed));
+  }
+  std::lock_guard lock(keys_mutex_);
+  if (keys_.size() >= kMaxParsedKeySets) keys_.clear();  // crude bound, as in ClientCache
+  keys_.insert_or_assign(client.client_id, ParsedKeys{*client.jwks_json, keys});
+  return keys;
 }
 
 }  // namespace tessera::oauth

@@ -1,14 +1,25 @@
-// Client authentication at the token endpoint (RFC 6749 §2.3): client_secret_basic,
-// client_secret_post, and none for public clients. private_key_jwt (RFC 7523) comes next.
+// Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3):
+// client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 §2.2, §3) and none for
+// public clients. Each client uses exactly the method it registered (RFC 7591 §2
+// token_endpoint_auth_method).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
 #include "http/message.h"
+#include "jose/jose.h"
 #include "oauth/client_cache.h"
 #include "oauth/error.h"
 #include "store/client_store.h"
+#include "store/replay_cache.h"
 
 namespace tessera::oauth {
 
@@ -17,13 +28,64 @@ struct AuthenticatedClient {
   store::ClientAuthMethod method;
 };
 
-// Identifies and authenticates the client of `request` (form body already parsed into `form`).
-// RFC 6749 §2.3: exactly one method per request, else invalid_request. Unknown client, wrong
-// secret, a secret for a public client or none for a confidential one: invalid_client (401,
-// RFC 6749 §5.2). Basic and post are interchangeable for a confidential client.
-Result<AuthenticatedClient, OAuthError> authenticate_client(const http::Request& request,
-                                                            const http::Params& form,
-                                                            ClientCache& clients);
+// RFC 7523 §2.2: the client_assertion_type of a JWT client assertion.
+inline constexpr std::string_view kJwtBearerAssertionType =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+// The algorithms a client assertion may be signed with: asymmetric only (RFC 8725 §3.1; the
+// server holds no client secret to check an HMAC with, and "none" is never accepted).
+const std::vector<jose::Alg>& client_assertion_algs();
+
+// A client's registered jwks parsed in full: a JWK Set (RFC 7517 §5) of at least one public
+// RSA, EC or OKP key. Private keys and "oct" keys are refused. For registration tools and the
+// authenticator below.
+Result<jose::Jwks, std::string> parse_client_jwks(std::string_view text);
+
+struct ClientAuthOptions {
+  std::string issuer;          // an accepted client assertion audience (RFC 7523 §3 item 3)
+  std::string token_endpoint;  // the other accepted audience: the token endpoint's URL
+  int64_t max_assertion_lifetime = 300;  // seconds from now to exp
+  int64_t leeway = 30;                   // clock skew allowed on exp, nbf and iat
+};
+
+class ClientAuthenticator {
+ public:
+  ClientAuthenticator(ClientCache& clients, store::ReplayCache& replay, const Clock& clock,
+                      ClientAuthOptions options);
+
+  // Identifies and authenticates the client of `request` (form body already parsed into `form`).
+  // RFC 6749 §2.3: exactly one method per request, else invalid_request. Unknown client, wrong
+  // secret, a method other than the registered one, or a client assertion that fails any check
+  // of RFC 7523 §3 (including a jti seen before): invalid_client (401, RFC 6749 §5.2). Until
+  // the client's key has verified an assertion every failure reads the same, so a caller cannot
+  // learn which client ids exist or how they authenticate.
+  Result<AuthenticatedClient, OAuthError> authenticate(const http::Request& request,
+                                                       const http::Params& form) const;
+
+  const ClientAuthOptions& options() const { return options_; }
+
+ private:
+  Result<AuthenticatedClient, OAuthError> authenticate_assertion(
+      std::string_view assertion, std::optional<std::string_view> body_client_id) const;
+  // The parsed jwks of `client`, parsed once per registered text; null when unusable.
+  std::shared_ptr<const jose::Jwks> client_keys(const store::Client& client) const;
+
+  struct ParsedKeys {
+    std::string jwks_json;  // the text these keys were parsed from
+    std::shared_ptr<const jose::Jwks> keys;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  ClientCache& clients_;
+  store::ReplayCache& replay_;
+  const Clock& clock_;
+  ClientAuthOptions options_;
+  mutable std::mutex keys_mutex_;
+  mutable std::unordered_map<std::string, ParsedKeys, StringHash, std::equal_to<>> keys_;
+};
 
 // The secret check: one SHA-256 and a constant-time compare (secrets have 256 bits of entropy,
 // so a slow hash adds nothing; see store/client_store.h).

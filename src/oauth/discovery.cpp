@@ -23,18 +23,46 @@ std::string openid_configuration_path(const std::string& issuer) {
 json::Json server_metadata(const ServerMetadataInputs& in) {
   std::string base = in.issuer;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  std::vector<std::string> auth_methods = {"client_secret_basic", "client_secret_post", "none"};
+  const std::vector<std::string> auth_methods = {"client_secret_basic", "client_secret_post",
+                                                 "private_key_jwt", "none"};
+  const std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512", "PS256", "PS384",
+                                                   "PS512", "RS256", "RS384", "RS512", "EdDSA"};
+  const std::string alg(jose::to_string(in.signing_alg));
   json::Json m = {
       {"issuer", in.issuer},  // RFC 8414 §3.3: identical to the issuer the client expects
+      {"authorization_endpoint", base + "/authorize"},
       {"token_endpoint", base + "/token"},
+      {"userinfo_endpoint", base + "/userinfo"},
+      {"introspection_endpoint", base + "/introspect"},
+      {"revocation_endpoint", base + "/revoke"},
+      {"end_session_endpoint", base + "/end_session"},
       {"jwks_uri", base + "/jwks"},
       {"grant_types_supported", in.grant_types},
+      // OAuth 2.1: the code flow only; response modes query and form_post (no fragment).
+      {"response_types_supported", {"code"}},
+      {"response_modes_supported", {"query", "form_post"}},
+      {"code_challenge_methods_supported", {"S256"}},  // RFC 7636; plain is refused
+      {"authorization_response_iss_parameter_supported", true},  // RFC 9207 §3
       {"token_endpoint_auth_methods_supported", auth_methods},
-      // No authorization endpoint yet, so no response type is offered (RFC 8414 §2 requires
-      // the member; an empty list is the truth). docs/oauth.md lists what comes next.
-      {"response_types_supported", json::Json::array()},
-      // RFC 9068 JWT access tokens are signed with this algorithm (JWKS at jwks_uri).
-      {"access_token_signing_alg_values_supported", {jose::to_string(in.signing_alg)}},
+      {"token_endpoint_auth_signing_alg_values_supported", assertion_algs},
+      {"introspection_endpoint_auth_methods_supported", auth_methods},
+      {"revocation_endpoint_auth_methods_supported", auth_methods},
+      {"subject_types_supported", {"public"}},
+      {"id_token_signing_alg_values_supported", {alg}},
+      // RFC 9068 JWT access tokens and RFC 9701 introspection responses use the same key.
+      {"access_token_signing_alg_values_supported", {alg}},
+      {"introspection_signing_alg_values_supported", {alg}},
+      {"acr_values_supported", in.acr_values},
+      {"prompt_values_supported", {"none", "login", "consent", "select_account"}},
+      {"claims_supported",
+       {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
+        "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
+        "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
+        "updated_at", "email", "email_verified", "address", "phone_number",
+        "phone_number_verified"}},
+      {"claims_parameter_supported", false},
+      {"request_parameter_supported", false},
+      {"request_uri_parameter_supported", false},
   };
   if (!in.scopes_supported.empty()) m["scopes_supported"] = in.scopes_supported;
   return m;

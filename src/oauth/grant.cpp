@@ -1,6 +1,18 @@
 #include "oauth/grant.h"
 
+#include <algorithm>
+
+#include "oauth/scope.h"
+#include "oauth/tokens.h"
+
 namespace tessera::oauth {
+namespace {
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+}  // namespace
 
 void GrantRegistry::add(std::unique_ptr<Grant> grant) { grants_.push_back(std::move(grant)); }
 
@@ -19,8 +31,93 @@ std::vector<std::string> GrantRegistry::grant_types() const {
 
 GrantRegistry make_grant_registry(const GrantContext& context) {
   GrantRegistry registry;
+  registry.add(make_authorization_code_grant(context));
   registry.add(make_client_credentials_grant(context));
+  registry.add(make_refresh_token_grant(context));
+  registry.add(make_token_exchange_grant(context));
   return registry;
+}
+
+Result<std::vector<std::string>, OAuthError> token_audiences(const http::Params& params,
+                                                             const store::Client& client,
+                                                             const store::GrantRecord& grant,
+                                                             const std::string& issuer) {
+  std::vector<std::string> allowed = grant.audiences;
+  if (allowed.empty()) allowed = client.audiences;
+  if (allowed.empty()) allowed = {issuer};
+  std::vector<std::string> out;
+  for (const auto& [name, value] : params) {
+    if (name != "resource") continue;
+    // RFC 8707 §2.2: the resource must be one the grant covers.
+    if (!contains(allowed, value)) {
+      return Err(OAuthError::invalid_target("resource " + value + " is not covered by the grant"));
+    }
+    if (!contains(out, value)) out.push_back(value);
+  }
+  if (out.empty()) out = std::move(allowed);
+  return out;
+}
+
+Result<std::vector<std::string>, OAuthError> token_scopes(const http::Params& params,
+                                                          const store::GrantRecord& grant) {
+  auto requested = params.get("scope");
+  if (!requested) return grant.scopes;
+  // RFC 6749 §6: "MUST NOT include any scope not originally granted".
+  return grant_scopes(requested, grant.scopes);
+}
+
+Result<MintedGrantTokens, OAuthError> mint_grant_tokens(const GrantContext& context,
+                                                        const store::Client& client,
+                                                        const store::GrantRecord& grant,
+                                                        const std::vector<std::string>& scopes,
+                                                        const std::vector<std::string>& audiences,
+                                                        bool refresh,
+                                                        const std::optional<std::string>& nonce) {
+  TokenSubject subject;
+  subject.subject = grant.subject;
+  subject.client_id = client.client_id;
+  subject.scopes = scopes;
+  subject.audiences = audiences;
+  subject.grant_id = grant.id;
+  subject.auth_time = grant.auth_time;
+  subject.acr = grant.acr;
+  subject.amr = grant.amr;
+  if (auto extra = json::parse_strict(grant.claims_json); extra && extra->is_object()) {
+    subject.extra = std::move(*extra);
+  }
+  auto access = context.tokens.access_token(client, subject, grant.expires_at);
+  if (!access) return Err(access.error());
+  MintedGrantTokens out;
+  out.response.access_token = access->value;
+  out.response.expires_in = access->expires_in;
+  if (!scopes.empty()) out.response.scope = join_scope(scopes);
+  if (access->record) out.records.push_back(std::move(*access->record));
+  if (refresh) {
+    // The refresh token keeps the grant's full scope and audiences (RFC 6749 §6): a narrowed
+    // access token does not narrow what the family may ask for next.
+    TokenSubject family = subject;
+    family.scopes = grant.scopes;
+    family.audiences = grant.audiences;
+    MintedToken minted = context.tokens.refresh_token(family, grant.expires_at);
+    out.response.refresh_token = std::move(minted.value);
+    out.records.push_back(std::move(*minted.record));
+  }
+  if (contains(scopes, "openid")) {
+    IdTokenRequest id;
+    id.subject = grant.subject;
+    id.client_id = client.client_id;
+    id.auth_time = grant.auth_time;
+    id.nonce = nonce;
+    id.acr = grant.acr;
+    id.amr = grant.amr;
+    id.sid = grant.sid;
+    id.access_token = out.response.access_token;
+    id.lifetime = client.access_token_lifetime;
+    auto token = context.tokens.id_token(id);
+    if (!token) return Err(token.error());
+    out.response.id_token = std::move(*token);
+  }
+  return out;
 }
 
 }  // namespace tessera::oauth

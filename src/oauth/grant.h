@@ -10,14 +10,17 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
 #include "http/message.h"
 #include "oauth/error.h"
 #include "store/client_store.h"
+#include "store/grant_store.h"
 
 namespace tessera::oauth {
 
-class JwtAccessTokenIssuer;
+class TokenService;
+class TokenResolver;
 
 struct TokenRequest {
   const http::Request& http;
@@ -32,6 +35,8 @@ struct TokenResponse {
   int64_t expires_in = 0;
   std::optional<std::string> scope;
   std::optional<std::string> refresh_token;
+  std::optional<std::string> id_token;              // OpenID Core §3.1.3.3
+  std::optional<std::string> issued_token_type;     // RFC 8693 §2.2.1
 };
 
 class Grant {
@@ -54,11 +59,51 @@ class GrantRegistry {
 
 // What grants need from the server around them.
 struct GrantContext {
-  const JwtAccessTokenIssuer& access_tokens;
+  const TokenService& tokens;
+  store::GrantStore& grants;
+  const Clock& clock;
+  const TokenResolver& resolver;  // tokens presented to a grant (RFC 8693 subject_token)
 };
+
+// The tokens of a grant about to be answered: minted, with the records that must be stored
+// (opaque access token, refresh token) before the response goes out.
+struct MintedGrantTokens {
+  TokenResponse response;
+  std::vector<store::TokenRecord> records;
+};
+
+// Mints the access token (and, when `refresh` is set, a refresh token; when the scopes hold
+// openid, an ID token with `nonce`) for `grant`, with `scopes` and `audiences` (each within the
+// grant's). Nothing is stored.
+Result<MintedGrantTokens, OAuthError> mint_grant_tokens(const GrantContext& context,
+                                                        const store::Client& client,
+                                                        const store::GrantRecord& grant,
+                                                        const std::vector<std::string>& scopes,
+                                                        const std::vector<std::string>& audiences,
+                                                        bool refresh,
+                                                        const std::optional<std::string>& nonce);
+
+// The audiences of a token under a grant (RFC 8707 §2.2): the `resource` parameters of the
+// token request, each within the grant's audiences; none given: the grant's audiences, else the
+// client's, else the issuer itself (a token for UserInfo only).
+Result<std::vector<std::string>, OAuthError> token_audiences(const http::Params& params,
+                                                             const store::Client& client,
+                                                             const store::GrantRecord& grant,
+                                                             const std::string& issuer);
+
+// The scopes of a token under a grant: the `scope` parameter, within the grant's (RFC 6749
+// §6); omitted: the grant's.
+Result<std::vector<std::string>, OAuthError> token_scopes(const http::Params& params,
+                                                          const store::GrantRecord& grant);
 
 // grants/client_credentials.cpp
 std::unique_ptr<Grant> make_client_credentials_grant(const GrantContext& context);
+// grants/authorization_code.cpp
+std::unique_ptr<Grant> make_authorization_code_grant(const GrantContext& context);
+// grants/refresh_token.cpp
+std::unique_ptr<Grant> make_refresh_token_grant(const GrantContext& context);
+// grants/token_exchange.cpp
+std::unique_ptr<Grant> make_token_exchange_grant(const GrantContext& context);
 
 // Every grant this build offers.
 GrantRegistry make_grant_registry(const GrantContext& context);

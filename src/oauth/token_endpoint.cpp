@@ -31,7 +31,7 @@ std::optional<std::string_view> repeated_parameter(const http::Params& params) {
 
 }  // namespace
 
-TokenEndpoint::TokenEndpoint(const GrantRegistry& grants, ClientCache& clients)
+TokenEndpoint::TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients)
     : grants_(grants), clients_(clients) {}
 
 http::Response TokenEndpoint::handle(const http::Request& request) const {
@@ -64,7 +64,8 @@ Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& re
     return Err(OAuthError::unsupported_grant_type("grant_type " + std::string(*grant_type) +
                                                   " is not supported"));
   }
-  auto authenticated = authenticate_client(request, *form, clients_);
+  // RFC 6749 §3.2.1: confidential clients authenticate; public ones identify themselves.
+  auto authenticated = clients_.authenticate(request, *form);
   if (!authenticated) return Err(authenticated.error());
   const store::Client& client = *authenticated->client;
   // RFC 6749 §5.2 unauthorized_client: the client may not use this grant type.
@@ -84,6 +85,8 @@ http::Response token_response(const TokenResponse& token) {
   };
   if (token.scope) body["scope"] = *token.scope;
   if (token.refresh_token) body["refresh_token"] = *token.refresh_token;
+  if (token.id_token) body["id_token"] = *token.id_token;  // OpenID Core §3.1.3.3
+  if (token.issued_token_type) body["issued_token_type"] = *token.issued_token_type;  // RFC 8693
   http::Response r = http::Response::json(200, body);
   // RFC 6749 §5.1.
   r.headers.set("Cache-Control", "no-store");

@@ -3,14 +3,14 @@
 #pragma once
 
 #include "http/message.h"
-#include "oauth/client_cache.h"
+#include "oauth/client_auth.h"
 #include "oauth/grant.h"
 
 namespace tessera::oauth {
 
 class TokenEndpoint {
  public:
-  TokenEndpoint(const GrantRegistry& grants, ClientCache& clients);
+  TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients);
   // POST only (the router answers 405 to the rest).
   http::Response handle(const http::Request& request) const;
 
@@ -18,7 +18,7 @@ class TokenEndpoint {
   Result<TokenResponse, OAuthError> process(const http::Request& request) const;
 
   const GrantRegistry& grants_;
-  ClientCache& clients_;
+  const ClientAuthenticator& clients_;
 };
 
 // RFC 6749 §5.1 success body with Cache-Control: no-store and Pragma: no-cache.

@@ -21,6 +21,8 @@ std::string_view to_string(ClientAuthMethod method) {
       return "client_secret_basic";
     case ClientAuthMethod::kClientSecretPost:
       return "client_secret_post";
+    case ClientAuthMethod::kPrivateKeyJwt:
+      return "private_key_jwt";
     case ClientAuthMethod::kNone:
       return "none";
   }
@@ -30,6 +32,7 @@ std::string_view to_string(ClientAuthMethod method) {
 std::optional<ClientAuthMethod> parse_client_auth_method(std::string_view text) {
   if (text == "client_secret_basic") return ClientAuthMethod::kClientSecretBasic;
   if (text == "client_secret_post") return ClientAuthMethod::kClientSecretPost;
+  if (text == "private_key_jwt") return ClientAuthMethod::kPrivateKeyJwt;
   if (text == "none") return ClientAuthMethod::kNone;
   return std::nullopt;
 }
@@ -44,6 +47,49 @@ std::optional<AccessTokenFormat> parse_access_token_format(std::string_view text
   return std::nullopt;
 }
 
+namespace {
+
+// RFC 7517 §5 / RFC 7591 §2 jwks for private_key_jwt, checked by shape: a "keys" array of public
+// RSA, EC or OKP keys (RFC 7518 §6.3.2, §6.2.1, RFC 8037 §2) with their public members. Private
+// members (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2 "d") and "oct" keys (§6.4) are refused: the
+// server must hold no client secret material.
+std::optional<std::string> jwks_problem(const std::string& text) {
+  auto parsed = json::parse_strict(text);
+  if (!parsed || !parsed->is_object()) return "jwks must be a JSON object";
+  auto keys = parsed->find("keys");
+  if (keys == parsed->end() || !keys->is_array() || keys->empty()) {
+    return "jwks must have a non-empty keys array";
+  }
+  for (const auto& key : *keys) {
+    if (!key.is_object()) return "jwks keys must be objects";
+    auto kty = key.find("kty");
+    if (kty == key.end() || !kty->is_string()) return "jwks key without kty";
+    const auto& type = kty->get_ref<const std::string&>();
+    std::vector<const char*> required;
+    if (type == "RSA") {
+      required = {"n", "e"};
+    } else if (type == "EC") {
+      required = {"crv", "x", "y"};
+    } else if (type == "OKP") {
+      required = {"crv", "x"};
+    } else {
+      return "jwks key type " + type + " is not a public asymmetric key";
+    }
+    for (const char* member : required) {
+      auto it = key.find(member);
+      if (it == key.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+        return "jwks " + type + " key lacks " + member;
+      }
+    }
+    for (const char* secret : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
+      if (key.contains(secret)) return "jwks must hold public keys only";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 StoreResult<Ok> validate_client(const Client& c) {
   auto invalid = [&](const std::string& why) {
     return store_error(StoreError::Code::kInvalidArgument, "client " + c.client_id + ": " + why);
@@ -54,17 +100,27 @@ StoreResult<Ok> validate_client(const Client& c) {
   if (c.type == ClientType::kPublic) {
     if (c.auth_method != ClientAuthMethod::kNone) return invalid("a public client uses none");
     if (!c.secret_sha256.empty()) return invalid("a public client has no secret");
-  } else {
-    if (c.auth_method == ClientAuthMethod::kNone) {
-      return invalid("a confidential client must authenticate");
-    }
-    if (c.secret_sha256.size() != 32) return invalid("secret_sha256 must be 32 bytes");
+  } else if (c.auth_method == ClientAuthMethod::kNone) {
+    return invalid("a confidential client must authenticate");
+  } else if (c.auth_method == ClientAuthMethod::kPrivateKeyJwt) {
+    // RFC 7523 §2.2: the client proves itself with its private key; a secret would be a second,
+    // weaker credential.
+    if (!c.secret_sha256.empty()) return invalid("a private_key_jwt client has no secret");
+    if (!c.jwks_json) return invalid("a private_key_jwt client needs jwks");
+    if (auto problem = jwks_problem(*c.jwks_json)) return invalid(*problem);
+  } else if (c.secret_sha256.size() != 32) {
+    return invalid("secret_sha256 must be 32 bytes");
   }
   if (c.access_token_lifetime <= 0 || c.access_token_lifetime > kMaxAccessTokenLifetime) {
     return invalid("access_token_lifetime must be 1 to " + std::to_string(kMaxAccessTokenLifetime) +
                    " seconds");
   }
-  for (const auto* list : {&c.grant_types, &c.redirect_uris, &c.scopes, &c.audiences}) {
+  if (c.refresh_token_lifetime <= 0 || c.refresh_token_lifetime > kMaxRefreshTokenLifetime) {
+    return invalid("refresh_token_lifetime must be 1 to " +
+                   std::to_string(kMaxRefreshTokenLifetime) + " seconds");
+  }
+  for (const auto* list :
+       {&c.grant_types, &c.redirect_uris, &c.scopes, &c.audiences, &c.post_logout_redirect_uris}) {
     for (const std::string& v : *list) {
       if (v.empty()) return invalid("list entries must not be empty");
     }
@@ -76,7 +132,8 @@ namespace {
 
 constexpr std::string_view kSelectClients =
     "SELECT client_id, client_type, token_endpoint_auth_method, secret_sha256, grant_types,"
-    " redirect_uris, scopes, audiences, access_token_format, access_token_lifetime, created_at"
+    " redirect_uris, scopes, audiences, access_token_format, access_token_lifetime, created_at,"
+    " jwks, post_logout_redirect_uris, refresh_token_lifetime, skip_consent, may_impersonate"
     " FROM clients";
 
 std::string list_to_text(const std::vector<std::string>& list) { return json::Json(list).dump(); }
@@ -109,8 +166,11 @@ StoreResult<Client> client_from_row(const Row& row) {
   c.auth_method = *method;
   c.access_token_format = *format;
   if (!row.is_null(3)) c.secret_sha256 = row.blob(3);
-  std::pair<size_t, std::vector<std::string>*> lists[] = {
-      {4, &c.grant_types}, {5, &c.redirect_uris}, {6, &c.scopes}, {7, &c.audiences}};
+  std::pair<size_t, std::vector<std::string>*> lists[] = {{4, &c.grant_types},
+                                                          {5, &c.redirect_uris},
+                                                          {6, &c.scopes},
+                                                          {7, &c.audiences},
+                                                          {12, &c.post_logout_redirect_uris}};
   for (auto [column, field] : lists) {
     auto list = list_from_text(row.text(column));
     if (!list) return corrupt("list");
@@ -118,12 +178,21 @@ StoreResult<Client> client_from_row(const Row& row) {
   }
   c.access_token_lifetime = row.integer(9);
   c.created_at = row.integer(10);
+  if (!row.is_null(11)) c.jwks_json = row.text(11);
+  c.refresh_token_lifetime = row.integer(13);
+  c.skip_consent = row.integer(14) != 0;
+  c.may_impersonate = row.integer(15) != 0;
   return c;
 }
 
 Value secret_value(const Client& c) {
   if (c.secret_sha256.empty()) return nullptr;
   return Blob{c.secret_sha256};
+}
+
+Value jwks_value(const Client& c) {
+  if (!c.jwks_json) return nullptr;
+  return *c.jwks_json;
 }
 
 class SqlClientStore final : public ClientStore {
@@ -142,11 +211,15 @@ class SqlClientStore final : public ClientStore {
     auto inserted = database_.execute(
         "INSERT INTO clients (client_id, client_type, token_endpoint_auth_method, secret_sha256,"
         " grant_types, redirect_uris, scopes, audiences, access_token_format,"
-        " access_token_lifetime, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " access_token_lifetime, created_at, jwks, post_logout_redirect_uris,"
+        " refresh_token_lifetime, skip_consent, may_impersonate)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {c.client_id, to_string(c.type), to_string(c.auth_method), secret_value(c),
          list_to_text(c.grant_types), list_to_text(c.redirect_uris), list_to_text(c.scopes),
          list_to_text(c.audiences), to_string(c.access_token_format), c.access_token_lifetime,
-         c.created_at != 0 ? c.created_at : clock_.now()});
+         c.created_at != 0 ? c.created_at : clock_.now(), jwks_value(c),
+         list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
+         int64_t{c.skip_consent}, int64_t{c.may_impersonate}});
     if (!inserted) return Err(inserted.error());
     return Ok{};
   }
@@ -177,10 +250,13 @@ class SqlClientStore final : public ClientStore {
     auto updated = database_.execute(
         "UPDATE clients SET client_type = ?, token_endpoint_auth_method = ?, secret_sha256 = ?,"
         " grant_types = ?, redirect_uris = ?, scopes = ?, audiences = ?, access_token_format = ?,"
-        " access_token_lifetime = ? WHERE client_id = ?",
+        " access_token_lifetime = ?, jwks = ?, post_logout_redirect_uris = ?,"
+        " refresh_token_lifetime = ?, skip_consent = ?, may_impersonate = ? WHERE client_id = ?",
         {to_string(c.type), to_string(c.auth_method), secret_value(c), list_to_text(c.grant_types),
          list_to_text(c.redirect_uris), list_to_text(c.scopes), list_to_text(c.audiences),
-         to_string(c.access_token_format), c.access_token_lifetime, c.client_id});
+         to_string(c.access_token_format), c.access_token_lifetime, jwks_value(c),
+         list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
+         int64_t{c.skip_consent}, int64_t{c.may_impersonate}, c.client_id});
     if (!updated) return Err(updated.error());
     if (*updated == 0) {
       return store_error(StoreError::Code::kNotFound, "client " + c.client_id + " does not exist");

@@ -18,8 +18,9 @@ enum class ClientType { kPublic, kConfidential };
 std::string_view to_string(ClientType type);
 std::optional<ClientType> parse_client_type(std::string_view text);
 
-// RFC 7591 §2 token_endpoint_auth_method values this build supports.
-enum class ClientAuthMethod { kClientSecretBasic, kClientSecretPost, kNone };
+// RFC 7591 §2 token_endpoint_auth_method values this build supports; private_key_jwt is
+// RFC 7523 §2.2 with OpenID Connect Core §9's name.
+enum class ClientAuthMethod { kClientSecretBasic, kClientSecretPost, kPrivateKeyJwt, kNone };
 std::string_view to_string(ClientAuthMethod method);
 std::optional<ClientAuthMethod> parse_client_auth_method(std::string_view text);
 
@@ -31,6 +32,8 @@ std::optional<AccessTokenFormat> parse_access_token_format(std::string_view text
 // The longest access token lifetime a client may have; signing keys stay published at least
 // this long after they retire.
 constexpr int64_t kMaxAccessTokenLifetime = int64_t{24} * 3600;
+// The longest absolute lifetime of a refresh-token family.
+constexpr int64_t kMaxRefreshTokenLifetime = int64_t{90} * 24 * 3600;
 
 struct Client {
   std::string client_id;
@@ -44,6 +47,11 @@ struct Client {
   AccessTokenFormat access_token_format = AccessTokenFormat::kJwt;
   int64_t access_token_lifetime = 300;  // seconds
   int64_t created_at = 0;
+  std::optional<std::string> jwks_json;  // RFC 7591 §2 jwks: keys for private_key_jwt
+  std::vector<std::string> post_logout_redirect_uris;  // OpenID RP-Initiated Logout §3
+  int64_t refresh_token_lifetime = 86400;  // seconds; absolute lifetime of a refresh-token family
+  bool skip_consent = false;               // first-party client: no consent page
+  bool may_impersonate = false;  // RFC 8693: may exchange without an actor (impersonation)
 };
 
 class ClientStore {
@@ -61,9 +69,13 @@ class ClientStore {
   virtual StoreResult<Ok> remove(std::string_view client_id) = 0;
 };
 
-// The rules every stored client obeys: a confidential client authenticates with a secret
-// (RFC 6749 §2.3.1) and has its 32-byte hash, a public client uses "none" and has no secret,
-// a lifetime within (0, kMaxAccessTokenLifetime].
+// The rules every stored client obeys: a public client uses "none" and has no secret; a
+// confidential client authenticates: client_secret_basic and client_secret_post (RFC 6749
+// §2.3.1) with the secret's 32-byte hash, private_key_jwt (RFC 7523 §2.2) with no secret and a
+// jwks_json holding at least one public asymmetric key (RSA, EC or OKP, no private members, no
+// "oct"); access_token_lifetime in (0, kMaxAccessTokenLifetime], refresh_token_lifetime in
+// (0, kMaxRefreshTokenLifetime]. The JWKS check here is structural (the store does not depend on
+// the JOSE library); oauth::parse_client_jwks does the full key parse.
 StoreResult<Ok> validate_client(const Client& client);
 
 }  // namespace tessera::store

@@ -85,6 +85,91 @@ CREATE TABLE clients (
   created_at BIGINT NOT NULL
 );
 )sql"},
+    // The authorization code flow's state. auth_sessions: browser login sessions, found by the
+    // SHA-256 of the cookie; sid is the public id (OpenID `sid`). consents: what a user let a
+    // client have. grants: one authorization (a code and the refresh-token family it starts),
+    // the unit that reuse detection and logout revoke. tokens: opaque access tokens and refresh
+    // tokens by SHA-256. authorization_codes: single use (used_at) and bound to client,
+    // redirect URI and PKCE challenge. Lists (scopes, audiences, amr) are JSON arrays of strings,
+    // claims a JSON object.
+    {6, "oauth_state",
+     R"sql(
+CREATE TABLE auth_sessions (
+  id_sha256 BLOB PRIMARY KEY,
+  sid TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL,
+  auth_time BIGINT NOT NULL,
+  acr TEXT NOT NULL,
+  amr TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX auth_sessions_by_user ON auth_sessions (user_id);
+CREATE INDEX auth_sessions_by_expiry ON auth_sessions (expires_at);
+CREATE TABLE consents (
+  user_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  granted_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, client_id)
+);
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  sid TEXT,
+  scopes TEXT NOT NULL,
+  audiences TEXT NOT NULL,
+  auth_time BIGINT NOT NULL,
+  acr TEXT NOT NULL,
+  amr TEXT NOT NULL,
+  claims TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX grants_by_sid ON grants (sid);
+CREATE INDEX grants_by_subject ON grants (subject);
+CREATE INDEX grants_by_expiry ON grants (expires_at);
+CREATE TABLE tokens (
+  token_sha256 BLOB PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+  grant_id TEXT,
+  client_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  audiences TEXT NOT NULL,
+  claims TEXT NOT NULL,
+  issued_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX tokens_by_grant ON tokens (grant_id);
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+CREATE TABLE authorization_codes (
+  code_sha256 BLOB PRIMARY KEY,
+  grant_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  code_challenge TEXT NOT NULL,
+  nonce TEXT,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT
+);
+CREATE INDEX authorization_codes_by_expiry ON authorization_codes (expires_at);
+)sql"},
+    // Client settings the code flow, logout, private_key_jwt and token exchange need. jwks: the
+    // client's public keys (RFC 7591 §2) for private_key_jwt; lists are JSON arrays like the
+    // other list columns.
+    {7, "client_settings",
+     R"sql(
+ALTER TABLE clients ADD COLUMN jwks TEXT;
+ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE clients ADD COLUMN refresh_token_lifetime BIGINT NOT NULL DEFAULT 86400;
+ALTER TABLE clients ADD COLUMN skip_consent BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN may_impersonate BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

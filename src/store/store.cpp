@@ -35,7 +35,10 @@ Store::Store(std::unique_ptr<Database> database, const Clock& clock)
       replay_cache_(make_sql_replay_cache(*database_, clock_)),
       settings_(make_sql_setting_store(*database_, clock_)),
       clients_(make_sql_client_store(*database_, clock_)),
-      users_(make_sql_user_store(*database_, clock_)) {}
+      users_(make_sql_user_store(*database_, clock_)),
+      sessions_(make_sql_session_store(*database_, clock_)),
+      consents_(make_sql_consent_store(*database_, clock_)),
+      grants_(make_sql_grant_store(*database_, clock_)) {}
 
 Store::~Store() = default;
 

@@ -11,7 +11,9 @@
 #include "core/clock.h"
 #include "store/client_store.h"
 #include "store/database.h"
+#include "store/grant_store.h"
 #include "store/replay_cache.h"
+#include "store/session_store.h"
 #include "store/setting_store.h"
 #include "store/signing_key_store.h"
 #include "store/user_store.h"
@@ -46,6 +48,9 @@ class Store {
   SettingStore& settings() { return *settings_; }
   ClientStore& clients() { return *clients_; }
   UserStore& users() { return *users_; }
+  SessionStore& sessions() { return *sessions_; }
+  ConsentStore& consents() { return *consents_; }
+  GrantStore& grants() { return *grants_; }
   // For later stores built on the same pool.
   Database& database() { return *database_; }
   const Clock& clock() const { return clock_; }
@@ -58,6 +63,9 @@ class Store {
   std::unique_ptr<SettingStore> settings_;
   std::unique_ptr<ClientStore> clients_;
   std::unique_ptr<UserStore> users_;
+  std::unique_ptr<SessionStore> sessions_;
+  std::unique_ptr<ConsentStore> consents_;
+  std::unique_ptr<GrantStore> grants_;
 };
 
 // Opens the backend and migrates it to tessera_schema(). Fails with kSchemaTooNew when the

@@ -45,7 +45,24 @@ test('demo runs the as role and keeps its credentials and key per data directory
   assert.equal(first.tokenStatus, 200);
   assert.equal(second.tokenStatus, 200);
 
-  assert.deepEqual(second.line.clients, first.line.clients);
+  // DESIGN.md: credentials are random per data directory and the same directory keeps them.
+  assert.deepEqual(second.line.clients.service, first.line.clients.service);
+  assert.deepEqual(second.line.clients.exchange, first.line.clients.exchange);
+  assert.deepEqual(second.line.users, first.line.users);
+  assert.equal(first.line.users.alice.username, 'alice');
+  assert.match(first.line.users.alice.password, /^[A-Za-z0-9_-]{16}$/);
+  assert.match(first.line.users.bob.totp_secret, /^[A-Z2-7]{32}$/);
+  assert.notEqual(first.line.users.alice.password, first.line.users.bob.password);
+  assert.equal(first.line.clients.exchange.token_endpoint_auth_method, 'client_secret_post');
+  // The SPA's redirect URIs follow the port of each start (the same data directory may be
+  // served on another port).
+  for (const run of [first, second]) {
+    const spa = run.line.clients.spa;
+    assert.equal(spa.client_id, 'spa');
+    assert.equal(spa.client_secret, undefined, 'a public client has no secret');
+    assert.deepEqual(spa.redirect_uris, [`http://127.0.0.1:${run.port}/demo/callback`]);
+    assert.deepEqual(spa.post_logout_redirect_uris, [`http://127.0.0.1:${run.port}/demo/signed-out`]);
+  }
   assert.equal(second.line.instance_id, first.line.instance_id);
   assert.deepEqual(second.jwks, first.jwks, 'the signing key survives a restart');
   assert.equal(first.jwks.keys.length, 1);

@@ -33,7 +33,7 @@ after(() => {
 
 const insecure = { [oauth.allowInsecureRequests]: true };
 
-async function verifyAccessToken(token, { scope, audience }) {
+async function verifyAccessToken(token, { scope, audience, client = ready.clients.service }) {
   const jwks = jose.createRemoteJWKSet(new URL(ready.issuer + '/jwks'));
   const { payload, protectedHeader } = await jose.jwtVerify(token, jwks, {
     typ: 'at+jwt',
@@ -41,37 +41,65 @@ async function verifyAccessToken(token, { scope, audience }) {
     audience,
     algorithms: ['ES256'],
   });
-  const svc = ready.clients.service;
   assert.equal(protectedHeader.typ, 'at+jwt');
   assert.ok(protectedHeader.kid);
-  assert.equal(payload.sub, svc.client_id);
-  assert.equal(payload.client_id, svc.client_id);
+  assert.equal(payload.sub, client.client_id);
+  assert.equal(payload.client_id, client.client_id);
   assert.equal(payload.scope, scope);
   assert.equal(typeof payload.jti, 'string');
   assert.ok(payload.exp > payload.iat);
   return payload;
 }
 
-for (const [name, auth] of [
-  ['ClientSecretBasic', oauth.ClientSecretBasic],
-  ['ClientSecretPost', oauth.ClientSecretPost],
+// Each client with the token_endpoint_auth_method it registered: service with
+// client_secret_basic, exchange with client_secret_post.
+for (const [name, auth, who] of [
+  ['ClientSecretBasic', oauth.ClientSecretBasic, 'service'],
+  ['ClientSecretPost', oauth.ClientSecretPost, 'exchange'],
 ]) {
   test(`oauth4webapi: discovery and client credentials with ${name}`, async () => {
     const issuer = new URL(ready.issuer);
     const as = await oauth.processDiscoveryResponse(
       issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
-    assert.deepEqual(as.grant_types_supported, ['client_credentials']);
-    const svc = ready.clients.service;
-    const c = { client_id: svc.client_id };
+    assert.ok(as.grant_types_supported.includes('client_credentials'));
+    const registered = ready.clients[who];
+    assert.equal(registered.token_endpoint_auth_method, name === 'ClientSecretBasic' ? 'client_secret_basic' : 'client_secret_post');
+    const c = { client_id: registered.client_id };
     const response = await oauth.clientCredentialsGrantRequest(
-      as, c, auth(svc.client_secret), { scope: 'invoices:read', resource: svc.audience }, insecure);
+      as, c, auth(registered.client_secret), { scope: 'invoices:read', resource: registered.audience }, insecure);
     const result = await oauth.processClientCredentialsResponse(as, c, response);
     assert.equal(result.token_type, 'bearer');
     assert.equal(result.scope, 'invoices:read');
     assert.ok(result.expires_in > 0);
-    await verifyAccessToken(result.access_token, { scope: 'invoices:read', audience: svc.audience });
+    await verifyAccessToken(result.access_token,
+      { scope: 'invoices:read', audience: registered.audience, client: registered });
   });
 }
+
+test('oauth4webapi: a client using another method than the one it registered is refused (401 invalid_client)', async () => {
+  const issuer = new URL(ready.issuer);
+  const as = await oauth.processDiscoveryResponse(
+    issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+  // service registered client_secret_basic; its (right) secret in the body is refused.
+  const svc = ready.clients.service;
+  const c = { client_id: svc.client_id };
+  await assert.rejects(async () => {
+    const response = await oauth.clientCredentialsGrantRequest(
+      as, c, oauth.ClientSecretPost(svc.client_secret), { scope: 'invoices:read' }, insecure);
+    await oauth.processClientCredentialsResponse(as, c, response);
+  }, (e) => (e instanceof oauth.ResponseBodyError && e.status === 401 && e.error === 'invalid_client') ||
+    // A 401 with a WWW-Authenticate challenge (RFC 6749 §5.2 allows one) is read as such.
+    (e instanceof oauth.WWWAuthenticateChallengeError && e.status === 401));
+  const raw = await post(`grant_type=client_credentials&client_id=${svc.client_id}&client_secret=${encodeURIComponent(svc.client_secret)}`);
+  assert.equal(raw.status, 401);
+  assert.equal(raw.body.error, 'invalid_client');
+  // And exchange (client_secret_post) cannot switch to basic.
+  const ex = ready.clients.exchange;
+  const basicEx = await post('grant_type=client_credentials&scope=invoices:read', basic(ex.client_id, ex.client_secret));
+  assert.equal(basicEx.status, 401);
+  assert.equal(basicEx.body.error, 'invalid_client');
+  assert.match(basicEx.headers.get('www-authenticate'), /^Basic /);  // RFC 6749 §5.2
+});
 
 test('oauth4webapi: OpenID discovery document names the same issuer', async () => {
   const issuer = new URL(ready.issuer);
@@ -83,8 +111,9 @@ test('oauth4webapi: OpenID discovery document names the same issuer', async () =
 
 test('openid-client: discovery and clientCredentialsGrant', async () => {
   const svc = ready.clients.service;
+  // service registered client_secret_basic (openid-client's default would be the body).
   const config = await client.discovery(new URL(ready.issuer), svc.client_id, svc.client_secret,
-    undefined, { execute: [client.allowInsecureRequests] });
+    client.ClientSecretBasic(svc.client_secret), { execute: [client.allowInsecureRequests] });
   const tokens = await client.clientCredentialsGrant(config, { scope: svc.scope });
   assert.equal(tokens.token_type, 'bearer');
   assert.equal(tokens.scope, svc.scope);

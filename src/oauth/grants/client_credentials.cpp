@@ -1,8 +1,8 @@
-// Client credentials grant (RFC 6749 §4.4), issuing RFC 9068 JWT access tokens.
-#include "oauth/access_token.h"
+// Client credentials grant (RFC 6749 §4.4): RFC 9068 JWT or opaque access tokens.
 #include "oauth/grant.h"
 #include "oauth/resource_indicator.h"
 #include "oauth/scope.h"
+#include "oauth/tokens.h"
 
 namespace tessera::oauth {
 namespace {
@@ -25,18 +25,23 @@ class ClientCredentialsGrant final : public Grant {
     // RFC 8707 §2: resource indicators against the client's allowed audiences.
     auto audiences = grant_audiences(request.params, client.audiences);
     if (!audiences) return Err(audiences.error());
-    if (client.access_token_format != store::AccessTokenFormat::kJwt) {
-      return Err(OAuthError::server_error("opaque access tokens are not available yet"));
-    }
     // RFC 9068 §2.2: with no resource owner, sub is the client's own id.
-    auto token =
-        context_.access_tokens.issue({client.client_id, client.client_id, std::move(*audiences),
-                                      *scopes, client.access_token_lifetime});
+    TokenSubject subject;
+    subject.subject = client.client_id;
+    subject.client_id = client.client_id;
+    subject.scopes = *scopes;
+    subject.audiences = std::move(*audiences);
+    auto token = context_.tokens.access_token(client, subject);
     if (!token) return Err(token.error());
+    if (token->record) {
+      if (!context_.grants.insert_tokens({&*token->record, 1})) {
+        return Err(OAuthError::server_error("the store is unavailable"));
+      }
+    }
     // RFC 6749 §4.4.3: no refresh token. §5.1: scope is returned (here always, so clients need
     // not guess the default).
     TokenResponse response;
-    response.access_token = std::move(token->token);
+    response.access_token = std::move(token->value);
     response.expires_in = token->expires_in;
     if (!scopes->empty()) response.scope = join_scope(*scopes);
     return response;

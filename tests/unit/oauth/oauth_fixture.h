@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/base64url.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "http/message.h"
+#include "jose/jose.h"
 #include "store/store.h"
 
 namespace tessera::oauth::testing {
@@ -42,6 +44,25 @@ class OAuthTest : public ::testing::Test {
     c.type = store::ClientType::kConfidential;
     c.auth_method = method;
     c.secret_sha256 = crypto::sha256(secret);
+    c.grant_types = {"client_credentials"};
+    c.scopes = {"invoices:read", "invoices:write"};
+    c.audiences = {"https://api.example", "urn:tessera:invoices"};
+    c.access_token_lifetime = 600;
+    auto inserted = store_->clients().insert(c);
+    EXPECT_TRUE(inserted) << (inserted ? "" : inserted.error().message);
+    return c;
+  }
+
+  // A confidential client that authenticates with private_key_jwt (RFC 7523 §2.2) using the
+  // public halves of `keys`, allowed client_credentials.
+  store::Client add_key_client(const std::string& id, const std::vector<jose::Jwk>& keys) {
+    store::Client c;
+    c.client_id = id;
+    c.type = store::ClientType::kConfidential;
+    c.auth_method = store::ClientAuthMethod::kPrivateKeyJwt;
+    jose::Jwks jwks;
+    for (const jose::Jwk& k : keys) jwks.add(k.public_key());
+    c.jwks_json = jwks.to_json().dump();
     c.grant_types = {"client_credentials"};
     c.scopes = {"invoices:read", "invoices:write"};
     c.audiences = {"https://api.example", "urn:tessera:invoices"};

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "oauth/authorization_server.h"
 #include "oauth/discovery.h"
 #include "oauth_fixture.h"
@@ -42,6 +44,7 @@ class TokenEndpointTest : public OAuthTest {
     return call(std::move(r));
   }
   static json::Json body(const http::Response& r) { return json::Json::parse(r.body); }
+  static json::Json body_of(const http::Response& r) { return body(r); }
   static std::string error(const http::Response& r) { return body(r).value("error", ""); }
 
   Result<jose::Jwt, jose::Status> verify(const std::string& jwt, const std::string& audience) {
@@ -172,8 +175,7 @@ TEST_F(TokenEndpointTest, MissingGrantTypeIsInvalidRequest) {
 }
 
 TEST_F(TokenEndpointTest, PasswordImplicitAndUnknownGrantsAreUnsupported) {
-  for (const char* g :
-       {"password", "implicit", "token", "urn:example:nothing", "authorization_code"}) {
+  for (const char* g : {"password", "implicit", "token", "urn:example:nothing"}) {
     auto r = token(std::string("grant_type=") + g + "&username=a&password=b");
     EXPECT_EQ(r.status, 400) << g;
     EXPECT_EQ(error(r), "unsupported_grant_type") << g;
@@ -195,6 +197,49 @@ TEST_F(TokenEndpointTest, WrongSecretIs401InvalidClient) {
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(error(r), "invalid_client");
   EXPECT_TRUE(r.headers.get("WWW-Authenticate"));
+}
+
+TEST_F(TokenEndpointTest, SecretInTheBodyOfABasicClientIs401) {
+  // RFC 7591 §2: svc registered client_secret_basic; the same secret in the body is refused.
+  auto r = call(form_request("grant_type=client_credentials&client_id=svc&client_secret=secret"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(error(r), "invalid_client");
+}
+
+TEST_F(TokenEndpointTest, TwoAuthenticationMethodsAre400) {
+  auto r = form_request("grant_type=client_credentials&client_id=svc&client_secret=secret");
+  r.mutable_headers().add("Authorization", basic("svc", "secret"));
+  auto resp = call(std::move(r));
+  EXPECT_EQ(resp.status, 400);
+  EXPECT_EQ(error(resp), "invalid_request");
+}
+
+TEST_F(TokenEndpointTest, PrivateKeyJwtClientGetsATokenOncePerAssertion) {
+  auto key = jose::Jwk::generate(jose::Alg::kPS256);
+  ASSERT_TRUE(key);
+  add_key_client("rp", {key->with_kid("rp-1")});
+  json::Json claims = {{"iss", "rp"},
+                       {"sub", "rp"},
+                       {"aud", std::string(kIssuer) + "/token"},
+                       {"exp", clock_.now() + 60},
+                       {"jti", "assertion-1"}};
+  auto jwt = jose::sign(claims.dump(), key->with_kid("rp-1"), jose::Alg::kPS256);
+  ASSERT_TRUE(jwt);
+  const std::string body =
+      "grant_type=client_credentials&scope=invoices%3Aread"
+      "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+      "&client_assertion=" +
+      *jwt;
+  auto r = call(form_request(body));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto access = verify(body_of(r)["access_token"], "https://api.example");
+  ASSERT_TRUE(access) << jose::to_string(access.error());
+  EXPECT_EQ(access->claims["client_id"], "rp");
+  // RFC 7523 §3 item 7: the same assertion again is a replay.
+  auto replay = call(form_request(body));
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_EQ(error(replay), "invalid_client");
+  EXPECT_NE(body_of(replay)["error_description"].get<std::string>().find("jti"), std::string::npos);
 }
 
 TEST_F(TokenEndpointTest, ClientLookupsAreCachedAndInvalidated) {
@@ -224,11 +269,27 @@ TEST_F(TokenEndpointTest, MetadataListsWhatIsSupportedNow) {
     EXPECT_EQ(m["issuer"], kIssuer);
     EXPECT_EQ(m["token_endpoint"], "https://as.example/token");
     EXPECT_EQ(m["jwks_uri"], "https://as.example/jwks");
-    EXPECT_EQ(m["grant_types_supported"], json::Json({"client_credentials"}));
+    // The registry's grants (others join as they are written); OAuth 2.1 §10 never the
+    // password or implicit grant.
+    const auto& grants = m["grant_types_supported"];
+    ASSERT_TRUE(grants.is_array());
+    EXPECT_NE(std::find(grants.begin(), grants.end(), "client_credentials"), grants.end());
+    for (const char* removed : {"password", "implicit"}) {
+      EXPECT_EQ(std::find(grants.begin(), grants.end(), removed), grants.end()) << removed;
+    }
     EXPECT_EQ(m["token_endpoint_auth_methods_supported"],
-              json::Json({"client_secret_basic", "client_secret_post", "none"}));
+              json::Json({"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}));
+    // RFC 8414 §2: the algorithms a private_key_jwt assertion may use.
+    json::Json algs = json::Json::array();
+    for (jose::Alg a : client_assertion_algs()) algs.push_back(jose::to_string(a));
+    auto advertised = m["token_endpoint_auth_signing_alg_values_supported"];
+    ASSERT_TRUE(advertised.is_array());
+    EXPECT_EQ(advertised.size(), algs.size());
+    for (const auto& a : algs) {
+      EXPECT_NE(std::find(advertised.begin(), advertised.end(), a), advertised.end()) << a;
+    }
     EXPECT_EQ(m["scopes_supported"], json::Json({"invoices:read", "invoices:write"}));
-    EXPECT_EQ(m["response_types_supported"], json::Json::array());
+    EXPECT_EQ(m["response_types_supported"], json::Json({"code"}));
   }
 }
 

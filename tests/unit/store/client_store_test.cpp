@@ -12,6 +12,26 @@ namespace {
 
 using Code = StoreError::Code;
 
+// RFC 7517 Appendix A.1 (public) and A.2 (its private part "d").
+constexpr char kEcPublicJwk[] =
+    R"({"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",)"
+    R"("y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"1"})";
+constexpr char kEcPrivateJwk[] =
+    R"({"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",)"
+    R"("y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",)"
+    R"("d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE","kid":"1"})";
+constexpr char kOkpPublicJwk[] =
+    R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})";
+
+std::string jwks_of(std::initializer_list<const char*> keys) {
+  std::string out = R"({"keys":[)";
+  for (const char* k : keys) {
+    if (out.back() != '[') out += ',';
+    out += k;
+  }
+  return out + "]}";
+}
+
 Client service_client(std::string id) {
   Client c;
   c.client_id = std::move(id);
@@ -24,6 +44,19 @@ Client service_client(std::string id) {
   c.audiences = {"https://api.example"};
   c.access_token_format = AccessTokenFormat::kOpaque;
   c.access_token_lifetime = 600;
+  return c;
+}
+
+// A private_key_jwt client with every setting away from its default.
+Client key_client(std::string id) {
+  Client c = service_client(std::move(id));
+  c.auth_method = ClientAuthMethod::kPrivateKeyJwt;
+  c.secret_sha256.clear();
+  c.jwks_json = jwks_of({kEcPublicJwk, kOkpPublicJwk});
+  c.post_logout_redirect_uris = {"https://app.example/bye", "https://app.example/bye?x=\"1\""};
+  c.refresh_token_lifetime = 7 * 86400;
+  c.skip_consent = true;
+  c.may_impersonate = true;
   return c;
 }
 
@@ -50,6 +83,82 @@ TEST_P(ClientStoreTest, InsertedClientRoundTripsEveryField) {
   EXPECT_EQ(f.access_token_format, AccessTokenFormat::kOpaque);
   EXPECT_EQ(f.access_token_lifetime, 600);
   EXPECT_EQ(f.created_at, clock_.now());  // stamped by the store when not given
+}
+
+TEST_P(ClientStoreTest, NewSettingsRoundTrip) {
+  Client c = key_client("rp");
+  ASSERT_TRUE(clients().insert(c));
+  auto found = clients().find("rp");
+  ASSERT_TRUE(found);
+  ASSERT_TRUE(found->has_value());
+  const Client& f = **found;
+  EXPECT_EQ(f.auth_method, ClientAuthMethod::kPrivateKeyJwt);
+  EXPECT_TRUE(f.secret_sha256.empty());
+  EXPECT_EQ(f.jwks_json, c.jwks_json);
+  EXPECT_EQ(f.post_logout_redirect_uris, c.post_logout_redirect_uris);
+  EXPECT_EQ(f.refresh_token_lifetime, 7 * 86400);
+  EXPECT_TRUE(f.skip_consent);
+  EXPECT_TRUE(f.may_impersonate);
+  auto listed = clients().list();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].jwks_json, c.jwks_json);
+  EXPECT_TRUE((*listed)[0].may_impersonate);
+}
+
+TEST_P(ClientStoreTest, NewSettingsHaveTheirDefaults) {
+  ASSERT_TRUE(clients().insert(service_client("svc")));
+  auto found = clients().find("svc");
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_FALSE((*found)->jwks_json.has_value());
+  EXPECT_TRUE((*found)->post_logout_redirect_uris.empty());
+  EXPECT_EQ((*found)->refresh_token_lifetime, 86400);
+  EXPECT_FALSE((*found)->skip_consent);
+  EXPECT_FALSE((*found)->may_impersonate);
+}
+
+TEST_P(ClientStoreTest, RowsWrittenWithoutTheNewColumnsReadTheSchemaDefaults) {
+  // Clients stored before migration 7 get the column defaults.
+  auto inserted = store_->database().execute(
+      "INSERT INTO clients (client_id, client_type, token_endpoint_auth_method, secret_sha256,"
+      " grant_types, redirect_uris, scopes, audiences, access_token_format,"
+      " access_token_lifetime, created_at) VALUES"
+      " ('old', 'confidential', 'client_secret_basic', ?, '[]', '[]', '[]', '[]', 'jwt', 300, 1)",
+      {Blob{crypto::sha256("x")}});
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  auto found = clients().find("old");
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_FALSE((*found)->jwks_json.has_value());
+  EXPECT_TRUE((*found)->post_logout_redirect_uris.empty());
+  EXPECT_EQ((*found)->refresh_token_lifetime, 86400);
+  EXPECT_FALSE((*found)->skip_consent);
+  EXPECT_FALSE((*found)->may_impersonate);
+}
+
+TEST_P(ClientStoreTest, UpdateReplacesTheNewSettings) {
+  ASSERT_TRUE(clients().insert(key_client("rp")));
+  Client c = key_client("rp");
+  c.jwks_json = jwks_of({kOkpPublicJwk});
+  c.post_logout_redirect_uris = {};
+  c.refresh_token_lifetime = 3600;
+  c.skip_consent = false;
+  c.may_impersonate = false;
+  ASSERT_TRUE(clients().update(c));
+  auto found = clients().find("rp");
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->jwks_json, c.jwks_json);
+  EXPECT_TRUE((*found)->post_logout_redirect_uris.empty());
+  EXPECT_EQ((*found)->refresh_token_lifetime, 3600);
+  EXPECT_FALSE((*found)->skip_consent);
+  EXPECT_FALSE((*found)->may_impersonate);
+  // Back to a secret: the keys go.
+  Client basic = service_client("rp");
+  ASSERT_TRUE(clients().update(basic));
+  found = clients().find("rp");
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->auth_method, ClientAuthMethod::kClientSecretPost);
+  EXPECT_FALSE((*found)->jwks_json.has_value());
 }
 
 TEST_P(ClientStoreTest, PublicClientHasNoSecret) {
@@ -93,6 +202,12 @@ TEST_P(ClientStoreTest, InconsistentClientsAreRefusedAndNothingIsWritten) {
   bad.back().access_token_lifetime = kMaxAccessTokenLifetime + 1;
   bad.push_back(service_client("empty-scope"));
   bad.back().scopes.push_back("");
+  bad.push_back(service_client("zero-refresh-lifetime"));
+  bad.back().refresh_token_lifetime = 0;
+  bad.push_back(service_client("long-refresh-lifetime"));
+  bad.back().refresh_token_lifetime = kMaxRefreshTokenLifetime + 1;
+  bad.push_back(service_client("empty-logout-uri"));
+  bad.back().post_logout_redirect_uris = {""};
   for (const Client& c : bad) {
     auto inserted = clients().insert(c);
     ASSERT_FALSE(inserted) << c.client_id;
@@ -101,6 +216,51 @@ TEST_P(ClientStoreTest, InconsistentClientsAreRefusedAndNothingIsWritten) {
   auto all = clients().list();
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->empty());
+}
+
+TEST_P(ClientStoreTest, PrivateKeyJwtClientNeedsPublicAsymmetricKeysAndNoSecret) {
+  std::vector<Client> bad;
+  bad.push_back(key_client("with-secret"));
+  bad.back().secret_sha256 = crypto::sha256("s");
+  bad.push_back(key_client("without-jwks"));
+  bad.back().jwks_json.reset();
+  bad.push_back(key_client("not-json"));
+  bad.back().jwks_json = "{keys:";
+  bad.push_back(key_client("not-a-set"));
+  bad.back().jwks_json = kEcPublicJwk;
+  bad.push_back(key_client("empty-set"));
+  bad.back().jwks_json = R"({"keys":[]})";
+  bad.push_back(key_client("private-key"));
+  bad.back().jwks_json = jwks_of({kEcPublicJwk, kEcPrivateJwk});
+  bad.push_back(key_client("oct-key"));
+  bad.back().jwks_json = jwks_of({R"({"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"})"});
+  bad.push_back(key_client("unknown-kty"));
+  bad.back().jwks_json = jwks_of({R"({"kty":"XYZ","x":"a"})"});
+  bad.push_back(key_client("rsa-without-modulus"));
+  bad.back().jwks_json = jwks_of({R"({"kty":"RSA","e":"AQAB"})"});
+  bad.push_back(key_client("public-with-jwt"));
+  bad.back().type = ClientType::kPublic;
+  for (const Client& c : bad) {
+    auto inserted = clients().insert(c);
+    ASSERT_FALSE(inserted) << c.client_id;
+    EXPECT_EQ(inserted.error().code, Code::kInvalidArgument) << c.client_id;
+  }
+  // The control: the same client with its public keys is accepted.
+  EXPECT_TRUE(clients().insert(key_client("good")));
+  // And validate_client on its own.
+  EXPECT_TRUE(validate_client(key_client("x")));
+  Client secret_hash_missing = service_client("y");
+  secret_hash_missing.secret_sha256.clear();
+  EXPECT_FALSE(validate_client(secret_hash_missing));
+}
+
+TEST(ClientAuthMethodNames, RoundTripIncludingPrivateKeyJwt) {
+  for (auto m : {ClientAuthMethod::kClientSecretBasic, ClientAuthMethod::kClientSecretPost,
+                 ClientAuthMethod::kPrivateKeyJwt, ClientAuthMethod::kNone}) {
+    EXPECT_EQ(parse_client_auth_method(to_string(m)), m);
+  }
+  EXPECT_EQ(to_string(ClientAuthMethod::kPrivateKeyJwt), "private_key_jwt");
+  EXPECT_FALSE(parse_client_auth_method("client_secret_jwt"));
 }
 
 TEST_P(ClientStoreTest, ListIsOrderedByClientId) {

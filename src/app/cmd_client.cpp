@@ -1,0 +1,582 @@
+// `tessera client ...`: administration of registered OAuth clients (issue 3, Administration).
+//   create [--id ID] [--type public|confidential] [--auth-method M] [metadata...] [--json]
+//   list [--json]
+//   show CLIENT_ID [--json]
+//   update CLIENT_ID [metadata...] [--rotate-secret] [--json]
+//   delete CLIENT_ID
+// Each works on the store named by --config FILE or --data-dir DIR (app/admin_store.h). Client
+// secrets are generated here (256 bits), printed once and stored as their SHA-256 only
+// (store/client_store.h). Metadata names follow RFC 7591 §2. A running server caches clients for
+// up to 30 seconds (oauth/client_cache.h), so changes reach it within that time.
+// Exit codes: 0 ok, 1 the operation failed (unknown client, id taken, store error), 2 bad input.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "app/admin_store.h"
+#include "app/commands.h"
+#include "core/crypto.h"
+#include "core/json.h"
+#include "jose/jose.h"
+#include "oauth/client_auth.h"
+#include "oauth/scope.h"
+#include "store/client_store.h"
+
+namespace tessera::app {
+namespace {
+
+constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+// The grant types a client may be registered for (RFC 7591 §2 grant_types values).
+const std::vector<std::string_view>& known_grant_types() {
+  static const std::vector<std::string_view> kGrantTypes = {"authorization_code", "refresh_token",
+                                                            "client_credentials", kTokenExchange};
+  return kGrantTypes;
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// A redirect URI the authorization server may send a code to; the reason when it may not.
+//  - RFC 6749 §3.1.2: an absolute URI without a fragment, compared as a string later.
+//  - RFC 9700 §4.1.1 / RFC 8252 §8.3: https, or http only for a loopback host (RFC 8252 §7.3,
+//    the native app's local listener).
+//  - RFC 8252 §7.1: a private-use scheme is a reverse domain name, so it contains a dot (this
+//    also rules out javascript:, data: and the like).
+std::optional<std::string> redirect_uri_problem(const std::string& uri) {
+  if (uri.empty() || uri.size() > 2000) return "must be 1 to 2000 characters";
+  for (const char c : uri) {
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+      return "must not contain spaces, control or non-ASCII characters";
+    }
+  }
+  if (uri.find('#') != std::string::npos) return "must not contain a fragment (RFC 6749 §3.1.2)";
+  // RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+  const size_t colon = uri.find(':');
+  if (colon == std::string::npos || colon == 0 || std::isalpha(uri[0]) == 0) {
+    return "must be an absolute URI (RFC 6749 §3.1.2)";
+  }
+  for (size_t i = 0; i < colon; ++i) {
+    const char c = uri[i];
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '+' && c != '-' && c != '.') {
+      return "must be an absolute URI (RFC 6749 §3.1.2)";
+    }
+  }
+  const std::string scheme = lower(uri.substr(0, colon));
+  const std::string rest = uri.substr(colon + 1);
+  if (scheme == "http" || scheme == "https") {
+    if (!rest.starts_with("//")) return "must have an authority (scheme://host/...)";
+    const std::string authority = rest.substr(2, rest.find_first_of("/?", 2) - 2);
+    if (authority.find('@') != std::string::npos) return "must not contain user information";
+    std::string host = authority.front() == '[' ? authority.substr(0, authority.find(']') + 1)
+                                                : authority.substr(0, authority.find(':'));
+    if (host.empty()) return "must name a host";
+    if (scheme == "https") return std::nullopt;
+    host = lower(host);
+    if (host == "127.0.0.1" || host == "[::1]" || host == "localhost") return std::nullopt;
+    return "must use https; http is only for loopback hosts 127.0.0.1, [::1] and localhost "
+           "(RFC 9700 §4.1.1, RFC 8252 §7.3)";
+  }
+  if (scheme.find('.') == std::string::npos) {
+    return "a private-use scheme must be a reverse domain name such as com.example.app "
+           "(RFC 8252 §7.1)";
+  }
+  if (rest.empty()) return "must have a path after the scheme";
+  return std::nullopt;
+}
+
+// What create and update accept. Lists given on the command line replace the stored list.
+struct MetadataOptions {
+  std::string auth_method;
+  std::vector<std::string> grant_types;
+  std::vector<std::string> redirect_uris;
+  std::vector<std::string> post_logout_redirect_uris;
+  std::vector<std::string> scopes;
+  std::vector<std::string> audiences;
+  std::string access_token_format;
+  int64_t access_token_lifetime = 0;
+  int64_t refresh_token_lifetime = 0;
+  std::string jwks_file;
+  bool skip_consent = false;
+  bool no_skip_consent = false;
+  bool may_impersonate = false;
+  bool no_may_impersonate = false;
+  bool json = false;
+  // Which options were given (CLI::Option::count), filled when the command line is parsed.
+  CLI::App* cmd = nullptr;
+  bool given(const char* name) const {
+    const CLI::Option* option = cmd->get_option_no_throw(name);
+    return option != nullptr && option->count() > 0;
+  }
+};
+
+void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
+  o.cmd = cmd;
+  cmd->add_option("--auth-method", o.auth_method,
+                  "token_endpoint_auth_method: client_secret_basic, client_secret_post, "
+                  "private_key_jwt or none (default: client_secret_basic for confidential, none "
+                  "for public clients)");
+  cmd->add_option("--grant-type", o.grant_types,
+                  "Grant type (repeatable): authorization_code, refresh_token, "
+                  "client_credentials, urn:ietf:params:oauth:grant-type:token-exchange");
+  cmd->add_option("--redirect-uri", o.redirect_uris, "Redirect URI (repeatable)");
+  cmd->add_option("--post-logout-redirect-uri", o.post_logout_redirect_uris,
+                  "Post-logout redirect URI (repeatable)");
+  cmd->add_option("--scope", o.scopes, "Allowed scopes (repeatable or space-separated)");
+  cmd->add_option("--audience", o.audiences, "Allowed audience / resource (repeatable)");
+  cmd->add_option("--access-token-format", o.access_token_format, "jwt or opaque");
+  cmd->add_option("--access-token-lifetime", o.access_token_lifetime, "Seconds (1-86400)");
+  cmd->add_option("--refresh-token-lifetime", o.refresh_token_lifetime,
+                  "Seconds: absolute lifetime of a refresh-token family (1-7776000)");
+  cmd->add_option("--jwks-file", o.jwks_file,
+                  "JWKS (or one JWK) with the client's public keys, for private_key_jwt");
+  auto* skip = cmd->add_flag("--skip-consent", o.skip_consent,
+                             "First-party client: users are not asked for consent");
+  auto* impersonate = cmd->add_flag("--may-impersonate", o.may_impersonate,
+                                    "May exchange tokens without an actor (RFC 8693)");
+  if (update) {
+    skip->excludes(
+        cmd->add_flag("--no-skip-consent", o.no_skip_consent, "Ask users for consent again"));
+    impersonate->excludes(
+        cmd->add_flag("--no-may-impersonate", o.no_may_impersonate, "Withdraw --may-impersonate"));
+  }
+  cmd->add_flag("--json", o.json, "Print the result as JSON");
+}
+
+// Every --scope value may hold several space-separated scope tokens (RFC 6749 §3.3).
+Result<std::vector<std::string>, Failure> parse_scopes(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const std::string& value : values) {
+    auto tokens = oauth::parse_scope(value);
+    if (!tokens) {
+      return Err(
+          Failure{kExitBadInput, "--scope " + value + ": not a valid scope (RFC 6749 §3.3)"});
+    }
+    for (std::string& token : *tokens) {
+      if (!contains(out, token)) out.push_back(std::move(token));
+    }
+  }
+  return out;
+}
+
+// The client's public keys from --jwks-file, in canonical form. RFC 7523 §2.2 verifies the
+// client's assertion with a public key; a private or symmetric key has no place here.
+Result<std::string, Failure> read_jwks_file(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Err(Failure{kExitBadInput, "cannot read --jwks-file " + file});
+  std::stringstream text;
+  text << in.rdbuf();
+  auto jwks = jose::Jwks::parse_key_or_set(text.str());
+  if (!jwks) {
+    return Err(Failure{kExitBadInput, "--jwks-file " + file +
+                                          ": not a JWK or JWKS: " + jose::to_string(jwks.error())});
+  }
+  if (jwks->keys().empty()) {
+    return Err(Failure{kExitBadInput, "--jwks-file " + file + ": holds no keys"});
+  }
+  for (const jose::Jwk& key : jwks->keys()) {
+    if (key.kty() == jose::KeyType::kOct) {
+      return Err(Failure{kExitBadInput,
+                         "--jwks-file " + file + ": symmetric (oct) keys are not accepted"});
+    }
+    if (key.is_private()) {
+      return Err(Failure{kExitBadInput, "--jwks-file " + file +
+                                            ": holds a private key; register public keys only"});
+    }
+  }
+  return jwks->to_json(false).dump();
+}
+
+Result<store::ClientAuthMethod, Failure> parse_method(const std::string& text) {
+  auto method = store::parse_client_auth_method(text);
+  if (!method) {
+    return Err(Failure{kExitBadInput, "--auth-method " + text +
+                                          ": expected client_secret_basic, client_secret_post, "
+                                          "private_key_jwt or none"});
+  }
+  return *method;
+}
+
+bool uses_secret(store::ClientAuthMethod method) {
+  return method == store::ClientAuthMethod::kClientSecretBasic ||
+         method == store::ClientAuthMethod::kClientSecretPost;
+}
+
+// Applies the given options to `c`. Returns the new secret when the auth method now needs one
+// and the client had none (or `rotate_secret`).
+Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, store::Client& c,
+                                                  bool creating, bool rotate_secret) {
+  auto bad = [](std::string message) { return Err(Failure{kExitBadInput, std::move(message)}); };
+  const store::ClientAuthMethod previous_method = c.auth_method;
+  if (o.given("--auth-method")) {
+    auto method = parse_method(o.auth_method);
+    if (!method) return Err(method.error());
+    c.auth_method = *method;
+  }
+  if (c.type == store::ClientType::kPublic && c.auth_method != store::ClientAuthMethod::kNone) {
+    return bad("a public client cannot authenticate: its --auth-method is none (RFC 6749 §2.1)");
+  }
+  if (c.type == store::ClientType::kConfidential &&
+      c.auth_method == store::ClientAuthMethod::kNone) {
+    return bad(
+        "a confidential client must authenticate (RFC 6749 §2.3.1): use "
+        "client_secret_basic, client_secret_post or private_key_jwt");
+  }
+  if (o.given("--grant-type")) {
+    for (const std::string& g : o.grant_types) {
+      const auto& known = known_grant_types();
+      if (std::find(known.begin(), known.end(), g) == known.end()) {
+        return bad("--grant-type " + g +
+                   ": expected authorization_code, refresh_token, "
+                   "client_credentials or " +
+                   std::string(kTokenExchange));
+      }
+    }
+    c.grant_types.clear();
+    for (const std::string& g : o.grant_types) {
+      if (!contains(c.grant_types, g)) c.grant_types.push_back(g);
+    }
+  }
+  for (auto [name, values, field] :
+       {std::tuple{"--redirect-uri", &o.redirect_uris, &c.redirect_uris},
+        std::tuple{"--post-logout-redirect-uri", &o.post_logout_redirect_uris,
+                   &c.post_logout_redirect_uris}}) {
+    if (!o.given(name)) continue;
+    field->clear();
+    for (const std::string& uri : *values) {
+      if (auto problem = redirect_uri_problem(uri)) {
+        return bad(std::string(name) + " " + uri + ": " + *problem);
+      }
+      if (!contains(*field, uri)) field->push_back(uri);
+    }
+  }
+  if (o.given("--scope")) {
+    auto scopes = parse_scopes(o.scopes);
+    if (!scopes) return Err(scopes.error());
+    c.scopes = std::move(*scopes);
+  }
+  if (o.given("--audience")) {
+    c.audiences.clear();
+    for (const std::string& a : o.audiences) {
+      if (a.empty() || a.find_first_of(" \t\r\n") != std::string::npos) {
+        return bad("--audience must be a non-empty name or URI without spaces");
+      }
+      if (!contains(c.audiences, a)) c.audiences.push_back(a);
+    }
+  }
+  if (o.given("--access-token-format")) {
+    auto format = store::parse_access_token_format(o.access_token_format);
+    if (!format) return bad("--access-token-format " + o.access_token_format + ": jwt or opaque");
+    c.access_token_format = *format;
+  }
+  if (o.given("--access-token-lifetime")) {
+    if (o.access_token_lifetime < 1 || o.access_token_lifetime > store::kMaxAccessTokenLifetime) {
+      return bad("--access-token-lifetime must be 1 to " +
+                 std::to_string(store::kMaxAccessTokenLifetime) + " seconds");
+    }
+    c.access_token_lifetime = o.access_token_lifetime;
+  }
+  if (o.given("--refresh-token-lifetime")) {
+    if (o.refresh_token_lifetime < 1 ||
+        o.refresh_token_lifetime > store::kMaxRefreshTokenLifetime) {
+      return bad("--refresh-token-lifetime must be 1 to " +
+                 std::to_string(store::kMaxRefreshTokenLifetime) + " seconds");
+    }
+    c.refresh_token_lifetime = o.refresh_token_lifetime;
+  }
+  if (o.given("--skip-consent")) c.skip_consent = true;
+  if (o.given("--no-skip-consent")) c.skip_consent = false;
+  if (o.given("--may-impersonate")) c.may_impersonate = true;
+  if (o.given("--no-may-impersonate")) c.may_impersonate = false;
+
+  if (o.given("--jwks-file")) {
+    if (c.auth_method != store::ClientAuthMethod::kPrivateKeyJwt) {
+      return bad("--jwks-file is for private_key_jwt clients");
+    }
+    auto jwks = read_jwks_file(o.jwks_file);
+    if (!jwks) return Err(jwks.error());
+    c.jwks_json = std::move(*jwks);
+  }
+  if (c.auth_method == store::ClientAuthMethod::kPrivateKeyJwt) {
+    if (!c.jwks_json) return bad("a private_key_jwt client needs --jwks-file (RFC 7523 §2.2)");
+    c.secret_sha256.clear();
+  } else {
+    c.jwks_json.reset();
+  }
+  if (!uses_secret(c.auth_method)) c.secret_sha256.clear();
+  if (rotate_secret && !uses_secret(c.auth_method)) {
+    return bad("--rotate-secret: client " + c.client_id + " authenticates with " +
+               std::string(store::to_string(c.auth_method)) + ", not a secret");
+  }
+
+  if (creating && c.grant_types.empty()) {
+    // Default: a client with redirect URIs logs users in; one without is a service.
+    if (!c.redirect_uris.empty() || c.type == store::ClientType::kPublic) {
+      c.grant_types = {"authorization_code", "refresh_token"};
+    } else {
+      c.grant_types = {"client_credentials"};
+    }
+  }
+  if (c.grant_types.empty()) return bad("a client needs at least one --grant-type");
+  // RFC 6749 §4.4: client credentials only for confidential clients.
+  if (contains(c.grant_types, "client_credentials") && c.type == store::ClientType::kPublic) {
+    return bad("client_credentials is for confidential clients only (RFC 6749 §4.4)");
+  }
+  // RFC 9700 §2.1 / OAuth 2.1 §2.3.1: redirect URIs are registered, exactly, for the code flow.
+  if (contains(c.grant_types, "authorization_code") && c.redirect_uris.empty()) {
+    return bad("authorization_code needs at least one --redirect-uri");
+  }
+
+  if (uses_secret(c.auth_method) &&
+      (rotate_secret || creating || !uses_secret(previous_method) || c.secret_sha256.empty())) {
+    std::string secret = oauth::generate_client_secret();
+    c.secret_sha256 = crypto::sha256(secret);
+    return std::optional<std::string>(std::move(secret));
+  }
+  return std::optional<std::string>();
+}
+
+json::Json client_json(const store::Client& c) {
+  json::Json out = {{"client_id", c.client_id},
+                    {"client_type", store::to_string(c.type)},
+                    {"token_endpoint_auth_method", store::to_string(c.auth_method)},
+                    {"grant_types", c.grant_types},
+                    {"redirect_uris", c.redirect_uris},
+                    {"post_logout_redirect_uris", c.post_logout_redirect_uris},
+                    {"scope", oauth::join_scope(c.scopes)},
+                    {"audiences", c.audiences},
+                    {"access_token_format", store::to_string(c.access_token_format)},
+                    {"access_token_lifetime", c.access_token_lifetime},
+                    {"refresh_token_lifetime", c.refresh_token_lifetime},
+                    {"skip_consent", c.skip_consent},
+                    {"may_impersonate", c.may_impersonate},
+                    {"created_at", c.created_at}};
+  if (c.jwks_json) {
+    auto jwks = json::parse_strict(*c.jwks_json);
+    out["jwks"] = jwks ? *jwks : json::Json();
+  }
+  return out;
+}
+
+void print_client_text(const store::Client& c) {
+  auto joined = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (const std::string& v : list) out += (out.empty() ? "" : " ") + v;
+    return out.empty() ? std::string("-") : out;
+  };
+  std::printf("client_id:                  %s\n", c.client_id.c_str());
+  std::printf("type:                       %s\n", std::string(store::to_string(c.type)).c_str());
+  std::printf("auth method:                %s\n",
+              std::string(store::to_string(c.auth_method)).c_str());
+  std::printf("grant types:                %s\n", joined(c.grant_types).c_str());
+  std::printf("redirect uris:              %s\n", joined(c.redirect_uris).c_str());
+  std::printf("post-logout redirect uris:  %s\n", joined(c.post_logout_redirect_uris).c_str());
+  std::printf("scope:                      %s\n", joined(c.scopes).c_str());
+  std::printf("audiences:                  %s\n", joined(c.audiences).c_str());
+  std::printf("access token:               %s, %llds\n",
+              std::string(store::to_string(c.access_token_format)).c_str(),
+              static_cast<long long>(c.access_token_lifetime));
+  std::printf("refresh token lifetime:     %llds\n",
+              static_cast<long long>(c.refresh_token_lifetime));
+  std::printf("skip consent:               %s\n", c.skip_consent ? "yes" : "no");
+  std::printf("may impersonate:            %s\n", c.may_impersonate ? "yes" : "no");
+  if (c.jwks_json) std::printf("jwks:                       %s\n", c.jwks_json->c_str());
+}
+
+// Prints the client and, once, its new secret.
+void print_result(const store::Client& c, const std::optional<std::string>& secret, bool as_json,
+                  const char* verb) {
+  if (as_json) {
+    json::Json out = client_json(c);
+    if (secret) out["client_secret"] = *secret;
+    std::printf("%s\n", out.dump().c_str());
+    return;
+  }
+  std::printf("%s client %s\n", verb, c.client_id.c_str());
+  print_client_text(c);
+  if (secret) {
+    std::printf("client_secret:              %s\n", secret->c_str());
+    std::printf("(shown once: only its hash is stored)\n");
+  }
+}
+
+// RFC 6749 §2.2 / Appendix A.1: client_id is VSCHAR; Tessera leaves out the space so ids survive
+// shells and logs unquoted.
+bool acceptable_client_id(const std::string& id) {
+  if (id.empty() || id.size() > 200) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+struct CreateOptions {
+  std::string id;
+  std::string type = "confidential";
+  MetadataOptions metadata;
+};
+
+Result<Ok, Failure> create_client(const StoreChoice& choice, const CreateOptions& o) {
+  store::Client c;
+  c.client_id = o.id.empty() ? crypto::random_token(16) : o.id;
+  if (!acceptable_client_id(c.client_id)) {
+    return Err(
+        Failure{kExitBadInput, "--id must be 1 to 200 printable ASCII characters without spaces"});
+  }
+  auto type = store::parse_client_type(o.type);
+  if (!type) return Err(Failure{kExitBadInput, "--type " + o.type + ": public or confidential"});
+  c.type = *type;
+  c.auth_method = c.type == store::ClientType::kPublic
+                      ? store::ClientAuthMethod::kNone
+                      : store::ClientAuthMethod::kClientSecretBasic;
+  auto secret = apply(o.metadata, c, /*creating=*/true, /*rotate_secret=*/false);
+  if (!secret) return Err(secret.error());
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  c.created_at = (*store)->clock().now();
+  auto inserted = (*store)->clients().insert(c);
+  if (!inserted) return Err(store_failure(inserted.error()));
+  print_result(c, *secret, o.metadata.json, "created");
+  return Ok{};
+}
+
+Result<store::Client, Failure> find_client(store::Store& store, const std::string& id) {
+  auto found = store.clients().find(id);
+  if (!found) return Err(store_failure(found.error()));
+  if (!*found) return Err(Failure{kExitFailed, "no such client: " + id});
+  return std::move(**found);
+}
+
+Result<Ok, Failure> list_clients(const StoreChoice& choice, bool as_json) {
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  auto clients = (*store)->clients().list();
+  if (!clients) return Err(store_failure(clients.error()));
+  if (as_json) {
+    json::Json out = json::Json::array();
+    for (const auto& c : *clients) out.push_back(client_json(c));
+    std::printf("%s\n", out.dump().c_str());
+    return Ok{};
+  }
+  std::printf("%-32s %-12s %-20s %s\n", "CLIENT_ID", "TYPE", "AUTH METHOD", "GRANT TYPES");
+  for (const auto& c : *clients) {
+    std::string grants;
+    for (const auto& g : c.grant_types) grants += (grants.empty() ? "" : ",") + g;
+    std::printf("%-32s %-12s %-20s %s\n", c.client_id.c_str(),
+                std::string(store::to_string(c.type)).c_str(),
+                std::string(store::to_string(c.auth_method)).c_str(), grants.c_str());
+  }
+  return Ok{};
+}
+
+Result<Ok, Failure> show_client(const StoreChoice& choice, const std::string& id, bool as_json) {
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  auto c = find_client(**store, id);
+  if (!c) return Err(c.error());
+  if (as_json) {
+    std::printf("%s\n", client_json(*c).dump().c_str());
+  } else {
+    print_client_text(*c);
+  }
+  return Ok{};
+}
+
+struct UpdateOptions {
+  std::string id;
+  bool rotate_secret = false;
+  MetadataOptions metadata;
+};
+
+Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions& o) {
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  auto c = find_client(**store, o.id);
+  if (!c) return Err(c.error());
+  auto secret = apply(o.metadata, *c, /*creating=*/false, o.rotate_secret);
+  if (!secret) return Err(secret.error());
+  auto updated = (*store)->clients().update(*c);
+  if (!updated) return Err(store_failure(updated.error()));
+  print_result(*c, *secret, o.metadata.json, "updated");
+  return Ok{};
+}
+
+Result<Ok, Failure> delete_client(const StoreChoice& choice, const std::string& id) {
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  auto removed = (*store)->clients().remove(id);
+  if (!removed) {
+    if (removed.error().code == store::StoreError::Code::kNotFound) {
+      return Err(Failure{kExitFailed, "no such client: " + id});
+    }
+    return Err(store_failure(removed.error()));
+  }
+  std::printf("deleted client %s\n", id.c_str());
+  return Ok{};
+}
+
+template <class Action>
+int run(const char* name, Action action) {
+  auto done = action();
+  if (done) return 0;
+  std::fprintf(stderr, "tessera client %s: %s\n", name, done.error().message.c_str());
+  return done.error().code;
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app, int& rc) {
+  auto* client = app.add_subcommand("client", "Administer OAuth clients: create, list, update");
+  client->require_subcommand(1);
+  static StoreChoice choice;
+
+  static CreateOptions create;
+  auto* create_cmd = client->add_subcommand("create", "Register a client");
+  create_cmd->add_option("--id", create.id, "client_id (default: generated)");
+  create_cmd->add_option("--type", create.type, "public or confidential (default)");
+  add_metadata_options(create_cmd, create.metadata, /*update=*/false);
+  add_store_options(create_cmd, choice, /*with_secret_key=*/false);
+  create_cmd->callback([&rc] { rc = run("create", [] { return create_client(choice, create); }); });
+
+  static bool list_json = false;
+  auto* list_cmd = client->add_subcommand("list", "List clients");
+  list_cmd->add_flag("--json", list_json, "Print a JSON array");
+  add_store_options(list_cmd, choice, /*with_secret_key=*/false);
+  list_cmd->callback([&rc] { rc = run("list", [] { return list_clients(choice, list_json); }); });
+
+  static std::string target;
+  static bool show_json = false;
+  auto* show_cmd = client->add_subcommand("show", "Show one client");
+  show_cmd->add_option("client_id", target, "client_id")->required();
+  show_cmd->add_flag("--json", show_json, "Print the client as JSON");
+  add_store_options(show_cmd, choice, /*with_secret_key=*/false);
+  show_cmd->callback(
+      [&rc] { rc = run("show", [] { return show_client(choice, target, show_json); }); });
+
+  static UpdateOptions update;
+  auto* update_cmd = client->add_subcommand("update", "Change the given fields of a client");
+  update_cmd->add_option("client_id", update.id, "client_id")->required();
+  update_cmd->add_flag("--rotate-secret", update.rotate_secret,
+                       "Issue a new secret (printed once); the old one stops working");
+  add_metadata_options(update_cmd, update.metadata, /*update=*/true);
+  add_store_options(update_cmd, choice, /*with_secret_key=*/false);
+  update_cmd->callback([&rc] { rc = run("update", [] { return update_client(choice, update); }); });
+
+  auto* delete_cmd = client->add_subcommand("delete", "Delete a client");
+  delete_cmd->add_option("client_id", target, "client_id")->required();
+  add_store_options(delete_cmd, choice, /*with_secret_key=*/false);
+  delete_cmd->callback([&rc] { rc = run("delete", [] { return delete_client(choice, target); }); });
+}
+
+}  // namespace tessera::app

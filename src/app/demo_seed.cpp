@@ -1,0 +1,173 @@
+#include "app/demo_seed.h"
+
+#include "core/crypto.h"
+#include "identity/authenticator.h"
+#include "identity/base32.h"
+#include "identity/password_hash.h"
+#include "identity/totp.h"
+#include "oauth/client_auth.h"
+#include "oauth/scope.h"
+
+namespace tessera::app {
+namespace {
+
+constexpr std::string_view kInvoicesAudience = "urn:tessera:api:invoices";
+constexpr std::string_view kLedgerAudience = "urn:tessera:api:ledger";
+
+// A value generated once per data directory.
+Result<std::string> kept(store::Store& store, const std::string& name, std::string fresh) {
+  auto value = store.settings().put_if_absent("demo." + name, std::move(fresh));
+  if (!value) return Err("cannot keep demo." + name + ": " + value.error().message);
+  return value->value;
+}
+
+// Inserts the client, or when it exists from an earlier start, points its redirect URIs at
+// this start's issuer (the demo may run on another port over the same data directory).
+Result<Ok> ensure_client(store::Store& store, const store::Client& client) {
+  auto existing = store.clients().find(client.client_id);
+  if (!existing) return Err("cannot read clients: " + existing.error().message);
+  if (*existing) {
+    store::Client current = **existing;
+    if (current.redirect_uris == client.redirect_uris &&
+        current.post_logout_redirect_uris == client.post_logout_redirect_uris) {
+      return Ok{};
+    }
+    current.redirect_uris = client.redirect_uris;
+    current.post_logout_redirect_uris = client.post_logout_redirect_uris;
+    auto updated = store.clients().update(current);
+    if (!updated) return Err("cannot update client " + client.client_id);
+    return Ok{};
+  }
+  auto inserted = store.clients().insert(client);
+  if (!inserted && inserted.error().code != store::StoreError::Code::kConflict) {
+    return Err("cannot seed client " + client.client_id + ": " + inserted.error().message);
+  }
+  return Ok{};
+}
+
+Result<Ok> ensure_user(store::Store& store, const std::string& username,
+                       const std::string& password, const json::Json& profile,
+                       const std::optional<std::string>& totp_seed,
+                       const std::string& secret_key) {
+  auto existing = store.users().find_by_username(username);
+  if (!existing) return Err("cannot read users: " + existing.error().message);
+  if (*existing) return Ok{};
+  auto hash = identity::hash_password(password);
+  if (!hash) return Err(std::string("cannot hash the demo password"));
+  auto created = store.users().create({username, *hash, profile.dump()});
+  if (!created) {
+    if (created.error().code == store::StoreError::Code::kConflict) return Ok{};
+    return Err("cannot seed user " + username + ": " + created.error().message);
+  }
+  if (totp_seed) {
+    auto set = store.users().set_totp(
+        created->id, identity::seal_totp_secret(secret_key, created->id, *totp_seed));
+    if (!set) return Err("cannot enrol the demo TOTP: " + set.error().message);
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options) {
+  json::Json out = {{"clients", json::Json::object()}, {"users", json::Json::object()}};
+
+  // The browser app: public, PKCE, refresh tokens rotated on every use.
+  {
+    store::Client spa;
+    spa.client_id = "spa";
+    spa.type = store::ClientType::kPublic;
+    spa.auth_method = store::ClientAuthMethod::kNone;
+    spa.grant_types = {"authorization_code", "refresh_token"};
+    spa.redirect_uris = {options.issuer + "/demo/callback"};
+    spa.post_logout_redirect_uris = {options.issuer + "/demo/signed-out"};
+    spa.scopes = {"openid", "profile", "email", "offline_access", "invoices:read",
+                  "invoices:write"};
+    spa.audiences = {std::string(kInvoicesAudience)};
+    spa.access_token_lifetime = options.access_token_lifetime;
+    if (auto ok = ensure_client(store, spa); !ok) return Err(ok.error());
+    out["clients"]["spa"] = {{"client_id", spa.client_id},
+                             {"redirect_uris", spa.redirect_uris},
+                             {"post_logout_redirect_uris", spa.post_logout_redirect_uris},
+                             {"scope", oauth::join_scope(spa.scopes)},
+                             {"audience", kInvoicesAudience}};
+  }
+  // The backend service: client credentials, client_secret_basic.
+  {
+    auto secret = kept(store, "clients.service.secret", oauth::generate_client_secret());
+    if (!secret) return Err(secret.error());
+    store::Client service;
+    service.client_id = "service";
+    service.type = store::ClientType::kConfidential;
+    service.auth_method = store::ClientAuthMethod::kClientSecretBasic;
+    service.secret_sha256 = crypto::sha256(*secret);
+    service.grant_types = {"client_credentials"};
+    service.scopes = {"invoices:read", "invoices:write"};
+    service.audiences = {std::string(kInvoicesAudience)};
+    service.access_token_lifetime = options.access_token_lifetime;
+    if (auto ok = ensure_client(store, service); !ok) return Err(ok.error());
+    out["clients"]["service"] = {{"client_id", service.client_id},
+                                 {"client_secret", *secret},
+                                 {"token_endpoint_auth_method", "client_secret_basic"},
+                                 {"scope", oauth::join_scope(service.scopes)},
+                                 {"audience", kInvoicesAudience}};
+  }
+  // The API that calls another API on the user's behalf (RFC 8693): client_secret_post, and
+  // introspection of the tokens aimed at it.
+  {
+    auto secret = kept(store, "clients.exchange.secret", oauth::generate_client_secret());
+    if (!secret) return Err(secret.error());
+    store::Client exchange;
+    exchange.client_id = "exchange";
+    exchange.type = store::ClientType::kConfidential;
+    exchange.auth_method = store::ClientAuthMethod::kClientSecretPost;
+    exchange.secret_sha256 = crypto::sha256(*secret);
+    exchange.grant_types = {"urn:ietf:params:oauth:grant-type:token-exchange",
+                            "client_credentials"};
+    exchange.scopes = {"invoices:read", "ledger:read"};
+    exchange.audiences = {std::string(kInvoicesAudience), std::string(kLedgerAudience)};
+    exchange.access_token_lifetime = options.access_token_lifetime;
+    if (auto ok = ensure_client(store, exchange); !ok) return Err(ok.error());
+    out["clients"]["exchange"] = {{"client_id", exchange.client_id},
+                                  {"client_secret", *secret},
+                                  {"token_endpoint_auth_method", "client_secret_post"},
+                                  {"scope", oauth::join_scope(exchange.scopes)},
+                                  {"audience", kLedgerAudience}};
+  }
+  // Users: alice signs in with a password, bob also with TOTP.
+  auto alice_password = kept(store, "users.alice.password", crypto::random_token(12));
+  auto bob_password = kept(store, "users.bob.password", crypto::random_token(12));
+  auto bob_totp = kept(store, "users.bob.totp", identity::base32::encode(
+                                                    identity::new_totp_secret(), /*pad=*/false));
+  if (!alice_password) return Err(alice_password.error());
+  if (!bob_password) return Err(bob_password.error());
+  if (!bob_totp) return Err(bob_totp.error());
+  auto bob_seed = identity::base32::decode(*bob_totp);
+  if (!bob_seed) return Err(std::string("the demo TOTP secret is unreadable"));
+  json::Json alice_profile = {{"name", "Alice Example"},
+                              {"given_name", "Alice"},
+                              {"family_name", "Example"},
+                              {"email", "alice@example.com"},
+                              {"email_verified", true}};
+  json::Json bob_profile = {{"name", "Bob Example"},
+                            {"given_name", "Bob"},
+                            {"family_name", "Example"},
+                            {"email", "bob@example.com"},
+                            {"email_verified", true}};
+  if (auto ok = ensure_user(store, "alice", *alice_password, alice_profile, std::nullopt,
+                            options.secret_key);
+      !ok) {
+    return Err(ok.error());
+  }
+  if (auto ok = ensure_user(store, "bob", *bob_password, bob_profile, *bob_seed,
+                            options.secret_key);
+      !ok) {
+    return Err(ok.error());
+  }
+  out["users"]["alice"] = {{"username", "alice"}, {"password", *alice_password}};
+  out["users"]["bob"] = {
+      {"username", "bob"}, {"password", *bob_password}, {"totp_secret", *bob_totp}};
+  return out;
+}
+
+}  // namespace tessera::app

@@ -1,0 +1,500 @@
+#include "oauth/authorize_endpoint.h"
+
+#include <algorithm>
+
+#include "core/audit.h"
+#include "core/crypto.h"
+#include "oauth/pages.h"
+#include "oauth/tokens.h"
+
+namespace tessera::oauth {
+namespace {
+
+constexpr size_t kMaxFormParameters = 16;
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// RFC 6749 §3.1: POST to the authorization endpoint is form-encoded like GET's query.
+Result<http::Params, std::string> request_params(const http::Request& request) {
+  if (request.method() == "POST") {
+    auto form = request.form();
+    if (!form) return Err(std::string("malformed form body"));
+    return std::move(*form);
+  }
+  if (request.query_error()) return Err(std::string("malformed query string"));
+  return request.query();
+}
+
+// What the login, second-factor and consent pages show as the client's name.
+std::string client_name(const AuthorizationRequest& request) { return request.client_id; }
+
+// The client asked for the second factor (OpenID Core §3.1.2.1 acr_values, "the stronger level
+// of assurance" of the seeds).
+bool wants_mfa(const AuthorizationRequest& request) {
+  return contains(request.acr_values, kAcrMfa);
+}
+
+// The user has just authenticated in this interaction: prompt=login and max_age (OpenID Core
+// §3.1.2.1) are satisfied, whatever the clock's resolution says about auth_time.
+void satisfied_by_fresh_login(AuthorizationRequest& request) {
+  std::erase(request.prompt, "login");
+  std::erase(request.prompt, "select_account");
+  request.max_age.reset();
+}
+
+}  // namespace
+
+struct AuthorizeEndpoint::Context {
+  const http::Request& request;
+  std::string browser_id;
+  std::vector<std::string> set_cookies;
+};
+
+struct AuthorizeEndpoint::Flow {
+  AuthorizationRequest request;
+  std::shared_ptr<const store::Client> client;
+  std::optional<store::Session> session;
+};
+
+AuthorizeEndpoint::AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients,
+                                     store::Store& store, identity::Authenticator& authenticator,
+                                     const InteractionSealer& sealer, const Clock& clock)
+    : options_(std::move(options)),
+      clients_(clients),
+      store_(store),
+      authenticator_(authenticator),
+      sealer_(sealer),
+      clock_(clock),
+      cookies_(options_.secure_cookies) {}
+
+void AuthorizeEndpoint::add_routes(http::Router& router, const std::string& prefix) {
+  prefix_ = prefix;
+  auto authorize = [this](const http::Request& r) { return this->authorize(r); };
+  router.get(prefix + "/authorize", authorize);
+  router.post(prefix + "/authorize", authorize);
+  router.post(prefix + "/login", [this](const http::Request& r) { return this->login(r); });
+  router.post(prefix + "/login/otp", [this](const http::Request& r) { return this->otp(r); });
+  router.post(prefix + "/consent", [this](const http::Request& r) { return this->consent(r); });
+}
+
+std::optional<store::Session> AuthorizeEndpoint::current_session(
+    const http::Request& request) const {
+  auto cookie = http::request_cookie(request, cookies_.session);
+  if (!cookie || cookie->empty()) return std::nullopt;
+  auto session = store_.sessions().find(crypto::sha256(*cookie));
+  if (!session || !*session) return std::nullopt;
+  // A disabled or deleted user has no session.
+  auto user = store_.users().find_by_id((*session)->user_id);
+  if (!user || !*user || (*user)->disabled) return std::nullopt;
+  return **session;
+}
+
+http::Response AuthorizeEndpoint::finish(Context& ctx, http::Response response) const {
+  for (const std::string& cookie : ctx.set_cookies) response.headers.add("Set-Cookie", cookie);
+  return response;
+}
+
+http::Response AuthorizeEndpoint::error_page(Context& ctx, int status, std::string_view title,
+                                             std::string_view message) const {
+  return finish(ctx, pages::html(status, pages::error({std::string(title), std::string(message)})));
+}
+
+http::Response AuthorizeEndpoint::respond(
+    Context& ctx, const AuthorizationRequest& request,
+    std::vector<std::pair<std::string, std::string>> params) const {
+  if (request.state) params.emplace_back("state", *request.state);
+  // RFC 9207 §2: the iss parameter in every authorization response, errors included.
+  params.emplace_back("iss", options_.issuer);
+  if (request.response_mode == ResponseMode::kFormPost) {
+    // OAuth 2.0 Form Post Response Mode §2.
+    return finish(ctx, pages::form_post_response(request.redirect_uri, params));
+  }
+  http::Response r(303);  // RFC 9700 §4.12: 303, so a POSTed form is not re-sent to the client
+  r.headers.set("Location", redirect_with(request.redirect_uri, params));
+  r.headers.set("Cache-Control", "no-store");
+  return finish(ctx, std::move(r));
+}
+
+http::Response AuthorizeEndpoint::redirect_error(Context& ctx, const AuthorizationRequest& request,
+                                                 std::string_view error,
+                                                 std::string_view description) const {
+  // RFC 6749 §4.1.2.1.
+  return respond(ctx, request,
+                 {{"error", std::string(error)}, {"error_description", std::string(description)}});
+}
+
+http::Response AuthorizeEndpoint::login_page(Context& ctx, const AuthorizationRequest& request,
+                                             std::optional<std::string> error, int status,
+                                             std::string_view username) const {
+  pages::LoginPage page;
+  page.form = {prefix_ + "/login", sealer_.csrf_token(ctx.browser_id),
+               sealer_.seal("authorize", request.to_json(), ctx.browser_id,
+                            options_.interaction_lifetime)};
+  page.client_name = client_name(request);
+  // After a failed attempt the name typed stays; first time round, the client's login_hint.
+  page.username = username.empty() ? request.login_hint.value_or("") : std::string(username);
+  page.error = std::move(error);
+  return finish(ctx, pages::html(status, pages::login(page), request.redirect_uri));
+}
+
+http::Response AuthorizeEndpoint::otp_page(Context& ctx, const AuthorizationRequest& request,
+                                           const std::string& user_id,
+                                           std::optional<std::string> sid,
+                                           std::optional<std::string> error, int status) const {
+  json::Json state = {{"request", request.to_json()}, {"user_id", user_id}};
+  if (sid) state["sid"] = *sid;
+  pages::TotpPage page;
+  page.form = {prefix_ + "/login/otp", sealer_.csrf_token(ctx.browser_id),
+               sealer_.seal("otp", state, ctx.browser_id, options_.interaction_lifetime)};
+  page.client_name = client_name(request);
+  page.error = std::move(error);
+  return finish(ctx, pages::html(status, pages::totp(page), request.redirect_uri));
+}
+
+http::Response AuthorizeEndpoint::consent_page(Context& ctx, const Flow& flow) const {
+  json::Json state = {{"request", flow.request.to_json()}, {"sid", flow.session->sid}};
+  pages::ConsentPage page;
+  page.form = {prefix_ + "/consent", sealer_.csrf_token(ctx.browser_id),
+               sealer_.seal("consent", state, ctx.browser_id, options_.interaction_lifetime)};
+  page.client_name = client_name(flow.request);
+  auto user = store_.users().find_by_id(flow.session->user_id);
+  if (user && *user) page.username = (*user)->username;
+  page.scopes = flow.request.scopes;
+  return finish(ctx, pages::html(200, pages::consent(page), flow.request.redirect_uri));
+}
+
+http::Response AuthorizeEndpoint::authorize(const http::Request& request) const {
+  Context ctx{request, {}, {}};
+  auto browser = http::request_cookie(request, cookies_.browser);
+  if (browser && browser->size() == 43) {
+    ctx.browser_id = *browser;
+  } else {
+    ctx.browser_id = crypto::random_token(32);
+    ctx.set_cookies.push_back(cookies_.set(cookies_.browser, ctx.browser_id, std::nullopt));
+  }
+  auto params = request_params(request);
+  if (!params) return error_page(ctx, 400, "Invalid request", params.error());
+  std::shared_ptr<const store::Client> client;
+  if (auto id = params->get("client_id"); id && !id->empty() && params->count("client_id") == 1) {
+    auto found = clients_.find(*id);
+    if (!found) {
+      return error_page(ctx, 503, "Temporarily unavailable", "Please try again in a moment.");
+    }
+    client = *found;
+  }
+  auto parsed = parse_authorization_request(*params, client.get(), clock_.now());
+  // RFC 6749 §4.1.2.1: without a verified client and redirect URI, tell the user, not the
+  // client.
+  if (!parsed) {
+    return error_page(ctx, 400, "This sign-in link is not valid",
+                      parsed.error().error + ": " + parsed.error().description);
+  }
+  if (parsed->error) {
+    return redirect_error(ctx, parsed->request, parsed->error->error, parsed->error->description);
+  }
+  Flow flow{std::move(parsed->request), client, current_session(request)};
+  return proceed(ctx, flow);
+}
+
+http::Response AuthorizeEndpoint::proceed(Context& ctx, const Flow& flow) const {
+  const AuthorizationRequest& r = flow.request;
+  const int64_t now = clock_.now();
+  const bool prompt_none = r.has_prompt("none");
+  // OpenID Core §3.1.2.3: authenticate when there is no session, when prompt=login asks for a
+  // fresh login, and when the last one is older than max_age. select_account has no chooser
+  // here: it shows the login page.
+  // A login inside this interaction clears prompt=login and max_age (satisfied_by_fresh_login),
+  // so here they always mean "not yet": max_age=0 is prompt=login (§3.1.2.1).
+  bool needs_login = !flow.session || r.has_prompt("login") || r.has_prompt("select_account");
+  if (flow.session && r.max_age && (*r.max_age == 0 || now - flow.session->auth_time > *r.max_age)) {
+    needs_login = true;
+  }
+  if (needs_login) {
+    // OpenID Core §3.1.2.6.
+    if (prompt_none) return redirect_error(ctx, r, "login_required", "the user must sign in");
+    return login_page(ctx, r, std::nullopt, 200);
+  }
+  const store::Session& session = *flow.session;
+  if (wants_mfa(r) && session.acr != kAcrMfa) {
+    if (prompt_none) {
+      return redirect_error(ctx, r, "interaction_required", "a second factor is required");
+    }
+    auto user = store_.users().find_by_id(session.user_id);
+    if (!user || !*user) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+    if (!(*user)->totp_secret_encrypted) {
+      // OpenID Core 1.0 errata set 2, §3.1.2.6.
+      return redirect_error(ctx, r, "unmet_authentication_requirements",
+                            "the user has no second factor enrolled");
+    }
+    return otp_page(ctx, r, session.user_id, session.sid, std::nullopt, 200);
+  }
+  // OpenID Core §3.1.2.4: consent, remembered per user and client.
+  if (!flow.client->skip_consent) {
+    bool granted = !r.has_prompt("consent");
+    if (granted) {
+      auto consent = store_.consents().find(session.user_id, r.client_id);
+      if (!consent) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+      granted = *consent && std::all_of(r.scopes.begin(), r.scopes.end(), [&](const auto& s) {
+        return contains((*consent)->scopes, s);
+      });
+    }
+    if (!granted) {
+      if (prompt_none) return redirect_error(ctx, r, "consent_required", "consent is required");
+      return consent_page(ctx, flow);
+    }
+  }
+  return issue_code(ctx, flow, session);
+}
+
+http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
+                                             const store::Session& session) const {
+  const AuthorizationRequest& r = flow.request;
+  const store::Client& client = *flow.client;
+  const int64_t now = clock_.now();
+  store::GrantRecord grant;
+  grant.id = crypto::random_token(16);
+  grant.client_id = client.client_id;
+  grant.subject = session.user_id;
+  grant.sid = session.sid;
+  grant.scopes = r.scopes;
+  // RFC 8707: the resources asked for; none: the client's default audiences, else the issuer
+  // itself (a token for UserInfo only). Fixed here so every token of the grant agrees.
+  grant.audiences = r.audiences;
+  if (grant.audiences.empty()) grant.audiences = client.audiences;
+  if (grant.audiences.empty()) grant.audiences = {options_.issuer};
+  grant.auth_time = session.auth_time;
+  grant.acr = session.acr;
+  grant.amr = session.amr;
+  grant.created_at = now;
+  grant.expires_at = now + client.refresh_token_lifetime;
+  const std::string code = crypto::random_token(32);
+  store::CodeRecord record;
+  record.code_sha256 = token_hash(code);
+  record.grant_id = grant.id;
+  record.client_id = client.client_id;
+  record.redirect_uri = r.redirect_uri_given ? r.redirect_uri : "";
+  record.code_challenge = r.code_challenge;
+  record.nonce = r.nonce;
+  record.expires_at = now + options_.code_lifetime;
+  if (auto created = store_.grants().create_grant(grant, record); !created) {
+    return redirect_error(ctx, r, "temporarily_unavailable", "the store is unavailable");
+  }
+  return respond(ctx, r, {{"code", code}});
+}
+
+std::optional<http::Response> AuthorizeEndpoint::check_form(Context& ctx,
+                                                            const http::Request& request,
+                                                            const http::Params& form) const {
+  if (form.size() > kMaxFormParameters || form.first_duplicate()) {
+    return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+  }
+  // Fetch metadata / Origin: a cross-site POST is refused before anything else (OWASP CSRF
+  // cheat sheet, "verifying origin"); the HMAC token below is the main defence.
+  if (auto origin = request.header("Origin"); origin && *origin != "null") {
+    std::string expected = options_.issuer.substr(0, options_.issuer.find('/', 8));
+    if (*origin != expected) {
+      return error_page(ctx, 403, "Request refused", "The form was sent from another site.");
+    }
+  }
+  auto csrf = form.get("csrf");
+  if (!csrf || !sealer_.csrf_matches(ctx.browser_id, *csrf)) {
+    return error_page(ctx, 403, "This page has expired",
+                      "Go back to the application and sign in again.");
+  }
+  return std::nullopt;
+}
+
+Result<store::Session, std::string> AuthorizeEndpoint::start_session(
+    Context& ctx, const store::User& user, std::string_view acr,
+    std::vector<std::string> amr) const {
+  // A new session id at every login (OWASP session management: no fixation). The previous
+  // session of this browser ends.
+  if (auto old = current_session(ctx.request)) {
+    if (!store_.sessions().remove_by_sid(old->sid)) return Err(std::string("store unavailable"));
+  }
+  const int64_t now = clock_.now();
+  const std::string cookie = crypto::random_token(32);
+  store::Session session;
+  session.id_sha256 = crypto::sha256(cookie);
+  session.sid = crypto::random_token(16);
+  session.user_id = user.id;
+  session.auth_time = now;
+  session.acr = std::string(acr);
+  session.amr = std::move(amr);
+  session.created_at = now;
+  session.expires_at = now + options_.session_lifetime;
+  if (auto created = store_.sessions().create(session); !created) {
+    return Err(created.error().message);
+  }
+  ctx.set_cookies.push_back(cookies_.set(cookies_.session, cookie, std::nullopt));
+  audit::emit("login.succeeded", {{"user_id", user.id},
+                                  {"sid", session.sid},
+                                  {"acr", session.acr},
+                                  {"amr", session.amr},
+                                  {"address", ctx.request.peer_address()}});
+  return session;
+}
+
+http::Response AuthorizeEndpoint::login(const http::Request& request) const {
+  Context ctx{request, http::request_cookie(request, cookies_.browser).value_or(""), {}};
+  auto form = request.form();
+  if (!form) return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+  if (auto refused = check_form(ctx, request, *form)) return std::move(*refused);
+  auto state = sealer_.open("authorize", form->get("interaction").value_or(""), ctx.browser_id);
+  auto authz = state ? AuthorizationRequest::from_json(*state) : std::nullopt;
+  if (!authz) {
+    return error_page(ctx, 400, "This page has expired",
+                      "Go back to the application and sign in again.");
+  }
+  auto client = clients_.find(authz->client_id);
+  if (!client || !*client) {
+    return error_page(ctx, 400, "Unknown application", "The application is no longer registered.");
+  }
+  auto user = authenticator_.authenticate(form->get("username").value_or(""),
+                                          form->get("password").value_or(""),
+                                          request.peer_address());
+  if (!user) {
+    audit::emit("login.failed",
+                {{"username", form->get("username").value_or("").substr(0, 128)},
+                 {"reason", identity::to_string(user.error().error)},
+                 {"client_id", authz->client_id},
+                 {"address", request.peer_address()}});
+    switch (user.error().error) {
+      case identity::AuthError::kInvalidCredentials:
+        return login_page(ctx, *authz, "Incorrect username or password.", 401,
+                          form->get("username").value_or("").substr(0, 128));
+      case identity::AuthError::kThrottled:
+        return login_page(ctx, *authz,
+                          "Too many failed attempts. Try again in " +
+                              std::to_string((user.error().retry_after + 59) / 60) + " minutes.",
+                          429, form->get("username").value_or("").substr(0, 128));
+      case identity::AuthError::kInternal:
+        return error_page(ctx, 503, "Temporarily unavailable", "Please try again in a moment.");
+    }
+  }
+  // The second factor, when enrolled, is always asked: a password alone never signs in a user
+  // who has one (RFC 8176 mfa).
+  if (user->totp_secret_encrypted) {
+    return otp_page(ctx, *authz, user->id, std::nullopt, std::nullopt, 200);
+  }
+  if (wants_mfa(*authz)) {
+    return redirect_error(ctx, *authz, "unmet_authentication_requirements",
+                          "the user has no second factor enrolled");
+  }
+  auto session = start_session(ctx, *user, kAcrPassword, {"pwd"});
+  if (!session) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+  satisfied_by_fresh_login(*authz);
+  return proceed(ctx, Flow{std::move(*authz), *client, std::move(*session)});
+}
+
+http::Response AuthorizeEndpoint::otp(const http::Request& request) const {
+  Context ctx{request, http::request_cookie(request, cookies_.browser).value_or(""), {}};
+  auto form = request.form();
+  if (!form) return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+  if (auto refused = check_form(ctx, request, *form)) return std::move(*refused);
+  auto state = sealer_.open("otp", form->get("interaction").value_or(""), ctx.browser_id);
+  std::optional<AuthorizationRequest> authz;
+  std::string user_id;
+  std::optional<std::string> sid;
+  if (state && state->is_object() && state->contains("request") && state->contains("user_id")) {
+    authz = AuthorizationRequest::from_json((*state)["request"]);
+    if ((*state)["user_id"].is_string()) user_id = (*state)["user_id"].get<std::string>();
+    if (state->contains("sid") && (*state)["sid"].is_string()) {
+      sid = (*state)["sid"].get<std::string>();
+    }
+  }
+  if (!authz || user_id.empty()) {
+    return error_page(ctx, 400, "This page has expired",
+                      "Go back to the application and sign in again.");
+  }
+  auto client = clients_.find(authz->client_id);
+  auto user = store_.users().find_by_id(user_id);
+  if (!client || !*client || !user || !*user || (*user)->disabled) {
+    return error_page(ctx, 400, "This page has expired",
+                      "Go back to the application and sign in again.");
+  }
+  auto verified = authenticator_.verify_second_factor(**user, form->get("code").value_or(""));
+  if (!verified) {
+    audit::emit("login.second_factor_failed",
+                {{"user_id", user_id},
+                 {"reason", identity::to_string(verified.error().error)},
+                 {"address", request.peer_address()}});
+    switch (verified.error().error) {
+      case identity::SecondFactorError::kInvalidCode:
+        return otp_page(ctx, *authz, user_id, sid, "That code is not valid. Try the next one.",
+                        401);
+      case identity::SecondFactorError::kThrottled:
+        return otp_page(ctx, *authz, user_id, sid,
+                        "Too many failed attempts. Try again in " +
+                            std::to_string((verified.error().retry_after + 59) / 60) +
+                            " minutes.",
+                        429);
+      case identity::SecondFactorError::kNotEnrolled:
+      case identity::SecondFactorError::kInternal:
+        return error_page(ctx, 503, "Temporarily unavailable", "Please try again in a moment.");
+    }
+  }
+  const std::vector<std::string> amr = {"pwd", "otp", "mfa"};  // RFC 8176 §2
+  std::optional<store::Session> session;
+  auto existing = current_session(request);
+  if (sid && existing && existing->sid == *sid && existing->user_id == user_id) {
+    // Step-up in the same session (acr_values asked for more than it had).
+    const int64_t now = clock_.now();
+    if (!store_.sessions().update_authentication(existing->id_sha256, now, kAcrMfa, amr)) {
+      return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+    }
+    existing->auth_time = now;
+    existing->acr = std::string(kAcrMfa);
+    existing->amr = amr;
+    session = std::move(existing);
+  } else {
+    auto started = start_session(ctx, **user, kAcrMfa, amr);
+    if (!started) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+    session = std::move(*started);
+  }
+  satisfied_by_fresh_login(*authz);
+  return proceed(ctx, Flow{std::move(*authz), *client, std::move(session)});
+}
+
+http::Response AuthorizeEndpoint::consent(const http::Request& request) const {
+  Context ctx{request, http::request_cookie(request, cookies_.browser).value_or(""), {}};
+  auto form = request.form();
+  if (!form) return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+  if (auto refused = check_form(ctx, request, *form)) return std::move(*refused);
+  auto state = sealer_.open("consent", form->get("interaction").value_or(""), ctx.browser_id);
+  std::optional<AuthorizationRequest> authz;
+  if (state && state->is_object() && state->contains("request") && state->contains("sid")) {
+    authz = AuthorizationRequest::from_json((*state)["request"]);
+  }
+  auto session = current_session(request);
+  // The consent belongs to the session it was asked in: a user who signed out or switched
+  // accounts in another tab starts again.
+  if (!authz || !session || !(*state)["sid"].is_string() ||
+      (*state)["sid"].get<std::string>() != session->sid) {
+    return error_page(ctx, 400, "This page has expired",
+                      "Go back to the application and sign in again.");
+  }
+  auto client = clients_.find(authz->client_id);
+  if (!client || !*client) {
+    return error_page(ctx, 400, "Unknown application", "The application is no longer registered.");
+  }
+  auto decision = form->get("decision");
+  if (decision && *decision == "deny") {
+    // RFC 6749 §4.1.2.1 access_denied.
+    return redirect_error(ctx, *authz, "access_denied", "the user denied the request");
+  }
+  if (!decision || *decision != "allow") {
+    return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+  }
+  if (!store_.consents().grant(session->user_id, authz->client_id, authz->scopes)) {
+    return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+  }
+  // Consent given just now: proceed() finds it. prompt=consent is satisfied by this answer.
+  authz->prompt.erase(std::remove(authz->prompt.begin(), authz->prompt.end(), "consent"),
+                      authz->prompt.end());
+  return proceed(ctx, Flow{std::move(*authz), *client, std::move(session)});
+}
+
+}  // namespace tessera::oauth

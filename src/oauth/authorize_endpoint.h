@@ -1,0 +1,90 @@
+// The authorization endpoint (RFC 6749 §3.1, §4.1; OpenID Connect Core §3.1.2) and the pages
+// behind it: login, second factor (TOTP), consent. A request travels sealed between the pages
+// (oauth/interaction.h); a browser session is created only when a user authenticated, and a
+// grant and its code only when everything is settled.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "http/message.h"
+#include "http/router.h"
+#include "identity/authenticator.h"
+#include "oauth/authorize_request.h"
+#include "oauth/client_cache.h"
+#include "oauth/interaction.h"
+#include "store/store.h"
+
+namespace tessera::oauth {
+
+// The authentication levels this server reaches (OpenID Core §2 acr), and the methods behind
+// them (RFC 8176 amr values).
+inline constexpr std::string_view kAcrPassword = "urn:tessera:acr:pwd";
+inline constexpr std::string_view kAcrMfa = "urn:tessera:acr:mfa";
+
+struct AuthorizeOptions {
+  std::string issuer;
+  int64_t code_lifetime = 60;  // RFC 6749 §4.1.2: "a maximum lifetime of 10 minutes"; 1 minute
+  int64_t interaction_lifetime = 600;      // from /authorize to the last page
+  int64_t session_lifetime = 8 * 3600;     // a browser session, absolute
+  bool secure_cookies = false;             // true when the issuer is https
+};
+
+class AuthorizeEndpoint {
+ public:
+  AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients, store::Store& store,
+                    identity::Authenticator& authenticator, const InteractionSealer& sealer,
+                    const Clock& clock);
+
+  // GET and POST {prefix}/authorize, POST {prefix}/login, {prefix}/login/otp, {prefix}/consent.
+  void add_routes(http::Router& router, const std::string& prefix);
+
+  http::Response authorize(const http::Request& request) const;
+  http::Response login(const http::Request& request) const;
+  http::Response otp(const http::Request& request) const;
+  http::Response consent(const http::Request& request) const;
+
+  // The live session of the request's cookie, if any (also for end_session).
+  std::optional<store::Session> current_session(const http::Request& request) const;
+  const CookieNames& cookies() const { return cookies_; }
+
+ private:
+  struct Context;
+  struct Flow;
+
+  http::Response proceed(Context& ctx, const Flow& flow) const;
+  http::Response issue_code(Context& ctx, const Flow& flow, const store::Session& session) const;
+  http::Response redirect_error(Context& ctx, const AuthorizationRequest& request,
+                                std::string_view error, std::string_view description) const;
+  http::Response respond(Context& ctx, const AuthorizationRequest& request,
+                         std::vector<std::pair<std::string, std::string>> params) const;
+  http::Response login_page(Context& ctx, const AuthorizationRequest& request,
+                            std::optional<std::string> error, int status,
+                            std::string_view username = {}) const;
+  http::Response otp_page(Context& ctx, const AuthorizationRequest& request,
+                          const std::string& user_id, std::optional<std::string> sid,
+                          std::optional<std::string> error, int status) const;
+  http::Response consent_page(Context& ctx, const Flow& flow) const;
+  http::Response error_page(Context& ctx, int status, std::string_view title,
+                            std::string_view message) const;
+  http::Response finish(Context& ctx, http::Response response) const;
+  std::optional<http::Response> check_form(Context& ctx, const http::Request& request,
+                                           const http::Params& form) const;
+  Result<store::Session, std::string> start_session(Context& ctx, const store::User& user,
+                                                    std::string_view acr,
+                                                    std::vector<std::string> amr) const;
+
+  AuthorizeOptions options_;
+  std::string prefix_;
+  ClientCache& clients_;
+  store::Store& store_;
+  identity::Authenticator& authenticator_;
+  const InteractionSealer& sealer_;
+  const Clock& clock_;
+  CookieNames cookies_;
+};
+
+}  // namespace tessera::oauth

@@ -1,0 +1,292 @@
+#include "oauth/authorize_request.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/base64url.h"
+#include "core/crypto.h"
+#include "oauth/scope.h"
+
+namespace tessera::oauth {
+namespace {
+
+constexpr size_t kMaxParameters = 64;
+constexpr size_t kMaxValueLength = 4096;  // state, nonce, login_hint, ...
+
+// RFC 3986 §2.3 unreserved.
+bool is_unreserved(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// application/x-www-form-urlencoded serialisation of one value (WHATWG URL §5.2).
+void append_encoded(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : value) {
+    if (is_unreserved(c)) {
+      out.push_back(c);
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      auto byte = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xF]);
+    }
+  }
+}
+
+std::vector<std::string> split_spaces(std::string_view text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find(' ', at);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > at) out.emplace_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// RFC 8707 §2: an absolute URI without a fragment; logical names are also accepted by
+// grant_audiences at the token endpoint. Here: one of the client's audiences.
+std::optional<AuthorizeRedirectError> check_resources(const http::Params& params,
+                                                      const store::Client& client,
+                                                      std::vector<std::string>& out) {
+  for (const auto& [name, value] : params) {
+    if (name != "resource") continue;
+    if (value.empty() || value.find('#') != std::string::npos) {
+      return AuthorizeRedirectError{"invalid_target", "resource must be an absolute URI"};
+    }
+    if (!contains(client.audiences, value)) {
+      return AuthorizeRedirectError{"invalid_target",
+                                    "the client may not ask for resource " + value};
+    }
+    if (!contains(out, value)) out.push_back(value);
+  }
+  return std::nullopt;
+}
+
+std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
+                                                 const store::Client& client,
+                                                 AuthorizationRequest& r) {
+  using E = AuthorizeRedirectError;
+  // RFC 6749 §4.1.2.1: state goes back with every error, so it is read before anything can fail.
+  if (auto state = params.get("state");
+      state && !state->empty() && params.count("state") == 1 && state->size() <= kMaxValueLength) {
+    r.state = std::string(*state);
+  }
+  // RFC 6749 §3.1: parameters sent without a value are treated as omitted; none may repeat
+  // (resource may, RFC 8707 §2).
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    if (it->second.size() > kMaxValueLength) {
+      return E{"invalid_request", "parameter " + it->first + " is too long"};
+    }
+    if (it->first == "resource") continue;
+    for (auto later = it + 1; later != params.end(); ++later) {
+      if (later->first == it->first) {
+        return E{"invalid_request", "parameter " + it->first + " repeated"};
+      }
+    }
+  }
+  auto get = [&](std::string_view name) -> std::optional<std::string> {
+    auto v = params.get(name);
+    if (!v || v->empty()) return std::nullopt;
+    return std::string(*v);
+  };
+  r.nonce = get("nonce");
+  // OpenID Core §3.1.2.6: request objects are not supported by this build.
+  if (get("request")) return E{"request_not_supported", "request objects are not supported"};
+  if (get("request_uri")) {
+    return E{"request_uri_not_supported", "request_uri is not supported"};
+  }
+  if (get("registration")) {
+    return E{"registration_not_supported", "the registration parameter is not supported"};
+  }
+  // response_mode first: an error must go back the way the client asked (OAuth 2.0 Multiple
+  // Response Type Encoding Practices §2.1). Only query and form_post are offered: fragment
+  // belongs to the implicit flows OAuth 2.1 removes.
+  if (auto mode = get("response_mode")) {
+    if (*mode == "form_post") {
+      r.response_mode = ResponseMode::kFormPost;
+    } else if (*mode != "query") {
+      return E{"invalid_request", "response_mode must be query or form_post"};
+    }
+  }
+  auto response_type = get("response_type");
+  if (!response_type) return E{"invalid_request", "response_type is missing"};
+  // OAuth 2.1 §4.1.1: only "code"; token and id_token (implicit, hybrid) are not offered.
+  if (*response_type != "code") {
+    return E{"unsupported_response_type", "only response_type=code is supported"};
+  }
+  if (!contains(client.grant_types, "authorization_code")) {
+    return E{"unauthorized_client", "the client may not use the authorization code grant"};
+  }
+  // RFC 6749 §3.3 scope; omitted: the client's default (its allow-list).
+  std::optional<std::string_view> scope_param;
+  auto scope_value = get("scope");
+  if (scope_value) scope_param = *scope_value;
+  auto scopes = grant_scopes(scope_param, client.scopes);
+  if (!scopes) return E{"invalid_scope", scopes.error().description};
+  r.scopes = std::move(*scopes);
+  // RFC 7636 §4.4.1 / OAuth 2.1 §4.1.1: PKCE is required of every client, S256 only.
+  auto challenge = get("code_challenge");
+  if (!challenge) return E{"invalid_request", "code_challenge is required (PKCE, S256)"};
+  auto method = get("code_challenge_method");
+  if (!method || *method != "S256") {
+    return E{"invalid_request", "code_challenge_method must be S256; plain is refused"};
+  }
+  // S256 challenges are base64url of 32 bytes: 43 characters.
+  auto challenge_bytes = base64url::decode(*challenge);
+  if (!challenge_bytes || challenge_bytes->size() != 32) {
+    return E{"invalid_request", "code_challenge is not a base64url SHA-256"};
+  }
+  r.code_challenge = *challenge;
+  // OpenID Core §3.1.2.1 prompt: space-separated; none may not be combined.
+  if (auto prompt = get("prompt")) {
+    r.prompt = split_spaces(*prompt);
+    for (const std::string& p : r.prompt) {
+      if (p != "none" && p != "login" && p != "consent" && p != "select_account") {
+        return E{"invalid_request", "unknown prompt value " + p};
+      }
+    }
+    if (r.has_prompt("none") && r.prompt.size() > 1) {
+      return E{"invalid_request", "prompt=none cannot be combined with other values"};
+    }
+  }
+  if (auto max_age = get("max_age")) {
+    int64_t value = -1;
+    auto [end, ec] = std::from_chars(max_age->data(), max_age->data() + max_age->size(), value);
+    if (ec != std::errc() || end != max_age->data() + max_age->size() || value < 0) {
+      return E{"invalid_request", "max_age must be a non-negative integer"};
+    }
+    r.max_age = value;
+  }
+  r.login_hint = get("login_hint");
+  if (auto acr = get("acr_values")) r.acr_values = split_spaces(*acr);
+  if (auto err = check_resources(params, client, r.audiences)) return err;
+  // OpenID Core §3.1.2.1: nonce is optional for the code flow; kept when given.
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool AuthorizationRequest::openid() const { return contains(scopes, "openid"); }
+
+bool AuthorizationRequest::has_prompt(std::string_view value) const {
+  return contains(prompt, value);
+}
+
+json::Json AuthorizationRequest::to_json() const {
+  json::Json j = {
+      {"client_id", client_id},
+      {"redirect_uri", redirect_uri},
+      {"redirect_uri_given", redirect_uri_given},
+      {"scopes", scopes},
+      {"audiences", audiences},
+      {"code_challenge", code_challenge},
+      {"response_mode", response_mode == ResponseMode::kFormPost ? "form_post" : "query"},
+      {"prompt", prompt},
+      {"acr_values", acr_values},
+      {"issued_at", issued_at},
+  };
+  if (state) j["state"] = *state;
+  if (nonce) j["nonce"] = *nonce;
+  if (max_age) j["max_age"] = *max_age;
+  if (login_hint) j["login_hint"] = *login_hint;
+  return j;
+}
+
+std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::Json& j) {
+  try {
+    AuthorizationRequest r;
+    r.client_id = j.at("client_id").get<std::string>();
+    r.redirect_uri = j.at("redirect_uri").get<std::string>();
+    r.redirect_uri_given = j.at("redirect_uri_given").get<bool>();
+    r.scopes = j.at("scopes").get<std::vector<std::string>>();
+    r.audiences = j.at("audiences").get<std::vector<std::string>>();
+    r.code_challenge = j.at("code_challenge").get<std::string>();
+    r.response_mode = j.at("response_mode").get<std::string>() == "form_post"
+                          ? ResponseMode::kFormPost
+                          : ResponseMode::kQuery;
+    r.prompt = j.at("prompt").get<std::vector<std::string>>();
+    r.acr_values = j.at("acr_values").get<std::vector<std::string>>();
+    r.issued_at = j.at("issued_at").get<int64_t>();
+    if (j.contains("state")) r.state = j.at("state").get<std::string>();
+    if (j.contains("nonce")) r.nonce = j.at("nonce").get<std::string>();
+    if (j.contains("max_age")) r.max_age = j.at("max_age").get<int64_t>();
+    if (j.contains("login_hint")) r.login_hint = j.at("login_hint").get<std::string>();
+    return r;
+  } catch (const json::Json::exception&) {
+    return std::nullopt;
+  }
+}
+
+Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(
+    const http::Params& params, const store::Client* client, int64_t now) {
+  if (params.size() > kMaxParameters) {
+    return Err(AuthorizeFatal{"invalid_request", "too many parameters"});
+  }
+  if (params.count("client_id") > 1 || params.count("redirect_uri") > 1) {
+    return Err(AuthorizeFatal{"invalid_request", "client_id or redirect_uri repeated"});
+  }
+  auto client_id = params.get("client_id");
+  if (!client_id || client_id->empty()) {
+    return Err(AuthorizeFatal{"invalid_request", "client_id is missing"});
+  }
+  if (client == nullptr) return Err(AuthorizeFatal{"invalid_client", "unknown client"});
+  ParsedAuthorization parsed;
+  AuthorizationRequest& r = parsed.request;
+  r.client_id = client->client_id;
+  r.issued_at = now;
+  // RFC 9700 §4.1.1 / OAuth 2.1 §2.3.1: exact string comparison with a registered URI.
+  auto redirect_uri = params.get("redirect_uri");
+  if (redirect_uri && !redirect_uri->empty()) {
+    if (!contains(client->redirect_uris, *redirect_uri)) {
+      return Err(AuthorizeFatal{"invalid_request", "redirect_uri is not registered"});
+    }
+    r.redirect_uri = std::string(*redirect_uri);
+    r.redirect_uri_given = true;
+  } else if (client->redirect_uris.size() == 1) {
+    // OAuth 2.1 §2.3.2: may be omitted when exactly one is registered (OpenID requires it;
+    // checked below once the scope is known).
+    r.redirect_uri = client->redirect_uris.front();
+  } else {
+    return Err(AuthorizeFatal{"invalid_request", "redirect_uri is missing"});
+  }
+  parsed.error = parse_rest(params, *client, r);
+  // OpenID Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID request.
+  if (!parsed.error && r.openid() && !r.redirect_uri_given) {
+    parsed.error = AuthorizeRedirectError{"invalid_request", "redirect_uri is required"};
+  }
+  return parsed;
+}
+
+std::string redirect_with(std::string_view redirect_uri,
+                          const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out(redirect_uri);
+  char separator = out.find('?') == std::string::npos ? '?' : '&';
+  for (const auto& [name, value] : params) {
+    out.push_back(separator);
+    append_encoded(out, name);
+    out.push_back('=');
+    append_encoded(out, value);
+    separator = '&';
+  }
+  return out;
+}
+
+bool is_valid_code_verifier(std::string_view verifier) {
+  return verifier.size() >= 43 && verifier.size() <= 128 &&
+         std::all_of(verifier.begin(), verifier.end(), is_unreserved);
+}
+
+bool pkce_matches(std::string_view verifier, std::string_view challenge) {
+  return crypto::equal_ct(base64url::encode(crypto::sha256(verifier)), challenge);
+}
+
+}  // namespace tessera::oauth

@@ -1,0 +1,78 @@
+// The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID Connect Core §3.1.2.1,
+// RFC 8707 §2) checked in the order RFC 6749 §4.1.2.1 demands: first the client and its
+// redirect URI, which decide whether an error may be sent back to the client at all, then
+// everything else, whose errors are redirected.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+#include "http/message.h"
+#include "store/client_store.h"
+
+namespace tessera::oauth {
+
+enum class ResponseMode { kQuery, kFormPost };
+
+struct AuthorizationRequest {
+  std::string client_id;
+  std::string redirect_uri;  // the one to answer at (registered, exact match)
+  bool redirect_uri_given = false;  // RFC 6749 §4.1.3: then the token request must repeat it
+  std::vector<std::string> scopes;
+  std::vector<std::string> audiences;  // RFC 8707 resources; empty: the client's default
+  std::optional<std::string> state;
+  std::optional<std::string> nonce;
+  std::string code_challenge;  // RFC 7636 §4.2, S256 only
+  ResponseMode response_mode = ResponseMode::kQuery;
+  std::vector<std::string> prompt;  // none | login | consent | select_account
+  std::optional<int64_t> max_age;
+  std::optional<std::string> login_hint;
+  std::vector<std::string> acr_values;
+  int64_t issued_at = 0;  // when /authorize first saw it (prompt=login, max_age=0)
+
+  bool openid() const;
+  bool has_prompt(std::string_view value) const;
+
+  json::Json to_json() const;
+  static std::optional<AuthorizationRequest> from_json(const json::Json& j);
+};
+
+// Errors before the redirect URI is trusted: shown on an error page, never redirected
+// (RFC 6749 §4.1.2.1, RFC 9700 §4.11.1 open redirectors).
+struct AuthorizeFatal {
+  std::string error;
+  std::string description;
+};
+
+// Errors after: sent to the client at its redirect URI with `state` and `iss`.
+struct AuthorizeRedirectError {
+  std::string error;
+  std::string description;
+};
+
+struct ParsedAuthorization {
+  // Set when the client and redirect URI checked out, whether or not the rest did.
+  AuthorizationRequest request;
+  std::optional<AuthorizeRedirectError> error;
+};
+
+// Checks `params` (query or form) against `client` (nullptr: unknown client). `acr_supported`
+// lists the acr values the server can reach. `now` stamps issued_at.
+Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(
+    const http::Params& params, const store::Client* client, int64_t now);
+
+// The URI the response goes to: `redirect_uri` with `params` appended to its query
+// (RFC 6749 §4.1.2: "retaining any existing query component").
+std::string redirect_with(std::string_view redirect_uri,
+                          const std::vector<std::pair<std::string, std::string>>& params);
+
+// RFC 7636 §4.1: code_verifier = 43*128 unreserved characters.
+bool is_valid_code_verifier(std::string_view verifier);
+// RFC 7636 §4.6: BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge, constant time.
+bool pkce_matches(std::string_view verifier, std::string_view challenge);
+
+}  // namespace tessera::oauth

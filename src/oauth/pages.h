@@ -1,0 +1,102 @@
+// The authorization server's server-rendered HTML pages (sign-in, one-time code, consent, sign
+// out, errors, OAuth 2.0 Form Post Response Mode) and the headers they are served with. No
+// protocol logic: the /authorize interaction decides what to show and fills these structs.
+//
+// Every page is self-contained: one inline <style>, no external assets, no script except the
+// form_post auto-submit, each allowed by its SHA-256 hash in the Content-Security-Policy. Every
+// value placed into the HTML is escaped, in text and in (always double-quoted) attributes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/message.h"
+
+namespace tessera::oauth::pages {
+
+// POST target and the hidden fields every form carries: `csrf` (the anti-forgery token bound to
+// the browser session) and `interaction` (the pending /authorize interaction's id).
+struct Form {
+  std::string action{};
+  std::string csrf{};
+  std::string interaction{};
+};
+
+struct LoginPage {
+  Form form{};
+  std::string client_name{};
+  std::string username{};  // prefilled after a failed attempt
+  std::optional<std::string> error = std::nullopt;
+};
+// Fields: username, password; one submit button.
+std::string login(const LoginPage& page);
+
+struct TotpPage {
+  Form form{};
+  std::string client_name{};
+  std::optional<std::string> error = std::nullopt;
+};
+// Field: code (6 digits, RFC 6238 with the RFC 4226 §5.3 default length).
+std::string totp(const TotpPage& page);
+
+struct ConsentPage {
+  Form form{};
+  std::string client_name{};
+  std::string username{};
+  std::vector<std::string> scopes{};
+};
+// Lists the scopes with a human description for the OpenID Connect Core §5.4 / §11 scopes
+// (openid, profile, email, address, phone, offline_access) and the raw name for others; two
+// submit buttons name="decision" value="allow" / value="deny".
+std::string consent(const ConsentPage& page);
+
+struct LogoutPage {
+  Form form{};
+  std::optional<std::string> client_name = std::nullopt;  // the relying party that asked, if known
+};
+// OpenID Connect RP-Initiated Logout §2: ask before ending the session. Buttons name="decision"
+// value="logout" / value="cancel".
+std::string logout_confirm(const LogoutPage& page);
+std::string logged_out();
+
+struct ErrorPage {
+  std::string title{};
+  std::string message{};
+};
+std::string error(const ErrorPage& page);
+
+// OAuth 2.0 Form Post Response Mode §2: an auto-submitting form POSTing `params` to
+// `redirect_uri`, with a <noscript> submit button.
+std::string form_post(std::string_view redirect_uri,
+                      const std::vector<std::pair<std::string, std::string>>& params);
+
+// text/html; charset=utf-8 with Cache-Control: no-store, Pragma: no-cache,
+// X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer, X-Frame-Options: DENY and
+// Content-Security-Policy: default-src 'none'; style-src 'sha256-<inline style>'; img-src data:;
+// form-action 'self'; frame-ancestors 'none'; base-uri 'none'.
+http::Response html(int status, std::string body);
+// Same, with form-action 'self' plus the origin of `redirect_uri`. Use it for every page whose
+// form submission may be answered with a redirect to the client (login, code, consent, logout
+// confirmation): Chrome and Safari check form-action against each redirect hop after a form
+// submission too (w3c/webappsec-csp#8), so 'self' alone would block the final redirect.
+http::Response html(int status, std::string body, std::string_view redirect_uri);
+
+// form_post's response: like html() but the CSP allows the one inline script by its sha256 hash
+// and form-action to the redirect URI's origin (scheme://host[:port]).
+http::Response form_post_response(std::string_view redirect_uri,
+                                  const std::vector<std::pair<std::string, std::string>>& params);
+
+// The HTML-escaped form of `text`, safe in element content and in double- or single-quoted
+// attribute values (& < > " ' escaped; NUL becomes U+FFFD).
+std::string escape(std::string_view text);
+
+// The CSP source expression that allows exactly the origin of `uri` (RFC 6454 §4 origin, written
+// as a CSP3 host-source: lower-case scheme://host[:port], default port omitted). http and https
+// only; an IPv6 literal (not expressible as a host-source) falls back to the bare scheme-source;
+// anything else gives 'none' so a malformed URI fails closed.
+std::string csp_form_target(std::string_view uri);
+
+}  // namespace tessera::oauth::pages

@@ -1,0 +1,94 @@
+// The tokens the authorization server hands out: access tokens by value (RFC 9068 JWT) or by
+// reference (opaque, 256 random bits, stored as SHA-256), refresh tokens (always opaque), and
+// OpenID Connect ID tokens. Minting is separate from storing: a grant collects the records of
+// the tokens it mints and stores them in one transaction with whatever else it changes (a code
+// redeemed, a refresh token rotated), so nothing is ever half-written.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "oauth/error.h"
+#include "oauth/keys.h"
+#include "store/client_store.h"
+#include "store/grant_store.h"
+
+namespace tessera::oauth {
+
+// Who a token is about and what it allows.
+struct TokenSubject {
+  std::string subject;  // the user id, or the client_id when no user is involved (RFC 9068 §2.2)
+  std::string client_id;
+  std::vector<std::string> scopes;
+  std::vector<std::string> audiences;  // access tokens: at least one
+  std::optional<std::string> grant_id;
+  std::optional<int64_t> auth_time;  // when the user authenticated
+  std::string acr;                   // empty: not asserted
+  std::vector<std::string> amr;
+  // More claims for the access token and introspection: act (RFC 8693 §4.1), may_act, cnf.
+  json::Json extra = json::Json::object();
+};
+
+struct MintedToken {
+  std::string value;  // what the client gets
+  int64_t expires_in = 0;
+  // For opaque access tokens and refresh tokens: the record to store; nullopt for JWTs.
+  std::optional<store::TokenRecord> record;
+};
+
+struct IdTokenRequest {
+  std::string subject;
+  std::string client_id;
+  int64_t auth_time = 0;
+  std::optional<std::string> nonce;
+  std::string acr;
+  std::vector<std::string> amr;
+  std::optional<std::string> sid;
+  std::optional<std::string> access_token;  // for at_hash (OpenID Core §3.1.3.6)
+  json::Json claims = json::Json::object();  // profile claims to include
+  int64_t lifetime = 300;
+};
+
+// The form of an opaque token: 32 random bytes, base64url (43 characters). A JWT has two dots.
+bool looks_like_jwt(std::string_view token);
+// SHA-256 of a token value: the key it is stored and looked up by.
+std::string token_hash(std::string_view token);
+
+class TokenService {
+ public:
+  TokenService(std::string issuer, const SigningKeys& keys, const Clock& clock);
+
+  // An access token for `client` in its configured format and lifetime, never outliving
+  // `not_after` when given (the grant's end).
+  Result<MintedToken, OAuthError> access_token(const store::Client& client,
+                                               const TokenSubject& subject,
+                                               std::optional<int64_t> not_after = {}) const;
+  // A refresh token record expiring at `expires_at` (the family's absolute end).
+  MintedToken refresh_token(const TokenSubject& subject, int64_t expires_at) const;
+  // OpenID Core §2 ID token, signed with the active key; typ JWT.
+  Result<std::string, OAuthError> id_token(const IdTokenRequest& request) const;
+
+  const std::string& issuer() const { return issuer_; }
+
+ private:
+  Result<std::string, OAuthError> sign(const json::Json& claims, std::string_view typ) const;
+  store::TokenRecord record(store::TokenKind kind, const std::string& value,
+                            const TokenSubject& subject, int64_t now, int64_t expires_at) const;
+
+  std::string issuer_;
+  const SigningKeys& keys_;
+  const Clock& clock_;
+};
+
+// OpenID Core §3.1.3.6 at_hash / c_hash: the left half of the hash of the ASCII value, with
+// the hash function of the signing alg (SHA-256 for ES256/RS256/PS256; EdDSA: SHA-512, per
+// OpenID's Ed25519 note), base64url.
+std::string left_half_hash(jose::Alg alg, std::string_view value);
+
+}  // namespace tessera::oauth

@@ -1,0 +1,359 @@
+// `tessera client create|list|show|update|delete` (issue 3, Administration) on a data directory
+// and on a configuration file's store; secrets printed once and accepted by a running server.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, freePort, ok, scratchDir, startTessera, tessera, waitFor } from '../lib/tessera.mjs';
+
+before(() => assert.ok(BIN, 'TESSERA_BIN must name the tessera binary'));
+const scratch = scratchDir('tessera-client-cli-');
+
+let dirs = 0;
+function dataDir() {
+  const dir = join(scratch.path, `data${dirs++}`);
+  mkdirSync(dir);
+  return dir;
+}
+
+const list = (dir) => JSON.parse(ok(['client', 'list', '--json', '--data-dir', dir]));
+const show = (dir, id) => JSON.parse(ok(['client', 'show', id, '--json', '--data-dir', dir]));
+const create = (dir, ...args) =>
+  JSON.parse(ok(['client', 'create', ...args, '--json', '--data-dir', dir]));
+
+// Runs `tessera ...`, which must fail with `status` and a `tessera client <sub>: reason` line.
+function fails(args, status, reason) {
+  const r = tessera(args);
+  assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+  assert.match(r.stderr, reason, args.join(' '));
+  return r;
+}
+
+function publicJwk() {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    public: { ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' },
+    private: { ...privateKey.export({ format: 'jwk' }), kid: 'k1' },
+  };
+}
+
+describe('client create', () => {
+  test('a confidential client gets a generated secret, printed once and stored hashed', () => {
+    const dir = dataDir();
+    const out = create(dir, '--id', 'billing', '--scope', 'invoices:read invoices:write',
+      '--scope', 'invoices:read', '--audience', 'urn:tessera:api:invoices');
+    assert.equal(out.client_id, 'billing');
+    assert.equal(out.client_type, 'confidential');
+    assert.equal(out.token_endpoint_auth_method, 'client_secret_basic');
+    assert.deepEqual(out.grant_types, ['client_credentials']);
+    assert.equal(out.scope, 'invoices:read invoices:write');
+    assert.deepEqual(out.audiences, ['urn:tessera:api:invoices']);
+    assert.equal(out.access_token_format, 'jwt');
+    assert.equal(out.access_token_lifetime, 300);
+    assert.equal(out.refresh_token_lifetime, 86400);
+    assert.equal(out.skip_consent, false);
+    assert.equal(out.may_impersonate, false);
+    assert.match(out.client_secret, /^[A-Za-z0-9_-]{43}$/);
+
+    const listed = ok(['client', 'list', '--json', '--data-dir', dir]);
+    const shown = ok(['client', 'show', 'billing', '--json', '--data-dir', dir]);
+    const text = ok(['client', 'show', 'billing', '--data-dir', dir]);
+    for (const printed of [listed, shown, text]) {
+      assert.ok(!printed.includes(out.client_secret), 'the secret is shown only once');
+      assert.ok(!printed.includes('secret_sha256'));
+    }
+    const { client_secret: _, ...stored } = out;
+    assert.deepEqual(show(dir, 'billing'), stored);
+    assert.deepEqual(list(dir), [stored]);
+  });
+
+  test('the text output names the secret once and says it is not kept', () => {
+    const dir = dataDir();
+    const out = ok(['client', 'create', '--id', 'svc', '--data-dir', dir]);
+    const secrets = out.match(/^client_secret:\s+([A-Za-z0-9_-]{43})$/gm);
+    assert.equal(secrets.length, 1);
+    assert.match(out, /shown once/);
+    const table = ok(['client', 'list', '--data-dir', dir]);
+    assert.match(table, /^svc\s+confidential\s+client_secret_basic\s+client_credentials$/m);
+  });
+
+  test('every metadata option is stored', () => {
+    const dir = dataDir();
+    const out = create(dir, '--id', 'web', '--auth-method', 'client_secret_post',
+      '--grant-type', 'authorization_code', '--grant-type', 'refresh_token',
+      '--grant-type', 'urn:ietf:params:oauth:grant-type:token-exchange',
+      '--redirect-uri', 'https://app.example/cb', '--redirect-uri', 'http://127.0.0.1:8400/cb',
+      '--post-logout-redirect-uri', 'https://app.example/bye',
+      '--scope', 'openid', '--scope', 'profile email', '--audience', 'https://api.example',
+      '--audience', 'urn:b', '--access-token-format', 'opaque', '--access-token-lifetime', '900',
+      '--refresh-token-lifetime', '3600', '--skip-consent', '--may-impersonate');
+    assert.equal(out.token_endpoint_auth_method, 'client_secret_post');
+    assert.deepEqual(out.grant_types, ['authorization_code', 'refresh_token',
+      'urn:ietf:params:oauth:grant-type:token-exchange']);
+    assert.deepEqual(out.redirect_uris, ['https://app.example/cb', 'http://127.0.0.1:8400/cb']);
+    assert.deepEqual(out.post_logout_redirect_uris, ['https://app.example/bye']);
+    assert.equal(out.scope, 'openid profile email');
+    assert.deepEqual(out.audiences, ['https://api.example', 'urn:b']);
+    assert.equal(out.access_token_format, 'opaque');
+    assert.equal(out.access_token_lifetime, 900);
+    assert.equal(out.refresh_token_lifetime, 3600);
+    assert.equal(out.skip_consent, true);
+    assert.equal(out.may_impersonate, true);
+    assert.ok(out.client_secret);
+    const { client_secret: _, ...stored } = out;
+    assert.deepEqual(show(dir, 'web'), stored);
+  });
+
+  test('a public client authenticates with none, has no secret and defaults to the code flow', () => {
+    const dir = dataDir();
+    const out = create(dir, '--id', 'spa', '--type', 'public',
+      '--redirect-uri', 'com.example.app:/oauth2redirect', '--redirect-uri', 'http://[::1]/cb');
+    assert.equal(out.token_endpoint_auth_method, 'none');
+    assert.deepEqual(out.grant_types, ['authorization_code', 'refresh_token']);
+    assert.equal(out.client_secret, undefined);
+  });
+
+  test('a private_key_jwt client stores the public keys of --jwks-file and gets no secret', () => {
+    const dir = dataDir();
+    const key = publicJwk();
+    const out = create(dir, '--id', 'backend', '--auth-method', 'private_key_jwt',
+      '--jwks-file', scratch.write({ keys: [key.public] }));
+    assert.equal(out.token_endpoint_auth_method, 'private_key_jwt');
+    assert.equal(out.client_secret, undefined);
+    assert.equal(out.jwks.keys.length, 1);
+    assert.equal(out.jwks.keys[0].kid, 'k1');
+    assert.equal(out.jwks.keys[0].x, key.public.x);
+    // A single JWK is accepted too.
+    const single = create(dir, '--id', 'backend2', '--auth-method', 'private_key_jwt',
+      '--jwks-file', scratch.write(key.public));
+    assert.equal(single.jwks.keys[0].kid, 'k1');
+  });
+
+  test('without --id a random client_id is generated', () => {
+    const dir = dataDir();
+    const a = create(dir);
+    const b = create(dir);
+    assert.match(a.client_id, /^[A-Za-z0-9_-]{16,}$/);
+    assert.notEqual(a.client_id, b.client_id);
+  });
+
+  test('works on the store named by --config', () => {
+    const db = join(dataDir(), 'from-config.db');
+    const config = scratch.write(`store:\n  driver: sqlite\n  path: ${db}\n`);
+    ok(['client', 'create', '--id', 'cfg', '--config', config]);
+    const clients = JSON.parse(ok(['client', 'list', '--json', '--config', config]));
+    assert.deepEqual(clients.map((c) => c.client_id), ['cfg']);
+  });
+});
+
+describe('redirect URIs', () => {
+  test('https, loopback http and private-use schemes with a dot are accepted', () => {
+    const dir = dataDir();
+    const accepted = ['https://app.example/cb', 'https://app.example:8443/cb?x=1',
+      'http://127.0.0.1/cb', 'http://127.0.0.1:51004/cb', 'http://[::1]:8080/',
+      'http://localhost:3000/cb', 'com.example.app:/oauth2redirect', 'com.example.app://cb'];
+    let n = 0;
+    for (const uri of accepted) {
+      create(dir, '--id', `ok${n++}`, '--type', 'public', '--redirect-uri', uri);
+    }
+    assert.equal(list(dir).length, accepted.length);
+  });
+
+  test('relative, fragment, plain http to a remote host and dotless schemes are refused', () => {
+    const dir = dataDir();
+    const refused = [
+      ['/cb', /absolute URI/],
+      ['cb', /absolute URI/],
+      ['https://app.example/cb#frag', /fragment/],
+      ['http://app.example/cb', /https.*loopback/],
+      ['http://127.0.0.1.evil.example/cb', /https.*loopback/],
+      ['https:///cb', /host/],
+      ['https://user@app.example/cb', /user information/],
+      ['javascript:alert(1)', /private-use scheme/],
+      ['myapp:/cb', /private-use scheme/],
+      ['https://app.example/a b', /spaces/],
+    ];
+    for (const [uri, reason] of refused) {
+      fails(['client', 'create', '--id', 'x', '--type', 'public', '--redirect-uri', uri,
+        '--data-dir', dir], 2, reason);
+      fails(['client', 'create', '--id', 'y', '--post-logout-redirect-uri', uri,
+        '--data-dir', dir], 2, reason);
+    }
+    assert.equal(list(dir).length, 0);
+  });
+});
+
+describe('client update, show and delete', () => {
+  test('update changes only the given fields', () => {
+    const dir = dataDir();
+    const before = create(dir, '--id', 'svc', '--scope', 'a b', '--audience', 'urn:x',
+      '--access-token-lifetime', '600');
+    const out = JSON.parse(ok(['client', 'update', 'svc', '--scope', 'c', '--skip-consent',
+      '--access-token-format', 'opaque', '--json', '--data-dir', dir]));
+    assert.equal(out.client_secret, undefined, 'no new secret unless asked for');
+    assert.equal(out.scope, 'c');
+    assert.equal(out.skip_consent, true);
+    assert.equal(out.access_token_format, 'opaque');
+    assert.deepEqual(out.audiences, ['urn:x']);
+    assert.equal(out.access_token_lifetime, 600);
+    assert.equal(out.created_at, before.created_at);
+    assert.deepEqual(show(dir, 'svc'), out);
+
+    const again = JSON.parse(ok(['client', 'update', 'svc', '--no-skip-consent',
+      '--may-impersonate', '--grant-type', 'client_credentials', '--grant-type',
+      'urn:ietf:params:oauth:grant-type:token-exchange', '--refresh-token-lifetime', '60',
+      '--json', '--data-dir', dir]));
+    assert.equal(again.skip_consent, false);
+    assert.equal(again.may_impersonate, true);
+    assert.equal(again.refresh_token_lifetime, 60);
+    assert.deepEqual(again.grant_types,
+      ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
+    assert.equal(again.scope, 'c');
+  });
+
+  test('update --rotate-secret prints a new secret once', () => {
+    const dir = dataDir();
+    const first = create(dir, '--id', 'svc');
+    const rotated = JSON.parse(ok(['client', 'update', 'svc', '--rotate-secret', '--json',
+      '--data-dir', dir]));
+    assert.match(rotated.client_secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(rotated.client_secret, first.client_secret);
+    assert.ok(!ok(['client', 'show', 'svc', '--json', '--data-dir', dir])
+      .includes(rotated.client_secret));
+  });
+
+  test('switching between a secret and private_key_jwt issues or drops the secret', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'svc');
+    const jwks = scratch.write({ keys: [publicJwk().public] });
+    const toJwt = JSON.parse(ok(['client', 'update', 'svc', '--auth-method', 'private_key_jwt',
+      '--jwks-file', jwks, '--json', '--data-dir', dir]));
+    assert.equal(toJwt.token_endpoint_auth_method, 'private_key_jwt');
+    assert.equal(toJwt.client_secret, undefined);
+    assert.equal(toJwt.jwks.keys.length, 1);
+    const back = JSON.parse(ok(['client', 'update', 'svc', '--auth-method', 'client_secret_post',
+      '--json', '--data-dir', dir]));
+    assert.match(back.client_secret, /^[A-Za-z0-9_-]{43}$/, 'a new secret, since none existed');
+    assert.equal(back.jwks, undefined);
+  });
+
+  test('delete removes the client', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'a');
+    create(dir, '--id', 'b');
+    assert.match(ok(['client', 'delete', 'a', '--data-dir', dir]), /deleted client a/);
+    assert.deepEqual(list(dir).map((c) => c.client_id), ['b']);
+    fails(['client', 'delete', 'a', '--data-dir', dir], 1, /^tessera client delete: no such client: a/);
+  });
+});
+
+describe('bad input', () => {
+  test('usage errors exit 2 and failures exit 1, with a reason, and change nothing', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'taken');
+    const key = publicJwk();
+    const cases = [
+      [['create', '--id', 'taken'], 1, /exists/],
+      [['show', 'nobody'], 1, /no such client: nobody/],
+      [['update', 'nobody', '--scope', 'a'], 1, /no such client: nobody/],
+      [['create', '--id', 'has space'], 2, /--id/],
+      [['create', '--type', 'secret'], 2, /--type secret/],
+      [['create', '--auth-method', 'tls_client_auth'], 2, /--auth-method/],
+      [['create', '--auth-method', 'none'], 2, /confidential client must authenticate/],
+      [['create', '--type', 'public', '--auth-method', 'client_secret_basic'], 2, /public client/],
+      [['create', '--type', 'public', '--grant-type', 'client_credentials'], 2,
+        /confidential clients only/],
+      [['create', '--grant-type', 'password'], 2, /--grant-type password/],
+      [['create', '--grant-type', 'authorization_code'], 2, /--redirect-uri/],
+      [['create', '--scope', 'a"b'], 2, /not a valid scope/],
+      [['create', '--audience', ''], 2, /--audience/],
+      [['create', '--access-token-format', 'paseto'], 2, /jwt or opaque/],
+      [['create', '--access-token-lifetime', '0'], 2, /--access-token-lifetime/],
+      [['create', '--access-token-lifetime', '86401'], 2, /--access-token-lifetime/],
+      [['create', '--refresh-token-lifetime', '-5'], 2, /--refresh-token-lifetime/],
+      [['create', '--auth-method', 'private_key_jwt'], 2, /needs --jwks-file/],
+      [['create', '--jwks-file', scratch.write({ keys: [key.public] })], 2,
+        /for private_key_jwt clients/],
+      [['create', '--auth-method', 'private_key_jwt', '--jwks-file',
+        scratch.write({ keys: [key.private] })], 2, /private key/],
+      [['create', '--auth-method', 'private_key_jwt', '--jwks-file',
+        scratch.write({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] })], 2, /symmetric/],
+      [['create', '--auth-method', 'private_key_jwt', '--jwks-file', scratch.write('not json')],
+        2, /not a JWK/],
+      [['create', '--auth-method', 'private_key_jwt', '--jwks-file',
+        join(scratch.path, 'missing.json')], 2, /cannot read/],
+      [['update', 'taken', '--rotate-secret', '--auth-method', 'private_key_jwt', '--jwks-file',
+        scratch.write({ keys: [key.public] })], 2, /--rotate-secret/],
+      [['update', 'taken', '--skip-consent', '--no-skip-consent'], 2, /excludes/],
+    ];
+    for (const [args, status, reason] of cases) {
+      const r = fails(['client', ...args, '--data-dir', dir], status, reason);
+      if (!/excludes/.test(String(reason))) {
+        assert.match(r.stderr, /^tessera client \S+: .+/, args.join(' '));
+      }
+    }
+    const clients = list(dir);
+    assert.deepEqual(clients.map((c) => c.client_id), ['taken']);
+    assert.equal(clients[0].token_endpoint_auth_method, 'client_secret_basic');
+    assert.equal(clients[0].skip_consent, false);
+  });
+
+  test('a missing store, an unknown option and a missing argument are usage errors', () => {
+    const dir = dataDir();
+    fails(['client', 'list'], 2, /--config FILE or --data-dir DIR/);
+    fails(['client', 'list', '--data-dir', join(dir, 'missing')], 2, /no such data directory/);
+    fails(['client', 'list', '--config', join(dir, 'missing.yaml')], 2, /configuration error/);
+    fails(['client', 'create', '--bogus', '--data-dir', dir], 2, /--bogus/);
+    fails(['client', 'show', '--data-dir', dir], 2, /client_id/);
+    fails(['client', 'create', '--access-token-lifetime', 'soon', '--data-dir', dir], 2, /soon/);
+  });
+});
+
+describe('a running server', () => {
+  const tokenRequest = (issuer, id, secret, method = 'basic') => {
+    const body = new URLSearchParams({ grant_type: 'client_credentials' });
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (method === 'basic') {
+      headers.authorization = 'Basic ' + Buffer.from(
+        `${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+    } else {
+      body.set('client_id', id);
+      body.set('client_secret', secret);
+    }
+    return fetch(issuer + '/token', { method: 'POST', headers, body });
+  };
+
+  test('accepts the printed secret, not the rotated-away one, and sees new clients', async (t) => {
+    const dir = dataDir();
+    const rotated = create(dir, '--id', 'rotated', '--scope', 'invoices:read',
+      '--audience', 'urn:tessera:api:invoices');
+    const fresh = JSON.parse(ok(['client', 'update', 'rotated', '--rotate-secret', '--json',
+      '--data-dir', dir]));
+
+    const port = await freePort();
+    const server = startTessera(['demo', '--port', String(port), '--data-dir', dir]);
+    t.after(() => server.child.kill('SIGTERM'));
+    const line = JSON.parse(
+      (await waitFor(() => server.out().includes('\n') && server.out(), 'readiness line')).trim());
+
+    const old = await tokenRequest(line.issuer, 'rotated', rotated.client_secret);
+    assert.equal(old.status, 401, 'the rotated-away secret no longer works');
+    assert.equal((await old.json()).error, 'invalid_client');
+    const good = await tokenRequest(line.issuer, 'rotated', fresh.client_secret);
+    assert.equal(good.status, 200, await good.clone().text());
+    const token = await good.json();
+    assert.equal(token.token_type, 'Bearer');
+    const claims = JSON.parse(Buffer.from(token.access_token.split('.')[1], 'base64url'));
+    assert.equal(claims.client_id, 'rotated');
+    assert.equal(claims.scope, 'invoices:read');
+
+    // Created while the server runs: usable at once (unknown ids are not cached).
+    const post = create(dir, '--id', 'poster', '--auth-method', 'client_secret_post',
+      '--audience', 'urn:tessera:api:invoices');
+    const viaPost = await tokenRequest(line.issuer, 'poster', post.client_secret, 'post');
+    assert.equal(viaPost.status, 200, await viaPost.clone().text());
+    const wrong = await tokenRequest(line.issuer, 'poster', rotated.client_secret, 'post');
+    assert.equal(wrong.status, 401);
+  });
+});
