@@ -129,9 +129,9 @@ http::Response AuthorizeEndpoint::login_page(Context& ctx, const AuthorizationRe
                                              std::optional<std::string> error, int status,
                                              std::string_view username) const {
   pages::LoginPage page;
-  page.form = {prefix_ + "/login", sealer_.csrf_token(ctx.browser_id),
-               sealer_.seal("authorize", request.to_json(), ctx.browser_id,
-                            options_.interaction_lifetime)};
+  page.form = {
+      prefix_ + "/login", sealer_.csrf_token(ctx.browser_id),
+      sealer_.seal("authorize", request.to_json(), ctx.browser_id, options_.interaction_lifetime)};
   page.client_name = client_name(request);
   // After a failed attempt the name typed stays; first time round, the client's login_hint.
   page.username = username.empty() ? request.login_hint.value_or("") : std::string(username);
@@ -208,7 +208,8 @@ http::Response AuthorizeEndpoint::proceed(Context& ctx, const Flow& flow) const 
   // A login inside this interaction clears prompt=login and max_age (satisfied_by_fresh_login),
   // so here they always mean "not yet": max_age=0 is prompt=login (§3.1.2.1).
   bool needs_login = !flow.session || r.has_prompt("login") || r.has_prompt("select_account");
-  if (flow.session && r.max_age && (*r.max_age == 0 || now - flow.session->auth_time > *r.max_age)) {
+  if (flow.session && r.max_age &&
+      (*r.max_age == 0 || now - flow.session->auth_time > *r.max_age)) {
     needs_login = true;
   }
   if (needs_login) {
@@ -352,15 +353,14 @@ http::Response AuthorizeEndpoint::login(const http::Request& request) const {
   if (!client || !*client) {
     return error_page(ctx, 400, "Unknown application", "The application is no longer registered.");
   }
-  auto user = authenticator_.authenticate(form->get("username").value_or(""),
-                                          form->get("password").value_or(""),
-                                          request.peer_address());
+  auto user =
+      authenticator_.authenticate(form->get("username").value_or(""),
+                                  form->get("password").value_or(""), request.peer_address());
   if (!user) {
-    audit::emit("login.failed",
-                {{"username", form->get("username").value_or("").substr(0, 128)},
-                 {"reason", identity::to_string(user.error().error)},
-                 {"client_id", authz->client_id},
-                 {"address", request.peer_address()}});
+    audit::emit("login.failed", {{"username", form->get("username").value_or("").substr(0, 128)},
+                                 {"reason", identity::to_string(user.error().error)},
+                                 {"client_id", authz->client_id},
+                                 {"address", request.peer_address()}});
     switch (user.error().error) {
       case identity::AuthError::kInvalidCredentials:
         return login_page(ctx, *authz, "Incorrect username or password.", 401,
@@ -428,8 +428,7 @@ http::Response AuthorizeEndpoint::otp(const http::Request& request) const {
       case identity::SecondFactorError::kThrottled:
         return otp_page(ctx, *authz, user_id, sid,
                         "Too many failed attempts. Try again in " +
-                            std::to_string((verified.error().retry_after + 59) / 60) +
-                            " minutes.",
+                            std::to_string((verified.error().retry_after + 59) / 60) + " minutes.",
                         429);
       case identity::SecondFactorError::kNotEnrolled:
       case identity::SecondFactorError::kInternal:

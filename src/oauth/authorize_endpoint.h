@@ -28,9 +28,9 @@ inline constexpr std::string_view kAcrMfa = "urn:tessera:acr:mfa";
 struct AuthorizeOptions {
   std::string issuer;
   int64_t code_lifetime = 60;  // RFC 6749 §4.1.2: "a maximum lifetime of 10 minutes"; 1 minute
-  int64_t interaction_lifetime = 600;      // from /authorize to the last page
-  int64_t session_lifetime = 8 * 3600;     // a browser session, absolute
-  bool secure_cookies = false;             // true when the issuer is https
+  int64_t interaction_lifetime = 600;   // from /authorize to the last page
+  int64_t session_lifetime = 8 * 3600;  // a browser session, absolute
+  bool secure_cookies = false;          // true when the issuer is https
 };
 
 class AuthorizeEndpoint {

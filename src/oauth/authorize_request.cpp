@@ -226,8 +226,9 @@ std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::
   }
 }
 
-Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(
-    const http::Params& params, const store::Client* client, int64_t now) {
+Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const http::Params& params,
+                                                                        const store::Client* client,
+                                                                        int64_t now) {
   if (params.size() > kMaxParameters) {
     return Err(AuthorizeFatal{"invalid_request", "too many parameters"});
   }

@@ -20,7 +20,7 @@ enum class ResponseMode { kQuery, kFormPost };
 
 struct AuthorizationRequest {
   std::string client_id;
-  std::string redirect_uri;  // the one to answer at (registered, exact match)
+  std::string redirect_uri;         // the one to answer at (registered, exact match)
   bool redirect_uri_given = false;  // RFC 6749 §4.1.3: then the token request must repeat it
   std::vector<std::string> scopes;
   std::vector<std::string> audiences;  // RFC 8707 resources; empty: the client's default
@@ -62,8 +62,9 @@ struct ParsedAuthorization {
 
 // Checks `params` (query or form) against `client` (nullptr: unknown client). `acr_supported`
 // lists the acr values the server can reach. `now` stamps issued_at.
-Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(
-    const http::Params& params, const store::Client* client, int64_t now);
+Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const http::Params& params,
+                                                                        const store::Client* client,
+                                                                        int64_t now);
 
 // The URI the response goes to: `redirect_uri` with `params` appended to its query
 // (RFC 6749 §4.1.2: "retaining any existing query component").

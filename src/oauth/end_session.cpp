@@ -100,8 +100,8 @@ http::Response EndSessionEndpoint::end_session(const http::Request& request) con
     }
     auto client = clients_.find(*target.client_id);
     if (!client) return page_error(503, "Please try again in a moment.");
-    const auto& registered = *client ? (*client)->post_logout_redirect_uris
-                                     : std::vector<std::string>{};
+    const auto& registered =
+        *client ? (*client)->post_logout_redirect_uris : std::vector<std::string>{};
     if (std::find(registered.begin(), registered.end(), *uri) == registered.end()) {
       return page_error(400, "post_logout_redirect_uri is not registered for this client.");
     }
@@ -142,8 +142,7 @@ http::Response EndSessionEndpoint::logout(const http::Request& request) const {
   if (!form || form->size() > 8 || form->first_duplicate()) {
     return page_error(400, "The form was not sent correctly.");
   }
-  std::string browser_id =
-      http::request_cookie(request, authorize_.cookies().browser).value_or("");
+  std::string browser_id = http::request_cookie(request, authorize_.cookies().browser).value_or("");
   auto csrf = form->get("csrf");
   if (!csrf || !sealer_.csrf_matches(browser_id, *csrf)) {
     return page_error(403, "This page has expired. Sign out again from the application.");

@@ -20,8 +20,8 @@ namespace tessera::oauth {
 class EndSessionEndpoint {
  public:
   EndSessionEndpoint(std::string issuer, const AuthorizeEndpoint& authorize, ClientCache& clients,
-                     store::Store& store, const SigningKeys& keys,
-                     const InteractionSealer& sealer, const Clock& clock);
+                     store::Store& store, const SigningKeys& keys, const InteractionSealer& sealer,
+                     const Clock& clock);
 
   // GET and POST {prefix}/end_session, POST {prefix}/logout (the confirmation form).
   void add_routes(http::Router& router, const std::string& prefix);

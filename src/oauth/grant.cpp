@@ -66,13 +66,10 @@ Result<std::vector<std::string>, OAuthError> token_scopes(const http::Params& pa
   return grant_scopes(requested, grant.scopes);
 }
 
-Result<MintedGrantTokens, OAuthError> mint_grant_tokens(const GrantContext& context,
-                                                        const store::Client& client,
-                                                        const store::GrantRecord& grant,
-                                                        const std::vector<std::string>& scopes,
-                                                        const std::vector<std::string>& audiences,
-                                                        bool refresh,
-                                                        const std::optional<std::string>& nonce) {
+Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
+    const GrantContext& context, const store::Client& client, const store::GrantRecord& grant,
+    const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,
+    const std::optional<std::string>& nonce) {
   TokenSubject subject;
   subject.subject = grant.subject;
   subject.client_id = client.client_id;

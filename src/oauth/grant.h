@@ -35,8 +35,8 @@ struct TokenResponse {
   int64_t expires_in = 0;
   std::optional<std::string> scope;
   std::optional<std::string> refresh_token;
-  std::optional<std::string> id_token;              // OpenID Core §3.1.3.3
-  std::optional<std::string> issued_token_type;     // RFC 8693 §2.2.1
+  std::optional<std::string> id_token;           // OpenID Core §3.1.3.3
+  std::optional<std::string> issued_token_type;  // RFC 8693 §2.2.1
 };
 
 class Grant {
@@ -75,13 +75,10 @@ struct MintedGrantTokens {
 // Mints the access token (and, when `refresh` is set, a refresh token; when the scopes hold
 // openid, an ID token with `nonce`) for `grant`, with `scopes` and `audiences` (each within the
 // grant's). Nothing is stored.
-Result<MintedGrantTokens, OAuthError> mint_grant_tokens(const GrantContext& context,
-                                                        const store::Client& client,
-                                                        const store::GrantRecord& grant,
-                                                        const std::vector<std::string>& scopes,
-                                                        const std::vector<std::string>& audiences,
-                                                        bool refresh,
-                                                        const std::optional<std::string>& nonce);
+Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
+    const GrantContext& context, const store::Client& client, const store::GrantRecord& grant,
+    const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,
+    const std::optional<std::string>& nonce);
 
 // The audiences of a token under a grant (RFC 8707 §2.2): the `resource` parameters of the
 // token request, each within the grant's audiences; none given: the grant's audiences, else the

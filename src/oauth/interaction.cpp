@@ -28,8 +28,7 @@ std::string InteractionSealer::seal(std::string_view purpose, const json::Json& 
   return base64url::encode(aead::seal(seal_key_, envelope.dump(), aad));
 }
 
-std::optional<json::Json> InteractionSealer::open(std::string_view purpose,
-                                                  std::string_view sealed,
+std::optional<json::Json> InteractionSealer::open(std::string_view purpose, std::string_view sealed,
                                                   std::string_view browser_id) const {
   if (browser_id.empty() || sealed.size() > 16384) return std::nullopt;
   auto bytes = base64url::decode(sealed);

@@ -15,8 +15,8 @@ constexpr size_t kOpaqueTokenBytes = 32;
 
 // The reserved claims a caller's `extra` may not override.
 bool is_reserved(std::string_view name) {
-  static constexpr std::string_view kReserved[] = {"iss", "sub", "aud", "exp", "iat", "nbf",
-                                                   "jti", "client_id", "scope"};
+  static constexpr std::string_view kReserved[] = {"iss", "sub", "aud",       "exp",  "iat",
+                                                   "nbf", "jti", "client_id", "scope"};
   return std::find(std::begin(kReserved), std::end(kReserved), name) != std::end(kReserved);
 }
 

@@ -50,7 +50,7 @@ struct IdTokenRequest {
   std::string acr;
   std::vector<std::string> amr;
   std::optional<std::string> sid;
-  std::optional<std::string> access_token;  // for at_hash (OpenID Core §3.1.3.6)
+  std::optional<std::string> access_token;   // for at_hash (OpenID Core §3.1.3.6)
   json::Json claims = json::Json::object();  // profile claims to include
   int64_t lifetime = 300;
 };

@@ -26,7 +26,8 @@ class AuthorizationCodeGrant final : public Grant {
       return Err(OAuthError::invalid_request("code_verifier is missing"));
     }
     if (!is_valid_code_verifier(*verifier)) {
-      return Err(OAuthError::invalid_request("code_verifier must be 43 to 128 unreserved characters"));
+      return Err(
+          OAuthError::invalid_request("code_verifier must be 43 to 128 unreserved characters"));
     }
     if (code->size() > 256) return Err(OAuthError::invalid_grant("unknown code"));
     auto redeemed = context_.grants.redeem_code(token_hash(*code));
@@ -72,8 +73,8 @@ class AuthorizationCodeGrant final : public Grant {
     if (!audiences) return Err(audiences.error());
     const bool refresh = std::find(client.grant_types.begin(), client.grant_types.end(),
                                    "refresh_token") != client.grant_types.end();
-    auto minted = mint_grant_tokens(context_, client, grant, grant.scopes, *audiences, refresh,
-                                    record.nonce);
+    auto minted =
+        mint_grant_tokens(context_, client, grant, grant.scopes, *audiences, refresh, record.nonce);
     if (!minted) return Err(minted.error());
     if (!minted->records.empty()) {
       auto stored = context_.grants.insert_tokens(minted->records);

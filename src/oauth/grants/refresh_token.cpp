@@ -41,8 +41,8 @@ class RefreshTokenGrant final : public Grant {
     if (!scopes) return Err(scopes.error());
     auto audiences = token_audiences(request.params, client, **grant, context_.tokens.issuer());
     if (!audiences) return Err(audiences.error());
-    auto minted = mint_grant_tokens(context_, client, **grant, *scopes, *audiences, true,
-                                    std::nullopt);
+    auto minted =
+        mint_grant_tokens(context_, client, **grant, *scopes, *audiences, true, std::nullopt);
     if (!minted) return Err(minted.error());
     // The compare-and-set that decides between concurrent uses of the same token.
     auto rotated = context_.grants.rotate_refresh_token(hash, minted->records);

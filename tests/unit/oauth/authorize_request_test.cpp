@@ -86,9 +86,9 @@ TEST(AuthorizationRequest, UnknownClientOrUnregisteredRedirectIsNeverRedirected)
   EXPECT_FALSE(parse_authorization_request(good(), nullptr, 0));
   EXPECT_FALSE(parse_authorization_request(good({}, {"client_id"}), &c, 0));
   // RFC 9700 §4.1.1: exact string match, no prefix, no case folding, no extra query.
-  for (const char* uri : {"https://app.example/cb/", "https://app.example/cb?x=1",
-                          "https://APP.example/cb", "https://evil.example/cb",
-                          "https://app.example/cb#f"}) {
+  for (const char* uri :
+       {"https://app.example/cb/", "https://app.example/cb?x=1", "https://APP.example/cb",
+        "https://evil.example/cb", "https://app.example/cb#f"}) {
     auto parsed = parse_authorization_request(good({{"redirect_uri", uri}}), &c, 0);
     EXPECT_FALSE(parsed) << uri;
   }
@@ -101,8 +101,7 @@ TEST(AuthorizationRequest, RedirectUriMayBeOmittedOnlyWithOneRegisteredAndNoOpen
   store::Client c = spa();
   EXPECT_FALSE(parse_authorization_request(good({}, {"redirect_uri"}), &c, 0));
   c.redirect_uris = {"https://app.example/cb"};
-  auto parsed =
-      parse_authorization_request(good({{"scope", "profile"}}, {"redirect_uri"}), &c, 0);
+  auto parsed = parse_authorization_request(good({{"scope", "profile"}}, {"redirect_uri"}), &c, 0);
   ASSERT_TRUE(parsed);
   EXPECT_FALSE(parsed->error);
   EXPECT_FALSE(parsed->request.redirect_uri_given);
@@ -117,8 +116,7 @@ TEST(AuthorizationRequest, PkceIsRequiredAndPlainRefused) {
   EXPECT_EQ(redirected_error(good({}, {"code_challenge_method"})), "invalid_request");
   EXPECT_EQ(redirected_error(good({{"code_challenge_method", "plain"}})), "invalid_request");
   EXPECT_EQ(redirected_error(good({{"code_challenge", "short"}})), "invalid_request");
-  EXPECT_EQ(redirected_error(good({{"code_challenge", std::string(43, '*')}})),
-            "invalid_request");
+  EXPECT_EQ(redirected_error(good({{"code_challenge", std::string(43, '*')}})), "invalid_request");
 }
 
 TEST(AuthorizationRequest, OnlyTheCodeFlowIsOffered) {
@@ -164,10 +162,12 @@ TEST(AuthorizationRequest, ClientWithoutTheCodeGrantIsUnauthorized) {
 
 TEST(AuthorizationRequest, SurvivesTheJsonRoundTrip) {
   store::Client c = spa();
-  auto parsed = parse_authorization_request(
-      good({{"prompt", "login"}, {"max_age", "60"}, {"login_hint", "alice"},
-            {"acr_values", "a b"}, {"response_mode", "form_post"}}),
-      &c, 77);
+  auto parsed = parse_authorization_request(good({{"prompt", "login"},
+                                                  {"max_age", "60"},
+                                                  {"login_hint", "alice"},
+                                                  {"acr_values", "a b"},
+                                                  {"response_mode", "form_post"}}),
+                                            &c, 77);
   ASSERT_TRUE(parsed);
   auto back = AuthorizationRequest::from_json(parsed->request.to_json());
   ASSERT_TRUE(back);
