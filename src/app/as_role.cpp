@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "app/log.h"
 #include "core/aead.h"
 #include "core/base64url.h"
 #include "core/crypto.h"
-#include "app/log.h"
 #include "oauth/key_refresher.h"
 
 namespace tessera::app {

@@ -17,8 +17,8 @@
 #include <string>
 
 #include "app/as_role.h"
-#include "app/demo_seed.h"
 #include "app/config.h"
+#include "app/demo_seed.h"
 #include "app/log.h"
 #include "app/store_config.h"
 #include "core/aead.h"
@@ -175,33 +175,37 @@ int demo(uint16_t port, std::string data_dir) {
   as.issuer = "http://127.0.0.1:" + std::to_string(port);
   as.secret_key_file = *secret_key_file;
   as.scopes_supported = {"invoices:read", "invoices:write"};
-  return run(config, [&](store::Store& store, http::Server& server) {
-    // Everything the demo generates is kept per data directory, so a restart
-    // on the same directory prints the same credentials.
-    auto instance = store.settings().put_if_absent("demo.instance_id", crypto::random_token(16));
-    json::Json line = {
-        {"http", "http://127.0.0.1:" + std::to_string(server.port())},
-        {"data_dir", data_dir},
-        {"instance_id", instance.ok() ? instance->value : ""},
-        {"roles", config.roles},
-        {"issuer", as.issuer},
-    };
-    auto secret_key = aead::load_key(as.secret_key_file);
-    if (!secret_key.ok()) {
-      log_error("cannot read the demo secret key", {{"error", secret_key.error()}});
-      std::exit(1);
-    }
-    auto seeded = seed_demo(store, {as.issuer, *secret_key, as.access_token_lifetime});
-    if (!seeded.ok()) {
-      log_error("cannot seed the demo clients and users", {{"error", seeded.error()}});
-      std::exit(1);
-    }
-    line["clients"] = (*seeded)["clients"];
-    line["users"] = (*seeded)["users"];
-    // DESIGN.md: exactly one JSON line on stdout when every role is ready.
-    std::printf("%s\n", line.dump().c_str());
-    std::fflush(stdout);
-  }, add_demo_pages);
+  return run(
+      config,
+      [&](store::Store& store, http::Server& server) {
+        // Everything the demo generates is kept per data directory, so a restart
+        // on the same directory prints the same credentials.
+        auto instance =
+            store.settings().put_if_absent("demo.instance_id", crypto::random_token(16));
+        json::Json line = {
+            {"http", "http://127.0.0.1:" + std::to_string(server.port())},
+            {"data_dir", data_dir},
+            {"instance_id", instance.ok() ? instance->value : ""},
+            {"roles", config.roles},
+            {"issuer", as.issuer},
+        };
+        auto secret_key = aead::load_key(as.secret_key_file);
+        if (!secret_key.ok()) {
+          log_error("cannot read the demo secret key", {{"error", secret_key.error()}});
+          std::exit(1);
+        }
+        auto seeded = seed_demo(store, {as.issuer, *secret_key, as.access_token_lifetime});
+        if (!seeded.ok()) {
+          log_error("cannot seed the demo clients and users", {{"error", seeded.error()}});
+          std::exit(1);
+        }
+        line["clients"] = (*seeded)["clients"];
+        line["users"] = (*seeded)["users"];
+        // DESIGN.md: exactly one JSON line on stdout when every role is ready.
+        std::printf("%s\n", line.dump().c_str());
+        std::fflush(stdout);
+      },
+      add_demo_pages);
 }
 
 }  // namespace

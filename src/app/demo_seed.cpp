@@ -47,8 +47,7 @@ Result<Ok> ensure_client(store::Store& store, const store::Client& client) {
 
 Result<Ok> ensure_user(store::Store& store, const std::string& username,
                        const std::string& password, const json::Json& profile,
-                       const std::optional<std::string>& totp_seed,
-                       const std::string& secret_key) {
+                       const std::optional<std::string>& totp_seed, const std::string& secret_key) {
   auto existing = store.users().find_by_username(username);
   if (!existing) return Err("cannot read users: " + existing.error().message);
   if (*existing) return Ok{};
@@ -81,8 +80,8 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
     spa.grant_types = {"authorization_code", "refresh_token"};
     spa.redirect_uris = {options.issuer + "/demo/callback"};
     spa.post_logout_redirect_uris = {options.issuer + "/demo/signed-out"};
-    spa.scopes = {"openid", "profile", "email", "offline_access", "invoices:read",
-                  "invoices:write"};
+    spa.scopes = {"openid",         "profile",       "email",
+                  "offline_access", "invoices:read", "invoices:write"};
     spa.audiences = {std::string(kInvoicesAudience)};
     spa.access_token_lifetime = options.access_token_lifetime;
     if (auto ok = ensure_client(store, spa); !ok) return Err(ok.error());
@@ -137,8 +136,8 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
   // Users: alice signs in with a password, bob also with TOTP.
   auto alice_password = kept(store, "users.alice.password", crypto::random_token(12));
   auto bob_password = kept(store, "users.bob.password", crypto::random_token(12));
-  auto bob_totp = kept(store, "users.bob.totp", identity::base32::encode(
-                                                    identity::new_totp_secret(), /*pad=*/false));
+  auto bob_totp = kept(store, "users.bob.totp",
+                       identity::base32::encode(identity::new_totp_secret(), /*pad=*/false));
   if (!alice_password) return Err(alice_password.error());
   if (!bob_password) return Err(bob_password.error());
   if (!bob_totp) return Err(bob_totp.error());
@@ -159,8 +158,8 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
       !ok) {
     return Err(ok.error());
   }
-  if (auto ok = ensure_user(store, "bob", *bob_password, bob_profile, *bob_seed,
-                            options.secret_key);
+  if (auto ok =
+          ensure_user(store, "bob", *bob_password, bob_profile, *bob_seed, options.secret_key);
       !ok) {
     return Err(ok.error());
   }
