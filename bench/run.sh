@@ -10,8 +10,14 @@ echo "== JOSE: Tessera against openssl speed (one core)"
 bash bench/jose/run.sh || rc=1
 echo "== HTTP: Tessera JSON endpoint against nginx static file (wrk -t1 -c64)"
 bash bench/http/run.sh || rc=1
-echo "== OAuth: client credentials with ES256 JWT access tokens (wrk -t1 -c64)"
-bash bench/oauth/run.sh "$BUILD_DIR/tessera" || rc=1
-echo "== Memory"
+echo "== OAuth: client credentials, ES256 JWT access tokens, Tessera vs oidc-provider (wrk -t1 -c64)"
+bash bench/oauth/compare.sh "$BUILD_DIR/tessera" || rc=1
+echo "== OAuth: introspection of opaque access tokens (wrk -t1 -c64)"
+bash bench/oauth/introspect.sh "$BUILD_DIR/tessera" || rc=1
+echo "== OAuth: refresh token grant with rotation on SQLite (wrk -t1 -c64)"
+bash bench/oauth/refresh.sh "$BUILD_DIR/tessera" || rc=1
+echo "== Memory: idle"
 bash bench/memory/run.sh "$BUILD_DIR" || rc=1
+echo "== Memory: after one million tokens under load"
+bash bench/memory/tokens.sh "$BUILD_DIR/tessera" || rc=1
 exit $rc
