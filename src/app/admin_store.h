@@ -3,6 +3,7 @@
 // codes. Exit codes: 0 ok, 1 the operation failed, 2 bad input or usage.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -48,5 +49,15 @@ Result<jose::Alg, Failure> chosen_signing_alg(const StoreChoice& choice);
 
 // A store error as a Failure: kInvalidArgument is bad input (2), the rest failures (1).
 Failure store_failure(const store::StoreError& error);
+
+// Runs `action` (returning Result<Ok, Failure>) for `tessera COMMAND SUBCOMMAND`, printing its
+// failure on stderr as one line "tessera COMMAND SUBCOMMAND: reason"; returns the exit code.
+template <class Action>
+int run_admin(const char* command, const char* subcommand, Action action) {
+  auto done = action();
+  if (done) return 0;
+  std::fprintf(stderr, "tessera %s %s: %s\n", command, subcommand, done.error().message.c_str());
+  return done.error().code;
+}
 
 }  // namespace tessera::app

@@ -13,6 +13,7 @@
 
 #include "app/admin_store.h"
 #include "app/commands.h"
+#include "core/audit.h"
 #include "core/json.h"
 #include "oauth/key_refresher.h"
 #include "oauth/keys.h"
@@ -113,11 +114,16 @@ Result<Ok, Failure> rotate(const StoreChoice& choice, bool now, bool as_json) {
                                           "s; `tessera key rotate --now` activates it at once)"});
     }
     kid = std::move(*introduced);
+    audit::emit("signing_key.introduced", {{"kid", kid}, {"alg", jose::to_string(*alg)}});
   }
   if (now) {
     // The previous key stays published as long as the longest access token it may have signed.
     auto activated = keys.activate_next(store::kMaxAccessTokenLifetime, 0);
     if (!activated) return Err(Failure{kExitFailed, activated.error()});
+    audit::emit("signing_key.activated", {{"kid", kid},
+                                          {"alg", jose::to_string(*alg)},
+                                          {"retired_kid", previous},
+                                          {"by", "tessera key rotate --now"}});
     std::fprintf(stderr,
                  "tessera key rotate: warning: %s signs from now on (once running servers reload "
                  "their keys); verifiers that fetched the JWKS in the last %llds may not know it "

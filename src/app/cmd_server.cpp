@@ -22,7 +22,6 @@
 #include "app/log.h"
 #include "app/store_config.h"
 #include "core/aead.h"
-#include "core/audit.h"
 #include "core/crypto.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -65,7 +64,6 @@ int run(const Config& config, OnReady on_ready,
     log_error("store unavailable", {{"error", store.error().message}});
     return 1;
   }
-  audit::set_sink(log_audit);
   http::Router router;
   // Each role's state lives as long as the server that routes to it.
   std::unique_ptr<oauth::AuthorizationServer> as;

@@ -3,6 +3,8 @@
 //   list [--json]
 //   set-password USERNAME --password-stdin
 //   disable|enable USERNAME
+//   consents USERNAME [--json]
+//   revoke-consent USERNAME CLIENT_ID
 // Each works on the store named by --config FILE (its `store` section, as `serve` opens it) or
 // --data-dir DIR (the demo's SQLite file DIR/tessera.db). TOTP seeds are sealed with the instance
 // key (TESSERA_SECRET_KEY or --secret-key-file).
@@ -10,15 +12,13 @@
 // or usage (unreadable configuration or key, unacceptable username or password).
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "app/admin_store.h"
 #include "app/commands.h"
-#include "app/config.h"
-#include "app/store_config.h"
 #include "core/aead.h"
 #include "core/crypto.h"
 #include "core/json.h"
@@ -31,42 +31,7 @@
 namespace tessera::app {
 namespace {
 
-constexpr int kExitFailed = 1;
-constexpr int kExitBadInput = 2;
 constexpr std::string_view kTotpIssuer = "Tessera";
-
-struct Failure {
-  int code;
-  std::string message;
-};
-
-// Where the store is, shared by every user subcommand.
-struct StoreChoice {
-  std::string config_file;
-  std::string data_dir;
-  std::string secret_key_file;
-};
-
-Result<std::unique_ptr<store::Store>, Failure> open_chosen_store(const StoreChoice& choice) {
-  store::StoreConfig config;
-  if (!choice.config_file.empty()) {
-    auto loaded = load_config(choice.config_file);
-    if (!loaded) return Err(Failure{kExitBadInput, "configuration error: " + loaded.error()});
-    config = store_config(loaded->store);
-  } else if (!choice.data_dir.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(choice.data_dir, ec)) {
-      return Err(Failure{kExitBadInput, "no such data directory: " + choice.data_dir});
-    }
-    config.sqlite_path = choice.data_dir + "/tessera.db";
-  } else {
-    return Err(Failure{kExitBadInput, "name the store with --config FILE or --data-dir DIR"});
-  }
-  config.pool_size = 1;
-  auto opened = store::open_store(config);
-  if (!opened) return Err(Failure{kExitFailed, "store unavailable: " + opened.error().message});
-  return std::move(*opened);
-}
 
 // The whole of stdin, less one trailing line break (what `echo pw |` adds).
 Result<std::string, Failure> read_password_from_stdin() {
@@ -91,15 +56,20 @@ Result<std::string, Failure> hash(const std::string& password) {
   return *hashed;
 }
 
-int exit_code_of(const store::StoreError& error) {
-  return error.code == store::StoreError::Code::kInvalidArgument ? kExitBadInput : kExitFailed;
-}
+// The store, and the user named `username` in it.
+struct StoreAndUser {
+  std::unique_ptr<store::Store> store;
+  store::User user;
+};
 
-Result<store::User, Failure> find_user(store::Store& store, const std::string& username) {
-  auto found = store.users().find_by_username(username);
+Result<StoreAndUser, Failure> open_with_user(const StoreChoice& choice,
+                                             const std::string& username) {
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  auto found = (*store)->users().find_by_username(username);
   if (!found) return Err(Failure{kExitFailed, found.error().message});
   if (!*found) return Err(Failure{kExitFailed, "no such user: " + username});
-  return std::move(**found);
+  return StoreAndUser{std::move(*store), std::move(**found)};
 }
 
 json::Json user_json(const store::User& user) {
@@ -154,7 +124,7 @@ Result<Ok, Failure> create_user(const StoreChoice& choice, const CreateOptions& 
   auto store = open_chosen_store(choice);
   if (!store) return Err(store.error());
   auto created = (*store)->users().create({o.username, *hashed, profile.dump()});
-  if (!created) return Err(Failure{exit_code_of(created.error()), created.error().message});
+  if (!created) return Err(store_failure(created.error()));
 
   json::Json out = user_json(*created);
   if (generated) out["password"] = password;
@@ -204,6 +174,23 @@ Result<Ok, Failure> list_users(const StoreChoice& choice, bool as_json) {
   return Ok{};
 }
 
+// RFC 9700 §4.14.2: a password change or a disabled account ends the user's sessions and
+// revokes their grants (refresh tokens and opaque access tokens at once; JWT access tokens end
+// with their short lifetime). Returns how many grants were revoked.
+Result<int64_t, Failure> sign_out_everywhere(store::Store& store, const store::User& user) {
+  auto ended = store.sessions().remove_for_user(user.id);
+  if (!ended) return Err(store_failure(ended.error()));
+  auto grants = store.grants().list_grants_for_subject(user.id);
+  if (!grants) return Err(store_failure(grants.error()));
+  int64_t revoked = 0;
+  for (const store::GrantRecord& grant : *grants) {
+    auto done = store.grants().revoke_grant(grant.id);
+    if (!done) return Err(store_failure(done.error()));
+    ++revoked;
+  }
+  return revoked;
+}
+
 Result<Ok, Failure> set_password(const StoreChoice& choice, const std::string& username,
                                  bool password_stdin) {
   if (!password_stdin) {
@@ -215,50 +202,114 @@ Result<Ok, Failure> set_password(const StoreChoice& choice, const std::string& u
   if (!password) return Err(password.error());
   auto hashed = hash(*password);
   if (!hashed) return Err(hashed.error());
-  auto store = open_chosen_store(choice);
-  if (!store) return Err(store.error());
-  auto user = find_user(**store, username);
-  if (!user) return Err(user.error());
-  auto stored = (*store)->users().set_password_hash(user->id, *hashed);
-  if (!stored) return Err(Failure{exit_code_of(stored.error()), stored.error().message});
-  std::printf("password of %s changed\n", user->username.c_str());
+  auto opened = open_with_user(choice, username);
+  if (!opened) return Err(opened.error());
+  auto& [store, user] = *opened;
+  auto stored = store->users().set_password_hash(user.id, *hashed);
+  if (!stored) return Err(store_failure(stored.error()));
+  auto revoked = sign_out_everywhere(*store, user);
+  if (!revoked) return Err(revoked.error());
+  std::printf("password of %s changed; signed out everywhere, %lld grant(s) revoked\n",
+              user.username.c_str(), static_cast<long long>(*revoked));
   return Ok{};
 }
 
 Result<Ok, Failure> set_disabled(const StoreChoice& choice, const std::string& username,
                                  bool disabled) {
-  auto store = open_chosen_store(choice);
-  if (!store) return Err(store.error());
-  auto user = find_user(**store, username);
-  if (!user) return Err(user.error());
-  auto stored = (*store)->users().set_disabled(user->id, disabled);
-  if (!stored) return Err(Failure{exit_code_of(stored.error()), stored.error().message});
-  std::printf("%s %s\n", user->username.c_str(), disabled ? "disabled" : "enabled");
+  auto opened = open_with_user(choice, username);
+  if (!opened) return Err(opened.error());
+  auto& [store, user] = *opened;
+  auto stored = store->users().set_disabled(user.id, disabled);
+  if (!stored) return Err(store_failure(stored.error()));
+  if (disabled) {
+    auto revoked = sign_out_everywhere(*store, user);
+    if (!revoked) return Err(revoked.error());
+    std::printf("%s disabled; signed out everywhere, %lld grant(s) revoked\n",
+                user.username.c_str(), static_cast<long long>(*revoked));
+  } else {
+    std::printf("%s enabled\n", user.username.c_str());
+  }
   return Ok{};
 }
 
-void add_store_options(CLI::App* cmd, StoreChoice& choice) {
-  auto* config = cmd->add_option("--config,-c", choice.config_file, "YAML configuration file");
-  auto* data_dir =
-      cmd->add_option("--data-dir", choice.data_dir, "Data directory of `tessera demo`");
-  config->excludes(data_dir);
+// One consent as `consents --json` prints it.
+json::Json consent_json(const store::Consent& consent) {
+  return json::Json{{"client_id", consent.client_id},
+                    {"scopes", consent.scopes},
+                    {"granted_at", consent.granted_at}};
+}
+
+Result<Ok, Failure> list_consents(const StoreChoice& choice, const std::string& username,
+                                  bool as_json) {
+  auto opened = open_with_user(choice, username);
+  if (!opened) return Err(opened.error());
+  auto& [store, user] = *opened;
+  auto consents = store->consents().list_for_user(user.id);
+  if (!consents) return Err(store_failure(consents.error()));
+  if (as_json) {
+    json::Json out = json::Json::array();
+    for (const auto& consent : *consents) out.push_back(consent_json(consent));
+    std::printf("%s\n", out.dump().c_str());
+    return Ok{};
+  }
+  std::printf("%-32s %-12s %s\n", "CLIENT_ID", "GRANTED_AT", "SCOPES");
+  for (const auto& consent : *consents) {
+    std::string scopes;
+    for (const auto& scope : consent.scopes) scopes += (scopes.empty() ? "" : " ") + scope;
+    std::printf("%-32s %-12lld %s\n", consent.client_id.c_str(),
+                static_cast<long long>(consent.granted_at), scopes.c_str());
+  }
+  return Ok{};
+}
+
+// Withdraws what the user allowed the client (OpenID Core §3.1.2.4: the consent page is shown
+// again on the next authorization) and revokes the user's grants to that client with every
+// refresh and access token under them (RFC 7009 §2.1 applied to the whole grant).
+Result<Ok, Failure> revoke_consent(const StoreChoice& choice, const std::string& username,
+                                   const std::string& client_id) {
+  auto opened = open_with_user(choice, username);
+  if (!opened) return Err(opened.error());
+  auto& [store, user] = *opened;
+  auto revoked = store->consents().revoke(user.id, client_id);
+  if (!revoked) return Err(store_failure(revoked.error()));
+  if (!*revoked) {
+    return Err(Failure{kExitFailed, user.username + " has no consent for client " + client_id});
+  }
+  auto grants = store->grants().list_grants_for_subject(user.id);
+  if (!grants) {
+    return Err(Failure{kExitFailed,
+                       "consent removed, but listing grants failed: " + grants.error().message});
+  }
+  int64_t grants_revoked = 0;
+  for (const auto& grant : *grants) {
+    if (grant.client_id != client_id) continue;
+    auto done = store->grants().revoke_grant(grant.id);
+    if (!done) {
+      return Err(Failure{kExitFailed, "consent removed and " + std::to_string(grants_revoked) +
+                                          " grant(s) revoked, then: " + done.error().message});
+    }
+    ++grants_revoked;
+  }
+  std::printf("consent of %s for %s revoked; %lld grant(s) revoked\n", user.username.c_str(),
+              client_id.c_str(), static_cast<long long>(grants_revoked));
+  return Ok{};
+}
+
+// The shared --config/--data-dir, and --secret-key-file read as given (or TESSERA_SECRET_KEY):
+// `tessera user` does not fall back to the configuration's or the demo's key file.
+void add_user_store_options(CLI::App* cmd, StoreChoice& choice) {
+  add_store_options(cmd, choice, /*with_secret_key=*/false);
   cmd->add_option("--secret-key-file", choice.secret_key_file,
                   "Instance key (base64url, 32 bytes); default: $TESSERA_SECRET_KEY");
 }
 
-// Runs `action`, printing its failure on stderr; returns the exit code.
-template <class Action>
-int run(const char* name, Action action) {
-  auto done = action();
-  if (done) return 0;
-  std::fprintf(stderr, "tessera user %s: %s\n", name, done.error().message.c_str());
-  return done.error().code;
-}
+int run(const char* name, auto action) { return run_admin("user", name, std::move(action)); }
 
 }  // namespace
 
 void add_user_commands(CLI::App& app, int& rc) {
-  auto* user = app.add_subcommand("user", "Administer users: create, list, set passwords");
+  auto* user =
+      app.add_subcommand("user", "Administer users: create, list, set passwords, consents");
   user->require_subcommand(1);
   static StoreChoice choice;
 
@@ -271,13 +322,13 @@ void add_user_commands(CLI::App& app, int& rc) {
   create_cmd->add_option("--name", create.name, "Full name (profile claim)");
   create_cmd->add_flag("--totp", create.totp, "Enrol TOTP; prints the secret and otpauth URI");
   create_cmd->add_flag("--json", create.json, "Print the result as JSON");
-  add_store_options(create_cmd, choice);
+  add_user_store_options(create_cmd, choice);
   create_cmd->callback([&rc] { rc = run("create", [] { return create_user(choice, create); }); });
 
   static bool list_json = false;
   auto* list_cmd = user->add_subcommand("list", "List users");
   list_cmd->add_flag("--json", list_json, "Print a JSON array");
-  add_store_options(list_cmd, choice);
+  add_user_store_options(list_cmd, choice);
   list_cmd->callback([&rc] { rc = run("list", [] { return list_users(choice, list_json); }); });
 
   static std::string target;
@@ -285,7 +336,7 @@ void add_user_commands(CLI::App& app, int& rc) {
   auto* password_cmd = user->add_subcommand("set-password", "Set a user's password");
   password_cmd->add_option("username", target, "Username")->required();
   password_cmd->add_flag("--password-stdin", password_stdin, "Read the password from stdin");
-  add_store_options(password_cmd, choice);
+  add_user_store_options(password_cmd, choice);
   password_cmd->callback([&rc] {
     rc = run("set-password", [] { return set_password(choice, target, password_stdin); });
   });
@@ -294,12 +345,30 @@ void add_user_commands(CLI::App& app, int& rc) {
     auto* cmd = user->add_subcommand(disabled ? "disable" : "enable",
                                      disabled ? "Disable a user (logins fail)" : "Enable a user");
     cmd->add_option("username", target, "Username")->required();
-    add_store_options(cmd, choice);
+    add_user_store_options(cmd, choice);
     cmd->callback([&rc, disabled] {
       rc = run(disabled ? "disable" : "enable",
                [disabled] { return set_disabled(choice, target, disabled); });
     });
   }
+
+  static bool consents_json = false;
+  auto* consents_cmd = user->add_subcommand("consents", "List what a user consented to");
+  consents_cmd->add_option("username", target, "Username")->required();
+  consents_cmd->add_flag("--json", consents_json, "Print a JSON array");
+  add_user_store_options(consents_cmd, choice);
+  consents_cmd->callback(
+      [&rc] { rc = run("consents", [] { return list_consents(choice, target, consents_json); }); });
+
+  static std::string client_id;
+  auto* revoke_cmd = user->add_subcommand(
+      "revoke-consent", "Withdraw a user's consent for a client and revoke their grants to it");
+  revoke_cmd->add_option("username", target, "Username")->required();
+  revoke_cmd->add_option("client_id", client_id, "Client ID")->required();
+  add_user_store_options(revoke_cmd, choice);
+  revoke_cmd->callback([&rc] {
+    rc = run("revoke-consent", [] { return revoke_consent(choice, target, client_id); });
+  });
 }
 
 }  // namespace tessera::app

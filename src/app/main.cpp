@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "app/commands.h"
+#include "app/log.h"
+#include "core/audit.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -12,6 +14,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
 
+  // Audit events (logins, tokens, revocations, key rotations) from every command go to the log.
+  tessera::audit::set_sink(tessera::app::log_audit);
   int rc = 0;
   tessera::app::add_version_command(app, rc);
   tessera::app::add_server_commands(app, rc);

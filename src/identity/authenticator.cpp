@@ -78,7 +78,10 @@ Result<store::User, AuthFailure> Authenticator::authenticate(std::string_view us
     throttle_.record_failure(account, address);
     return Err(AuthFailure{AuthError::kInvalidCredentials});
   }
-  throttle_.record_success(account);
+  // With a second factor the login is not over yet: the failures counted so far (wrong codes
+  // included) stand until the code is right, or entering the password again would reset the
+  // limit on guessing codes (RFC 4226 §7.3).
+  if (!user.totp_secret_encrypted) throttle_.record_success(account);
   if (needs_rehash(user.password_hash, options_.password)) {
     // Best effort: the login stands even if the upgrade cannot be stored now.
     if (auto rehashed = hash_password(password, options_.password)) {
@@ -118,6 +121,7 @@ Result<Ok, SecondFactorFailure> Authenticator::verify_second_factor(const store:
     throttle_.record_failure(account, {});
     return Err(SecondFactorFailure{SecondFactorError::kInvalidCode});
   }
+  throttle_.record_success(account);
   return Ok{};
 }
 

@@ -23,7 +23,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
       *clients_, store.replay_cache(), clock, ClientAuthOptions{options_.issuer, base + "/token"});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
-  grants_ = make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_});
+  grants_ =
+      make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_, store.users()});
   token_endpoint_ = std::make_unique<TokenEndpoint>(grants_, *client_auth_);
   throttle_ = std::make_unique<identity::LoginThrottle>(clock);
   authenticator_ = std::make_unique<identity::Authenticator>(store.users(), *throttle_, clock,

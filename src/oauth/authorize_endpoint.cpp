@@ -1,6 +1,7 @@
 #include "oauth/authorize_endpoint.h"
 
 #include <algorithm>
+#include <variant>
 
 #include "core/audit.h"
 #include "core/crypto.h"
@@ -67,14 +68,34 @@ AuthorizeEndpoint::AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clie
       authenticator_(authenticator),
       sealer_(sealer),
       clock_(clock),
-      cookies_(options_.secure_cookies) {}
+      cookies_(options_.secure_cookies),
+      workers_(options_.login_threads, options_.login_queue) {}
 
 void AuthorizeEndpoint::add_routes(http::Router& router, const std::string& prefix) {
   prefix_ = prefix;
   auto authorize = [this](const http::Request& r) { return this->authorize(r); };
   router.get(prefix + "/authorize", authorize);
   router.post(prefix + "/authorize", authorize);
-  router.post(prefix + "/login", [this](const http::Request& r) { return this->login(r); });
+  // argon2id takes tens of milliseconds: off the I/O threads, on a bounded pool (503 when full).
+  // The cheap checks (form, CSRF, sealed request, client) run first, so junk never takes a
+  // worker.
+  router.add_async(
+      "POST", prefix + "/login", [this](const http::Request& r, http::Responder respond) {
+        auto prepared = prepare_login(r);
+        if (auto* refused = std::get_if<http::Response>(&prepared)) {
+          respond(std::move(*refused));
+          return;
+        }
+        auto attempt = std::make_shared<LoginAttempt>(std::get<LoginAttempt>(std::move(prepared)));
+        auto shared = std::make_shared<http::Responder>(std::move(respond));
+        if (!workers_.submit(
+                [this, &r, attempt, shared] { (*shared)(finish_login(r, *attempt)); })) {
+          http::Response busy =
+              pages::html(503, pages::error({"Busy", "Too many sign-ins right now. Try again."}));
+          busy.headers.set("Retry-After", "1");
+          (*shared)(std::move(busy));
+        }
+      });
   router.post(prefix + "/login/otp", [this](const http::Request& r) { return this->otp(r); });
   router.post(prefix + "/consent", [this](const http::Request& r) { return this->consent(r); });
 }
@@ -176,6 +197,17 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   }
   auto params = request_params(request);
   if (!params) return error_page(ctx, 400, "Invalid request", params.error());
+  // OpenID Core §3.1.2.1 allows POST; a cross-site POST carries no SameSite=Lax cookie, so the
+  // user's session would be invisible. Answer with the same request as a top-level GET.
+  if (request.method() == "POST") {
+    std::vector<std::pair<std::string, std::string>> same(params->begin(), params->end());
+    http::Response again(303);
+    std::string base = options_.issuer;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    again.headers.set("Location", redirect_with(base + "/authorize", same));
+    again.headers.set("Cache-Control", "no-store");
+    return again;
+  }
   std::shared_ptr<const store::Client> client;
   if (auto id = params->get("client_id"); id && !id->empty() && params->count("client_id") == 1) {
     auto found = clients_.find(*id);
@@ -232,7 +264,7 @@ http::Response AuthorizeEndpoint::proceed(Context& ctx, const Flow& flow) const 
     return otp_page(ctx, r, session.user_id, session.sid, std::nullopt, 200);
   }
   // OpenID Core §3.1.2.4: consent, remembered per user and client.
-  if (!flow.client->skip_consent) {
+  if (!flow.client->skip_consent || r.has_prompt("consent")) {
     bool granted = !r.has_prompt("consent");
     if (granted) {
       auto consent = store_.consents().find(session.user_id, r.client_id);
@@ -253,6 +285,20 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
                                              const store::Session& session) const {
   const AuthorizationRequest& r = flow.request;
   const store::Client& client = *flow.client;
+  // The request was checked at /authorize, up to interaction_lifetime ago: the client's
+  // registration may have changed since (a redirect URI withdrawn, a scope taken away).
+  const auto still = [&](const std::vector<std::string>& allowed, const std::string& v) {
+    return contains(allowed, v);
+  };
+  if (!still(client.redirect_uris, r.redirect_uri) ||
+      !still(client.grant_types, "authorization_code") ||
+      !std::all_of(r.scopes.begin(), r.scopes.end(),
+                   [&](const std::string& s) { return still(client.scopes, s); }) ||
+      !std::all_of(r.audiences.begin(), r.audiences.end(),
+                   [&](const std::string& a) { return still(client.audiences, a); })) {
+    return error_page(ctx, 400, "The application's registration changed",
+                      "Go back to the application and sign in again.");
+  }
   const int64_t now = clock_.now();
   store::GrantRecord grant;
   grant.id = crypto::random_token(16);
@@ -293,6 +339,8 @@ std::optional<http::Response> AuthorizeEndpoint::check_form(Context& ctx,
   }
   // Fetch metadata / Origin: a cross-site POST is refused before anything else (OWASP CSRF
   // cheat sheet, "verifying origin"); the HMAC token below is the main defence.
+  // "null" is let through: browsers send it for our own forms, whose pages have
+  // Referrer-Policy: no-referrer (Fetch §3.1 "serializing a request origin").
   if (auto origin = request.header("Origin"); origin && *origin != "null") {
     std::string expected = options_.issuer.substr(0, options_.issuer.find('/', 8));
     if (*origin != expected) {
@@ -310,16 +358,23 @@ std::optional<http::Response> AuthorizeEndpoint::check_form(Context& ctx,
 Result<store::Session, std::string> AuthorizeEndpoint::start_session(
     Context& ctx, const store::User& user, std::string_view acr,
     std::vector<std::string> amr) const {
-  // A new session id at every login (OWASP session management: no fixation). The previous
-  // session of this browser ends.
+  // A new cookie value at every login (OWASP session management: no fixation). The same user
+  // signing in again keeps the session's sid, so logout still ends every grant given in it;
+  // another user signing in on this browser ends the previous user's session and its grants.
+  std::string sid = crypto::random_token(16);
   if (auto old = current_session(ctx.request)) {
+    if (old->user_id == user.id) {
+      sid = old->sid;
+    } else if (!store_.grants().revoke_grants_for_session(old->sid)) {
+      return Err(std::string("store unavailable"));
+    }
     if (!store_.sessions().remove_by_sid(old->sid)) return Err(std::string("store unavailable"));
   }
   const int64_t now = clock_.now();
   const std::string cookie = crypto::random_token(32);
   store::Session session;
   session.id_sha256 = crypto::sha256(cookie);
-  session.sid = crypto::random_token(16);
+  session.sid = std::move(sid);
   session.user_id = user.id;
   session.auth_time = now;
   session.acr = std::string(acr);
@@ -338,7 +393,8 @@ Result<store::Session, std::string> AuthorizeEndpoint::start_session(
   return session;
 }
 
-http::Response AuthorizeEndpoint::login(const http::Request& request) const {
+std::variant<http::Response, AuthorizeEndpoint::LoginAttempt> AuthorizeEndpoint::prepare_login(
+    const http::Request& request) const {
   Context ctx{request, http::request_cookie(request, cookies_.browser).value_or(""), {}};
   auto form = request.form();
   if (!form) return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
@@ -353,6 +409,20 @@ http::Response AuthorizeEndpoint::login(const http::Request& request) const {
   if (!client || !*client) {
     return error_page(ctx, 400, "Unknown application", "The application is no longer registered.");
   }
+  return LoginAttempt{ctx.browser_id, std::move(*form), std::move(*authz), *client};
+}
+
+http::Response AuthorizeEndpoint::login(const http::Request& request) const {
+  auto prepared = prepare_login(request);
+  if (auto* response = std::get_if<http::Response>(&prepared)) return std::move(*response);
+  return finish_login(request, std::get<LoginAttempt>(prepared));
+}
+
+http::Response AuthorizeEndpoint::finish_login(const http::Request& request,
+                                               LoginAttempt& attempt) const {
+  Context ctx{request, attempt.browser_id, {}};
+  const http::Params* form = &attempt.form;
+  AuthorizationRequest* authz = &attempt.authz;
   auto user =
       authenticator_.authenticate(form->get("username").value_or(""),
                                   form->get("password").value_or(""), request.peer_address());
@@ -386,7 +456,7 @@ http::Response AuthorizeEndpoint::login(const http::Request& request) const {
   auto session = start_session(ctx, *user, kAcrPassword, {"pwd"});
   if (!session) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
   satisfied_by_fresh_login(*authz);
-  return proceed(ctx, Flow{std::move(*authz), *client, std::move(*session)});
+  return proceed(ctx, Flow{std::move(*authz), attempt.client, std::move(*session)});
 }
 
 http::Response AuthorizeEndpoint::otp(const http::Request& request) const {
@@ -438,7 +508,13 @@ http::Response AuthorizeEndpoint::otp(const http::Request& request) const {
   const std::vector<std::string> amr = {"pwd", "otp", "mfa"};  // RFC 8176 §2
   std::optional<store::Session> session;
   auto existing = current_session(request);
-  if (sid && existing && existing->sid == *sid && existing->user_id == user_id) {
+  // A code page reached by step-up (sid set) only ever upgrades that live session: a code alone
+  // never starts one.
+  if (sid && (!existing || existing->sid != *sid || existing->user_id != user_id)) {
+    return error_page(ctx, 400, "This page has expired",
+                      "Go back to the application and sign in again.");
+  }
+  if (sid) {
     // Step-up in the same session (acr_values asked for more than it had).
     const int64_t now = clock_.now();
     if (!store_.sessions().update_authentication(existing->id_sha256, now, kAcrMfa, amr)) {

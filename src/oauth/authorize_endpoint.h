@@ -8,8 +8,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "core/clock.h"
+#include "core/worker_pool.h"
 #include "http/message.h"
 #include "http/router.h"
 #include "identity/authenticator.h"
@@ -28,9 +30,11 @@ inline constexpr std::string_view kAcrMfa = "urn:tessera:acr:mfa";
 struct AuthorizeOptions {
   std::string issuer;
   int64_t code_lifetime = 60;  // RFC 6749 §4.1.2: "a maximum lifetime of 10 minutes"; 1 minute
-  int64_t interaction_lifetime = 600;   // from /authorize to the last page
-  int64_t session_lifetime = 8 * 3600;  // a browser session, absolute
-  bool secure_cookies = false;          // true when the issuer is https
+  int64_t interaction_lifetime = 600;            // from /authorize to the last page
+  int64_t session_lifetime = int64_t{8} * 3600;  // a browser session, absolute
+  bool secure_cookies = false;                   // true when the issuer is https
+  size_t login_threads = 2;                      // password checks run here, not on I/O threads
+  size_t login_queue = 256;                      // logins waiting beyond this answer 503
 };
 
 class AuthorizeEndpoint {
@@ -54,6 +58,16 @@ class AuthorizeEndpoint {
  private:
   struct Context;
   struct Flow;
+  // What the I/O thread checks before a login goes to the worker pool (prepare_login).
+  struct LoginAttempt {
+    std::string browser_id;
+    http::Params form;
+    AuthorizationRequest authz;
+    std::shared_ptr<const store::Client> client;
+  };
+
+  std::variant<http::Response, LoginAttempt> prepare_login(const http::Request& request) const;
+  http::Response finish_login(const http::Request& request, LoginAttempt& attempt) const;
 
   http::Response proceed(Context& ctx, const Flow& flow) const;
   http::Response issue_code(Context& ctx, const Flow& flow, const store::Session& session) const;
@@ -85,6 +99,7 @@ class AuthorizeEndpoint {
   const InteractionSealer& sealer_;
   const Clock& clock_;
   CookieNames cookies_;
+  WorkerPool workers_;  // last: joined first, while everything its jobs use still exists
 };
 
 }  // namespace tessera::oauth

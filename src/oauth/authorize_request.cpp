@@ -158,10 +158,12 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
       return E{"invalid_request", "prompt=none cannot be combined with other values"};
     }
   }
-  if (auto max_age = get("max_age")) {
+  if (auto max_age = params.get("max_age"); max_age && !max_age->empty()) {
+    const std::string_view text = *max_age;
     int64_t value = -1;
-    auto [end, ec] = std::from_chars(max_age->data(), max_age->data() + max_age->size(), value);
-    if (ec != std::errc() || end != max_age->data() + max_age->size() || value < 0) {
+    const char* last = text.data() + text.size();
+    auto [end, ec] = std::from_chars(text.data(), last, value);
+    if (ec != std::errc() || end != last || value < 0) {
       return E{"invalid_request", "max_age must be a non-negative integer"};
     }
     r.max_age = value;

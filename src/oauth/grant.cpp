@@ -70,6 +70,13 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
     const GrantContext& context, const store::Client& client, const store::GrantRecord& grant,
     const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,
     const std::optional<std::string>& nonce) {
+  // RFC 9700 §4.14.2: a refresh token dies with the user's account. Grants here always have a
+  // user as subject (client credentials have no grant).
+  auto user = context.users.find_by_id(grant.subject);
+  if (!user) return Err(OAuthError::server_error("the user store is unavailable"));
+  if (!*user || (*user)->disabled) {
+    return Err(OAuthError::invalid_grant("the user is disabled or no longer exists"));
+  }
   TokenSubject subject;
   subject.subject = grant.subject;
   subject.client_id = client.client_id;

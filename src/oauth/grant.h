@@ -16,6 +16,7 @@
 #include "oauth/error.h"
 #include "store/client_store.h"
 #include "store/grant_store.h"
+#include "store/user_store.h"
 
 namespace tessera::oauth {
 
@@ -63,6 +64,7 @@ struct GrantContext {
   store::GrantStore& grants;
   const Clock& clock;
   const TokenResolver& resolver;  // tokens presented to a grant (RFC 8693 subject_token)
+  store::UserStore& users;        // a disabled or deleted user's grants issue nothing more
 };
 
 // The tokens of a grant about to be answered: minted, with the records that must be stored

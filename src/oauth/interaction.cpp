@@ -30,7 +30,9 @@ std::string InteractionSealer::seal(std::string_view purpose, const json::Json& 
 
 std::optional<json::Json> InteractionSealer::open(std::string_view purpose, std::string_view sealed,
                                                   std::string_view browser_id) const {
-  if (browser_id.empty() || sealed.size() > 16384) return std::nullopt;
+  // Request values are each at most 4096 bytes (authorize_request.cpp); escaped and sealed they
+  // stay well under this.
+  if (browser_id.empty() || sealed.size() > 131072) return std::nullopt;
   auto bytes = base64url::decode(sealed);
   if (!bytes) return std::nullopt;
   std::string aad = std::string(purpose) + "\n" + std::string(browser_id);

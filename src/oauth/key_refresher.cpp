@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/audit.h"
+
 namespace tessera::oauth {
 
 Result<std::optional<std::chrono::seconds>> key_refresh_interval_from_environment() {
@@ -69,7 +71,10 @@ Result<Ok> KeyRefresher::activate_if_due() {
   // for max-age seconds (RFC 9111 §5.2.2.1), and would reject tokens the new key signs.
   if (!next || clock_.now() - next->created_at < options_.min_published) return Ok{};
   auto activated = keys_.activate_next(options_.max_token_lifetime, options_.min_published);
-  if (activated) return Ok{};
+  if (activated) {
+    audit::emit("signing_key.activated", {{"kid", next->kid}, {"alg", alg}, {"by", "refresher"}});
+    return Ok{};
+  }
   // Another node may have activated it between our read and our write (the store's
   // compare-and-set refused ours): the work is done, take the store's word for it.
   auto now_row = store_.find(next->kid);

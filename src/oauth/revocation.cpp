@@ -1,5 +1,6 @@
 #include "oauth/revocation.h"
 
+#include "core/audit.h"
 #include "oauth/introspection.h"
 #include "oauth/tokens.h"
 
@@ -50,6 +51,11 @@ Result<RevocationOutcome, OAuthError> RevocationEndpoint::revoke(
     }
     return Err(OAuthError::server_error("revocation failed"));
   }
+  // RFC 7009 §2.1 done; the audit trail names the token by its owner and kind, never its value.
+  audit::emit("token.revoked", {{"client_id", caller},
+                                {"kind", store::to_string(token->kind)},
+                                {"subject", token->subject},
+                                {"tokens_revoked", *revoked}});
   return RevocationOutcome::kRevoked;
 }
 

@@ -2,20 +2,13 @@
 
 #include <algorithm>
 
+#include "oauth/bearer.h"
 #include "oauth/client_auth.h"
 
 namespace tessera::oauth {
 namespace {
 
 constexpr size_t kMaxParameters = 64;
-
-// RFC 6749 §3.2: "application/x-www-form-urlencoded"; parameters such as charset are allowed.
-bool is_form_urlencoded(std::optional<std::string_view> content_type) {
-  if (!content_type) return false;
-  std::string_view media = content_type->substr(0, content_type->find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  return http::iequals(media, "application/x-www-form-urlencoded");
-}
 
 // RFC 6749 §3.1: parameters MUST NOT be included more than once, except those defined to repeat:
 // resource (RFC 8707 §2) and audience (RFC 8693 §2.1).
@@ -41,6 +34,7 @@ http::Response TokenEndpoint::handle(const http::Request& request) const {
 }
 
 Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& request) const {
+  // RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded.
   if (!is_form_urlencoded(request.header("Content-Type"))) {
     return Err(
         OAuthError::invalid_request("the token endpoint takes application/x-www-form-urlencoded"));

@@ -1,6 +1,7 @@
 #include "store/client_store.h"
 
 #include "core/json.h"
+#include "store/sql_lists.h"
 #include "store/sql_stores.h"
 
 namespace tessera::store {
@@ -135,19 +136,6 @@ constexpr std::string_view kSelectClients =
     " redirect_uris, scopes, audiences, access_token_format, access_token_lifetime, created_at,"
     " jwks, post_logout_redirect_uris, refresh_token_lifetime, skip_consent, may_impersonate"
     " FROM clients";
-
-std::string list_to_text(const std::vector<std::string>& list) { return json::Json(list).dump(); }
-
-std::optional<std::vector<std::string>> list_from_text(const std::string& text) {
-  auto parsed = json::parse_strict(text);
-  if (!parsed || !parsed->is_array()) return std::nullopt;
-  std::vector<std::string> out;
-  for (const auto& v : *parsed) {
-    if (!v.is_string()) return std::nullopt;
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;

@@ -1,11 +1,13 @@
-// `tessera user create|list|set-password|disable|enable` (issue 3, Administration) on a data
-// directory and on a configuration file's store. Runs the built binary named by TESSERA_BIN.
+// `tessera user create|list|set-password|disable|enable|consents|revoke-consent` (issue 3,
+// Administration) on a data directory and on a configuration file's store; the consent commands
+// against the store of a running `tessera demo`. Runs the built binary named by TESSERA_BIN.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ok, scratchDir, tessera } from '../lib/tessera.mjs';
+import { codeFlow, form, startDemo } from '../lib/demo.mjs';
 
 before(() => assert.ok(BIN, 'TESSERA_BIN must name the tessera binary'));
 const scratch = scratchDir('tessera-user-cli-');
@@ -129,5 +131,91 @@ describe('bad input', () => {
       assert.match(r.stderr, /^tessera user \S+: .+/, args.join(' '));
     }
     assert.equal(list(dir).length, 0);
+  });
+});
+
+describe('user consents and revoke-consent, on the store of a running demo', () => {
+  const demo = startDemo('tessera-user-consent-');
+  const consents = (user) =>
+    JSON.parse(ok(['user', 'consents', user, '--json', '--data-dir', demo.dir]));
+  const refresh = (refreshToken) => form(demo.metadata.token_endpoint, {
+    grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'spa',
+  });
+
+  test('revoke-consent withdraws the consent and kills the grant; consent is asked again', async () => {
+    const alice = demo.ready.users.alice;
+    const scope = 'openid offline_access invoices:read';
+    assert.deepEqual(consents('alice'), []);
+    const first = await codeFlow(demo, alice, { scope });
+    assert.deepEqual(first.pages, ['login', 'consent']);
+    assert.ok(first.tokens.refresh_token, JSON.stringify(first.tokens));
+
+    const listed = consents('alice');
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].client_id, 'spa');
+    assert.deepEqual([...listed[0].scopes].sort(), scope.split(' ').sort());
+    assert.equal(typeof listed[0].granted_at, 'number');
+    assert.ok(Math.abs(listed[0].granted_at - Date.now() / 1000) < 600, `${listed[0].granted_at}`);
+    assert.match(ok(['user', 'consents', 'alice', '--data-dir', demo.dir]),
+      /^spa\s+\d+\s+\S*openid/m);
+
+    // Before the revocation the refresh token works (and rotates, RFC 9700 §4.14.2).
+    const rotated = await refresh(first.tokens.refresh_token);
+    assert.equal(rotated.status, 200, rotated.text);
+
+    const out = ok(['user', 'revoke-consent', 'alice', 'spa', '--data-dir', demo.dir]);
+    assert.match(out, /consent of alice for spa revoked; 1 grant\(s\) revoked/);
+    assert.deepEqual(consents('alice'), []);
+
+    // The grant is gone: its refresh token is refused (RFC 6749 §5.2 invalid_grant).
+    const refused = await refresh(rotated.body.refresh_token);
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.error, 'invalid_grant');
+
+    // Same browser, session still alive: no login, but the consent page again.
+    const again = await codeFlow(demo, alice, { scope, jar: first.jar });
+    assert.deepEqual(again.pages, ['consent']);
+    assert.equal(consents('alice')[0].client_id, 'spa');
+  });
+
+  test('an unknown user, or a client without consent, exits 1 and revokes nothing', async () => {
+    const alice = demo.ready.users.alice;
+    const tokens = (await codeFlow(demo, alice)).tokens;
+    const before = consents('alice');
+    const cases = [
+      [['user', 'revoke-consent', 'nobody', 'spa'], /no such user: nobody/],
+      [['user', 'revoke-consent', 'alice', 'service'], /alice has no consent for client service/],
+      [['user', 'revoke-consent', 'alice', 'no-such-client'], /no consent for client no-such-client/],
+      [['user', 'consents', 'nobody'], /no such user: nobody/],
+    ];
+    for (const [args, message] of cases) {
+      const r = tessera([...args, '--data-dir', demo.dir]);
+      assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.deepEqual(consents('alice'), before);
+    const still = await refresh(tokens.refresh_token);
+    assert.equal(still.status, 200, still.text);
+  });
+  // RFC 9700 §4.14.2: disabling an account or changing its password ends its sessions and
+  // grants; and a disabled user's remaining tokens issue nothing.
+  test('disable and set-password sign the user out everywhere', async () => {
+    const bob = { ...demo.ready.users.bob };
+    const first = await codeFlow(demo, bob);
+    assert.ok(first.tokens.refresh_token, JSON.stringify(first.tokens));
+    const out = ok(['user', 'disable', 'bob', '--data-dir', demo.dir]);
+    assert.match(out, /bob disabled; signed out everywhere, [1-9]\d* grant\(s\) revoked/);
+    const refused = await refresh(first.tokens.refresh_token);
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.error, 'invalid_grant');
+    ok(['user', 'enable', 'bob', '--data-dir', demo.dir]);
+    // Re-enabling does not bring the revoked grant back.
+    assert.equal((await refresh(first.tokens.refresh_token)).status, 400);
+
+    const second = await codeFlow(demo, bob);
+    const changed = ok(['user', 'set-password', 'bob', '--password-stdin', '--data-dir', demo.dir],
+      bob.password);
+    assert.match(changed, /password of bob changed; signed out everywhere, [1-9]\d* grant\(s\) revoked/);
+    assert.equal((await refresh(second.tokens.refresh_token)).status, 400);
   });
 });

@@ -4,25 +4,22 @@
 // bad authorization requests, token endpoint errors and RP-initiated logout. The user's side
 // (login, TOTP and consent pages) is walked over plain HTTP by tests/lib/login.mjs. The only
 // relaxation is allowInsecureRequests: the demo speaks plain http on 127.0.0.1.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { BIN, freePort, ok, startTessera, waitFor } from '../lib/tessera.mjs';
+import { BIN, ok } from '../lib/tessera.mjs';
 import { CookieJar, parseForm, signIn, visit } from '../lib/login.mjs';
+import { basic, form as postForm } from '../lib/demo.mjs';
+import { insecure, openidConfig, startInteropDemo } from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
 const ACR_PWD = 'urn:tessera:acr:pwd';
 const ACR_MFA = 'urn:tessera:acr:mfa';
-const insecure = { [oauth.allowInsecureRequests]: true };
 
-let demo;
 let ready;
 let dir;
 let as;  // oauth4webapi's view of the server metadata
@@ -30,17 +27,10 @@ let spa;
 let spaClient;
 let callback;
 let jwks;
-let web;  // a confidential client with opaque access tokens, registered by before()
+let web;  // a confidential client with opaque access tokens, registered at start-up
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tessera-code-flow-'));
-  const port = await freePort();
-  demo = startTessera(['demo', '--port', String(port), '--data-dir', dir]);
-  const out = await waitFor(() => demo.out().includes('\n') && demo.out(), 'readiness line');
-  ready = JSON.parse(out.trim());
-  const issuer = new URL(ready.issuer);
-  as = await oauth.processDiscoveryResponse(
-    issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
+const demo = startInteropDemo('tessera-code-flow-', async () => {
+  ({ ready, dir, as } = demo);
   spa = ready.clients.spa;
   spaClient = { client_id: spa.client_id };
   callback = spa.redirect_uris[0];
@@ -52,15 +42,7 @@ before(async () => {
     '--json', '--data-dir', dir]));
 });
 
-after(() => {
-  demo?.child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function spaConfig() {
-  return client.discovery(new URL(ready.issuer), spa.client_id, undefined, client.None(),
-    { execute: [client.allowInsecureRequests] });
-}
+const spaConfig = () => openidConfig(demo, spa);
 
 // A fresh authorization request for spa: PKCE S256, state and nonce. `extra` adds parameters or,
 // with undefined, removes them.
@@ -82,6 +64,22 @@ async function authorization(extra = {}) {
   const url = new URL(as.authorization_endpoint);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
   return { url: url.href, verifier, state, nonce };
+}
+
+// The same request for spa built by openid-client.
+async function libAuthorization(config, scope) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: callback,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  return { url, verifier, state, nonce };
 }
 
 // oauth4webapi from the redirect to validated tokens: iss/state checked (RFC 9207), code
@@ -135,20 +133,7 @@ function assertErrorPage(page) {
   assert.match(page.response.headers.get('content-type'), /text\/html/);
 }
 
-async function tokenPost(form, headers = {}) {
-  const r = await fetch(as.token_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(form).toString(),
-  });
-  const text = await r.text();
-  assert.notEqual(r.status, 500, text);
-  return { status: r.status, body: JSON.parse(text) };
-}
-
-function basic(id, secret) {
-  return { authorization: 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64') };
-}
+const tokenPost = (form, headers = {}) => postForm(as.token_endpoint, form, headers);
 
 // A user of its own for a test whose assertions depend on what the server remembers per user
 // (consent), created in the running demo's store with `tessera user create`.
@@ -185,13 +170,9 @@ async function webTokens(jar) {
 
 // RFC 7662 by the web client itself (it may see its own tokens).
 async function webIntrospect(token) {
-  const r = await fetch(as.introspection_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic(web.client_id, web.client_secret) },
-    body: new URLSearchParams({ token }).toString(),
-  });
+  const r = await postForm(as.introspection_endpoint, { token }, basic(web.client_id, web.client_secret));
   assert.equal(r.status, 200);
-  return r.json();
+  return r.body;
 }
 
 // --- 1. Discovery ---------------------------------------------------------------------------
@@ -230,17 +211,7 @@ test('discovery: both libraries read the code flow metadata (RFC 8414, OpenID Di
 test('openid-client: alice signs in with a password; ID token, acr/amr and userinfo by scope', async () => {
   const config = await spaConfig();
   const jar = new CookieJar();
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: callback,
-    scope: 'openid profile email invoices:read',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
+  const { url, verifier, state, nonce } = await libAuthorization(config, 'openid profile email invoices:read');
   const r = await signIn(url.href, ready.users.alice, { jar });
   assert.equal(r.pages[0], 'login');
   assert.ok(!r.pages.includes('totp'));
@@ -315,17 +286,7 @@ test('oauth4webapi: alice signs in; iss response parameter, nonce, at_hash and u
 test('openid-client: bob signs in with a TOTP code (acr mfa); his session satisfies acr_values=mfa', async () => {
   const config = await spaConfig();
   const jar = new CookieJar();
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: callback,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
+  const { url, verifier, state, nonce } = await libAuthorization(config, 'openid profile email');
   const r = await signIn(url.href, ready.users.bob, { jar });
   assert.deepEqual(r.pages, ['login', 'totp', 'consent']);
   const tokens = await client.authorizationCodeGrant(config, r.location,
@@ -530,12 +491,18 @@ test('bad authorization requests: errors redirected with state and iss', async (
   // OpenID Core §3.1.2.1: redirect_uri is required in an OpenID request.
   const b = await authorization({ redirect_uri: undefined });
   assertRedirectError(await visit(jar, b.url), b, 'invalid_request');
-  // POST to the authorization endpoint (RFC 6749 §3.1) is read the same way.
+  // POST to the authorization endpoint (OpenID Core §3.1.2.1) is answered with a 303 to the
+  // same request as a GET (a cross-site POST carries no SameSite=Lax session cookie), which is
+  // then read the same way.
   const c = await authorization({ code_challenge_method: 'plain' });
   const posted = await visit(jar, as.authorization_endpoint, {
     method: 'POST', form: Object.fromEntries(new URL(c.url).searchParams),
   });
-  assertRedirectError(posted, c, 'invalid_request');
+  assert.equal(posted.status, 303);
+  const again = new URL(posted.response.headers.get('location'));
+  assert.equal(again.origin + again.pathname, as.authorization_endpoint);
+  assert.deepEqual(Object.fromEntries(again.searchParams), Object.fromEntries(new URL(c.url).searchParams));
+  assertRedirectError(await visit(jar, again.href), c, 'invalid_request');
 });
 
 test('a repeated parameter: invalid_request, still with the (single) state (RFC 6749 §3.1, §4.1.2.1)', async () => {
@@ -573,13 +540,9 @@ test('code replay: invalid_grant, and the tokens of the first redemption are rev
   assert.equal(refreshed.body.error, 'invalid_grant');
   const svc = ready.clients.service;
   const introspect = async (token) => {
-    const r = await fetch(as.introspection_endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic(svc.client_id, svc.client_secret) },
-      body: new URLSearchParams({ token }).toString(),
-    });
+    const r = await postForm(as.introspection_endpoint, { token }, basic(svc.client_id, svc.client_secret));
     assert.equal(r.status, 200);
-    return r.json();
+    return r.body;
   };
   assert.deepEqual(await introspect(first.body.refresh_token), { active: false });
   // With opaque access tokens (web), the access token of the first redemption dies as well.
@@ -703,6 +666,29 @@ test('RP-initiated logout: id_token_hint + registered URI + state, then the sess
     (e) => e instanceof client.ResponseBodyError && e.error === 'invalid_grant');
   assert.deepEqual(await webIntrospect(w.tokens.access_token), { active: false });
   assert.deepEqual(await webIntrospect(w.tokens.refresh_token), { active: false });
+});
+
+// The review's finding: signing in again (prompt=login) in the same browser must not leave the
+// first grant outside the session that logout ends.
+test('RP-initiated logout after a second login in the same browser revokes both grants', async () => {
+  const jar = new CookieJar();
+  const scope = { scope: 'openid offline_access' };
+  const first = await aliceCode(jar, scope);
+  const one = await redeem(first.location, first.a);
+  const second = await aliceCode(jar, { ...scope, prompt: 'login' });
+  assert.ok(second.pages.includes('login'), JSON.stringify(second.pages));
+  const two = await redeem(second.location, second.a);
+  const sid = (t) => oauth.getValidatedIdTokenClaims(t).sid;
+  assert.equal(sid(two), sid(one), 'the same user signing in again keeps the session');
+  const url = new URL(as.end_session_endpoint);
+  url.searchParams.set('id_token_hint', two.id_token);
+  assert.equal((await visit(jar, url.href)).status, 200);
+  for (const t of [one, two]) {
+    const r = await tokenPost({ grant_type: 'refresh_token', refresh_token: t.refresh_token,
+      client_id: spa.client_id });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error, 'invalid_grant');
+  }
 });
 
 test('RP-initiated logout: unregistered post_logout_redirect_uri is a page, never a redirect', async () => {

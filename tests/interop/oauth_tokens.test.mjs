@@ -4,23 +4,20 @@
 // one refresh token; introspection (RFC 7662) in JSON and as a signed JWT (RFC 9701); revocation
 // (RFC 7009). The only relaxation is allowInsecureRequests: the demo speaks plain http on
 // 127.0.0.1.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { BIN, freePort, ok, startTessera, waitFor } from '../lib/tessera.mjs';
+import { BIN, ok } from '../lib/tessera.mjs';
 import { CookieJar, signIn } from '../lib/login.mjs';
+import { basic, form } from '../lib/demo.mjs';
+import { insecure, openidConfig, startInteropDemo } from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
-const insecure = { [oauth.allowInsecureRequests]: true };
 const INVOICES = 'urn:tessera:api:invoices';
 
-let demo;
 let ready;
 let dir;
 let as;
@@ -28,18 +25,11 @@ let spa;
 let spaClient;
 let svc;
 let exchange;
-let rs;  // a resource server client of another audience, registered by before()
-let web;  // a confidential client with opaque access tokens, registered by before()
+let rs;  // a resource server client of another audience, registered at start-up
+let web;  // a confidential client with opaque access tokens, registered at start-up
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tessera-tokens-'));
-  const port = await freePort();
-  demo = startTessera(['demo', '--port', String(port), '--data-dir', dir]);
-  const out = await waitFor(() => demo.out().includes('\n') && demo.out(), 'readiness line');
-  ready = JSON.parse(out.trim());
-  const issuer = new URL(ready.issuer);
-  as = await oauth.processDiscoveryResponse(
-    issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
+const demo = startInteropDemo('tessera-tokens-', async () => {
+  ({ ready, dir, as } = demo);
   spa = ready.clients.spa;
   spaClient = { client_id: spa.client_id };
   svc = ready.clients.service;
@@ -53,20 +43,8 @@ before(async () => {
     '--access-token-format', 'opaque']);
 });
 
-after(() => {
-  demo?.child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function spaConfig() {
-  return client.discovery(new URL(ready.issuer), spa.client_id, undefined, client.None(),
-    { execute: [client.allowInsecureRequests] });
-}
-
-async function serviceConfig() {
-  return client.discovery(new URL(ready.issuer), svc.client_id, svc.client_secret,
-    client.ClientSecretBasic(svc.client_secret), { execute: [client.allowInsecureRequests] });
-}
+const spaConfig = () => openidConfig(demo, spa);
+const serviceConfig = () => openidConfig(demo, svc);
 
 // Alice signs in (a new browser, so a new session and grant) and spa redeems the code with
 // oauth4webapi: access token (RFC 9068 JWT), refresh token and ID token.
@@ -93,23 +71,8 @@ async function aliceTokens(scope = 'openid profile email offline_access invoices
   return result;
 }
 
-async function form(endpoint, body, headers = {}) {
-  const r = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(body).toString(),
-  });
-  const text = await r.text();
-  assert.notEqual(r.status, 500, text);
-  return { status: r.status, headers: r.headers, text, body: text ? JSON.parse(text) : undefined };
-}
-
 const refresh = (refresh_token) =>
   form(as.token_endpoint, { grant_type: 'refresh_token', refresh_token, client_id: spa.client_id });
-
-function basic(id, secret) {
-  return { authorization: 'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64') };
-}
 
 // RFC 7662 introspection by the service client (client_secret_basic), with oauth4webapi.
 async function introspect(token, { caller = svc, auth = oauth.ClientSecretBasic, jwt = false } = {}) {

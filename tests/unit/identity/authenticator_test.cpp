@@ -154,6 +154,22 @@ TEST_F(AuthenticatorTest, SecondFactorGuessingIsThrottled) {
   EXPECT_EQ(r.error().error, SecondFactorError::kThrottled);
 }
 
+// The review's finding: a right password between wrong codes must not reset the count, or the
+// second factor could be guessed four codes at a time without end.
+TEST_F(AuthenticatorTest, RightPasswordDoesNotResetSecondFactorGuessing) {
+  const auto bob = add_user("bob", "builder");
+  const std::string secret = enrol_totp(bob);
+  std::string wrong = totp(secret, clock_.now());
+  wrong[5] = wrong[5] == '0' ? '1' : '0';
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(authenticator_->authenticate("bob", "builder", "10.0.0.1")) << round;
+    for (int i = 0; i < 2; ++i) (void)authenticator_->verify_second_factor(bob, wrong);
+  }
+  auto r = authenticator_->verify_second_factor(bob, totp(secret, clock_.now()));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().error, SecondFactorError::kThrottled);
+}
+
 TEST_F(AuthenticatorTest, SealedSeedIsBoundToItsUserAndKey) {
   const auto bob = add_user("bob", "builder");
   const auto carol = add_user("carol", "singer");

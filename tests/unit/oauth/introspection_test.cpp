@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +15,7 @@
 #include "oauth/client_cache.h"
 #include "oauth/revocation.h"
 #include "oauth/tokens.h"
+#include "oauth_fixture.h"
 #include "store/store.h"
 
 namespace tessera::oauth {
@@ -24,23 +24,11 @@ namespace {
 constexpr char kIssuer[] = "https://as.example";
 constexpr char kApi[] = "https://api.example";
 
-class TokenEndpointsTest : public ::testing::Test {
+class TokenEndpointsTest : public testing::OAuthTest {
  protected:
   void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("tessera-introspect-" + crypto::random_token(8));
-    std::filesystem::create_directories(dir_);
-    store::StoreConfig config;
-    config.sqlite_path = (dir_ / "t.db").string();
-    config.clock = &clock_;
-    auto opened = store::open_store(config);
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    keys_ = std::make_unique<SigningKeys>(store_->signing_keys(), crypto::random_bytes(32),
-                                          jose::Alg::kES256, clock_);
-    ASSERT_TRUE(keys_->load_or_create());
-    service_ = std::make_unique<TokenService>(kIssuer, *keys_, clock_);
-    resolver_ = std::make_unique<TokenResolver>(kIssuer, *keys_, store_->grants(), clock_);
+    OAuthTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer));
     cache_ = std::make_unique<ClientCache>(store_->clients(), clock_);
     ClientAuthOptions auth_options;
     auth_options.issuer = kIssuer;
@@ -52,38 +40,17 @@ class TokenEndpointsTest : public ::testing::Test {
     revocation_ =
         std::make_unique<RevocationEndpoint>(*resolver_, *authenticator_, store_->grants());
 
-    add_client("app", {});                           // owns the tokens below
-    add_client("rs", {kApi});                        // the resource server tokens are for
-    add_client("other", {"https://other.example"});  // neither
-    add_client("spa", {}, /*is_public=*/true);
+    add_code_client("app", {});                           // owns the tokens below
+    add_code_client("rs", {kApi});                        // the resource server tokens are for
+    add_code_client("other", {"https://other.example"});  // neither
+    add_code_client("spa", {}, /*is_public=*/true);
   }
   void TearDown() override {
     revocation_.reset();
     introspection_.reset();
     authenticator_.reset();
     cache_.reset();
-    resolver_.reset();
-    service_.reset();
-    keys_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void add_client(const std::string& id, std::vector<std::string> audiences,
-                  bool is_public = false) {
-    store::Client c;
-    c.client_id = id;
-    c.grant_types = {"authorization_code", "refresh_token"};
-    c.scopes = {"openid", "invoices:read"};
-    c.audiences = std::move(audiences);
-    if (is_public) {
-      c.type = store::ClientType::kPublic;
-      c.auth_method = store::ClientAuthMethod::kNone;
-    } else {
-      c.secret_sha256 = crypto::sha256(id + "-secret");
-    }
-    auto inserted = store_->clients().insert(c);
-    ASSERT_TRUE(inserted) << inserted.error().message;
+    OAuthTest::TearDown();
   }
 
   static TokenSubject subject(const std::string& client_id,
@@ -114,14 +81,7 @@ class TokenEndpointsTest : public ::testing::Test {
     return minted->value;
   }
   void create_grant(const std::string& id, const std::string& client_id = "app") {
-    store::GrantRecord g;
-    g.id = id;
-    g.client_id = client_id;
-    g.subject = "user-1";
-    g.created_at = clock_.now();
-    g.expires_at = clock_.now() + 86400;
-    auto created = store_->grants().create_grant(g, std::nullopt);
-    ASSERT_TRUE(created) << created.error().message;
+    OAuthTest::create_grant(id, client_id, "user-1", {});
   }
   // An opaque access token and a refresh token of one grant, stored.
   struct Pair {
@@ -134,24 +94,18 @@ class TokenEndpointsTest : public ::testing::Test {
                                          subject(client_id, grant_id));
     EXPECT_TRUE(access);
     auto refresh = service_->refresh_token(subject(client_id, grant_id), clock_.now() + 3600);
-    std::vector<store::TokenRecord> records{*access->record, *refresh.record};
-    auto inserted = store_->grants().insert_tokens(records);
-    EXPECT_TRUE(inserted) << (inserted ? "" : inserted.error().message);
+    insert_tokens(std::vector<store::TokenRecord>{*access->record, *refresh.record});
     return {access->value, refresh.value};
   }
 
   static http::Request post(const std::string& path, const std::string& body,
                             const std::string& client_id,
                             const std::string& content_type = "application/x-www-form-urlencoded") {
-    http::Request r;
-    r.set_method("POST");
+    http::Request r = form_request(body, content_type);
     r.set_target(path);
-    if (!content_type.empty()) r.mutable_headers().add("Content-Type", content_type);
     if (!client_id.empty()) {
-      r.mutable_headers().add("Authorization",
-                              "Basic " + base64::encode(client_id + ":" + client_id + "-secret"));
+      r.mutable_headers().add("Authorization", basic(client_id, client_id + "-secret"));
     }
-    r.mutable_body() = body;
     return r;
   }
   http::Response introspect(const std::string& token, const std::string& caller = "app",
@@ -173,12 +127,6 @@ class TokenEndpointsTest : public ::testing::Test {
     return json::Json::parse(r.body).value("error", "");
   }
 
-  FixedClock clock_{1'700'000'000};
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<SigningKeys> keys_;
-  std::unique_ptr<TokenService> service_;
-  std::unique_ptr<TokenResolver> resolver_;
   std::unique_ptr<ClientCache> cache_;
   std::unique_ptr<ClientAuthenticator> authenticator_;
   std::unique_ptr<IntrospectionEndpoint> introspection_;

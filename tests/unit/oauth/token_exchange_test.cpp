@@ -3,7 +3,6 @@
 // to API" chain, where API A trades the user's token for one aimed at API B.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +12,7 @@
 #include "oauth/grant.h"
 #include "oauth/token_resolver.h"
 #include "oauth/tokens.h"
+#include "oauth_fixture.h"
 #include "store/store.h"
 
 namespace tessera::oauth {
@@ -27,34 +27,19 @@ constexpr char kApiB[] = "urn:tessera:api:b";
 constexpr char kApiC[] = "urn:tessera:api:c";
 constexpr int64_t kUserAuthTime = 1'699'999'000;
 
-class TokenExchangeTest : public ::testing::Test {
+class TokenExchangeTest : public testing::OAuthTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("tessera-exchange-" + crypto::random_token(8));
-    std::filesystem::create_directories(dir_);
-    store::StoreConfig config;
-    config.sqlite_path = (dir_ / "t.db").string();
-    config.clock = &clock_;
-    auto opened = store::open_store(config);
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    keys_ = std::make_unique<SigningKeys>(store_->signing_keys(), crypto::random_bytes(32),
-                                          jose::Alg::kES256, clock_);
-    ASSERT_TRUE(keys_->load_or_create());
-    service_ = std::make_unique<TokenService>(kIssuer, *keys_, clock_);
-    resolver_ = std::make_unique<TokenResolver>(kIssuer, *keys_, store_->grants(), clock_, 30);
+    OAuthTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer, /*leeway_seconds=*/30));
     context_ = std::make_unique<GrantContext>(
-        GrantContext{*service_, store_->grants(), clock_, *resolver_});
+        GrantContext{*service_, store_->grants(), clock_, *resolver_, store_->users()});
     grant_ = make_token_exchange_grant(*context_);
   }
   void TearDown() override {
     grant_.reset();
     context_.reset();
-    resolver_.reset();
-    service_.reset();
-    keys_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    OAuthTest::TearDown();
   }
 
   // The SPA the user signed in to: it holds the user's token, aimed at API A.
@@ -103,23 +88,12 @@ class TokenExchangeTest : public ::testing::Test {
     auto minted = service_->access_token(client, subject);
     EXPECT_TRUE(minted) << (minted ? "" : minted.error().description);
     if (!minted) return {};
-    if (minted->record) {
-      auto inserted = store_->grants().insert_tokens({&*minted->record, 1});
-      EXPECT_TRUE(inserted) << (inserted ? "" : inserted.error().message);
-    }
+    if (minted->record) insert_tokens({&*minted->record, 1});
     return minted->value;
   }
   std::string user_token() { return mint(spa(), user()); }
   void create_grant(const std::string& id) {
-    store::GrantRecord g;
-    g.id = id;
-    g.client_id = "spa";
-    g.subject = "alice";
-    g.scopes = {"openid", "invoices:read", "invoices:write"};
-    g.created_at = clock_.now();
-    g.expires_at = clock_.now() + 86400;
-    auto created = store_->grants().create_grant(g, std::nullopt);
-    ASSERT_TRUE(created) << (created ? "" : created.error().message);
+    OAuthTest::create_grant(id, "spa", "alice", {"openid", "invoices:read", "invoices:write"});
   }
 
   Result<TokenResponse, OAuthError> exchange(const store::Client& client,
@@ -154,12 +128,6 @@ class TokenExchangeTest : public ::testing::Test {
     EXPECT_EQ(response.error().status, 400);
   }
 
-  FixedClock clock_{1'700'000'000};
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<SigningKeys> keys_;
-  std::unique_ptr<TokenService> service_;
-  std::unique_ptr<TokenResolver> resolver_;
   std::unique_ptr<GrantContext> context_;
   std::unique_ptr<Grant> grant_;
 };

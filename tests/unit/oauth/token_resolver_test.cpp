@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +12,7 @@
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "oauth/tokens.h"
+#include "oauth_fixture.h"
 #include "store/store.h"
 
 namespace tessera::oauth {
@@ -20,29 +20,11 @@ namespace {
 
 constexpr char kIssuer[] = "https://as.example";
 
-class TokenResolverTest : public ::testing::Test {
+class TokenResolverTest : public testing::OAuthTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("tessera-resolver-" + crypto::random_token(8));
-    std::filesystem::create_directories(dir_);
-    store::StoreConfig config;
-    config.sqlite_path = (dir_ / "t.db").string();
-    config.clock = &clock_;
-    auto opened = store::open_store(config);
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    keys_ = std::make_unique<SigningKeys>(store_->signing_keys(), crypto::random_bytes(32),
-                                          jose::Alg::kES256, clock_);
-    ASSERT_TRUE(keys_->load_or_create());
-    service_ = std::make_unique<TokenService>(kIssuer, *keys_, clock_);
-    resolver_ = std::make_unique<TokenResolver>(kIssuer, *keys_, store_->grants(), clock_, 30);
-  }
-  void TearDown() override {
-    resolver_.reset();
-    service_.reset();
-    keys_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    OAuthTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer, /*leeway_seconds=*/30));
   }
 
   static store::Client client(store::AccessTokenFormat format) {
@@ -71,15 +53,7 @@ class TokenResolverTest : public ::testing::Test {
     return minted->value;
   }
   std::string create_grant(const std::string& id) {
-    store::GrantRecord g;
-    g.id = id;
-    g.client_id = "app";
-    g.subject = "user-1";
-    g.scopes = {"openid", "invoices:read"};
-    g.created_at = clock_.now();
-    g.expires_at = clock_.now() + 86400;
-    auto created = store_->grants().create_grant(g, std::nullopt);
-    EXPECT_TRUE(created) << (created ? "" : created.error().message);
+    OAuthTest::create_grant(id, "app", "user-1", {"openid", "invoices:read"});
     return id;
   }
   // Stores and returns an opaque token: an access token, or a refresh token under `grant_id`.
@@ -94,9 +68,7 @@ class TokenResolverTest : public ::testing::Test {
       minted = service_->refresh_token(subject(std::move(grant_id)), clock_.now() + 3600);
     }
     EXPECT_TRUE(minted.record);
-    std::vector<store::TokenRecord> records{*minted.record};
-    auto inserted = store_->grants().insert_tokens(records);
-    EXPECT_TRUE(inserted) << (inserted ? "" : inserted.error().message);
+    insert_tokens({&*minted.record, 1});
     return minted.value;
   }
   // A JWT with our issuer, typ and claims, signed by `key` (not necessarily ours).
@@ -112,13 +84,6 @@ class TokenResolverTest : public ::testing::Test {
     EXPECT_TRUE(token);
     return *token;
   }
-
-  FixedClock clock_{1'700'000'000};
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<SigningKeys> keys_;
-  std::unique_ptr<TokenService> service_;
-  std::unique_ptr<TokenResolver> resolver_;
 };
 
 TEST_F(TokenResolverTest, JwtAccessTokenResolvesWithItsClaims) {

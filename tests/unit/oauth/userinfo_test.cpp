@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +13,7 @@
 #include "oauth/bearer.h"
 #include "oauth/scope.h"
 #include "oauth/tokens.h"
+#include "oauth_fixture.h"
 #include "store/store.h"
 
 namespace tessera::oauth {
@@ -32,22 +32,11 @@ constexpr char kProfile[] = R"({
   "sub": "not-the-subject", "role": "admin"
 })";
 
-class UserInfoTest : public ::testing::Test {
+class UserInfoTest : public testing::OAuthTest {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("tessera-userinfo-" + crypto::random_token(8));
-    std::filesystem::create_directories(dir_);
-    store::StoreConfig config;
-    config.sqlite_path = (dir_ / "t.db").string();
-    config.clock = &clock_;
-    auto opened = store::open_store(config);
-    ASSERT_TRUE(opened) << opened.error().message;
-    store_ = std::move(*opened);
-    keys_ = std::make_unique<SigningKeys>(store_->signing_keys(), crypto::random_bytes(32),
-                                          jose::Alg::kES256, clock_);
-    ASSERT_TRUE(keys_->load_or_create());
-    service_ = std::make_unique<TokenService>(kIssuer, *keys_, clock_);
-    resolver_ = std::make_unique<TokenResolver>(kIssuer, *keys_, store_->grants(), clock_);
+    OAuthTest::SetUp();
+    ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer));
     endpoint_ = std::make_unique<UserInfoEndpoint>(kIssuer, *resolver_, store_->users());
     auto alice = store_->users().create({"Alice", "$argon2id$placeholder", kProfile});
     ASSERT_TRUE(alice) << alice.error().message;
@@ -58,11 +47,7 @@ class UserInfoTest : public ::testing::Test {
   }
   void TearDown() override {
     endpoint_.reset();
-    resolver_.reset();
-    service_.reset();
-    keys_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    OAuthTest::TearDown();
   }
 
   std::string token(const std::string& scope, const std::string& subject = "",
@@ -80,10 +65,7 @@ class UserInfoTest : public ::testing::Test {
     s.extra = std::move(extra);
     auto minted = service_->access_token(c, s);
     EXPECT_TRUE(minted);
-    if (minted->record) {
-      std::vector<store::TokenRecord> records{*minted->record};
-      EXPECT_TRUE(store_->grants().insert_tokens(records));
-    }
+    if (minted->record) insert_tokens({&*minted->record, 1});
     return minted->value;
   }
   static http::Request get(std::optional<std::string> bearer) {
@@ -94,11 +76,8 @@ class UserInfoTest : public ::testing::Test {
     return r;
   }
   static http::Request post_form(const std::string& body) {
-    http::Request r;
-    r.set_method("POST");
+    http::Request r = form_request(body);
     r.set_target("/userinfo");
-    r.mutable_headers().add("Content-Type", "application/x-www-form-urlencoded");
-    r.mutable_body() = body;
     return r;
   }
   json::Json claims(const std::string& scope) {
@@ -114,12 +93,6 @@ class UserInfoTest : public ::testing::Test {
     return json::Json::parse(r.body).value("error", "");
   }
 
-  FixedClock clock_{1'700'000'000};
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<SigningKeys> keys_;
-  std::unique_ptr<TokenService> service_;
-  std::unique_ptr<TokenResolver> resolver_;
   std::unique_ptr<UserInfoEndpoint> endpoint_;
   store::User alice_;
   store::User bob_;
