@@ -15,8 +15,8 @@ constexpr std::string_view kInvoicesAudience = "urn:tessera:api:invoices";
 constexpr std::string_view kLedgerAudience = "urn:tessera:api:ledger";
 
 // A value generated once per data directory.
-Result<std::string> kept(store::Store& store, const std::string& name, std::string fresh) {
-  auto value = store.settings().put_if_absent("demo." + name, std::move(fresh));
+Result<std::string> kept(store::Store& store, const std::string& name, std::string_view fresh) {
+  auto value = store.settings().put_if_absent("demo." + name, fresh);
   if (!value) return Err("cannot keep demo." + name + ": " + value.error().message);
   return value->value;
 }
