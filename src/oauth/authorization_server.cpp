@@ -17,10 +17,9 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
       keys_(std::make_unique<SigningKeys>(store.signing_keys(), options_.secret_key,
                                           options_.signing_alg, clock)),
       clients_(std::make_unique<ClientCache>(store.clients(), clock, options_.client_cache_ttl)) {
-  std::string base = options_.issuer;
-  while (!base.empty() && base.back() == '/') base.pop_back();
   client_auth_ = std::make_unique<ClientAuthenticator>(
-      *clients_, store.replay_cache(), clock, ClientAuthOptions{options_.issuer, base + "/token"});
+      *clients_, store.replay_cache(), clock,
+      ClientAuthOptions{options_.issuer, endpoint_url(options_.issuer, "/token")});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
   grants_ =

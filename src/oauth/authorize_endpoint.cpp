@@ -5,6 +5,7 @@
 
 #include "core/audit.h"
 #include "core/crypto.h"
+#include "oauth/discovery.h"
 #include "oauth/pages.h"
 #include "oauth/tokens.h"
 
@@ -202,9 +203,7 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   if (request.method() == "POST") {
     std::vector<std::pair<std::string, std::string>> same(params->begin(), params->end());
     http::Response again(303);
-    std::string base = options_.issuer;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    again.headers.set("Location", redirect_with(base + "/authorize", same));
+    again.headers.set("Location", redirect_with(endpoint_url(options_.issuer, "/authorize"), same));
     again.headers.set("Cache-Control", "no-store");
     return again;
   }

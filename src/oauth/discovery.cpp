@@ -20,9 +20,14 @@ std::string openid_configuration_path(const std::string& issuer) {
   return issuer_path(issuer) + "/.well-known/openid-configuration";
 }
 
-json::Json server_metadata(const ServerMetadataInputs& in) {
-  std::string base = in.issuer;
+std::string endpoint_url(const std::string& issuer, std::string_view path) {
+  std::string base = issuer;
   while (!base.empty() && base.back() == '/') base.pop_back();
+  return base.append(path);
+}
+
+json::Json server_metadata(const ServerMetadataInputs& in) {
+  const auto url = [&](std::string_view path) { return endpoint_url(in.issuer, path); };
   const std::vector<std::string> auth_methods = {"client_secret_basic", "client_secret_post",
                                                  "private_key_jwt", "none"};
   const std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512", "PS256", "PS384",
@@ -30,13 +35,13 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
   const std::string alg(jose::to_string(in.signing_alg));
   json::Json m = {
       {"issuer", in.issuer},  // RFC 8414 §3.3: identical to the issuer the client expects
-      {"authorization_endpoint", base + "/authorize"},
-      {"token_endpoint", base + "/token"},
-      {"userinfo_endpoint", base + "/userinfo"},
-      {"introspection_endpoint", base + "/introspect"},
-      {"revocation_endpoint", base + "/revoke"},
-      {"end_session_endpoint", base + "/end_session"},
-      {"jwks_uri", base + "/jwks"},
+      {"authorization_endpoint", url("/authorize")},
+      {"token_endpoint", url("/token")},
+      {"userinfo_endpoint", url("/userinfo")},
+      {"introspection_endpoint", url("/introspect")},
+      {"revocation_endpoint", url("/revoke")},
+      {"end_session_endpoint", url("/end_session")},
+      {"jwks_uri", url("/jwks")},
       {"grant_types_supported", in.grant_types},
       // OAuth 2.1: the code flow only; response modes query and form_post (no fragment).
       {"response_types_supported", {"code"}},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -28,5 +29,8 @@ std::string oauth_metadata_path(const std::string& issuer);
 std::string openid_configuration_path(const std::string& issuer);
 // The issuer's path ("" for "https://as.example"), the prefix of every endpoint route.
 std::string issuer_path(const std::string& issuer);
+// The URL of an endpoint under the issuer: endpoint_url("https://as.example/t/", "/token") ->
+// "https://as.example/t/token". Metadata, routes and redirects all build URLs this one way.
+std::string endpoint_url(const std::string& issuer, std::string_view path);
 
 }  // namespace tessera::oauth
