@@ -1,0 +1,57 @@
+// Relationship tuples (`object#relation@user`) and the interface the engine reads them through.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "fga/error.h"
+
+namespace tessera::fga {
+
+// `user` is `type:id` (an object), `type:*` (a wildcard) or `type:id#relation` (a userset).
+struct TupleKey {
+  std::string object;  // type:id
+  std::string relation;
+  std::string user;
+  std::string condition;   // empty when unconditioned
+  nlohmann::json context;  // the condition's stored context: null or an object
+
+  bool operator==(const TupleKey&) const = default;
+};
+
+// The parts of an object or user string. A parse never allocates: the views point into the
+// caller's string.
+struct ParsedUser {
+  std::string_view type;
+  std::string_view id;        // "*" for a wildcard
+  std::string_view relation;  // non-empty for a userset
+  bool wildcard() const { return id == "*"; }
+};
+// `type:id`, `type:*` or `type:id#relation`; nullopt when malformed (no ':' or empty parts).
+std::optional<ParsedUser> parse_user(std::string_view user);
+// `type:id` without '#'; nullopt when malformed.
+std::optional<ParsedUser> parse_object(std::string_view object);
+
+// Read access to the tuples of one store, as seen at one point in time. Implemented by the
+// SQL backends and by an in-memory set (contextual tuples, tests); the engine combines them.
+// Every call may fail (a database error), which the engine reports as internal_error.
+class TupleReader {
+ public:
+  virtual ~TupleReader() = default;
+
+  // Every tuple `object#relation@*` (any user).
+  virtual Result<std::vector<TupleKey>, Error> read(std::string_view object,
+                                                    std::string_view relation) = 0;
+  // Tuples of objects of `object_type` with `relation` whose user is one of `users` (exact
+  // strings: `user:anne`, `user:*`, `group:eng#member`). The reverse lookup ListObjects needs.
+  virtual Result<std::vector<TupleKey>, Error> read_starting_with_user(
+      std::string_view object_type, std::string_view relation,
+      const std::vector<std::string>& users) = 0;
+};
+
+}  // namespace tessera::fga
