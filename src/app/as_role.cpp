@@ -26,6 +26,15 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.signing_alg = *alg;
   options.secret_key = std::move(*key);
   options.scopes_supported = config.scopes_supported;
+  for (const auto& [audience, settings] : config.audiences) {
+    oauth::AudiencePolicy& policy = options.audiences[audience];
+    if (!settings.access_token_format.empty()) {
+      policy.access_token_format = store::parse_access_token_format(settings.access_token_format);
+    }
+    if (settings.access_token_lifetime > 0) {
+      policy.max_access_token_lifetime = settings.access_token_lifetime;
+    }
+  }
   auto refresh = oauth::key_refresh_interval_from_environment();
   if (!refresh) return Err(refresh.error());
   if (*refresh) options.key_refresh_seconds = (*refresh)->count();

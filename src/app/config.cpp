@@ -175,9 +175,9 @@ bool is_valid_issuer(const std::string& issuer) {
 }
 
 void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
-  r.expect_map(
-      n, "as",
-      {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime", "scopes_supported"});
+  r.expect_map(n, "as",
+               {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
+                "scopes_supported", "audiences"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
   a.issuer = r.str(n["issuer"], "as.issuer");
   if (!is_valid_issuer(a.issuer)) {
@@ -205,6 +205,25 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
     for (size_t i = 0; i < list.size(); ++i) {
       a.scopes_supported.push_back(
           r.str(list[i], "as.scopes_supported[" + std::to_string(i) + "]"));
+    }
+  }
+  if (n["audiences"]) {
+    const auto& map = n["audiences"];
+    if (!map.IsMap()) r.fail(map, "as.audiences", "expected a mapping of audience to settings");
+    for (const auto& kv : map) {
+      const std::string audience = r.str(kv.first, "as.audiences");
+      const std::string key = "as.audiences." + audience;
+      if (audience.empty()) r.fail(kv.first, "as.audiences", "an audience must not be empty");
+      r.expect_map(kv.second, key, {"access_token_format", "access_token_lifetime"});
+      AudienceConfig& c = a.audiences[audience];
+      if (kv.second["access_token_format"]) {
+        c.access_token_format = r.one_of(kv.second["access_token_format"],
+                                         key + ".access_token_format", {"jwt", "opaque"});
+      }
+      if (kv.second["access_token_lifetime"]) {
+        c.access_token_lifetime = static_cast<int>(r.integer(
+            kv.second["access_token_lifetime"], key + ".access_token_lifetime", 60, 86400));
+      }
     }
   }
 }

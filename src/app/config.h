@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,13 +42,20 @@ struct StoreConfigYaml {
   int pool_size = 8;
 };
 
+// What one resource server (audience) asks of the access tokens aimed at it.
+struct AudienceConfig {
+  std::string access_token_format;  // "jwt" | "opaque"; empty: the client's choice
+  int access_token_lifetime = 0;    // seconds, a cap (60-86400); 0: the client's
+};
+
 // The authorization server (`as` role).
 struct AsConfig {
   std::string issuer;                 // https URL (http only on loopback); no query or fragment
   std::string signing_alg = "ES256";  // ES256 | RS256 | PS256 | EdDSA
   std::string secret_key_file;        // seals private signing keys; empty: TESSERA_SECRET_KEY
   int access_token_lifetime = 300;    // seconds, default for new clients (60-86400)
-  std::vector<std::string> scopes_supported;  // advertised in the metadata
+  std::vector<std::string> scopes_supported;        // advertised in the metadata
+  std::map<std::string, AudienceConfig> audiences;  // keyed by audience (a URI or a name)
 };
 
 struct Config {

@@ -20,7 +20,7 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   client_auth_ = std::make_unique<ClientAuthenticator>(
       *clients_, store.replay_cache(), clock,
       ClientAuthOptions{options_.issuer, endpoint_url(options_.issuer, "/token")});
-  tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock);
+  tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock, options_.audiences);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
   grants_ =
       make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_, store.users()});

@@ -37,6 +37,7 @@ struct AuthorizationServerOptions {
   jose::Alg signing_alg = jose::Alg::kES256;
   std::string secret_key;                     // seals private signing keys (aead::kKeyBytes)
   std::vector<std::string> scopes_supported;  // advertised in metadata; may be empty
+  AudiencePolicies audiences;                 // per resource server: token format, lifetime
   int64_t client_cache_ttl = 30;              // seconds
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
   // another node); 0 disables the background refresher.

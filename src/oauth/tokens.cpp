@@ -63,8 +63,9 @@ std::string left_half_hash(jose::Alg alg, std::string_view value) {
   return base64url::encode(std::string_view(hash).substr(0, hash.size() / 2));
 }
 
-TokenService::TokenService(std::string issuer, const SigningKeys& keys, const Clock& clock)
-    : issuer_(std::move(issuer)), keys_(keys), clock_(clock) {}
+TokenService::TokenService(std::string issuer, const SigningKeys& keys, const Clock& clock,
+                           AudiencePolicies audiences)
+    : issuer_(std::move(issuer)), keys_(keys), clock_(clock), audiences_(std::move(audiences)) {}
 
 Result<std::string, OAuthError> TokenService::sign(const json::Json& claims,
                                                    std::string_view typ) const {
@@ -102,12 +103,26 @@ Result<MintedToken, OAuthError> TokenService::access_token(const store::Client& 
                                                            std::optional<int64_t> not_after) const {
   if (s.audiences.empty()) return Err(OAuthError::invalid_target("no audience"));
   const int64_t now = clock_.now();
-  int64_t expires_at = now + client.access_token_lifetime;
+  int64_t lifetime = client.access_token_lifetime;
+  bool audience_wants_opaque = false;
+  bool audience_wants_jwt = false;
+  for (const std::string& audience : s.audiences) {
+    auto policy = audiences_.find(audience);
+    if (policy == audiences_.end()) continue;
+    const AudiencePolicy& p = policy->second;
+    if (p.access_token_format == store::AccessTokenFormat::kOpaque) audience_wants_opaque = true;
+    if (p.access_token_format == store::AccessTokenFormat::kJwt) audience_wants_jwt = true;
+    if (p.max_access_token_lifetime) lifetime = std::min(lifetime, *p.max_access_token_lifetime);
+  }
+  const bool opaque =
+      audience_wants_opaque ||
+      (!audience_wants_jwt && client.access_token_format == store::AccessTokenFormat::kOpaque);
+  int64_t expires_at = now + lifetime;
   if (not_after && *not_after < expires_at) expires_at = *not_after;
   if (expires_at <= now) return Err(OAuthError::invalid_grant("the grant has expired"));
   MintedToken minted;
   minted.expires_in = expires_at - now;
-  if (client.access_token_format == store::AccessTokenFormat::kOpaque) {
+  if (opaque) {
     minted.value = crypto::random_token(kOpaqueTokenBytes);
     minted.record = record(store::TokenKind::kAccess, minted.value, s, now, expires_at);
     return minted;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,15 @@ struct IdTokenRequest {
   int64_t lifetime = 300;
 };
 
+// What a resource server (an audience) asks of the access tokens aimed at it, whatever the
+// client's own settings: by value (JWT) or by reference (opaque, so that it never sees more than
+// introspection tells it), and a cap on their lifetime.
+struct AudiencePolicy {
+  std::optional<store::AccessTokenFormat> access_token_format;
+  std::optional<int64_t> max_access_token_lifetime;  // seconds
+};
+using AudiencePolicies = std::map<std::string, AudiencePolicy, std::less<>>;
+
 // The form of an opaque token: 32 random bytes, base64url (43 characters). A JWT has two dots.
 bool looks_like_jwt(std::string_view token);
 // SHA-256 of a token value: the key it is stored and looked up by.
@@ -62,10 +72,14 @@ std::string token_hash(std::string_view token);
 
 class TokenService {
  public:
-  TokenService(std::string issuer, const SigningKeys& keys, const Clock& clock);
+  TokenService(std::string issuer, const SigningKeys& keys, const Clock& clock,
+               AudiencePolicies audiences = {});
 
   // An access token for `client` in its configured format and lifetime, never outliving
-  // `not_after` when given (the grant's end).
+  // `not_after` when given (the grant's end). The token's audiences override the client: one
+  // that asks for opaque tokens gets them (a token for several audiences is opaque as soon as
+  // one of them asks; introspection serves every audience), one that asks for JWTs gets them
+  // unless another asks for opaque; the shortest lifetime cap applies.
   Result<MintedToken, OAuthError> access_token(const store::Client& client,
                                                const TokenSubject& subject,
                                                std::optional<int64_t> not_after = {}) const;
@@ -84,6 +98,7 @@ class TokenService {
   std::string issuer_;
   const SigningKeys& keys_;
   const Clock& clock_;
+  AudiencePolicies audiences_;
 };
 
 // OpenID Core §3.1.3.6 at_hash / c_hash: the left half of the hash of the ASCII value, with

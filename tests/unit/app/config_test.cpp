@@ -127,3 +127,32 @@ TEST(Config, YamlSyntaxErrorNamesTheLine) {
   auto e = error_of("http:\n  listen: [unclosed\n");
   EXPECT_EQ(e.rfind("tessera.yaml:", 0), 0u) << e;
 }
+
+TEST(Config, ReadsPerAudienceTokenSettings) {
+  auto r = parse_config(R"(
+as:
+  issuer: http://127.0.0.1:8080
+  audiences:
+    urn:tessera:api:ledger: {access_token_format: opaque}
+    https://reports.example: {access_token_format: jwt, access_token_lifetime: 120}
+)",
+                        "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(r->as->audiences.size(), 2u);
+  EXPECT_EQ(r->as->audiences.at("urn:tessera:api:ledger").access_token_format, "opaque");
+  EXPECT_EQ(r->as->audiences.at("urn:tessera:api:ledger").access_token_lifetime, 0);
+  EXPECT_EQ(r->as->audiences.at("https://reports.example").access_token_format, "jwt");
+  EXPECT_EQ(r->as->audiences.at("https://reports.example").access_token_lifetime, 120);
+}
+
+TEST(Config, PerAudienceSettingsAreCheckedLikeTheRest) {
+  const std::string head = "as:\n  issuer: http://127.0.0.1:8080\n  audiences:\n";
+  EXPECT_EQ(error_of(head + "    urn:a: {access_token_format: paseto}\n"),
+            "tessera.yaml:4: key 'as.audiences.urn:a.access_token_format': must be one of: jwt, "
+            "opaque");
+  EXPECT_EQ(error_of(head + "    urn:a: {lifetime: 5}\n"),
+            "tessera.yaml:4: key 'as.audiences.urn:a.lifetime': unknown key");
+  EXPECT_NE(error_of(head + "    urn:a: {access_token_lifetime: 5}\n").find("between 60"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "    - urn:a\n").find("expected a mapping"), std::string::npos);
+}
