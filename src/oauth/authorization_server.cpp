@@ -33,7 +33,7 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   authorize.issuer = options_.issuer;
   authorize.secure_cookies = options_.issuer.rfind("https://", 0) == 0;
   authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, store,
-                                                   *authenticator_, *sealer_, clock);
+                                                   *authenticator_, *sealer_, *keys_, clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
                                                       store, *keys_, *sealer_, clock);
   introspection_ =

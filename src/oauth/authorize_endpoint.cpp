@@ -44,6 +44,7 @@ void satisfied_by_fresh_login(AuthorizationRequest& request) {
   std::erase(request.prompt, "login");
   std::erase(request.prompt, "select_account");
   request.max_age.reset();
+  request.fresh_login = true;
 }
 
 }  // namespace
@@ -62,12 +63,14 @@ struct AuthorizeEndpoint::Flow {
 
 AuthorizeEndpoint::AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients,
                                      store::Store& store, identity::Authenticator& authenticator,
-                                     const InteractionSealer& sealer, const Clock& clock)
+                                     const InteractionSealer& sealer, const SigningKeys& keys,
+                                     const Clock& clock)
     : options_(std::move(options)),
       clients_(clients),
       store_(store),
       authenticator_(authenticator),
       sealer_(sealer),
+      keys_(keys),
       clock_(clock),
       cookies_(options_.secure_cookies),
       workers_(options_.login_threads, options_.login_queue) {}
@@ -101,16 +104,19 @@ void AuthorizeEndpoint::add_routes(http::Router& router, const std::string& pref
   router.post(prefix + "/consent", [this](const http::Request& r) { return this->consent(r); });
 }
 
-std::optional<store::Session> AuthorizeEndpoint::current_session(
+Result<std::optional<store::Session>, std::string> AuthorizeEndpoint::current_session(
     const http::Request& request) const {
+  using Found = std::optional<store::Session>;
   auto cookie = http::request_cookie(request, cookies_.session);
-  if (!cookie || cookie->empty()) return std::nullopt;
+  if (!cookie || cookie->empty()) return Found{};
   auto session = store_.sessions().find(crypto::sha256(*cookie));
-  if (!session || !*session) return std::nullopt;
+  if (!session) return Err(session.error().message);
+  if (!*session) return Found{};
   // A disabled or deleted user has no session.
   auto user = store_.users().find_by_id((*session)->user_id);
-  if (!user || !*user || (*user)->disabled) return std::nullopt;
-  return **session;
+  if (!user) return Err(user.error().message);
+  if (!*user || (*user)->disabled) return Found{};
+  return Found{**session};
 }
 
 http::Response AuthorizeEndpoint::finish(Context& ctx, http::Response response) const {
@@ -225,7 +231,24 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   if (parsed->error) {
     return redirect_error(ctx, parsed->request, parsed->error->error, parsed->error->description);
   }
-  Flow flow{std::move(parsed->request), client, current_session(request)};
+  auto session = current_session(request);
+  if (!session) {
+    // RFC 6749 §4.1.2.1 temporarily_unavailable: the client and redirect URI are verified.
+    return redirect_error(ctx, parsed->request, "temporarily_unavailable",
+                          "the server cannot check the sign-in session; try again");
+  }
+  // OpenID Core §3.1.2.1 id_token_hint: an ID token we issued to this client names the user the
+  // client expects; another user signed in here must sign in again (or, with prompt=none, the
+  // client hears login_required).
+  if (auto token = params->get("id_token_hint"); token && !token->empty()) {
+    auto hint = verify_id_token_hint(*token, keys_, options_.issuer, clock_);
+    if (!hint || hint->client_id != parsed->request.client_id) {
+      return redirect_error(ctx, parsed->request, "invalid_request",
+                            "id_token_hint is not an ID token issued to this client");
+    }
+    parsed->request.hint_subject = hint->subject;
+  }
+  Flow flow{std::move(parsed->request), client, std::move(*session)};
   return proceed(ctx, flow);
 }
 
@@ -239,6 +262,15 @@ http::Response AuthorizeEndpoint::proceed(Context& ctx, const Flow& flow) const 
   // A login inside this interaction clears prompt=login and max_age (satisfied_by_fresh_login),
   // so here they always mean "not yet": max_age=0 is prompt=login (§3.1.2.1).
   bool needs_login = !flow.session || r.has_prompt("login") || r.has_prompt("select_account");
+  // OpenID Core §3.1.2.1 id_token_hint names another user than the session's: sign in again;
+  // if the sign-in of this very interaction was that other user too, tell the client.
+  if (flow.session && r.hint_subject && flow.session->user_id != *r.hint_subject) {
+    if (r.fresh_login) {
+      return redirect_error(ctx, r, "login_required",
+                            "the signed-in user is not the one id_token_hint names");
+    }
+    needs_login = true;
+  }
   if (flow.session && r.max_age &&
       (*r.max_age == 0 || now - flow.session->auth_time > *r.max_age)) {
     needs_login = true;
@@ -284,12 +316,17 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
                                              const store::Session& session) const {
   const AuthorizationRequest& r = flow.request;
   const store::Client& client = *flow.client;
+  // OpenID Core §3.1.2.1: the user who signed in is not the one id_token_hint named.
+  if (r.hint_subject && session.user_id != *r.hint_subject) {
+    return redirect_error(ctx, r, "login_required",
+                          "the signed-in user is not the one id_token_hint names");
+  }
   // The request was checked at /authorize, up to interaction_lifetime ago: the client's
   // registration may have changed since (a redirect URI withdrawn, a scope taken away).
   const auto still = [&](const std::vector<std::string>& allowed, const std::string& v) {
     return contains(allowed, v);
   };
-  if (!still(client.redirect_uris, r.redirect_uri) ||
+  if (!redirect_uri_registered(client.redirect_uris, r.redirect_uri) ||
       !still(client.grant_types, "authorization_code") ||
       !std::all_of(r.scopes.begin(), r.scopes.end(),
                    [&](const std::string& s) { return still(client.scopes, s); }) ||
@@ -361,7 +398,9 @@ Result<store::Session, std::string> AuthorizeEndpoint::start_session(
   // signing in again keeps the session's sid, so logout still ends every grant given in it;
   // another user signing in on this browser ends the previous user's session and its grants.
   std::string sid = crypto::random_token(16);
-  if (auto old = current_session(ctx.request)) {
+  auto current = current_session(ctx.request);
+  if (!current) return Err(current.error());
+  if (const auto& old = *current) {
     if (old->user_id == user.id) {
       sid = old->sid;
     } else if (!store_.grants().revoke_grants_for_session(old->sid)) {
@@ -506,7 +545,11 @@ http::Response AuthorizeEndpoint::otp(const http::Request& request) const {
   }
   const std::vector<std::string> amr = {"pwd", "otp", "mfa"};  // RFC 8176 §2
   std::optional<store::Session> session;
-  auto existing = current_session(request);
+  auto found = current_session(request);
+  if (!found) {
+    return error_page(ctx, 503, "Temporarily unavailable", "Please try again in a moment.");
+  }
+  std::optional<store::Session> existing = std::move(*found);
   // A code page reached by step-up (sid set) only ever upgrades that live session: a code alone
   // never starts one.
   if (sid && (!existing || existing->sid != *sid || existing->user_id != user_id)) {
@@ -542,7 +585,11 @@ http::Response AuthorizeEndpoint::consent(const http::Request& request) const {
   if (state && state->is_object() && state->contains("request") && state->contains("sid")) {
     authz = AuthorizationRequest::from_json((*state)["request"]);
   }
-  auto session = current_session(request);
+  auto found = current_session(request);
+  if (!found) {
+    return error_page(ctx, 503, "Temporarily unavailable", "Please try again in a moment.");
+  }
+  const std::optional<store::Session>& session = *found;
   // The consent belongs to the session it was asked in: a user who signed out or switched
   // accounts in another tab starts again.
   if (!authz || !session || !(*state)["sid"].is_string() ||

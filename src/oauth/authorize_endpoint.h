@@ -18,6 +18,7 @@
 #include "oauth/authorize_request.h"
 #include "oauth/client_cache.h"
 #include "oauth/interaction.h"
+#include "oauth/keys.h"
 #include "store/store.h"
 
 namespace tessera::oauth {
@@ -41,7 +42,7 @@ class AuthorizeEndpoint {
  public:
   AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients, store::Store& store,
                     identity::Authenticator& authenticator, const InteractionSealer& sealer,
-                    const Clock& clock);
+                    const SigningKeys& keys, const Clock& clock);
 
   // GET and POST {prefix}/authorize, POST {prefix}/login, {prefix}/login/otp, {prefix}/consent.
   void add_routes(http::Router& router, const std::string& prefix);
@@ -51,8 +52,10 @@ class AuthorizeEndpoint {
   http::Response otp(const http::Request& request) const;
   http::Response consent(const http::Request& request) const;
 
-  // The live session of the request's cookie, if any (also for end_session).
-  std::optional<store::Session> current_session(const http::Request& request) const;
+  // The live session of the request's cookie, if any (also for end_session); an error when the
+  // store cannot tell, which must never read as "signed out".
+  Result<std::optional<store::Session>, std::string> current_session(
+      const http::Request& request) const;
   const CookieNames& cookies() const { return cookies_; }
 
  private:
@@ -97,6 +100,7 @@ class AuthorizeEndpoint {
   store::Store& store_;
   identity::Authenticator& authenticator_;
   const InteractionSealer& sealer_;
+  const SigningKeys& keys_;  // to verify id_token_hint
   const Clock& clock_;
   CookieNames cookies_;
   WorkerPool workers_;  // last: joined first, while everything its jobs use still exists

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "core/base64url.h"
 #include "core/crypto.h"
@@ -200,6 +201,8 @@ json::Json AuthorizationRequest::to_json() const {
   if (nonce) j["nonce"] = *nonce;
   if (max_age) j["max_age"] = *max_age;
   if (login_hint) j["login_hint"] = *login_hint;
+  if (hint_subject) j["hint_subject"] = *hint_subject;
+  if (fresh_login) j["fresh_login"] = true;
   return j;
 }
 
@@ -222,6 +225,8 @@ std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::
     if (j.contains("nonce")) r.nonce = j.at("nonce").get<std::string>();
     if (j.contains("max_age")) r.max_age = j.at("max_age").get<int64_t>();
     if (j.contains("login_hint")) r.login_hint = j.at("login_hint").get<std::string>();
+    if (j.contains("hint_subject")) r.hint_subject = j.at("hint_subject").get<std::string>();
+    r.fresh_login = j.value("fresh_login", false);
     return r;
   } catch (const json::Json::exception&) {
     return std::nullopt;
@@ -249,7 +254,7 @@ Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const ht
   // RFC 9700 §4.1.1 / OAuth 2.1 §2.3.1: exact string comparison with a registered URI.
   auto redirect_uri = params.get("redirect_uri");
   if (redirect_uri && !redirect_uri->empty()) {
-    if (!contains(client->redirect_uris, *redirect_uri)) {
+    if (!redirect_uri_registered(client->redirect_uris, *redirect_uri)) {
       return Err(AuthorizeFatal{"invalid_request", "redirect_uri is not registered"});
     }
     r.redirect_uri = std::string(*redirect_uri);
@@ -267,6 +272,47 @@ Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const ht
     parsed.error = AuthorizeRedirectError{"invalid_request", "redirect_uri is required"};
   }
   return parsed;
+}
+
+namespace {
+
+// A loopback redirect URI split around its port: "http://127.0.0.1" + ":8123" + "/cb?x".
+struct LoopbackUri {
+  std::string_view origin;  // scheme and host
+  std::string_view rest;    // path, query
+};
+
+std::optional<LoopbackUri> split_loopback(std::string_view uri) {
+  for (std::string_view origin : {"http://127.0.0.1", "http://[::1]"}) {
+    if (!uri.starts_with(origin)) continue;
+    std::string_view rest = uri.substr(origin.size());
+    if (rest.starts_with(':')) {
+      // RFC 3986 §3.2.3 port; a listening app's is 1-65535.
+      unsigned port = 0;
+      const char* first = rest.data() + 1;
+      const char* last = rest.data() + rest.size();
+      auto [end, ec] = std::from_chars(first, last, port);
+      if (ec != std::errc() || end == first || port == 0 || port > 65535) return std::nullopt;
+      rest = rest.substr(static_cast<size_t>(end - rest.data()));
+    }
+    // The host must end here: "http://127.0.0.1.evil.example/" is not a loopback URI.
+    if (!rest.empty() && rest.front() != '/' && rest.front() != '?') return std::nullopt;
+    return LoopbackUri{origin, rest};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool redirect_uri_registered(const std::vector<std::string>& registered,
+                             std::string_view requested) {
+  if (contains(registered, requested)) return true;
+  auto asked = split_loopback(requested);
+  if (!asked) return false;
+  return std::any_of(registered.begin(), registered.end(), [&](const std::string& r) {
+    auto known = split_loopback(r);
+    return known && known->origin == asked->origin && known->rest == asked->rest;
+  });
 }
 
 std::string redirect_with(std::string_view redirect_uri,

@@ -31,6 +31,10 @@ struct AuthorizationRequest {
   std::vector<std::string> prompt;  // none | login | consent | select_account
   std::optional<int64_t> max_age;
   std::optional<std::string> login_hint;
+  // OpenID Core §3.1.2.1: the `sub` of a verified id_token_hint (set by the endpoint, which has
+  // the keys); the session's user must be this one.
+  std::optional<std::string> hint_subject;
+  bool fresh_login = false;  // the user signed in during this interaction
   std::vector<std::string> acr_values;
   int64_t issued_at = 0;  // when /authorize first saw it (prompt=login, max_age=0)
 
@@ -65,6 +69,13 @@ struct ParsedAuthorization {
 Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const http::Params& params,
                                                                         const store::Client* client,
                                                                         int64_t now);
+
+// Whether `requested` is one of `registered`: an exact string match (RFC 9700 §4.1.3), except
+// that a native app's loopback redirect URI (http on the IP literal 127.0.0.1 or [::1]) matches
+// on any port, since the app learns its port only when it listens (RFC 8252 §7.3; RFC 9700
+// §4.1.3 allows exactly this exception). `localhost` gets no such exception (RFC 8252 §8.3).
+bool redirect_uri_registered(const std::vector<std::string>& registered,
+                             std::string_view requested);
 
 // The URI the response goes to: `redirect_uri` with `params` appended to its query
 // (RFC 6749 §4.1.2: "retaining any existing query component").

@@ -5,6 +5,7 @@
 #include "core/audit.h"
 #include "core/crypto.h"
 #include "oauth/pages.h"
+#include "oauth/tokens.h"
 
 namespace tessera::oauth {
 namespace {
@@ -68,29 +69,15 @@ http::Response EndSessionEndpoint::end_session(const http::Request& request) con
   target.client_id = get("client_id");
   // RP-Initiated Logout §2: id_token_hint, an ID token we issued; an expired one is still a
   // valid hint (the RP may log out long after login), so exp is not required here.
-  if (auto hint = get("id_token_hint")) {
-    jose::ClaimsPolicy policy;
-    policy.issuer = issuer_;
-    policy.require_exp = false;
-    policy.clock = &clock_;
-    auto verified = jose::verify_jwt(*hint, keys_.jwks(), {}, policy);
-    if (!verified || !verified->claims.contains("aud")) {
-      return page_error(400, "The id_token_hint was not issued by this server.");
-    }
-    const json::Json& aud = verified->claims["aud"];
-    std::string hint_client;
-    if (aud.is_string()) hint_client = aud.get<std::string>();
-    if (aud.is_array() && aud.size() == 1 && aud[0].is_string()) {
-      hint_client = aud[0].get<std::string>();
-    }
+  if (auto token = get("id_token_hint")) {
+    auto hint = verify_id_token_hint(*token, keys_, issuer_, clock_);
+    if (!hint) return page_error(400, "The id_token_hint was not issued by this server.");
     // §2: client_id, when given with a hint, must be its audience.
-    if (hint_client.empty() || (target.client_id && *target.client_id != hint_client)) {
+    if (target.client_id && *target.client_id != hint->client_id) {
       return page_error(400, "The id_token_hint does not belong to this client.");
     }
-    target.client_id = hint_client;
-    if (verified->claims.contains("sid") && verified->claims["sid"].is_string()) {
-      target.hint_sid = verified->claims["sid"].get<std::string>();
-    }
+    target.client_id = hint->client_id;
+    target.hint_sid = hint->sid;
   }
   // §3: post_logout_redirect_uri must be registered for the client (exact match), and the
   // client must be identified; otherwise no redirect at all.
@@ -116,7 +103,9 @@ http::Response EndSessionEndpoint::end_session(const http::Request& request) con
     browser_id = crypto::random_token(32);
     cookies.push_back(authorize_.cookies().set(authorize_.cookies().browser, browser_id, {}));
   }
-  auto session = authorize_.current_session(request);
+  auto found = authorize_.current_session(request);
+  if (!found) return page_error(503, "Please try again in a moment.");
+  const std::optional<store::Session>& session = *found;
   // A hint naming this very session proves the request comes from its relying party: sign out
   // at once. Otherwise (§2: "the OP SHOULD ask the End-User") ask first.
   if (!session || (target.hint_sid && *target.hint_sid == session->sid)) {
@@ -167,7 +156,9 @@ http::Response EndSessionEndpoint::logout(const http::Request& request) const {
 
 http::Response EndSessionEndpoint::sign_out(const http::Request& request, const Target& target,
                                             std::vector<std::string> cookies) const {
-  if (auto session = authorize_.current_session(request)) {
+  auto found = authorize_.current_session(request);
+  if (!found) return page_error(503, "Please try again in a moment.");
+  if (const auto& session = *found) {
     // The session ends and so does everything authorized in it (refresh tokens and opaque
     // access tokens; JWT access tokens end with their short lifetime).
     if (!store_.grants().revoke_grants_for_session(session->sid) ||

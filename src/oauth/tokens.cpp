@@ -178,4 +178,29 @@ Result<std::string, OAuthError> TokenService::id_token(const IdTokenRequest& req
   return sign(claims, "JWT");
 }
 
+std::optional<IdTokenHint> verify_id_token_hint(std::string_view token, const SigningKeys& keys,
+                                                const std::string& issuer, const Clock& clock) {
+  jose::ClaimsPolicy policy;
+  policy.issuer = issuer;
+  policy.require_exp = false;
+  policy.clock = &clock;
+  auto verified = jose::verify_jwt(token, keys.jwks(), {}, policy);
+  if (!verified) return std::nullopt;
+  const json::Json& claims = verified->claims;
+  IdTokenHint hint;
+  auto sub = claims.find("sub");
+  auto aud = claims.find("aud");
+  if (sub == claims.end() || !sub->is_string() || aud == claims.end()) return std::nullopt;
+  hint.subject = sub->get<std::string>();
+  if (aud->is_string()) hint.client_id = aud->get<std::string>();
+  if (aud->is_array() && aud->size() == 1 && (*aud)[0].is_string()) {
+    hint.client_id = (*aud)[0].get<std::string>();
+  }
+  if (hint.subject.empty() || hint.client_id.empty()) return std::nullopt;
+  if (auto sid = claims.find("sid"); sid != claims.end() && sid->is_string()) {
+    hint.sid = sid->get<std::string>();
+  }
+  return hint;
+}
+
 }  // namespace tessera::oauth

@@ -101,6 +101,18 @@ class TokenService {
   AudiencePolicies audiences_;
 };
 
+// An ID token of ours presented back as `id_token_hint` (OpenID Core §3.1.2.1 at /authorize,
+// RP-Initiated Logout §2): signed by one of our published keys with our issuer; an expired one
+// still counts (the hint names a user, it grants nothing). nullopt when it is not ours, or has
+// no `sub` or no single audience.
+struct IdTokenHint {
+  std::string subject;
+  std::string client_id;           // its audience
+  std::optional<std::string> sid;  // OpenID Front/Back-Channel Logout: the session
+};
+std::optional<IdTokenHint> verify_id_token_hint(std::string_view token, const SigningKeys& keys,
+                                                const std::string& issuer, const Clock& clock);
+
 // OpenID Core §3.1.3.6 at_hash / c_hash: the left half of the hash of the ASCII value, with
 // the hash function of the signing alg (SHA-256 for ES256/RS256/PS256; EdDSA: SHA-512, per
 // OpenID's Ed25519 note), base64url.

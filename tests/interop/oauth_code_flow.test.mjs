@@ -399,6 +399,36 @@ test('prompt=none: login_required without a session, a code at once with one', a
   assert.equal(oauth.getValidatedIdTokenClaims(result).acr, ACR_PWD);
 });
 
+test('id_token_hint: the signed-in user must be the one it names (OpenID Core §3.1.2.1)', async () => {
+  const { a, location, jar } = await aliceCode();
+  const aliceIdToken = (await redeem(location, a)).id_token;
+  assert.ok(aliceIdToken);
+  // Her own hint, in her browser, with prompt=none: a code at once.
+  const b = await authorization({ prompt: 'none', id_token_hint: aliceIdToken });
+  const page = await visit(jar, b.url);
+  assert.equal(page.status, 303, page.text.slice(0, 300));
+  assert.ok(new URL(page.response.headers.get('location')).searchParams.get('code'));
+
+  // Someone else is signed in in another browser: alice's hint with prompt=none is login_required.
+  const other = freshUser();
+  const { jar: theirs } = await aliceCode(new CookieJar(), {}, other);
+  const c = await authorization({ prompt: 'none', id_token_hint: aliceIdToken });
+  assertRedirectError(await visit(theirs, c.url), c, 'login_required');
+  // Without prompt=none the login page comes first; signing in as someone other than alice still
+  // ends in login_required, never in a code for the wrong user.
+  const d = await authorization({ id_token_hint: aliceIdToken });
+  const r = await signIn(d.url, other, { jar: theirs });
+  assert.equal(r.location?.searchParams.get('error'), 'login_required', r.location?.href);
+  assert.equal(r.location.searchParams.get('code'), null);
+  assert.equal(r.location.searchParams.get('state'), d.state);
+
+  // A hint we did not sign is refused at the (verified) redirect URI.
+  const parts = aliceIdToken.split('.');
+  const forged = [parts[0], parts[1], parts[2].slice(0, -4) + (parts[2].endsWith('AAAA') ? 'BBBB' : 'AAAA')].join('.');
+  const e = await authorization({ prompt: 'none', id_token_hint: forged });
+  assertRedirectError(await visit(jar, e.url), e, 'invalid_request');
+});
+
 test('max_age=0 right after signing in shows the login page again (OpenID Core §3.1.2.1)', async () => {
   const { jar } = await aliceCode();
   const a = await authorization({ max_age: '0' });

@@ -97,6 +97,27 @@ TEST(AuthorizationRequest, UnknownClientOrUnregisteredRedirectIsNeverRedirected)
   EXPECT_FALSE(parse_authorization_request(twice, &c, 0));
 }
 
+TEST(AuthorizationRequest, LoopbackRedirectUrisMatchOnAnyPortAndNothingElse) {
+  // RFC 8252 §7.3: a native app picks its port when it listens.
+  const std::vector<std::string> registered = {"http://127.0.0.1/cb", "http://[::1]:4000/cb?a=1",
+                                               "http://localhost/cb", "https://app.example/cb"};
+  for (const char* uri :
+       {"http://127.0.0.1/cb", "http://127.0.0.1:51004/cb", "http://127.0.0.1:1/cb",
+        "http://[::1]/cb?a=1", "http://[::1]:65535/cb?a=1"}) {
+    EXPECT_TRUE(redirect_uri_registered(registered, uri)) << uri;
+  }
+  for (const char* uri :
+       {"http://127.0.0.1:8080/cb/", "http://127.0.0.1:8080/cb?x=1", "http://127.0.0.1:0/cb",
+        "http://127.0.0.1:65536/cb", "http://127.0.0.1:/cb", "http://127.0.0.1:80x/cb",
+        "http://127.0.0.1.evil.example/cb", "http://127.0.0.1@evil.example/cb",
+        "http://[::1]:4000/cb", "https://127.0.0.1:8080/cb",
+        // RFC 8252 §8.3: localhost names no particular interface; exact match only.
+        "http://localhost:8080/cb", "https://app.example:443/cb"}) {
+    EXPECT_FALSE(redirect_uri_registered(registered, uri)) << uri;
+  }
+  EXPECT_TRUE(redirect_uri_registered(registered, "http://localhost/cb"));
+}
+
 TEST(AuthorizationRequest, RedirectUriMayBeOmittedOnlyWithOneRegisteredAndNoOpenId) {
   store::Client c = spa();
   EXPECT_FALSE(parse_authorization_request(good({}, {"redirect_uri"}), &c, 0));
