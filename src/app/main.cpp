@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   tessera::app::add_user_commands(app, rc);
   tessera::app::add_client_commands(app, rc);
   tessera::app::add_key_commands(app, rc);
+  tessera::app::add_fga_commands(app, rc);
 
   try {
     app.parse(argc, argv);
