@@ -47,6 +47,15 @@ class TupleReader {
   // Every tuple `object#relation@*` (any user).
   virtual Result<std::vector<TupleKey>, Error> read(std::string_view object,
                                                     std::string_view relation) = 0;
+  // The tuple `object#relation@user` (exact user string), if stored: a direct check's point
+  // lookup, so that a group of 100,000 members costs one index probe, not a scan.
+  virtual Result<std::optional<TupleKey>, Error> read_user_tuple(std::string_view object,
+                                                                 std::string_view relation,
+                                                                 std::string_view user) = 0;
+  // The tuples on `object#relation` whose user is a userset (`type:id#relation`) or a wildcard
+  // (`type:*`): what a direct check must expand besides the point lookup.
+  virtual Result<std::vector<TupleKey>, Error> read_userset_tuples(std::string_view object,
+                                                                   std::string_view relation) = 0;
   // Tuples of objects of `object_type` with `relation` whose user is one of `users` (exact
   // strings: `user:anne`, `user:*`, `group:eng#member`). The reverse lookup ListObjects needs.
   virtual Result<std::vector<TupleKey>, Error> read_starting_with_user(

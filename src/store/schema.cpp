@@ -170,6 +170,64 @@ ALTER TABLE clients ADD COLUMN refresh_token_lifetime BIGINT NOT NULL DEFAULT 86
 ALTER TABLE clients ADD COLUMN skip_consent BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE clients ADD COLUMN may_impersonate BIGINT NOT NULL DEFAULT 0;
 )sql"},
+    // The fga role (issue 5), as OpenFGA stores it. fga_stores: tenants, soft-deleted like
+    // OpenFGA's DeleteStore. fga_models: immutable authorization models in their JSON form; ids
+    // are ULIDs, so the latest is the greatest. fga_tuples: one row per object#relation@user,
+    // split into columns so each query path has an index: the primary key serves the forward
+    // reads (object#relation, and the point lookup), fga_tuples_by_user the reverse lookup
+    // ListObjects needs, fga_tuples_by_ulid Read in write order. ulid is the change that wrote
+    // the row. fga_changes: the change log (ReadChanges, consistency tokens), in ULID order.
+    {8, "fga",
+     R"sql(
+CREATE TABLE fga_stores (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+CREATE TABLE fga_models (
+  store_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  schema_version TEXT NOT NULL,
+  model TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (store_id, id)
+);
+CREATE TABLE fga_tuples (
+  store_id TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  relation TEXT NOT NULL,
+  user_type TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  user_relation TEXT NOT NULL,
+  condition_name TEXT NOT NULL,
+  condition_context TEXT,
+  ulid TEXT NOT NULL,
+  inserted_at BIGINT NOT NULL,
+  PRIMARY KEY (store_id, object_type, object_id, relation, user_type, user_id, user_relation)
+);
+CREATE INDEX fga_tuples_by_user
+  ON fga_tuples (store_id, object_type, relation, user_type, user_id, user_relation);
+CREATE UNIQUE INDEX fga_tuples_by_ulid ON fga_tuples (store_id, ulid);
+CREATE TABLE fga_changes (
+  store_id TEXT NOT NULL,
+  ulid TEXT NOT NULL,
+  operation TEXT NOT NULL CHECK (operation IN ('write', 'delete')),
+  object_type TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  relation TEXT NOT NULL,
+  user_type TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  user_relation TEXT NOT NULL,
+  condition_name TEXT NOT NULL,
+  condition_context TEXT,
+  inserted_at BIGINT NOT NULL,
+  PRIMARY KEY (store_id, ulid)
+);
+CREATE INDEX fga_changes_by_type ON fga_changes (store_id, object_type, ulid);
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -38,7 +38,8 @@ Store::Store(std::unique_ptr<Database> database, const Clock& clock)
       users_(make_sql_user_store(*database_, clock_)),
       sessions_(make_sql_session_store(*database_, clock_)),
       consents_(make_sql_consent_store(*database_, clock_)),
-      grants_(make_sql_grant_store(*database_, clock_)) {}
+      grants_(make_sql_grant_store(*database_, clock_)),
+      fga_(make_sql_fga_store(*database_, clock_)) {}
 
 Store::~Store() = default;
 

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "store/client_store.h"
 #include "store/database.h"
+#include "store/fga_store.h"
 #include "store/grant_store.h"
 #include "store/replay_cache.h"
 #include "store/session_store.h"
@@ -51,6 +52,7 @@ class Store {
   SessionStore& sessions() { return *sessions_; }
   ConsentStore& consents() { return *consents_; }
   GrantStore& grants() { return *grants_; }
+  FgaStore& fga() { return *fga_; }
   // For later stores built on the same pool.
   Database& database() { return *database_; }
   const Clock& clock() const { return clock_; }
@@ -66,6 +68,7 @@ class Store {
   std::unique_ptr<SessionStore> sessions_;
   std::unique_ptr<ConsentStore> consents_;
   std::unique_ptr<GrantStore> grants_;
+  std::unique_ptr<FgaStore> fga_;
 };
 
 // Opens the backend and migrates it to tessera_schema(). Fails with kSchemaTooNew when the
