@@ -135,11 +135,6 @@ void Database::release(std::unique_ptr<Connection> connection) {
   connection_returned_.notify_one();
 }
 
-std::unique_lock<std::mutex> Database::writer_lock() {
-  if (dialect_ != Dialect::kSqlite) return {};
-  return std::unique_lock(writer_mutex_);
-}
-
 StoreResult<std::vector<Row>> Database::query(std::string_view sql,
                                               std::initializer_list<Value> params) {
   auto lease = acquire();
@@ -148,7 +143,6 @@ StoreResult<std::vector<Row>> Database::query(std::string_view sql,
 }
 
 StoreResult<int64_t> Database::execute(std::string_view sql, std::initializer_list<Value> params) {
-  auto writer = writer_lock();
   auto lease = acquire();
   if (!lease) return Err(lease.error());
   return (*lease)->execute(sql, params);

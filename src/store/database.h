@@ -181,11 +181,9 @@ class Database {
   StoreResult<int64_t> execute(std::string_view sql, std::initializer_list<Value> params = {});
 
   // Runs `work(Connection&)` (which returns a StoreResult<T>) in a transaction on one pooled
-  // connection: commits when it succeeds, rolls back when it fails. On SQLite the writers of this
-  // process queue on a mutex first (see writer_lock()).
+  // connection: commits when it succeeds, rolls back when it fails.
   template <class Work>
   auto in_transaction(Work&& work) -> std::invoke_result_t<Work, Connection&> {
-    auto writer = writer_lock();
     auto lease = acquire();
     if (!lease) return Err(lease.error());
     auto transaction = Transaction::begin(**lease);
@@ -199,13 +197,6 @@ class Database {
 
  private:
   void release(std::unique_ptr<Connection> connection);
-  // SQLite has one writer per database file, and a connection that finds the write lock taken
-  // waits in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries: under load the
-  // waits dominate (p99 of 100 ms at 3,000 refreshes/s). Writers of this process therefore queue
-  // on a mutex, which wakes the next one the moment the previous commits; the busy handler is
-  // left for other processes (the admin CLI). PostgreSQL locks rows, not the database: no lock.
-  std::unique_lock<std::mutex> writer_lock();
-  std::mutex writer_mutex_;
 
   Dialect dialect_;
   size_t max_connections_;

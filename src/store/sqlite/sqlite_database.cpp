@@ -6,10 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 
 namespace tessera::store::sqlite {
@@ -88,77 +85,9 @@ StoreResult<Ok> restrict_file_mode(const std::string& path, bool create) {
   return Ok{};
 }
 
-// WAL checkpoints off the request path. SQLite's automatic checkpoint runs inside the COMMIT
-// that pushes the WAL past 1,000 pages: that request copies the pages back into the database
-// and waits for fdatasync, while Database's writer mutex keeps every other writer waiting too.
-// Instead each connection's commit hook (sqlite3_wal_hook, which replaces the automatic
-// checkpoint) only signals this thread, which runs PASSIVE checkpoints on a connection of its
-// own: they never block writers or readers, and pages written many times between two
-// checkpoints are copied once.
-class Checkpointer {
- public:
-  Checkpointer(SqliteHandle db, int threshold_pages)
-      : db_(std::move(db)), threshold_pages_(threshold_pages), thread_([this] { run(); }) {}
-  Checkpointer(const Checkpointer&) = delete;
-  Checkpointer& operator=(const Checkpointer&) = delete;
-  ~Checkpointer() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-
-  // The sqlite3_wal_hook callback: runs on the committing thread after every commit with the
-  // number of pages now in the WAL.
-  static int on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int wal_pages) {
-    auto* checkpointer = static_cast<Checkpointer*>(self);
-    if (wal_pages >= checkpointer->threshold_pages_) checkpointer->request();
-    return SQLITE_OK;
-  }
-
- private:
-  void request() {
-    {
-      std::lock_guard lock(mutex_);
-      requested_ = true;
-    }
-    wake_.notify_one();
-  }
-
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-      wake_.wait(lock, [this] { return stop_ || requested_; });
-      if (stop_) return;
-      requested_ = false;
-      lock.unlock();
-      // PASSIVE copies what no reader still needs and returns; SQLITE_BUSY (another process
-      // checkpointing, e.g. the admin CLI) is harmless: the next commit asks again.
-      int wal_frames = 0;
-      int copied = 0;
-      (void)sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                      &copied);
-      lock.lock();
-    }
-  }
-
-  SqliteHandle db_;
-  const int threshold_pages_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool requested_ = false;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts once everything above exists
-};
-
 class SqliteConnection final : public Connection {
  public:
-  SqliteConnection(SqliteHandle db, std::shared_ptr<Checkpointer> checkpointer)
-      : checkpointer_(std::move(checkpointer)), db_(std::move(db)) {
-    if (checkpointer_) sqlite3_wal_hook(db_.get(), &Checkpointer::on_commit, checkpointer_.get());
-  }
+  explicit SqliteConnection(SqliteHandle db) : db_(std::move(db)) {}
 
   Dialect dialect() const override { return Dialect::kSqlite; }
 
@@ -286,13 +215,11 @@ class SqliteConnection final : public Connection {
     return Row(std::move(cells));
   }
 
-  // Declared first: outlives the connection whose commit hook points at it.
-  std::shared_ptr<Checkpointer> checkpointer_;
-  SqliteHandle db_;  // destroyed after the statements that belong to it
+  SqliteHandle db_;  // declared first: destroyed after the statements that belong to it
   std::unordered_map<std::string, StatementHandle> statements_;
 };
 
-StoreResult<SqliteHandle> open_handle(const SqliteOptions& options) {
+StoreResult<std::unique_ptr<Connection>> open_connection(const SqliteOptions& options) {
   sqlite3* raw = nullptr;
   // NOMUTEX: multi-thread mode; the pool hands each connection to one thread at a time.
   const int flags =
@@ -302,14 +229,8 @@ StoreResult<SqliteHandle> open_handle(const SqliteOptions& options) {
   if (rc != SQLITE_OK) return sqlite_error(db.get(), rc, "open " + options.path);
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
-  return db;
-}
 
-StoreResult<std::unique_ptr<Connection>> open_connection(
-    const SqliteOptions& options, const std::shared_ptr<Checkpointer>& checkpointer) {
-  auto db = open_handle(options);
-  if (!db) return Err(db.error());
-  auto connection = std::make_unique<SqliteConnection>(std::move(*db), checkpointer);
+  auto connection = std::make_unique<SqliteConnection>(std::move(db));
   // foreign_keys is per connection and off by default; synchronous=NORMAL is durable across
   // application crashes in WAL mode and only risks the last commits on power loss.
   if (auto set = connection->execute_script("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
@@ -347,22 +268,9 @@ StoreResult<std::unique_ptr<Database>> open_sqlite_database(const SqliteOptions&
     }
   }
 
-  std::shared_ptr<Checkpointer> checkpointer;
-  if (!is_memory(options.path) && effective.checkpoint_pages > 0) {
-    auto db = open_handle(effective);
-    if (!db) return Err(db.error());
-    // A connection learns the journal mode from the file when it reads it; a checkpoint alone
-    // does not read, so this one switches (or finds) WAL first, as every pool connection does.
-    if (const int rc =
-            sqlite3_exec(db->get(), "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
-        rc != SQLITE_OK) {
-      return sqlite_error(db->get(), rc, "switch " + options.path + " to WAL journal mode");
-    }
-    checkpointer = std::make_shared<Checkpointer>(std::move(*db), effective.checkpoint_pages);
-  }
-  auto database = std::make_unique<Database>(
-      Dialect::kSqlite, effective.pool_size, effective.acquire_timeout,
-      [effective, checkpointer] { return open_connection(effective, checkpointer); });
+  auto database =
+      std::make_unique<Database>(Dialect::kSqlite, effective.pool_size, effective.acquire_timeout,
+                                 [effective] { return open_connection(effective); });
   // Open the first connection now: it reports a bad path or file at once and switches the file
   // to WAL before concurrent connections could race on it.
   {

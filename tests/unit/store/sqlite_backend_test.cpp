@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "store/sqlite/sqlite_database.h"
 #include "store/store.h"
@@ -144,42 +143,6 @@ TEST(StoreConfigParsing, DriverNamesParse) {
   EXPECT_EQ(parse_driver("sqlite"), Driver::kSqlite);
   EXPECT_EQ(parse_driver("postgres"), Driver::kPostgres);
   EXPECT_EQ(parse_driver("mysql"), std::nullopt);
-}
-
-// The database file only grows when a checkpoint copies pages out of the WAL, so its size shows
-// whether one ran. `commits` small transactions stay far below SQLite's own automatic
-// checkpoint (1,000 pages).
-// Waits up to a second for the file to grow by `expected` bytes.
-uintmax_t growth_after_commits(const std::string& path, int checkpoint_pages, int commits,
-                               uintmax_t expected) {
-  sqlite::SqliteOptions options;
-  options.path = path;
-  options.checkpoint_pages = checkpoint_pages;
-  auto database = sqlite::open_sqlite_database(options);
-  EXPECT_TRUE(database) << database.error().message;
-  if (!database) return 0;
-  EXPECT_TRUE((*database)->execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)"));
-  const uintmax_t before = std::filesystem::file_size(path);
-  for (int i = 0; i < commits; ++i) {
-    auto inserted = (*database)->in_transaction([&](Connection& c) {
-      return c.execute("INSERT INTO t (v) VALUES (?)", {std::string(3000, 'x')});
-    });
-    EXPECT_TRUE(inserted);
-  }
-  // The checkpoints run on their own thread: give them time before looking.
-  for (int i = 0; i < 100 && std::filesystem::file_size(path) - before < expected; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return std::filesystem::file_size(path) - before;
-}
-
-TEST_F(SqliteBackend, BackgroundThreadCheckpointsTheWalOnceItPassesTheThreshold) {
-  // Each commit past 20 WAL pages asks for a checkpoint; all but the last few rows get copied.
-  EXPECT_GE(growth_after_commits(path_, 20, 100, 80u * 3000u), 80u * 3000u);
-}
-
-TEST_F(SqliteBackend, WithoutTheCheckpointerSmallWalsStayUncopied) {
-  EXPECT_EQ(growth_after_commits(path_, 0, 100, 1), 0u);
 }
 
 }  // namespace
