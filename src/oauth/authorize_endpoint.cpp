@@ -615,7 +615,7 @@ http::Response AuthorizeEndpoint::consent(const http::Request& request) const {
   // Consent given just now: proceed() finds it. prompt=consent is satisfied by this answer.
   authz->prompt.erase(std::remove(authz->prompt.begin(), authz->prompt.end(), "consent"),
                       authz->prompt.end());
-  return proceed(ctx, Flow{std::move(*authz), *client, std::move(session)});
+  return proceed(ctx, Flow{std::move(*authz), *client, session});
 }
 
 }  // namespace tessera::oauth
