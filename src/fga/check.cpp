@@ -1,9 +1,11 @@
 #include "fga/check.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
+#include <type_traits>
 #include <utility>
 
 namespace tessera::fga {
@@ -16,6 +18,27 @@ std::string_view type_of(std::string_view object_or_user) {
 }
 
 namespace {
+
+// OpenFGA's union (and every dispatch over several usersets or parents): the first allowed item
+// decides; otherwise an error if any item (or `error`, seen while collecting them) failed, else
+// not allowed, remembering whether a cycle cut a path.
+template <class Items, class ResolveOne>
+auto any_allowed(const Items& items, std::optional<Error> error, ResolveOne&& resolve_one)
+    -> decltype(resolve_one(*std::begin(items))) {
+  using Outcome = std::remove_cvref_t<decltype(resolve_one(*std::begin(items)).value())>;
+  bool cycle = false;
+  for (const auto& item : items) {
+    auto r = resolve_one(item);
+    if (!r) {
+      error = r.error();
+      continue;
+    }
+    if (r->allowed) return Outcome{true, false};
+    cycle = cycle || r->cycle;
+  }
+  if (error) return Err(*error);
+  return Outcome{false, cycle};
+}
 
 // OpenFGA's relation names: no ':', '#', '@' or whitespace (openfga.proto RelationName).
 bool relation_name_ok(std::string_view relation) {
@@ -336,21 +359,9 @@ Evaluator::Resolved Evaluator::rewrite(const Rewrite& rw, std::string_view objec
     case Rewrite::Kind::TupleToUserset:
       return tuple_to_userset(rw, object, user, depth);
     case Rewrite::Kind::Union: {
-      // OpenFGA union: the first allowed operand decides; otherwise an error if any operand
-      // failed, else not allowed (remembering whether a cycle cut a path).
-      std::optional<Error> error;
-      bool cycle = false;
-      for (const Rewrite& child : rw.children) {
-        Resolved r = rewrite(child, object, relation, user, depth);
-        if (!r) {
-          error = r.error();
-          continue;
-        }
-        if (r->allowed) return Outcome{true, false};
-        cycle = cycle || r->cycle;
-      }
-      if (error) return Err(*error);
-      return Outcome{false, cycle};
+      return detail::any_allowed(rw.children, std::nullopt, [&](const Rewrite& child) {
+        return rewrite(child, object, relation, user, depth);
+      });
     }
     case Rewrite::Kind::Intersection: {
       // OpenFGA intersection: the first operand that is not allowed (or cut by a cycle)
@@ -458,19 +469,11 @@ Evaluator::Resolved Evaluator::direct(std::string_view object, std::string_view 
     if (!shortcut_answer) return Err(shortcut_answer.error());
     if (*shortcut_answer) return Outcome{true, false};
   }
-  bool cycle = false;
-  for (const auto& [userset_object, userset_relation] : dispatches) {
-    ++dispatch_count_;
-    Resolved r = resolve(userset_object, userset_relation, user, depth - 1);
-    if (!r) {
-      error = r.error();
-      continue;
-    }
-    if (r->allowed) return Outcome{true, false};
-    cycle = cycle || r->cycle;
-  }
-  if (error) return Err(*error);
-  return Outcome{false, cycle};
+  return detail::any_allowed(dispatches, error,
+                             [&](const std::pair<std::string, std::string>& userset) {
+                               ++dispatch_count_;
+                               return resolve(userset.first, userset.second, user, depth - 1);
+                             });
 }
 
 // OpenFGA's recursive userset fast path, generalised: when many userset tuples of one
@@ -560,19 +563,10 @@ Evaluator::Resolved Evaluator::tuple_to_userset(const Rewrite& rw, std::string_v
     if (index_.relation(parent->type, rw.relation) == nullptr) continue;
     parents.push_back(t.user);
   }
-  bool cycle = false;
-  for (const std::string& parent : parents) {
+  return detail::any_allowed(parents, error, [&](const std::string& parent) {
     ++dispatch_count_;
-    Resolved r = resolve(parent, rw.relation, user, depth - 1);
-    if (!r) {
-      error = r.error();
-      continue;
-    }
-    if (r->allowed) return Outcome{true, false};
-    cycle = cycle || r->cycle;
-  }
-  if (error) return Err(*error);
-  return Outcome{false, cycle};
+    return resolve(parent, rw.relation, user, depth - 1);
+  });
 }
 
 }  // namespace tessera::fga
