@@ -296,12 +296,13 @@ class SqlTupleReader final : public fga::TupleReader {
     return keys_on(**lease, where, params);
   }
 
+  // The engine's reads come back in index order: no ORDER BY, which would let SQLite walk the
+  // whole store in write order (fga_tuples_by_ulid) to avoid a sort.
   static Result<std::vector<TupleKey>, Error> keys_on(Connection& c, const char* where,
                                                       const std::vector<Value>& params) {
-    auto rows = run(c,
-                    "SELECT " + std::string(kTupleColumns) + " FROM fga_tuples WHERE store_id = ?" +
-                        where + " ORDER BY ulid",
-                    params);
+    auto rows = run(
+        c, "SELECT " + std::string(kTupleColumns) + " FROM fga_tuples WHERE store_id = ?" + where,
+        params);
     if (!rows) return internal(rows.error());
     std::vector<TupleKey> out;
     out.reserve(rows->size());

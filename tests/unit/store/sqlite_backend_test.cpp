@@ -145,5 +145,35 @@ TEST(StoreConfigParsing, DriverNamesParse) {
   EXPECT_EQ(parse_driver("mysql"), std::nullopt);
 }
 
+// The query plans of the engine's tuple reads (FgaStore's reader: the WHEREs it builds): each
+// must search by the object#relation it names, never walk the store or every member. SELECT *,
+// like the reader's column list, is not covered by any index.
+std::string plan_of(Database& database, const std::string& where) {
+  auto plan = database.query(
+      "EXPLAIN QUERY PLAN SELECT * FROM fga_tuples WHERE store_id = ?"
+      " AND object_type = ? AND object_id = ? AND relation = ?" +
+          where,
+      {std::string("s"), std::string("group"), std::string("eng"), std::string("member")});
+  EXPECT_TRUE(plan) << plan.error().message;
+  std::string text;
+  if (plan) {
+    for (const Row& row : *plan) text += row.text(row.size() - 1) + "\n";
+  }
+  return text;
+}
+
+TEST_F(SqliteBackend, TupleReadsOfAChecksSearchTheirObjectNotTheStore) {
+  auto store = open_store(config());
+  ASSERT_TRUE(store) << store.error().message;
+  // read_userset_tuples: the partial index of migration 9 holds only usersets and wildcards.
+  const std::string usersets =
+      plan_of((*store)->database(), " AND (user_relation <> '' OR user_id = '*')");
+  EXPECT_NE(usersets.find("fga_tuples_usersets"), std::string::npos) << usersets;
+  // read: the primary key's prefix, not fga_tuples_by_ulid (the whole store in write order).
+  const std::string all = plan_of((*store)->database(), "");
+  EXPECT_NE(all.find("object_id=?"), std::string::npos) << all;
+  EXPECT_EQ(all.find("fga_tuples_by_ulid"), std::string::npos) << all;
+}
+
 }  // namespace
 }  // namespace tessera::store
