@@ -7,7 +7,8 @@
 //   - ListObjects returning 10,000 of 100,000 repositories (one page of 10,000).
 // Figures only: no timed assertions. Usage: bench_fga [--tuples N] [--keys N] [--repeats N]
 // [--reverse-fanout N] (defaults 1000000, 20000, 5, EngineOptions' default; 0 checks nested
-// teams downwards only); see run.sh.
+// teams downwards only) [--export DIR [--export-only 1]] (also write DIR/model.fga,
+// DIR/tuples.jsonl and DIR/checks.jsonl for bench/fga/http_check.sh); see run.sh.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -85,32 +86,48 @@ std::string org(int i) { return "organization:" + std::to_string(i); }
 
 // Writes `target` tuples: the fixed structure first, then random direct grants until the
 // count is reached (a repeated random tuple is written once).
+// With `--export DIR`, every tuple also goes to DIR/tuples.jsonl (OpenFGA TupleKey JSON, one per
+// line) for the HTTP benchmark (bench/fga/http_check.sh) to load into a store.
+std::ofstream* exported = nullptr;
+
+void put(MemoryTupleReader& store, TupleKey key) {
+  const size_t before = store.size();
+  std::string line;
+  if (exported != nullptr) {
+    line = R"({"object":")" + key.object + R"(","relation":")" + key.relation + R"(","user":")" +
+           key.user + "\"}\n";
+  }
+  store.write(std::move(key));
+  // A repeated tuple is written once (the set keeps one), so it is exported once.
+  if (exported != nullptr && store.size() > before) *exported << line;
+}
+
 void load(MemoryTupleReader& store, size_t target, std::mt19937& rng) {
   auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
   for (int r = 0; r < kRepositories; ++r) {
-    store.write(tuple(repo(r), "owner", org(r / (kRepositories / kOrganizations))));
+    put(store, tuple(repo(r), "owner", org(r / (kRepositories / kOrganizations))));
   }
   for (int o = 0; o < kOrganizations; ++o) {
-    store.write(tuple(org(o), "owner", user(o)));
-    store.write(tuple(org(o), "repo_reader", org(o) + "#member"));
+    put(store, tuple(org(o), "owner", user(o)));
+    put(store, tuple(org(o), "repo_reader", org(o) + "#member"));
   }
   for (int u = 0; u < kUsers / 2; ++u) {
-    store.write(tuple(org(u % kOrganizations), "member", user(u)));
+    put(store, tuple(org(u % kOrganizations), "member", user(u)));
   }
   for (int t = kTeamFanout; t < kTeams; ++t) {
-    store.write(tuple(team(t / kTeamFanout), "member", team(t) + "#member"));
+    put(store, tuple(team(t / kTeamFanout), "member", team(t) + "#member"));
   }
-  for (int t = 0; t < kTeams; ++t) store.write(tuple(team(t), "maintainer", user(pick(kUsers))));
+  for (int t = 0; t < kTeams; ++t) put(store, tuple(team(t), "maintainer", user(pick(kUsers))));
   for (int i = 0; i < 200000; ++i) {
-    store.write(tuple(team(pick(kTeams)), "member", user(pick(kUsers))));
+    put(store, tuple(team(pick(kTeams)), "member", user(pick(kUsers))));
   }
   for (int r = 0; r < kRepositories; ++r) {
     for (int k = 0; k < 2; ++k) {
-      store.write(tuple(repo(r), kRoles[pick(4)], team(pick(kTeams)) + "#member"));
+      put(store, tuple(repo(r), kRoles[pick(4)], team(pick(kTeams)) + "#member"));
     }
   }
   while (store.size() < target) {
-    store.write(tuple(repo(pick(kRepositories)), kRoles[pick(4)], user(pick(kUsers))));
+    put(store, tuple(repo(pick(kRepositories)), kRoles[pick(4)], user(pick(kUsers))));
   }
 }
 
@@ -174,6 +191,17 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::string export_dir;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--export") == 0) export_dir = argv[i + 1];
+  }
+  std::ofstream tuples_file;
+  if (!export_dir.empty()) {
+    tuples_file.open(export_dir + "/tuples.jsonl");
+    std::ofstream(export_dir + "/model.fga") << kModel;
+    exported = &tuples_file;
+  }
+
   const double rss_before = rss_mb();
   std::mt19937 rng(20261123);
   MemoryTupleReader store;
@@ -181,7 +209,7 @@ int main(int argc, char** argv) {
   load(store, tuples, rng);
   // The ListObjects user: a member of organisation 3 and nothing else, so it reads exactly
   // the 10,000 repositories organisation 3 owns.
-  store.write(tuple(org(3), "member", "user:lister"));
+  put(store, tuple(org(3), "member", "user:lister"));
   const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
   const double rss_after = rss_mb();
   std::printf("fga: loaded %zu tuples in %.1f s; set's own containers %.1f MB\n", store.size(),
@@ -215,6 +243,20 @@ int main(int argc, char** argv) {
       }
     }
     requests.push_back(std::move(r));
+  }
+
+  if (!export_dir.empty()) {
+    // The same check keys as Check request bodies, one per line, for the HTTP benchmark.
+    tuples_file.close();
+    exported = nullptr;
+    std::ofstream checks(export_dir + "/checks.jsonl");
+    for (const CheckRequest& r : requests) {
+      checks << R"({"tuple_key":{"user":")" << r.user << R"(","relation":")" << r.relation
+             << R"(","object":")" << r.object << "\"}}\n";
+    }
+    std::printf("fga: exported the model, %zu tuples and %zu checks to %s\n", store.size(),
+                requests.size(), export_dir.c_str());
+    if (arg(argc, argv, "--export-only", 0) != 0) return 0;
   }
 
   size_t allowed = 0;

@@ -14,11 +14,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "app/as_role.h"
 #include "app/config.h"
 #include "app/demo_seed.h"
+#include "app/fga_role.h"
 #include "app/log.h"
 #include "app/store_config.h"
 #include "core/aead.h"
@@ -54,8 +58,19 @@ http::ServerOptions server_options(const HttpConfig& c) {
   return o;
 }
 
-// Opens the store, starts the server, calls `on_ready` once it listens, then
-// serves until a signal and drains. Returns the process exit code.
+bool has_role(const Config& config, std::string_view role) {
+  return std::find(config.roles.begin(), config.roles.end(), role) != config.roles.end();
+}
+
+// What `run` has listening: the main server (every role without a port of its own) and the fga
+// role's server when fga.port is set.
+struct Listening {
+  http::Server* main = nullptr;
+  http::Server* fga = nullptr;
+};
+
+// Opens the store, starts the servers, calls `on_ready` once they listen, then serves until a
+// signal and drains. Returns the process exit code.
 template <class OnReady>
 int run(const Config& config, OnReady on_ready,
         const std::function<void(http::Router&)>& extra_routes = {}) {
@@ -65,10 +80,11 @@ int run(const Config& config, OnReady on_ready,
     return 1;
   }
   http::Router router;
+  http::Router fga_router;
+  const bool fga_apart = has_role(config, "fga") && config.fga.port != 0;
   // Each role's state lives as long as the server that routes to it.
   std::unique_ptr<oauth::AuthorizationServer> as;
-  if (config.as &&
-      std::find(config.roles.begin(), config.roles.end(), "as") != config.roles.end()) {
+  if (config.as && has_role(config, "as")) {
     auto started = start_as_role(*config.as, **store, router);
     if (!started.ok()) {
       log_error("cannot start the as role", {{"error", started.error()}});
@@ -76,19 +92,42 @@ int run(const Config& config, OnReady on_ready,
     }
     as = std::move(*started);
   }
+  std::unique_ptr<fga::Api> fga;
+  if (has_role(config, "fga")) {
+    auto started = start_fga_role(config.fga, **store, as.get(), fga_apart ? fga_router : router);
+    if (!started.ok()) {
+      log_error("cannot start the fga role", {{"error", started.error()}});
+      return 1;
+    }
+    fga = std::move(*started);
+  }
   if (extra_routes) extra_routes(router);
   http::Server server(server_options(config.http), std::move(router));
-  if (auto started = server.start(); !started.ok()) {
-    log_error("cannot start the HTTP server", {{"error", started.error()}});
-    return 1;
+  std::optional<http::Server> fga_server;
+  if (fga_apart) {
+    http::ServerOptions options = server_options(config.http);
+    options.port = config.fga.port;
+    // OpenFGA's answer to an unknown path.
+    options.not_found = std::make_shared<const http::Response>(http::Response::json(
+        404, {{"code", "undefined_endpoint"}, {"message", "no such endpoint"}}));
+    fga_server.emplace(options, std::move(fga_router));
   }
-  server.set_ready(true);
+  std::vector<http::Server*> servers = {&server};
+  if (fga_server) servers.push_back(&*fga_server);
+  for (http::Server* s : servers) {
+    if (auto started = s->start(); !started.ok()) {
+      log_error("cannot start the HTTP server", {{"error", started.error()}});
+      return 1;
+    }
+    s->set_ready(true);
+  }
   log_info("listening", {{"address", config.http.host},
                          {"port", server.port()},
+                         {"fga_port", fga_server ? fga_server->port() : server.port()},
                          {"tls", config.http.tls.has_value()},
                          {"roles", config.roles}});
-  on_ready(**store, server);
-  http::run_until_signal(server, std::chrono::milliseconds(config.http.drain_timeout_ms));
+  on_ready(**store, Listening{&server, fga_server ? &*fga_server : nullptr});
+  http::run_until_signal(servers, std::chrono::milliseconds(config.http.drain_timeout_ms));
   log_info("stopped", {});
   return 0;
 }
@@ -134,7 +173,7 @@ int serve(const std::string& config_path) {
     return 2;
   }
   set_log_level(config->log_level);
-  return run(*config, [](store::Store&, http::Server&) {});
+  return run(*config, [](store::Store&, const Listening&) {});
 }
 
 int demo(uint16_t port, std::string data_dir) {
@@ -168,14 +207,28 @@ int demo(uint16_t port, std::string data_dir) {
   config.http.port = port;
   config.store.driver = "sqlite";
   config.store.path = data_dir + "/tessera.db";
-  config.roles = {"as"};
+  config.roles = {"as", "fga"};
+  // DESIGN.md: the roles listen on P, P+1 (the gateway, issue 4), P+2.
+  if (port > 65533) {
+    log_error("the demo needs three ports from --port", {{"port", port}});
+    return 1;
+  }
+  config.fga.port = static_cast<uint16_t>(port + 2);
+  auto secret_key = aead::load_key(*secret_key_file);
+  if (!secret_key.ok()) {
+    log_error("cannot read the demo secret key", {{"error", secret_key.error()}});
+    return 1;
+  }
+  const std::string fga_token = demo_fga_token(*secret_key);
+  config.fga.preshared_keys_sha256 = {crypto::to_hex(crypto::sha256(fga_token))};
   AsConfig& as = config.as.emplace();
   as.issuer = "http://127.0.0.1:" + std::to_string(port);
   as.secret_key_file = *secret_key_file;
   as.scopes_supported = {"invoices:read", "invoices:write"};
   return run(
       config,
-      [&](store::Store& store, http::Server& server) {
+      [&](store::Store& store, const Listening& listening) {
+        http::Server& server = *listening.main;
         // Everything the demo generates is kept per data directory, so a restart
         // on the same directory prints the same credentials.
         auto instance =
@@ -187,11 +240,6 @@ int demo(uint16_t port, std::string data_dir) {
             {"roles", config.roles},
             {"issuer", as.issuer},
         };
-        auto secret_key = aead::load_key(as.secret_key_file);
-        if (!secret_key.ok()) {
-          log_error("cannot read the demo secret key", {{"error", secret_key.error()}});
-          std::exit(1);
-        }
         auto seeded = seed_demo(store, {as.issuer, *secret_key, as.access_token_lifetime});
         if (!seeded.ok()) {
           log_error("cannot seed the demo clients and users", {{"error", seeded.error()}});
@@ -199,6 +247,16 @@ int demo(uint16_t port, std::string data_dir) {
         }
         line["clients"] = (*seeded)["clients"];
         line["users"] = (*seeded)["users"];
+        auto fga = seed_demo_fga(store);
+        if (!fga.ok()) {
+          log_error("cannot seed the demo FGA store", {{"error", fga.error()}});
+          std::exit(1);
+        }
+        line["fga"] = "http://127.0.0.1:" + std::to_string(listening.fga->port());
+        line["fga_token"] = fga_token;
+        for (const char* field : {"fga_store", "fga_model"}) {
+          line[field] = (*fga)[field];
+        }
         // DESIGN.md: exactly one JSON line on stdout when every role is ready.
         std::printf("%s\n", line.dump().c_str());
         std::fflush(stdout);

@@ -228,11 +228,35 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   }
 }
 
+void read_fga(const Reader& r, const YAML::Node& n, FgaConfig& f) {
+  r.expect_map(n, "fga", {"port", "preshared_keys_sha256", "access_tokens", "resolve_node_limit"});
+  if (n["port"]) f.port = static_cast<uint16_t>(r.integer(n["port"], "fga.port", 0, 65535));
+  if (n["preshared_keys_sha256"]) {
+    const auto& list = n["preshared_keys_sha256"];
+    if (!list.IsSequence()) {
+      r.fail(list, "fga.preshared_keys_sha256", "expected a list of SHA-256 digests in hex");
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string key = "fga.preshared_keys_sha256[" + std::to_string(i) + "]";
+      std::string hex = r.str(list[i], key);
+      if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), ::isxdigit)) {
+        r.fail(list[i], key, "expected 64 hex digits (sha256sum of the key)");
+      }
+      f.preshared_keys_sha256.push_back(hex);
+    }
+  }
+  if (n["access_tokens"]) f.access_tokens = r.boolean(n["access_tokens"], "fga.access_tokens");
+  if (n["resolve_node_limit"]) {
+    f.resolve_node_limit =
+        static_cast<int>(r.integer(n["resolve_node_limit"], "fga.resolve_node_limit", 1, 100));
+  }
+}
+
 Config read_root(const Reader& r, const YAML::Node& root, const std::string& file) {
   Config c;
   c.file = file;
   if (!root || root.IsNull()) return c;  // an empty file means every default
-  r.expect_map(root, "", {"roles", "http", "store", "as", "log_level"});
+  r.expect_map(root, "", {"roles", "http", "store", "as", "fga", "log_level"});
   if (root["roles"]) {
     const auto& roles = root["roles"];
     if (!roles.IsSequence()) r.fail(roles, "roles", "expected a list such as [as, gateway, fga]");
@@ -251,6 +275,7 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
   if (root["http"]) read_http(r, root["http"], c.http);
   if (root["store"]) read_store(r, root["store"], c.store);
   if (root["as"]) read_as(r, root["as"], c.as.emplace());
+  if (root["fga"]) read_fga(r, root["fga"], c.fga);
   if (std::find(c.roles.begin(), c.roles.end(), "as") != c.roles.end() && !c.as) {
     r.fail(root, "as", "required when the as role is on (at least as.issuer)");
   }
@@ -264,7 +289,7 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
 }  // namespace
 
 const std::vector<std::string>& available_roles() {
-  static const std::vector<std::string> roles = {"as"};  // gateway and fga: issues 4-5
+  static const std::vector<std::string> roles = {"as", "fga"};  // gateway: issue 4
   return roles;
 }
 

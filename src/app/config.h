@@ -58,16 +58,31 @@ struct AsConfig {
   std::map<std::string, AudienceConfig> audiences;  // keyed by audience (a URI or a name)
 };
 
+// The fine-grained authorization service (`fga` role): OpenFGA's HTTP API.
+struct FgaConfig {
+  // Its own listener on http.host (the demo uses P+2); 0: served on http.listen with the other
+  // roles (OpenFGA's paths, /stores/..., do not collide with theirs).
+  uint16_t port = 0;
+  // SHA-256 (hex) of each preshared API key (OpenFGA's --authn-preshared-keys), so the file holds
+  // no usable secret. `Authorization: Bearer KEY`.
+  std::vector<std::string> preshared_keys_sha256;
+  // Also accept access tokens of the in-process `as` role with fga:read / fga:write / fga:admin
+  // (needs the as role in the same process).
+  bool access_tokens = true;
+  int resolve_node_limit = 25;  // OpenFGA's default; 1-100
+};
+
 struct Config {
   std::string file;
   std::vector<std::string> roles;  // as | gateway | fga
   HttpConfig http;
   StoreConfigYaml store;
   std::optional<AsConfig> as;  // required when roles has "as"
+  FgaConfig fga;
   std::string log_level = "info";
 };
 
-// Roles this build can run. Later issues add "gateway" and "fga".
+// Roles this build can run. The gateway comes with issue 4.
 const std::vector<std::string>& available_roles();
 
 Result<Config> load_config(const std::string& path);

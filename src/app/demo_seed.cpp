@@ -1,6 +1,11 @@
 #include "app/demo_seed.h"
 
+#include <tuple>
+
+#include "core/base64url.h"
 #include "core/crypto.h"
+#include "fga/dsl.h"
+#include "fga/engine.h"
 #include "identity/authenticator.h"
 #include "identity/base32.h"
 #include "identity/password_hash.h"
@@ -166,6 +171,75 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
   out["users"]["alice"] = {{"username", "alice"}, {"password", *alice_password}};
   out["users"]["bob"] = {
       {"username", "bob"}, {"password", *bob_password}, {"totp_secret", *bob_totp}};
+  return out;
+}
+
+const char* const kDemoInvoicesModel = R"(model
+  schema 1.1
+
+type user
+
+type tenant
+  relations
+    define member: [user]
+    define accountant: [user]
+
+type invoice
+  relations
+    define tenant: [tenant]
+    define owner: [user]
+    define viewer: owner or accountant from tenant
+    define editor: owner
+)";
+
+std::string demo_fga_token(std::string_view secret_key) {
+  return base64url::encode(
+      crypto::hmac(crypto::Digest::kSha256, secret_key, "tessera demo fga preshared key"));
+}
+
+Result<json::Json> seed_demo_fga(store::Store& store) {
+  json::Json out = json::Json::object();
+  auto store_id = store.settings().get("demo.fga.store");
+  auto model_id = store.settings().get("demo.fga.model");
+  if (!store_id || !model_id) return Err(std::string("cannot read the demo FGA settings"));
+  if (*store_id && *model_id) {
+    out["fga_store"] = **store_id;
+    out["fga_model"] = **model_id;
+    return out;
+  }
+  auto fail = [](const fga::Error& e) {
+    return Err("cannot seed the demo FGA store: " + std::string(fga::error_name(e.code)) + ": " +
+               e.message);
+  };
+  auto model = fga::parse_dsl(kDemoInvoicesModel);
+  if (!model) return Err("the demo model does not parse: " + model.error().message);
+  auto created = store.fga().create_store("demo");
+  if (!created) return fail(created.error());
+  auto written = store.fga().write_model(created->id, *model);
+  if (!written) return fail(written.error());
+  auto engine = fga::Engine::create(*model);
+  if (!engine) return fail(engine.error());
+  store::FgaWriteRequest tuples;
+  tuples.model_id = *written;
+  for (auto [object, relation, user] : {std::tuple{"tenant:acme", "member", "user:alice"},
+                                        std::tuple{"tenant:acme", "member", "user:bob"},
+                                        std::tuple{"tenant:acme", "accountant", "user:bob"},
+                                        std::tuple{"invoice:inv-1", "tenant", "tenant:acme"},
+                                        std::tuple{"invoice:inv-1", "owner", "user:alice"},
+                                        std::tuple{"invoice:inv-2", "tenant", "tenant:acme"},
+                                        std::tuple{"invoice:inv-2", "owner", "user:bob"}}) {
+    tuples.writes.push_back({object, relation, user, "", nullptr});
+  }
+  tuples.validate_write = [&engine](const fga::Model&, const fga::TupleKey& key) {
+    return engine->validate_tuple(key);
+  };
+  if (auto ok = store.fga().write_tuples(created->id, tuples); !ok) return fail(ok.error());
+  if (!store.settings().put("demo.fga.model", *written) ||
+      !store.settings().put("demo.fga.store", created->id)) {
+    return Err(std::string("cannot keep the demo FGA store"));
+  }
+  out["fga_store"] = created->id;
+  out["fga_model"] = *written;
   return out;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/json.h"
 #include "core/result.h"
@@ -21,5 +22,17 @@ struct DemoSeedOptions {
 
 // Seeds what is missing and returns {"clients": {...}, "users": {...}} for the readiness line.
 Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options);
+
+// The demo's fine-grained authorization: a store named "demo" holding the invoices model and its
+// tuples, created on the first start and kept. Returns {"fga_store", "fga_model"} for the
+// readiness line.
+Result<json::Json> seed_demo_fga(store::Store& store);
+
+// The demo fga role's preshared API key, derived from the data directory's secret key (so the
+// same directory keeps it, and the role knows it before the store is open).
+std::string demo_fga_token(std::string_view secret_key);
+
+// The invoices model of the demo (OpenFGA DSL).
+extern const char* const kDemoInvoicesModel;
 
 }  // namespace tessera::app

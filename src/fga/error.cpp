@@ -77,12 +77,9 @@ int error_http_status(ErrorCode code) {
   if (code == ErrorCode::resource_exhausted) return 429;
   if (n >= 5000) return 404;
   if (n >= 4000) return 500;
-  // OpenFGA answers a missing store or model with 404 too (its HTTP gateway maps NotFound).
-  if (code == ErrorCode::authorization_model_not_found ||
-      code == ErrorCode::latest_authorization_model_not_found ||
-      code == ErrorCode::authorization_model_assertions_not_found) {
-    return 404;
-  }
+  // Every 2000s code is a 400, model-not-found ones included: OpenFGA's encoded errors map the
+  // validation range to InvalidArgument (pkg/server/errors NewEncodedError); only the 5000s
+  // (store_id_not_found, undefined_endpoint) are 404.
   return 400;
 }
 

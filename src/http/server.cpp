@@ -429,7 +429,8 @@ class Connection final : public ConnectionBase,
     Router::Match match = state_.router->match(request_.method(), request_.path(), request_);
     switch (match.kind) {
       case Router::Match::Kind::kNotFound:
-        return write_response(canned_error(404));
+        return write_response(state_.options->not_found ? *state_.options->not_found
+                                                        : canned_error(404));
       case Router::Match::Kind::kMethodNotAllowed:
         request_.set_route(match.pattern);
         response_ = Response::error(405, "method_not_allowed", "method not allowed for this path");
@@ -945,11 +946,20 @@ void Server::wait() {
 }
 
 void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout) {
+  run_until_signal(std::vector<Server*>{&server}, drain_timeout);
+}
+
+void run_until_signal(const std::vector<Server*>& servers,
+                      std::chrono::milliseconds drain_timeout) {
   net::io_context ioc(1);
   net::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([](error_code, int) {});
   ioc.run();  // returns after the first signal
-  server.drain(drain_timeout);
+  std::vector<std::thread> draining;
+  for (Server* server : servers) {
+    draining.emplace_back([server, drain_timeout] { server->drain(drain_timeout); });
+  }
+  for (std::thread& t : draining) t.join();
 }
 
 }  // namespace tessera::http

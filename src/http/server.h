@@ -72,6 +72,9 @@ struct ServerOptions {
 
   // /healthz, /readyz, /metrics.
   bool builtin_routes = true;
+  // The answer to a path no route matches; null: a JSON 404 in the OAuth shape (RFC 6749 §5.2).
+  // A listener that speaks another protocol's errors (the fga role: OpenFGA's) sets its own.
+  std::shared_ptr<const Response> not_found;
   // Null: JSON lines on stderr.
   std::shared_ptr<AccessLogSink> access_log;
   int listen_backlog = 1024;
@@ -128,5 +131,7 @@ class Server {
 // Runs until SIGTERM or SIGINT arrives, then drains `server` with `timeout`.
 // Call from the main thread after server.start().
 void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout);
+// The same for several servers (roles on their own ports), drained side by side.
+void run_until_signal(const std::vector<Server*>& servers, std::chrono::milliseconds drain_timeout);
 
 }  // namespace tessera::http

@@ -64,6 +64,9 @@ class AuthorizationServer {
   SigningKeys& signing_keys() { return *keys_; }
   ClientCache& clients() { return *clients_; }
   const json::Json& metadata() const { return metadata_; }
+  // What decides whether a token this server issued is active (the fga role uses it to accept
+  // access tokens in the same process).
+  const TokenResolver& token_resolver() const { return *resolver_; }
 
  private:
   AuthorizationServer(store::Store& store, AuthorizationServerOptions options, const Clock& clock);

@@ -59,6 +59,15 @@ StoreResult<Transaction> Transaction::begin(Connection& connection) {
   return Transaction(&connection);
 }
 
+StoreResult<Transaction> Transaction::begin_read(Connection& connection) {
+  const char* begin_sql = connection.dialect() == Dialect::kSqlite
+                              ? "BEGIN DEFERRED"
+                              : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+  auto begun = connection.execute_script(begin_sql);
+  if (!begun) return Err(begun.error());
+  return Transaction(&connection);
+}
+
 Transaction::~Transaction() { rollback(); }
 
 StoreResult<Ok> Transaction::commit() {

@@ -127,6 +127,10 @@ class Connection {
 class Transaction {
  public:
   static StoreResult<Transaction> begin(Connection& connection);
+  // A read-only transaction: every statement in it sees one snapshot of the database. SQLite:
+  // BEGIN DEFERRED (the first read takes the WAL snapshot and the read lock, once for all the
+  // statements); PostgreSQL: REPEATABLE READ READ ONLY. Ends by rollback() or destruction.
+  static StoreResult<Transaction> begin_read(Connection& connection);
   Transaction(Transaction&& other) noexcept
       : connection_(std::exchange(other.connection_, nullptr)) {}
   Transaction& operator=(Transaction&&) = delete;

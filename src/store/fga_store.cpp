@@ -2,6 +2,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <utility>
@@ -155,6 +156,110 @@ Result<Ok, Error> validate_key(const TupleKey& key, bool is_write) {
   return Ok{};
 }
 
+// --- Assertions -----------------------------------------------------------------------------
+
+// Ours: an assertion carries at most as many contextual tuples as one Write may write, and a
+// model's assertions are at most 1 MiB once stored. Their stored form nests a context (at most
+// 32 deep, as a tuple's) four levels down.
+constexpr size_t kMaxContextualTuplesPerAssertion = kFgaMaxTuplesPerWrite;
+constexpr size_t kMaxAssertionsBytes = size_t{1} << 20;
+constexpr json::Limits kAssertionsLimits{kMaxAssertionsBytes, kContextLimits.max_depth + 8};
+
+// OpenFGA's WriteAssertions checks an assertion's key as the input of a Check (openfga/api
+// AssertionTupleKey: object, relation and user, no condition) and its contextual tuples as the
+// tuples of a Write, and reports every failure as validation_error.
+Result<Ok, Error> validate_assertion(const FgaAssertion& assertion) {
+  auto invalid = [](const Error& error) {
+    return fail(ErrorCode::validation_error, error.message);
+  };
+  const TupleKey& key = assertion.key;
+  if (!key.condition.empty() || !key.context.is_null()) {
+    return fail(ErrorCode::validation_error, "an assertion's tuple_key takes no condition");
+  }
+  if (auto valid = validate_key(key, /*is_write=*/false); !valid) return invalid(valid.error());
+  if (assertion.contextual_tuples.size() > kMaxContextualTuplesPerAssertion) {
+    return fail(ErrorCode::validation_error, "an assertion has more than 100 contextual tuples");
+  }
+  for (const TupleKey& tuple : assertion.contextual_tuples) {
+    if (auto valid = validate_key(tuple, /*is_write=*/true); !valid) return invalid(valid.error());
+  }
+  const nlohmann::json& context = assertion.context;
+  if (!context.is_null() && !context.is_object()) {
+    return fail(ErrorCode::validation_error, "an assertion's context must be a JSON object");
+  }
+  if (!context.is_null() && !json::parse_strict(dump(context), kContextLimits)) {
+    return fail(ErrorCode::validation_error,
+                "an assertion's context is larger than 32 KiB or nested deeper than 32");
+  }
+  return Ok{};
+}
+
+// The stored form keeps what was written exactly: a condition or a context (even `{}`) is kept
+// when given and left out when not.
+nlohmann::json assertion_tuple_to_json(const TupleKey& key) {
+  nlohmann::json out = nlohmann::json::object();
+  out["object"] = key.object;
+  out["relation"] = key.relation;
+  out["user"] = key.user;
+  if (!key.condition.empty()) out["condition"] = key.condition;
+  if (!key.context.is_null()) out["context"] = key.context;
+  return out;
+}
+
+nlohmann::json assertion_to_json(const FgaAssertion& assertion) {
+  nlohmann::json out = nlohmann::json::object();
+  out["tuple_key"] = assertion_tuple_to_json(assertion.key);
+  out["expectation"] = assertion.expectation;
+  nlohmann::json contextual = nlohmann::json::array();
+  for (const TupleKey& tuple : assertion.contextual_tuples) {
+    contextual.push_back(assertion_tuple_to_json(tuple));
+  }
+  out["contextual_tuples"] = std::move(contextual);
+  if (!assertion.context.is_null()) out["context"] = assertion.context;
+  return out;
+}
+
+std::optional<TupleKey> assertion_tuple_from_json(const nlohmann::json& value) {
+  if (!value.is_object()) return std::nullopt;
+  TupleKey key;
+  for (auto [name, field] : {std::pair<const char*, std::string*>{"object", &key.object},
+                             {"relation", &key.relation},
+                             {"user", &key.user}}) {
+    auto it = value.find(name);
+    if (it == value.end() || !it->is_string()) return std::nullopt;
+    *field = it->get<std::string>();
+  }
+  if (auto it = value.find("condition"); it != value.end()) {
+    if (!it->is_string()) return std::nullopt;
+    key.condition = it->get<std::string>();
+  }
+  if (auto it = value.find("context"); it != value.end()) key.context = *it;
+  return key;
+}
+
+std::optional<FgaAssertion> assertion_from_json(const nlohmann::json& value) {
+  if (!value.is_object()) return std::nullopt;
+  FgaAssertion assertion;
+  auto key = value.find("tuple_key");
+  auto expectation = value.find("expectation");
+  auto contextual = value.find("contextual_tuples");
+  if (key == value.end() || expectation == value.end() || !expectation->is_boolean() ||
+      contextual == value.end() || !contextual->is_array()) {
+    return std::nullopt;
+  }
+  auto tuple_key = assertion_tuple_from_json(*key);
+  if (!tuple_key) return std::nullopt;
+  assertion.key = std::move(*tuple_key);
+  assertion.expectation = expectation->get<bool>();
+  for (const nlohmann::json& item : *contextual) {
+    auto tuple = assertion_tuple_from_json(item);
+    if (!tuple) return std::nullopt;
+    assertion.contextual_tuples.push_back(std::move(*tuple));
+  }
+  if (auto context = value.find("context"); context != value.end()) assertion.context = *context;
+  return assertion;
+}
+
 constexpr std::string_view kTupleColumns =
     "object_type, object_id, relation, user_type, user_id, user_relation, condition_name,"
     " condition_context, ulid, inserted_at";
@@ -212,6 +317,37 @@ Result<std::string, Error> ulid_position(std::string_view token, std::string_vie
   return std::move(*position);
 }
 
+// A keyset position of several parts (a Read page's last row in its index order): each part as
+// "<length>:<bytes>", so that a part may hold any byte, ':' included.
+std::string encode_position(const std::vector<std::string_view>& parts) {
+  std::string out;
+  for (std::string_view part : parts) {
+    out.append(std::to_string(part.size())).append(":").append(part);
+  }
+  return out;
+}
+
+// The parts of encode_position's text; nullopt unless there are exactly `count`.
+std::optional<std::vector<std::string>> decode_position(std::string_view text, size_t count) {
+  std::vector<std::string> parts;
+  while (!text.empty()) {
+    const size_t colon = text.find(':');
+    // At most 4 digits: no part (an object id, a relation, a user part) is longer than 512 bytes.
+    if (colon == std::string_view::npos || colon == 0 || colon > 4) return std::nullopt;
+    size_t length = 0;
+    for (char c : text.substr(0, colon)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      length = length * 10 + static_cast<size_t>(c - '0');
+    }
+    text.remove_prefix(colon + 1);
+    if (length > text.size()) return std::nullopt;
+    parts.emplace_back(text.substr(0, length));
+    text.remove_prefix(length);
+  }
+  if (parts.size() != count) return std::nullopt;
+  return parts;
+}
+
 Result<Ok, Error> check_id(std::string_view id, std::string_view what) {
   // openfga/api: store and model ids are ULIDs (`^[ABCDEFGHJKMNPQRSTVWXYZ0-9]{26}$`).
   if (!is_ulid(id)) return fail(ErrorCode::validation_error, std::string(what) + " is not a ULID");
@@ -227,6 +363,10 @@ StoreResult<std::vector<Row>> run(Connection& c, const std::string& sql,
 
 // --- The TupleReader over one store ---------------------------------------------------------
 
+// All the reads of one reader (one request) run on one pooled connection inside one read-only
+// transaction, taken at the first read and ended when the reader goes: the engine sees one
+// snapshot of the store (TupleReader's contract), and SQLite takes its read lock and WAL read
+// mark once per request instead of once per statement.
 class SqlTupleReader final : public fga::TupleReader {
  public:
   SqlTupleReader(Database& database, std::string store_id)
@@ -263,7 +403,7 @@ class SqlTupleReader final : public fga::TupleReader {
     if (!parts) return std::vector<TupleKey>();
     return keys(
         " AND object_type = ? AND object_id = ? AND relation = ?"
-        " AND (user_relation <> '' OR user_id = '*')",
+        " AND NOT (user_relation = '' AND user_id <> '*')",
         {store_id_, std::string(parts->type), std::string(parts->id), std::string(relation)});
   }
 
@@ -272,13 +412,13 @@ class SqlTupleReader final : public fga::TupleReader {
       const std::vector<std::string>& users) override {
     std::vector<TupleKey> out;
     std::set<std::string_view> seen;
-    auto lease = database_.acquire();
-    if (!lease) return internal(lease.error());
+    auto connection = snapshot();
+    if (!connection) return Err(connection.error());
     for (const std::string& user : users) {
       auto u = split_user(user);
       if (!u || !seen.insert(user).second) continue;
       // The reverse index: (store_id, object_type, relation, user_type, user_id, user_relation).
-      auto found = keys_on(**lease,
+      auto found = keys_on(**connection,
                            " AND object_type = ? AND relation = ? AND user_type = ?"
                            " AND user_id = ? AND user_relation = ?",
                            {store_id_, std::string(object_type), std::string(relation),
@@ -291,9 +431,21 @@ class SqlTupleReader final : public fga::TupleReader {
 
  private:
   Result<std::vector<TupleKey>, Error> keys(const char* where, const std::vector<Value>& params) {
+    auto connection = snapshot();
+    if (!connection) return Err(connection.error());
+    return keys_on(**connection, where, params);
+  }
+
+  // The connection of this reader's read transaction, begun at the first call.
+  Result<Connection*, Error> snapshot() {
+    if (transaction_) return &**lease_;
     auto lease = database_.acquire();
     if (!lease) return internal(lease.error());
-    return keys_on(**lease, where, params);
+    auto begun = Transaction::begin_read(**lease);
+    if (!begun) return internal(begun.error());
+    lease_.emplace(std::move(*lease));
+    transaction_.emplace(std::move(*begun));
+    return &**lease_;
   }
 
   // The engine's reads come back in index order: no ORDER BY, which would let SQLite walk the
@@ -316,6 +468,9 @@ class SqlTupleReader final : public fga::TupleReader {
 
   Database& database_;
   std::string store_id_;
+  // Declared in this order so the transaction ends before its connection goes back to the pool.
+  std::optional<Database::Lease> lease_;
+  std::optional<Transaction> transaction_;
 };
 
 // --- The store ------------------------------------------------------------------------------
@@ -415,8 +570,107 @@ class SqlFgaStore final : public FgaStore {
   }
 
   Result<fga::Model, Error> latest_model(std::string_view store_id) override {
+    auto id = latest_model_id(store_id);
+    if (!id) return Err(id.error());
+    return load_model(store_id, *id);
+  }
+
+  Result<std::string, Error> latest_model_id(std::string_view store_id) override {
+    if (auto valid = check_id(store_id, "store_id"); !valid) return Err(valid.error());
+    // One query answers both: no row, no live store; a NULL id, no model. The subquery reads
+    // the last entry of fga_models' primary key (store_id, id) under the store.
+    auto rows = database_.query(
+        "SELECT (SELECT m.id FROM fga_models m WHERE m.store_id = s.id ORDER BY m.id DESC LIMIT 1)"
+        " FROM fga_stores s WHERE s.id = ? AND s.deleted_at IS NULL",
+        {store_id});
+    if (!rows) return internal(rows.error());
+    if (rows->empty()) return store_not_found(store_id);
+    if (rows->front().is_null(0)) {
+      return fail(ErrorCode::latest_authorization_model_not_found,
+                  "the store has no authorization model");
+    }
+    return rows->front().text(0);
+  }
+
+  Result<Ok, Error> write_assertions(std::string_view store_id, std::string_view model_id,
+                                     const std::vector<FgaAssertion>& assertions) override {
+    if (auto valid = check_id(store_id, "store_id"); !valid) return Err(valid.error());
+    if (auto valid = check_id(model_id, "authorization_model_id"); !valid) {
+      return Err(valid.error());
+    }
+    // openfga/api WriteAssertionsRequest.assertions: max_items 100.
+    if (assertions.size() > kFgaMaxAssertions) {
+      return fail(ErrorCode::assertions_too_many_items, "a model takes at most 100 assertions");
+    }
+    nlohmann::json stored = nlohmann::json::array();
+    for (const FgaAssertion& assertion : assertions) {
+      if (auto valid = validate_assertion(assertion); !valid) return Err(valid.error());
+      stored.push_back(assertion_to_json(assertion));
+    }
+    std::string text = dump(stored);
+    if (text.size() > kMaxAssertionsBytes) {
+      return fail(ErrorCode::validation_error, "the assertions are larger than 1 MiB");
+    }
+
+    std::optional<Error> refused;  // an fga error found inside the transaction: roll back
+    auto written = database_.in_transaction([&](Connection& c) -> StoreResult<Ok> {
+      auto refuse = [&](ErrorCode code, std::string message) {
+        refused = Error{code, std::move(message)};
+        return store_error(StoreError::Code::kInvalidArgument, refused->message);
+      };
+      // The store's row lock, as write_tuples takes it: a store deleted meanwhile gets none.
+      auto live = lock_live_store(c, store_id);
+      if (!live) return Err(live.error());
+      if (!*live) return refuse(ErrorCode::store_id_not_found, "store not found");
+      auto model =
+          c.query("SELECT 1 FROM fga_models WHERE store_id = ? AND id = ?", {store_id, model_id});
+      if (!model) return Err(model.error());
+      if (model->empty()) {
+        return refuse(ErrorCode::authorization_model_not_found,
+                      "authorization model " + std::string(model_id) + " not found");
+      }
+      // OpenFGA's WriteAssertions replaces the model's assertions.
+      auto upserted = c.execute(
+          "INSERT INTO fga_assertions (store_id, model_id, assertions, updated_at)"
+          " VALUES (?, ?, ?, ?) ON CONFLICT (store_id, model_id)"
+          " DO UPDATE SET assertions = excluded.assertions, updated_at = excluded.updated_at",
+          {store_id, model_id, text, clock_.now()});
+      if (!upserted) return Err(upserted.error());
+      return Ok{};
+    });
+    if (refused) return Err(std::move(*refused));
+    if (!written) return internal(written.error());
+    return Ok{};
+  }
+
+  Result<std::vector<FgaAssertion>, Error> read_assertions(std::string_view store_id,
+                                                           std::string_view model_id) override {
+    if (auto valid = check_id(model_id, "authorization_model_id"); !valid) {
+      return Err(valid.error());
+    }
     if (auto live = require_store(store_id); !live) return Err(live.error());
-    return load_latest_model(store_id);
+    // No row: no such model in the store; a NULL: a model without assertions.
+    auto rows = database_.query(
+        "SELECT a.assertions FROM fga_models m LEFT JOIN fga_assertions a"
+        " ON a.store_id = m.store_id AND a.model_id = m.id WHERE m.store_id = ? AND m.id = ?",
+        {store_id, model_id});
+    if (!rows) return internal(rows.error());
+    if (rows->empty()) {
+      return fail(ErrorCode::authorization_model_not_found,
+                  "authorization model " + std::string(model_id) + " not found");
+    }
+    std::vector<FgaAssertion> out;
+    if (rows->front().is_null(0)) return out;
+    auto parsed = json::parse_strict(rows->front().text(0), kAssertionsLimits);
+    if (!parsed || !parsed->is_array()) {
+      return fail(ErrorCode::internal_error, "stored assertions are unreadable");
+    }
+    for (const nlohmann::json& item : *parsed) {
+      auto assertion = assertion_from_json(item);
+      if (!assertion) return fail(ErrorCode::internal_error, "a stored assertion is unreadable");
+      out.push_back(std::move(*assertion));
+    }
+    return out;
   }
 
   Result<FgaPage<fga::Model>, Error> list_models(std::string_view store_id,
@@ -494,14 +748,9 @@ class SqlFgaStore final : public FgaStore {
         refused = Error{code, std::move(message)};
         return store_error(StoreError::Code::kInvalidArgument, refused->message);
       };
-      // The store's row is the lock every writer of the store takes first: on PostgreSQL the
-      // writes of one store run one after another, so a change's ULID is drawn in commit order
-      // (within this process) and the check-then-insert below cannot race.
-      auto live = c.query("SELECT id FROM fga_stores WHERE id = ? AND deleted_at IS NULL" +
-                              std::string(for_update(c.dialect())),
-                          {store_id});
+      auto live = lock_live_store(c, store_id);
       if (!live) return Err(live.error());
-      if (live->empty()) return refuse(ErrorCode::store_id_not_found, "store not found");
+      if (!*live) return refuse(ErrorCode::store_id_not_found, "store not found");
       const int64_t now = clock_.now();
       std::string last_change;
       for (const TupleKey& key : request.deletes) {
@@ -570,6 +819,19 @@ class SqlFgaStore final : public FgaStore {
     return FgaWriteResult{model->id, make_token("c", *token)};
   }
 
+  // OpenFGA's Read promises no order. Ours is the order of the index each form of filter
+  // searches, so that a page is one range of that index, found without walking the store and
+  // without a sort, and its continuation token names the page's last row by its key in that
+  // order (unique in it): the columns below that the filter leaves open.
+  //  - no filter: write order (fga_tuples_by_ulid), keyed by ulid;
+  //  - an object `type:id`, which a relation and a user may narrow: the primary key under the
+  //    object, keyed by (relation, user_type, user_id, user_relation); with a user and no
+  //    relation, fga_tuples_by_user_and_type serves the same order and the planner may take it;
+  //  - `type:` with a user, which a relation may narrow: fga_tuples_by_user_and_type under the
+  //    user and type, keyed by (relation, object_id).
+  // A page starts after the token's key, so paging neither repeats nor skips a tuple that stays
+  // stored meanwhile, and the same token reads the same page again while nothing changes. A
+  // token of one form of filter is invalid_continuation_token in another.
   Result<FgaPage<FgaTupleRecord>, Error> read_tuples(std::string_view store_id,
                                                      const FgaReadFilter& filter,
                                                      const FgaPageRequest& page,
@@ -580,8 +842,6 @@ class SqlFgaStore final : public FgaStore {
     }
     auto size = page_size_of(page);
     if (!size) return Err(size.error());
-    auto after = ulid_position(page.continuation_token, "t");
-    if (!after) return Err(after.error());
 
     std::string sql =
         "SELECT " + std::string(kTupleColumns) + " FROM fga_tuples WHERE store_id = ?";
@@ -590,6 +850,12 @@ class SqlFgaStore final : public FgaStore {
       sql += clause;
       params.emplace_back(value);
     };
+    // The form's token kind and its order: column names with their place in kTupleColumns.
+    struct Order {
+      std::string_view kind;
+      std::vector<std::pair<std::string_view, size_t>> columns;
+    };
+    Order order{"t", {{"ulid", 8}}};
     const bool empty_filter =
         filter.object.empty() && filter.relation.empty() && filter.user.empty();
     if (!empty_filter) {
@@ -618,9 +884,44 @@ class SqlFgaStore final : public FgaStore {
         add(" AND user_id = ?", u->id);
         add(" AND user_relation = ?", u->relation);
       }
+      // The key is the index's columns after the searched prefix, less those the filter fixes:
+      // a row value comparison over a fixed column would make SQLite sort the page.
+      order.kind = id.empty() ? "tu" : "to";
+      order.columns.clear();
+      if (filter.relation.empty()) order.columns.emplace_back("relation", 2);
+      if (id.empty()) {
+        order.columns.emplace_back("object_id", 1);
+      } else if (filter.user.empty()) {
+        order.columns.emplace_back("user_type", 3);
+        order.columns.emplace_back("user_id", 4);
+        order.columns.emplace_back("user_relation", 5);
+      }
     }
-    if (!after->empty()) add(" AND ulid > ?", *after);
-    sql += " ORDER BY ulid LIMIT ?";
+    std::string columns;
+    std::string placeholders;
+    for (const auto& [name, unused] : order.columns) {
+      columns += columns.empty() ? "" : ", ";
+      columns += name;
+      placeholders += placeholders.empty() ? "?" : ", ?";
+    }
+    if (!page.continuation_token.empty()) {
+      // Object, relation and user name at most one tuple (no key, no token was ever issued).
+      auto position =
+          order.columns.empty() ? std::nullopt : open_token(page.continuation_token, order.kind);
+      std::optional<std::vector<std::string>> after;
+      if (position && order.kind == "t") {
+        if (is_ulid(*position)) after = std::vector<std::string>{*position};
+      } else if (position) {
+        after = decode_position(*position, order.columns.size());
+      }
+      if (!after) return fail(ErrorCode::invalid_continuation_token, "invalid continuation token");
+      // A row value comparison, which SQLite and PostgreSQL both search as a range of the index.
+      sql += order.columns.size() == 1 ? " AND " + columns + " > ?"
+                                       : " AND (" + columns + ") > (" + placeholders + ")";
+      for (std::string& part : *after) params.emplace_back(std::move(part));
+    }
+    if (!columns.empty()) sql += " ORDER BY " + columns;
+    sql += " LIMIT ?";
     params.emplace_back(int64_t{*size} + 1);
 
     auto lease = database_.acquire();
@@ -628,16 +929,22 @@ class SqlFgaStore final : public FgaStore {
     auto rows = run(**lease, sql, params);
     if (!rows) return internal(rows.error());
     FgaPage<FgaTupleRecord> out;
-    std::vector<std::string> ulids;
     for (const Row& row : *rows) {
+      if (out.items.size() == static_cast<size_t>(*size)) {
+        // There is more: the token names the last row kept.
+        const Row& last = (*rows)[out.items.size() - 1];
+        if (order.kind == "t") {
+          out.continuation_token = make_token(order.kind, last.text(8));
+        } else {
+          std::vector<std::string_view> parts;
+          for (const auto& [unused, column] : order.columns) parts.push_back(last.text(column));
+          out.continuation_token = make_token(order.kind, encode_position(parts));
+        }
+        break;
+      }
       auto record = tuple_from_row(row);
       if (!record) return internal(record.error());
       out.items.push_back(std::move(*record));
-      ulids.push_back(row.text(8));
-    }
-    if (out.items.size() > static_cast<size_t>(*size)) {
-      out.items.resize(*size);
-      out.continuation_token = make_token("t", ulids[*size - 1]);
     }
     return out;
   }
@@ -700,6 +1007,14 @@ class SqlFgaStore final : public FgaStore {
   Result<std::unique_ptr<fga::TupleReader>, Error> reader(
       std::string_view store_id, std::string_view consistency_token) override {
     if (auto live = require_store(store_id); !live) return Err(live.error());
+    return reader_of_live_store(store_id, consistency_token);
+  }
+
+  // The caller has seen the store live in this request; only the token costs a query (and
+  // only when one is given).
+  Result<std::unique_ptr<fga::TupleReader>, Error> reader_of_live_store(
+      std::string_view store_id, std::string_view consistency_token) override {
+    if (auto valid = check_id(store_id, "store_id"); !valid) return Err(valid.error());
     if (auto fresh = check_consistency(store_id, consistency_token); !fresh) {
       return Err(fresh.error());
     }
@@ -728,6 +1043,18 @@ class SqlFgaStore final : public FgaStore {
     auto store = get_store(store_id);
     if (!store) return Err(store.error());
     return Ok{};
+  }
+
+  // Inside a write transaction: the store's row is the lock every writer of the store takes
+  // first. On PostgreSQL the writes of one store run one after another, so a change's ULID is
+  // drawn in commit order (within this process) and a check-then-insert cannot race. False when
+  // the store does not exist or is deleted.
+  static StoreResult<bool> lock_live_store(Connection& c, std::string_view store_id) {
+    auto live = c.query("SELECT id FROM fga_stores WHERE id = ? AND deleted_at IS NULL" +
+                            std::string(for_update(c.dialect())),
+                        {store_id});
+    if (!live) return Err(live.error());
+    return !live->empty();
   }
 
   // See the top of fga_store.h: the token must name a change of this store.

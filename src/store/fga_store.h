@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,6 +100,17 @@ struct FgaWriteResult {
   std::string consistency_token;  // see the top of this file
 };
 
+// One assertion of an authorization model (OpenFGA's WriteAssertions): a check and its expected
+// answer, kept with the model so tools can test it. The key has no condition.
+struct FgaAssertion {
+  fga::TupleKey key;
+  bool expectation = false;
+  std::vector<fga::TupleKey> contextual_tuples;
+  nlohmann::json context;  // null or an object
+};
+// openfga/api WriteAssertionsRequest: at most 100 assertions per model.
+inline constexpr size_t kFgaMaxAssertions = 100;
+
 // OpenFGA's Read filter. Empty: every tuple of the store. Otherwise `object` is required, as
 // `type:id` or `type:` (every object of the type, which needs `user`); relation and user
 // narrow it.
@@ -138,6 +150,20 @@ class FgaStore {
   // Newest first.
   virtual Result<FgaPage<fga::Model>, fga::Error> list_models(std::string_view store_id,
                                                               const FgaPageRequest& page) = 0;
+  // The latest model's id without loading it (one indexed query, which also checks that the
+  // store exists and is not deleted): what every request without authorization_model_id
+  // needs. latest_authorization_model_not_found when the store has none.
+  virtual Result<std::string, fga::Error> latest_model_id(std::string_view store_id) = 0;
+
+  // OpenFGA's WriteAssertions replaces the model's assertions (at most kFgaMaxAssertions:
+  // assertions_too_many_items); each key and contextual tuple passes the same structural checks
+  // as a written tuple. authorization_model_not_found when the model is not in the store.
+  virtual Result<Ok, fga::Error> write_assertions(std::string_view store_id,
+                                                  std::string_view model_id,
+                                                  const std::vector<FgaAssertion>& assertions) = 0;
+  // As written; empty when none were (or the model exists but has none).
+  virtual Result<std::vector<FgaAssertion>, fga::Error> read_assertions(
+      std::string_view store_id, std::string_view model_id) = 0;
 
   // OpenFGA's Write: all or nothing. At most kFgaMaxTuplesPerWrite writes and deletes together
   // (exceeded_entity_limit); a tuple named twice in one request (writes and deletes together,
@@ -147,7 +173,8 @@ class FgaStore {
   // delete of a missing tuple is write_failed_due_to_invalid_input unless on_missing is kIgnore.
   virtual Result<FgaWriteResult, fga::Error> write_tuples(std::string_view store_id,
                                                           const FgaWriteRequest& request) = 0;
-  // OpenFGA's Read, in write order. `consistency_token`: empty, or a token from write_tuples.
+  // OpenFGA's Read, in the order of the index the filter uses (see fga_store.cpp); unfiltered:
+  // write order. `consistency_token`: empty, or a token from write_tuples.
   virtual Result<FgaPage<FgaTupleRecord>, fga::Error> read_tuples(
       std::string_view store_id, const FgaReadFilter& filter, const FgaPageRequest& page,
       std::string_view consistency_token = {}) = 0;
@@ -158,9 +185,15 @@ class FgaStore {
   virtual Result<FgaPage<FgaChange>, fga::Error> read_changes(std::string_view store_id,
                                                               const FgaChangesRequest& request) = 0;
 
-  // A TupleReader over one store for the engine. Each call reads the latest committed tuples;
+  // A TupleReader over one store for the engine: every read of one reader sees one snapshot,
+  // the latest committed state when its first read runs (one read-only transaction on one
+  // pooled connection, held until the reader is destroyed: keep a reader for one request).
   // `consistency_token` is checked once, here.
   virtual Result<std::unique_ptr<fga::TupleReader>, fga::Error> reader(
+      std::string_view store_id, std::string_view consistency_token = {}) = 0;
+  // As reader(), without looking the store up again: for a caller that has just seen it live in
+  // this request (latest_model_id or read_model succeeded). Saves one query per Check.
+  virtual Result<std::unique_ptr<fga::TupleReader>, fga::Error> reader_of_live_store(
       std::string_view store_id, std::string_view consistency_token = {}) = 0;
 };
 

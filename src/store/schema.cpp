@@ -237,6 +237,42 @@ CREATE INDEX fga_changes_by_type ON fga_changes (store_id, object_type, ulid);
 CREATE INDEX fga_tuples_usersets ON fga_tuples (store_id, object_type, object_id, relation)
   WHERE (user_relation <> '' OR user_id = '*');
 )sql"},
+    // OpenFGA's WriteAssertions / ReadAssertions: one row per model holding its assertions as a
+    // JSON array (written whole, read whole, like OpenFGA's own storage).
+    {10, "fga_assertions",
+     R"sql(
+CREATE TABLE fga_assertions (
+  store_id TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  assertions TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (store_id, model_id)
+);
+)sql"},
+    // Read by a type and a user (`document:` + user:anne, with or without a relation) found no
+    // index that leads with the user: fga_tuples_by_user puts relation before the user, so
+    // without a relation it walked every tuple of the type. The user now leads, followed by the
+    // type, relation and object id: the same six equalities serve the engine's reverse lookup
+    // (read_starting_with_user), and Read without a relation is a range of the index, already
+    // in (relation, object_id) order for its pages.
+    {11, "fga_tuples_user_first",
+     R"sql(
+DROP INDEX fga_tuples_by_user;
+CREATE INDEX fga_tuples_by_user_and_type
+  ON fga_tuples (store_id, user_type, user_id, user_relation, object_type, relation, object_id);
+)sql"},
+    // Migration 9's predicate `user_relation <> '' OR user_id = '*'` has a term of the same shape
+    // as the point lookup's `user_id = ?`; SQLite, checking whether that query may use the partial
+    // index, compares the bound value with '*' and so marks the statement to be re-prepared on
+    // every new binding (sqlite3ExprCompare on a TK_VARIABLE). Every direct check re-parsed and
+    // re-planned its statement: half the CPU of an HTTP Check. The same set spelled as one NOT
+    // shares no term shape with any query's equalities; the userset read spells it the same way.
+    {12, "fga_userset_index_without_reprepare",
+     R"sql(
+DROP INDEX fga_tuples_usersets;
+CREATE INDEX fga_tuples_usersets ON fga_tuples (store_id, object_type, object_id, relation)
+  WHERE NOT (user_relation = '' AND user_id <> '*');
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -1,5 +1,5 @@
-// The `as` role of `tessera demo`: readiness line fields, credentials and signing key kept per
-// data directory, secret key file 0600.
+// The `as` and `fga` roles of `tessera demo`: readiness line fields, credentials, signing key
+// and FGA store kept per data directory, secret key file 0600.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync, rmSync } from 'node:fs';
@@ -24,19 +24,26 @@ async function runOnce(dir) {
     },
     body: 'grant_type=client_credentials',
   });
+  // The fga role (issue 5): OpenFGA's Check on the demo store with the preshared key.
+  const check = await fetch(`${line.fga}/stores/${line.fga_store}/check`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${line.fga_token}` },
+    body: JSON.stringify({ tuple_key: { user: 'user:bob', relation: 'viewer', object: 'invoice:inv-1' } }),
+  });
+  const checkBody = await check.json();
   p.child.kill('SIGTERM');
   assert.equal((await p.exited).code, 0);
-  return { line, port, jwks, tokenStatus: token.status };
+  return { line, port, jwks, tokenStatus: token.status, check: { status: check.status, body: checkBody } };
 }
 
-test('demo runs the as role and keeps its credentials and key per data directory', async (t) => {
+test('demo runs the as and fga roles and keeps its credentials and key per data directory', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-as-demo-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const first = await runOnce(dir);
   const second = await runOnce(dir);
 
   assert.equal(first.line.issuer, `http://127.0.0.1:${first.port}`);
-  assert.deepEqual(first.line.roles, ['as']);
+  assert.deepEqual(first.line.roles, ['as', 'fga']);
   assert.ok(first.line.instance_id);
   const svc = first.line.clients.service;
   assert.equal(svc.client_id, 'service');
@@ -69,4 +76,15 @@ test('demo runs the as role and keeps its credentials and key per data directory
   assert.equal(first.jwks.keys[0].d, undefined);
 
   assert.equal(statSync(join(dir, 'secret.key')).mode & 0o777, 0o600);
+
+  // DESIGN.md: the fga role on P+2, its credential and demo store kept per data directory.
+  for (const run of [first, second]) {
+    assert.equal(run.line.fga, `http://127.0.0.1:${run.port + 2}`);
+    assert.deepEqual(run.check, { status: 200, body: { allowed: true, resolution: '' } });
+  }
+  assert.match(first.line.fga_token, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(second.line.fga_token, first.line.fga_token);
+  assert.match(first.line.fga_store, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+  assert.equal(second.line.fga_store, first.line.fga_store);
+  assert.equal(second.line.fga_model, first.line.fga_model);
 });

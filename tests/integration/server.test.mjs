@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,4 +106,51 @@ test('version and help', () => {
   const h = spawnSync(BIN, ['--help'], { encoding: 'utf8' });
   assert.equal(h.status, 0);
   for (const sub of ['serve', 'demo', 'jose', 'version']) assert.match(h.stdout, new RegExp(sub));
+});
+
+test('serve runs the fga role alone, with a preshared key given by its SHA-256', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-serve-fga-'));
+  const [port, fgaPort] = [await freePort(), await freePort()];
+  const key = 'a-preshared-key-for-this-test';
+  const digest = createHash('sha256').update(key).digest('hex');
+  const cfg = join(dir, 'tessera.yaml');
+  writeFileSync(cfg, `roles: [fga]\nhttp:\n  listen: 127.0.0.1:${port}\n` +
+    `store:\n  driver: sqlite\n  path: ${dir}/t.db\n` +
+    `fga:\n  port: ${fgaPort}\n  preshared_keys_sha256: [${digest}]\n`);
+  const p = startTessera(['serve', '--config', cfg]);
+  t.after(() => { p.child.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+  const base = `http://127.0.0.1:${fgaPort}`;
+  await waitFor(() => ready(base), '/readyz of the fga listener');
+  const call = (path, body, credential = key) => fetch(base + path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const anonymous = await fetch(base + '/stores');
+  assert.equal(anonymous.status, 401);
+  assert.equal((await anonymous.json()).code, 'bearer_token_missing');
+  assert.equal((await call('/stores', undefined, digest)).status, 401, 'the digest is not the key');
+  const created = await call('/stores', { name: 'serve-test' });
+  assert.equal(created.status, 201);
+  assert.equal((await created.json()).name, 'serve-test');
+  // OpenFGA's answer for an unknown path on its own listener.
+  const unknown = await call('/no/such/endpoint');
+  assert.equal(unknown.status, 404);
+  assert.equal((await unknown.json()).code, 'undefined_endpoint');
+  // The main listener has no fga routes when fga has its own port.
+  assert.equal((await fetch(`http://127.0.0.1:${port}/stores`)).status, 404);
+  p.child.kill('SIGTERM');
+  assert.equal((await p.exited).code, 0, p.err());
+  assert.ok(!p.err().includes(key), 'the key leaked into the log');
+});
+
+test('serve refuses an fga role with no credential it could accept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-serve-fga-'));
+  const cfg = join(dir, 'tessera.yaml');
+  writeFileSync(cfg, `roles: [fga]\nhttp:\n  listen: 127.0.0.1:${await freePort()}\n` +
+    `store:\n  driver: sqlite\n  path: ${dir}/t.db\n`);
+  const r = spawnSync(BIN, ['serve', '--config', cfg], { encoding: 'utf8', timeout: 10000 });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /preshared_keys_sha256/);
 });

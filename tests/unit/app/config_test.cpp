@@ -156,3 +156,33 @@ TEST(Config, PerAudienceSettingsAreCheckedLikeTheRest) {
             std::string::npos);
   EXPECT_NE(error_of(head + "    - urn:a\n").find("expected a mapping"), std::string::npos);
 }
+
+TEST(Config, FgaRoleReadsItsSection) {
+  const std::string digest(64, 'a');
+  auto r = parse_config("roles: [fga]\nfga:\n  port: 8082\n  preshared_keys_sha256: [" + digest +
+                            "]\n  access_tokens: false\n  resolve_node_limit: 50\n",
+                        "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->roles, std::vector<std::string>{"fga"});
+  EXPECT_EQ(r->fga.port, 8082);
+  EXPECT_EQ(r->fga.preshared_keys_sha256, std::vector<std::string>{digest});
+  EXPECT_FALSE(r->fga.access_tokens);
+  EXPECT_EQ(r->fga.resolve_node_limit, 50);
+  // Defaults: on the main listener, access tokens accepted, OpenFGA's depth limit.
+  auto d = parse_config("roles: [fga]\n", "tessera.yaml");
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_EQ(d->fga.port, 0);
+  EXPECT_TRUE(d->fga.access_tokens);
+  EXPECT_EQ(d->fga.resolve_node_limit, 25);
+}
+
+TEST(Config, FgaKeysMustBeSha256DigestsNotKeys) {
+  EXPECT_NE(error_of("fga:\n  preshared_keys_sha256: [my-secret-key]\n").find("64 hex digits"),
+            std::string::npos);
+  EXPECT_NE(error_of("fga:\n  preshared_keys_sha256: " + std::string(64, 'g') + "\n")
+                .find("fga.preshared_keys_sha256"),
+            std::string::npos);
+  EXPECT_NE(error_of("fga:\n  resolve_node_limit: 0\n").find("fga.resolve_node_limit"),
+            std::string::npos);
+  EXPECT_NE(error_of("fga:\n  ports: 1\n").find("unknown key"), std::string::npos);
+}

@@ -68,6 +68,7 @@ ErrorCode code_of(const Result<T, fga::Error>& result) {
 
 std::vector<std::string> texts(const std::vector<TupleKey>& keys) {
   std::vector<std::string> out;
+  out.reserve(keys.size());
   for (const TupleKey& k : keys) out.push_back(text(k));
   std::sort(out.begin(), out.end());
   return out;
@@ -75,6 +76,7 @@ std::vector<std::string> texts(const std::vector<TupleKey>& keys) {
 
 std::vector<std::string> texts(const std::vector<FgaTupleRecord>& records) {
   std::vector<TupleKey> keys;
+  keys.reserve(records.size());
   for (const auto& r : records) keys.push_back(r.key);
   return texts(keys);
 }
@@ -305,6 +307,190 @@ TEST_P(FgaStoreTest, ModelsAreListedNewestFirstPageByPage) {
             ErrorCode::invalid_continuation_token);
 }
 
+TEST_P(FgaStoreTest, LatestModelIdIsTheNewestModelOfALiveStore) {
+  auto first = fga().latest_model_id(store_id_);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(*first, model_id_);
+  auto second = fga().write_model(store_id_, model_from_dsl(kModelDsl));
+  ASSERT_TRUE(second) << second.error().message;
+  auto latest = fga().latest_model_id(store_id_);
+  ASSERT_TRUE(latest) << latest.error().message;
+  EXPECT_EQ(*latest, *second);
+  auto model = fga().latest_model(store_id_);
+  ASSERT_TRUE(model) << model.error().message;
+  EXPECT_EQ(model->id, *second);
+  // Another store's latest model is its own.
+  const std::string other = new_store("other");
+  EXPECT_EQ(code_of(fga().latest_model_id(other)), ErrorCode::latest_authorization_model_not_found);
+  auto others = fga().write_model(other, model_from_dsl(kModelDsl));
+  ASSERT_TRUE(others) << others.error().message;
+  auto other_latest = fga().latest_model_id(other);
+  ASSERT_TRUE(other_latest) << other_latest.error().message;
+  EXPECT_EQ(*other_latest, *others);
+  auto still = fga().latest_model_id(store_id_);
+  ASSERT_TRUE(still) << still.error().message;
+  EXPECT_EQ(*still, *second);
+
+  EXPECT_EQ(code_of(fga().latest_model_id("01ARYZ6S41TSV4RRFFQ69G5FAV")),
+            ErrorCode::store_id_not_found);
+  EXPECT_EQ(code_of(fga().latest_model_id("not a ulid")), ErrorCode::validation_error);
+  ASSERT_TRUE(fga().delete_store(store_id_));
+  EXPECT_EQ(code_of(fga().latest_model_id(store_id_)), ErrorCode::store_id_not_found);
+  EXPECT_EQ(code_of(fga().latest_model(store_id_)), ErrorCode::store_id_not_found);
+}
+
+// --- Assertions -----------------------------------------------------------------------------
+
+FgaAssertion assertion(TupleKey tuple_key, bool expectation,
+                       std::vector<TupleKey> contextual_tuples = {},
+                       nlohmann::json context = nullptr) {
+  return FgaAssertion{std::move(tuple_key), expectation, std::move(contextual_tuples),
+                      std::move(context)};
+}
+
+// FgaAssertion has no operator==; compared field by field, contexts as JSON values.
+void expect_same(const std::vector<FgaAssertion>& got, const std::vector<FgaAssertion>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE("assertion " + std::to_string(i));
+    EXPECT_EQ(got[i].key, want[i].key);
+    EXPECT_EQ(got[i].expectation, want[i].expectation);
+    EXPECT_EQ(got[i].contextual_tuples, want[i].contextual_tuples);
+    EXPECT_EQ(got[i].context, want[i].context);
+    EXPECT_EQ(got[i].context.dump(), want[i].context.dump());
+  }
+}
+
+TEST_P(FgaStoreTest, AssertionsRoundTripExactlyAndAWriteReplacesThem) {
+  auto none = fga().read_assertions(store_id_, model_id_);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
+
+  const nlohmann::json context = {{"x", 3},
+                                  {"ratio", 0.5},
+                                  {"names", {"a", "b"}},
+                                  {"nested", {{"ok", true}, {"none", nullptr}}}};
+  const std::vector<FgaAssertion> written{
+      assertion(key("document:1", "viewer", "user:anne"), true),
+      assertion(key("document:1", "editor", "user:anne"), false,
+                {key("document:1", "viewer", "user:anne", "nonzero", {{"x", 1}}),
+                 key("document:1", "viewer", "group:eng#member"),
+                 key("group:eng", "member", "user:bob", "nonzero", nlohmann::json::object())},
+                context),
+      assertion(key("document:2", "viewer", "user:*"), true, {}, nlohmann::json::object()),
+      assertion(key("document:2", "viewer", "group:eng#member"), false),
+  };
+  ASSERT_TRUE(fga().write_assertions(store_id_, model_id_, written));
+  auto read = fga().read_assertions(store_id_, model_id_);
+  ASSERT_TRUE(read) << read.error().message;
+  expect_same(*read, written);
+
+  // Assertions belong to one model: another model of the store has none.
+  auto second_model = fga().write_model(store_id_, model_from_dsl(kModelDsl));
+  ASSERT_TRUE(second_model) << second_model.error().message;
+  auto of_second = fga().read_assertions(store_id_, *second_model);
+  ASSERT_TRUE(of_second) << of_second.error().message;
+  EXPECT_TRUE(of_second->empty());
+
+  // A write replaces them all; an empty write leaves none.
+  const std::vector<FgaAssertion> replaced{
+      assertion(key("document:9", "viewer", "user:carl"), true)};
+  ASSERT_TRUE(fga().write_assertions(store_id_, model_id_, replaced));
+  read = fga().read_assertions(store_id_, model_id_);
+  ASSERT_TRUE(read) << read.error().message;
+  expect_same(*read, replaced);
+  ASSERT_TRUE(fga().write_assertions(store_id_, model_id_, {}));
+  read = fga().read_assertions(store_id_, model_id_);
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_TRUE(read->empty());
+
+  // At most kFgaMaxAssertions, and exactly that many are kept.
+  std::vector<FgaAssertion> most;
+  for (size_t i = 0; i < kFgaMaxAssertions; ++i) {
+    most.push_back(
+        assertion(key("document:" + std::to_string(i), "viewer", "user:anne"), i % 2 == 0));
+  }
+  ASSERT_TRUE(fga().write_assertions(store_id_, *second_model, most));
+  read = fga().read_assertions(store_id_, *second_model);
+  ASSERT_TRUE(read) << read.error().message;
+  expect_same(*read, most);
+}
+
+TEST_P(FgaStoreTest, AssertionErrorsAreOpenFgas) {
+  const std::vector<FgaAssertion> one{assertion(key("document:1", "viewer", "user:anne"), true)};
+  ASSERT_TRUE(fga().write_assertions(store_id_, model_id_, one));
+  const std::string missing = "01ARYZ6S41TSV4RRFFQ69G5FAV";
+  auto refused = [&](const std::vector<FgaAssertion>& assertions) {
+    return code_of(fga().write_assertions(store_id_, model_id_, assertions));
+  };
+
+  std::vector<FgaAssertion> too_many(kFgaMaxAssertions + 1, one.front());
+  EXPECT_EQ(refused(too_many), ErrorCode::assertions_too_many_items);
+  // The key is a Check's: no condition, no context.
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne", "nonzero"), true)}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne", "", {{"x", 1}}), true)}),
+            ErrorCode::validation_error);
+  // Keys and contextual tuples pass a written tuple's structural checks.
+  EXPECT_EQ(refused({assertion(key("document1", "viewer", "user:anne"), true)}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "anne"), true)}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", std::string(51, 'r'), "user:anne"), true)}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne"), true,
+                               {key("document:1", "viewer", "user:*#member")})}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne"), true,
+                               {key("document:1", "viewer", "user:bob", "", {{"x", 1}})})}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne"), true,
+                               {key("document:1", "viewer", "user:bob", "nonzero", 5)})}),
+            ErrorCode::validation_error);
+  std::vector<TupleKey> contextual;
+  for (int i = 0; i <= 100; ++i) {
+    contextual.push_back(key("document:" + std::to_string(i), "viewer", "user:bob"));
+  }
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne"), true, contextual)}),
+            ErrorCode::validation_error);
+  // The context is null or an object, within a tuple context's limits.
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne"), true, {},
+                               nlohmann::json::array({1, 2}))}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne"), true, {}, "x")}),
+            ErrorCode::validation_error);
+  EXPECT_EQ(refused({assertion(key("document:1", "viewer", "user:anne"), true, {},
+                               {{"x", std::string(kFgaMaxContextBytes, 'a')}})}),
+            ErrorCode::validation_error);
+
+  // Ids, then the store, then the model in that store.
+  EXPECT_EQ(code_of(fga().write_assertions("bad", model_id_, one)), ErrorCode::validation_error);
+  EXPECT_EQ(code_of(fga().write_assertions(store_id_, "bad", one)), ErrorCode::validation_error);
+  EXPECT_EQ(code_of(fga().read_assertions(store_id_, "bad")), ErrorCode::validation_error);
+  EXPECT_EQ(code_of(fga().write_assertions(missing, model_id_, one)),
+            ErrorCode::store_id_not_found);
+  EXPECT_EQ(code_of(fga().read_assertions(missing, model_id_)), ErrorCode::store_id_not_found);
+  EXPECT_EQ(code_of(fga().write_assertions(store_id_, missing, one)),
+            ErrorCode::authorization_model_not_found);
+  EXPECT_EQ(code_of(fga().read_assertions(store_id_, missing)),
+            ErrorCode::authorization_model_not_found);
+  const std::string other = new_store("other");
+  EXPECT_EQ(code_of(fga().write_assertions(other, model_id_, one)),
+            ErrorCode::authorization_model_not_found);
+  EXPECT_EQ(code_of(fga().read_assertions(other, model_id_)),
+            ErrorCode::authorization_model_not_found);
+
+  // Nothing refused reached the store.
+  auto kept = fga().read_assertions(store_id_, model_id_);
+  ASSERT_TRUE(kept) << kept.error().message;
+  expect_same(*kept, one);
+
+  ASSERT_TRUE(fga().delete_store(store_id_));
+  EXPECT_EQ(code_of(fga().write_assertions(store_id_, model_id_, one)),
+            ErrorCode::store_id_not_found);
+  EXPECT_EQ(code_of(fga().read_assertions(store_id_, model_id_)), ErrorCode::store_id_not_found);
+}
+
 // --- Writes ---------------------------------------------------------------------------------
 
 TEST_P(FgaStoreTest, WrittenTuplesAreReadBackAndDeletesRemoveThem) {
@@ -401,8 +587,10 @@ TEST_P(FgaStoreTest, DuplicatesInOneRequestAreRefused) {
 TEST_P(FgaStoreTest, LimitsAndMalformedTuplesAreRefused) {
   EXPECT_EQ(code_of(try_write({}, {})), ErrorCode::invalid_write_input);
   std::vector<TupleKey> many;
-  for (int i = 0; i < 101; ++i)
+  many.reserve(101);
+  for (int i = 0; i < 101; ++i) {
     many.push_back(key("document:" + std::to_string(i), "viewer", "user:anne"));
+  }
   EXPECT_EQ(code_of(try_write(many)), ErrorCode::exceeded_entity_limit);
   std::vector<TupleKey> deletes(many.begin() + 60, many.end());
   many.resize(60);
@@ -560,6 +748,154 @@ TEST_P(FgaStoreTest, ReadPaginatesInWriteOrder) {
             ErrorCode::page_size_invalid);
 }
 
+// Reads every page of `filter` with `page_size`; records a failure when a page fails or the
+// pages do not end.
+std::vector<std::string> read_pages(FgaStore& fga, const std::string& store_id,
+                                    const FgaReadFilter& filter, int page_size) {
+  std::vector<std::string> out;
+  std::string token;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto page = fga.read_tuples(store_id, filter, FgaPageRequest{page_size, token});
+    if (!page) {
+      ADD_FAILURE() << page.error().message;
+      return out;
+    }
+    EXPECT_LE(page->items.size(), static_cast<size_t>(page_size));
+    for (const auto& r : page->items) out.push_back(text(r.key));
+    if (page->continuation_token.empty()) return out;
+    token = page->continuation_token;
+  }
+  ADD_FAILURE() << "the pages do not end";
+  return out;
+}
+
+// Each filtered form pages in the order of its index (see read_tuples): the columns the filter
+// leaves open, compared as strings. Lower-case names sort alike on both backends.
+TEST_P(FgaStoreTest, FilteredReadsPageInTheirIndexOrder) {
+  std::vector<TupleKey> tuples;
+  for (const char* object : {"document:b", "document:a", "document:c"}) {
+    for (const char* relation : {"viewer", "editor"}) {
+      for (const char* user : {"user:zed", "user:anne", "group:eng#member", "user:*"}) {
+        if (std::string(relation) == "editor" && std::string(user) != "user:anne") continue;
+        tuples.push_back(key(object, relation, user));
+      }
+    }
+  }
+  tuples.push_back(key("group:eng", "member", "user:anne"));
+  std::reverse(tuples.begin(), tuples.end());  // write order differs from every index order
+  write(tuples);
+
+  struct Case {
+    FgaReadFilter filter;
+    std::vector<std::string> expected;
+  };
+  const std::vector<Case> cases{
+      // The object's tuples by (relation, user_type, user_id, user_relation).
+      {{"document:b", "", ""},
+       {"document:b#editor@user:anne", "document:b#viewer@group:eng#member",
+        "document:b#viewer@user:*", "document:b#viewer@user:anne", "document:b#viewer@user:zed"}},
+      {{"document:a", "viewer", ""},
+       {"document:a#viewer@group:eng#member", "document:a#viewer@user:*",
+        "document:a#viewer@user:anne", "document:a#viewer@user:zed"}},
+      {{"document:c", "", "user:anne"},
+       {"document:c#editor@user:anne", "document:c#viewer@user:anne"}},
+      {{"document:c", "viewer", "user:zed"}, {"document:c#viewer@user:zed"}},
+      // A type and a user: by (relation, object_id).
+      {{"document:", "", "user:anne"},
+       {"document:a#editor@user:anne", "document:b#editor@user:anne", "document:c#editor@user:anne",
+        "document:a#viewer@user:anne", "document:b#viewer@user:anne",
+        "document:c#viewer@user:anne"}},
+      {{"document:", "viewer", "group:eng#member"},
+       {"document:a#viewer@group:eng#member", "document:b#viewer@group:eng#member",
+        "document:c#viewer@group:eng#member"}},
+      {{"document:", "viewer", "user:*"},
+       {"document:a#viewer@user:*", "document:b#viewer@user:*", "document:c#viewer@user:*"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.filter.object + " " + c.filter.relation + " " + c.filter.user);
+    for (int page_size : {1, 2, 3, kFgaMaxPageSize}) {
+      EXPECT_EQ(read_pages(fga(), store_id_, c.filter, page_size), c.expected) << page_size;
+    }
+  }
+  // The unfiltered read keeps write order, page by page.
+  std::vector<std::string> in_write_order;
+  in_write_order.reserve(tuples.size());
+  for (const TupleKey& k : tuples) in_write_order.push_back(text(k));
+  EXPECT_EQ(read_pages(fga(), store_id_, {}, 4), in_write_order);
+}
+
+TEST_P(FgaStoreTest, ReadTokensAreStableAndBelongToTheirForm) {
+  write({key("document:1", "viewer", "user:b"), key("document:1", "viewer", "user:d"),
+         key("document:1", "viewer", "user:f"), key("document:2", "viewer", "user:a"),
+         key("document:3", "viewer", "user:a")});
+  const FgaReadFilter by_object{"document:1", "viewer", ""};
+  auto first = fga().read_tuples(store_id_, by_object, FgaPageRequest{1, {}});
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(texts(first->items), (std::vector<std::string>{"document:1#viewer@user:b"}));
+  const std::string token = first->continuation_token;
+  ASSERT_FALSE(token.empty());
+  // The same token reads the same page again.
+  for (int i = 0; i < 2; ++i) {
+    auto again = fga().read_tuples(store_id_, by_object, FgaPageRequest{1, token});
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(texts(again->items), (std::vector<std::string>{"document:1#viewer@user:d"}));
+  }
+  // Changes between pages: a tuple written before the position is not read, one after it is;
+  // deleted tuples are gone; every tuple after the position that stays is read once.
+  write({key("document:1", "viewer", "user:a"), key("document:1", "viewer", "user:e")},
+        {key("document:1", "viewer", "user:b"), key("document:1", "viewer", "user:d")});
+  std::vector<std::string> rest;
+  std::string next = token;
+  do {
+    auto page = fga().read_tuples(store_id_, by_object, FgaPageRequest{1, next});
+    ASSERT_TRUE(page) << page.error().message;
+    for (const auto& r : page->items) rest.push_back(text(r.key));
+    next = page->continuation_token;
+  } while (!next.empty() && rest.size() < 10);
+  EXPECT_EQ(rest,
+            (std::vector<std::string>{"document:1#viewer@user:e", "document:1#viewer@user:f"}));
+
+  // A token of one form of filter is refused by another.
+  const FgaReadFilter by_user{"document:", "viewer", "user:a"};
+  auto users = fga().read_tuples(store_id_, by_user, FgaPageRequest{1, {}});
+  ASSERT_TRUE(users) << users.error().message;
+  ASSERT_FALSE(users->continuation_token.empty());
+  auto everything = fga().read_tuples(store_id_, {}, FgaPageRequest{1, {}});
+  ASSERT_TRUE(everything) << everything.error().message;
+  ASSERT_FALSE(everything->continuation_token.empty());
+  EXPECT_EQ(code_of(fga().read_tuples(store_id_, by_user, FgaPageRequest{1, token})),
+            ErrorCode::invalid_continuation_token);
+  EXPECT_EQ(code_of(fga().read_tuples(store_id_, {}, FgaPageRequest{1, token})),
+            ErrorCode::invalid_continuation_token);
+  EXPECT_EQ(code_of(fga().read_tuples(store_id_, by_object,
+                                      FgaPageRequest{1, users->continuation_token})),
+            ErrorCode::invalid_continuation_token);
+  EXPECT_EQ(code_of(fga().read_tuples(store_id_, by_object,
+                                      FgaPageRequest{1, everything->continuation_token})),
+            ErrorCode::invalid_continuation_token);
+  // Nor does a token fit a filter of the same form that leaves other columns open.
+  EXPECT_EQ(code_of(fga().read_tuples(store_id_, FgaReadFilter{"document:1", "", ""},
+                                      FgaPageRequest{1, token})),
+            ErrorCode::invalid_continuation_token);
+  EXPECT_EQ(code_of(fga().read_tuples(store_id_, FgaReadFilter{"document:1", "viewer", "user:a"},
+                                      FgaPageRequest{1, token})),
+            ErrorCode::invalid_continuation_token);
+  // Malformed positions.
+  for (const std::string& bad :
+       {base64url::encode("to:"), base64url::encode("to:9:user"), base64url::encode("to:x:user"),
+        base64url::encode("to:4:user1:d0:0:"), base64url::encode("tu:1:a"),
+        base64url::encode("t:not-a-ulid")}) {
+    EXPECT_EQ(code_of(fga().read_tuples(store_id_, by_object, FgaPageRequest{1, bad})),
+              ErrorCode::invalid_continuation_token)
+        << bad;
+  }
+  // A well-formed position of this form is accepted and reads after it.
+  auto crafted = fga().read_tuples(store_id_, by_object,
+                                   FgaPageRequest{1, base64url::encode("to:4:user1:d0:")});
+  ASSERT_TRUE(crafted) << crafted.error().message;
+  EXPECT_EQ(texts(crafted->items), (std::vector<std::string>{"document:1#viewer@user:e"}));
+}
+
 // --- The change log -------------------------------------------------------------------------
 
 TEST_P(FgaStoreTest, ChangesComeInOrderWithTypeFilterAndPolling) {
@@ -705,11 +1041,42 @@ TEST_P(FgaStoreTest, ReaderAnswersEachQueryPathExactly) {
   ASSERT_TRUE(no_users);
   EXPECT_TRUE(no_users->empty());
 
-  // The reader sees later writes (it reads the latest committed state).
+  // A reader answers from one snapshot (one read transaction): a write committed while it is
+  // in use is not seen by it, so one Check never mixes two states of the store; the next
+  // reader (the next request) sees the write.
   write({key("document:3", "viewer", "user:anne")});
-  auto after = reader.read_starting_with_user("document", "viewer", {"user:anne"});
+  auto during = reader.read_starting_with_user("document", "viewer", {"user:anne"});
+  ASSERT_TRUE(during);
+  EXPECT_EQ(during->size(), 2U);
+  auto next = fga().reader(store_id_);
+  ASSERT_TRUE(next) << next.error().message;
+  auto after = (*next)->read_starting_with_user("document", "viewer", {"user:anne"});
   ASSERT_TRUE(after);
   EXPECT_EQ(after->size(), 3U);
+}
+
+TEST_P(FgaStoreTest, ReaderOfALiveStoreChecksTheTokenButDoesNotLookTheStoreUp) {
+  const std::string token = write({key("document:1", "viewer", "user:anne")});
+  auto opened = fga().reader_of_live_store(store_id_, token);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto viewers = (*opened)->read("document:1", "viewer");
+  ASSERT_TRUE(viewers) << viewers.error().message;
+  EXPECT_EQ(texts(*viewers), (std::vector<std::string>{"document:1#viewer@user:anne"}));
+  EXPECT_TRUE(fga().reader_of_live_store(store_id_));
+
+  // The token is checked as reader() checks it.
+  const std::string other = new_store("other");
+  EXPECT_EQ(code_of(fga().reader_of_live_store(other, token)), ErrorCode::validation_error);
+  EXPECT_EQ(code_of(fga().reader_of_live_store(store_id_, "garbage")), ErrorCode::validation_error);
+  EXPECT_EQ(code_of(fga().reader_of_live_store(store_id_,
+                                               base64url::encode("c:01ARYZ6S41TSV4RRFFQ69G5FAV"))),
+            ErrorCode::validation_error);
+  EXPECT_EQ(code_of(fga().reader_of_live_store("not a ulid")), ErrorCode::validation_error);
+
+  // The store is the caller's to have checked: unlike reader(), a deleted one is not looked up.
+  ASSERT_TRUE(fga().delete_store(store_id_));
+  EXPECT_EQ(code_of(fga().reader(store_id_)), ErrorCode::store_id_not_found);
+  EXPECT_TRUE(fga().reader_of_live_store(store_id_));
 }
 
 TEST_P(FgaStoreTest, StoresAreIsolated) {
@@ -745,6 +1112,7 @@ TEST_P(FgaStoreTest, ConcurrentWritesOfOneTupleHaveOneWinner) {
   std::atomic<int> succeeded{0};
   std::atomic<int> refused{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       FgaWriteRequest request;

@@ -1,10 +1,19 @@
 // What only the SQLite backend promises: file modes, WAL, per-connection pragmas.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string_view>
+#include <vector>
 
+#include "fga/dsl.h"
 #include "store/sqlite/sqlite_database.h"
 #include "store/store.h"
 
@@ -167,12 +176,209 @@ TEST_F(SqliteBackend, TupleReadsOfAChecksSearchTheirObjectNotTheStore) {
   ASSERT_TRUE(store) << store.error().message;
   // read_userset_tuples: the partial index of migration 9 holds only usersets and wildcards.
   const std::string usersets =
-      plan_of((*store)->database(), " AND (user_relation <> '' OR user_id = '*')");
+      plan_of((*store)->database(), " AND NOT (user_relation = '' AND user_id <> '*')");
   EXPECT_NE(usersets.find("fga_tuples_usersets"), std::string::npos) << usersets;
   // read: the primary key's prefix, not fga_tuples_by_ulid (the whole store in write order).
   const std::string all = plan_of((*store)->database(), "");
   EXPECT_NE(all.find("object_id=?"), std::string::npos) << all;
   EXPECT_EQ(all.find("fga_tuples_by_ulid"), std::string::npos) << all;
+}
+
+// SQLite re-prepares a statement on every new binding when the planner looked at a bound value
+// (sqlite3ExprCompare on a TK_VARIABLE, e.g. against a partial index's `user_id = '*'`). The
+// engine's point lookup and userset read run on every direct check, so neither may: prepared
+// once, each is stepped with many bindings here and SQLite's own counter must stay at zero.
+TEST_F(SqliteBackend, TheChecksLookupsAreNotRepreparedPerBinding) {
+  {
+    auto store = open_store(config());
+    ASSERT_TRUE(store) << store.error().message;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  const std::string lookups[] = {
+      "SELECT * FROM fga_tuples WHERE store_id = ?1 AND object_type = ?2 AND object_id = ?3"
+      " AND relation = ?4 AND user_type = ?5 AND user_id = ?6 AND user_relation = ?7",
+      "SELECT * FROM fga_tuples WHERE store_id = ?1 AND object_type = ?2 AND object_id = ?3"
+      " AND relation = ?4 AND NOT (user_relation = '' AND user_id <> '*')",
+  };
+  for (const std::string& sql : lookups) {
+    sqlite3_stmt* statement = nullptr;
+    ASSERT_EQ(
+        sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr),
+        SQLITE_OK)
+        << sqlite3_errmsg(db);
+    for (const char* id : {"anne", "*", "bob", "carl"}) {
+      const int count = sqlite3_bind_parameter_count(statement);
+      for (int i = 1; i <= count; ++i) {
+        const std::string value = i == 6 ? id : (i == 7 ? "" : "v" + std::to_string(i));
+        sqlite3_bind_text(statement, i, value.c_str(), -1, SQLITE_TRANSIENT);
+      }
+      while (sqlite3_step(statement) == SQLITE_ROW) {
+      }
+      sqlite3_reset(statement);
+    }
+    EXPECT_EQ(sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 0), 0) << sql;
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+}
+
+// The plan of every query FgaStore really sends: a connection that, before running a SELECT,
+// asks SQLite for its plan with the same parameters. It borrows a connection of another pool
+// (the real one) for its lifetime.
+class PlanRecordingConnection final : public Connection {
+ public:
+  struct Plan {
+    std::string sql;
+    std::string plan;
+  };
+  PlanRecordingConnection(Database::Lease lease, std::vector<Plan>& plans)
+      : lease_(std::move(lease)), plans_(plans) {}
+
+  Dialect dialect() const override { return lease_->dialect(); }
+  bool healthy() const override { return lease_->healthy(); }
+  StoreResult<Ok> execute_script(std::string_view sql) override {
+    return lease_->execute_script(sql);
+  }
+  StoreResult<QueryResult> run(std::string_view sql, std::span<const Value> params) override {
+    if (sql.rfind("SELECT", 0) == 0) {
+      auto plan = lease_->run("EXPLAIN QUERY PLAN " + std::string(sql), params);
+      EXPECT_TRUE(plan) << plan.error().message;
+      std::string text;
+      if (plan) {
+        for (const Row& row : plan->rows) text += row.text(row.size() - 1) + "\n";
+      }
+      plans_.push_back(Plan{std::string(sql), text});
+    }
+    return lease_->run(sql, params);
+  }
+
+ private:
+  Database::Lease lease_;
+  std::vector<Plan>& plans_;
+};
+
+// SQLite's words for a walk of a whole table or index ("SCAN t", "SCAN t USING INDEX i") and
+// for a sort ("USE TEMP B-TREE FOR ORDER BY").
+bool scans_or_sorts(const std::string& plan) {
+  return plan.find("SCAN ") != std::string::npos || plan.find("TEMP B-TREE") != std::string::npos;
+}
+
+TEST_F(SqliteBackend, ReadLatestModelIdAndReverseLookupsSearchAnIndexInItsOrder) {
+  FixedClock clock(1'700'000'000);
+  StoreConfig one = config();
+  one.clock = &clock;
+  auto store = open_store(one);
+  ASSERT_TRUE(store) << store.error().message;
+  FgaStore& seed = (*store)->fga();
+  auto created = seed.create_store("plans");
+  ASSERT_TRUE(created) << created.error().message;
+  const std::string id = created->id;
+  auto model = fga::parse_dsl(
+      "model\n  schema 1.1\ntype user\ntype group\n  relations\n    define member: [user]\n"
+      "type doc\n  relations\n    define viewer: [user, group#member]\n"
+      "    define editor: [user]\n");
+  ASSERT_TRUE(model) << model.error().message;
+  ASSERT_TRUE(seed.write_model(id, *model));
+  FgaWriteRequest request;
+  for (const char* object : {"doc:1", "doc:2"}) {
+    for (const char* user : {"user:anne", "user:bob", "group:eng#member"}) {
+      request.writes.push_back(fga::TupleKey{object, "viewer", user, {}, nullptr});
+    }
+    request.writes.push_back(fga::TupleKey{object, "editor", "user:anne", {}, nullptr});
+  }
+  ASSERT_TRUE(seed.write_tuples(id, request));
+
+  // A store over a pool of one recording connection, itself over the real database.
+  StoreConfig single = config();
+  single.pool_size = 1;
+  auto real = open_database(single);
+  ASSERT_TRUE(real) << real.error().message;
+  std::vector<PlanRecordingConnection::Plan> plans;
+  std::mutex plans_mutex;
+  Database recording(Dialect::kSqlite, 1, std::chrono::milliseconds(5000),
+                     [&]() -> StoreResult<std::unique_ptr<Connection>> {
+                       std::lock_guard lock(plans_mutex);
+                       auto lease = (*real)->acquire();
+                       if (!lease) return Err(lease.error());
+                       return std::unique_ptr<Connection>(
+                           std::make_unique<PlanRecordingConnection>(std::move(*lease), plans));
+                     });
+  auto fga = make_sql_fga_store(recording, clock);
+
+  // Each read, with its first page and the page after a token; the plans of its fga_tuples
+  // queries must all name one of `indexes` and neither scan nor sort.
+  auto expect_plans = [&](const FgaReadFilter& filter, const std::vector<std::string>& indexes) {
+    plans.clear();
+    auto first = fga->read_tuples(id, filter, FgaPageRequest{1, {}});
+    ASSERT_TRUE(first) << first.error().message;
+    const bool one_tuple =
+        !filter.relation.empty() && !filter.user.empty() && filter.object.back() != ':';
+    if (!one_tuple) {
+      ASSERT_FALSE(first->continuation_token.empty()) << filter.object;
+      auto second = fga->read_tuples(id, filter, FgaPageRequest{1, first->continuation_token});
+      ASSERT_TRUE(second) << second.error().message;
+    }
+    int tuple_queries = 0;
+    for (const auto& plan : plans) {
+      if (plan.sql.find("FROM fga_tuples") == std::string::npos) continue;
+      ++tuple_queries;
+      EXPECT_TRUE(std::any_of(
+          indexes.begin(), indexes.end(),
+          [&](const std::string& index) { return plan.plan.find(index) != std::string::npos; }))
+          << plan.sql << "\n"
+          << plan.plan;
+      EXPECT_FALSE(scans_or_sorts(plan.plan)) << plan.sql << "\n" << plan.plan;
+      // The page after a token starts inside the index: its position is part of the search.
+      if (tuple_queries == 2) {
+        EXPECT_NE(plan.plan.find('>'), std::string::npos) << plan.plan;
+      }
+    }
+    EXPECT_EQ(tuple_queries, one_tuple ? 1 : 2) << filter.object;
+  };
+  // The primary key under the object, with or without relation and user.
+  const std::string primary_key =
+      "sqlite_autoindex_fga_tuples_1 (store_id=? AND object_type=? AND object_id=?";
+  // The user first, then the type (and the relation when given).
+  const std::string by_user =
+      "fga_tuples_by_user_and_type (store_id=? AND user_type=? AND user_id=? AND "
+      "user_relation=? AND object_type=?";
+  expect_plans(FgaReadFilter{"doc:1", "", ""}, {primary_key});
+  expect_plans(FgaReadFilter{"doc:1", "viewer", ""}, {primary_key + " AND relation=?"});
+  expect_plans(
+      FgaReadFilter{"doc:1", "viewer", "user:bob"},
+      {primary_key + " AND relation=? AND user_type=? AND user_id=? AND user_relation=?)"});
+  // Object and user: either index holds them in relation order.
+  expect_plans(FgaReadFilter{"doc:1", "", "user:anne"}, {primary_key, by_user});
+  expect_plans(FgaReadFilter{"doc:", "", "user:anne"}, {by_user});
+  expect_plans(FgaReadFilter{"doc:", "viewer", "group:eng#member"}, {by_user + " AND relation=?"});
+  // No filter: the store in write order.
+  expect_plans(FgaReadFilter{}, {"fga_tuples_by_ulid (store_id=?"});
+
+  // latest_model_id: the store by its key, the model by the last entry of (store_id, id).
+  plans.clear();
+  auto latest = fga->latest_model_id(id);
+  ASSERT_TRUE(latest) << latest.error().message;
+  ASSERT_EQ(plans.size(), 1U);
+  EXPECT_NE(plans[0].plan.find("sqlite_autoindex_fga_stores_1 (id=?)"), std::string::npos)
+      << plans[0].plan;
+  EXPECT_NE(plans[0].plan.find("sqlite_autoindex_fga_models_1 (store_id=?)"), std::string::npos)
+      << plans[0].plan;
+  EXPECT_FALSE(scans_or_sorts(plans[0].plan)) << plans[0].plan;
+
+  // The engine's reverse lookup (ListObjects) uses the user-first index too.
+  plans.clear();
+  auto reader = fga->reader_of_live_store(id);
+  ASSERT_TRUE(reader) << reader.error().message;
+  auto found = (*reader)->read_starting_with_user("doc", "viewer", {"user:bob"});
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(found->size(), 2U);
+  ASSERT_EQ(plans.size(), 1U);
+  EXPECT_NE(plans[0].plan.find("fga_tuples_by_user_and_type (store_id=? AND user_type=? AND "
+                               "user_id=? AND user_relation=? AND object_type=? AND relation=?)"),
+            std::string::npos)
+      << plans[0].plan;
+  EXPECT_FALSE(scans_or_sorts(plans[0].plan)) << plans[0].plan;
 }
 
 }  // namespace

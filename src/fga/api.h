@@ -1,0 +1,80 @@
+// The fga role's HTTP API: OpenFGA's (openfga/api openfga/v1/openfga_service.proto, HTTP
+// bindings), so OpenFGA's SDKs and CLI drive Tessera unmodified. Bodies, status codes and error
+// bodies (`{"code", "message"}`) are OpenFGA's; what Tessera adds is invisible to a client that
+// does not ask for it:
+// - ListObjects pages instead of silently truncating: the request may carry `page_size` and
+//   `continuation_token`; the response carries `continuation_token` (empty on the last page).
+// - Every Write answers `{"consistency_token": "..."}`; Read, Check, BatchCheck, ListObjects,
+//   ListUsers and Expand accept `consistency_token` ("at least as fresh as that write").
+//
+// Authentication (OpenFGA's `Authorization: Bearer`): a preshared key (OpenFGA's
+// --authn-method=preshared; stored as its SHA-256, compared in constant time) may do anything;
+// an access token of the in-process authorization server may do what its scopes say:
+//   fga:read   read a store, its models and assertions, Read, ReadChanges, Check, BatchCheck,
+//              ListObjects, StreamedListObjects, ListUsers, Expand
+//   fga:write  fga:read and WriteAuthorizationModel, Write, WriteAssertions
+//   fga:admin  everything, including CreateStore, ListStores and DeleteStore
+// A request without a credential gets 401 `{"code":"bearer_token_missing"}`, one with a
+// credential that is not accepted 401 `{"code":"unauthenticated"}`, both with a
+// WWW-Authenticate challenge (RFC 6750 §3); a token without the scope gets 403
+// `{"code":"forbidden"}`.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fga/engine.h"
+#include "http/router.h"
+#include "store/fga_store.h"
+
+namespace tessera::fga {
+
+inline constexpr std::string_view kScopeRead = "fga:read";
+inline constexpr std::string_view kScopeWrite = "fga:write";
+inline constexpr std::string_view kScopeAdmin = "fga:admin";
+
+// Request bodies: the HTTP server's own limit applies first; JSON nesting is capped here (a
+// model nests two or three JSON levels per rewrite level).
+inline constexpr int kMaxBodyJsonDepth = 128;
+// Compiled models kept per process; the least recently used one goes when it is full.
+inline constexpr size_t kDefaultEngineCacheEntries = 64;
+
+struct ApiAuthOptions {
+  // SHA-256 digests (32 raw bytes each) of the preshared keys.
+  std::vector<std::string> preshared_key_sha256;
+  // The scopes of an active access token, nullopt when the token is not active. Unset: access
+  // tokens are not accepted (only preshared keys).
+  std::function<std::optional<std::vector<std::string>>(std::string_view token)> token_scopes;
+};
+
+struct ApiOptions {
+  EngineOptions engine;
+  ApiAuthOptions auth;
+  size_t engine_cache_entries = kDefaultEngineCacheEntries;
+};
+
+class Api {
+ public:
+  Api(store::FgaStore& store, ApiOptions options);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  void add_routes(http::Router& router);
+
+  // The engine of a store's model (the latest when `model_id` is empty), compiled once and
+  // cached. Also what `tessera fga` and the demo use to validate tuples.
+  Result<std::shared_ptr<const Engine>, Error> engine(std::string_view store_id,
+                                                      std::string_view model_id);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::fga
