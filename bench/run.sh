@@ -18,6 +18,8 @@ echo "== OAuth: refresh token grant with rotation on SQLite (wrk -t1 -c64)"
 bash bench/oauth/refresh.sh "$BUILD_DIR/tessera" || rc=1
 echo "== FGA: in-process engine, GitHub-like model, one million tuples"
 BUILD_DIR=$BUILD_DIR bash bench/fga/run.sh || rc=1
+echo "== FGA: HTTP Check, the same model and tuples on SQLite (wrk -t1 -c64)"
+BUILD_DIR=$BUILD_DIR bash bench/fga/http_check.sh "$BUILD_DIR/tessera" || rc=1
 echo "== Memory: idle"
 bash bench/memory/run.sh "$BUILD_DIR" || rc=1
 echo "== Memory: after one million tokens under load"

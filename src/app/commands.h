@@ -14,6 +14,6 @@ void add_jose_commands(CLI::App& app, int& rc);    // jose keygen|sign|verify|de
 void add_user_commands(CLI::App& app, int& rc);    // user create|list|set-password|...
 void add_client_commands(CLI::App& app, int& rc);  // client create|list|show|update|delete
 void add_key_commands(CLI::App& app, int& rc);     // key rotate|list
-void add_fga_commands(CLI::App& app, int& rc);     // fga model convert
+void add_fga_commands(CLI::App& app, int& rc);     // fga store|model|tuple|check|list-objects
 
 }  // namespace tessera::app

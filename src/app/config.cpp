@@ -229,7 +229,13 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
 }
 
 void read_fga(const Reader& r, const YAML::Node& n, FgaConfig& f) {
-  r.expect_map(n, "fga", {"port", "preshared_keys_sha256", "access_tokens", "resolve_node_limit"});
+  r.expect_map(n, "fga",
+               {"port", "preshared_keys_sha256", "access_tokens", "resolve_node_limit",
+                "tuple_cache_bytes"});
+  if (n["tuple_cache_bytes"]) {
+    f.tuple_cache_bytes = static_cast<size_t>(
+        r.integer(n["tuple_cache_bytes"], "fga.tuple_cache_bytes", 0, int64_t{16} << 30));
+  }
   if (n["port"]) f.port = static_cast<uint16_t>(r.integer(n["port"], "fga.port", 0, 65535));
   if (n["preshared_keys_sha256"]) {
     const auto& list = n["preshared_keys_sha256"];

@@ -70,6 +70,8 @@ struct FgaConfig {
   // (needs the as role in the same process).
   bool access_tokens = true;
   int resolve_node_limit = 25;  // OpenFGA's default; 1-100
+  // The tuple cache (exact: keyed by each store's revision); 0 turns it off.
+  size_t tuple_cache_bytes = size_t{64} << 20;
 };
 
 struct Config {

@@ -280,7 +280,15 @@ Result<std::string, Error> model_id_member(const json& body) {
 
 class Api::Impl {
  public:
-  Impl(FgaStore& store, ApiOptions options) : store_(store), options_(std::move(options)) {}
+  Impl(FgaStore& store, ApiOptions options) : store_(store), options_(std::move(options)) {
+    if (options_.tuple_cache_bytes > 0) {
+      tuples_ = std::make_unique<TupleCache>(options_.tuple_cache_bytes);
+    }
+  }
+
+  TupleCache::Stats tuple_cache_stats() const {
+    return tuples_ ? tuples_->stats() : TupleCache::Stats{};
+  }
 
   void add_routes(http::Router& router);
 
@@ -291,8 +299,12 @@ class Api::Impl {
   // What a query request evaluates with: the model's engine and a reader of the store.
   struct Prepared {
     std::shared_ptr<const Engine> engine;
-    std::unique_ptr<TupleReader> reader;
+    std::unique_ptr<TupleReader> store;   // the store's snapshot
+    std::unique_ptr<TupleReader> cached;  // the tuple cache over it, when on
+    TupleReader& reader() const { return cached ? *cached : *store; }
   };
+  // Puts the tuple cache in front of the store's reader (keyed by the revision it sees).
+  Result<Ok, Error> add_cache(std::string_view store_id, Prepared& prepared);
 
   using Body = std::function<Result<http::Response, Error>(const http::Request&, const json&)>;
   using Plain = std::function<Result<http::Response, Error>(const http::Request&)>;
@@ -343,6 +355,7 @@ class Api::Impl {
 
   FgaStore& store_;
   ApiOptions options_;
+  std::unique_ptr<TupleCache> tuples_;
   std::mutex cache_mutex_;
   // Least recently used first.
   std::list<std::pair<std::string, std::shared_ptr<const Engine>>> lru_;
@@ -522,7 +535,8 @@ Result<Api::Impl::Prepared, Error> Api::Impl::prepare(std::string_view store_id,
     out.engine = std::move(*engine);
     auto reader = store_.reader_of_live_store(store_id, *token);
     if (!reader) return Err(reader.error());
-    out.reader = std::move(*reader);
+    out.store = std::move(*reader);
+    if (auto cached = add_cache(store_id, out); !cached) return Err(cached.error());
     return out;
   }
   auto engine = this->engine(store_id, *model_id);
@@ -530,8 +544,18 @@ Result<Api::Impl::Prepared, Error> Api::Impl::prepare(std::string_view store_id,
   out.engine = std::move(*engine);
   auto reader = store_.reader(store_id, *token);
   if (!reader) return Err(reader.error());
-  out.reader = std::move(*reader);
+  out.store = std::move(*reader);
+  if (auto cached = add_cache(store_id, out); !cached) return Err(cached.error());
   return out;
+}
+
+Result<Ok, Error> Api::Impl::add_cache(std::string_view store_id, Prepared& prepared) {
+  if (!tuples_) return Ok{};
+  auto revision = prepared.store->revision();
+  if (!revision) return Err(revision.error());
+  if (!*revision) return Ok{};
+  prepared.cached = tuples_->wrap(*prepared.store, std::string(store_id) + "@" + **revision);
+  return Ok{};
 }
 
 // --- Stores and models -----------------------------------------------------------------------
@@ -734,7 +758,7 @@ Result<http::Response, Error> Api::Impl::check(std::string_view store_id, const 
   if (!request) return Err(request.error());
   auto prepared = prepare(store_id, body);
   if (!prepared) return Err(prepared.error());
-  auto result = prepared->engine->check(*prepared->reader, *request);
+  auto result = prepared->engine->check(prepared->reader(), *request);
   if (!result) return Err(result.error());
   return ok_json(200, {{"allowed", result->allowed}, {"resolution", ""}});
 }
@@ -755,7 +779,7 @@ Result<http::Response, Error> Api::Impl::batch_check(std::string_view store_id, 
   }
   auto prepared = prepare(store_id, body);
   if (!prepared) return Err(prepared.error());
-  auto results = prepared->engine->batch_check(*prepared->reader, items);
+  auto results = prepared->engine->batch_check(prepared->reader(), items);
   if (!results) return Err(results.error());
   json out = json::object();
   for (const BatchCheckItemResult& r : *results) {
@@ -796,7 +820,7 @@ Result<http::Response, Error> Api::Impl::list_objects(std::string_view store_id,
   auto prepared = prepare(store_id, body);
   if (!prepared) return Err(prepared.error());
   if (!streamed) {
-    auto page = prepared->engine->list_objects(*prepared->reader, request);
+    auto page = prepared->engine->list_objects(prepared->reader(), request);
     if (!page) return Err(page.error());
     return ok_json(200,
                    {{"objects", page->objects}, {"continuation_token", page->continuation_token}});
@@ -808,7 +832,7 @@ Result<http::Response, Error> Api::Impl::list_objects(std::string_view store_id,
   request.page_size = kMaxListObjectsPageSize;
   request.continuation_token.clear();
   do {
-    auto page = prepared->engine->list_objects(*prepared->reader, request);
+    auto page = prepared->engine->list_objects(prepared->reader(), request);
     if (!page) return Err(page.error());
     for (const std::string& object : page->objects) {
       lines += json{{"result", {{"object", object}}}}.dump();
@@ -857,7 +881,7 @@ Result<http::Response, Error> Api::Impl::list_users(std::string_view store_id, c
   request.context = std::move(*context);
   auto prepared = prepare(store_id, body);
   if (!prepared) return Err(prepared.error());
-  auto result = prepared->engine->list_users(*prepared->reader, request);
+  auto result = prepared->engine->list_users(prepared->reader(), request);
   if (!result) return Err(result.error());
   json users = json::array();
   for (const std::string& user : result->users) users.push_back(user_to_json(user));
@@ -878,7 +902,7 @@ Result<http::Response, Error> Api::Impl::expand(std::string_view store_id, const
   request.context = std::move(*context);
   auto prepared = prepare(store_id, body);
   if (!prepared) return Err(prepared.error());
-  auto tree = prepared->engine->expand(*prepared->reader, request);
+  auto tree = prepared->engine->expand(prepared->reader(), request);
   if (!tree) return Err(tree.error());
   return ok_json(200, *tree);
 }
@@ -919,6 +943,8 @@ Api::Api(FgaStore& store, ApiOptions options)
 Api::~Api() = default;
 
 void Api::add_routes(http::Router& router) { impl_->add_routes(router); }
+
+TupleCache::Stats Api::tuple_cache_stats() const { return impl_->tuple_cache_stats(); }
 
 Result<std::shared_ptr<const Engine>, Error> Api::engine(std::string_view store_id,
                                                          std::string_view model_id) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "fga/engine.h"
+#include "fga/tuple_cache.h"
 #include "http/router.h"
 #include "store/fga_store.h"
 
@@ -56,6 +57,8 @@ struct ApiOptions {
   EngineOptions engine;
   ApiAuthOptions auth;
   size_t engine_cache_entries = kDefaultEngineCacheEntries;
+  // The tuple cache (src/fga/tuple_cache.h), exact by store revision; 0 turns it off.
+  size_t tuple_cache_bytes = kDefaultTupleCacheBytes;
 };
 
 class Api {
@@ -71,6 +74,9 @@ class Api {
   // cached. Also what `tessera fga` and the demo use to validate tuples.
   Result<std::shared_ptr<const Engine>, Error> engine(std::string_view store_id,
                                                       std::string_view model_id);
+
+  // The tuple cache's counters (all zero when it is off).
+  TupleCache::Stats tuple_cache_stats() const;
 
  private:
   class Impl;

@@ -61,6 +61,12 @@ class TupleReader {
   virtual Result<std::vector<TupleKey>, Error> read_starting_with_user(
       std::string_view object_type, std::string_view relation,
       const std::vector<std::string>& users) = 0;
+  // Names the state of the tuples this reader sees: two readers of one store that give the same
+  // revision see exactly the same tuples, so what one read may be answered to the other (the
+  // tuple cache, src/fga/tuple_cache.h). nullopt: not known (nothing is cached).
+  virtual Result<std::optional<std::string>, Error> revision() {
+    return std::optional<std::string>();
+  }
 };
 
 }  // namespace tessera::fga

@@ -429,6 +429,17 @@ class SqlTupleReader final : public fga::TupleReader {
     return out;
   }
 
+  // The store's revision as of this reader's snapshot (fga_stores.revision, bumped by every
+  // tuple write in its transaction).
+  Result<std::optional<std::string>, Error> revision() override {
+    auto connection = snapshot();
+    if (!connection) return Err(connection.error());
+    auto rows = (*connection)->query("SELECT revision FROM fga_stores WHERE id = ?", {store_id_});
+    if (!rows) return internal(rows.error());
+    if (rows->empty()) return std::optional<std::string>();
+    return std::optional<std::string>(std::to_string(rows->front().integer(0)));
+  }
+
  private:
   Result<std::vector<TupleKey>, Error> keys(const char* where, const std::vector<Value>& params) {
     auto connection = snapshot();
@@ -751,6 +762,10 @@ class SqlFgaStore final : public FgaStore {
       auto live = lock_live_store(c, store_id);
       if (!live) return Err(live.error());
       if (!*live) return refuse(ErrorCode::store_id_not_found, "store not found");
+      // The store's revision: readers (and the tuple cache) tell states of the store apart by it.
+      auto bumped =
+          c.execute("UPDATE fga_stores SET revision = revision + 1 WHERE id = ?", {store_id});
+      if (!bumped) return Err(bumped.error());
       const int64_t now = clock_.now();
       std::string last_change;
       for (const TupleKey& key : request.deletes) {

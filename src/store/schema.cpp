@@ -273,6 +273,13 @@ DROP INDEX fga_tuples_usersets;
 CREATE INDEX fga_tuples_usersets ON fga_tuples (store_id, object_type, object_id, relation)
   WHERE NOT (user_relation = '' AND user_id <> '*');
 )sql"},
+    // A counter each tuple write of a store increments in its transaction (under the store's row
+    // lock): what the engine's tuple cache keys on. A change log ULID could not serve: ULIDs of
+    // two nodes are not ordered by commit, so the greatest one need not change on a write.
+    {13, "fga_store_revision",
+     R"sql(
+ALTER TABLE fga_stores ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -160,7 +160,8 @@ TEST(Config, PerAudienceSettingsAreCheckedLikeTheRest) {
 TEST(Config, FgaRoleReadsItsSection) {
   const std::string digest(64, 'a');
   auto r = parse_config("roles: [fga]\nfga:\n  port: 8082\n  preshared_keys_sha256: [" + digest +
-                            "]\n  access_tokens: false\n  resolve_node_limit: 50\n",
+                            "]\n  access_tokens: false\n  resolve_node_limit: 50\n"
+                            "  tuple_cache_bytes: 0\n",
                         "tessera.yaml");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->roles, std::vector<std::string>{"fga"});
@@ -168,12 +169,14 @@ TEST(Config, FgaRoleReadsItsSection) {
   EXPECT_EQ(r->fga.preshared_keys_sha256, std::vector<std::string>{digest});
   EXPECT_FALSE(r->fga.access_tokens);
   EXPECT_EQ(r->fga.resolve_node_limit, 50);
+  EXPECT_EQ(r->fga.tuple_cache_bytes, 0u);
   // Defaults: on the main listener, access tokens accepted, OpenFGA's depth limit.
   auto d = parse_config("roles: [fga]\n", "tessera.yaml");
   ASSERT_TRUE(d.ok()) << d.error();
   EXPECT_EQ(d->fga.port, 0);
   EXPECT_TRUE(d->fga.access_tokens);
   EXPECT_EQ(d->fga.resolve_node_limit, 25);
+  EXPECT_EQ(d->fga.tuple_cache_bytes, size_t{64} << 20);
 }
 
 TEST(Config, FgaKeysMustBeSha256DigestsNotKeys) {

@@ -468,6 +468,37 @@ TEST_F(ApiTest, AssertionsRoundTripPerModel) {
   EXPECT_EQ(code(unknown), "authorization_model_not_found");
 }
 
+// The tuple cache is on by default: a write is seen by the next request all the same.
+TEST_F(ApiTest, AWriteIsSeenAtOnceThroughTheTupleCache) {
+  std::string store = new_store();
+  // ListObjects reads from the user's side (cached); Check's point lookup goes to the store.
+  const json list = {{"type", "doc"}, {"relation", "editor"}, {"user", "user:anne"}};
+  auto objects = [&] { return body(post("/stores/" + store + "/list-objects", list))["objects"]; };
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_FALSE(body(check(store, "user:anne", "viewer", "doc:1"))["allowed"]);
+    EXPECT_EQ(objects(), json::array());
+  }
+  EXPECT_GT(api_->tuple_cache_stats().hits, 0u);
+  ASSERT_EQ(
+      write(store,
+            json::array({{{"user", "user:anne"}, {"relation", "editor"}, {"object", "doc:7"}}}))
+          .status,
+      200);
+  EXPECT_EQ(objects(), json::array({"doc:7"}));
+  ASSERT_EQ(
+      write(store,
+            json::array({{{"user", "user:anne"}, {"relation", "viewer"}, {"object", "doc:1"}}}))
+          .status,
+      200);
+  EXPECT_TRUE(body(check(store, "user:anne", "viewer", "doc:1"))["allowed"]);
+  json remove = {
+      {"deletes",
+       {{"tuple_keys",
+         json::array({{{"user", "user:anne"}, {"relation", "viewer"}, {"object", "doc:1"}}})}}}};
+  ASSERT_EQ(post("/stores/" + store + "/write", remove).status, 200);
+  EXPECT_FALSE(body(check(store, "user:anne", "viewer", "doc:1"))["allowed"]);
+}
+
 TEST_F(ApiTest, EnginesAreCachedPerModelAndEvicted) {
   make_api(1);
   std::string store = new_store();

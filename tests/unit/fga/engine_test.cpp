@@ -15,10 +15,13 @@
 #include <utility>
 #include <vector>
 
+#include "counting_reader.h"
 #include "fga/memory_reader.h"
 
 namespace tessera::fga {
 namespace {
+
+using test_support::CountingReader;
 
 // --- a tiny model builder -------------------------------------------------------------------
 
@@ -1010,45 +1013,6 @@ TEST(CombinedTupleReader, PointAndUsersetReadsSeeBothSets) {
   for (const TupleKey& t : *combined_usersets) usersets.insert(t.user);
   EXPECT_EQ(usersets, (std::set<std::string>{"group:a#member", "user:*"}));
 }
-
-// A reader that counts each kind of call, over a MemoryTupleReader.
-class CountingReader final : public TupleReader {
- public:
-  explicit CountingReader(TupleReader& inner) : inner_(inner) {}
-  Result<std::vector<TupleKey>, Error> read(std::string_view object,
-                                            std::string_view relation) override {
-    ++reads;
-    return inner_.read(object, relation);
-  }
-  Result<std::optional<TupleKey>, Error> read_user_tuple(std::string_view object,
-                                                         std::string_view relation,
-                                                         std::string_view user) override {
-    ++point_reads;
-    return inner_.read_user_tuple(object, relation, user);
-  }
-  Result<std::vector<TupleKey>, Error> read_userset_tuples(std::string_view object,
-                                                           std::string_view relation) override {
-    ++userset_reads;
-    auto out = inner_.read_userset_tuples(object, relation);
-    if (out.ok()) userset_tuples += static_cast<int>(out->size());
-    return out;
-  }
-  Result<std::vector<TupleKey>, Error> read_starting_with_user(
-      std::string_view object_type, std::string_view relation,
-      const std::vector<std::string>& users) override {
-    ++reverse_reads;
-    return inner_.read_starting_with_user(object_type, relation, users);
-  }
-  void reset() { reads = point_reads = userset_reads = userset_tuples = reverse_reads = 0; }
-  int reads = 0;
-  int point_reads = 0;
-  int userset_reads = 0;
-  int userset_tuples = 0;
-  int reverse_reads = 0;
-
- private:
-  TupleReader& inner_;
-};
 
 TEST(EngineDirect, ResolvesDirectAssignmentByPointLookupsNeverAScan) {
   Engine engine = make_engine(documents_model());

@@ -1055,6 +1055,29 @@ TEST_P(FgaStoreTest, ReaderAnswersEachQueryPathExactly) {
   EXPECT_EQ(after->size(), 3U);
 }
 
+// The revision names a state of the store (the tuple cache keys on it): equal for two readers
+// while nothing is written, different after any tuple write.
+TEST_P(FgaStoreTest, EveryTupleWriteMovesTheStoresRevision) {
+  auto revision_now = [&] {
+    auto reader = fga().reader(store_id_);
+    EXPECT_TRUE(reader);
+    auto revision = (*reader)->revision();
+    EXPECT_TRUE(revision);
+    EXPECT_TRUE(revision->has_value());
+    return revision->value_or("");
+  };
+  const std::string first = revision_now();
+  EXPECT_EQ(revision_now(), first);
+  write({key("document:1", "viewer", "user:anne")});
+  const std::string second = revision_now();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(revision_now(), second);
+  store::FgaWriteRequest remove;
+  remove.deletes.push_back(key("document:1", "viewer", "user:anne"));
+  ASSERT_TRUE(fga().write_tuples(store_id_, remove));
+  EXPECT_NE(revision_now(), second);
+}
+
 TEST_P(FgaStoreTest, ReaderOfALiveStoreChecksTheTokenButDoesNotLookTheStoreUp) {
   const std::string token = write({key("document:1", "viewer", "user:anne")});
   auto opened = fga().reader_of_live_store(store_id_, token);
