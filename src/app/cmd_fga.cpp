@@ -347,6 +347,16 @@ Result<Ok, Failure> delete_store(store::FgaStore& fga, const FgaOptions& o) {
   return Ok{};
 }
 
+// Stores deleted at least --older-than seconds ago are removed for good (0: every deleted one).
+Result<Ok, Failure> purge_stores(store::FgaStore& fga, int64_t older_than) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  // purge_deleted_stores takes those deleted strictly before its argument.
+  auto purged = fga.purge_deleted_stores(now - older_than + 1);
+  if (!purged) return Err(fga_failure(purged.error()));
+  print_json({{"purged", *purged}});
+  return Ok{};
+}
+
 // --- Models ----------------------------------------------------------------------------------
 
 Result<Ok, Failure> write_model(store::FgaStore& fga, const FgaOptions& o) {
@@ -687,6 +697,17 @@ void add_store_commands(CLI::App* fga_cmd, int& rc, const std::shared_ptr<FgaOpt
   add_store_id(remove, *o);
   on_store(remove, rc, o, "store delete",
            [](store::FgaStore& fga, const FgaOptions& opts) { return delete_store(fga, opts); });
+
+  auto* purge = store_cmd->add_subcommand(
+      "purge",
+      "Remove for good the stores deleted at least --older-than seconds ago, with their models, "
+      "tuples, changes and assertions; prints {\"purged\": N}");
+  static int64_t older_than = 0;
+  purge->add_option("--older-than", older_than, "Seconds since deletion (0: every deleted store)")
+      ->required()
+      ->check(CLI::Range(int64_t{0}, int64_t{100} * 365 * 86400));
+  on_store(purge, rc, o, "store purge",
+           [](store::FgaStore& fga, const FgaOptions&) { return purge_stores(fga, older_than); });
 }
 
 void add_model_commands(CLI::App* model_cmd, int& rc, const std::shared_ptr<FgaOptions>& o) {

@@ -546,6 +546,36 @@ class SqlFgaStore final : public FgaStore {
     return Ok{};
   }
 
+  Result<size_t, Error> purge_deleted_stores(int64_t deleted_before) override {
+    auto doomed = database_.query(
+        "SELECT id FROM fga_stores WHERE deleted_at IS NOT NULL AND deleted_at < ? ORDER BY id",
+        {deleted_before});
+    if (!doomed) return internal(doomed.error());
+    size_t purged = 0;
+    for (const Row& row : *doomed) {
+      const std::string id = row.text(0);
+      auto done = database_.in_transaction([&](Connection& c) -> StoreResult<Ok> {
+        // The store's row goes last, and only while it is still deleted (never a live store).
+        for (const char* table : {"fga_tuples", "fga_changes", "fga_assertions", "fga_models"}) {
+          auto removed =
+              c.execute("DELETE FROM " + std::string(table) + " WHERE store_id = ?", {id});
+          if (!removed) return Err(removed.error());
+        }
+        auto removed =
+            c.execute("DELETE FROM fga_stores WHERE id = ? AND deleted_at IS NOT NULL", {id});
+        if (!removed) return Err(removed.error());
+        return Ok{};
+      });
+      if (!done) return internal(done.error());
+      ++purged;
+    }
+    {
+      std::lock_guard lock(cache_mutex_);
+      models_.clear();  // models of purged stores must not outlive them in the cache
+    }
+    return purged;
+  }
+
   Result<std::string, Error> write_model(std::string_view store_id,
                                          const fga::Model& model) override {
     if (auto live = require_store(store_id); !live) return Err(live.error());

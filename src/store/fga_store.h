@@ -138,6 +138,10 @@ class FgaStore {
   virtual Result<FgaPage<FgaStoreRecord>, fga::Error> list_stores(const FgaPageRequest& page) = 0;
   // OpenFGA's DeleteStore marks the store deleted; its data stays until purged.
   virtual Result<Ok, fga::Error> delete_store(std::string_view store_id) = 0;
+  // Removes for good every store deleted before `deleted_before` (Unix seconds) with all its
+  // models, tuples, changes and assertions, one store per transaction. Returns how many stores
+  // were purged. Live stores are never touched.
+  virtual Result<size_t, fga::Error> purge_deleted_stores(int64_t deleted_before) = 0;
 
   // Authorization models are immutable. write_model validates the model (fga::validate_model)
   // and returns its new ULID id; the greatest id is the latest model.

@@ -97,6 +97,19 @@ describe('fga store', () => {
     fails(['model', 'list', '--store', created.id], 1, /store_id_not_found/);
   });
 
+  test('purge removes deleted stores for good, never a live one', () => {
+    const gone = fga('store', 'create', '--name', 'to-purge');
+    const live = fga('store', 'create', '--name', 'to-keep');
+    assert.deepEqual(fga('store', 'delete', '--store', gone.id), {});
+    // Deleted just now: not older than an hour.
+    assert.deepEqual(fga('store', 'purge', '--older-than', '3600'), { purged: 0 });
+    assert.ok(fga('store', 'purge', '--older-than', '0').purged >= 1);
+    assert.deepEqual(fga('store', 'purge', '--older-than', '0'), { purged: 0 });
+    assert.ok(fga('store', 'list').stores.some((s) => s.id === live.id));
+    fails(['store', 'purge'], 2, /--older-than is required/);
+    fails(['store', 'purge', '--older-than', '-1'], 2, /older-than/);
+  });
+
   test('list gathers every page (more stores than one page of 100)', () => {
     const before = fga('store', 'list').stores.length;
     for (let i = 0; i < 101; i++) fga('store', 'create', '--name', `many-${i}`);

@@ -1055,6 +1055,48 @@ TEST_P(FgaStoreTest, ReaderAnswersEachQueryPathExactly) {
   EXPECT_EQ(after->size(), 3U);
 }
 
+// DeleteStore only marks a store; purge removes the deleted ones past an age, with everything in
+// them, and never a live store.
+TEST_P(FgaStoreTest, PurgeRemovesDeletedStoresPastTheirAgeAndNothingElse) {
+  write({key("document:1", "viewer", "user:anne")});
+  const std::string old_store = new_store("old one");
+  ASSERT_TRUE(fga().write_model(old_store, model_from_dsl(kModelDsl)));
+  write({key("document:2", "viewer", "user:bob")}, {}, old_store);
+  const std::string recent = new_store("recent one");
+  ASSERT_TRUE(fga().delete_store(old_store));
+  clock_.advance(3600);
+  ASSERT_TRUE(fga().delete_store(recent));
+  // Deleted an hour ago and just now: a purge of those older than 10 minutes takes only one.
+  auto purged = fga().purge_deleted_stores(clock_.now() - 600);
+  ASSERT_TRUE(purged) << purged.error().message;
+  EXPECT_EQ(*purged, 1U);
+  auto rows = store_->database().query(
+      "SELECT (SELECT COUNT(*) FROM fga_tuples WHERE store_id = ?) +"
+      " (SELECT COUNT(*) FROM fga_changes WHERE store_id = ?) +"
+      " (SELECT COUNT(*) FROM fga_models WHERE store_id = ?) +"
+      " (SELECT COUNT(*) FROM fga_stores WHERE id = ?)",
+      {old_store, old_store, old_store, old_store});
+  ASSERT_TRUE(rows) << rows.error().message;
+  EXPECT_EQ(rows->front().integer(0), 0);
+  auto kept = store_->database().query("SELECT COUNT(*) FROM fga_stores WHERE id = ?", {recent});
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->front().integer(0), 1);
+  // The live store and its tuples are untouched; a second purge finds nothing older.
+  auto reader = fga().reader(store_id_);
+  ASSERT_TRUE(reader);
+  auto viewers = (*reader)->read("document:1", "viewer");
+  ASSERT_TRUE(viewers);
+  EXPECT_EQ(viewers->size(), 1U);
+  auto again = fga().purge_deleted_stores(clock_.now() - 600);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0U);
+  // Everything deleted: the recent one goes too, the live one stays.
+  auto all = fga().purge_deleted_stores(clock_.now() + 1);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(*all, 1U);
+  EXPECT_TRUE(fga().get_store(store_id_));
+}
+
 // The revision names a state of the store (the tuple cache keys on it): equal for two readers
 // while nothing is written, different after any tuple write.
 TEST_P(FgaStoreTest, EveryTupleWriteMovesTheStoresRevision) {
