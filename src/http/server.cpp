@@ -956,6 +956,7 @@ void run_until_signal(const std::vector<Server*>& servers,
   signals.async_wait([](error_code, int) {});
   ioc.run();  // returns after the first signal
   std::vector<std::thread> draining;
+  draining.reserve(servers.size());
   for (Server* server : servers) {
     draining.emplace_back([server, drain_timeout] { server->drain(drain_timeout); });
   }
