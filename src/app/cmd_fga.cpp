@@ -38,6 +38,7 @@
 #include "app/admin_store.h"
 #include "app/commands.h"
 #include "core/json.h"
+#include "fga/api.h"
 #include "fga/dsl.h"
 #include "fga/engine.h"
 #include "store/fga_store.h"
@@ -72,18 +73,6 @@ std::string dump(const json::Json& value) {
 }
 
 void print_json(const json::Json& value) { std::printf("%s\n", dump(value).c_str()); }
-
-// OpenFGA's timestamps are google.protobuf.Timestamp, whose JSON form is RFC 3339 in UTC.
-std::string rfc3339(int64_t unix_seconds) {
-  const auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  char text[40];
-  if (gmtime_r(&t, &tm) == nullptr ||
-      std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return "1970-01-01T00:00:00Z";
-  }
-  return text;
-}
 
 Result<std::string, Failure> read_all(std::istream& in, const std::string& name) {
   std::string data;
@@ -312,18 +301,10 @@ struct FgaOptions {
 
 // --- Stores ----------------------------------------------------------------------------------
 
-// OpenFGA's Store: {"id", "name", "created_at", "updated_at"}.
-json::Json store_json(const store::FgaStoreRecord& s) {
-  return {{"id", s.id},
-          {"name", s.name},
-          {"created_at", rfc3339(s.created_at)},
-          {"updated_at", rfc3339(s.updated_at)}};
-}
-
 Result<Ok, Failure> create_store(store::FgaStore& fga, const FgaOptions& o) {
   auto created = fga.create_store(o.name);
   if (!created) return Err(fga_failure(created.error()));
-  print_json(store_json(*created));
+  print_json(fga::store_to_json(*created));
   return Ok{};
 }
 
@@ -333,7 +314,7 @@ Result<Ok, Failure> list_stores(store::FgaStore& fga) {
   do {
     auto got = fga.list_stores(page);
     if (!got) return Err(fga_failure(got.error()));
-    for (const auto& s : got->items) stores.push_back(store_json(s));
+    for (const auto& s : got->items) stores.push_back(fga::store_to_json(s));
     page.continuation_token = std::move(got->continuation_token);
   } while (!page.continuation_token.empty());
   print_json({{"stores", std::move(stores)}, {"continuation_token", ""}});
@@ -540,7 +521,7 @@ Result<Ok, Failure> read_tuples(store::FgaStore& fga, const FgaOptions& o) {
     }
     for (const auto& record : got->items) {
       const json::Json item = {{"key", tuple_json(record.key)},
-                               {"timestamp", rfc3339(record.timestamp)}};
+                               {"timestamp", fga::timestamp_to_json(record.timestamp)}};
       std::printf("%s%s", first ? "{\"tuples\":[" : ",", dump(item).c_str());
       first = false;
     }

@@ -27,12 +27,16 @@ Unexpected<Error> invalid(std::string message) {
   return Err(make_error(ErrorCode::validation_error, std::move(message)));
 }
 
-http::Response error_response(const Error& error) {
-  http::Response r =
-      http::Response::json(error_http_status(error.code),
-                           {{"code", error_name(error.code)}, {"message", error.message}});
+// Every answer of the API is JSON that no cache may keep.
+http::Response no_store_json(int status, const json& body) {
+  http::Response r = http::Response::json(status, body);
   r.headers.set("Cache-Control", "no-store");
   return r;
+}
+
+http::Response error_response(const Error& error) {
+  return no_store_json(error_http_status(error.code),
+                       {{"code", error_name(error.code)}, {"message", error.message}});
 }
 
 // OpenFGA's authentication errors (openfga/openfga pkg/authn): 401 bearer_token_missing when
@@ -40,8 +44,7 @@ http::Response error_response(const Error& error) {
 // §3: a 401 names the scheme in WWW-Authenticate, with an error code only when a credential was
 // sent (§3.1: "SHOULD NOT include an error code" for a request without one).
 http::Response auth_error(int status, std::string_view code, std::string_view message) {
-  http::Response r = http::Response::json(status, {{"code", code}, {"message", message}});
-  r.headers.set("Cache-Control", "no-store");
+  http::Response r = no_store_json(status, {{"code", code}, {"message", message}});
   if (status == 401) {
     bool missing = code == "bearer_token_missing";
     r.headers.set(
@@ -49,12 +52,6 @@ http::Response auth_error(int status, std::string_view code, std::string_view me
         missing ? oauth::bearer_challenge("fga", std::nullopt, std::nullopt, std::nullopt)
                 : oauth::bearer_challenge("fga", oauth::kInvalidToken, message, std::nullopt));
   }
-  return r;
-}
-
-http::Response ok_json(int status, const json& body) {
-  http::Response r = http::Response::json(status, body);
-  r.headers.set("Cache-Control", "no-store");
   return r;
 }
 
@@ -164,6 +161,27 @@ Result<json, Error> context_member(const json& body) {
   return *context == nullptr ? json() : **context;
 }
 
+// What every query (and an assertion) carries besides its own fields: contextual tuples
+// (`{"tuple_keys": [...]}`, or a plain list in ListUsers and assertions) and the condition
+// context.
+template <class Request>
+Result<Ok, Error> read_context(const json& body, Request& request, bool plain_list = false) {
+  Result<std::vector<TupleKey>, Error> contextual = std::vector<TupleKey>();
+  if (plain_list) {
+    auto list = array_member(body, "contextual_tuples");
+    if (!list) return Err(list.error());
+    contextual = tuples_from_array(*list, true);
+  } else {
+    contextual = tuple_list(body, "contextual_tuples");
+  }
+  if (!contextual) return Err(contextual.error());
+  request.contextual_tuples = std::move(*contextual);
+  auto context = context_member(body);
+  if (!context) return Err(context.error());
+  request.context = std::move(*context);
+  return Ok{};
+}
+
 // openfga/api ConsistencyPreference. Tessera reads from the database's latest committed state
 // (see store/fga_store.h), which is HIGHER_CONSISTENCY whatever is asked.
 Result<Ok, Error> check_consistency_preference(const json& body) {
@@ -209,18 +227,6 @@ std::string query_string(const http::Request& request, std::string_view name) {
   return value ? std::string(*value) : std::string();
 }
 
-// Timestamps as OpenFGA writes them (RFC 3339, UTC).
-std::string timestamp(int64_t unix_seconds) {
-  return cel::detail::format_rfc3339(cel::detail::Timestamp{unix_seconds, 0});
-}
-
-json store_json(const store::FgaStoreRecord& s) {
-  return {{"id", s.id},
-          {"name", s.name},
-          {"created_at", timestamp(s.created_at)},
-          {"updated_at", timestamp(s.updated_at)}};
-}
-
 json model_json(const Model& model) {
   json out = to_json(model);
   out["id"] = model.id;
@@ -243,14 +249,7 @@ Result<store::FgaAssertion, Error> assertion_from_json(const json& value) {
     return invalid("assertion.expectation must be a boolean");
   }
   out.expectation = expectation != nullptr && expectation->get<bool>();
-  auto contextual = array_member(value, "contextual_tuples");
-  if (!contextual) return Err(contextual.error());
-  auto tuples = tuples_from_array(*contextual, true);
-  if (!tuples) return Err(tuples.error());
-  out.contextual_tuples = std::move(*tuples);
-  auto context = context_member(value);
-  if (!context) return Err(context.error());
-  out.context = std::move(*context);
+  if (auto read = read_context(value, out, /*plain_list=*/true); !read) return Err(read.error());
   return out;
 }
 
@@ -464,7 +463,7 @@ http::Handler Api::Impl::on_store(Need need, StoreMethod method) {
 Result<http::Response, Error> Api::Impl::get_store(const http::Request& request) {
   auto found = store_.get_store(request.param("store_id").value_or(""));
   if (!found) return Err(found.error());
-  return ok_json(200, store_json(*found));
+  return no_store_json(200, store_to_json(*found));
 }
 
 Result<http::Response, Error> Api::Impl::delete_store(const http::Request& request) {
@@ -477,7 +476,7 @@ Result<http::Response, Error> Api::Impl::read_model(const http::Request& request
   auto model = store_.read_model(request.param("store_id").value_or(""),
                                  request.param("model_id").value_or(""));
   if (!model) return Err(model.error());
-  return ok_json(200, {{"authorization_model", model_json(*model)}});
+  return no_store_json(200, {{"authorization_model", model_json(*model)}});
 }
 
 // --- Engines -------------------------------------------------------------------------------------
@@ -528,21 +527,15 @@ Result<Api::Impl::Prepared, Error> Api::Impl::prepare(std::string_view store_id,
   auto token = string_member(body, "consistency_token");
   if (!token) return Err(token.error());
   Prepared out;
-  if (model_id->empty()) {
-    // latest_model_id has just seen the store live: no second look-up for the reader.
-    auto engine = this->engine(store_id, "");
-    if (!engine) return Err(engine.error());
-    out.engine = std::move(*engine);
-    auto reader = store_.reader_of_live_store(store_id, *token);
-    if (!reader) return Err(reader.error());
-    out.store = std::move(*reader);
-    if (auto cached = add_cache(store_id, out); !cached) return Err(cached.error());
-    return out;
-  }
   auto engine = this->engine(store_id, *model_id);
   if (!engine) return Err(engine.error());
   out.engine = std::move(*engine);
-  auto reader = store_.reader(store_id, *token);
+  // One look-up per request proves the store live: latest_model_id's (no model id) or the tuple
+  // cache's revision read, which answers store_id_not_found for a deleted store; without either,
+  // reader() looks the store up.
+  const bool looked_up = model_id->empty() || tuples_ != nullptr;
+  auto reader =
+      looked_up ? store_.reader_of_live_store(store_id, *token) : store_.reader(store_id, *token);
   if (!reader) return Err(reader.error());
   out.store = std::move(*reader);
   if (auto cached = add_cache(store_id, out); !cached) return Err(cached.error());
@@ -565,7 +558,7 @@ Result<http::Response, Error> Api::Impl::create_store(const json& body) {
   if (!name) return Err(name.error());
   auto created = store_.create_store(*name);
   if (!created) return Err(created.error());
-  return ok_json(201, store_json(*created));
+  return no_store_json(201, store_to_json(*created));
 }
 
 Result<http::Response, Error> Api::Impl::list_stores(const http::Request& request) {
@@ -574,9 +567,9 @@ Result<http::Response, Error> Api::Impl::list_stores(const http::Request& reques
   auto page = store_.list_stores({*size, query_string(request, "continuation_token")});
   if (!page) return Err(page.error());
   json stores = json::array();
-  for (const auto& s : page->items) stores.push_back(store_json(s));
-  return ok_json(200,
-                 {{"stores", std::move(stores)}, {"continuation_token", page->continuation_token}});
+  for (const auto& s : page->items) stores.push_back(store_to_json(s));
+  return no_store_json(
+      200, {{"stores", std::move(stores)}, {"continuation_token", page->continuation_token}});
 }
 
 Result<http::Response, Error> Api::Impl::write_model(std::string_view store_id, const json& body) {
@@ -592,7 +585,7 @@ Result<http::Response, Error> Api::Impl::write_model(std::string_view store_id, 
   }
   auto id = store_.write_model(store_id, *model);
   if (!id) return Err(id.error());
-  return ok_json(201, {{"authorization_model_id", *id}});
+  return no_store_json(201, {{"authorization_model_id", *id}});
 }
 
 Result<http::Response, Error> Api::Impl::list_models(const http::Request& request) {
@@ -603,8 +596,8 @@ Result<http::Response, Error> Api::Impl::list_models(const http::Request& reques
   if (!page) return Err(page.error());
   json models = json::array();
   for (const Model& m : page->items) models.push_back(model_json(m));
-  return ok_json(200, {{"authorization_models", std::move(models)},
-                       {"continuation_token", page->continuation_token}});
+  return no_store_json(200, {{"authorization_models", std::move(models)},
+                             {"continuation_token", page->continuation_token}});
 }
 
 // --- Tuples ------------------------------------------------------------------------------------
@@ -664,7 +657,7 @@ Result<http::Response, Error> Api::Impl::write(std::string_view store_id, const 
   };
   auto written = store_.write_tuples(store_id, request);
   if (!written) return Err(written.error());
-  return ok_json(200, {{"consistency_token", written->consistency_token}});
+  return no_store_json(200, {{"consistency_token", written->consistency_token}});
 }
 
 Result<http::Response, Error> Api::Impl::read(std::string_view store_id, const json& body) {
@@ -687,10 +680,11 @@ Result<http::Response, Error> Api::Impl::read(std::string_view store_id, const j
   if (!page) return Err(page.error());
   json tuples = json::array();
   for (const auto& t : page->items) {
-    tuples.push_back({{"key", tuple_to_json(t.key)}, {"timestamp", timestamp(t.timestamp)}});
+    tuples.push_back(
+        {{"key", tuple_to_json(t.key)}, {"timestamp", timestamp_to_json(t.timestamp)}});
   }
-  return ok_json(200,
-                 {{"tuples", std::move(tuples)}, {"continuation_token", page->continuation_token}});
+  return no_store_json(
+      200, {{"tuples", std::move(tuples)}, {"continuation_token", page->continuation_token}});
 }
 
 Result<http::Response, Error> Api::Impl::changes(const http::Request& request) {
@@ -713,10 +707,10 @@ Result<http::Response, Error> Api::Impl::changes(const http::Request& request) {
         {{"tuple_key", tuple_to_json(c.key)},
          {"operation", c.operation == store::FgaOperation::kWrite ? "TUPLE_OPERATION_WRITE"
                                                                   : "TUPLE_OPERATION_DELETE"},
-         {"timestamp", timestamp(c.timestamp)}});
+         {"timestamp", timestamp_to_json(c.timestamp)}});
   }
-  return ok_json(200,
-                 {{"changes", std::move(out)}, {"continuation_token", page->continuation_token}});
+  return no_store_json(
+      200, {{"changes", std::move(out)}, {"continuation_token", page->continuation_token}});
 }
 
 // --- Queries -----------------------------------------------------------------------------------
@@ -742,12 +736,7 @@ Result<CheckRequest, Error> check_request(const json& body) {
   out.object = std::move(key->object);
   out.relation = std::move(key->relation);
   out.user = std::move(key->user);
-  auto contextual = tuple_list(body, "contextual_tuples");
-  if (!contextual) return Err(contextual.error());
-  out.contextual_tuples = std::move(*contextual);
-  auto context = context_member(body);
-  if (!context) return Err(context.error());
-  out.context = std::move(*context);
+  if (auto read = read_context(body, out); !read) return Err(read.error());
   return out;
 }
 
@@ -760,7 +749,7 @@ Result<http::Response, Error> Api::Impl::check(std::string_view store_id, const 
   if (!prepared) return Err(prepared.error());
   auto result = prepared->engine->check(prepared->reader(), *request);
   if (!result) return Err(result.error());
-  return ok_json(200, {{"allowed", result->allowed}, {"resolution", ""}});
+  return no_store_json(200, {{"allowed", result->allowed}, {"resolution", ""}});
 }
 
 Result<http::Response, Error> Api::Impl::batch_check(std::string_view store_id, const json& body) {
@@ -792,7 +781,7 @@ Result<http::Response, Error> Api::Impl::batch_check(std::string_view store_id, 
     }
     out[r.correlation_id] = std::move(entry);
   }
-  return ok_json(200, {{"result", std::move(out)}});
+  return no_store_json(200, {{"result", std::move(out)}});
 }
 
 Result<http::Response, Error> Api::Impl::list_objects(std::string_view store_id, const json& body,
@@ -805,12 +794,7 @@ Result<http::Response, Error> Api::Impl::list_objects(std::string_view store_id,
     if (!text) return Err(text.error());
     *out = std::move(*text);
   }
-  auto contextual = tuple_list(body, "contextual_tuples");
-  if (!contextual) return Err(contextual.error());
-  request.contextual_tuples = std::move(*contextual);
-  auto context = context_member(body);
-  if (!context) return Err(context.error());
-  request.context = std::move(*context);
+  if (auto read = read_context(body, request); !read) return Err(read.error());
   auto size = page_size_member(body);
   if (!size) return Err(size.error());
   request.page_size = static_cast<size_t>(*size);
@@ -822,8 +806,8 @@ Result<http::Response, Error> Api::Impl::list_objects(std::string_view store_id,
   if (!streamed) {
     auto page = prepared->engine->list_objects(prepared->reader(), request);
     if (!page) return Err(page.error());
-    return ok_json(200,
-                   {{"objects", page->objects}, {"continuation_token", page->continuation_token}});
+    return no_store_json(
+        200, {{"objects", page->objects}, {"continuation_token", page->continuation_token}});
   }
   // StreamedListObjects: every object, one `{"result": {"object": ...}}` line each (the
   // grpc-gateway stream framing). The pages are gathered first, so an error is a plain error
@@ -871,21 +855,16 @@ Result<http::Response, Error> Api::Impl::list_users(std::string_view store_id, c
     }
   }
   // ListUsersRequest.contextual_tuples is a plain list of tuple keys.
-  auto contextual = array_member(body, "contextual_tuples");
-  if (!contextual) return Err(contextual.error());
-  auto tuples = tuples_from_array(*contextual, true);
-  if (!tuples) return Err(tuples.error());
-  request.contextual_tuples = std::move(*tuples);
-  auto context = context_member(body);
-  if (!context) return Err(context.error());
-  request.context = std::move(*context);
+  if (auto read = read_context(body, request, /*plain_list=*/true); !read) {
+    return Err(read.error());
+  }
   auto prepared = prepare(store_id, body);
   if (!prepared) return Err(prepared.error());
   auto result = prepared->engine->list_users(prepared->reader(), request);
   if (!result) return Err(result.error());
   json users = json::array();
   for (const std::string& user : result->users) users.push_back(user_to_json(user));
-  return ok_json(200, {{"users", std::move(users)}});
+  return no_store_json(200, {{"users", std::move(users)}});
 }
 
 Result<http::Response, Error> Api::Impl::expand(std::string_view store_id, const json& body) {
@@ -894,17 +873,12 @@ Result<http::Response, Error> Api::Impl::expand(std::string_view store_id, const
   if (!key) return Err(key.error());
   request.object = std::move(key->object);
   request.relation = std::move(key->relation);
-  auto contextual = tuple_list(body, "contextual_tuples");
-  if (!contextual) return Err(contextual.error());
-  request.contextual_tuples = std::move(*contextual);
-  auto context = context_member(body);
-  if (!context) return Err(context.error());
-  request.context = std::move(*context);
+  if (auto read = read_context(body, request); !read) return Err(read.error());
   auto prepared = prepare(store_id, body);
   if (!prepared) return Err(prepared.error());
   auto tree = prepared->engine->expand(prepared->reader(), request);
   if (!tree) return Err(tree.error());
-  return ok_json(200, *tree);
+  return no_store_json(200, *tree);
 }
 
 // --- Assertions --------------------------------------------------------------------------------
@@ -933,10 +907,21 @@ Result<http::Response, Error> Api::Impl::read_assertions(const http::Request& re
   if (!assertions) return Err(assertions.error());
   json out = json::array();
   for (const auto& a : *assertions) out.push_back(assertion_to_json(a));
-  return ok_json(200, {{"authorization_model_id", model_id}, {"assertions", std::move(out)}});
+  return no_store_json(200, {{"authorization_model_id", model_id}, {"assertions", std::move(out)}});
 }
 
 // --- Public ------------------------------------------------------------------------------------
+
+std::string timestamp_to_json(int64_t unix_seconds) {
+  return cel::detail::format_rfc3339(cel::detail::Timestamp{unix_seconds, 0});
+}
+
+nlohmann::json store_to_json(const store::FgaStoreRecord& store) {
+  return {{"id", store.id},
+          {"name", store.name},
+          {"created_at", timestamp_to_json(store.created_at)},
+          {"updated_at", timestamp_to_json(store.updated_at)}};
+}
 
 Api::Api(FgaStore& store, ApiOptions options)
     : impl_(std::make_unique<Impl>(store, std::move(options))) {}

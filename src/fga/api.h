@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -60,6 +61,12 @@ struct ApiOptions {
   // The tuple cache (src/fga/tuple_cache.h), exact by store revision; 0 turns it off.
   size_t tuple_cache_bytes = kDefaultTupleCacheBytes;
 };
+
+// OpenFGA's JSON for what the API and `tessera fga` both print: a timestamp
+// (google.protobuf.Timestamp: RFC 3339, UTC) and a Store {"id", "name", "created_at",
+// "updated_at"}.
+std::string timestamp_to_json(int64_t unix_seconds);
+nlohmann::json store_to_json(const store::FgaStoreRecord& store);
 
 class Api {
  public:

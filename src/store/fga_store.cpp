@@ -430,13 +430,18 @@ class SqlTupleReader final : public fga::TupleReader {
   }
 
   // The store's revision as of this reader's snapshot (fga_stores.revision, bumped by every
-  // tuple write in its transaction).
+  // tuple write in its transaction); store_id_not_found when the store is gone or deleted, so the
+  // read also proves the store live.
   Result<std::optional<std::string>, Error> revision() override {
     auto connection = snapshot();
     if (!connection) return Err(connection.error());
-    auto rows = (*connection)->query("SELECT revision FROM fga_stores WHERE id = ?", {store_id_});
+    auto rows = (*connection)
+                    ->query("SELECT revision FROM fga_stores WHERE id = ? AND deleted_at IS NULL",
+                            {store_id_});
     if (!rows) return internal(rows.error());
-    if (rows->empty()) return std::optional<std::string>();
+    if (rows->empty()) {
+      return fail(ErrorCode::store_id_not_found, "store " + store_id_ + " not found");
+    }
     return std::optional<std::string>(std::to_string(rows->front().integer(0)));
   }
 

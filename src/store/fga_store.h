@@ -195,8 +195,9 @@ class FgaStore {
   // `consistency_token` is checked once, here.
   virtual Result<std::unique_ptr<fga::TupleReader>, fga::Error> reader(
       std::string_view store_id, std::string_view consistency_token = {}) = 0;
-  // As reader(), without looking the store up again: for a caller that has just seen it live in
-  // this request (latest_model_id or read_model succeeded). Saves one query per Check.
+  // As reader(), without looking the store up: for a caller that has seen it live in this
+  // request (latest_model_id succeeded) or will (the reader's revision() answers
+  // store_id_not_found for a store that is gone or deleted). Saves one query per Check.
   virtual Result<std::unique_ptr<fga::TupleReader>, fga::Error> reader_of_live_store(
       std::string_view store_id, std::string_view consistency_token = {}) = 0;
 };

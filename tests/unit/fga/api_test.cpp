@@ -188,7 +188,19 @@ TEST_F(ApiTest, StoresAreCreatedListedReadAndDeleted) {
   ASSERT_EQ(listed["stores"].size(), 1u);
   EXPECT_EQ(listed["stores"][0], store);
   EXPECT_EQ(listed["continuation_token"], "");
+  // A model pinned by id does not spare the store's look-up: a deleted store is not found.
+  const std::string id = store["id"];
+  ASSERT_EQ(call("POST", "/stores/" + id + "/authorization-models", kModel).status, 201);
+  const std::string model =
+      body(call("GET", "/stores/" + id + "/authorization-models"))["authorization_models"][0]["id"];
+  const json pinned = {
+      {"authorization_model_id", model},
+      {"tuple_key", {{"user", "user:anne"}, {"relation", "viewer"}, {"object", "doc:1"}}}};
+  EXPECT_EQ(post("/stores/" + id + "/check", pinned).status, 200);
   EXPECT_EQ(call("DELETE", "/stores/" + store["id"].get<std::string>()).status, 204);
+  auto after_delete = post("/stores/" + id + "/check", pinned);
+  EXPECT_EQ(after_delete.status, 404);
+  EXPECT_EQ(code(after_delete), "store_id_not_found");
   auto gone = call("GET", "/stores/" + store["id"].get<std::string>());
   EXPECT_EQ(gone.status, 404);
   EXPECT_EQ(code(gone), "store_id_not_found");

@@ -1141,7 +1141,10 @@ TEST_P(FgaStoreTest, ReaderOfALiveStoreChecksTheTokenButDoesNotLookTheStoreUp) {
   // The store is the caller's to have checked: unlike reader(), a deleted one is not looked up.
   ASSERT_TRUE(fga().delete_store(store_id_));
   EXPECT_EQ(code_of(fga().reader(store_id_)), ErrorCode::store_id_not_found);
-  EXPECT_TRUE(fga().reader_of_live_store(store_id_));
+  auto dead = fga().reader_of_live_store(store_id_);
+  ASSERT_TRUE(dead);
+  // Its revision() is the look-up: a deleted store has none.
+  EXPECT_EQ(code_of((*dead)->revision()), ErrorCode::store_id_not_found);
 }
 
 TEST_P(FgaStoreTest, StoresAreIsolated) {
