@@ -11,7 +11,7 @@
 #include "core/json.h"
 #include "fga/cel_value.h"
 #include "fga/dsl.h"
-#include "oauth/bearer.h"
+#include "http/bearer.h"
 #include "store/ulid.h"
 
 namespace tessera::fga {
@@ -47,10 +47,10 @@ http::Response auth_error(int status, std::string_view code, std::string_view me
   http::Response r = no_store_json(status, {{"code", code}, {"message", message}});
   if (status == 401) {
     bool missing = code == "bearer_token_missing";
-    r.headers.set(
-        "WWW-Authenticate",
-        missing ? oauth::bearer_challenge("fga", std::nullopt, std::nullopt, std::nullopt)
-                : oauth::bearer_challenge("fga", oauth::kInvalidToken, message, std::nullopt));
+    r.headers.set("WWW-Authenticate",
+                  missing
+                      ? http::bearer_challenge("fga", std::nullopt, std::nullopt, std::nullopt)
+                      : http::bearer_challenge("fga", http::kInvalidToken, message, std::nullopt));
   }
   return r;
 }
@@ -363,7 +363,7 @@ class Api::Impl {
 
 std::optional<http::Response> Api::Impl::authenticate(const http::Request& request,
                                                       Need need) const {
-  auto token = oauth::extract_bearer_token(request);
+  auto token = http::extract_bearer_token(request);
   if (!token) return auth_error(401, "unauthenticated", token.error());
   if (!*token) return auth_error(401, "bearer_token_missing", "missing bearer token");
   const std::string& value = (*token)->value;

@@ -117,7 +117,15 @@ std::vector<Route*> Router::routes() {
   for (auto& e : entries_) {
     for (auto& r : e->routes) out.push_back(r.get());
   }
+  if (fallback_) out.push_back(fallback_.get());
   return out;
+}
+
+void Router::set_fallback(AsyncHandler handler) {
+  fallback_ = std::make_unique<Route>();
+  fallback_->method = "*";
+  fallback_->pattern = kFallbackPattern;
+  fallback_->async_handler = std::move(handler);
 }
 
 bool Router::match_segments(const PathEntry& e, std::string_view path, Request* request) {
@@ -165,7 +173,14 @@ Router::Match Router::match(std::string_view method, std::string_view path,
     if (!entry) request.mutable_params().clear();
   }
   Match m;
-  if (!entry) return m;
+  if (!entry) {
+    if (fallback_) {
+      m.kind = Match::Kind::kFound;
+      m.route = fallback_.get();
+      m.pattern = fallback_->pattern;
+    }
+    return m;
+  }
   m.pattern = entry->pattern;
   const Route* get = nullptr;
   for (const auto& r : entry->routes) {

@@ -77,6 +77,11 @@ class Router {
   // does not match.
   Match match(std::string_view method, std::string_view path, Request& request) const;
 
+  // Answers every request whose path no route matches (the gateway's proxy): match() gives it as
+  // kFound, with the pattern kFallbackPattern, where it would say kNotFound.
+  void set_fallback(AsyncHandler handler);
+  static constexpr std::string_view kFallbackPattern = "*";
+
   // All routes, for metrics registration.
   std::vector<Route*> routes();
 
@@ -98,7 +103,8 @@ class Router {
   };
   // Patterns without captures; heterogeneous lookup avoids a string per request.
   std::unordered_map<std::string, PathEntry*, StringHash, std::equal_to<>> literal_;
-  std::vector<PathEntry*> with_captures_;  // tried in registration order, fewest captures first
+  std::vector<PathEntry*> with_captures_;
+  std::unique_ptr<Route> fallback_;  // tried in registration order, fewest captures first
 };
 
 }  // namespace tessera::http

@@ -805,7 +805,8 @@ Server::Server(ServerOptions options, Router router)
   if (options_.builtin_routes) {
     Request probe;
     auto absent = [&](std::string_view path) {
-      return router_.match("GET", path, probe).kind == Router::Match::Kind::kNotFound;
+      auto m = router_.match("GET", path, probe);
+      return m.kind == Router::Match::Kind::kNotFound || m.pattern == Router::kFallbackPattern;
     };
     if (absent("/healthz")) {
       router_.get("/healthz", [](const Request&) {

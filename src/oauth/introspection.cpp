@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "oauth/bearer.h"
+#include "http/bearer.h"
 #include "oauth/scope.h"
 
 namespace tessera::oauth {
@@ -32,7 +32,7 @@ bool refused_by_weight(std::string_view params) {
 }  // namespace
 
 Result<TokenParameters, OAuthError> read_token_parameters(const http::Request& request) {
-  if (!is_form_urlencoded(request.header("Content-Type"))) {
+  if (!http::is_form_urlencoded(request.header("Content-Type"))) {
     return Err(OAuthError::invalid_request("the endpoint takes application/x-www-form-urlencoded"));
   }
   auto form = request.form();

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "oauth/bearer.h"
+#include "http/bearer.h"
 #include "oauth/client_auth.h"
 
 namespace tessera::oauth {
@@ -35,7 +35,7 @@ http::Response TokenEndpoint::handle(const http::Request& request) const {
 
 Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& request) const {
   // RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded.
-  if (!is_form_urlencoded(request.header("Content-Type"))) {
+  if (!http::is_form_urlencoded(request.header("Content-Type"))) {
     return Err(
         OAuthError::invalid_request("the token endpoint takes application/x-www-form-urlencoded"));
   }

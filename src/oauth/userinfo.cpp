@@ -4,7 +4,7 @@
 #include <initializer_list>
 
 #include "core/crypto.h"
-#include "oauth/bearer.h"
+#include "http/bearer.h"
 #include "oauth/error.h"
 
 namespace tessera::oauth {
@@ -61,13 +61,15 @@ UserInfoEndpoint::UserInfoEndpoint(std::string realm, const TokenResolver& token
     : realm_(std::move(realm)), tokens_(tokens), users_(users) {}
 
 http::Response UserInfoEndpoint::invalid_token(std::string_view description) const {
-  return bearer_error(401, realm_, kInvalidToken, description, std::nullopt);
+  return http::bearer_error(401, realm_, http::kInvalidToken, description, std::nullopt);
 }
 
 http::Response UserInfoEndpoint::handle(const http::Request& request) const {
-  auto extracted = extract_bearer_token(request, BearerOptions{.accept_form_body = true});
-  if (!extracted) return bearer_error(400, realm_, kInvalidRequest, extracted.error(), {});
-  if (!*extracted) return bearer_error(401, realm_, std::nullopt, std::nullopt, std::nullopt);
+  auto extracted =
+      http::extract_bearer_token(request, http::BearerOptions{.accept_form_body = true});
+  if (!extracted)
+    return http::bearer_error(400, realm_, http::kInvalidRequest, extracted.error(), {});
+  if (!*extracted) return http::bearer_error(401, realm_, std::nullopt, std::nullopt, std::nullopt);
   const std::string& value = (*extracted)->value;
 
   auto token = tokens_.inspect(value);
@@ -88,7 +90,8 @@ http::Response UserInfoEndpoint::handle(const http::Request& request) const {
   }
   // OpenID Core §5.3: UserInfo is for tokens obtained through an OpenID Connect request.
   if (!token->has_scope("openid")) {
-    return bearer_error(403, realm_, kInsufficientScope, "the openid scope is required", "openid");
+    return http::bearer_error(403, realm_, http::kInsufficientScope, "the openid scope is required",
+                              "openid");
   }
   auto user = users_.find_by_id(token->subject);
   if (!user) return unavailable();

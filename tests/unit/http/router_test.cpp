@@ -27,6 +27,24 @@ TEST(Routing, EncodedSlashStaysInsideOneSegment) {
   EXPECT_EQ(router.match("GET", "/objects/a/b", req).kind, Router::Match::Kind::kNotFound);
 }
 
+TEST(Routing, FallbackAnswersWhatNoRouteMatchesAndNothingElse) {
+  Router router;
+  router.get("/healthz", ok);
+  router.get("/stores/{id}", ok);
+  Request req;
+  EXPECT_EQ(router.match("GET", "/invoices/7", req).kind, Router::Match::Kind::kNotFound);
+  router.set_fallback([](const Request&, Responder) {});
+  auto unknown = router.match("POST", "/invoices/7", req);
+  ASSERT_EQ(unknown.kind, Router::Match::Kind::kFound);
+  EXPECT_EQ(unknown.pattern, Router::kFallbackPattern);
+  EXPECT_TRUE(unknown.route->async_handler);
+  EXPECT_EQ(router.match("GET", "/healthz", req).route->pattern, "/healthz");
+  EXPECT_EQ(router.match("GET", "/stores/s1", req).route->pattern, "/stores/{id}");
+  // A path a route owns keeps its 405 for other methods.
+  EXPECT_EQ(router.match("DELETE", "/healthz", req).kind, Router::Match::Kind::kMethodNotAllowed);
+  EXPECT_EQ(router.routes().size(), 3U);
+}
+
 TEST(Routing, LiteralRouteWinsOverCapture) {
   Router router;
   router.get("/stores/{id}", [](const Request&) { return Response(201); });

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/crypto.h"
-#include "oauth/bearer.h"
+#include "http/bearer.h"
 #include "oauth/scope.h"
 #include "oauth/tokens.h"
 #include "oauth_fixture.h"
@@ -18,6 +18,11 @@
 
 namespace tessera::oauth {
 namespace {
+using http::bearer_challenge;
+using http::bearer_error;
+using http::BearerOptions;
+using http::BearerSource;
+using http::extract_bearer_token;
 
 constexpr char kIssuer[] = "https://as.example";
 constexpr char kChallengeNoError[] = "Bearer realm=\"https://as.example\"";

@@ -1,6 +1,6 @@
-#include "oauth/bearer.h"
+#include "http/bearer.h"
 
-namespace tessera::oauth {
+namespace tessera::http {
 namespace {
 
 // RFC 6750 §3: error, error_description and scope values are %x20-21 / %x23-5B / %x5D-7E.
@@ -51,15 +51,28 @@ std::string bearer_challenge(std::string_view realm, std::optional<std::string_v
   return std::string(kBearerScheme) + " " + params;
 }
 
-http::Response bearer_error(int status, std::string_view realm,
-                            std::optional<std::string_view> error,
-                            std::optional<std::string_view> description,
-                            std::optional<std::string_view> scope) {
-  http::Response r = error ? http::Response::error(status, *error, description.value_or(""))
-                           : http::Response::json(status, json::Json::object());
+Response bearer_error(int status, std::string_view realm, std::optional<std::string_view> error,
+                      std::optional<std::string_view> description,
+                      std::optional<std::string_view> scope) {
+  Response r = error ? Response::error(status, *error, description.value_or(""))
+                     : Response::json(status, json::Json::object());
   r.headers.set("Cache-Control", "no-store");
   r.headers.set("WWW-Authenticate", bearer_challenge(realm, error, description, scope));
   return r;
+}
+
+Result<std::optional<std::string>, std::string> bearer_credential(std::string_view value) {
+  const size_t space = value.find(' ');
+  // RFC 9110 §11.1: the scheme is case-insensitive.
+  if (!iequals(value.substr(0, space), kBearerScheme)) return std::optional<std::string>();
+  if (space == std::string_view::npos) return Err(std::string("Bearer credential missing"));
+  std::string_view credential = value.substr(space + 1);
+  while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
+  while (!credential.empty() && credential.back() == ' ') credential.remove_suffix(1);
+  if (!is_b64token(credential)) {
+    return Err(std::string("Bearer credential is not a b64token (RFC 6750 section 2.1)"));
+  }
+  return std::optional<std::string>(std::string(credential));
 }
 
 bool is_form_urlencoded(std::optional<std::string_view> content_type) {
@@ -67,10 +80,10 @@ bool is_form_urlencoded(std::optional<std::string_view> content_type) {
   std::string_view media = content_type->substr(0, content_type->find(';'));
   while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
   while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
-  return http::iequals(media, "application/x-www-form-urlencoded");
+  return iequals(media, "application/x-www-form-urlencoded");
 }
 
-Result<std::optional<BearerToken>, std::string> extract_bearer_token(const http::Request& request,
+Result<std::optional<BearerToken>, std::string> extract_bearer_token(const Request& request,
                                                                      const BearerOptions& options) {
   // OAuth 2.1 §5.2 drops RFC 6750 §2.3: a token in the URI ends up in logs and Referer headers.
   if (!request.raw_query().empty() && request.query().contains("access_token")) {
@@ -81,18 +94,10 @@ Result<std::optional<BearerToken>, std::string> extract_bearer_token(const http:
 
   std::optional<BearerToken> from_header;
   if (authorizations == 1) {
-    std::string_view value = *request.header("Authorization");
-    const size_t space = value.find(' ');
-    // RFC 9110 §11.1: the scheme is case-insensitive.
-    if (http::iequals(value.substr(0, space), kBearerScheme)) {
-      if (space == std::string_view::npos) return Err(std::string("Bearer credential missing"));
-      std::string_view credential = value.substr(space + 1);
-      while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
-      while (!credential.empty() && credential.back() == ' ') credential.remove_suffix(1);
-      if (!is_b64token(credential)) {
-        return Err(std::string("Bearer credential is not a b64token (RFC 6750 section 2.1)"));
-      }
-      from_header = BearerToken{std::string(credential), BearerSource::kAuthorizationHeader};
+    auto credential = bearer_credential(*request.header("Authorization"));
+    if (!credential) return Err(credential.error());
+    if (*credential) {
+      from_header = BearerToken{std::move(**credential), BearerSource::kAuthorizationHeader};
     }
   }
 
@@ -103,7 +108,7 @@ Result<std::optional<BearerToken>, std::string> extract_bearer_token(const http:
       is_form_urlencoded(request.header("Content-Type"))) {
     auto form = request.form();
     if (!form) {
-      return Err(std::string("malformed form body: ") + http::to_string(form.error()));
+      return Err(std::string("malformed form body: ") + to_string(form.error()));
     }
     const size_t count = form->count("access_token");
     if (count > 1) return Err(std::string("access_token repeated"));
@@ -122,4 +127,4 @@ Result<std::optional<BearerToken>, std::string> extract_bearer_token(const http:
   return std::optional<BearerToken>(std::move(from_body));
 }
 
-}  // namespace tessera::oauth
+}  // namespace tessera::http

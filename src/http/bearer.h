@@ -9,7 +9,7 @@
 #include "core/result.h"
 #include "http/message.h"
 
-namespace tessera::oauth {
+namespace tessera::http {
 
 // RFC 6750 §3.1 error codes.
 inline constexpr std::string_view kInvalidRequest = "invalid_request";
@@ -27,10 +27,14 @@ std::string bearer_challenge(std::string_view realm, std::optional<std::string_v
 // `status` with the challenge above and, when there is an error, the JSON error body
 // {"error", "error_description"} (no-store). RFC 6750 §3.1: a request that carried no token (or
 // used an unsupported scheme) gets the challenge without an error code; its body is {}.
-http::Response bearer_error(int status, std::string_view realm,
-                            std::optional<std::string_view> error,
-                            std::optional<std::string_view> description,
-                            std::optional<std::string_view> scope);
+Response bearer_error(int status, std::string_view realm, std::optional<std::string_view> error,
+                      std::optional<std::string_view> description,
+                      std::optional<std::string_view> scope);
+
+// RFC 6750 §2.1: the token of one Authorization field value. nullopt for another scheme (§3.1:
+// treated as no token); the invalid_request description for a Bearer credential that is missing or
+// not a b64token.
+Result<std::optional<std::string>, std::string> bearer_credential(std::string_view value);
 
 // RFC 6749 §3.2 / RFC 6750 §2.2: the media type is application/x-www-form-urlencoded;
 // parameters such as charset are allowed.
@@ -59,6 +63,6 @@ struct BearerOptions {
 // (§2.1), a repeated or empty access_token, a token sent by more than one method (§2), or a
 // token in the query (OAuth 2.1 §5.2: never in the URI).
 Result<std::optional<BearerToken>, std::string> extract_bearer_token(
-    const http::Request& request, const BearerOptions& options = {});
+    const Request& request, const BearerOptions& options = {});
 
-}  // namespace tessera::oauth
+}  // namespace tessera::http
