@@ -67,7 +67,22 @@ bool has_role(const Config& config, std::string_view role) {
 struct Listening {
   http::Server* main = nullptr;
   http::Server* fga = nullptr;
+  http::Server* gateway = nullptr;
 };
+
+// The gateway's options from its configuration: the in-process authorization server's issuer
+// when none is named.
+Result<std::unique_ptr<gateway::Gateway>> start_gateway_role(const Config& config) {
+  gateway::Options options = config.gateway->options;
+  for (auto* v : {&options.jwt, &options.introspection}) {
+    if (v->issuer.empty() && config.as && has_role(config, "as")) v->issuer = config.as->issuer;
+  }
+  try {
+    return std::make_unique<gateway::Gateway>(std::move(options));
+  } catch (const std::invalid_argument& e) {
+    return Err(std::string(e.what()));
+  }
+}
 
 // Opens the store, starts the servers, calls `on_ready` once they listen, then serves until a
 // signal and drains. Returns the process exit code.
@@ -101,6 +116,18 @@ int run(const Config& config, OnReady on_ready,
     }
     fga = std::move(*started);
   }
+  const bool gateway_apart = config.gateway && has_role(config, "gateway") && config.gateway->port;
+  http::Router gateway_router;
+  std::unique_ptr<gateway::Gateway> gateway;
+  if (config.gateway && has_role(config, "gateway")) {
+    auto started = start_gateway_role(config);
+    if (!started.ok()) {
+      log_error("cannot start the gateway role", {{"error", started.error()}});
+      return 1;
+    }
+    gateway = std::move(*started);
+    gateway->install(gateway_apart ? gateway_router : router);
+  }
   if (extra_routes) extra_routes(router);
   http::Server server(server_options(config.http), std::move(router));
   std::optional<http::Server> fga_server;
@@ -112,8 +139,15 @@ int run(const Config& config, OnReady on_ready,
         404, {{"code", "undefined_endpoint"}, {"message", "no such endpoint"}}));
     fga_server.emplace(options, std::move(fga_router));
   }
+  std::optional<http::Server> gateway_server;
+  if (gateway_apart) {
+    http::ServerOptions options = server_options(config.http);
+    options.port = config.gateway->port;
+    gateway_server.emplace(options, std::move(gateway_router));
+  }
   std::vector<http::Server*> servers = {&server};
   if (fga_server) servers.push_back(&*fga_server);
+  if (gateway_server) servers.push_back(&*gateway_server);
   for (http::Server* s : servers) {
     if (auto started = s->start(); !started.ok()) {
       log_error("cannot start the HTTP server", {{"error", started.error()}});
@@ -124,9 +158,11 @@ int run(const Config& config, OnReady on_ready,
   log_info("listening", {{"address", config.http.host},
                          {"port", server.port()},
                          {"fga_port", fga_server ? fga_server->port() : server.port()},
+                         {"gateway_port", gateway_server ? gateway_server->port() : server.port()},
                          {"tls", config.http.tls.has_value()},
                          {"roles", config.roles}});
-  on_ready(**store, Listening{&server, fga_server ? &*fga_server : nullptr});
+  on_ready(**store, Listening{&server, fga_server ? &*fga_server : nullptr,
+                              gateway_server ? &*gateway_server : nullptr});
   http::run_until_signal(servers, std::chrono::milliseconds(config.http.drain_timeout_ms));
   log_info("stopped", {});
   return 0;

@@ -258,11 +258,149 @@ void read_fga(const Reader& r, const YAML::Node& n, FgaConfig& f) {
   }
 }
 
+std::vector<std::string> string_list(const Reader& r, const YAML::Node& n, const std::string& key) {
+  if (!n.IsSequence()) r.fail(n, key, "expected a list");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    out.push_back(r.str(n[i], key + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+std::string read_secret_file(const Reader& r, const YAML::Node& n, const std::string& key) {
+  const std::string path = r.str(n, key);
+  std::ifstream in(path);
+  if (!in) r.fail(n, key, "cannot read file " + path);
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) r.fail(n, key, "the file " + path + " is empty");
+  return secret;
+}
+
+void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string& key,
+                        gateway::Route& route) {
+  r.expect_map(
+      n, key,
+      {"name", "host", "path_prefix", "methods", "upstream", "strip_prefix", "policy", "scopes",
+       "scope_match", "acr_values", "max_age", "claim_headers", "forward_authorization"});
+  if (n["name"]) route.name = r.str(n["name"], key + ".name");
+  if (n["host"]) route.host = r.str(n["host"], key + ".host");
+  if (n["path_prefix"]) route.path_prefix = r.str(n["path_prefix"], key + ".path_prefix");
+  if (n["methods"]) route.methods = string_list(r, n["methods"], key + ".methods");
+  if (!n["upstream"]) r.fail(n, key + ".upstream", "required");
+  route.upstream = r.str(n["upstream"], key + ".upstream");
+  if (n["strip_prefix"]) route.strip_prefix = r.boolean(n["strip_prefix"], key + ".strip_prefix");
+  if (n["policy"]) {
+    const auto p = r.one_of(n["policy"], key + ".policy", {"jwt", "introspect", "none"});
+    route.policy = p == "jwt"          ? gateway::Policy::kJwt
+                   : p == "introspect" ? gateway::Policy::kIntrospect
+                                       : gateway::Policy::kNone;
+  }
+  if (n["scopes"]) route.scopes = string_list(r, n["scopes"], key + ".scopes");
+  if (n["scope_match"]) {
+    route.scope_match = r.one_of(n["scope_match"], key + ".scope_match", {"all", "any"}) == "all"
+                            ? resource::ScopeMatch::kAll
+                            : resource::ScopeMatch::kAny;
+  }
+  if (n["acr_values"]) route.acr_values = string_list(r, n["acr_values"], key + ".acr_values");
+  if (n["max_age"]) {
+    route.max_age = r.integer(n["max_age"], key + ".max_age", 0, int64_t{86400} * 366);
+  }
+  if (n["claim_headers"]) {
+    const auto& map = n["claim_headers"];
+    if (!map.IsMap()) r.fail(map, key + ".claim_headers", "expected a mapping of header to claim");
+    for (const auto& kv : map) {
+      route.claim_headers[r.str(kv.first, key + ".claim_headers")] =
+          r.str(kv.second, key + ".claim_headers");
+    }
+  }
+  if (n["forward_authorization"]) {
+    route.forward_authorization =
+        r.boolean(n["forward_authorization"], key + ".forward_authorization");
+  }
+}
+
+void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
+  r.expect_map(
+      n, "gateway",
+      {"port", "realm", "issuer", "audiences", "algorithms", "jwks_uri", "jwks_refresh_seconds",
+       "introspection", "claims_cache_bytes", "upstream_threads", "upstream_timeout_ms", "routes"});
+  gateway::Options& o = g.options;
+  if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
+  if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
+  if (n["issuer"]) {
+    o.jwt.issuer = r.str(n["issuer"], "gateway.issuer");
+    if (!is_valid_issuer(o.jwt.issuer)) {
+      r.fail(n["issuer"], "gateway.issuer", "must be an https URL (http only on loopback)");
+    }
+  }
+  if (n["audiences"]) o.jwt.audiences = string_list(r, n["audiences"], "gateway.audiences");
+  if (n["algorithms"]) {
+    o.jwt.algorithms = string_list(r, n["algorithms"], "gateway.algorithms");
+    for (size_t i = 0; i < o.jwt.algorithms.size(); ++i) {
+      const auto& a = o.jwt.algorithms[i];
+      if (a != "ES256" && a != "ES384" && a != "ES512" && a != "RS256" && a != "RS384" &&
+          a != "RS512" && a != "PS256" && a != "PS384" && a != "PS512" && a != "EdDSA") {
+        r.fail(n["algorithms"][i], "gateway.algorithms[" + std::to_string(i) + "]",
+               "must be an asymmetric JWS algorithm (RFC 8725 section 3.1)");
+      }
+    }
+  }
+  if (n["jwks_uri"]) o.jwt.jwks_uri = r.str(n["jwks_uri"], "gateway.jwks_uri");
+  if (n["jwks_refresh_seconds"]) {
+    o.jwt.jwks_refresh_seconds =
+        r.integer(n["jwks_refresh_seconds"], "gateway.jwks_refresh_seconds", 30, 86400);
+  }
+  if (n["claims_cache_bytes"]) {
+    o.claims_cache_bytes = static_cast<size_t>(
+        r.integer(n["claims_cache_bytes"], "gateway.claims_cache_bytes", 0, int64_t{64} << 30));
+  }
+  if (n["upstream_threads"]) {
+    o.upstream_threads =
+        static_cast<size_t>(r.integer(n["upstream_threads"], "gateway.upstream_threads", 1, 1024));
+  }
+  if (n["upstream_timeout_ms"]) {
+    o.upstream_timeout_ms =
+        r.integer(n["upstream_timeout_ms"], "gateway.upstream_timeout_ms", 100, 600'000);
+  }
+  o.introspection = o.jwt;
+  if (const auto& i = n["introspection"]) {
+    r.expect_map(i, "gateway.introspection",
+                 {"endpoint", "client_id", "client_secret_file", "audiences", "cache_seconds"});
+    // The opaque tokens' audiences, when they differ from the JWTs': each validator accepts only
+    // its own, so a JWT for an introspected API is not accepted on a jwt route.
+    if (i["audiences"]) {
+      o.introspection.audiences = string_list(r, i["audiences"], "gateway.introspection.audiences");
+    }
+    if (i["cache_seconds"]) {
+      o.introspection_cache_seconds =
+          r.integer(i["cache_seconds"], "gateway.introspection.cache_seconds", 0, 86400);
+    }
+    if (i["endpoint"]) {
+      o.introspection.introspection_endpoint =
+          r.str(i["endpoint"], "gateway.introspection.endpoint");
+    }
+    if (!i["client_id"]) r.fail(i, "gateway.introspection.client_id", "required");
+    o.introspection.introspection_client_id =
+        r.str(i["client_id"], "gateway.introspection.client_id");
+    if (!i["client_secret_file"]) r.fail(i, "gateway.introspection.client_secret_file", "required");
+    o.introspection.introspection_client_secret =
+        read_secret_file(r, i["client_secret_file"], "gateway.introspection.client_secret_file");
+  }
+  if (!n["routes"] || !n["routes"].IsSequence() || n["routes"].size() == 0) {
+    r.fail(n, "gateway.routes", "expected a non-empty list of routes");
+  }
+  for (size_t i = 0; i < n["routes"].size(); ++i) {
+    read_gateway_route(r, n["routes"][i], "gateway.routes[" + std::to_string(i) + "]",
+                       o.routes.emplace_back());
+  }
+}
+
 Config read_root(const Reader& r, const YAML::Node& root, const std::string& file) {
   Config c;
   c.file = file;
   if (!root || root.IsNull()) return c;  // an empty file means every default
-  r.expect_map(root, "", {"roles", "http", "store", "as", "fga", "log_level"});
+  r.expect_map(root, "", {"roles", "http", "store", "as", "fga", "gateway", "log_level"});
   if (root["roles"]) {
     const auto& roles = root["roles"];
     if (!roles.IsSequence()) r.fail(roles, "roles", "expected a list such as [as, gateway, fga]");
@@ -270,10 +408,6 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
     for (size_t i = 0; i < roles.size(); ++i) {
       std::string key = "roles[" + std::to_string(i) + "]";
       auto role = r.one_of(roles[i], key, {"as", "gateway", "fga"});
-      const auto& avail = available_roles();
-      if (std::find(avail.begin(), avail.end(), role) == avail.end()) {
-        r.fail(roles[i], key, "role '" + role + "' is not available in this build yet");
-      }
       if (!seen.insert(role).second) r.fail(roles[i], key, "role '" + role + "' listed twice");
       c.roles.push_back(role);
     }
@@ -282,6 +416,10 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
   if (root["store"]) read_store(r, root["store"], c.store);
   if (root["as"]) read_as(r, root["as"], c.as.emplace());
   if (root["fga"]) read_fga(r, root["fga"], c.fga);
+  if (root["gateway"]) read_gateway(r, root["gateway"], c.gateway.emplace());
+  if (std::find(c.roles.begin(), c.roles.end(), "gateway") != c.roles.end() && !c.gateway) {
+    r.fail(root, "gateway", "required when the gateway role is on (at least gateway.routes)");
+  }
   if (std::find(c.roles.begin(), c.roles.end(), "as") != c.roles.end() && !c.as) {
     r.fail(root, "as", "required when the as role is on (at least as.issuer)");
   }
@@ -293,11 +431,6 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
 }
 
 }  // namespace
-
-const std::vector<std::string>& available_roles() {
-  static const std::vector<std::string> roles = {"as", "fga"};  // gateway: issue 4
-  return roles;
-}
 
 Result<Config> parse_config(const std::string& yaml_text, const std::string& file_name) {
   Reader r(file_name);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "gateway/gateway.h"
 
 namespace tessera::app {
 
@@ -74,6 +75,16 @@ struct FgaConfig {
   size_t tuple_cache_bytes = size_t{64} << 20;
 };
 
+// The gateway role: a reverse proxy with token policies per route (gateway/gateway.h).
+struct GatewayConfig {
+  // Its own listener on http.host (the demo uses P+1); 0: on http.listen, where it answers every
+  // path the other roles do not claim.
+  uint16_t port = 0;
+  // Validator settings (issuer, audiences, algorithms, JWKS and introspection endpoints) and the
+  // route table. The issuer defaults to as.issuer when the as role runs in the same process.
+  gateway::Options options;
+};
+
 struct Config {
   std::string file;
   std::vector<std::string> roles;  // as | gateway | fga
@@ -81,11 +92,9 @@ struct Config {
   StoreConfigYaml store;
   std::optional<AsConfig> as;  // required when roles has "as"
   FgaConfig fga;
+  std::optional<GatewayConfig> gateway;  // required when roles has "gateway"
   std::string log_level = "info";
 };
-
-// Roles this build can run. The gateway comes with issue 4.
-const std::vector<std::string>& available_roles();
 
 Result<Config> load_config(const std::string& path);
 Result<Config> parse_config(const std::string& yaml_text, const std::string& file_name);

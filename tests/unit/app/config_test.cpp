@@ -55,9 +55,11 @@ TEST(Config, OutOfRangeValueIsRefused) {
   EXPECT_NE(error_of("http:\n  max_connections: 0\n").find("between"), std::string::npos);
 }
 
-TEST(Config, RoleNotYetInThisBuildIsAnErrorNotASilentSkip) {
-  auto e = error_of("roles: [gateway]\n");
-  EXPECT_EQ(e, "tessera.yaml:1: key 'roles[0]': role 'gateway' is not available in this build yet");
+TEST(Config, RoleListIsCheckedNotSilentlySkipped) {
+  EXPECT_EQ(error_of("roles: [gateway]\n"),
+            "tessera.yaml:1: key 'gateway': required when the gateway role is on (at least "
+            "gateway.routes)");
+  EXPECT_NE(error_of("roles: [as, as]\n").find("listed twice"), std::string::npos);
   EXPECT_NE(error_of("roles: [webserver]\n").find("must be one of"), std::string::npos);
 }
 

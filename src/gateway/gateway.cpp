@@ -1,0 +1,302 @@
+#include "gateway/gateway.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "core/json.h"
+#include "core/worker_pool.h"
+#include "http/client.h"
+
+namespace tessera::gateway {
+namespace {
+
+using nlohmann::json;
+
+// RFC 9110 §7.6.1: fields that describe one connection, never forwarded; plus Proxy-Authorization
+// (§11.7.2: meant for this proxy) and Host and Content-Length, which the client sets itself.
+bool hop_by_hop(std::string_view name) {
+  static constexpr std::string_view kFields[] = {
+      "Connection", "Proxy-Connection", "Keep-Alive",          "TE",   "Transfer-Encoding",
+      "Upgrade",    "Trailer",          "Proxy-Authorization", "Host", "Content-Length"};
+  return std::any_of(std::begin(kFields), std::end(kFields),
+                     [&](std::string_view f) { return http::iequals(f, name); });
+}
+
+// §7.6.1: a field the Connection header names is hop-by-hop too.
+bool named_by_connection(const http::Headers& headers, std::string_view name) {
+  for (const auto& [field, value] : headers) {
+    if (!http::iequals(field, "Connection")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t comma = std::min(rest.find(','), rest.size());
+      std::string_view token = rest.substr(0, comma);
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+      if (http::iequals(token, name)) return true;
+      rest = comma < rest.size() ? rest.substr(comma + 1) : std::string_view();
+    }
+  }
+  return false;
+}
+
+// A claim as one header value: strings as they are, arrays space-joined, anything else as JSON;
+// control characters dropped so no claim can split the header (RFC 9110 §5.5).
+std::string header_value(const json& claim) {
+  std::string raw;
+  if (claim.is_string()) {
+    raw = claim.get<std::string>();
+  } else if (claim.is_array() &&
+             std::all_of(claim.begin(), claim.end(), [](const json& v) { return v.is_string(); })) {
+    for (const auto& v : claim) {
+      if (!raw.empty()) raw += ' ';
+      raw += v.get<std::string>();
+    }
+  } else {
+    raw = claim.dump();
+  }
+  std::string out;
+  out.reserve(raw.size());
+  for (char c : raw) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7F) out += c;
+  }
+  return out;
+}
+
+http::Response from_challenge(const resource::Challenge& c) {
+  http::Response r(c.status);
+  r.body = c.body;
+  r.headers.set("Content-Type", "application/json");
+  r.headers.set("Cache-Control", "no-store");
+  if (!c.www_authenticate.empty()) r.headers.set("WWW-Authenticate", c.www_authenticate);
+  return r;
+}
+
+bool path_has_prefix(std::string_view path, std::string_view prefix) {
+  if (prefix == "/" || prefix.empty()) return true;
+  if (path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/' || prefix.back() == '/';
+}
+
+std::string host_without_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') return std::string(host.substr(0, host.find(']') + 1));
+  return std::string(host.substr(0, host.find(':')));
+}
+
+void check_route(const Route& r) {
+  const std::string what = "gateway route " + (r.name.empty() ? r.path_prefix : r.name);
+  if (r.path_prefix.empty() || r.path_prefix.front() != '/') {
+    throw std::invalid_argument(what + ": path_prefix must start with /");
+  }
+  if (r.upstream.rfind("http://", 0) != 0 && r.upstream.rfind("https://", 0) != 0) {
+    throw std::invalid_argument(what + ": upstream must be an http:// or https:// URL");
+  }
+  if (r.upstream.find_first_of("?#") != std::string::npos) {
+    throw std::invalid_argument(what + ": upstream must not have a query or fragment");
+  }
+  if (r.policy == Policy::kNone &&
+      (!r.scopes.empty() || !r.acr_values.empty() || r.max_age || !r.claim_headers.empty())) {
+    throw std::invalid_argument(
+        what + ": scopes, acr_values, max_age and claim_headers need a token policy");
+  }
+  for (const auto& [header, claim] : r.claim_headers) {
+    if (header.empty() || claim.empty() || hop_by_hop(header) ||
+        http::iequals(header, "Authorization")) {
+      std::string message = what;
+      message += ": claim header ";
+      message += header;
+      message += " cannot be set";
+      throw std::invalid_argument(message);
+    }
+  }
+}
+
+}  // namespace
+
+const char* to_string(Policy policy) {
+  switch (policy) {
+    case Policy::kNone:
+      return "none";
+    case Policy::kJwt:
+      return "jwt";
+    case Policy::kIntrospect:
+      return "introspect";
+  }
+  return "unknown";
+}
+
+class Gateway::Impl {
+ public:
+  explicit Impl(Options o)
+      : options_(std::move(o)), pool_(options_.upstream_threads, options_.max_queued) {
+    if (options_.routes.empty()) throw std::invalid_argument("the gateway has no routes");
+    for (const auto& r : options_.routes) check_route(r);
+    auto uses = [&](Policy p) {
+      return std::any_of(options_.routes.begin(), options_.routes.end(),
+                         [p](const Route& r) { return r.policy == p; });
+    };
+    // One claims cache per validator: a token accepted under one validator's issuer and
+    // audiences must not be served from cache to a route of the other.
+    const size_t validators = (uses(Policy::kJwt) ? 1 : 0) + (uses(Policy::kIntrospect) ? 1 : 0);
+    auto authenticator = [&](resource::ValidatorOptions v, resource::TokenForm form,
+                             int64_t max_cache_seconds) {
+      v.accept = form;
+      return std::make_unique<resource::Authenticator>(
+          std::make_shared<resource::Validator>(std::move(v)),
+          std::make_shared<resource::ClaimsCache>(resource::ClaimsCacheOptions{
+              .max_bytes = options_.claims_cache_bytes / std::max<size_t>(validators, 1)}),
+          resource::ClaimsProvider{}, max_cache_seconds);
+    };
+    if (uses(Policy::kJwt)) jwt_ = authenticator(options_.jwt, resource::TokenForm::kJwt, 0);
+    if (uses(Policy::kIntrospect)) {
+      introspect_ = authenticator(options_.introspection, resource::TokenForm::kOpaque,
+                                  options_.introspection_cache_seconds);
+    }
+    http::ClientOptions c;
+    c.connect_timeout =
+        std::chrono::milliseconds(std::min<int64_t>(options_.upstream_timeout_ms, 5'000));
+    c.read_timeout = std::chrono::milliseconds(options_.upstream_timeout_ms);
+    c.verify_tls = options_.verify_upstream_tls;
+    c.max_idle_per_host = options_.upstream_threads;
+    c.user_agent.clear();  // the client's own User-Agent goes through
+    upstream_ = std::make_unique<http::HttpClient>(c);
+  }
+
+  void install(http::Router& router) {
+    router.set_fallback([this](const http::Request& request, http::Responder respond) {
+      auto shared = std::make_shared<http::Responder>(std::move(respond));
+      const bool queued = pool_.submit([this, &request, shared] { (*shared)(handle(request)); });
+      if (!queued) {
+        http::Response busy =
+            http::Response::error(503, "temporarily_unavailable", "the gateway is busy");
+        busy.headers.set("Retry-After", "1");
+        (*shared)(std::move(busy));
+      }
+    });
+  }
+
+  http::Response handle(const http::Request& request) const {
+    const Route* route = nullptr;
+    bool path_known = false;
+    const std::string host = host_without_port(request.header("Host").value_or(""));
+    for (const auto& r : options_.routes) {
+      if (!r.host.empty() && !http::iequals(r.host, host)) continue;
+      if (!path_has_prefix(request.path(), r.path_prefix)) continue;
+      path_known = true;
+      if (!r.methods.empty() &&
+          std::none_of(r.methods.begin(), r.methods.end(),
+                       [&](const std::string& m) { return m == request.method(); })) {
+        continue;
+      }
+      route = &r;
+      break;
+    }
+    if (!route) {
+      return path_known
+                 ? http::Response::error(405, "method_not_allowed", "method not allowed here")
+                 : http::Response::error(404, "not_found", "no route for this path");
+    }
+
+    std::shared_ptr<const resource::Principal> principal;
+    if (route->policy != Policy::kNone) {
+      const resource::Authenticator& auth = route->policy == Policy::kJwt ? *jwt_ : *introspect_;
+      // RFC 6750 §2.1: exactly one Authorization field.
+      if (request.headers().count("Authorization") > 1) {
+        return from_challenge(
+            resource::invalid_request(options_.realm, "repeated Authorization header"));
+      }
+      auto v = auth.authenticate_header(request.header("Authorization"));
+      if (!v.ok()) return from_challenge(resource::challenge_for(options_.realm, v.error));
+      principal = v.principal;
+      if (auto c = resource::require_scope(*principal, options_.realm, route->scopes,
+                                           route->scope_match)) {
+        return from_challenge(*c);
+      }
+      if (auto c = resource::require_authentication(*principal, options_.realm, route->acr_values,
+                                                    route->max_age, auth.validator().now())) {
+        return from_challenge(*c);
+      }
+    }
+    return forward(request, *route, principal.get());
+  }
+
+ private:
+  http::Response forward(const http::Request& request, const Route& route,
+                         const resource::Principal* principal) const {
+    http::ClientRequest up;
+    up.method = std::string(request.method());
+    std::string_view path = request.path();
+    if (route.strip_prefix && route.path_prefix != "/") {
+      path.remove_prefix(std::min(path.size(), route.path_prefix.size()));
+    }
+    std::string base = route.upstream;
+    const size_t scheme_end = base.find("://") + 3;
+    if (base.find('/', scheme_end) != std::string::npos && base.back() == '/') base.pop_back();
+    up.url = base + (path.empty() || path.front() != '/' ? "/" : "") + std::string(path);
+    if (!request.raw_query().empty()) up.url += "?" + std::string(request.raw_query());
+
+    const http::Headers& in = request.headers();
+    for (const auto& field : in) {
+      const std::string& name = field.first;
+      const std::string& value = field.second;
+      if (hop_by_hop(name) || named_by_connection(in, name)) continue;
+      if (http::iequals(name, "Authorization") &&
+          (!route.forward_authorization || route.policy == Policy::kIntrospect)) {
+        continue;
+      }
+      // Never let a client set what the gateway asserts.
+      if (std::any_of(route.claim_headers.begin(), route.claim_headers.end(),
+                      [&](const auto& h) { return http::iequals(h.first, name); })) {
+        continue;
+      }
+      if (http::iequals(name, "X-Forwarded-For") || http::iequals(name, "X-Forwarded-Host") ||
+          http::iequals(name, "X-Forwarded-Proto")) {
+        continue;
+      }
+      up.headers.add(name, value);
+    }
+    if (principal) {
+      for (const auto& [header, claim] : route.claim_headers) {
+        auto it = principal->claims.find(claim);
+        if (it != principal->claims.end()) up.headers.set(header, header_value(*it));
+      }
+    }
+    up.headers.set("X-Forwarded-For", request.peer_address());
+    up.headers.set("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
+    if (auto h = request.header("Host")) up.headers.set("X-Forwarded-Host", *h);
+    up.headers.set("X-Request-Id", request.request_id());
+    up.body = request.body();
+
+    auto answer = upstream_->request(up);
+    if (!answer) {
+      const bool timeout = answer.error().code == http::ClientErrorCode::kTimeout ||
+                           answer.error().code == http::ClientErrorCode::kConnectTimeout;
+      return timeout
+                 ? http::Response::error(504, "gateway_timeout",
+                                         "the upstream did not answer in time")
+                 : http::Response::error(502, "bad_gateway", "the upstream could not be reached");
+    }
+    http::Response out(answer->status);
+    for (const auto& [name, value] : answer->headers) {
+      if (hop_by_hop(name) || named_by_connection(answer->headers, name)) continue;
+      out.headers.add(name, value);
+    }
+    out.body = std::move(answer->body);
+    return out;
+  }
+
+  Options options_;
+  std::unique_ptr<resource::Authenticator> jwt_;
+  std::unique_ptr<resource::Authenticator> introspect_;
+  std::unique_ptr<http::HttpClient> upstream_;
+  mutable WorkerPool pool_;
+};
+
+Gateway::Gateway(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Gateway::~Gateway() = default;
+void Gateway::install(http::Router& router) { impl_->install(router); }
+http::Response Gateway::handle(const http::Request& request) const {
+  return impl_->handle(request);
+}
+
+}  // namespace tessera::gateway

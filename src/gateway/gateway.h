@@ -1,0 +1,87 @@
+// The gateway role: a reverse proxy whose route table decides, per route, how a request's access
+// token is checked before it is forwarded (DESIGN.md: "the gateway is part of every happy
+// relationship"). Policies: `jwt` (validated locally against the issuer's JWKS), `introspect`
+// (opaque tokens, RFC 7662, the answer cached until exp) and `none`. Then required scopes (RFC 6750
+// §3.1 insufficient_scope) and step-up rules (RFC 9470 §3), and the request goes upstream with
+// the claims the route names as headers; incoming headers of those names are stripped first so
+// clients cannot spoof them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/message.h"
+#include "http/router.h"
+#include "tessera/challenge.h"
+#include "tessera/validator.h"
+
+namespace tessera::gateway {
+
+enum class Policy { kNone, kJwt, kIntrospect };
+const char* to_string(Policy policy);
+
+struct Route {
+  std::string name;               // for logs and metrics
+  std::string host;               // Host to match (no port), case-insensitive; empty: any
+  std::string path_prefix = "/";  // whole segments: /invoices matches /invoices/7, not /invoicesx
+  std::vector<std::string> methods;  // empty: any
+  std::string upstream;              // http(s)://host[:port][/base path]
+  bool strip_prefix = false;         // forward /invoices/7 as <base>/7
+  Policy policy = Policy::kJwt;
+  std::vector<std::string> scopes;
+  resource::ScopeMatch scope_match = resource::ScopeMatch::kAll;
+  std::vector<std::string> acr_values;  // RFC 9470: the token's acr must be one of these
+  std::optional<int64_t> max_age;       // RFC 9470: auth_time no older than this (seconds)
+  // Header name -> claim name ("sub", "client_id", "scope", "act", ...): sent upstream.
+  std::map<std::string, std::string> claim_headers;
+  // Forward the request's Authorization field upstream (policy jwt: the validated JWT). Off for
+  // introspect: the opaque token stays at the edge.
+  bool forward_authorization = true;
+};
+
+struct Options {
+  std::string realm = "api";  // the WWW-Authenticate realm
+  std::vector<Route> routes;  // first match wins
+  // The validators the policies use (only those a route needs are built).
+  resource::ValidatorOptions jwt;
+  resource::ValidatorOptions introspection;
+  size_t claims_cache_bytes = size_t{64} << 20;
+  // How long an active introspection answer is trusted before the issuer is asked again (capped
+  // by the token's exp): a token revoked at the issuer keeps passing the gateway this long at
+  // most (RFC 7662 §4). 0: until exp. JWTs are cached until exp (they cannot be revoked early).
+  int64_t introspection_cache_seconds = 60;
+  // Threads that wait on upstreams and the introspection endpoint, and the queue in front of
+  // them (full: 503).
+  size_t upstream_threads = 16;
+  size_t max_queued = 4096;
+  int64_t upstream_timeout_ms = 30'000;
+  bool verify_upstream_tls = true;
+};
+
+class Gateway {
+ public:
+  // Checks the route table and builds the validators; throws std::invalid_argument on a
+  // configuration error (at start-up).
+  explicit Gateway(Options options);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Every path no other route of `router` claims goes through the gateway.
+  void install(http::Router& router);
+
+  // One request, start to finish, on the calling thread (install() runs it on the gateway's
+  // threads).
+  http::Response handle(const http::Request& request) const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::gateway

@@ -1,0 +1,100 @@
+#include "tessera/challenge.h"
+
+#include <algorithm>
+
+#include "http/bearer.h"
+
+namespace tessera::resource {
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ' ';
+    out += item;
+  }
+  return out;
+}
+
+std::string error_body(std::string_view error, std::string_view description) {
+  nlohmann::json body = {{"error", error}};
+  if (!description.empty()) body["error_description"] = description;
+  return body.dump();
+}
+
+Challenge with_error(int status, std::string_view realm, std::string_view error,
+                     std::string_view description, std::optional<std::string_view> scope = {}) {
+  return Challenge{status, http::bearer_challenge(realm, error, description, scope),
+                   error_body(error, description)};
+}
+
+// RFC 9470 §3: acr_values (space-separated) and max_age (seconds) are auth-params of the
+// challenge next to error and error_description, quoted as in the RFC's examples.
+void append_param(std::string& header, std::string_view name, std::string_view value) {
+  header += ", ";
+  header += name;
+  header += "=\"";
+  for (char c : value) {
+    // RFC 6750 §3 value characters: %x20-21 / %x23-5B / %x5D-7E.
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u <= 0x7E && c != '"' && c != '\\') header += c;
+  }
+  header += '"';
+}
+
+}  // namespace
+
+Challenge missing_token(std::string_view realm) {
+  return Challenge{401, http::bearer_challenge(realm, std::nullopt, std::nullopt, std::nullopt),
+                   "{}"};
+}
+
+Challenge invalid_request(std::string_view realm, std::string_view description) {
+  return with_error(400, realm, http::kInvalidRequest, description);
+}
+
+Challenge invalid_token(std::string_view realm, std::string_view description) {
+  return with_error(401, realm, http::kInvalidToken, description);
+}
+
+Challenge insufficient_scope(std::string_view realm, const std::vector<std::string>& scopes) {
+  const std::string scope = join(scopes);
+  return with_error(403, realm, http::kInsufficientScope,
+                    "the access token does not carry the scope this resource needs", scope);
+}
+
+Challenge insufficient_user_authentication(std::string_view realm, std::string_view description,
+                                           const std::vector<std::string>& acr_values,
+                                           std::optional<int64_t> max_age) {
+  constexpr std::string_view kError = "insufficient_user_authentication";
+  Challenge c = with_error(401, realm, kError, description);
+  if (!acr_values.empty()) append_param(c.www_authenticate, "acr_values", join(acr_values));
+  if (max_age) append_param(c.www_authenticate, "max_age", std::to_string(*max_age));
+  return c;
+}
+
+std::optional<Challenge> require_scope(const Principal& principal, std::string_view realm,
+                                       const std::vector<std::string>& scopes, ScopeMatch match) {
+  if (scopes.empty()) return std::nullopt;
+  const bool ok = match == ScopeMatch::kAll ? principal.has_all_scopes(scopes)
+                                            : principal.has_any_scope(scopes);
+  if (ok) return std::nullopt;
+  return insufficient_scope(realm, scopes);
+}
+
+std::optional<Challenge> require_authentication(const Principal& principal, std::string_view realm,
+                                                const std::vector<std::string>& acr_values,
+                                                std::optional<int64_t> max_age, int64_t now) {
+  if (!acr_values.empty() &&
+      std::find(acr_values.begin(), acr_values.end(), principal.acr) == acr_values.end()) {
+    return insufficient_user_authentication(realm, "a stronger authentication level is required",
+                                            acr_values, max_age);
+  }
+  if (max_age && (!principal.auth_time || now - *principal.auth_time > *max_age)) {
+    return insufficient_user_authentication(realm, "a more recent authentication is required",
+                                            acr_values, max_age);
+  }
+  return std::nullopt;
+}
+
+}  // namespace tessera::resource

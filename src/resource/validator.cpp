@@ -1,0 +1,515 @@
+#include "tessera/validator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+
+#include "core/base64url.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "http/bearer.h"
+#include "http/client.h"
+#include "jose/jose.h"
+#include "resource/jwks_cache.h"
+
+namespace tessera::resource {
+namespace {
+
+using Json = nlohmann::json;
+
+// RFC 8725 §3.1 and §2.1 (HS*: a shared secret is not something an issuer publishes in a JWKS).
+std::vector<jose::Alg> asymmetric_algs(const std::vector<std::string>& names) {
+  std::vector<jose::Alg> out;
+  for (const auto& name : names) {
+    auto alg = jose::alg_from_string(name);
+    if (!alg) throw std::invalid_argument("unknown algorithm: " + name);
+    if (*alg == jose::Alg::kHS256 || *alg == jose::Alg::kHS384 || *alg == jose::Alg::kHS512) {
+      throw std::invalid_argument("symmetric algorithm " + name +
+                                  " is not accepted for access tokens (RFC 8725 section 2.1)");
+    }
+    out.push_back(*alg);
+  }
+  if (out.empty()) throw std::invalid_argument("no algorithm allowed");
+  return out;
+}
+
+class FunctionClock final : public Clock {
+ public:
+  explicit FunctionClock(std::function<int64_t()> now) : now_(std::move(now)) {}
+  int64_t now() const override { return now_(); }
+
+ private:
+  std::function<int64_t()> now_;
+};
+
+ValidationError error(Failure failure, std::string description) {
+  return ValidationError{failure, std::move(description)};
+}
+
+Validation failed(Failure failure, std::string description) {
+  return Validation{nullptr, error(failure, std::move(description))};
+}
+
+Failure failure_of(jose::Status s) {
+  using jose::Status;
+  switch (s) {
+    case Status::kAlgNone:
+    case Status::kAlgUnknown:
+    case Status::kAlgNotAllowed:
+      return Failure::kAlgorithm;
+    case Status::kKidNotFound:
+    case Status::kAlgKeyMismatch:
+      return Failure::kUnknownKey;
+    case Status::kSignatureInvalid:
+    case Status::kSignatureBadLength:
+    case Status::kSignatureOutOfRange:
+      return Failure::kBadSignature;
+    case Status::kTypMismatch:
+      return Failure::kWrongType;
+    case Status::kIssuerMismatch:
+      return Failure::kWrongIssuer;
+    case Status::kAudienceMismatch:
+      return Failure::kWrongAudience;
+    case Status::kExpired:
+      return Failure::kExpired;
+    case Status::kNotYetValid:
+    case Status::kIssuedInFuture:
+      return Failure::kNotYetValid;
+    default:
+      return Failure::kMalformed;
+  }
+}
+
+std::string string_member(const Json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<int64_t> number_member(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  if (!it->is_number_float()) return it->get<int64_t>();
+  // A NumericDate (RFC 7519 §2) may be fractional; one outside int64 is no date at all.
+  const double d = it->get<double>();
+  if (!(d > -9.2e18 && d < 9.2e18)) return std::nullopt;
+  return static_cast<int64_t>(d);
+}
+
+std::vector<std::string> split_scope(std::string_view scope) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < scope.size()) {
+    const size_t end = std::min(scope.find(' ', i), scope.size());
+    if (end > i) out.emplace_back(scope.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> strings_of(const Json& j, const char* name) {
+  std::vector<std::string> out;
+  auto it = j.find(name);
+  if (it == j.end()) return out;
+  if (it->is_string()) out.push_back(it->get<std::string>());
+  if (it->is_array()) {
+    for (const auto& v : *it) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+// Delegation chains deeper than this are cut short (RFC 8693 §4.1 sets no limit; a token is
+// bounded in size anyway, and no real chain is this long).
+constexpr size_t kMaxActorDepth = 16;
+
+// A Principal from a JWT payload or an introspection response: both use the JWT claim names
+// (RFC 9068 §2.2, RFC 7662 §2.2).
+std::shared_ptr<Principal> principal_from(Json claims) {
+  auto p = std::make_shared<Principal>();
+  p->issuer = string_member(claims, "iss");
+  p->subject = string_member(claims, "sub");
+  p->client_id = string_member(claims, "client_id");
+  p->scopes = split_scope(string_member(claims, "scope"));
+  p->audiences = strings_of(claims, "aud");
+  p->token_id = string_member(claims, "jti");
+  p->issued_at = number_member(claims, "iat").value_or(0);
+  p->expires_at = number_member(claims, "exp").value_or(0);
+  p->auth_time = number_member(claims, "auth_time");
+  p->acr = string_member(claims, "acr");
+  p->amr = strings_of(claims, "amr");
+  // RFC 8693 §4.1: act names the current actor; a nested act, the one before it.
+  const Json* act = &claims;
+  for (size_t depth = 0; depth < kMaxActorDepth; ++depth) {
+    auto it = act->find("act");
+    if (it == act->end() || !it->is_object()) break;
+    act = &*it;
+    p->actors.push_back(Actor{string_member(*act, "sub"), string_member(*act, "client_id")});
+  }
+  if (auto cnf = claims.find("cnf"); cnf != claims.end() && cnf->is_object()) {
+    p->dpop_jkt = string_member(*cnf, "jkt");                     // RFC 9449 §6.1
+    p->certificate_thumbprint = string_member(*cnf, "x5t#S256");  // RFC 8705 §3.1
+  }
+  p->claims = std::move(claims);
+  return p;
+}
+
+bool looks_like_jwt(std::string_view token) {
+  return std::count(token.begin(), token.end(), '.') == 2;
+}
+
+// RFC 8414 §3.1: the well-known suffix goes between the host and the issuer's path.
+std::string well_known(const std::string& issuer, std::string_view suffix) {
+  const size_t scheme = issuer.find("://");
+  const size_t path =
+      scheme == std::string::npos ? std::string::npos : issuer.find('/', scheme + 3);
+  std::string origin = path == std::string::npos ? issuer : issuer.substr(0, path);
+  std::string rest = path == std::string::npos ? std::string() : issuer.substr(path);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  return origin + "/.well-known/" + std::string(suffix) + rest;
+}
+
+// RFC 6749 §2.3.1: client_id and secret are form-encoded before they are joined for Basic.
+std::string basic_credentials(const std::string& id, const std::string& secret) {
+  auto encode = [](const std::string& s) {
+    http::Params p;
+    p.add("v", s);
+    return http::form_encode(p).substr(2);
+  };
+  return "Basic " + base64::encode(encode(id) + ":" + encode(secret));
+}
+
+}  // namespace
+
+const char* to_string(Failure failure) {
+  switch (failure) {
+    case Failure::kMissing:
+      return "missing";
+    case Failure::kInvalidRequest:
+      return "invalid_request";
+    case Failure::kMalformed:
+      return "malformed";
+    case Failure::kAlgorithm:
+      return "algorithm";
+    case Failure::kUnknownKey:
+      return "unknown_key";
+    case Failure::kBadSignature:
+      return "bad_signature";
+    case Failure::kWrongType:
+      return "wrong_type";
+    case Failure::kWrongIssuer:
+      return "wrong_issuer";
+    case Failure::kWrongAudience:
+      return "wrong_audience";
+    case Failure::kExpired:
+      return "expired";
+    case Failure::kNotYetValid:
+      return "not_yet_valid";
+    case Failure::kInactive:
+      return "inactive";
+    case Failure::kUnavailable:
+      return "unavailable";
+  }
+  return "unknown";
+}
+
+Challenge challenge_for(std::string_view realm, const ValidationError& error) {
+  switch (error.failure) {
+    case Failure::kMissing:
+      return missing_token(realm);
+    case Failure::kInvalidRequest:
+      return invalid_request(realm, error.description);
+    case Failure::kUnavailable: {
+      // Not the client's fault, and no challenge would help it: 503 (RFC 9110 §15.6.4).
+      Json body = {{"error", "temporarily_unavailable"}, {"error_description", error.description}};
+      return Challenge{503, std::string(), body.dump()};
+    }
+    default:
+      return invalid_token(realm, error.description);
+  }
+}
+
+std::optional<ValidationError> bearer_token(std::optional<std::string_view> authorization,
+                                            std::string& token) {
+  if (!authorization) return error(Failure::kMissing, "no access token");
+  auto credential = http::bearer_credential(*authorization);
+  if (!credential) return error(Failure::kInvalidRequest, credential.error());
+  if (!*credential) return error(Failure::kMissing, "no bearer access token");
+  token = std::move(**credential);
+  return std::nullopt;
+}
+
+class Validator::Impl {
+ public:
+  explicit Impl(ValidatorOptions o)
+      : options_(std::move(o)),
+        algs_(asymmetric_algs(options_.algorithms)),
+        clock_(options_.now ? options_.now : [] { return SystemClock::instance().now(); }),
+        client_(client_options(options_)),
+        jwks_([this] { return fetch_jwks(); }, options_.jwks_refresh_seconds,
+              options_.jwks_min_refetch_seconds, [this] { return clock_.now(); }) {
+    if (options_.issuer.empty()) throw std::invalid_argument("the issuer is required");
+    if (options_.audiences.empty()) {
+      throw std::invalid_argument("at least one audience is required (RFC 9068 section 4)");
+    }
+    if (options_.accept != TokenForm::kJwt && options_.introspection_client_id.empty()) {
+      throw std::invalid_argument("introspection needs a client_id (RFC 7662 section 2.1)");
+    }
+    policy_.issuer = options_.issuer;
+    policy_.audiences = options_.audiences;
+    if (options_.require_at_jwt) policy_.typ = "at+jwt";
+    // RFC 9068 §2.2: the claims every JWT access token carries.
+    policy_.required_claims = {"iss", "exp", "aud", "sub", "client_id", "iat", "jti"};
+    policy_.leeway_seconds = options_.leeway_seconds;
+    policy_.clock = &clock_;
+    verify_.allowed_algs = algs_;
+  }
+
+  Validation validate(std::string_view token) {
+    const bool jwt = options_.accept == TokenForm::kJwt ||
+                     (options_.accept == TokenForm::kAny && looks_like_jwt(token));
+    return jwt ? validate_jwt(token) : introspect(token);
+  }
+
+  std::string prefetch() {
+    if (options_.accept != TokenForm::kOpaque) {
+      auto keys = jwks_.keys();
+      if (!keys) return keys.error();
+    }
+    if (options_.accept != TokenForm::kJwt) {
+      auto endpoint = introspection_endpoint();
+      if (!endpoint) return endpoint.error();
+    }
+    return std::string();
+  }
+
+  Stats stats() const { return Stats{jwks_.fetches(), introspections_.load()}; }
+  int64_t now() const { return clock_.now(); }
+
+ private:
+  static http::ClientOptions client_options(const ValidatorOptions& o) {
+    http::ClientOptions c;
+    c.connect_timeout = std::chrono::milliseconds(o.http_timeout_ms);
+    c.read_timeout = std::chrono::milliseconds(o.http_timeout_ms);
+    c.verify_tls = o.verify_tls;
+    c.ca_file = o.ca_file;
+    c.max_response_body_bytes = uint64_t{1} << 20;
+    c.user_agent = "tessera-resource";
+    return c;
+  }
+
+  Validation validate_jwt(std::string_view token) {
+    // What can be refused without the issuer's keys is refused before they are fetched, so
+    // garbage, "none" and HS* tokens get their 401 even while the issuer is down and never make
+    // the gateway fetch anything.
+    auto unverified = jose::decode_unverified(token, verify_.max_size);
+    if (!unverified) {
+      return failed(failure_of(unverified.error()), std::string("the access token is not valid: ") +
+                                                        jose::to_string(unverified.error()));
+    }
+    auto alg_member = unverified->header.find("alg");
+    const auto alg = alg_member != unverified->header.end() && alg_member->is_string()
+                         ? jose::alg_from_string(alg_member->get<std::string>())
+                         : std::nullopt;
+    if (!alg || std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) {
+      return failed(Failure::kAlgorithm,
+                    "the access token is not valid: its alg is not allowed (RFC 8725 section 3.1)");
+    }
+    auto keys = jwks_.keys();
+    if (!keys) return failed(Failure::kUnavailable, "the issuer's keys are not available");
+    auto jwt = jose::verify_jwt(token, **keys, verify_, policy_);
+    if (!jwt && jwt.error() == jose::Status::kKidNotFound) {
+      // RFC 7517 §4.5: a kid we have not seen may be the issuer's next key.
+      auto fresh = jwks_.refresh_for_unknown_kid(*keys);
+      if (fresh && *fresh != *keys) jwt = jose::verify_jwt(token, **fresh, verify_, policy_);
+    }
+    if (!jwt) {
+      return failed(failure_of(jwt.error()),
+                    std::string("the access token is not valid: ") + jose::to_string(jwt.error()));
+    }
+    return Validation{principal_from(std::move(jwt->claims)), {}};
+  }
+
+  Validation introspect(std::string_view token) {
+    if (token.empty() || token.size() > verify_.max_size) {
+      return failed(Failure::kMalformed, "the access token is empty or too long");
+    }
+    auto endpoint = introspection_endpoint();
+    if (!endpoint) return failed(Failure::kUnavailable, endpoint.error());
+    http::Params form;
+    form.add("token", std::string(token));
+    form.add("token_type_hint", "access_token");  // RFC 7662 §2.1
+    http::Headers headers;
+    headers.set("Authorization", basic_credentials(options_.introspection_client_id,
+                                                   options_.introspection_client_secret));
+    headers.set("Accept", "application/json");
+    introspections_.fetch_add(1, std::memory_order_relaxed);
+    auto response = client_.post_form(*endpoint, form, headers);
+    if (!response) {
+      return failed(Failure::kUnavailable,
+                    std::string("introspection failed: ") + http::to_string(response.error().code));
+    }
+    if (response->status != 200) {
+      return failed(Failure::kUnavailable,
+                    "introspection answered HTTP " + std::to_string(response->status));
+    }
+    auto body = json::parse_strict(response->body);
+    if (!body || !body->is_object()) {
+      return failed(Failure::kUnavailable, "introspection answered something other than JSON");
+    }
+    // RFC 7662 §2.2: active is the one required member.
+    auto active = body->find("active");
+    if (active == body->end() || !active->is_boolean()) {
+      return failed(Failure::kUnavailable, "introspection answered without a boolean active");
+    }
+    if (!active->get<bool>()) return failed(Failure::kInactive, "the access token is not active");
+    auto p = principal_from(std::move(*body));
+    if (!p->issuer.empty() && p->issuer != options_.issuer) {
+      return failed(Failure::kWrongIssuer, "the access token was issued by another issuer");
+    }
+    // RFC 7662 §2.2 iss is optional: the issuer asked is the token's issuer.
+    if (p->issuer.empty()) p->issuer = options_.issuer;
+    // RFC 7662 §2.2 aud is optional; when the issuer says whom the token is for, it must be us.
+    if (!p->audiences.empty() &&
+        std::none_of(p->audiences.begin(), p->audiences.end(), [&](const std::string& a) {
+          return std::find(options_.audiences.begin(), options_.audiences.end(), a) !=
+                 options_.audiences.end();
+        })) {
+      return failed(Failure::kWrongAudience, "the access token is meant for another audience");
+    }
+    if (p->expires_at != 0 && clock_.now() >= p->expires_at + options_.leeway_seconds) {
+      return failed(Failure::kExpired, "the access token has expired");
+    }
+    return Validation{std::move(p), {}};
+  }
+
+  // RFC 8414 §3: the issuer's metadata, read once (a failure is retried after
+  // jwks_min_refetch_seconds). Its issuer must be ours exactly (§3.3).
+  Result<Json, std::string> metadata() {
+    std::lock_guard lock(metadata_mutex_);
+    if (metadata_) return *metadata_;
+    const int64_t now = clock_.now();
+    if (metadata_attempted_ && now - metadata_attempt_ < options_.jwks_min_refetch_seconds) {
+      return Err(metadata_error_);
+    }
+    metadata_attempted_ = true;
+    metadata_attempt_ = now;
+    for (const char* suffix : {"oauth-authorization-server", "openid-configuration"}) {
+      auto response = client_.get(well_known(options_.issuer, suffix));
+      if (!response) {
+        metadata_error_ = std::string("the issuer's metadata could not be fetched: ") +
+                          http::to_string(response.error().code);
+        return Err(metadata_error_);
+      }
+      if (response->status == 404) continue;
+      auto body = json::parse_strict(response->body);
+      if (response->status != 200 || !body || !body->is_object()) {
+        metadata_error_ = "the issuer's metadata is not a JSON object";
+        return Err(metadata_error_);
+      }
+      if (string_member(*body, "issuer") != options_.issuer) {
+        metadata_error_ = "the issuer's metadata names another issuer (RFC 8414 section 3.3)";
+        return Err(metadata_error_);
+      }
+      metadata_ = std::move(*body);
+      return *metadata_;
+    }
+    metadata_error_ = "the issuer publishes no metadata";
+    return Err(metadata_error_);
+  }
+
+  Result<std::string, std::string> endpoint(const std::string& configured, const char* member) {
+    if (!configured.empty()) return configured;
+    auto m = metadata();
+    if (!m) return Err(m.error());
+    std::string url = string_member(*m, member);
+    if (url.empty()) return Err(std::string("the issuer's metadata has no ") + member);
+    return url;
+  }
+
+  Result<std::string, std::string> introspection_endpoint() {
+    return endpoint(options_.introspection_endpoint, "introspection_endpoint");
+  }
+
+  Result<jose::Jwks, std::string> fetch_jwks() {
+    auto uri = endpoint(options_.jwks_uri, "jwks_uri");
+    if (!uri) return Err(uri.error());
+    auto response = client_.get(*uri);
+    if (!response) {
+      return Err(std::string("the JWKS could not be fetched: ") +
+                 http::to_string(response.error().code));
+    }
+    if (response->status != 200) {
+      return Err("the JWKS endpoint answered HTTP " + std::to_string(response->status));
+    }
+    auto set = jose::Jwks::parse(response->body);
+    if (!set) return Err(std::string("the JWKS is not valid: ") + jose::to_string(set.error()));
+    return std::move(*set);
+  }
+
+  ValidatorOptions options_;
+  std::vector<jose::Alg> algs_;
+  FunctionClock clock_;
+  http::HttpClient client_;
+  JwksCache jwks_;
+  jose::VerifyOptions verify_;
+  jose::ClaimsPolicy policy_;
+  std::atomic<uint64_t> introspections_{0};
+
+  std::mutex metadata_mutex_;
+  std::optional<Json> metadata_;
+  bool metadata_attempted_ = false;
+  int64_t metadata_attempt_ = 0;
+  std::string metadata_error_;
+};
+
+Validator::Validator(ValidatorOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+Validator::~Validator() = default;
+
+Validation Validator::validate(std::string_view token) const { return impl_->validate(token); }
+std::string Validator::prefetch() { return impl_->prefetch(); }
+Validator::Stats Validator::stats() const { return impl_->stats(); }
+int64_t Validator::now() const { return impl_->now(); }
+
+Authenticator::Authenticator(std::shared_ptr<const Validator> validator,
+                             std::shared_ptr<ClaimsCache> cache, ClaimsProvider provider,
+                             int64_t max_cache_seconds)
+    : validator_(std::move(validator)),
+      cache_(std::move(cache)),
+      provider_(std::move(provider)),
+      max_cache_seconds_(max_cache_seconds) {}
+
+Validation Authenticator::authenticate(std::string_view token) const {
+  const int64_t now = validator_->now();
+  if (cache_) {
+    if (auto hit = cache_->find(token, now)) return Validation{std::move(hit), {}};
+  }
+  Validation v = validator_->validate(token);
+  if (!v.ok()) return v;
+  if (provider_) {
+    auto enriched = std::make_shared<Principal>(*v.principal);
+    try {
+      enriched->domain_claims = provider_(*enriched);
+    } catch (const std::exception&) {
+      // The API's own look-up failed (its database is down, say): not the client's fault.
+      return Validation{nullptr, error(Failure::kUnavailable, "the claims provider failed")};
+    }
+    v.principal = std::move(enriched);
+  }
+  if (cache_) {
+    cache_->insert(
+        token, v.principal, now,
+        max_cache_seconds_ > 0 ? std::optional<int64_t>(now + max_cache_seconds_) : std::nullopt);
+  }
+  return v;
+}
+
+Validation Authenticator::authenticate_header(std::optional<std::string_view> authorization) const {
+  std::string token;
+  if (auto e = bearer_token(authorization, token)) return Validation{nullptr, std::move(*e)};
+  return authenticate(token);
+}
+
+}  // namespace tessera::resource

@@ -1,0 +1,355 @@
+#include "tessera/claims_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tessera::resource {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000;
+constexpr int64_t kExp = kNow + 300;
+
+// A principal as the validator builds it from an RFC 9068 access token (§2.2).
+std::shared_ptr<Principal> make_principal(const std::string& subject, int64_t exp = kExp) {
+  auto p = std::make_shared<Principal>();
+  p->issuer = "https://as.tessera.example";
+  p->subject = subject;
+  p->client_id = "spa-web";
+  p->scopes = {"invoices:read", "invoices:write"};
+  p->audiences = {"https://api.tessera.example/invoices"};
+  p->token_id = "jti-" + subject;
+  p->issued_at = kNow - 10;
+  p->expires_at = exp;
+  p->claims = {{"iss", p->issuer},       {"sub", subject},
+               {"aud", p->audiences},    {"exp", exp},
+               {"iat", p->issued_at},    {"jti", p->token_id},
+               {"client_id", "spa-web"}, {"scope", "invoices:read invoices:write"}};
+  return p;
+}
+
+// Distinct tokens of the same length, so that principals built alike have the same size.
+std::string token(int i) {
+  std::string t = "eyJhbGciOiJFUzI1NiJ9.token-" + std::to_string(1'000'000 + i);
+  return t;
+}
+
+TEST(ClaimsCache, HitReturnsTheSamePrincipal) {
+  ClaimsCache cache;
+  auto p = make_principal("alice");
+  ASSERT_TRUE(cache.insert(token(1), p, kNow));
+  auto found = cache.find(token(1), kNow);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found.get(), p.get());
+  EXPECT_EQ(found->subject, "alice");
+  const auto st = cache.stats();
+  EXPECT_EQ(st.entries, 1U);
+  EXPECT_EQ(st.hits, 1U);
+  EXPECT_EQ(st.misses, 0U);
+  EXPECT_EQ(st.bytes, ClaimsCache::estimated_bytes(*p));
+}
+
+TEST(ClaimsCache, UnknownTokenMisses) {
+  ClaimsCache cache;
+  ASSERT_TRUE(cache.insert(token(1), make_principal("alice"), kNow));
+  EXPECT_EQ(cache.find(token(2), kNow), nullptr);
+  EXPECT_EQ(cache.find("", kNow), nullptr);
+  // A token differing in its last character only is a different key.
+  std::string near = token(1);
+  near.back() = near.back() == '0' ? '1' : '0';
+  EXPECT_EQ(cache.find(near, kNow), nullptr);
+  EXPECT_EQ(cache.stats().misses, 3U);
+  EXPECT_EQ(cache.stats().hits, 0U);
+}
+
+TEST(ClaimsCache, EntryExpiresAtExactlyExp) {
+  ClaimsCache cache;
+  ASSERT_TRUE(cache.insert(token(1), make_principal("alice", kExp), kNow));
+  EXPECT_NE(cache.find(token(1), kExp - 1), nullptr);
+  // RFC 7519 §4.1.4: not accepted on or after exp; the entry is dropped on the way.
+  EXPECT_EQ(cache.find(token(1), kExp), nullptr);
+  const auto st = cache.stats();
+  EXPECT_EQ(st.entries, 0U);
+  EXPECT_EQ(st.bytes, 0U);
+  EXPECT_EQ(st.hits, 1U);
+  EXPECT_EQ(st.misses, 1U);
+  EXPECT_EQ(st.evictions, 0U);
+  // Gone for good, even asked with an earlier clock.
+  EXPECT_EQ(cache.find(token(1), kExp - 1), nullptr);
+}
+
+TEST(ClaimsCache, KeepUntilEndsAnEntryBeforeItsExpButNeverAfter) {
+  ClaimsCache cache;
+  ASSERT_TRUE(cache.insert(token(1), make_principal("alice", kExp), kNow, kNow + 10));
+  EXPECT_NE(cache.find(token(1), kNow + 9), nullptr);
+  EXPECT_EQ(cache.find(token(1), kNow + 10), nullptr);
+  // A keep_until past exp does not stretch the entry beyond exp.
+  ASSERT_TRUE(cache.insert(token(2), make_principal("bob", kNow + 5), kNow, kNow + 1000));
+  EXPECT_EQ(cache.find(token(2), kNow + 5), nullptr);
+  // Already over: nothing cached.
+  EXPECT_FALSE(cache.insert(token(3), make_principal("carol", kExp), kNow, kNow));
+}
+
+TEST(ClaimsCache, InsertRefusesAnExpiredPrincipal) {
+  ClaimsCache cache;
+  EXPECT_FALSE(cache.insert(token(1), make_principal("alice", kNow), kNow));
+  EXPECT_FALSE(cache.insert(token(2), make_principal("bob", kNow - 1), kNow));
+  EXPECT_FALSE(cache.insert(token(3), nullptr, kNow));
+  EXPECT_TRUE(cache.insert(token(4), make_principal("carol", kNow + 1), kNow));
+  EXPECT_EQ(cache.stats().entries, 1U);
+  EXPECT_EQ(cache.find(token(1), kNow - 10), nullptr);
+}
+
+TEST(ClaimsCache, LruEvictsTheLeastRecentlyUsedAndFindRefreshesRecency) {
+  const size_t one = ClaimsCache::estimated_bytes(*make_principal("user-1"));
+  ASSERT_EQ(ClaimsCache::estimated_bytes(*make_principal("user-4")), one);
+  ClaimsCache cache({.max_bytes = 3 * one, .shards = 1});
+  ASSERT_TRUE(cache.insert(token(1), make_principal("user-1"), kNow));
+  ASSERT_TRUE(cache.insert(token(2), make_principal("user-2"), kNow));
+  ASSERT_TRUE(cache.insert(token(3), make_principal("user-3"), kNow));
+  ASSERT_NE(cache.find(token(1), kNow), nullptr);  // 1 is now the most recent; 2 the least
+  ASSERT_TRUE(cache.insert(token(4), make_principal("user-4"), kNow));
+  EXPECT_EQ(cache.find(token(2), kNow), nullptr);
+  EXPECT_NE(cache.find(token(1), kNow), nullptr);
+  EXPECT_NE(cache.find(token(3), kNow), nullptr);
+  EXPECT_NE(cache.find(token(4), kNow), nullptr);
+  // Recency is now 2 (gone), 1, 3, 4: the next insert evicts 1.
+  ASSERT_TRUE(cache.insert(token(5), make_principal("user-5"), kNow));
+  EXPECT_EQ(cache.find(token(1), kNow), nullptr);
+  EXPECT_NE(cache.find(token(3), kNow), nullptr);
+  const auto st = cache.stats();
+  EXPECT_EQ(st.entries, 3U);
+  EXPECT_EQ(st.bytes, 3 * one);
+  EXPECT_EQ(st.evictions, 2U);
+}
+
+TEST(ClaimsCache, ExpiredEntriesDroppedForRoomAreNotEvictions) {
+  const size_t one = ClaimsCache::estimated_bytes(*make_principal("user-1", kNow + 5));
+  ClaimsCache cache({.max_bytes = 2 * one, .shards = 1});
+  ASSERT_TRUE(cache.insert(token(1), make_principal("user-1", kNow + 5), kNow));
+  ASSERT_TRUE(cache.insert(token(2), make_principal("user-2", kNow + 5), kNow));
+  // At kNow + 5 both have expired; making room for a third drops the oldest silently.
+  ASSERT_TRUE(cache.insert(token(3), make_principal("user-3", kNow + 50), kNow + 5));
+  EXPECT_EQ(cache.stats().evictions, 0U);
+  EXPECT_EQ(cache.stats().entries, 2U);
+  // A live one dropped for room counts.
+  ASSERT_TRUE(cache.insert(token(4), make_principal("user-4", kNow + 50), kNow + 5));
+  ASSERT_TRUE(cache.insert(token(5), make_principal("user-5", kNow + 50), kNow + 5));
+  EXPECT_EQ(cache.stats().evictions, 1U);
+  EXPECT_EQ(cache.find(token(3), kNow + 5), nullptr);
+  EXPECT_NE(cache.find(token(5), kNow + 5), nullptr);
+}
+
+TEST(ClaimsCache, BytesNeverExceedMaxBytes) {
+  constexpr size_t kMax = size_t{64} * 1024;
+  ClaimsCache cache({.max_bytes = kMax, .shards = 4});
+  size_t refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto p = make_principal("user-" + std::to_string(i));
+    // Sizes vary from a few hundred bytes to several kilobytes.
+    p->domain_claims["notes"] = std::string(static_cast<size_t>(i % 40) * 100, 'x');
+    if (!cache.insert(token(i), p, kNow)) ++refused;
+    const auto st = cache.stats();
+    ASSERT_LE(st.bytes, kMax) << "after insert " << i;
+  }
+  const auto st = cache.stats();
+  EXPECT_EQ(refused, 0U);
+  EXPECT_GT(st.entries, 4U);
+  EXPECT_LT(st.entries, 3000U);
+  EXPECT_EQ(st.evictions, 3000U - st.entries);
+  // Most of the budget is in use once full.
+  EXPECT_GT(st.bytes, kMax / 2);
+}
+
+TEST(ClaimsCache, PrincipalLargerThanAShardIsRefused) {
+  auto big = make_principal("alice");
+  big->domain_claims["blob"] = std::string(10'000, 'x');
+  ClaimsCache cache({.max_bytes = size_t{8} * 4096, .shards = 8});  // 4 KiB per shard
+  EXPECT_FALSE(cache.insert(token(1), big, kNow));
+  EXPECT_TRUE(cache.insert(token(2), make_principal("bob"), kNow));
+  EXPECT_EQ(cache.stats().entries, 1U);
+}
+
+TEST(ClaimsCache, ReinsertReplacesTheEntryAndAdjustsBytes) {
+  ClaimsCache cache;
+  auto small = make_principal("alice");
+  auto big = make_principal("alice");
+  big->domain_claims["roles"] = std::vector<std::string>(50, std::string(40, 'r'));
+  ASSERT_GT(ClaimsCache::estimated_bytes(*big), ClaimsCache::estimated_bytes(*small));
+
+  ASSERT_TRUE(cache.insert(token(1), small, kNow));
+  EXPECT_EQ(cache.stats().bytes, ClaimsCache::estimated_bytes(*small));
+  ASSERT_TRUE(cache.insert(token(1), big, kNow));
+  EXPECT_EQ(cache.stats().entries, 1U);
+  EXPECT_EQ(cache.stats().bytes, ClaimsCache::estimated_bytes(*big));
+  EXPECT_EQ(cache.find(token(1), kNow).get(), big.get());
+  ASSERT_TRUE(cache.insert(token(1), small, kNow));
+  EXPECT_EQ(cache.stats().bytes, ClaimsCache::estimated_bytes(*small));
+  EXPECT_EQ(cache.find(token(1), kNow).get(), small.get());
+}
+
+TEST(ClaimsCache, RefusedReinsertForgetsTheOldEntry) {
+  ClaimsCache cache;
+  ASSERT_TRUE(cache.insert(token(1), make_principal("alice"), kNow));
+  EXPECT_FALSE(cache.insert(token(1), make_principal("alice", kNow - 1), kNow));
+  EXPECT_EQ(cache.find(token(1), kNow), nullptr);
+  EXPECT_EQ(cache.stats().entries, 0U);
+  EXPECT_EQ(cache.stats().bytes, 0U);
+}
+
+TEST(ClaimsCache, EraseForgetsOneToken) {
+  ClaimsCache cache;
+  ASSERT_TRUE(cache.insert(token(1), make_principal("alice"), kNow));
+  ASSERT_TRUE(cache.insert(token(2), make_principal("bob"), kNow));
+  cache.erase(token(1));
+  cache.erase(token(3));  // unknown: nothing happens
+  EXPECT_EQ(cache.find(token(1), kNow), nullptr);
+  ASSERT_NE(cache.find(token(2), kNow), nullptr);
+  const auto st = cache.stats();
+  EXPECT_EQ(st.entries, 1U);
+  EXPECT_EQ(st.bytes, ClaimsCache::estimated_bytes(*make_principal("bob")));
+  EXPECT_EQ(st.evictions, 0U);
+}
+
+TEST(ClaimsCache, ClearEmptiesEveryShard) {
+  ClaimsCache cache({.max_bytes = size_t{1} << 20, .shards = 4});
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(cache.insert(token(i), make_principal("u" + std::to_string(i)), kNow));
+  }
+  ASSERT_EQ(cache.stats().entries, 100U);
+  cache.clear();
+  EXPECT_EQ(cache.stats().entries, 0U);
+  EXPECT_EQ(cache.stats().bytes, 0U);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(cache.find(token(i), kNow), nullptr);
+  // Usable again after clearing.
+  ASSERT_TRUE(cache.insert(token(7), make_principal("u7"), kNow));
+  EXPECT_NE(cache.find(token(7), kNow), nullptr);
+}
+
+TEST(ClaimsCache, StatsCountHitsMissesAndEvictionsAcrossShards) {
+  const size_t one = ClaimsCache::estimated_bytes(*make_principal("user-1000"));
+  // Room for about ten entries per shard.
+  ClaimsCache cache({.max_bytes = size_t{4} * 10 * one, .shards = 4});
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(cache.insert(token(i), make_principal("user-" + std::to_string(1000 + i)), kNow));
+  }
+  auto st = cache.stats();
+  EXPECT_LE(st.entries, 40U);
+  EXPECT_EQ(st.evictions, 200U - st.entries);
+  EXPECT_EQ(st.bytes, st.entries * one);
+  uint64_t found = 0;
+  for (int i = 0; i < 200; ++i) found += cache.find(token(i), kNow) != nullptr ? 1 : 0;
+  st = cache.stats();
+  EXPECT_EQ(found, st.entries);
+  EXPECT_EQ(st.hits, found);
+  EXPECT_EQ(st.misses, 200U - found);
+  // The most recent insert of each shard is always still there.
+  EXPECT_NE(cache.find(token(199), kNow), nullptr);
+}
+
+TEST(ClaimsCache, EstimatedBytesGrowsWithClaims) {
+  auto p = make_principal("alice");
+  const size_t base = ClaimsCache::estimated_bytes(*p);
+  EXPECT_GT(base, sizeof(Principal));
+
+  p->claims["tenant_description"] = std::string(1000, 'd');
+  const size_t with_string = ClaimsCache::estimated_bytes(*p);
+  EXPECT_GE(with_string, base + 1000);
+
+  p->claims["groups"] = std::vector<std::string>(20, std::string(30, 'g'));
+  const size_t with_array = ClaimsCache::estimated_bytes(*p);
+  EXPECT_GE(with_array, with_string + size_t{20} * 30);
+
+  p->domain_claims["tenant"] = {{"id", "acme"}, {"roles", {"admin", "billing"}}};
+  const size_t with_domain = ClaimsCache::estimated_bytes(*p);
+  EXPECT_GT(with_domain, with_array);
+
+  p->amr = {"pwd", "otp", "hwk"};
+  p->actors = {{"service-a", "client-a"}, {std::string(100, 'a'), "client-b"}};
+  const size_t with_actors = ClaimsCache::estimated_bytes(*p);
+  EXPECT_GE(with_actors, with_domain + 2 * sizeof(Actor) + 100);
+
+  // Deep nesting is walked without recursion limits.
+  nlohmann::json deep = "leaf";
+  for (int i = 0; i < 10000; ++i) deep = nlohmann::json::array({std::move(deep)});
+  p->domain_claims["deep"] = std::move(deep);
+  EXPECT_GE(ClaimsCache::estimated_bytes(*p), with_actors + 10000 * sizeof(nlohmann::json));
+}
+
+TEST(ClaimsCache, ZeroShardsActsAsOne) {
+  ClaimsCache cache({.max_bytes = size_t{1} << 20, .shards = 0});
+  ASSERT_TRUE(cache.insert(token(1), make_principal("alice"), kNow));
+  EXPECT_NE(cache.find(token(1), kNow), nullptr);
+  EXPECT_EQ(cache.stats().entries, 1U);
+  cache.erase(token(1));
+  cache.clear();
+  EXPECT_EQ(cache.stats().entries, 0U);
+}
+
+TEST(ClaimsCache, ZeroMaxBytesCachesNothing) {
+  ClaimsCache cache({.max_bytes = 0, .shards = 16});
+  EXPECT_FALSE(cache.insert(token(1), make_principal("alice"), kNow));
+  EXPECT_EQ(cache.find(token(1), kNow), nullptr);
+  const auto st = cache.stats();
+  EXPECT_EQ(st.entries, 0U);
+  EXPECT_EQ(st.bytes, 0U);
+  EXPECT_EQ(st.misses, 1U);
+}
+
+TEST(ClaimsCache, ConcurrentFindAndInsertFromEightThreads) {
+  constexpr int kThreads = 8;
+  constexpr int kTokens = 2000;
+  constexpr int kRounds = 4;
+  const size_t one = ClaimsCache::estimated_bytes(*make_principal("user-1000"));
+  // Room for about half the tokens, so evictions race with finds and inserts.
+  const size_t max_bytes = kTokens / 2 * one;
+  ClaimsCache cache({.max_bytes = max_bytes, .shards = 8});
+  std::atomic<int> wrong{0};
+  std::atomic<uint64_t> finds{0};
+  std::atomic<uint64_t> hits{0};
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      uint64_t my_finds = 0;
+      uint64_t my_hits = 0;
+      for (int r = 0; r < kRounds; ++r) {
+        for (int k = 0; k < kTokens; ++k) {
+          const int i = (k * 7 + t * 131 + r * 17) % kTokens;
+          const std::string subject = "user-" + std::to_string(1000 + i);
+          if ((k + t) % 3 == 0) {
+            if (!cache.insert(token(i), make_principal(subject), kNow)) wrong.fetch_add(1);
+          } else if ((k + t) % 17 == 1) {
+            cache.erase(token(i));
+          } else {
+            ++my_finds;
+            auto p = cache.find(token(i), kNow);
+            if (p != nullptr) {
+              ++my_hits;
+              // Another token's principal would be a security bug, not a cache miss.
+              if (p->subject != subject) wrong.fetch_add(1);
+            }
+          }
+        }
+      }
+      finds.fetch_add(my_finds);
+      hits.fetch_add(my_hits);
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  const auto st = cache.stats();
+  EXPECT_EQ(st.hits + st.misses, finds.load());
+  EXPECT_EQ(st.hits, hits.load());
+  EXPECT_GT(st.hits, 0U);
+  EXPECT_LE(st.bytes, max_bytes);
+  EXPECT_EQ(st.bytes, st.entries * one);
+  EXPECT_GT(st.evictions, 0U);
+}
+
+}  // namespace
+}  // namespace tessera::resource
