@@ -55,11 +55,11 @@ format:
 lint:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run -Werror
 
-# clang-tidy (.clang-tidy) over every source under src/, with the test build's compile database; any
+# clang-tidy (.clang-tidy) over every source under src/ and examples/, with the test build's compile database; any
 # finding fails (WarningsAsErrors).
 tidy: setup
 	@test -f $(TEST_BUILD)/compile_commands.json || cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTESSERA_SANITIZE=ON -DTESSERA_BENCH=OFF >/dev/null
-	run-clang-tidy-14 -p $(TEST_BUILD) -quiet -j $(JOBS) -extra-arg=-Wno-unknown-warning-option '$(CURDIR)/src/'
+	run-clang-tidy-14 -p $(TEST_BUILD) -quiet -j $(JOBS) -extra-arg=-Wno-unknown-warning-option '$(CURDIR)/(src|examples)/'
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-fuzz

@@ -21,6 +21,7 @@
 
 #include "app/as_role.h"
 #include "app/config.h"
+#include "app/demo_apis.h"
 #include "app/demo_seed.h"
 #include "app/fga_role.h"
 #include "app/log.h"
@@ -243,13 +244,25 @@ int demo(uint16_t port, std::string data_dir) {
   config.http.port = port;
   config.store.driver = "sqlite";
   config.store.path = data_dir + "/tessera.db";
-  config.roles = {"as", "fga"};
-  // DESIGN.md: the roles listen on P, P+1 (the gateway, issue 4), P+2.
-  if (port > 65533) {
-    log_error("the demo needs three ports from --port", {{"port", port}});
+  config.roles = {"as", "gateway", "fga"};
+  // DESIGN.md: the roles listen on P (as), P+1 (gateway), P+2 (fga); the example APIs behind the
+  // gateway on P+3 (invoices) and P+4 (ledger).
+  if (port > 65531) {
+    log_error("the demo needs five ports from --port", {{"port", port}});
     return 1;
   }
-  config.fga.port = static_cast<uint16_t>(port + 2);
+  auto nth = [port](int n) { return static_cast<uint16_t>(port + n); };
+  config.fga.port = nth(2);
+  http::ServerOptions invoices_server = server_options(config.http);
+  invoices_server.port = nth(3);
+  http::ServerOptions ledger_server = server_options(config.http);
+  ledger_server.port = nth(4);
+  GatewayConfig& gateway = config.gateway.emplace();
+  gateway.port = nth(1);
+  gateway.options.realm = "tessera-demo";
+  gateway.options.jwt.audiences = {std::string(kDemoInvoicesAudience)};
+  gateway.options.routes =
+      demo_gateway_routes("http://127.0.0.1:" + std::to_string(invoices_server.port));
   auto secret_key = aead::load_key(*secret_key_file);
   if (!secret_key.ok()) {
     log_error("cannot read the demo secret key", {{"error", secret_key.error()}});
@@ -261,6 +274,7 @@ int demo(uint16_t port, std::string data_dir) {
   as.issuer = "http://127.0.0.1:" + std::to_string(port);
   as.secret_key_file = *secret_key_file;
   as.scopes_supported = {"invoices:read", "invoices:write"};
+  std::shared_ptr<DemoApis> apis;  // started once the store is seeded; stopped after the roles
   return run(
       config,
       [&](store::Store& store, const Listening& listening) {
@@ -293,6 +307,24 @@ int demo(uint16_t port, std::string data_dir) {
         for (const char* field : {"fga_store", "fga_model"}) {
           line[field] = (*fga)[field];
         }
+        DemoApisOptions apis_options{as.issuer,
+                                     invoices_server,
+                                     ledger_server,
+                                     line["fga"].get<std::string>(),
+                                     (*fga)["fga_store"].get<std::string>(),
+                                     (*fga)["fga_model"].get<std::string>(),
+                                     fga_token,
+                                     (*seeded)["clients"]["exchange"]["client_secret"]};
+        auto started = start_demo_apis(store, apis_options);
+        if (!started.ok()) {
+          log_error("cannot start the demo APIs", {{"error", started.error()}});
+          std::exit(1);
+        }
+        apis = std::move(*started);
+        line["gateway"] = "http://127.0.0.1:" + std::to_string(listening.gateway->port());
+        line["apis"] = {{"invoices", "/invoices"},
+                        {"chain", "/chain/invoices/{id}"},
+                        {"ledger", "http://127.0.0.1:" + std::to_string(ledger_server.port)}};
         // DESIGN.md: exactly one JSON line on stdout when every role is ready.
         std::printf("%s\n", line.dump().c_str());
         std::fflush(stdout);

@@ -16,9 +16,6 @@
 namespace tessera::app {
 namespace {
 
-constexpr std::string_view kInvoicesAudience = "urn:tessera:api:invoices";
-constexpr std::string_view kLedgerAudience = "urn:tessera:api:ledger";
-
 // A value generated once per data directory.
 Result<std::string> kept(store::Store& store, const std::string& name, std::string_view fresh) {
   auto value = store.settings().put_if_absent("demo." + name, fresh);
@@ -87,14 +84,14 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
     spa.post_logout_redirect_uris = {options.issuer + "/demo/signed-out"};
     spa.scopes = {"openid",         "profile",       "email",
                   "offline_access", "invoices:read", "invoices:write"};
-    spa.audiences = {std::string(kInvoicesAudience)};
+    spa.audiences = {std::string(kDemoInvoicesAudience)};
     spa.access_token_lifetime = options.access_token_lifetime;
     if (auto ok = ensure_client(store, spa); !ok) return Err(ok.error());
     out["clients"]["spa"] = {{"client_id", spa.client_id},
                              {"redirect_uris", spa.redirect_uris},
                              {"post_logout_redirect_uris", spa.post_logout_redirect_uris},
                              {"scope", oauth::join_scope(spa.scopes)},
-                             {"audience", kInvoicesAudience}};
+                             {"audience", kDemoInvoicesAudience}};
   }
   // The backend service: client credentials, client_secret_basic.
   {
@@ -107,14 +104,14 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
     service.secret_sha256 = crypto::sha256(*secret);
     service.grant_types = {"client_credentials"};
     service.scopes = {"invoices:read", "invoices:write"};
-    service.audiences = {std::string(kInvoicesAudience)};
+    service.audiences = {std::string(kDemoInvoicesAudience)};
     service.access_token_lifetime = options.access_token_lifetime;
     if (auto ok = ensure_client(store, service); !ok) return Err(ok.error());
     out["clients"]["service"] = {{"client_id", service.client_id},
                                  {"client_secret", *secret},
                                  {"token_endpoint_auth_method", "client_secret_basic"},
                                  {"scope", oauth::join_scope(service.scopes)},
-                                 {"audience", kInvoicesAudience}};
+                                 {"audience", kDemoInvoicesAudience}};
   }
   // The API that calls another API on the user's behalf (RFC 8693): client_secret_post, and
   // introspection of the tokens aimed at it.
@@ -129,14 +126,14 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
     exchange.grant_types = {"urn:ietf:params:oauth:grant-type:token-exchange",
                             "client_credentials"};
     exchange.scopes = {"invoices:read", "ledger:read"};
-    exchange.audiences = {std::string(kInvoicesAudience), std::string(kLedgerAudience)};
+    exchange.audiences = {std::string(kDemoInvoicesAudience), std::string(kDemoLedgerAudience)};
     exchange.access_token_lifetime = options.access_token_lifetime;
     if (auto ok = ensure_client(store, exchange); !ok) return Err(ok.error());
     out["clients"]["exchange"] = {{"client_id", exchange.client_id},
                                   {"client_secret", *secret},
                                   {"token_endpoint_auth_method", "client_secret_post"},
                                   {"scope", oauth::join_scope(exchange.scopes)},
-                                  {"audience", kLedgerAudience}};
+                                  {"audience", kDemoLedgerAudience}};
   }
   // Users: alice signs in with a password, bob also with TOTP.
   auto alice_password = kept(store, "users.alice.password", crypto::random_token(12));

@@ -14,6 +14,12 @@
 
 namespace tessera::app {
 
+// The audiences of the demo APIs (RFC 8707 resource identifiers).
+inline constexpr std::string_view kDemoInvoicesAudience = "urn:tessera:api:invoices";
+inline constexpr std::string_view kDemoLedgerAudience = "urn:tessera:api:ledger";
+// The tenant the demo users belong to (the FGA tuples tenant:acme).
+inline constexpr std::string_view kDemoTenant = "acme";
+
 struct DemoSeedOptions {
   std::string issuer;
   std::string secret_key;  // seals bob's TOTP seed

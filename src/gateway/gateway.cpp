@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "core/worker_pool.h"
 #include "http/client.h"
+#include "resource/http_server.h"
 
 namespace tessera::gateway {
 namespace {
@@ -61,15 +62,6 @@ std::string header_value(const json& claim) {
     if (u >= 0x20 && u != 0x7F) out += c;
   }
   return out;
-}
-
-http::Response from_challenge(const resource::Challenge& c) {
-  http::Response r(c.status);
-  r.body = c.body;
-  r.headers.set("Content-Type", "application/json");
-  r.headers.set("Cache-Control", "no-store");
-  if (!c.www_authenticate.empty()) r.headers.set("WWW-Authenticate", c.www_authenticate);
-  return r;
 }
 
 bool path_has_prefix(std::string_view path, std::string_view prefix) {
@@ -163,16 +155,8 @@ class Gateway::Impl {
   }
 
   void install(http::Router& router) {
-    router.set_fallback([this](const http::Request& request, http::Responder respond) {
-      auto shared = std::make_shared<http::Responder>(std::move(respond));
-      const bool queued = pool_.submit([this, &request, shared] { (*shared)(handle(request)); });
-      if (!queued) {
-        http::Response busy =
-            http::Response::error(503, "temporarily_unavailable", "the gateway is busy");
-        busy.headers.set("Retry-After", "1");
-        (*shared)(std::move(busy));
-      }
-    });
+    router.set_fallback(
+        http::on_pool(pool_, [this](const http::Request& request) { return handle(request); }));
   }
 
   http::Response handle(const http::Request& request) const {
@@ -200,21 +184,13 @@ class Gateway::Impl {
     std::shared_ptr<const resource::Principal> principal;
     if (route->policy != Policy::kNone) {
       const resource::Authenticator& auth = route->policy == Policy::kJwt ? *jwt_ : *introspect_;
-      // RFC 6750 §2.1: exactly one Authorization field.
-      if (request.headers().count("Authorization") > 1) {
-        return from_challenge(
-            resource::invalid_request(options_.realm, "repeated Authorization header"));
-      }
-      auto v = auth.authenticate_header(request.header("Authorization"));
-      if (!v.ok()) return from_challenge(resource::challenge_for(options_.realm, v.error));
-      principal = v.principal;
-      if (auto c = resource::require_scope(*principal, options_.realm, route->scopes,
-                                           route->scope_match)) {
-        return from_challenge(*c);
-      }
+      auto caller = resource::authenticate_request(auth, options_.realm, request, route->scopes,
+                                                   route->scope_match);
+      if (caller.refusal) return std::move(*caller.refusal);
+      principal = caller.principal;
       if (auto c = resource::require_authentication(*principal, options_.realm, route->acr_values,
                                                     route->max_age, auth.validator().now())) {
-        return from_challenge(*c);
+        return resource::to_response(*c);
       }
     }
     return forward(request, *route, principal.get());

@@ -201,4 +201,19 @@ Router::Match Router::match(std::string_view method, std::string_view path,
   return m;
 }
 
+AsyncHandler on_pool(WorkerPool& pool, Handler handler) {
+  auto shared_handler = std::make_shared<Handler>(std::move(handler));
+  return [&pool, shared_handler](const Request& request, Responder respond) {
+    auto responder = std::make_shared<Responder>(std::move(respond));
+    // The server keeps `request` alive until the responder is called.
+    const bool queued = pool.submit(
+        [shared_handler, &request, responder] { (*responder)((*shared_handler)(request)); });
+    if (!queued) {
+      Response busy = Response::error(503, "temporarily_unavailable", "the server is busy");
+      busy.headers.set("Retry-After", "1");
+      (*responder)(std::move(busy));
+    }
+  };
+}
+
 }  // namespace tessera::http

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/worker_pool.h"
 #include "http/message.h"
 
 namespace tessera::http {
@@ -106,5 +107,10 @@ class Router {
   std::vector<PathEntry*> with_captures_;
   std::unique_ptr<Route> fallback_;  // tried in registration order, fewest captures first
 };
+
+// A handler that blocks (it waits on another server: an upstream, an introspection or token
+// endpoint) run on `pool` instead of an I/O thread. A full queue answers 503 with Retry-After at
+// once (RFC 9110 §15.6.4) rather than letting work pile up. `pool` must outlive the router.
+AsyncHandler on_pool(WorkerPool& pool, Handler handler);
 
 }  // namespace tessera::http

@@ -1,4 +1,4 @@
-// The `as` and `fga` roles of `tessera demo`: readiness line fields, credentials, signing key
+// The `as`, `gateway` and `fga` roles of `tessera demo`: readiness line fields, credentials, signing key
 // and FGA store kept per data directory, secret key file 0600.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,14 +36,15 @@ async function runOnce(dir) {
   return { line, port, jwks, tokenStatus: token.status, check: { status: check.status, body: checkBody } };
 }
 
-test('demo runs the as and fga roles and keeps its credentials and key per data directory', async (t) => {
+test('demo runs the as, gateway and fga roles and keeps its credentials and key per data directory', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-as-demo-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const first = await runOnce(dir);
   const second = await runOnce(dir);
 
   assert.equal(first.line.issuer, `http://127.0.0.1:${first.port}`);
-  assert.deepEqual(first.line.roles, ['as', 'fga']);
+  assert.deepEqual(first.line.roles, ['as', 'gateway', 'fga']);
+  assert.equal(first.line.gateway, `http://127.0.0.1:${first.port + 1}`);
   assert.ok(first.line.instance_id);
   const svc = first.line.clients.service;
   assert.equal(svc.client_id, 'service');

@@ -52,15 +52,31 @@ export function scratchDir(prefix) {
 }
 
 // A TCP port on 127.0.0.1 that nothing listens on at the time of asking.
-export function freePort() {
-  return new Promise((resolve, reject) => {
+function listenOn(port) {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => resolve(s));
   });
+}
+
+// A loopback port P with P+1 .. P+4 free too, at the time of asking: `tessera demo --port P`
+// serves its roles and example APIs on P .. P+4 (DESIGN.md).
+export async function freePort(span = 5) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await listenOn(0);
+    if (!first) continue;
+    const port = first.address().port;
+    const held = [first];
+    for (let i = 1; i < span && held.length === i; i++) {
+      const s = port + i <= 65535 ? await listenOn(port + i) : null;
+      if (s) held.push(s);
+    }
+    const ok = held.length === span;
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return port;
+  }
+  throw new Error('no run of free loopback ports');
 }
 
 // Starts the binary in the background, collecting what it prints.

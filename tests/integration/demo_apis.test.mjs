@@ -1,0 +1,189 @@
+// The seeds' architecture end to end in `tessera demo`: users sign in (code + PKCE, through the
+// real login pages over HTTP), call the invoices API through the demo gateway, the invoices API
+// decides per invoice through the fga role, and the API-to-API chain exchanges the user's token
+// (RFC 8693) before calling the ledger API. Every hop's decision is asserted, and so is every way
+// a request is refused (RFC 6750 §3 at the gateway and at each API).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BIN } from '../lib/tessera.mjs';
+import { basic, codeFlow, form, startDemo } from '../lib/demo.mjs';
+
+assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
+
+const SCOPE = 'openid invoices:read invoices:write';
+const demo = startDemo('tessera-demo-apis-', async (d) => {
+  d.alice = (await codeFlow(d, d.ready.users.alice, { scope: SCOPE })).tokens;
+  d.bob = (await codeFlow(d, d.ready.users.bob, { scope: SCOPE })).tokens;
+  d.aliceReadOnly = (await codeFlow(d, d.ready.users.alice, { scope: 'openid invoices:read' })).tokens;
+});
+
+const gw = (path) => `${demo.ready.gateway}${path}`;
+
+async function call(url, token, { method = 'GET', body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (body !== undefined) h['content-type'] = 'application/json';
+  const r = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  assert.notEqual(r.status, 500, text);
+  let json;
+  try { json = text ? JSON.parse(text) : undefined; } catch { assert.fail(`not JSON (${r.status}): ${text.slice(0, 200)}`); }
+  return { status: r.status, headers: r.headers, body: json };
+}
+
+function subjectOf(token) {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).sub;
+}
+
+// A token of the demo's `exchange` client by client credentials (no user, no act).
+async function exchangeClientToken(audience) {
+  const c = demo.ready.clients.exchange;
+  const r = await form(demo.metadata.token_endpoint, {
+    grant_type: 'client_credentials', scope: 'invoices:read', audience,
+    client_id: c.client_id, client_secret: c.client_secret,
+  });
+  assert.equal(r.status, 200, r.text);
+  return r.body.access_token;
+}
+
+test('the readiness line names the gateway and the example APIs (DESIGN.md)', () => {
+  const port = Number(new URL(demo.ready.issuer).port);
+  assert.equal(demo.ready.gateway, `http://127.0.0.1:${port + 1}`);
+  assert.equal(demo.ready.apis.invoices, '/invoices');
+  assert.equal(demo.ready.apis.chain, '/chain/invoices/{id}');
+  assert.ok(demo.ready.roles.includes('gateway'));
+});
+
+test('each user sees the invoices the fga role lets them view', async () => {
+  const alice = await call(gw('/invoices'), demo.alice.access_token);
+  assert.equal(alice.status, 200);
+  assert.deepEqual(alice.body.invoices.map((i) => i.id), ['inv-1']);  // the owner of inv-1 only
+  const bob = await call(gw('/invoices'), demo.bob.access_token);
+  assert.equal(bob.status, 200);
+  // bob owns inv-2 and is the accountant of tenant acme, which inv-1 belongs to
+  assert.deepEqual(bob.body.invoices.map((i) => i.id).filter((id) => id === 'inv-1' || id === 'inv-2'),
+    ['inv-1', 'inv-2']);
+});
+
+test('one invoice: allowed to its viewers, 403 to anyone else, and no probing of ids', async () => {
+  const own = await call(gw('/invoices/inv-1'), demo.alice.access_token);
+  assert.equal(own.status, 200);
+  assert.equal(own.body.owner, 'alice');
+  assert.equal(own.body.amount_cents, 120000);
+  const other = await call(gw('/invoices/inv-2'), demo.alice.access_token);
+  assert.equal(other.status, 403);
+  assert.equal(other.body.error, 'access_denied');
+  const missing = await call(gw('/invoices/inv-nope'), demo.alice.access_token);
+  assert.equal(missing.status, 403, 'a missing invoice looks like a forbidden one');
+  const accountant = await call(gw('/invoices/inv-1'), demo.bob.access_token);
+  assert.equal(accountant.status, 200);
+});
+
+test('POST /invoices needs invoices:write; the new invoice is owned by its author and seen by the tenant accountant', async () => {
+  const readOnly = await call(gw('/invoices'), demo.aliceReadOnly.access_token,
+    { method: 'POST', body: { amount_cents: 1000 } });
+  assert.equal(readOnly.status, 403);
+  assert.match(readOnly.headers.get('www-authenticate'), /error="insufficient_scope"/);
+  assert.match(readOnly.headers.get('www-authenticate'), /scope="invoices:write"/);
+
+  const bad = await call(gw('/invoices'), demo.alice.access_token,
+    { method: 'POST', body: { amount_cents: 'a lot' } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error, 'invalid_request');
+
+  const created = await call(gw('/invoices'), demo.alice.access_token,
+    { method: 'POST', body: { amount_cents: 2500, currency: 'EUR', description: 'Workshop' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.owner, 'alice');
+  assert.equal(created.body.tenant, 'acme');
+  assert.equal(created.headers.get('location'), `/invoices/${created.body.id}`);
+  const id = created.body.id;
+  assert.equal((await call(gw(`/invoices/${id}`), demo.alice.access_token)).status, 200);
+  assert.equal((await call(gw(`/invoices/${id}`), demo.bob.access_token)).status, 200, 'the accountant');
+  // The relationships were written to the fga role, not kept in the API.
+  const check = await fetch(`${demo.ready.fga}/stores/${demo.ready.fga_store}/check`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${demo.ready.fga_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ tuple_key: { user: 'user:alice', relation: 'owner', object: `invoice:${id}` } }),
+  });
+  assert.equal((await check.json()).allowed, true);
+});
+
+test('the chain: API A exchanges the user token; API B sees the user in sub and API A in act', async () => {
+  const r = await call(gw('/chain/invoices/inv-1'), demo.alice.access_token);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const [a, b] = r.body.hops;
+  const alice = subjectOf(demo.alice.access_token);
+  assert.equal(a.api, 'invoices');
+  assert.equal(a.decision.subject, alice);
+  assert.deepEqual(a.decision.actors, [], 'the user called API A directly');
+  assert.equal(b.api, 'ledger');
+  assert.equal(b.status, 200);
+  assert.equal(b.answer.decision.subject, alice, 'the user stays in sub');
+  assert.deepEqual(b.answer.decision.actors, ['exchange'], 'API A is the actor');
+  // Fewer scopes downstream: only invoices:read, never write or openid.
+  assert.deepEqual(b.answer.decision.scope, ['invoices:read']);
+  assert.equal(b.answer.entries.length, 2);
+  // A user who may not view the invoice is stopped at API A: no exchange, no ledger call.
+  const denied = await call(gw('/chain/invoices/inv-2'), demo.alice.access_token);
+  assert.equal(denied.status, 403);
+  assert.equal(denied.body.error, 'access_denied');
+});
+
+test('the ledger accepts no token but an exchanged one: the user token is not passed on', async () => {
+  const ledger = demo.ready.apis.ledger;
+  const userToken = await call(`${ledger}/ledger/inv-1`, demo.alice.access_token);
+  assert.equal(userToken.status, 401, 'the user token is for the invoices audience');
+  assert.match(userToken.headers.get('www-authenticate'), /error="invalid_token"/);
+  const noAct = await call(`${ledger}/ledger/inv-1`, await exchangeClientToken('urn:tessera:api:ledger'));
+  assert.equal(noAct.status, 403, 'a token of its own audience but not delegated');
+  assert.equal((await call(`${ledger}/ledger/inv-1`)).status, 401);
+});
+
+test('the gateway refuses, with RFC 6750 challenges, what the APIs never see', async () => {
+  const none = await call(gw('/invoices'));
+  assert.equal(none.status, 401);
+  assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="tessera-demo"');
+
+  const t = demo.alice.access_token;
+  const [h, p, s] = t.split('.');
+  const flipped = s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + s.at(-1);
+  const tampered = await call(gw('/invoices'), `${h}.${p}.${flipped}`);
+  assert.equal(tampered.status, 401);
+  assert.match(tampered.headers.get('www-authenticate'), /error="invalid_token"/);
+
+  const payload = JSON.parse(Buffer.from(p, 'base64url'));
+  payload.scope = 'invoices:read invoices:write admin';
+  const forged = await call(gw('/invoices'), `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`);
+  assert.equal(forged.status, 401, 'claims changed under the old signature');
+
+  const wrongAudience = await call(gw('/invoices'), await exchangeClientToken('urn:tessera:api:ledger'));
+  assert.equal(wrongAudience.status, 401);
+  assert.match(wrongAudience.headers.get('www-authenticate'), /error="invalid_token"/);
+
+  const service = demo.ready.clients.service;
+  const cc = await form(demo.metadata.token_endpoint,
+    { grant_type: 'client_credentials', scope: 'invoices:read' }, basic(service.client_id, service.client_secret));
+  assert.equal(cc.status, 200, cc.text);
+  const missingScope = await call(gw('/invoices'), cc.body.access_token, { method: 'POST', body: { amount_cents: 1 } });
+  assert.equal(missingScope.status, 403);
+  assert.match(missingScope.headers.get('www-authenticate'), /error="insufficient_scope"/);
+  // A client is not a user of the invoices API: it sees nothing and may open nothing.
+  const asClient = await call(gw('/invoices'), cc.body.access_token);
+  assert.equal(asClient.status, 200);
+  assert.deepEqual(asClient.body.invoices, []);
+  assert.equal((await call(gw('/invoices/inv-1'), cc.body.access_token)).status, 403);
+
+  const unrouted = await call(gw('/admin'), t);
+  assert.equal(unrouted.status, 404);
+  const wrongMethod = await call(gw('/invoices/inv-1'), t, { method: 'DELETE' });
+  assert.equal(wrongMethod.status, 405);
+});
+
+test('two live tokens of one user are each validated and cached on their own', async () => {
+  const again = (await codeFlow(demo, demo.ready.users.alice, { scope: SCOPE })).tokens;
+  assert.notEqual(again.access_token, demo.alice.access_token);
+  for (const token of [again.access_token, demo.alice.access_token]) {
+    assert.equal((await call(gw('/invoices/inv-1'), token)).status, 200);
+  }
+});
