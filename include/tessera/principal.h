@@ -36,6 +36,10 @@ struct Principal {
   // thumbprint (RFC 8705 §3.1) the token is bound to; empty when it is a plain bearer token.
   std::string dpop_jkt;
   std::string certificate_thumbprint;
+  // RFC 9701: the issuer's signed introspection response for this token, when the validator
+  // asked for it (ValidatorOptions::introspection_jwt): the JWT a phantom-token gateway forwards
+  // upstream in place of the opaque token.
+  std::string signed_introspection;
   // Every claim of the token: the JWT payload, or the introspection response (RFC 7662 §2.2).
   nlohmann::json claims = nlohmann::json::object();
   // What a ClaimsProvider added (tenant, roles, ...): looked up once per token, cached with it.

@@ -37,6 +37,19 @@ struct ValidatorOptions {
   // Client credentials for introspection (client_secret_basic, RFC 6749 §2.3.1).
   std::string introspection_client_id;
   std::string introspection_client_secret;
+  // RFC 9701 §4: ask the introspection endpoint for its signed JWT response (Accept:
+  // application/token-introspection+jwt), verify it against the issuer's JWKS (typ
+  // token-introspection+jwt, iss, aud = introspection_client_id), and keep it in
+  // Principal::signed_introspection: the phantom token a gateway forwards upstream.
+  bool introspection_jwt = false;
+  // Accept, in place of a JWT access token, a signed introspection response (RFC 9701) whose aud
+  // is one of these client ids (the gateways this API trusts to forward phantom tokens); its
+  // token_introspection member is checked like an introspection answer (active, iss, aud, exp).
+  // Empty: not accepted.
+  std::vector<std::string> introspection_jwt_audiences;
+  // How old (iat) such a forwarded response may be: a token revoked at the issuer keeps passing
+  // this long at most. At least the gateway's introspection cache time.
+  int64_t introspection_jwt_max_age_seconds = 300;
   // RFC 9068 §4: the header typ must be at+jwt (application/at+jwt). Off only for issuers that
   // do not set it.
   bool require_at_jwt = true;

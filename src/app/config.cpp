@@ -291,9 +291,10 @@ void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string&
   route.upstream = r.str(n["upstream"], key + ".upstream");
   if (n["strip_prefix"]) route.strip_prefix = r.boolean(n["strip_prefix"], key + ".strip_prefix");
   if (n["policy"]) {
-    const auto p = r.one_of(n["policy"], key + ".policy", {"jwt", "introspect", "none"});
+    const auto p = r.one_of(n["policy"], key + ".policy", {"jwt", "introspect", "phantom", "none"});
     route.policy = p == "jwt"          ? gateway::Policy::kJwt
                    : p == "introspect" ? gateway::Policy::kIntrospect
+                   : p == "phantom"    ? gateway::Policy::kPhantom
                                        : gateway::Policy::kNone;
   }
   if (n["scopes"]) route.scopes = string_list(r, n["scopes"], key + ".scopes");

@@ -113,6 +113,8 @@ const char* to_string(Policy policy) {
       return "jwt";
     case Policy::kIntrospect:
       return "introspect";
+    case Policy::kPhantom:
+      return "phantom";
   }
   return "unknown";
 }
@@ -120,7 +122,9 @@ const char* to_string(Policy policy) {
 class Gateway::Impl {
  public:
   explicit Impl(Options o)
-      : options_(std::move(o)), pool_(options_.upstream_threads, options_.max_queued) {
+      : options_(std::move(o)),
+        dpop_(options_.dpop),
+        pool_(options_.upstream_threads, options_.max_queued) {
     if (options_.routes.empty()) throw std::invalid_argument("the gateway has no routes");
     for (const auto& r : options_.routes) check_route(r);
     auto uses = [&](Policy p) {
@@ -129,7 +133,8 @@ class Gateway::Impl {
     };
     // One claims cache per validator: a token accepted under one validator's issuer and
     // audiences must not be served from cache to a route of the other.
-    const size_t validators = (uses(Policy::kJwt) ? 1 : 0) + (uses(Policy::kIntrospect) ? 1 : 0);
+    const size_t validators = (uses(Policy::kJwt) ? 1 : 0) + (uses(Policy::kIntrospect) ? 1 : 0) +
+                              (uses(Policy::kPhantom) ? 1 : 0);
     auto authenticator = [&](resource::ValidatorOptions v, resource::TokenForm form,
                              int64_t max_cache_seconds) {
       v.accept = form;
@@ -143,6 +148,12 @@ class Gateway::Impl {
     if (uses(Policy::kIntrospect)) {
       introspect_ = authenticator(options_.introspection, resource::TokenForm::kOpaque,
                                   options_.introspection_cache_seconds);
+    }
+    if (uses(Policy::kPhantom)) {
+      resource::ValidatorOptions v = options_.introspection;
+      v.introspection_jwt = true;  // RFC 9701 §4
+      phantom_ = authenticator(std::move(v), resource::TokenForm::kOpaque,
+                               options_.introspection_cache_seconds);
     }
     http::ClientOptions c;
     c.connect_timeout =
@@ -183,9 +194,11 @@ class Gateway::Impl {
 
     std::shared_ptr<const resource::Principal> principal;
     if (route->policy != Policy::kNone) {
-      const resource::Authenticator& auth = route->policy == Policy::kJwt ? *jwt_ : *introspect_;
+      const resource::Authenticator& auth = route->policy == Policy::kJwt          ? *jwt_
+                                            : route->policy == Policy::kIntrospect ? *introspect_
+                                                                                   : *phantom_;
       auto caller = resource::authenticate_request(auth, options_.realm, request, route->scopes,
-                                                   route->scope_match);
+                                                   route->scope_match, &dpop_);
       if (caller.refusal) return std::move(*caller.refusal);
       principal = caller.principal;
       if (auto c = resource::require_authentication(*principal, options_.realm, route->acr_values,
@@ -216,8 +229,10 @@ class Gateway::Impl {
       const std::string& name = field.first;
       const std::string& value = field.second;
       if (hop_by_hop(name) || named_by_connection(in, name)) continue;
+      // The opaque token stays at the edge (introspect, phantom).
       if (http::iequals(name, "Authorization") &&
-          (!route.forward_authorization || route.policy == Policy::kIntrospect)) {
+          (!route.forward_authorization || route.policy == Policy::kIntrospect ||
+           route.policy == Policy::kPhantom)) {
         continue;
       }
       // Never let a client set what the gateway asserts.
@@ -230,6 +245,11 @@ class Gateway::Impl {
         continue;
       }
       up.headers.add(name, value);
+    }
+    if (principal && route.policy == Policy::kPhantom) {
+      // RFC 9701: the issuer's signed answer is the upstream's bearer token (the API accepts it
+      // with ValidatorOptions::introspection_jwt_audiences).
+      up.headers.set("Authorization", "Bearer " + principal->signed_introspection);
     }
     if (principal) {
       for (const auto& [header, claim] : route.claim_headers) {
@@ -264,6 +284,8 @@ class Gateway::Impl {
   Options options_;
   std::unique_ptr<resource::Authenticator> jwt_;
   std::unique_ptr<resource::Authenticator> introspect_;
+  std::unique_ptr<resource::Authenticator> phantom_;
+  resource::DpopVerifier dpop_;
   std::unique_ptr<http::HttpClient> upstream_;
   mutable WorkerPool pool_;
 };

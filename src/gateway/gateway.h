@@ -1,10 +1,11 @@
 // The gateway role: a reverse proxy whose route table decides, per route, how a request's access
 // token is checked before it is forwarded (DESIGN.md: "the gateway is part of every happy
 // relationship"). Policies: `jwt` (validated locally against the issuer's JWKS), `introspect`
-// (opaque tokens, RFC 7662, the answer cached until exp) and `none`. Then required scopes (RFC 6750
-// §3.1 insufficient_scope) and step-up rules (RFC 9470 §3), and the request goes upstream with
-// the claims the route names as headers; incoming headers of those names are stripped first so
-// clients cannot spoof them.
+// (opaque tokens, RFC 7662, the answer cached until exp), `phantom` (introspected, and the
+// issuer's signed answer, RFC 9701, forwarded as the upstream's bearer token) and `none`. Then
+// required scopes (RFC 6750 §3.1 insufficient_scope) and step-up rules (RFC 9470 §3), and the
+// request goes upstream with the claims the route names as headers; incoming headers of those names
+// are stripped first so clients cannot spoof them.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +18,18 @@
 #include "http/message.h"
 #include "http/router.h"
 #include "tessera/challenge.h"
+#include "tessera/dpop.h"
 #include "tessera/validator.h"
 
 namespace tessera::gateway {
 
-enum class Policy { kNone, kJwt, kIntrospect };
+enum class Policy {
+  kNone,
+  kJwt,         // JWT access tokens, validated locally (RFC 9068)
+  kIntrospect,  // opaque tokens, introspected (RFC 7662); the token stays at the edge
+  kPhantom,     // opaque outside, JWT inside: the issuer's signed introspection response
+                // (RFC 9701) goes upstream in place of the opaque token
+};
 const char* to_string(Policy policy);
 
 struct Route {
@@ -38,18 +46,25 @@ struct Route {
   std::optional<int64_t> max_age;       // RFC 9470: auth_time no older than this (seconds)
   // Header name -> claim name ("sub", "client_id", "scope", "act", ...): sent upstream.
   std::map<std::string, std::string> claim_headers;
-  // Forward the request's Authorization field upstream (policy jwt: the validated JWT). Off for
-  // introspect: the opaque token stays at the edge.
+  // Forward the request's Authorization field upstream (policy jwt: the validated JWT). Never
+  // for introspect and phantom: the opaque token stays at the edge (phantom sends the issuer's
+  // signed introspection response in its place).
   bool forward_authorization = true;
 };
 
 struct Options {
   std::string realm = "api";  // the WWW-Authenticate realm
   std::vector<Route> routes;  // first match wins
-  // The validators the policies use (only those a route needs are built).
+  // The validators the policies use (only those a route needs are built). `introspection` serves
+  // the introspect and phantom policies (phantom asks for the signed response).
   resource::ValidatorOptions jwt;
   resource::ValidatorOptions introspection;
   size_t claims_cache_bytes = size_t{64} << 20;
+  // Sender-constrained tokens: a token with cnf.jkt needs the DPoP scheme and a valid proof
+  // (RFC 9449 §7.1; algorithms, iat window, replay cache here); one with cnf.x5t#S256 needs its
+  // client certificate on the TLS connection (RFC 8705 §3). The proof's htu is compared with the
+  // URL the client called: the connection's scheme, the Host field and the request-target.
+  resource::DpopOptions dpop;
   // How long an active introspection answer is trusted before the issuer is asked again (capped
   // by the token's exp): a token revoked at the issuer keeps passing the gateway this long at
   // most (RFC 7662 §4). 0: until exp. JWTs are cached until exp (they cannot be revoked early).

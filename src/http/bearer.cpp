@@ -9,16 +9,6 @@ bool allowed_in_challenge(char c) {
   return u >= 0x20 && u <= 0x7E && c != '"' && c != '\\';
 }
 
-void append_param(std::string& out, std::string_view name, std::string_view value) {
-  if (!out.empty() && out.back() == '"') out += ", ";
-  out += name;
-  out += "=\"";
-  for (char c : value) {
-    if (allowed_in_challenge(c)) out += c;
-  }
-  out += '"';
-}
-
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 bool is_b64token(std::string_view s) {
   size_t i = 0;
@@ -38,16 +28,26 @@ constexpr std::string_view kBearerScheme = "Bearer";
 
 }  // namespace
 
+void append_challenge_param(std::string& out, std::string_view name, std::string_view value) {
+  if (!out.empty() && out.back() == '"') out += ", ";
+  out += name;
+  out += "=\"";
+  for (char c : value) {
+    if (allowed_in_challenge(c)) out += c;
+  }
+  out += '"';
+}
+
 std::string bearer_challenge(std::string_view realm, std::optional<std::string_view> error,
                              std::optional<std::string_view> description,
                              std::optional<std::string_view> scope) {
   std::string params;
-  append_param(params, "realm", realm);
-  if (error) append_param(params, "error", *error);
+  append_challenge_param(params, "realm", realm);
+  if (error) append_challenge_param(params, "error", *error);
   if (error && description && !description->empty()) {
-    append_param(params, "error_description", *description);
+    append_challenge_param(params, "error_description", *description);
   }
-  if (scope) append_param(params, "scope", *scope);
+  if (scope) append_challenge_param(params, "scope", *scope);
   return std::string(kBearerScheme) + " " + params;
 }
 
@@ -61,18 +61,23 @@ Response bearer_error(int status, std::string_view realm, std::optional<std::str
   return r;
 }
 
-Result<std::optional<std::string>, std::string> bearer_credential(std::string_view value) {
+Result<std::optional<std::string>, std::string> scheme_credential(std::string_view value,
+                                                                  std::string_view scheme) {
   const size_t space = value.find(' ');
   // RFC 9110 §11.1: the scheme is case-insensitive.
-  if (!iequals(value.substr(0, space), kBearerScheme)) return std::optional<std::string>();
-  if (space == std::string_view::npos) return Err(std::string("Bearer credential missing"));
+  if (!iequals(value.substr(0, space), scheme)) return std::optional<std::string>();
+  if (space == std::string_view::npos) return Err(std::string(scheme) + " credential missing");
   std::string_view credential = value.substr(space + 1);
   while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
   while (!credential.empty() && credential.back() == ' ') credential.remove_suffix(1);
   if (!is_b64token(credential)) {
-    return Err(std::string("Bearer credential is not a b64token (RFC 6750 section 2.1)"));
+    return Err(std::string(scheme) + " credential is not a b64token (RFC 6750 section 2.1)");
   }
   return std::optional<std::string>(std::string(credential));
+}
+
+Result<std::optional<std::string>, std::string> bearer_credential(std::string_view value) {
+  return scheme_credential(value, kBearerScheme);
 }
 
 bool is_form_urlencoded(std::optional<std::string_view> content_type) {

@@ -24,6 +24,11 @@ std::string bearer_challenge(std::string_view realm, std::optional<std::string_v
                              std::optional<std::string_view> description,
                              std::optional<std::string_view> scope);
 
+// Appends `name="value"` to a challenge being built (after ", " when a parameter precedes it),
+// dropping the characters above: for other schemes and auth-params (RFC 9449 §7.1 DPoP and algs,
+// RFC 9470 §3 acr_values and max_age).
+void append_challenge_param(std::string& out, std::string_view name, std::string_view value);
+
 // `status` with the challenge above and, when there is an error, the JSON error body
 // {"error", "error_description"} (no-store). RFC 6750 §3.1: a request that carried no token (or
 // used an unsupported scheme) gets the challenge without an error code; its body is {}.
@@ -35,6 +40,9 @@ Response bearer_error(int status, std::string_view realm, std::optional<std::str
 // treated as no token); the invalid_request description for a Bearer credential that is missing or
 // not a b64token.
 Result<std::optional<std::string>, std::string> bearer_credential(std::string_view value);
+// The same for another token68 scheme (RFC 9110 §11.4), such as DPoP (RFC 9449 §7.1).
+Result<std::optional<std::string>, std::string> scheme_credential(std::string_view value,
+                                                                  std::string_view scheme);
 
 // RFC 6749 §3.2 / RFC 6750 §2.2: the media type is application/x-www-form-urlencoded;
 // parameters such as charset are allowed.

@@ -28,20 +28,6 @@ Challenge with_error(int status, std::string_view realm, std::string_view error,
                    error_body(error, description)};
 }
 
-// RFC 9470 §3: acr_values (space-separated) and max_age (seconds) are auth-params of the
-// challenge next to error and error_description, quoted as in the RFC's examples.
-void append_param(std::string& header, std::string_view name, std::string_view value) {
-  header += ", ";
-  header += name;
-  header += "=\"";
-  for (char c : value) {
-    // RFC 6750 §3 value characters: %x20-21 / %x23-5B / %x5D-7E.
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u <= 0x7E && c != '"' && c != '\\') header += c;
-  }
-  header += '"';
-}
-
 }  // namespace
 
 Challenge missing_token(std::string_view realm) {
@@ -68,8 +54,10 @@ Challenge insufficient_user_authentication(std::string_view realm, std::string_v
                                            std::optional<int64_t> max_age) {
   constexpr std::string_view kError = "insufficient_user_authentication";
   Challenge c = with_error(401, realm, kError, description);
-  if (!acr_values.empty()) append_param(c.www_authenticate, "acr_values", join(acr_values));
-  if (max_age) append_param(c.www_authenticate, "max_age", std::to_string(*max_age));
+  if (!acr_values.empty())
+    http::append_challenge_param(c.www_authenticate, "acr_values", join(acr_values));
+  if (max_age)
+    http::append_challenge_param(c.www_authenticate, "max_age", std::to_string(*max_age));
   return c;
 }
 

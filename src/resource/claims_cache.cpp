@@ -285,7 +285,7 @@ ClaimsCache::Stats ClaimsCache::stats() const {
 size_t ClaimsCache::estimated_bytes(const Principal& p) {
   size_t n = chunk(sizeof(Principal)) + chunk(kControlBlock) + chunk(kIndexNode) + kBucketShare;
   for (const std::string* s : {&p.issuer, &p.subject, &p.client_id, &p.token_id, &p.acr,
-                               &p.dpop_jkt, &p.certificate_thumbprint}) {
+                               &p.dpop_jkt, &p.certificate_thumbprint, &p.signed_introspection}) {
     n += string_heap(*s);
   }
   n += strings_heap(p.scopes) + strings_heap(p.audiences) + strings_heap(p.amr);

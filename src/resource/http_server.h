@@ -4,11 +4,14 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "http/message.h"
 #include "tessera/challenge.h"
+#include "tessera/dpop.h"
+#include "tessera/sender_constraint.h"
 #include "tessera/validator.h"
 
 namespace tessera::resource {
@@ -29,18 +32,48 @@ struct RequestAuthentication {
   std::optional<http::Response> refusal;       // set otherwise
 };
 
-// The bearer token of `request` (RFC 6750 §2.1: exactly one Authorization field) through
-// `authenticator`, then the scopes (RFC 6750 §3.1 insufficient_scope).
+// The URL the client called (RFC 9449 §4.3 item 9: what htu is compared with): the scheme of the
+// connection, the Host field and the request-target.
+inline std::string request_url(const http::Request& request) {
+  std::string url = request.tls().secure ? "https://" : "http://";
+  url += request.header("Host").value_or("");
+  url += request.target();
+  return url;
+}
+
+// The access token of `request` (RFC 6750 §2.1 Bearer or RFC 9449 §7.1 DPoP; exactly one
+// Authorization field) through `authenticator`, then its sender constraint (DPoP proof with
+// `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
+// §3.1 insufficient_scope).
 inline RequestAuthentication authenticate_request(const Authenticator& authenticator,
                                                   std::string_view realm,
                                                   const http::Request& request,
                                                   const std::vector<std::string>& scopes,
-                                                  ScopeMatch match = ScopeMatch::kAll) {
+                                                  ScopeMatch match = ScopeMatch::kAll,
+                                                  const DpopVerifier* dpop = nullptr) {
   if (request.headers().count("Authorization") > 1) {
     return {nullptr, to_response(invalid_request(realm, "repeated Authorization header"))};
   }
-  auto v = authenticator.authenticate_header(request.header("Authorization"));
+  std::string token;
+  TokenScheme scheme = TokenScheme::kBearer;
+  if (auto e = access_token(request.header("Authorization"), token, scheme)) {
+    return {nullptr, to_response(challenge_for(realm, *e))};
+  }
+  auto v = authenticator.authenticate(token);
   if (!v.ok()) return {nullptr, to_response(challenge_for(realm, v.error))};
+  Presentation presented;
+  presented.scheme = scheme;
+  presented.token = token;
+  for (const auto& [name, value] : request.headers()) {
+    if (http::iequals(name, "DPoP")) presented.dpop_proofs.emplace_back(value);
+  }
+  presented.method = request.method();
+  const std::string url = request_url(request);
+  presented.url = url;
+  if (const auto* cert = request.client_certificate()) presented.client_certificate_der = cert->der;
+  if (auto c = require_binding(*v.principal, presented, dpop, realm)) {
+    return {nullptr, to_response(*c)};
+  }
   if (auto c = require_scope(*v.principal, realm, scopes, match)) return {nullptr, to_response(*c)};
   return {v.principal, std::nullopt};
 }

@@ -124,6 +124,9 @@ std::vector<std::string> strings_of(const Json& j, const char* name) {
 // bounded in size anyway, and no real chain is this long).
 constexpr size_t kMaxActorDepth = 16;
 
+// RFC 9701 §4: the media type of a signed introspection response.
+constexpr std::string_view kTokenIntrospectionJwt = "application/token-introspection+jwt";
+
 // A Principal from a JWT payload or an introspection response: both use the JWT claim names
 // (RFC 9068 §2.2, RFC 7662 §2.2).
 std::shared_ptr<Principal> principal_from(Json claims) {
@@ -264,6 +267,24 @@ class Validator::Impl {
     policy_.leeway_seconds = options_.leeway_seconds;
     policy_.clock = &clock_;
     verify_.allowed_algs = algs_;
+    // RFC 9701 §5: the signed introspection response names the issuer, the client that asked
+    // (aud) and when (iat); it has no exp of its own. Its typ keeps it from passing as an access
+    // token and the other way round (RFC 8725 §3.11).
+    for (auto [policy, audiences] :
+         {std::pair{&signed_response_policy_,
+                    std::vector<std::string>{options_.introspection_client_id}},
+          std::pair{&forwarded_policy_, options_.introspection_jwt_audiences}}) {
+      policy->issuer = options_.issuer;
+      policy->audiences = audiences;
+      policy->typ = "token-introspection+jwt";
+      policy->required_claims = {"iss", "aud", "iat", "token_introspection"};
+      policy->require_exp = false;
+      policy->leeway_seconds = options_.leeway_seconds;
+      policy->clock = &clock_;
+    }
+    if (options_.introspection_jwt && options_.accept == TokenForm::kJwt) {
+      throw std::invalid_argument("introspection_jwt needs introspection (accept opaque or any)");
+    }
   }
 
   Validation validate(std::string_view token) {
@@ -299,36 +320,66 @@ class Validator::Impl {
     return c;
   }
 
-  Validation validate_jwt(std::string_view token) {
-    // What can be refused without the issuer's keys is refused before they are fetched, so
-    // garbage, "none" and HS* tokens get their 401 even while the issuer is down and never make
-    // the gateway fetch anything.
+  // Verifies a JWT of the issuer against its JWKS, with the policy `choose` picks from the
+  // unverified header. What can be refused without the issuer's keys is refused before they are
+  // fetched, so garbage, "none" and HS* tokens get their 401 even while the issuer is down and
+  // never make the gateway fetch anything.
+  template <class Choose>
+  Result<jose::Jwt, ValidationError> verify_with_jwks(std::string_view token, Choose choose) {
+    auto invalid = [](jose::Status s) {
+      return ValidationError{failure_of(s),
+                             std::string("the access token is not valid: ") + jose::to_string(s)};
+    };
     auto unverified = jose::decode_unverified(token, verify_.max_size);
-    if (!unverified) {
-      return failed(failure_of(unverified.error()), std::string("the access token is not valid: ") +
-                                                        jose::to_string(unverified.error()));
-    }
+    if (!unverified) return Err(invalid(unverified.error()));
     auto alg_member = unverified->header.find("alg");
     const auto alg = alg_member != unverified->header.end() && alg_member->is_string()
                          ? jose::alg_from_string(alg_member->get<std::string>())
                          : std::nullopt;
     if (!alg || std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) {
-      return failed(Failure::kAlgorithm,
-                    "the access token is not valid: its alg is not allowed (RFC 8725 section 3.1)");
+      return Err(ValidationError{
+          Failure::kAlgorithm,
+          "the access token is not valid: its alg is not allowed (RFC 8725 section 3.1)"});
     }
+    const jose::ClaimsPolicy& policy = choose(unverified->header);
     auto keys = jwks_.keys();
-    if (!keys) return failed(Failure::kUnavailable, "the issuer's keys are not available");
-    auto jwt = jose::verify_jwt(token, **keys, verify_, policy_);
+    if (!keys) {
+      return Err(ValidationError{Failure::kUnavailable, "the issuer's keys are not available"});
+    }
+    auto jwt = jose::verify_jwt(token, **keys, verify_, policy);
     if (!jwt && jwt.error() == jose::Status::kKidNotFound) {
       // RFC 7517 §4.5: a kid we have not seen may be the issuer's next key.
       auto fresh = jwks_.refresh_for_unknown_kid(*keys);
-      if (fresh && *fresh != *keys) jwt = jose::verify_jwt(token, **fresh, verify_, policy_);
+      if (fresh && *fresh != *keys) jwt = jose::verify_jwt(token, **fresh, verify_, policy);
     }
-    if (!jwt) {
-      return failed(failure_of(jwt.error()),
-                    std::string("the access token is not valid: ") + jose::to_string(jwt.error()));
+    if (!jwt) return Err(invalid(jwt.error()));
+    return std::move(*jwt);
+  }
+
+  static bool is_signed_introspection(const Json& header) {
+    auto typ = header.find("typ");
+    if (typ == header.end() || !typ->is_string()) return false;
+    std::string t = typ->get<std::string>();
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+    return t == "token-introspection+jwt" || t == "application/token-introspection+jwt";
+  }
+
+  Validation validate_jwt(std::string_view token) {
+    const bool phantom_accepted = !options_.introspection_jwt_audiences.empty();
+    bool forwarded = false;
+    auto jwt = verify_with_jwks(token, [&](const Json& header) -> const jose::ClaimsPolicy& {
+      forwarded = phantom_accepted && is_signed_introspection(header);
+      return forwarded ? forwarded_policy_ : policy_;
+    });
+    if (!jwt) return Validation{nullptr, jwt.error()};
+    if (!forwarded) return Validation{principal_from(std::move(jwt->claims)), {}};
+    // A phantom token (RFC 9701) a trusted gateway forwarded: as fresh as configured, then its
+    // token_introspection member is checked like an introspection answer.
+    const int64_t iat = number_member(jwt->claims, "iat").value_or(0);
+    if (clock_.now() - iat > options_.introspection_jwt_max_age_seconds + options_.leeway_seconds) {
+      return failed(Failure::kExpired, "the forwarded introspection response is too old");
     }
-    return Validation{principal_from(std::move(jwt->claims)), {}};
+    return from_introspection(std::move(jwt->claims["token_introspection"]));
   }
 
   Validation introspect(std::string_view token) {
@@ -343,7 +394,9 @@ class Validator::Impl {
     http::Headers headers;
     headers.set("Authorization", basic_credentials(options_.introspection_client_id,
                                                    options_.introspection_client_secret));
-    headers.set("Accept", "application/json");
+    // RFC 9701 §4: the signed form when asked for it.
+    headers.set("Accept", options_.introspection_jwt ? std::string(kTokenIntrospectionJwt)
+                                                     : std::string("application/json"));
     introspections_.fetch_add(1, std::memory_order_relaxed);
     auto response = client_.post_form(*endpoint, form, headers);
     if (!response) {
@@ -354,17 +407,44 @@ class Validator::Impl {
       return failed(Failure::kUnavailable,
                     "introspection answered HTTP " + std::to_string(response->status));
     }
-    auto body = json::parse_strict(response->body);
-    if (!body || !body->is_object()) {
+    if (!options_.introspection_jwt) {
+      auto body = json::parse_strict(response->body);
+      if (!body) {
+        return failed(Failure::kUnavailable, "introspection answered something other than JSON");
+      }
+      return from_introspection(std::move(*body));
+    }
+    // RFC 9701 §5: the answer is a JWT signed by the issuer for us (aud = our client_id).
+    auto type = response->headers.get("Content-Type");
+    if (!type || type->substr(0, kTokenIntrospectionJwt.size()) != kTokenIntrospectionJwt) {
+      return failed(Failure::kUnavailable, "introspection did not answer with a signed JWT");
+    }
+    auto jwt = verify_with_jwks(response->body, [this](const Json&) -> const jose::ClaimsPolicy& {
+      return signed_response_policy_;
+    });
+    if (!jwt) {
+      return failed(Failure::kUnavailable, "the signed introspection response does not verify");
+    }
+    auto v = from_introspection(std::move(jwt->claims["token_introspection"]));
+    if (v.ok()) {
+      auto p = std::const_pointer_cast<Principal>(v.principal);
+      p->signed_introspection = std::move(response->body);
+    }
+    return v;
+  }
+
+  // An introspection answer (RFC 7662 §2.2), from the endpoint or inside a signed response.
+  Validation from_introspection(Json body) {
+    if (!body.is_object()) {
       return failed(Failure::kUnavailable, "introspection answered something other than JSON");
     }
     // RFC 7662 §2.2: active is the one required member.
-    auto active = body->find("active");
-    if (active == body->end() || !active->is_boolean()) {
+    auto active = body.find("active");
+    if (active == body.end() || !active->is_boolean()) {
       return failed(Failure::kUnavailable, "introspection answered without a boolean active");
     }
     if (!active->get<bool>()) return failed(Failure::kInactive, "the access token is not active");
-    auto p = principal_from(std::move(*body));
+    auto p = principal_from(std::move(body));
     if (!p->issuer.empty() && p->issuer != options_.issuer) {
       return failed(Failure::kWrongIssuer, "the access token was issued by another issuer");
     }
@@ -455,6 +535,8 @@ class Validator::Impl {
   JwksCache jwks_;
   jose::VerifyOptions verify_;
   jose::ClaimsPolicy policy_;
+  jose::ClaimsPolicy signed_response_policy_;  // RFC 9701 answers to this validator's requests
+  jose::ClaimsPolicy forwarded_policy_;        // RFC 9701 answers a trusted gateway forwarded
   std::atomic<uint64_t> introspections_{0};
 
   std::mutex metadata_mutex_;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ok, freePort, startTessera, waitFor } from '../lib/tessera.mjs';
 import { form, basic } from '../lib/demo.mjs';
+import * as jose from 'jose';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
@@ -200,6 +201,8 @@ before(async () => {
       'scopes: [invoices:admin, invoices:read]', 'scope_match: any']),
     ...route('opaque', '/opaque', [`upstream: ${up}`, 'policy: introspect',
       'scopes: [invoices:read]', 'claim_headers: {X-User: sub, X-Client: client_id}']),
+    ...route('phantom', '/phantom', [`upstream: ${up}`, 'policy: phantom',
+      'scopes: [invoices:read]']),
     ...route('public', '/public', [`upstream: ${up}`, 'policy: none', 'methods: [GET, POST]']),
     ...route('strip', '/strip', [`upstream: ${up}/base`, 'policy: none', 'strip_prefix: true']),
     ...route('step-acr', '/step-acr', [`upstream: ${up}`, 'policy: jwt',
@@ -483,6 +486,40 @@ describe('policy introspect', () => {
       const opaque = await serviceToken(OPAQUE_AUD, 'invoices:read');
       assertBearerError(await call('/jwt/x', { token: opaque }), 401, 'invalid_token');
     });
+});
+
+// RFC 9701 phantom tokens: opaque outside, the issuer's signed introspection response inside.
+describe('policy phantom', () => {
+  test('the upstream gets the signed introspection response as its bearer token, never the opaque one',
+    async () => {
+      const opaque = await serviceToken(OPAQUE_AUD, 'invoices:read');
+      const r = await call('/phantom/ledger', { token: opaque });
+      assert.equal(r.status, 200, r.text);
+      assert.ok(!r.text.includes(opaque), 'the opaque token reached the upstream');
+      assert.equal(headerCount(r.body, 'authorization'), 1);
+      const [scheme, jwt] = r.body.headers.authorization.split(' ');
+      assert.equal(scheme, 'Bearer');
+      // Signed by the issuer's key from its JWKS, typed, for the gateway's client (RFC 9701 §5).
+      const jwks = jose.createRemoteJWKSet(new URL(`${env.issuer}/jwks`));
+      const { payload, protectedHeader } = await jose.jwtVerify(jwt, jwks, {
+        issuer: env.issuer, audience: env.introspector.client_id, typ: 'token-introspection+jwt',
+      });
+      assert.equal(protectedHeader.typ, 'token-introspection+jwt');
+      const answer = payload.token_introspection;
+      assert.equal(answer.active, true);
+      assert.equal(answer.client_id, env.service.client_id);
+      assert.equal(answer.scope, 'invoices:read');
+      assert.deepEqual([answer.aud].flat(), [OPAQUE_AUD]);
+    });
+
+  test('scopes and invalid tokens are checked before anything goes upstream', async () => {
+    const writeOnly = await serviceToken(OPAQUE_AUD, 'invoices:write');
+    assertBearerError(await call('/phantom/x', { token: writeOnly }), 403, 'insufficient_scope');
+    assertBearerError(await call('/phantom/x', { token: randomBytes(32).toString('base64url') }),
+      401, 'invalid_token');
+    assertBearerError(await call('/phantom/x', { token: await serviceToken(JWT_AUD, 'invoices:read') }),
+      401, 'invalid_token');
+  });
 });
 
 describe('routing and upstreams', () => {

@@ -38,6 +38,10 @@ class FakeIssuer {
     std::string client_id = "resource-api";
     std::string client_secret = "s3cret";
     std::string last_introspected_token;
+    // RFC 9701: with a key, a request that accepts application/token-introspection+jwt gets the
+    // answer signed (iss, aud = the client, iat = signed_iat, token_introspection).
+    std::optional<jose::Jwk> introspection_signing_key;
+    int64_t signed_iat = 0;
 
     std::atomic<int> metadata_requests{0};
     std::atomic<int> jwks_requests{0};
@@ -114,6 +118,12 @@ class FakeIssuer {
     std::lock_guard lock(state_->mu);
     state_->introspection.erase(token);
   }
+  // RFC 9701: answer requests for the signed form with JWTs signed by `key`, iat `iat`.
+  void sign_introspection(const jose::Jwk& key, int64_t iat) {
+    std::lock_guard lock(state_->mu);
+    state_->introspection_signing_key = key;
+    state_->signed_iat = iat;
+  }
   std::string last_introspected_token() const {
     std::lock_guard lock(state_->mu);
     return state_->last_introspected_token;
@@ -179,10 +189,23 @@ class FakeIssuer {
       std::lock_guard lock(state->mu);
       state->last_introspected_token = token;
       const auto found = state->introspection.find(token);
-      if (found == state->introspection.end()) {
-        return http::Response::json(200, jose::Json{{"active", false}});
+      const jose::Json answer =
+          found == state->introspection.end() ? jose::Json{{"active", false}} : found->second;
+      const bool wants_jwt = request.header("Accept").value_or("").find(
+                                 "application/token-introspection+jwt") != std::string_view::npos;
+      if (wants_jwt && state->introspection_signing_key) {
+        const jose::Json claims = {{"iss", state->issuer.value_or(state->url)},
+                                   {"aud", state->client_id},
+                                   {"iat", state->signed_iat},
+                                   {"token_introspection", answer}};
+        jose::SignOptions options;
+        options.typ = "token-introspection+jwt";  // RFC 9701 §5
+        auto jwt = jose::sign(claims.dump(), *state->introspection_signing_key,
+                              *state->introspection_signing_key->alg(), options);
+        if (!jwt) return http::Response::error(500, "server_error", "signing failed");
+        return http::Response::text(200, *jwt, "application/token-introspection+jwt");
       }
-      return http::Response::json(200, found->second);
+      return http::Response::json(200, answer);
     });
     return r;
   }

@@ -1011,5 +1011,133 @@ TEST_F(AuthenticatorTest, MalformedJwtInTheHeaderIsMalformed) {
   EXPECT_EQ(challenge_for(kRealm, v.error).status, 401);
 }
 
+// ---------------------------------------------------------------------------------------------
+// RFC 9701 signed introspection responses: asked for by a phantom-token gateway, and accepted
+// from a trusted gateway by the API behind it.
+
+class SignedIntrospectionTest : public ValidatorTest {
+ protected:
+  SignedIntrospectionTest() {
+    issuer_.set_active("opaque-token", active_response());
+    issuer_.sign_introspection(es256_, now());
+  }
+  ValidatorOptions gateway_options() const {
+    ValidatorOptions o = opaque_options();
+    o.introspection_jwt = true;
+    return o;
+  }
+  ValidatorOptions api_options(std::vector<std::string> trusted) const {
+    ValidatorOptions o = options();
+    o.introspection_jwt_audiences = std::move(trusted);
+    return o;
+  }
+  // What the introspection endpoint answers for an active token (RFC 7662 §2.2).
+  Json active_answer() const {
+    Json a = active_response();
+    a["active"] = true;
+    return a;
+  }
+  // A response signed as the issuer would sign it for `gateway`, around `introspection`.
+  std::string signed_response(const Json& introspection, const std::string& gateway) const {
+    return sign_token({{"iss", issuer_.url()},
+                       {"aud", gateway},
+                       {"iat", now()},
+                       {"token_introspection", introspection}},
+                      es256_, Alg::kES256, "token-introspection+jwt");
+  }
+};
+
+TEST_F(SignedIntrospectionTest, GatewayVerifiesTheSignedAnswerAndKeepsIt) {
+  Validator validator(gateway_options());
+  const Validation v = validator.validate("opaque-token");
+  ASSERT_TRUE(v.ok()) << describe(v);
+  EXPECT_EQ(v.principal->subject, "bob");
+  ASSERT_FALSE(v.principal->signed_introspection.empty());
+  auto decoded = jose::decode_unverified(v.principal->signed_introspection, 16384);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->header["typ"], "token-introspection+jwt");
+  EXPECT_EQ(Json::parse(decoded->payload)["token_introspection"]["sub"], "bob");
+  // A plain introspection validator neither asks for nor keeps the signed form.
+  Validator plain(opaque_options());
+  const Validation p = plain.validate("opaque-token");
+  ASSERT_TRUE(p.ok()) << describe(p);
+  EXPECT_TRUE(p.principal->signed_introspection.empty());
+}
+
+TEST_F(SignedIntrospectionTest, GatewayRefusesAnAnswerSignedByAnUnknownKey) {
+  issuer_.sign_introspection(make_key(Alg::kES256, "rogue"), now());
+  Validator validator(gateway_options());
+  const Validation v = validator.validate("opaque-token");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error.failure, Failure::kUnavailable) << describe(v);
+}
+
+TEST_F(SignedIntrospectionTest, GatewaySeesSignedInactiveAnswersAsInactive) {
+  issuer_.set_inactive("opaque-token");
+  Validator validator(gateway_options());
+  const Validation v = validator.validate("opaque-token");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error.failure, Failure::kInactive) << describe(v);
+}
+
+TEST_F(SignedIntrospectionTest, SignedAnswersNeedIntrospection) {
+  ValidatorOptions o = options();  // JWT only
+  o.introspection_jwt = true;
+  EXPECT_THROW(Validator{o}, std::invalid_argument);
+}
+
+TEST_F(SignedIntrospectionTest, ApiAcceptsWhatATrustedGatewayForwards) {
+  Validator gateway(gateway_options());
+  const Validation g = gateway.validate("opaque-token");
+  ASSERT_TRUE(g.ok()) << describe(g);
+  Validator api(api_options({issuer_.client_id()}));
+  const Validation v = api.validate(g.principal->signed_introspection);
+  ASSERT_TRUE(v.ok()) << describe(v);
+  EXPECT_EQ(v.principal->subject, "bob");
+  EXPECT_EQ(v.principal->client_id, "service");
+  EXPECT_TRUE(v.principal->has_scope("reports:read"));
+  // Ordinary JWT access tokens still pass the same validator.
+  EXPECT_TRUE(api.validate(token()).ok());
+}
+
+TEST_F(SignedIntrospectionTest, ApiRefusesForwardedAnswersUnlessConfigured) {
+  const std::string forwarded = signed_response(active_answer(), issuer_.client_id());
+  const Validation none = Validator(options()).validate(forwarded);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error.failure, Failure::kWrongType) << describe(none);
+  const Validation other = Validator(api_options({"another-gateway"})).validate(forwarded);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error.failure, Failure::kWrongAudience) << describe(other);
+}
+
+TEST_F(SignedIntrospectionTest, ApiChecksTheForwardedAnswerLikeAnIntrospection) {
+  Validator api(api_options({issuer_.client_id()}));
+  Json inactive = {{"active", false}};
+  EXPECT_EQ(api.validate(signed_response(inactive, issuer_.client_id())).error.failure,
+            Failure::kInactive);
+  Json elsewhere = active_answer();
+  elsewhere["aud"] = "https://other.example.com";
+  EXPECT_EQ(api.validate(signed_response(elsewhere, issuer_.client_id())).error.failure,
+            Failure::kWrongAudience);
+  Json expired = active_answer();
+  expired["exp"] = now() - 3600;
+  EXPECT_EQ(api.validate(signed_response(expired, issuer_.client_id())).error.failure,
+            Failure::kExpired);
+  // An access token's claims signed with the introspection typ are not an answer.
+  EXPECT_FALSE(
+      api.validate(sign_token(claims(), es256_, Alg::kES256, "token-introspection+jwt")).ok());
+}
+
+TEST_F(SignedIntrospectionTest, ApiRefusesStaleForwardedAnswers) {
+  ValidatorOptions o = api_options({issuer_.client_id()});
+  o.introspection_jwt_max_age_seconds = 120;
+  Validator api(o);
+  const std::string forwarded = signed_response(active_answer(), issuer_.client_id());
+  advance(120 + o.leeway_seconds);
+  EXPECT_TRUE(api.validate(forwarded).ok());
+  advance(1);
+  EXPECT_EQ(api.validate(forwarded).error.failure, Failure::kExpired);
+}
+
 }  // namespace
 }  // namespace tessera::resource
