@@ -279,10 +279,10 @@ std::string read_secret_file(const Reader& r, const YAML::Node& n, const std::st
 
 void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string& key,
                         gateway::Route& route) {
-  r.expect_map(
-      n, key,
-      {"name", "host", "path_prefix", "methods", "upstream", "strip_prefix", "policy", "scopes",
-       "scope_match", "acr_values", "max_age", "claim_headers", "forward_authorization"});
+  r.expect_map(n, key,
+               {"name", "host", "path_prefix", "methods", "upstream", "strip_prefix", "policy",
+                "scopes", "scope_match", "acr_values", "max_age", "claim_headers",
+                "forward_authorization", "rate_limit"});
   if (n["name"]) route.name = r.str(n["name"], key + ".name");
   if (n["host"]) route.host = r.str(n["host"], key + ".host");
   if (n["path_prefix"]) route.path_prefix = r.str(n["path_prefix"], key + ".path_prefix");
@@ -291,10 +291,12 @@ void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string&
   route.upstream = r.str(n["upstream"], key + ".upstream");
   if (n["strip_prefix"]) route.strip_prefix = r.boolean(n["strip_prefix"], key + ".strip_prefix");
   if (n["policy"]) {
-    const auto p = r.one_of(n["policy"], key + ".policy", {"jwt", "introspect", "phantom", "none"});
+    const auto p =
+        r.one_of(n["policy"], key + ".policy", {"jwt", "introspect", "phantom", "api_key", "none"});
     route.policy = p == "jwt"          ? gateway::Policy::kJwt
                    : p == "introspect" ? gateway::Policy::kIntrospect
                    : p == "phantom"    ? gateway::Policy::kPhantom
+                   : p == "api_key"    ? gateway::Policy::kApiKey
                                        : gateway::Policy::kNone;
   }
   if (n["scopes"]) route.scopes = string_list(r, n["scopes"], key + ".scopes");
@@ -319,13 +321,55 @@ void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string&
     route.forward_authorization =
         r.boolean(n["forward_authorization"], key + ".forward_authorization");
   }
+  if (const auto& l = n["rate_limit"]) {
+    r.expect_map(l, key + ".rate_limit", {"plan", "by"});
+    if (!l["plan"]) r.fail(l, key + ".rate_limit.plan", "required");
+    auto& limit = route.rate_limit.emplace();
+    limit.plan = r.str(l["plan"], key + ".rate_limit.plan");
+    if (l["by"]) {
+      limit.by = r.one_of(l["by"], key + ".rate_limit.by", {"client", "address"}) == "address"
+                     ? gateway::RateKey::kAddress
+                     : gateway::RateKey::kClient;
+    }
+  }
+}
+
+void read_rate_plan(const Reader& r, const YAML::Node& n, const std::string& key,
+                    gateway::RatePlan& plan) {
+  r.expect_map(n, key, {"name", "quota", "window_seconds", "burst"});
+  for (const char* required : {"name", "quota", "window_seconds"}) {
+    if (!n[required]) r.fail(n, key + "." + required, "required");
+  }
+  plan.name = r.str(n["name"], key + ".name");
+  plan.quota = r.integer(n["quota"], key + ".quota", 1, gateway::kMaxQuota);
+  plan.window_seconds =
+      r.integer(n["window_seconds"], key + ".window_seconds", 1, gateway::kMaxWindowSeconds);
+  if (n["burst"]) plan.burst = r.integer(n["burst"], key + ".burst", 1, gateway::kMaxBurst);
+}
+
+void read_api_key(const Reader& r, const YAML::Node& n, const std::string& key,
+                  gateway::ApiKey& api_key) {
+  r.expect_map(n, key, {"id", "owner", "sha256", "scopes", "rate_plan"});
+  for (const char* required : {"id", "sha256"}) {
+    if (!n[required]) r.fail(n, key + "." + required, "required");
+  }
+  api_key.id = r.str(n["id"], key + ".id");
+  if (n["owner"]) api_key.owner = r.str(n["owner"], key + ".owner");
+  api_key.sha256_hex = r.str(n["sha256"], key + ".sha256");
+  if (api_key.sha256_hex.size() != 64 ||
+      api_key.sha256_hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    r.fail(n["sha256"], key + ".sha256", "expected 64 lowercase hex digits (SHA-256 of the key)");
+  }
+  if (n["scopes"]) api_key.scopes = string_list(r, n["scopes"], key + ".scopes");
+  if (n["rate_plan"]) api_key.rate_plan = r.str(n["rate_plan"], key + ".rate_plan");
 }
 
 void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
   r.expect_map(
       n, "gateway",
       {"port", "realm", "issuer", "audiences", "algorithms", "jwks_uri", "jwks_refresh_seconds",
-       "introspection", "claims_cache_bytes", "upstream_threads", "upstream_timeout_ms", "routes"});
+       "introspection", "claims_cache_bytes", "upstream_threads", "upstream_timeout_ms", "routes",
+       "rate_plans", "rate_limit_max_keys", "api_key_header", "api_keys"});
   gateway::Options& o = g.options;
   if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
   if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
@@ -388,6 +432,22 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
     o.introspection.introspection_client_secret =
         read_secret_file(r, i["client_secret_file"], "gateway.introspection.client_secret_file");
   }
+  auto each = [&](const char* name, auto read, auto& out) {
+    const auto& list = n[name];
+    if (!list) return;
+    if (!list.IsSequence()) r.fail(list, std::string("gateway.") + name, "expected a list");
+    for (size_t i = 0; i < list.size(); ++i) {
+      read(r, list[i], std::string("gateway.") + name + "[" + std::to_string(i) + "]",
+           out.emplace_back());
+    }
+  };
+  each("rate_plans", read_rate_plan, o.rate_plans);
+  each("api_keys", read_api_key, o.api_keys);
+  if (n["rate_limit_max_keys"]) {
+    o.rate_limit_max_keys = static_cast<size_t>(
+        r.integer(n["rate_limit_max_keys"], "gateway.rate_limit_max_keys", 16, 100'000'000));
+  }
+  if (n["api_key_header"]) o.api_key_header = r.str(n["api_key_header"], "gateway.api_key_header");
   if (!n["routes"] || !n["routes"].IsSequence() || n["routes"].size() == 0) {
     r.fail(n, "gateway.routes", "expected a non-empty list of routes");
   }

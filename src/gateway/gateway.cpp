@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
 
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/worker_pool.h"
+#include "http/bearer.h"
 #include "http/client.h"
 #include "resource/http_server.h"
 
@@ -91,6 +94,9 @@ void check_route(const Route& r) {
     throw std::invalid_argument(
         what + ": scopes, acr_values, max_age and claim_headers need a token policy");
   }
+  if (r.policy == Policy::kApiKey && (!r.acr_values.empty() || r.max_age)) {
+    throw std::invalid_argument(what + ": API keys carry no authentication to step up");
+  }
   for (const auto& [header, claim] : r.claim_headers) {
     if (header.empty() || claim.empty() || hop_by_hop(header) ||
         http::iequals(header, "Authorization")) {
@@ -115,6 +121,8 @@ const char* to_string(Policy policy) {
       return "introspect";
     case Policy::kPhantom:
       return "phantom";
+    case Policy::kApiKey:
+      return "api_key";
   }
   return "unknown";
 }
@@ -127,6 +135,21 @@ class Gateway::Impl {
         pool_(options_.upstream_threads, options_.max_queued) {
     if (options_.routes.empty()) throw std::invalid_argument("the gateway has no routes");
     for (const auto& r : options_.routes) check_route(r);
+    if (!options_.rate_plans.empty()) {
+      RateLimiterOptions limits;
+      limits.max_keys = options_.rate_limit_max_keys;
+      limits.now_ns = options_.rate_clock_ns;
+      limiter_ = std::make_unique<RateLimiter>(options_.rate_plans, limits);
+    }
+    auto plan_id = [&](const std::string& name, const std::string& what) {
+      auto id = limiter_ ? limiter_->find_plan(name) : std::nullopt;
+      if (!id) throw std::invalid_argument(what + ": no rate plan named " + name);
+      return *id;
+    };
+    for (const auto& r : options_.routes) {
+      if (r.rate_limit) route_plans_[&r] = plan_id(r.rate_limit->plan, "gateway route " + r.name);
+    }
+    load_api_keys(plan_id);
     auto uses = [&](Policy p) {
       return std::any_of(options_.routes.begin(), options_.routes.end(),
                          [p](const Route& r) { return r.policy == p; });
@@ -192,8 +215,35 @@ class Gateway::Impl {
                  : http::Response::error(404, "not_found", "no route for this path");
     }
 
+    // Limits by address come first: they protect the validation behind them.
+    const auto route_plan = route_plans_.find(route);
+    const bool limited = route_plan != route_plans_.end();
+    const std::string address_key = "ip:" + std::string(request.peer_address());
+    std::vector<std::pair<const RatePlan*, RateDecision>> decisions;
+    auto take = [&](RateLimiter::PlanId plan,
+                    std::string_view key) -> std::optional<http::Response> {
+      auto d = limiter_->take(plan, key);
+      if (!d) return http::Response::error(400, "invalid_request", "the caller cannot be counted");
+      if (!d->allowed) return too_many_requests(*limiter_->plan(plan), *d);
+      decisions.emplace_back(limiter_->plan(plan), *d);
+      return std::nullopt;
+    };
+    if (limited && route->rate_limit->by == RateKey::kAddress) {
+      if (auto refused = take(route_plan->second, address_key)) return std::move(*refused);
+    }
+
     std::shared_ptr<const resource::Principal> principal;
-    if (route->policy != Policy::kNone) {
+    std::optional<RateLimiter::PlanId> key_plan;
+    if (route->policy == Policy::kApiKey) {
+      auto key = api_key(request);
+      if (!key.principal) return std::move(*key.refusal);
+      principal = key.principal;
+      key_plan = key.plan;
+      if (auto c = resource::require_scope(*principal, options_.realm, route->scopes,
+                                           route->scope_match)) {
+        return resource::to_response(*c);
+      }
+    } else if (route->policy != Policy::kNone) {
       const resource::Authenticator& auth = route->policy == Policy::kJwt          ? *jwt_
                                             : route->policy == Policy::kIntrospect ? *introspect_
                                                                                    : *phantom_;
@@ -206,10 +256,89 @@ class Gateway::Impl {
         return resource::to_response(*c);
       }
     }
-    return forward(request, *route, principal.get());
+    if (limited && route->rate_limit->by == RateKey::kClient) {
+      const std::string key =
+          principal ? (route->policy == Policy::kApiKey ? "key:" : "client:") + principal->client_id
+                    : address_key;
+      if (auto refused = take(key_plan.value_or(route_plan->second), key)) {
+        return std::move(*refused);
+      }
+    } else if (key_plan) {
+      // The key's own plan, counted per key, even where the route counts by address.
+      if (auto refused = take(*key_plan, "key:" + principal->client_id)) return std::move(*refused);
+    }
+    http::Response answer = forward(request, *route, principal.get());
+    for (const auto& [plan, decision] : decisions) {
+      add_rate_limit_headers(answer.headers, *plan, decision);
+    }
+    return answer;
   }
 
  private:
+  struct KeyHolder {
+    std::shared_ptr<const resource::Principal> principal;
+    std::optional<RateLimiter::PlanId> plan;
+  };
+
+  template <class PlanId>
+  void load_api_keys(PlanId plan_id) {
+    for (const ApiKey& k : options_.api_keys) {
+      const std::string what = "gateway API key " + k.id;
+      if (k.id.empty()) throw std::invalid_argument("a gateway API key has no id");
+      if (k.sha256_hex.size() != 64 ||
+          k.sha256_hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        throw std::invalid_argument(what + ": sha256 must be 64 lowercase hex digits");
+      }
+      auto p = std::make_shared<resource::Principal>();
+      p->issuer = "api_key";
+      p->subject = k.owner.empty() ? k.id : k.owner;
+      p->client_id = k.id;
+      p->scopes = k.scopes;
+      std::string scope;
+      for (const auto& sc : k.scopes) scope += (scope.empty() ? "" : " ") + sc;
+      p->claims = {{"sub", p->subject}, {"client_id", k.id}, {"scope", scope}};
+      KeyHolder holder{std::move(p), std::nullopt};
+      if (!k.rate_plan.empty()) holder.plan = plan_id(k.rate_plan, what);
+      if (!api_keys_.emplace(k.sha256_hex, std::move(holder)).second) {
+        throw std::invalid_argument(what + ": the same key is listed twice");
+      }
+    }
+    const bool used = std::any_of(options_.routes.begin(), options_.routes.end(),
+                                  [](const Route& r) { return r.policy == Policy::kApiKey; });
+    if (used && api_keys_.empty()) {
+      throw std::invalid_argument("routes with policy api_key need gateway api_keys");
+    }
+  }
+
+  struct KeyLookup {
+    std::shared_ptr<const resource::Principal> principal;
+    std::optional<RateLimiter::PlanId> plan;
+    std::optional<http::Response> refusal;
+  };
+
+  // The key in options_.api_key_header, looked up by its SHA-256 (the table holds no key).
+  // RFC 9110 §11.6.1: a 401 names how to authenticate, here the ApiKey scheme and its field.
+  KeyLookup api_key(const http::Request& request) const {
+    auto refuse = [&](std::string_view error, std::string_view description) {
+      http::Response r = http::Response::error(401, error, description);
+      std::string challenge = "ApiKey ";
+      http::append_challenge_param(challenge, "realm", options_.realm);
+      http::append_challenge_param(challenge, "header", options_.api_key_header);
+      r.headers.set("WWW-Authenticate", challenge);
+      return KeyLookup{nullptr, std::nullopt, std::move(r)};
+    };
+    const size_t count = request.headers().count(options_.api_key_header);
+    if (count == 0) return refuse("invalid_request", "an API key is required");
+    if (count > 1) return refuse("invalid_request", "more than one API key");
+    const std::string_view presented = *request.header(options_.api_key_header);
+    if (presented.empty() || presented.size() > 512) {
+      return refuse("invalid_key", "the API key is not valid");
+    }
+    auto found = api_keys_.find(crypto::to_hex(crypto::sha256(presented)));
+    if (found == api_keys_.end()) return refuse("invalid_key", "the API key is not valid");
+    return KeyLookup{found->second.principal, found->second.plan, std::nullopt};
+  }
+
   http::Response forward(const http::Request& request, const Route& route,
                          const resource::Principal* principal) const {
     http::ClientRequest up;
@@ -229,6 +358,8 @@ class Gateway::Impl {
       const std::string& name = field.first;
       const std::string& value = field.second;
       if (hop_by_hop(name) || named_by_connection(in, name)) continue;
+      // The API key stays at the edge.
+      if (route.policy == Policy::kApiKey && http::iequals(name, options_.api_key_header)) continue;
       // The opaque token stays at the edge (introspect, phantom).
       if (http::iequals(name, "Authorization") &&
           (!route.forward_authorization || route.policy == Policy::kIntrospect ||
@@ -286,6 +417,9 @@ class Gateway::Impl {
   std::unique_ptr<resource::Authenticator> introspect_;
   std::unique_ptr<resource::Authenticator> phantom_;
   resource::DpopVerifier dpop_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::map<const Route*, RateLimiter::PlanId> route_plans_;
+  std::unordered_map<std::string, KeyHolder> api_keys_;  // by lowercase hex SHA-256
   std::unique_ptr<http::HttpClient> upstream_;
   mutable WorkerPool pool_;
 };

@@ -9,12 +9,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "gateway/rate_limit.h"
 #include "http/message.h"
 #include "http/router.h"
 #include "tessera/challenge.h"
@@ -25,12 +27,31 @@ namespace tessera::gateway {
 
 enum class Policy {
   kNone,
+  kApiKey,      // a key from Options::api_keys in Options::api_key_header
   kJwt,         // JWT access tokens, validated locally (RFC 9068)
   kIntrospect,  // opaque tokens, introspected (RFC 7662); the token stays at the edge
   kPhantom,     // opaque outside, JWT inside: the issuer's signed introspection response
                 // (RFC 9701) goes upstream in place of the opaque token
 };
 const char* to_string(Policy policy);
+
+// What a route's rate limit counts requests by: the caller's client (its client_id, or the API
+// key's id; the address when the route takes no token), or its address.
+enum class RateKey { kClient, kAddress };
+
+struct RouteRateLimit {
+  std::string plan;  // a name from Options::rate_plans
+  RateKey by = RateKey::kClient;
+};
+
+// An API key (policy api_key): stored as the SHA-256 of the key, never the key itself.
+struct ApiKey {
+  std::string id;          // the caller's client id: rate limits, logs, claim header "client_id"
+  std::string owner;       // who holds it: claim "sub"
+  std::string sha256_hex;  // lowercase hex of SHA-256(key)
+  std::vector<std::string> scopes;
+  std::string rate_plan;  // a name from Options::rate_plans, counted per key; empty: the route's
+};
 
 struct Route {
   std::string name;               // for logs and metrics
@@ -50,6 +71,8 @@ struct Route {
   // for introspect and phantom: the opaque token stays at the edge (phantom sends the issuer's
   // signed introspection response in its place).
   bool forward_authorization = true;
+  // Token buckets (RFC 6585 §4 429 with Retry-After and the RateLimit fields); none: unlimited.
+  std::optional<RouteRateLimit> rate_limit;
 };
 
 struct Options {
@@ -65,6 +88,14 @@ struct Options {
   // client certificate on the TLS connection (RFC 8705 §3). The proof's htu is compared with the
   // URL the client called: the connection's scheme, the Host field and the request-target.
   resource::DpopOptions dpop;
+  // Rate plans the routes and API keys name, and the cap on buckets tracked (LRU beyond it;
+  // about 115-190 bytes each). `rate_clock_ns`: monotonic nanoseconds, for tests.
+  std::vector<RatePlan> rate_plans;
+  size_t rate_limit_max_keys = 1'000'000;
+  std::function<int64_t()> rate_clock_ns;
+  // Policy api_key: the keys, and the request field that carries one.
+  std::vector<ApiKey> api_keys;
+  std::string api_key_header = "X-API-Key";
   // How long an active introspection answer is trusted before the issuer is asked again (capped
   // by the token's exp): a token revoked at the issuer keeps passing the gateway this long at
   // most (RFC 7662 §4). 0: until exp. JWTs are cached until exp (they cannot be revoked early).

@@ -5,7 +5,7 @@
 // challenges, RFC 9470 step-up challenges, and what is forwarded upstream and back.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -80,6 +80,14 @@ function decode(jwt) {
     payload: JSON.parse(Buffer.from(p, 'base64url')),
   };
 }
+
+// API keys (policy api_key): the config holds only their SHA-256.
+const KEYS = {
+  reader: randomBytes(32).toString('base64url'),   // invoices:read, the route's plan
+  writer: randomBytes(32).toString('base64url'),   // invoices:write only
+  partner: randomBytes(32).toString('base64url'),  // invoices:read, its own plan: 1 per hour
+};
+const sha256Hex = (s) => createHash('sha256').update(s).digest('hex');
 
 const env = {
   dir: undefined, server: undefined, upstream: undefined, issuer: undefined,
@@ -192,6 +200,15 @@ before(async () => {
     `    client_secret_file: ${introspectorSecret}`,
     `    audiences: [${OPAQUE_AUD}]`,
     '    cache_seconds: 1',
+    '  rate_plans:',
+    '    - {name: per-client, quota: 3, window_seconds: 3600}',
+    '    - {name: per-ip, quota: 2, window_seconds: 3600}',
+    '    - {name: keys, quota: 100, window_seconds: 60}',
+    '    - {name: partner, quota: 1, window_seconds: 3600}',
+    '  api_keys:',
+    `    - {id: reader-key, owner: acme, sha256: ${sha256Hex(KEYS.reader)}, scopes: [invoices:read]}`,
+    `    - {id: writer-key, owner: acme, sha256: ${sha256Hex(KEYS.writer)}, scopes: [invoices:write]}`,
+    `    - {id: partner-key, owner: globex, sha256: ${sha256Hex(KEYS.partner)}, scopes: [invoices:read], rate_plan: partner}`,
     '  routes:',
     ...route('jwt', '/jwt', [
       `upstream: ${up}`, 'policy: jwt', 'scopes: [invoices:read]',
@@ -203,6 +220,12 @@ before(async () => {
       'scopes: [invoices:read]', 'claim_headers: {X-User: sub, X-Client: client_id}']),
     ...route('phantom', '/phantom', [`upstream: ${up}`, 'policy: phantom',
       'scopes: [invoices:read]']),
+    ...route('limited', '/limited', [`upstream: ${up}`, 'policy: jwt',
+      'rate_limit: {plan: per-client, by: client}']),
+    ...route('by-ip', '/by-ip', [`upstream: ${up}`, 'policy: none',
+      'rate_limit: {plan: per-ip, by: address}']),
+    ...route('keyed', '/keyed', [`upstream: ${up}`, 'policy: api_key', 'scopes: [invoices:read]',
+      'claim_headers: {X-Client: client_id, X-Owner: sub}', 'rate_limit: {plan: keys}']),
     ...route('public', '/public', [`upstream: ${up}`, 'policy: none', 'methods: [GET, POST]']),
     ...route('strip', '/strip', [`upstream: ${up}/base`, 'policy: none', 'strip_prefix: true']),
     ...route('step-acr', '/step-acr', [`upstream: ${up}`, 'policy: jwt',
@@ -558,5 +581,77 @@ describe('routing and upstreams', () => {
     assert.equal(r.status, 502, r.text);
     assert.match(r.headers.get('content-type'), /application\/json/);
     assert.equal(r.body?.error, 'bad_gateway', r.text);
+  });
+});
+
+// Token buckets per route (RFC 6585 §4, draft-ietf-httpapi-ratelimit-headers-11).
+describe('rate limits', () => {
+  test('per client: the burst passes with RateLimit fields, then 429 with Retry-After', async () => {
+    const token = await serviceToken(JWT_AUD, 'invoices:read');
+    for (const left of [2, 1, 0]) {
+      const r = await call('/limited/x', { token });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get('ratelimit-policy'), '"per-client";q=3;w=3600');
+      assert.match(r.headers.get('ratelimit'), new RegExp(`^"per-client";r=${left};t=\\d+$`));
+    }
+    // Another token of the same client shares the bucket: it is counted by client_id.
+    const again = await call('/limited/x', { token: await serviceToken(JWT_AUD, 'invoices:read') });
+    assert.equal(again.status, 429, again.text);
+    assert.equal(again.body.error, 'rate_limited');
+    assert.ok(Number(again.headers.get('retry-after')) >= 1);
+    assert.match(again.headers.get('ratelimit'), /^"per-client";r=0;t=\d+$/);
+    assert.equal(again.headers.get('cache-control'), 'no-store');
+  });
+
+  test('an invalid token is refused before it is counted', async () => {
+    assertBearerError(await call('/limited/x', { token: 'garbage' }), 401, 'invalid_token');
+  });
+
+  test('per address: before any token is looked at', async () => {
+    assert.equal((await call('/by-ip/a')).status, 200);
+    assert.equal((await call('/by-ip/b')).status, 200);
+    const third = await call('/by-ip/c');
+    assert.equal(third.status, 429, third.text);
+    assert.ok(Number(third.headers.get('retry-after')) >= 1);
+  });
+});
+
+describe('policy api_key', () => {
+  const key = (k) => ({ headers: { 'x-api-key': k } });
+
+  test('a known key passes with its owner and id as claims; the key stays at the edge', async () => {
+    const r = await call('/keyed/orders', key(KEYS.reader));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.headers['x-client'], 'reader-key');
+    assert.equal(r.body.headers['x-owner'], 'acme');
+    assert.equal(r.body.headers['x-api-key'], undefined);
+    assert.ok(!r.text.includes(KEYS.reader), 'the key reached the upstream');
+    assert.equal(r.headers.get('ratelimit-policy'), '"keys";q=100;w=60');
+  });
+
+  test('no key, an unknown key, two keys: 401 with the ApiKey challenge', async () => {
+    for (const init of [{}, key(randomBytes(32).toString('base64url')), key(KEYS.reader.slice(1))]) {
+      const r = await call('/keyed/x', init);
+      assert.equal(r.status, 401, r.text);
+      assert.equal(r.headers.get('www-authenticate'), 'ApiKey realm="api", header="X-API-Key"');
+      assert.match(r.body.error, /^(invalid_request|invalid_key)$/);
+    }
+    const two = await rawRequest(env.gatewayPort, ['GET /keyed/x HTTP/1.1', 'Host: 127.0.0.1',
+      `X-API-Key: ${KEYS.reader}`, `X-API-Key: ${KEYS.reader}`]);
+    assert.equal(two.status, 401, two.body);
+  });
+
+  test("a key without the route's scope is 403 insufficient_scope", async () => {
+    const r = await call('/keyed/x', key(KEYS.writer));
+    assertBearerError(r, 403, 'insufficient_scope');
+  });
+
+  test("a key's own rate plan is counted per key", async () => {
+    assert.equal((await call('/keyed/x', key(KEYS.partner))).status, 200);
+    const second = await call('/keyed/x', key(KEYS.partner));
+    assert.equal(second.status, 429, second.text);
+    assert.match(second.headers.get('ratelimit-policy'), /"partner";q=1;w=3600/);
+    // Other keys are not affected.
+    assert.equal((await call('/keyed/x', key(KEYS.reader))).status, 200);
   });
 });
