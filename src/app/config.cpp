@@ -282,7 +282,7 @@ void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string&
   r.expect_map(n, key,
                {"name", "host", "path_prefix", "methods", "upstream", "strip_prefix", "policy",
                 "scopes", "scope_match", "acr_values", "max_age", "claim_headers",
-                "forward_authorization", "rate_limit"});
+                "forward_authorization", "rate_limit", "fga"});
   if (n["name"]) route.name = r.str(n["name"], key + ".name");
   if (n["host"]) route.host = r.str(n["host"], key + ".host");
   if (n["path_prefix"]) route.path_prefix = r.str(n["path_prefix"], key + ".path_prefix");
@@ -320,6 +320,22 @@ void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string&
   if (n["forward_authorization"]) {
     route.forward_authorization =
         r.boolean(n["forward_authorization"], key + ".forward_authorization");
+  }
+  if (const auto& f = n["fga"]) {
+    const std::string fkey = key + ".fga";
+    r.expect_map(f, fkey, {"object_type", "relations", "user_type", "user_claim"});
+    auto& check = route.fga.emplace();
+    if (!f["object_type"]) r.fail(f, fkey + ".object_type", "required");
+    check.object_type = r.str(f["object_type"], fkey + ".object_type");
+    const auto& relations = f["relations"];
+    if (!relations || !relations.IsMap() || relations.size() == 0) {
+      r.fail(f, fkey + ".relations", "expected a mapping of method to relation (GET: viewer)");
+    }
+    for (const auto& kv : relations) {
+      check.relations[r.str(kv.first, fkey + ".relations")] = r.str(kv.second, fkey + ".relations");
+    }
+    if (f["user_type"]) check.user_type = r.str(f["user_type"], fkey + ".user_type");
+    if (f["user_claim"]) check.user_claim = r.str(f["user_claim"], fkey + ".user_claim");
   }
   if (const auto& l = n["rate_limit"]) {
     r.expect_map(l, key + ".rate_limit", {"plan", "by"});
@@ -369,7 +385,7 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
       n, "gateway",
       {"port", "realm", "issuer", "audiences", "algorithms", "jwks_uri", "jwks_refresh_seconds",
        "introspection", "claims_cache_bytes", "upstream_threads", "upstream_timeout_ms", "routes",
-       "rate_plans", "rate_limit_max_keys", "api_key_header", "api_keys"});
+       "rate_plans", "rate_limit_max_keys", "api_key_header", "api_keys", "fga"});
   gateway::Options& o = g.options;
   if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
   if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
@@ -448,6 +464,17 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
         r.integer(n["rate_limit_max_keys"], "gateway.rate_limit_max_keys", 16, 100'000'000));
   }
   if (n["api_key_header"]) o.api_key_header = r.str(n["api_key_header"], "gateway.api_key_header");
+  if (const auto& f = n["fga"]) {
+    r.expect_map(f, "gateway.fga", {"url", "store_id", "model_id", "token_file"});
+    auto& fga = o.fga.emplace();
+    for (auto [field, out] : {std::pair{"url", &fga.url}, std::pair{"store_id", &fga.store_id}}) {
+      if (!f[field]) r.fail(f, std::string("gateway.fga.") + field, "required");
+      *out = r.str(f[field], std::string("gateway.fga.") + field);
+    }
+    if (f["model_id"]) fga.model_id = r.str(f["model_id"], "gateway.fga.model_id");
+    if (!f["token_file"]) r.fail(f, "gateway.fga.token_file", "required");
+    fga.token = read_secret_file(r, f["token_file"], "gateway.fga.token_file");
+  }
   if (!n["routes"] || !n["routes"].IsSequence() || n["routes"].size() == 0) {
     r.fail(n, "gateway.routes", "expected a non-empty list of routes");
   }

@@ -53,6 +53,17 @@ struct ApiKey {
   std::string rate_plan;  // a name from Options::rate_plans, counted per key; empty: the route's
 };
 
+// Fine-grained authorization of one route against the fga role (OpenFGA's Check API): the
+// object is `object_type:<the path segment after the route's prefix>`, the relation comes from
+// the method, the user is `user_type:<the token's user_claim>`. A request without that segment
+// (a collection), or whose method has no relation, is not checked here.
+struct FgaCheck {
+  std::string object_type;                       // e.g. "invoice"
+  std::map<std::string, std::string> relations;  // method -> relation, e.g. GET -> viewer
+  std::string user_type = "user";
+  std::string user_claim = "sub";
+};
+
 struct Route {
   std::string name;               // for logs and metrics
   std::string host;               // Host to match (no port), case-insensitive; empty: any
@@ -73,6 +84,15 @@ struct Route {
   bool forward_authorization = true;
   // Token buckets (RFC 6585 §4 429 with Retry-After and the RateLimit fields); none: unlimited.
   std::optional<RouteRateLimit> rate_limit;
+  std::optional<FgaCheck> fga;  // needs Options::fga and a token policy
+};
+
+// Where the routes' fine-grained checks go: the fga role's OpenFGA HTTP API.
+struct FgaOptions {
+  std::string url;  // e.g. http://127.0.0.1:8082
+  std::string store_id;
+  std::string model_id;  // empty: the store's latest model
+  std::string token;     // Bearer credential for the fga API (a preshared key)
 };
 
 struct Options {
@@ -93,6 +113,7 @@ struct Options {
   std::vector<RatePlan> rate_plans;
   size_t rate_limit_max_keys = 1'000'000;
   std::function<int64_t()> rate_clock_ns;
+  std::optional<FgaOptions> fga;
   // Policy api_key: the keys, and the request field that carries one.
   std::vector<ApiKey> api_keys;
   std::string api_key_header = "X-API-Key";
