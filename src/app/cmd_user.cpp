@@ -2,6 +2,7 @@
 //   create USERNAME [--password-stdin] [--email E] [--name N] [--totp] [--json]
 //   list [--json]
 //   set-password USERNAME --password-stdin
+//   hash-password < password
 //   disable|enable USERNAME
 //   consents USERNAME [--json]
 //   revoke-consent USERNAME CLIENT_ID
@@ -191,6 +192,17 @@ Result<int64_t, Failure> sign_out_everywhere(store::Store& store, const store::U
   return revoked;
 }
 
+// An argon2id PHC string for a password read from stdin, for configuration that holds password
+// hashes (the gateway's basic users); no store is opened.
+Result<Ok, Failure> hash_password_command() {
+  auto password = read_password_from_stdin();
+  if (!password) return Err(password.error());
+  auto hashed = hash(*password);
+  if (!hashed) return Err(hashed.error());
+  std::printf("%s\n", hashed->c_str());
+  return Ok{};
+}
+
 Result<Ok, Failure> set_password(const StoreChoice& choice, const std::string& username,
                                  bool password_stdin) {
   if (!password_stdin) {
@@ -340,6 +352,11 @@ void add_user_commands(CLI::App& app, int& rc) {
   password_cmd->callback([&rc] {
     rc = run("set-password", [] { return set_password(choice, target, password_stdin); });
   });
+
+  auto* hash_cmd = user->add_subcommand(
+      "hash-password",
+      "Print the argon2id hash of the password on stdin (for gateway.basic_users)");
+  hash_cmd->callback([&rc] { rc = run("hash-password", [] { return hash_password_command(); }); });
 
   for (const bool disabled : {true, false}) {
     auto* cmd = user->add_subcommand(disabled ? "disable" : "enable",

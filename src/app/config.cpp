@@ -291,12 +291,13 @@ void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string&
   route.upstream = r.str(n["upstream"], key + ".upstream");
   if (n["strip_prefix"]) route.strip_prefix = r.boolean(n["strip_prefix"], key + ".strip_prefix");
   if (n["policy"]) {
-    const auto p =
-        r.one_of(n["policy"], key + ".policy", {"jwt", "introspect", "phantom", "api_key", "none"});
+    const auto p = r.one_of(n["policy"], key + ".policy",
+                            {"jwt", "introspect", "phantom", "api_key", "basic", "none"});
     route.policy = p == "jwt"          ? gateway::Policy::kJwt
                    : p == "introspect" ? gateway::Policy::kIntrospect
                    : p == "phantom"    ? gateway::Policy::kPhantom
                    : p == "api_key"    ? gateway::Policy::kApiKey
+                   : p == "basic"      ? gateway::Policy::kBasic
                                        : gateway::Policy::kNone;
   }
   if (n["scopes"]) route.scopes = string_list(r, n["scopes"], key + ".scopes");
@@ -363,6 +364,21 @@ void read_rate_plan(const Reader& r, const YAML::Node& n, const std::string& key
   if (n["burst"]) plan.burst = r.integer(n["burst"], key + ".burst", 1, gateway::kMaxBurst);
 }
 
+void read_basic_user(const Reader& r, const YAML::Node& n, const std::string& key,
+                     gateway::BasicUser& user) {
+  r.expect_map(n, key, {"username", "password_hash", "scopes"});
+  for (const char* required : {"username", "password_hash"}) {
+    if (!n[required]) r.fail(n, key + "." + required, "required");
+  }
+  user.username = r.str(n["username"], key + ".username");
+  user.password_hash = r.str(n["password_hash"], key + ".password_hash");
+  if (user.password_hash.rfind("$argon2id$", 0) != 0) {
+    r.fail(n["password_hash"], key + ".password_hash",
+           "expected an argon2id hash (tessera user hash-password)");
+  }
+  if (n["scopes"]) user.scopes = string_list(r, n["scopes"], key + ".scopes");
+}
+
 void read_api_key(const Reader& r, const YAML::Node& n, const std::string& key,
                   gateway::ApiKey& api_key) {
   r.expect_map(n, key, {"id", "owner", "sha256", "scopes", "rate_plan"});
@@ -381,11 +397,11 @@ void read_api_key(const Reader& r, const YAML::Node& n, const std::string& key,
 }
 
 void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
-  r.expect_map(
-      n, "gateway",
-      {"port", "realm", "issuer", "audiences", "algorithms", "jwks_uri", "jwks_refresh_seconds",
-       "introspection", "claims_cache_bytes", "upstream_threads", "upstream_timeout_ms", "routes",
-       "rate_plans", "rate_limit_max_keys", "api_key_header", "api_keys", "fga"});
+  r.expect_map(n, "gateway",
+               {"port", "realm", "issuer", "audiences", "algorithms", "jwks_uri",
+                "jwks_refresh_seconds", "introspection", "claims_cache_bytes", "upstream_threads",
+                "upstream_timeout_ms", "routes", "rate_plans", "rate_limit_max_keys",
+                "api_key_header", "api_keys", "fga", "basic_users", "basic_cache_seconds"});
   gateway::Options& o = g.options;
   if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
   if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
@@ -459,6 +475,11 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
   };
   each("rate_plans", read_rate_plan, o.rate_plans);
   each("api_keys", read_api_key, o.api_keys);
+  each("basic_users", read_basic_user, o.basic_users);
+  if (n["basic_cache_seconds"]) {
+    o.basic_cache_seconds =
+        r.integer(n["basic_cache_seconds"], "gateway.basic_cache_seconds", 0, 3600);
+  }
   if (n["rate_limit_max_keys"]) {
     o.rate_limit_max_keys = static_cast<size_t>(
         r.integer(n["rate_limit_max_keys"], "gateway.rate_limit_max_keys", 16, 100'000'000));

@@ -1,14 +1,18 @@
 #include "gateway/gateway.h"
 
 #include <algorithm>
+#include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 
+#include "core/base64url.h"
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/worker_pool.h"
 #include "http/bearer.h"
 #include "http/client.h"
+#include "identity/password_hash.h"
 #include "resource/http_server.h"
 
 namespace tessera::gateway {
@@ -101,7 +105,8 @@ void check_route(const Route& r) {
                                 ": fga needs a token policy, object_type, relations, user_type "
                                 "and user_claim");
   }
-  if (r.policy == Policy::kApiKey && (!r.acr_values.empty() || r.max_age)) {
+  if ((r.policy == Policy::kApiKey || r.policy == Policy::kBasic) &&
+      (!r.acr_values.empty() || r.max_age)) {
     throw std::invalid_argument(what + ": API keys carry no authentication to step up");
   }
   for (const auto& [header, claim] : r.claim_headers) {
@@ -130,6 +135,8 @@ const char* to_string(Policy policy) {
       return "phantom";
     case Policy::kApiKey:
       return "api_key";
+    case Policy::kBasic:
+      return "basic";
   }
   return "unknown";
 }
@@ -157,6 +164,7 @@ class Gateway::Impl {
       if (r.rate_limit) route_plans_[&r] = plan_id(r.rate_limit->plan, "gateway route " + r.name);
     }
     load_api_keys(plan_id);
+    load_basic_users();
     const bool checks = std::any_of(options_.routes.begin(), options_.routes.end(),
                                     [](const Route& r) { return r.fga.has_value(); });
     if (checks && (!options_.fga || options_.fga->url.empty() || options_.fga->store_id.empty())) {
@@ -246,7 +254,15 @@ class Gateway::Impl {
 
     std::shared_ptr<const resource::Principal> principal;
     std::optional<RateLimiter::PlanId> key_plan;
-    if (route->policy == Policy::kApiKey) {
+    if (route->policy == Policy::kBasic) {
+      auto user = basic_user(request);
+      if (!user.principal) return std::move(*user.refusal);
+      principal = user.principal;
+      if (auto c = resource::require_scope(*principal, options_.realm, route->scopes,
+                                           route->scope_match)) {
+        return resource::to_response(*c);
+      }
+    } else if (route->policy == Policy::kApiKey) {
       auto key = api_key(request);
       if (!key.principal) return std::move(*key.refusal);
       principal = key.principal;
@@ -330,6 +346,84 @@ class Gateway::Impl {
     std::optional<RateLimiter::PlanId> plan;
     std::optional<http::Response> refusal;
   };
+
+  void load_basic_users() {
+    for (const BasicUser& u : options_.basic_users) {
+      // RFC 7617 §2: the user-id cannot contain a colon.
+      if (u.username.empty() || u.username.find(':') != std::string::npos) {
+        throw std::invalid_argument("gateway basic user '" + u.username +
+                                    "': a username is required and cannot contain ':'");
+      }
+      if (u.password_hash.rfind("$argon2id$", 0) != 0) {
+        throw std::invalid_argument("gateway basic user " + u.username +
+                                    ": password_hash must be an argon2id PHC string");
+      }
+      auto p = std::make_shared<resource::Principal>();
+      p->issuer = "basic";
+      p->subject = u.username;
+      p->client_id = u.username;
+      p->scopes = u.scopes;
+      std::string scope;
+      for (const auto& sc : u.scopes) scope += (scope.empty() ? "" : " ") + sc;
+      p->claims = {{"sub", u.username}, {"client_id", u.username}, {"scope", scope}};
+      if (!basic_users_.emplace(u.username, BasicEntry{&u, std::move(p)}).second) {
+        throw std::invalid_argument("gateway basic user " + u.username + " is listed twice");
+      }
+    }
+    const bool used = std::any_of(options_.routes.begin(), options_.routes.end(),
+                                  [](const Route& r) { return r.policy == Policy::kBasic; });
+    if (used && basic_users_.empty()) {
+      throw std::invalid_argument("routes with policy basic need gateway basic_users");
+    }
+  }
+
+  // RFC 7617: `Authorization: Basic base64(user-id ":" password)`, verified with argon2id (the
+  // unknown-user path takes as long), a success remembered for basic_cache_seconds.
+  KeyLookup basic_user(const http::Request& request) const {
+    auto refuse = [&](std::string_view description, int status = 401) {
+      http::Response r = http::Response::error(
+          status, status == 401 ? "invalid_client" : "invalid_request", description);
+      std::string challenge = "Basic ";
+      http::append_challenge_param(challenge, "realm", options_.realm);
+      http::append_challenge_param(challenge, "charset", "UTF-8");  // RFC 7617 §2.1
+      r.headers.set("WWW-Authenticate", challenge);
+      return KeyLookup{nullptr, std::nullopt, std::move(r)};
+    };
+    if (request.headers().count("Authorization") > 1) {
+      return refuse("repeated Authorization header", 400);
+    }
+    auto credential =
+        http::scheme_credential(request.header("Authorization").value_or(""), "Basic");
+    if (!credential || !*credential) return refuse("HTTP Basic credentials are required");
+    auto decoded = base64::decode(**credential);
+    const size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) return refuse("the Basic credentials are malformed");
+    const std::string username = decoded->substr(0, colon);
+    const std::string_view password = std::string_view(*decoded).substr(colon + 1);
+    auto found = basic_users_.find(username);
+    const std::string cache_key = crypto::sha256(basic_salt_ + *decoded);
+    const int64_t now = SystemClock::instance().now();
+    if (found != basic_users_.end() && options_.basic_cache_seconds > 0) {
+      std::lock_guard lock(basic_mutex_);
+      auto hit = basic_cache_.find(cache_key);
+      if (hit != basic_cache_.end() && hit->second > now) {
+        return KeyLookup{found->second.principal, std::nullopt, std::nullopt};
+      }
+    }
+    const bool ok = found != basic_users_.end()
+                        ? identity::verify_password(password, found->second.user->password_hash)
+                        : identity::verify_password_for_unknown_user(password);
+    if (!ok) return refuse("the username or password is wrong");
+    if (options_.basic_cache_seconds > 0) {
+      std::lock_guard lock(basic_mutex_);
+      if (basic_cache_.size() >= options_.basic_cache_entries) {
+        std::erase_if(basic_cache_, [now](const auto& e) { return e.second <= now; });
+        if (basic_cache_.size() >= options_.basic_cache_entries) basic_cache_.clear();
+      }
+      basic_cache_[cache_key] = now + options_.basic_cache_seconds;
+    }
+    return KeyLookup{found->second.principal, std::nullopt, std::nullopt};
+  }
 
   // The key in options_.api_key_header, looked up by its SHA-256 (the table holds no key).
   // RFC 9110 §11.6.1: a 401 names how to authenticate, here the ApiKey scheme and its field.
@@ -420,6 +514,8 @@ class Gateway::Impl {
       const std::string& name = field.first;
       const std::string& value = field.second;
       if (hop_by_hop(name) || named_by_connection(in, name)) continue;
+      // Basic credentials stay at the edge.
+      if (route.policy == Policy::kBasic && http::iequals(name, "Authorization")) continue;
       // The API key stays at the edge.
       if (route.policy == Policy::kApiKey && http::iequals(name, options_.api_key_header)) continue;
       // The opaque token stays at the edge (introspect, phantom).
@@ -482,6 +578,16 @@ class Gateway::Impl {
   std::unique_ptr<RateLimiter> limiter_;
   std::map<const Route*, RateLimiter::PlanId> route_plans_;
   std::unordered_map<std::string, KeyHolder> api_keys_;  // by lowercase hex SHA-256
+  struct BasicEntry {
+    const BasicUser* user;
+    std::shared_ptr<const resource::Principal> principal;
+  };
+  std::unordered_map<std::string, BasicEntry> basic_users_;
+  // Verified credentials: SHA-256(salt, user:password) -> until when. The salt is random per
+  // process, so the map holds nothing a password can be tested against offline.
+  std::string basic_salt_ = crypto::random_bytes(32);
+  mutable std::mutex basic_mutex_;
+  mutable std::unordered_map<std::string, int64_t> basic_cache_;
   std::unique_ptr<http::HttpClient> upstream_;
   mutable WorkerPool pool_;
 };

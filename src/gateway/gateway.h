@@ -28,6 +28,7 @@ namespace tessera::gateway {
 enum class Policy {
   kNone,
   kApiKey,      // a key from Options::api_keys in Options::api_key_header
+  kBasic,       // HTTP Basic (RFC 7617) against Options::basic_users (argon2id), for legacy clients
   kJwt,         // JWT access tokens, validated locally (RFC 9068)
   kIntrospect,  // opaque tokens, introspected (RFC 7662); the token stays at the edge
   kPhantom,     // opaque outside, JWT inside: the issuer's signed introspection response
@@ -62,6 +63,14 @@ struct FgaCheck {
   std::map<std::string, std::string> relations;  // method -> relation, e.g. GET -> viewer
   std::string user_type = "user";
   std::string user_claim = "sub";
+};
+
+// A user of `basic` routes: the password stored as an argon2id PHC string
+// (`tessera user hash-password`).
+struct BasicUser {
+  std::string username;
+  std::string password_hash;
+  std::vector<std::string> scopes;
 };
 
 struct Route {
@@ -114,6 +123,12 @@ struct Options {
   size_t rate_limit_max_keys = 1'000'000;
   std::function<int64_t()> rate_clock_ns;
   std::optional<FgaOptions> fga;
+  // Policy basic: the users, and how long a verified username and password are remembered (in
+  // memory, as a salted SHA-256, at most basic_cache_entries) so argon2id runs once per client
+  // and period rather than on every request. 0: verify every request.
+  std::vector<BasicUser> basic_users;
+  int64_t basic_cache_seconds = 60;
+  size_t basic_cache_entries = 10'000;
   // Policy api_key: the keys, and the request field that carries one.
   std::vector<ApiKey> api_keys;
   std::string api_key_header = "X-API-Key";

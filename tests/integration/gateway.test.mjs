@@ -87,6 +87,7 @@ const KEYS = {
   writer: randomBytes(32).toString('base64url'),   // invoices:write only
   partner: randomBytes(32).toString('base64url'),  // invoices:read, its own plan: 1 per hour
 };
+const LEGACY_PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
 const sha256Hex = (s) => createHash('sha256').update(s).digest('hex');
 
 const env = {
@@ -176,6 +177,9 @@ before(async () => {
   const fgaKey = randomBytes(32).toString('base64url');
   const fgaKeyFile = join(env.dir, 'fga.key');
   writeFileSync(fgaKeyFile, fgaKey + '\n', { mode: 0o600 });
+  // A legacy client's password, kept only as an argon2id hash (tessera user hash-password).
+  env.legacyHash = ok(['user', 'hash-password'], LEGACY_PASSWORD).trim();
+  assert.match(env.legacyHash, /^\$argon2id\$/);
   const introspectorSecret = join(env.dir, 'introspector.secret');
   writeFileSync(introspectorSecret, env.introspector.client_secret + '\n', { mode: 0o600 });
 
@@ -228,6 +232,8 @@ before(async () => {
     `    - {id: reader-key, owner: acme, sha256: ${sha256Hex(KEYS.reader)}, scopes: [invoices:read]}`,
     `    - {id: writer-key, owner: acme, sha256: ${sha256Hex(KEYS.writer)}, scopes: [invoices:write]}`,
     `    - {id: partner-key, owner: globex, sha256: ${sha256Hex(KEYS.partner)}, scopes: [invoices:read], rate_plan: partner}`,
+    '  basic_users:',
+    `    - {username: legacy, password_hash: '${env.legacyHash}', scopes: [invoices:read]}`,
     '  routes:',
     ...route('jwt', '/jwt', [
       `upstream: ${up}`, 'policy: jwt', 'scopes: [invoices:read]',
@@ -247,6 +253,8 @@ before(async () => {
       'claim_headers: {X-Client: client_id, X-Owner: sub}', 'rate_limit: {plan: keys}']),
     ...route('docs', '/docs', [`upstream: ${up}`, 'policy: jwt',
       'fga: {object_type: doc, relations: {GET: viewer, PUT: editor}}']),
+    ...route('legacy', '/legacy', [`upstream: ${up}`, 'policy: basic', 'scopes: [invoices:read]',
+      'claim_headers: {X-User: sub}']),
     ...route('public', '/public', [`upstream: ${up}`, 'policy: none', 'methods: [GET, POST]']),
     ...route('strip', '/strip', [`upstream: ${up}/base`, 'policy: none', 'strip_prefix: true']),
     ...route('step-acr', '/step-acr', [`upstream: ${up}`, 'policy: jwt',
@@ -703,4 +711,32 @@ describe('per-route fga check', () => {
     assert.equal(r.status, 401, r.text);
     assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="api"');
   });
+});
+
+// HTTP Basic (RFC 7617) for legacy clients, against argon2id hashes.
+describe('policy basic', () => {
+  const basicAuth = (user, password) =>
+    ({ headers: { authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64') } });
+  const CHALLENGE = 'Basic realm="api", charset="UTF-8"';
+
+  test('the right password passes; the credentials stay at the edge', async () => {
+    for (let i = 0; i < 2; i++) {  // the second from the verified-credentials cache
+      const r = await call('/legacy/report', basicAuth('legacy', LEGACY_PASSWORD));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.headers['x-user'], 'legacy');
+      assert.equal(r.body.headers.authorization, undefined);
+    }
+  });
+
+  test('a wrong password, an unknown user, no or other credentials: 401 with the Basic challenge',
+    async () => {
+      const token = await serviceToken(JWT_AUD, 'invoices:read');
+      for (const init of [basicAuth('legacy', LEGACY_PASSWORD + 'x'), basicAuth('nobody', LEGACY_PASSWORD),
+        {}, { token }, { headers: { authorization: 'Basic !!!' } }]) {
+        const r = await call('/legacy/report', init);
+        assert.equal(r.status, 401, r.text);
+        assert.equal(r.headers.get('www-authenticate'), CHALLENGE);
+        assert.equal(typeof r.body.error, 'string');
+      }
+    });
 });

@@ -63,6 +63,51 @@ TEST(Config, RoleListIsCheckedNotSilentlySkipped) {
   EXPECT_NE(error_of("roles: [webserver]\n").find("must be one of"), std::string::npos);
 }
 
+TEST(Config, GatewayReadsPlansKeysUsersAndChecks) {
+  const std::string hex(64, 'a');
+  auto r = parse_config(
+      "roles: [gateway]\ngateway:\n  issuer: https://as.example\n  audiences: [api]\n"
+      "  rate_plans:\n    - {name: per-client, quota: 10, window_seconds: 60, burst: 5}\n"
+      "  api_keys:\n    - {id: k1, owner: acme, sha256: " +
+          hex +
+          ", scopes: [a], rate_plan: per-client}\n"
+          "  basic_users:\n    - {username: old, password_hash: '$argon2id$v=19$x', scopes: [b]}\n"
+          "  routes:\n    - path_prefix: /d\n      upstream: http://127.0.0.1:9\n"
+          "      policy: basic\n      rate_limit: {plan: per-client, by: address}\n"
+          "      fga: {object_type: doc, relations: {GET: viewer}}\n",
+      "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  const auto& o = r->gateway->options;
+  ASSERT_EQ(o.rate_plans.size(), 1u);
+  EXPECT_EQ(o.rate_plans[0].burst, 5);
+  ASSERT_EQ(o.api_keys.size(), 1u);
+  EXPECT_EQ(o.api_keys[0].sha256_hex, hex);
+  EXPECT_EQ(o.api_keys[0].rate_plan, "per-client");
+  ASSERT_EQ(o.basic_users.size(), 1u);
+  EXPECT_EQ(o.basic_users[0].scopes, std::vector<std::string>{"b"});
+  const auto& route = o.routes.at(0);
+  EXPECT_EQ(route.policy, tessera::gateway::Policy::kBasic);
+  ASSERT_TRUE(route.rate_limit);
+  EXPECT_EQ(route.rate_limit->by, tessera::gateway::RateKey::kAddress);
+  ASSERT_TRUE(route.fga);
+  EXPECT_EQ(route.fga->relations.at("GET"), "viewer");
+  EXPECT_EQ(route.fga->user_claim, "sub");
+}
+
+TEST(Config, GatewayRefusesKeysInPlainTextAndNonArgonPasswords) {
+  const std::string head =
+      "roles: [gateway]\ngateway:\n  routes:\n    - {path_prefix: /, upstream: http://x}\n";
+  EXPECT_NE(error_of(head + "  api_keys:\n    - {id: k, sha256: my-secret-key}\n")
+                .find("key 'gateway.api_keys[0].sha256': expected 64 lowercase hex"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "  basic_users:\n    - {username: u, password_hash: plain}\n")
+                .find("gateway.basic_users[0].password_hash"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "  rate_plans:\n    - {name: p, quota: 0, window_seconds: 1}\n")
+                .find("gateway.rate_plans[0].quota"),
+            std::string::npos);
+}
+
 TEST(Config, AsRoleReadsItsSection) {
   auto r = parse_config(
       "roles: [as]\nas:\n  issuer: https://as.example/t1\n  signing_alg: EdDSA\n"
