@@ -23,6 +23,7 @@
 #include "app/config.h"
 #include "app/demo_apis.h"
 #include "app/demo_seed.h"
+#include "app/demo_spa.h"
 #include "app/fga_role.h"
 #include "app/log.h"
 #include "app/store_config.h"
@@ -260,6 +261,9 @@ int demo(uint16_t port, std::string data_dir) {
   GatewayConfig& gateway = config.gateway.emplace();
   gateway.port = nth(1);
   gateway.options.realm = "tessera-demo";
+  // The demo's single-page app (demo_spa.h) is served by the issuer's origin and calls the APIs
+  // through the gateway.
+  gateway.options.cors_origins = {"http://127.0.0.1:" + std::to_string(port)};
   gateway.options.jwt.audiences = {std::string(kDemoInvoicesAudience)};
   gateway.options.routes =
       demo_gateway_routes("http://127.0.0.1:" + std::to_string(invoices_server.port));
@@ -329,7 +333,10 @@ int demo(uint16_t port, std::string data_dir) {
         std::printf("%s\n", line.dump().c_str());
         std::fflush(stdout);
       },
-      add_demo_pages);
+      [gateway_url = "http://127.0.0.1:" + std::to_string(gateway.port)](http::Router& router) {
+        add_demo_pages(router);
+        add_demo_spa(router, gateway_url);
+      });
 }
 
 }  // namespace

@@ -398,10 +398,27 @@ void read_api_key(const Reader& r, const YAML::Node& n, const std::string& key,
 
 void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
   r.expect_map(n, "gateway",
-               {"port", "realm", "issuer", "audiences", "algorithms", "jwks_uri",
-                "jwks_refresh_seconds", "introspection", "claims_cache_bytes", "upstream_threads",
-                "upstream_timeout_ms", "routes", "rate_plans", "rate_limit_max_keys",
-                "api_key_header", "api_keys", "fga", "basic_users", "basic_cache_seconds"});
+               {"port",
+                "realm",
+                "issuer",
+                "audiences",
+                "algorithms",
+                "jwks_uri",
+                "jwks_refresh_seconds",
+                "introspection",
+                "claims_cache_bytes",
+                "upstream_threads",
+                "upstream_timeout_ms",
+                "routes",
+                "rate_plans",
+                "rate_limit_max_keys",
+                "api_key_header",
+                "api_keys",
+                "fga",
+                "basic_users",
+                "basic_cache_seconds",
+                "cors_origins",
+                "cors_max_age_seconds"});
   gateway::Options& o = g.options;
   if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
   if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
@@ -476,6 +493,23 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
   each("rate_plans", read_rate_plan, o.rate_plans);
   each("api_keys", read_api_key, o.api_keys);
   each("basic_users", read_basic_user, o.basic_users);
+  if (n["cors_origins"]) {
+    o.cors_origins = string_list(r, n["cors_origins"], "gateway.cors_origins");
+    for (size_t i = 0; i < o.cors_origins.size(); ++i) {
+      // An origin is scheme://host[:port], nothing after (RFC 6454 §6.2).
+      const auto& origin = o.cors_origins[i];
+      const size_t scheme = origin.find("://");
+      if ((origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) ||
+          origin.find('/', scheme + 3) != std::string::npos || origin.size() == scheme + 3) {
+        r.fail(n["cors_origins"][i], "gateway.cors_origins[" + std::to_string(i) + "]",
+               "expected an origin: http(s)://host[:port] with no path");
+      }
+    }
+  }
+  if (n["cors_max_age_seconds"]) {
+    o.cors_max_age_seconds =
+        r.integer(n["cors_max_age_seconds"], "gateway.cors_max_age_seconds", 0, 86400);
+  }
   if (n["basic_cache_seconds"]) {
     o.basic_cache_seconds =
         r.integer(n["basic_cache_seconds"], "gateway.basic_cache_seconds", 0, 3600);

@@ -80,7 +80,9 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
     spa.type = store::ClientType::kPublic;
     spa.auth_method = store::ClientAuthMethod::kNone;
     spa.grant_types = {"authorization_code", "refresh_token"};
-    spa.redirect_uris = {options.issuer + "/demo/callback"};
+    // The first for clients that read the code themselves; the second is the demo's
+    // single-page app (demo_spa.h).
+    spa.redirect_uris = {options.issuer + "/demo/callback", options.issuer + "/demo/app"};
     spa.post_logout_redirect_uris = {options.issuer + "/demo/signed-out"};
     spa.scopes = {"openid",         "profile",       "email",
                   "offline_access", "invoices:read", "invoices:write"};

@@ -214,6 +214,62 @@ class Gateway::Impl {
   }
 
   http::Response handle(const http::Request& request) const {
+    const std::optional<std::string_view> origin = allowed_origin(request);
+    if (origin && request.method() == "OPTIONS" &&
+        request.headers().contains("Access-Control-Request-Method")) {
+      return preflight(*origin);
+    }
+    http::Response answer = route_and_forward(request);
+    if (origin) {
+      set_cors_fields(answer.headers, *origin);
+    }
+    return answer;
+  }
+
+ private:
+  // The request's Origin when it is one of options_.cors_origins (exact, case-sensitive: the
+  // serialisation of an origin is canonical).
+  std::optional<std::string_view> allowed_origin(const http::Request& request) const {
+    if (options_.cors_origins.empty() || request.headers().count("Origin") != 1) {
+      return std::nullopt;
+    }
+    const std::string_view origin = *request.header("Origin");
+    for (const auto& o : options_.cors_origins) {
+      if (o == origin) return origin;
+    }
+    return std::nullopt;
+  }
+
+  void set_cors_fields(http::Headers& headers, std::string_view origin) const {
+    std::vector<std::string> upstream_cors;
+    for (const auto& field : headers) {
+      if (field.first.size() > 15 && http::iequals(field.first.substr(0, 15), "Access-Control-")) {
+        upstream_cors.push_back(field.first);
+      }
+    }
+    for (const auto& name : upstream_cors) headers.remove(name);
+    headers.set("Access-Control-Allow-Origin", origin);
+    headers.add("Vary", "Origin");
+    // What a script may read beyond the CORS-safelisted fields: the challenges, the limits.
+    headers.set("Access-Control-Expose-Headers",
+                "WWW-Authenticate, Retry-After, RateLimit, RateLimit-Policy, Location, DPoP-Nonce");
+  }
+
+  // A CORS preflight from an allowed origin: 204 naming what the actual request may use. The
+  // actual request is then checked like any other.
+  http::Response preflight(std::string_view origin) const {
+    http::Response r(204);
+    set_cors_fields(r.headers, origin);
+    r.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE");
+    std::string allowed = "Authorization, Content-Type, DPoP";
+    allowed += ", " + options_.api_key_header;
+    r.headers.set("Access-Control-Allow-Headers", allowed);
+    r.headers.set("Access-Control-Max-Age", std::to_string(options_.cors_max_age_seconds));
+    r.headers.set("Cache-Control", "no-store");
+    return r;
+  }
+
+  http::Response route_and_forward(const http::Request& request) const {
     const Route* route = nullptr;
     bool path_known = false;
     const std::string host = host_without_port(request.header("Host").value_or(""));

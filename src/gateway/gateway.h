@@ -123,6 +123,12 @@ struct Options {
   size_t rate_limit_max_keys = 1'000'000;
   std::function<int64_t()> rate_clock_ns;
   std::optional<FgaOptions> fga;
+  // CORS (the Fetch standard's CORS protocol) for browser apps on other origins: the exact
+  // origins ("http://127.0.0.1:8080") whose scripts may call the routes. The gateway answers their
+  // preflights itself and owns the Access-Control-* fields of every answer (an upstream's are
+  // dropped). Tokens travel in Authorization, never cookies: no Allow-Credentials. Empty: none.
+  std::vector<std::string> cors_origins;
+  int64_t cors_max_age_seconds = 600;
   // Policy basic: the users, and how long a verified username and password are remembered (in
   // memory, as a salted SHA-256, at most basic_cache_entries) so argon2id runs once per client
   // and period rather than on every request. 0: verify every request.

@@ -68,7 +68,8 @@ test('demo runs the as, gateway and fga roles and keeps its credentials and key 
     const spa = run.line.clients.spa;
     assert.equal(spa.client_id, 'spa');
     assert.equal(spa.client_secret, undefined, 'a public client has no secret');
-    assert.deepEqual(spa.redirect_uris, [`http://127.0.0.1:${run.port}/demo/callback`]);
+    assert.deepEqual(spa.redirect_uris, [`http://127.0.0.1:${run.port}/demo/callback`,
+      `http://127.0.0.1:${run.port}/demo/app`]);
     assert.deepEqual(spa.post_logout_redirect_uris, [`http://127.0.0.1:${run.port}/demo/signed-out`]);
   }
   assert.equal(second.line.instance_id, first.line.instance_id);
