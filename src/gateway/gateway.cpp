@@ -512,8 +512,9 @@ class Gateway::Impl {
     auto relation = check.relations.find(std::string(request.method()));
     if (relation == check.relations.end()) return std::nullopt;
     std::string_view rest = request.path();
-    if (route.path_prefix != "/")
+    if (route.path_prefix != "/") {
       rest.remove_prefix(std::min(rest.size(), route.path_prefix.size()));
+    }
     while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
     const std::string_view segment = rest.substr(0, rest.find('/'));
     if (segment.empty()) return std::nullopt;  // a collection: the API filters it

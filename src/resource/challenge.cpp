@@ -54,10 +54,12 @@ Challenge insufficient_user_authentication(std::string_view realm, std::string_v
                                            std::optional<int64_t> max_age) {
   constexpr std::string_view kError = "insufficient_user_authentication";
   Challenge c = with_error(401, realm, kError, description);
-  if (!acr_values.empty())
+  if (!acr_values.empty()) {
     http::append_challenge_param(c.www_authenticate, "acr_values", join(acr_values));
-  if (max_age)
+  }
+  if (max_age) {
     http::append_challenge_param(c.www_authenticate, "max_age", std::to_string(*max_age));
+  }
   return c;
 }
 

@@ -1,0 +1,480 @@
+// The gateway's enforcement of sender-constrained access tokens, through Gateway::handle with a
+// real issuer (FakeIssuer: metadata and JWKS over HTTP) and a real upstream that echoes what it
+// received: DPoP-bound tokens (RFC 9449 §6.1 cnf.jkt, §7.1 the DPoP scheme and a proof, §7.2 no
+// Bearer), certificate-bound tokens (RFC 8705 §3 cnf.x5t#S256) and plain bearer tokens
+// (RFC 6750), every refusal checked for its status, challenge and JSON error. Clocks are
+// injected; nothing sleeps.
+#include "gateway/gateway.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "../resource/issuer_fixture.h"
+#include "core/base64url.h"
+#include "core/crypto.h"
+#include "core/json.h"
+#include "http/access_log.h"
+#include "http/message.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "jose/jose.h"
+
+namespace tessera::gateway {
+namespace {
+
+using jose::Alg;
+using jose::Json;
+using resource::test::FakeIssuer;
+using resource::test::make_key;
+using resource::test::sign_token;
+
+constexpr int64_t kNow = 1'700'000'000;
+constexpr const char* kAudience = "https://api.example.com";
+constexpr const char* kHost = "gw.example.com";
+// The request-target carries a query: RFC 9449 §4.3 item 9 compares htu without it.
+constexpr const char* kTarget = "/invoices/7?view=full";
+constexpr const char* kHtu = "http://gw.example.com/invoices/7";
+
+// RFC 8705 §3.1: x5t#S256 is base64url(SHA-256(DER)); computed here, not by the code under test.
+std::string x5t_s256(std::string_view der) { return base64url::encode(crypto::sha256(der)); }
+
+// RFC 9449 §4.2: ath is base64url(SHA-256(ASCII(access token))).
+std::string ath_of(std::string_view token) { return base64url::encode(crypto::sha256(token)); }
+
+std::string fresh_jti() {
+  static std::atomic<int> counter{0};
+  return "proof-" + std::to_string(counter.fetch_add(1));
+}
+
+// The upstream API: answers every GET or POST under /invoices with what it received, as JSON,
+// and counts the requests that reached it.
+class EchoUpstream {
+ public:
+  EchoUpstream() : hits_(std::make_shared<std::atomic<int>>(0)) {
+    http::ServerOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.io_threads = 1;
+    options.builtin_routes = false;
+    options.access_log = std::make_shared<http::NullAccessLog>();
+    http::Router router;
+    auto echo = [hits = hits_](const http::Request& request) {
+      hits->fetch_add(1);
+      return http::Response::json(
+          200, {{"method", request.method()},
+                {"target", request.target()},
+                {"authorization", request.header("Authorization").value_or("")},
+                {"x_forwarded_host", request.header("X-Forwarded-Host").value_or("")}});
+    };
+    router.get("/invoices/{id}", echo);
+    router.post("/invoices/{id}", echo);
+    server_ = std::make_unique<http::Server>(std::move(options), std::move(router));
+    auto started = server_->start();
+    if (!started) throw std::runtime_error("echo upstream: " + started.error());
+    server_->set_ready(true);
+  }
+  ~EchoUpstream() { server_->stop(); }
+  EchoUpstream(const EchoUpstream&) = delete;
+  EchoUpstream& operator=(const EchoUpstream&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  int hits() const { return hits_->load(); }
+
+ private:
+  std::shared_ptr<std::atomic<int>> hits_;
+  std::unique_ptr<http::Server> server_;
+};
+
+// 401 with a `scheme` challenge carrying error="<error>" (RFC 6750 §3, RFC 9449 §7.1) and the
+// JSON body {"error": error, ...}.
+::testing::AssertionResult refused_with(const http::Response& response, std::string_view scheme,
+                                        std::string_view error) {
+  if (response.status != 401) {
+    return ::testing::AssertionFailure()
+           << "status " << response.status << ", body " << response.body;
+  }
+  const std::string challenge(response.headers.get("WWW-Authenticate").value_or(""));
+  if (challenge.rfind(std::string(scheme) + " ", 0) != 0) {
+    return ::testing::AssertionFailure()
+           << "challenge not of scheme " << scheme << ": " << challenge;
+  }
+  const std::string param = "error=\"" + std::string(error) + "\"";
+  if (challenge.find(param) == std::string::npos) {
+    return ::testing::AssertionFailure() << "challenge without " << param << ": " << challenge;
+  }
+  if (response.headers.get("Content-Type").value_or("") != "application/json") {
+    return ::testing::AssertionFailure() << "body is not application/json";
+  }
+  auto body = json::parse_strict(response.body);
+  if (!body || !body->is_object() || !body->contains("error") || (*body)["error"] != error) {
+    return ::testing::AssertionFailure() << "body error is not " << error << ": " << response.body;
+  }
+  return ::testing::AssertionSuccess() << challenge;
+}
+
+class GatewayBinding : public ::testing::Test {
+ protected:
+  GatewayBinding()
+      : signing_key_(make_key(Alg::kES256, "issuer-es256")),
+        client_key_(make_key(Alg::kES256, "client-dpop")),
+        other_client_key_(make_key(Alg::kES256, "other-client-dpop")) {
+    issuer_.publish(signing_key_);
+    gateway_ = std::make_unique<Gateway>(options());
+  }
+
+  Options options() const {
+    Options o;
+    o.realm = "api";
+    Route route;
+    route.name = "invoices";
+    route.path_prefix = "/invoices";
+    route.upstream = upstream_.url();
+    route.policy = Policy::kJwt;
+    route.scopes = {"invoices:read"};
+    o.routes = {route};
+    o.jwt.issuer = issuer_.url();
+    o.jwt.audiences = {kAudience};
+    o.jwt.http_timeout_ms = 2'000;
+    o.jwt.now = [clock = clock_] { return clock->load(); };
+    o.dpop.now = [clock = clock_] { return clock->load(); };
+    o.upstream_threads = 2;
+    o.upstream_timeout_ms = 5'000;
+    return o;
+  }
+
+  int64_t now() const { return clock_->load(); }
+
+  // An RFC 9068 access token for alice, with `cnf` when given.
+  std::string token(const std::optional<Json>& cnf = std::nullopt) const {
+    Json claims = {{"iss", issuer_.url()}, {"sub", "alice"},
+                   {"aud", kAudience},     {"client_id", "spa"},
+                   {"iat", now()},         {"exp", now() + 600},
+                   {"jti", fresh_jti()},   {"scope", "invoices:read"}};
+    if (cnf) claims["cnf"] = *cnf;
+    return sign_token(claims, signing_key_, Alg::kES256);
+  }
+  // RFC 9449 §6.1: bound to the RFC 7638 thumbprint of the client's DPoP key.
+  std::string dpop_bound_token() const { return token(Json{{"jkt", client_key_.thumbprint()}}); }
+  // RFC 8705 §3.1: bound to the certificate whose DER is `der`.
+  std::string certificate_bound_token(std::string_view der) const {
+    return token(Json{{"x5t#S256", x5t_s256(der)}});
+  }
+
+  // The claims of a good proof for `method` on kHtu with `access_token` (RFC 9449 §4.2).
+  Json proof_claims(std::string_view access_token, std::string_view method = "GET") const {
+    return {{"jti", fresh_jti()},
+            {"htm", method},
+            {"htu", kHtu},
+            {"iat", now()},
+            {"ath", ath_of(access_token)}};
+  }
+  // RFC 9449 §4.2: typ dpop+jwt, the signer's public key as jwk, signed with it.
+  static std::string proof(const jose::Jwk& key, const Json& claims) {
+    jose::SignOptions sign;
+    sign.include_kid = false;
+    sign.typ = "dpop+jwt";
+    sign.extra_header = Json{{"jwk", key.public_key().to_json()}};
+    auto jws = jose::sign(claims.dump(), key, Alg::kES256, sign);
+    if (!jws) throw std::runtime_error(std::string("proof: ") + jose::to_string(jws.error()));
+    return *jws;
+  }
+  std::string proof(const Json& claims) const { return proof(client_key_, claims); }
+
+  // A request to the gateway as the server would hand it over.
+  static http::Request request(std::string_view authorization,
+                               const std::vector<std::string>& proofs = {},
+                               std::string_view method = "GET", std::string_view target = kTarget) {
+    http::Request r;
+    r.set_method(method);
+    r.set_target(target);
+    r.mutable_headers().add("Host", kHost);
+    if (!authorization.empty()) r.mutable_headers().add("Authorization", authorization);
+    for (const auto& p : proofs) r.mutable_headers().add("DPoP", p);
+    r.set_peer("203.0.113.7", 50'000);
+    r.set_request_id("req-gateway-test");
+    return r;
+  }
+  static http::Request dpop_request(const std::string& token, const std::string& proof) {
+    return request("DPoP " + token, {proof});
+  }
+  static http::Request with_certificate(http::Request r, std::string_view der) {
+    r.mutable_tls().secure = true;
+    auto certificate = std::make_shared<http::ClientCertificate>();
+    certificate->der = std::string(der);
+    certificate->subject = "CN=partner";
+    r.mutable_tls().client_certificate = std::move(certificate);
+    return r;
+  }
+
+  // The upstream's echo of an accepted request.
+  static Json echoed(const http::Response& response) {
+    auto body = json::parse_strict(response.body);
+    return body && body->is_object() ? *body : Json::object();
+  }
+
+  FakeIssuer issuer_;
+  EchoUpstream upstream_;
+  jose::Jwk signing_key_;
+  jose::Jwk client_key_;
+  jose::Jwk other_client_key_;
+  std::shared_ptr<std::atomic<int64_t>> clock_ = std::make_shared<std::atomic<int64_t>>(kNow);
+  std::unique_ptr<Gateway> gateway_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// DPoP-bound tokens (RFC 9449)
+
+TEST_F(GatewayBinding, DpopBoundTokenWithAValidProofReachesTheUpstream) {
+  const std::string t = dpop_bound_token();
+  const http::Response r = gateway_->handle(dpop_request(t, proof(proof_claims(t))));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(upstream_.hits(), 1);
+  const Json echo = echoed(r);
+  EXPECT_EQ(echo.value("method", ""), "GET");
+  EXPECT_EQ(echo.value("target", ""), kTarget);
+  EXPECT_EQ(echo.value("authorization", ""), "DPoP " + t);
+  EXPECT_EQ(echo.value("x_forwarded_host", ""), kHost);
+}
+
+TEST_F(GatewayBinding, DpopProofForAPostIsAccepted) {
+  const std::string t = dpop_bound_token();
+  const http::Response r = gateway_->handle(
+      request("DPoP " + t, {proof(proof_claims(t, "POST"))}, "POST", "/invoices/7"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(echoed(r).value("method", ""), "POST");
+  EXPECT_EQ(upstream_.hits(), 1);
+}
+
+// RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused, with a DPoP challenge.
+TEST_F(GatewayBinding, DpopBoundTokenAsBearerIsInvalidToken) {
+  const std::string t = dpop_bound_token();
+  const http::Response r = gateway_->handle(request("Bearer " + t, {proof(proof_claims(t))}));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// The claims cache keeps the principal, not the decision: once accepted with a proof, the same
+// token as Bearer is still refused (RFC 9449 §7.2).
+TEST_F(GatewayBinding, DpopBoundTokenAsBearerIsRefusedEvenAfterItWasAccepted) {
+  const std::string t = dpop_bound_token();
+  ASSERT_EQ(gateway_->handle(dpop_request(t, proof(proof_claims(t)))).status, 200);
+  const http::Response r = gateway_->handle(request("Bearer " + t));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 1);
+}
+
+// RFC 9449 §7.1: a DPoP-bound token needs a proof; without one it is invalid_token.
+TEST_F(GatewayBinding, NoProofIsInvalidToken) {
+  const std::string t = dpop_bound_token();
+  const http::Response r = gateway_->handle(request("DPoP " + t));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9449 §4.3 item 12, §7.1: a proof by a key the token is not bound to.
+TEST_F(GatewayBinding, ProofSignedByAnotherKeyIsInvalidToken) {
+  const std::string t = dpop_bound_token();
+  const http::Response r =
+      gateway_->handle(dpop_request(t, proof(other_client_key_, proof_claims(t))));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9449 §4.3 item 8: htm is the request's method.
+TEST_F(GatewayBinding, ProofForAnotherMethodIsInvalidProof) {
+  const std::string t = dpop_bound_token();
+  const http::Response r = gateway_->handle(dpop_request(t, proof(proof_claims(t, "POST"))));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9449 §4.3 item 9: htu is the URL called (the connection's scheme, Host and path).
+TEST_F(GatewayBinding, ProofForAnotherUrlIsInvalidProof) {
+  const std::string t = dpop_bound_token();
+  for (const char* htu : {"http://other.example.com/invoices/7", "http://gw.example.com/invoices/8",
+                          "https://gw.example.com/invoices/7"}) {
+    Json claims = proof_claims(t);
+    claims["htu"] = htu;
+    const http::Response r = gateway_->handle(dpop_request(t, proof(claims)));
+    EXPECT_TRUE(refused_with(r, "DPoP", "invalid_dpop_proof")) << htu;
+  }
+  // And the other way round: a request to another Host than the proof names.
+  http::Request other_host = dpop_request(t, proof(proof_claims(t)));
+  other_host.mutable_headers().set("Host", "evil.example.com");
+  EXPECT_TRUE(refused_with(gateway_->handle(other_host), "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9449 §4.3 item 12: ath is the hash of the token the proof comes with.
+TEST_F(GatewayBinding, ProofForAnotherTokenIsInvalidProof) {
+  const std::string t = dpop_bound_token();
+  const std::string other = dpop_bound_token();
+  const http::Response r = gateway_->handle(dpop_request(t, proof(proof_claims(other))));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_dpop_proof"));
+  Json no_ath = proof_claims(t);
+  no_ath.erase("ath");
+  EXPECT_TRUE(
+      refused_with(gateway_->handle(dpop_request(t, proof(no_ath))), "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9449 §11.1: the same proof twice is a replay.
+TEST_F(GatewayBinding, ReplayedProofIsInvalidProof) {
+  const std::string t = dpop_bound_token();
+  const std::string p = proof(proof_claims(t));
+  ASSERT_EQ(gateway_->handle(dpop_request(t, p)).status, 200);
+  const http::Response r = gateway_->handle(dpop_request(t, p));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 1);
+}
+
+// RFC 9449 §4.3 item 11: iat within the window (60 s old, 5 s ahead by default).
+TEST_F(GatewayBinding, StaleOrFutureProofIsInvalidProof) {
+  const std::string t = dpop_bound_token();
+  Json stale = proof_claims(t);
+  stale["iat"] = now() - 61;
+  EXPECT_TRUE(
+      refused_with(gateway_->handle(dpop_request(t, proof(stale))), "DPoP", "invalid_dpop_proof"));
+  Json future = proof_claims(t);
+  future["iat"] = now() + 6;
+  EXPECT_TRUE(
+      refused_with(gateway_->handle(dpop_request(t, proof(future))), "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 0);
+
+  // At the window's edge a proof is still accepted (RFC 9449 §4.3 item 11: "within an acceptable
+  // window").
+  Json edge = proof_claims(t);
+  edge["iat"] = now() - 60;
+  EXPECT_EQ(gateway_->handle(dpop_request(t, proof(edge))).status, 200);
+}
+
+TEST_F(GatewayBinding, ProofGoesStaleAsTheClockMoves) {
+  const std::string t = dpop_bound_token();
+  const std::string p = proof(proof_claims(t));
+  clock_->fetch_add(61);
+  EXPECT_TRUE(refused_with(gateway_->handle(dpop_request(t, p)), "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9449 §4.3 item 1: exactly one DPoP field.
+TEST_F(GatewayBinding, TwoDpopHeadersAreInvalidProof) {
+  const std::string t = dpop_bound_token();
+  const http::Response r =
+      gateway_->handle(request("DPoP " + t, {proof(proof_claims(t)), proof(proof_claims(t))}));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9449 §4.3 item 4: typ dpop+jwt (an access token is not a proof).
+TEST_F(GatewayBinding, AccessTokenAsProofIsInvalidProof) {
+  const std::string t = dpop_bound_token();
+  const http::Response r = gateway_->handle(dpop_request(t, t));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// The challenge names the algorithms proofs may use (RFC 9449 §7.1 algs).
+TEST_F(GatewayBinding, DpopChallengeListsTheAlgorithms) {
+  const std::string t = dpop_bound_token();
+  const http::Response r = gateway_->handle(request("Bearer " + t));
+  ASSERT_TRUE(refused_with(r, "DPoP", "invalid_token"));
+  const std::string challenge(r.headers.get("WWW-Authenticate").value_or(""));
+  EXPECT_NE(challenge.find("realm=\"api\""), std::string::npos) << challenge;
+  EXPECT_NE(challenge.find("algs=\"ES256 PS256 EdDSA\""), std::string::npos) << challenge;
+}
+
+// A token without cnf.jkt is not DPoP-bound: the DPoP scheme does not fit it (RFC 9449 §7.1),
+// even with a good proof.
+TEST_F(GatewayBinding, UnboundTokenWithTheDpopSchemeIsInvalidToken) {
+  const std::string t = token();
+  const http::Response r = gateway_->handle(dpop_request(t, proof(proof_claims(t))));
+  EXPECT_TRUE(refused_with(r, "DPoP", "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificate-bound tokens (RFC 8705 §3)
+
+// Arbitrary bytes stand for DER: the binding is a hash of whatever the TLS layer hands over.
+constexpr std::string_view kPartnerDer{"\x30\x82\x01\x0a partner certificate", 24};
+constexpr std::string_view kOtherDer{"\x30\x82\x01\x0a another certificate", 24};
+
+TEST_F(GatewayBinding, CertificateBoundTokenWithItsCertificateReachesTheUpstream) {
+  const std::string t = certificate_bound_token(kPartnerDer);
+  const http::Response r = gateway_->handle(with_certificate(request("Bearer " + t), kPartnerDer));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(upstream_.hits(), 1);
+  EXPECT_EQ(echoed(r).value("authorization", ""), "Bearer " + t);
+}
+
+TEST_F(GatewayBinding, CertificateBoundTokenWithAnotherCertificateIsInvalidToken) {
+  const std::string t = certificate_bound_token(kPartnerDer);
+  const http::Response r = gateway_->handle(with_certificate(request("Bearer " + t), kOtherDer));
+  EXPECT_TRUE(refused_with(r, "Bearer", "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+TEST_F(GatewayBinding, CertificateBoundTokenWithoutACertificateIsInvalidToken) {
+  const std::string t = certificate_bound_token(kPartnerDer);
+  EXPECT_TRUE(refused_with(gateway_->handle(request("Bearer " + t)), "Bearer", "invalid_token"));
+  // A TLS connection without a client certificate, and one whose certificate is empty.
+  http::Request secure = request("Bearer " + t);
+  secure.mutable_tls().secure = true;
+  EXPECT_TRUE(refused_with(gateway_->handle(secure), "Bearer", "invalid_token"));
+  EXPECT_TRUE(refused_with(gateway_->handle(with_certificate(request("Bearer " + t), "")), "Bearer",
+                           "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// The hash of the certificate, not the certificate itself, is what cnf carries: a token whose
+// x5t#S256 is the raw DER (or the hex of the hash) does not match.
+TEST_F(GatewayBinding, CertificateThumbprintIsBase64urlOfSha256) {
+  for (const std::string& wrong :
+       {base64url::encode(kPartnerDer), crypto::to_hex(crypto::sha256(kPartnerDer))}) {
+    const std::string t = token(Json{{"x5t#S256", wrong}});
+    EXPECT_TRUE(
+        refused_with(gateway_->handle(with_certificate(request("Bearer " + t), kPartnerDer)),
+                     "Bearer", "invalid_token"))
+        << wrong;
+  }
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain bearer tokens (RFC 6750): no regression
+
+TEST_F(GatewayBinding, UnboundBearerTokenReachesTheUpstream) {
+  const std::string t = token();
+  const http::Response r = gateway_->handle(request("Bearer " + t));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(upstream_.hits(), 1);
+  const Json echo = echoed(r);
+  EXPECT_EQ(echo.value("target", ""), kTarget);
+  EXPECT_EQ(echo.value("authorization", ""), "Bearer " + t);
+  // A client certificate on the connection changes nothing for an unbound token.
+  EXPECT_EQ(gateway_->handle(with_certificate(request("Bearer " + t), kOtherDer)).status, 200);
+  EXPECT_EQ(upstream_.hits(), 2);
+}
+
+TEST_F(GatewayBinding, MissingOrForgedBearerTokenNeverReachesTheUpstream) {
+  const http::Response none = gateway_->handle(request(""));
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.headers.get("WWW-Authenticate").value_or("").rfind("Bearer ", 0), 0U);
+  const std::string forged = sign_token(
+      {{"iss", issuer_.url()}, {"sub", "mallory"}, {"aud", kAudience}, {"exp", now() + 600}},
+      other_client_key_, Alg::kES256);
+  EXPECT_TRUE(
+      refused_with(gateway_->handle(request("Bearer " + forged)), "Bearer", "invalid_token"));
+  EXPECT_EQ(upstream_.hits(), 0);
+}
+
+}  // namespace
+}  // namespace tessera::gateway
