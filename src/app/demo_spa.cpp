@@ -39,7 +39,7 @@ constexpr std::string_view kStyle =
     ".call .status{font-weight:600;margin:.25rem 0}"
     ".call[data-status^=\"2\"] .status{color:var(--ok)}"
     ".call[data-status^=\"4\"] .status,.call[data-status^=\"5\"] .status{color:var(--err)}"
-    "pre{margin:0;padding:.5rem;max-height:24rem;overflow:auto;white-space:pre-wrap;"
+    "pre{margin:0;padding:.5rem;overflow:auto;white-space:pre-wrap;"
     "overflow-wrap:anywhere;background:var(--bg);border-radius:6px;"
     "font:.85rem/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}"
     "code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}";
@@ -227,7 +227,8 @@ constexpr std::string_view kScript = R"js('use strict';
       tokens = null;
     }
     if (!response.ok || !tokens || typeof tokens.access_token !== 'string') {
-      const why = tokens && tokens.error ? `${tokens.error}: ${tokens.error_description || ''}` : '';
+      const why = tokens && tokens.error
+        ? `${tokens.error}: ${tokens.error_description || ''}` : '';
       throw new Error(`The token endpoint answered ${response.status}. ${why}`);
     }
     // RFC 6749 §7.1: this page only knows how to use Bearer tokens (RFC 6750).
@@ -249,7 +250,8 @@ constexpr std::string_view kScript = R"js('use strict';
     const headers = call.withToken ? { authorization: `Bearer ${accessToken}` } : {};
     let response;
     try {
-      response = await fetch(gateway + call.path, { headers, credentials: 'omit', cache: 'no-store' });
+      response = await fetch(gateway + call.path,
+        { headers, credentials: 'omit', cache: 'no-store' });
     } catch (e) {
       throw new Error(`GET ${call.path} through the gateway failed: ${e.message}`);
     }
@@ -259,7 +261,7 @@ constexpr std::string_view kScript = R"js('use strict';
       try {
         body = JSON.parse(text);
       } catch {
-        throw new Error(`GET ${call.path} answered ${response.status} with a body that is not JSON.`);
+        throw new Error(`GET ${call.path} answered ${response.status}, not with JSON.`);
       }
     }
     const box = byId(call.id);
