@@ -9,20 +9,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { SHOTS, launchChromium } from '../lib/browser.mjs';
 import { BIN, freePort, startTessera, waitFor } from '../lib/tessera.mjs';
 import { totp } from '../lib/login.mjs';
 import { codeFlow } from '../lib/demo.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = process.env.TESSERA_SCREENSHOTS || join(dirname(BIN), 'screenshots');
 const PENDING_KEY = 'tessera-demo-authorization';  // the page's sessionStorage entry
 
 let demo;
@@ -31,12 +27,10 @@ let issuer;
 let gateway;
 let metadata;
 let dataDir;
-let profileDir;
+let chromium;
 let browser;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/bootstrap.sh`);
-  mkdirSync(SHOTS, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'tessera-spa-data-'));
   const port = await freePort();
   demo = startTessera(['demo', '--port', String(port), '--data-dir', dataDir]);
@@ -45,20 +39,13 @@ before(async () => {
   issuer = ready.issuer;
   gateway = ready.gateway;
   metadata = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
-  profileDir = mkdtempSync(join(tmpdir(), 'tessera-spa-profile-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    ignoreDefaultArgs: true,
-    args: [...FLAGS, `--user-data-dir=${profileDir}`, '--remote-debugging-pipe',
-      '--no-startup-window'],
-    timeout: 60000,
-  });
+  chromium = await launchChromium('tessera-spa-profile-');
+  browser = chromium.browser;
 });
 
 after(async () => {
-  await browser?.close();
+  await chromium?.close();
   demo?.child.kill('SIGKILL');
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

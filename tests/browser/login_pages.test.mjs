@@ -7,56 +7,37 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { SHOTS, launchChromium } from '../lib/browser.mjs';
 import { BIN, freePort, startTessera, waitFor } from '../lib/tessera.mjs';
 import { totp } from '../lib/login.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-// Where screenshots go: the CMake registration names a folder in the build tree; run by hand,
-// next to the binary (which sits at the build folder's root).
-const SHOTS = process.env.TESSERA_SCREENSHOTS || join(dirname(BIN), 'screenshots');
-
 let demo;
 let ready;
 let issuer;
 let dataDir;
-let profileDir;
+let chromium;
 let browser;
 
 before(async () => {
-  // Never skipped: a machine without the browser fails here (scripts/bootstrap.sh installs it).
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/bootstrap.sh`);
-  mkdirSync(SHOTS, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'tessera-browser-data-'));
   const port = await freePort();
   demo = startTessera(['demo', '--port', String(port), '--data-dir', dataDir]);
   const out = await waitFor(() => demo.out().includes('\n') && demo.out(), 'readiness line');
   ready = JSON.parse(out.trim());
   issuer = ready.issuer;
-  // A fresh profile per run, and exactly our flags: ignoreDefaultArgs keeps Playwright's own
-  // switches out; the pipe and no-startup-window are how it talks to the browser.
-  profileDir = mkdtempSync(join(tmpdir(), 'tessera-browser-profile-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    ignoreDefaultArgs: true,
-    args: [...FLAGS, `--user-data-dir=${profileDir}`, '--remote-debugging-pipe',
-      '--no-startup-window'],
-    timeout: 60000,
-  });
+  chromium = await launchChromium('tessera-browser-profile-');
+  browser = chromium.browser;
 });
 
 after(async () => {
-  await browser?.close();
+  await chromium?.close();
   demo?.child.kill('SIGKILL');
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
