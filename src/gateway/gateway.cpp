@@ -344,9 +344,13 @@ class Gateway::Impl {
       if (auto refused = fga_check(request, *route, *principal)) return std::move(*refused);
     }
     if (limited && route->rate_limit->by == RateKey::kClient) {
+      // Each kind of caller in a namespace of its own; a token naming no client (an introspection
+      // answer may omit client_id, RFC 7662 §2.2) is counted by its address.
+      const char* kind = route->policy == Policy::kApiKey  ? "key:"
+                         : route->policy == Policy::kBasic ? "user:"
+                                                           : "client:";
       const std::string key =
-          principal ? (route->policy == Policy::kApiKey ? "key:" : "client:") + principal->client_id
-                    : address_key;
+          principal && !principal->client_id.empty() ? kind + principal->client_id : address_key;
       if (auto refused = take(key_plan.value_or(route_plan->second), key)) {
         return std::move(*refused);
       }
