@@ -67,8 +67,9 @@ http::Response UserInfoEndpoint::invalid_token(std::string_view description) con
 http::Response UserInfoEndpoint::handle(const http::Request& request) const {
   auto extracted =
       http::extract_bearer_token(request, http::BearerOptions{.accept_form_body = true});
-  if (!extracted)
+  if (!extracted) {
     return http::bearer_error(400, realm_, http::kInvalidRequest, extracted.error(), {});
+  }
   if (!*extracted) return http::bearer_error(401, realm_, std::nullopt, std::nullopt, std::nullopt);
   const std::string& value = (*extracted)->value;
 
