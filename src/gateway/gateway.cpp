@@ -14,6 +14,7 @@
 #include "http/client.h"
 #include "identity/password_hash.h"
 #include "resource/http_server.h"
+#include "resource/space_list.h"
 
 namespace tessera::gateway {
 namespace {
@@ -294,7 +295,7 @@ class Gateway::Impl {
     // Limits by address come first: they protect the validation behind them.
     const auto route_plan = route_plans_.find(route);
     const bool limited = route_plan != route_plans_.end();
-    const std::string address_key = "ip:" + std::string(request.peer_address());
+    auto address_key = [&request] { return "ip:" + std::string(request.peer_address()); };
     std::vector<std::pair<const RatePlan*, RateDecision>> decisions;
     auto take = [&](RateLimiter::PlanId plan,
                     std::string_view key) -> std::optional<http::Response> {
@@ -305,24 +306,16 @@ class Gateway::Impl {
       return std::nullopt;
     };
     if (limited && route->rate_limit->by == RateKey::kAddress) {
-      if (auto refused = take(route_plan->second, address_key)) return std::move(*refused);
+      if (auto refused = take(route_plan->second, address_key())) return std::move(*refused);
     }
 
     std::shared_ptr<const resource::Principal> principal;
     std::optional<RateLimiter::PlanId> key_plan;
-    if (route->policy == Policy::kBasic) {
-      auto user = basic_user(request);
-      if (!user.principal) return std::move(*user.refusal);
-      principal = user.principal;
-      if (auto c = resource::require_scope(*principal, options_.realm, route->scopes,
-                                           route->scope_match)) {
-        return resource::to_response(*c);
-      }
-    } else if (route->policy == Policy::kApiKey) {
-      auto key = api_key(request);
-      if (!key.principal) return std::move(*key.refusal);
-      principal = key.principal;
-      key_plan = key.plan;
+    if (route->policy == Policy::kBasic || route->policy == Policy::kApiKey) {
+      auto found = route->policy == Policy::kBasic ? basic_user(request) : api_key(request);
+      if (!found.principal) return std::move(*found.refusal);
+      principal = found.principal;
+      key_plan = found.plan;
       if (auto c = resource::require_scope(*principal, options_.realm, route->scopes,
                                            route->scope_match)) {
         return resource::to_response(*c);
@@ -350,7 +343,7 @@ class Gateway::Impl {
                          : route->policy == Policy::kBasic ? "user:"
                                                            : "client:";
       const std::string key =
-          principal && !principal->client_id.empty() ? kind + principal->client_id : address_key;
+          principal && !principal->client_id.empty() ? kind + principal->client_id : address_key();
       if (auto refused = take(key_plan.value_or(route_plan->second), key)) {
         return std::move(*refused);
       }
@@ -380,15 +373,9 @@ class Gateway::Impl {
           k.sha256_hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
         throw std::invalid_argument(what + ": sha256 must be 64 lowercase hex digits");
       }
-      auto p = std::make_shared<resource::Principal>();
-      p->issuer = "api_key";
-      p->subject = k.owner.empty() ? k.id : k.owner;
-      p->client_id = k.id;
-      p->scopes = k.scopes;
-      std::string scope;
-      for (const auto& sc : k.scopes) scope += (scope.empty() ? "" : " ") + sc;
-      p->claims = {{"sub", p->subject}, {"client_id", k.id}, {"scope", scope}};
-      KeyHolder holder{std::move(p), std::nullopt};
+      KeyHolder holder{
+          static_principal("api_key", k.owner.empty() ? k.id : k.owner, k.id, k.scopes),
+          std::nullopt};
       if (!k.rate_plan.empty()) holder.plan = plan_id(k.rate_plan, what);
       if (!api_keys_.emplace(k.sha256_hex, std::move(holder)).second) {
         throw std::invalid_argument(what + ": the same key is listed twice");
@@ -399,6 +386,21 @@ class Gateway::Impl {
     if (used && api_keys_.empty()) {
       throw std::invalid_argument("routes with policy api_key need gateway api_keys");
     }
+  }
+
+  // The caller an API key or a basic user stands for, built once at start: the claims a forwarded
+  // header may name (sub, client_id, scope as RFC 6749 §3.3 writes it).
+  static std::shared_ptr<const resource::Principal> static_principal(
+      std::string issuer, const std::string& subject, const std::string& client_id,
+      const std::vector<std::string>& scopes) {
+    auto p = std::make_shared<resource::Principal>();
+    p->issuer = std::move(issuer);
+    p->subject = subject;
+    p->client_id = client_id;
+    p->scopes = scopes;
+    p->claims = {
+        {"sub", subject}, {"client_id", client_id}, {"scope", resource::join_space_list(scopes)}};
+    return p;
   }
 
   struct KeyLookup {
@@ -418,14 +420,7 @@ class Gateway::Impl {
         throw std::invalid_argument("gateway basic user " + u.username +
                                     ": password_hash must be an argon2id PHC string");
       }
-      auto p = std::make_shared<resource::Principal>();
-      p->issuer = "basic";
-      p->subject = u.username;
-      p->client_id = u.username;
-      p->scopes = u.scopes;
-      std::string scope;
-      for (const auto& sc : u.scopes) scope += (scope.empty() ? "" : " ") + sc;
-      p->claims = {{"sub", u.username}, {"client_id", u.username}, {"scope", scope}};
+      auto p = static_principal("basic", u.username, u.username, u.scopes);
       if (!basic_users_.emplace(u.username, BasicEntry{&u, std::move(p)}).second) {
         throw std::invalid_argument("gateway basic user " + u.username + " is listed twice");
       }

@@ -3,18 +3,10 @@
 #include <algorithm>
 
 #include "http/bearer.h"
+#include "resource/space_list.h"
 
 namespace tessera::resource {
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ' ';
-    out += item;
-  }
-  return out;
-}
 
 std::string error_body(std::string_view error, std::string_view description) {
   nlohmann::json body = {{"error", error}};
@@ -44,7 +36,7 @@ Challenge invalid_token(std::string_view realm, std::string_view description) {
 }
 
 Challenge insufficient_scope(std::string_view realm, const std::vector<std::string>& scopes) {
-  const std::string scope = join(scopes);
+  const std::string scope = join_space_list(scopes);
   return with_error(403, realm, http::kInsufficientScope,
                     "the access token does not carry the scope this resource needs", scope);
 }
@@ -55,7 +47,7 @@ Challenge insufficient_user_authentication(std::string_view realm, std::string_v
   constexpr std::string_view kError = "insufficient_user_authentication";
   Challenge c = with_error(401, realm, kError, description);
   if (!acr_values.empty()) {
-    http::append_challenge_param(c.www_authenticate, "acr_values", join(acr_values));
+    http::append_challenge_param(c.www_authenticate, "acr_values", join_space_list(acr_values));
   }
   if (max_age) {
     http::append_challenge_param(c.www_authenticate, "max_age", std::to_string(*max_age));

@@ -19,6 +19,7 @@
 #include "core/json.h"
 #include "http/bearer.h"
 #include "jose/jose.h"
+#include "resource/space_list.h"
 
 namespace tessera::resource {
 
@@ -360,22 +361,13 @@ const char* description_for_jose(DpopFailure f) {
 // Challenges: RFC 9449 §7.1 uses the RFC 6750 §3 auth-params (realm, error, error_description)
 // with the DPoP scheme and adds algs (http::append_challenge_param quotes them).
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ' ';
-    out += item;
-  }
-  return out;
-}
-
 Challenge dpop_error_challenge(std::string_view realm, std::string_view error,
                                std::string_view description, const std::vector<std::string>& algs) {
   std::string header = "DPoP ";
   http::append_challenge_param(header, "realm", realm);
   http::append_challenge_param(header, "error", error);
   if (!description.empty()) http::append_challenge_param(header, "error_description", description);
-  if (!algs.empty()) http::append_challenge_param(header, "algs", join(algs));
+  if (!algs.empty()) http::append_challenge_param(header, "algs", join_space_list(algs));
   nlohmann::json body = {{"error", error}};
   if (!description.empty()) body["error_description"] = description;
   return Challenge{401, std::move(header), body.dump()};
@@ -604,7 +596,7 @@ Challenge dpop_missing_token(std::string_view realm, const std::vector<std::stri
   // RFC 9449 §7.1 / RFC 6750 §3.1: no credentials at all: no error code, body {}.
   std::string header = "DPoP ";
   http::append_challenge_param(header, "realm", realm);
-  if (!algs.empty()) http::append_challenge_param(header, "algs", join(algs));
+  if (!algs.empty()) http::append_challenge_param(header, "algs", join_space_list(algs));
   return Challenge{401, std::move(header), "{}"};
 }
 

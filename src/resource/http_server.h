@@ -61,18 +61,26 @@ inline RequestAuthentication authenticate_request(const Authenticator& authentic
   }
   auto v = authenticator.authenticate(token);
   if (!v.ok()) return {nullptr, to_response(challenge_for(realm, v.error))};
-  Presentation presented;
-  presented.scheme = scheme;
-  presented.token = token;
-  for (const auto& [name, value] : request.headers()) {
-    if (http::iequals(name, "DPoP")) presented.dpop_proofs.emplace_back(value);
-  }
-  presented.method = request.method();
-  const std::string url = request_url(request);
-  presented.url = url;
-  if (const auto* cert = request.client_certificate()) presented.client_certificate_der = cert->der;
-  if (auto c = require_binding(*v.principal, presented, dpop, realm)) {
-    return {nullptr, to_response(*c)};
+  // The proof list, the URL and the certificate matter only to a bound token or the DPoP scheme;
+  // a plain bearer token (the hot path) skips building them.
+  const Principal& principal = *v.principal;
+  if (scheme == TokenScheme::kDpop || !principal.dpop_jkt.empty() ||
+      !principal.certificate_thumbprint.empty()) {
+    Presentation presented;
+    presented.scheme = scheme;
+    presented.token = token;
+    for (const auto& [name, value] : request.headers()) {
+      if (http::iequals(name, "DPoP")) presented.dpop_proofs.emplace_back(value);
+    }
+    presented.method = request.method();
+    const std::string url = request_url(request);
+    presented.url = url;
+    if (const auto* cert = request.client_certificate()) {
+      presented.client_certificate_der = cert->der;
+    }
+    if (auto c = require_binding(principal, presented, dpop, realm)) {
+      return {nullptr, to_response(*c)};
+    }
   }
   if (auto c = require_scope(*v.principal, realm, scopes, match)) return {nullptr, to_response(*c)};
   return {v.principal, std::nullopt};

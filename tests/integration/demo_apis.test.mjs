@@ -180,7 +180,7 @@ test('the gateway refuses, with RFC 6750 challenges, what the APIs never see', a
   assert.equal(wrongMethod.status, 405);
 });
 
-test('two live tokens of one user are each validated and cached on their own', async () => {
+test('a second sign-in gets a new token, and both it and the first one work', async () => {
   const again = (await codeFlow(demo, demo.ready.users.alice, { scope: SCOPE })).tokens;
   assert.notEqual(again.access_token, demo.alice.access_token);
   for (const token of [again.access_token, demo.alice.access_token]) {

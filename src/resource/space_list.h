@@ -1,0 +1,19 @@
+// Space-separated lists, as scope (RFC 6749 §3.3), acr_values (RFC 9470 §3) and algs (RFC 9449
+// §7.1) are written: one joiner for the SDK's challenges and the gateway's claims.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tessera::resource {
+
+inline std::string join_space_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ' ';
+    out += item;
+  }
+  return out;
+}
+
+}  // namespace tessera::resource
