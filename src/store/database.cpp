@@ -130,6 +130,16 @@ StoreResult<Database::Lease> Database::acquire() {
   return Lease(this, std::move(*opened));
 }
 
+StoreResult<Connection*> Database::writer_connection() {
+  if (!writer_ || !writer_->healthy()) {
+    writer_.reset();
+    auto opened = open_connection_();
+    if (!opened) return Err(opened.error());
+    writer_ = std::move(*opened);
+  }
+  return writer_.get();
+}
+
 void Database::release(std::unique_ptr<Connection> connection) {
   std::unique_ptr<Connection> dropped;
   {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <span>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "fga/dsl.h"
@@ -93,7 +95,43 @@ TEST_F(SqliteBackend, EveryPooledConnectionRunsWalForeignKeysAndSynchronousNorma
     auto synchronous = connection->query("PRAGMA synchronous");
     ASSERT_TRUE(synchronous);
     EXPECT_EQ(synchronous->front().integer(0), 1);  // NORMAL
+    auto checkpoint = connection->query("PRAGMA wal_autocheckpoint");
+    ASSERT_TRUE(checkpoint);
+    EXPECT_EQ(checkpoint->front().integer(0), 10000);
   }
+}
+
+// Write transactions of one process queue on the database's writer mutex, not in SQLite's busy
+// handler: with no busy timeout at all, concurrent writers would otherwise get SQLITE_BUSY.
+// Each transaction reads and rewrites a counter, so a lost update would show in the total too.
+TEST_F(SqliteBackend, ConcurrentWritersOfOneProcessQueueAndLoseNoUpdate) {
+  auto database = sqlite::open_sqlite_database(
+      {.path = path_, .pool_size = 4, .busy_timeout = std::chrono::milliseconds(0)});
+  ASSERT_TRUE(database) << database.error().message;
+  Database& db = **database;
+  ASSERT_TRUE(db.execute("CREATE TABLE counter (n BIGINT NOT NULL)"));
+  ASSERT_TRUE(db.execute("INSERT INTO counter (n) VALUES (0)"));
+  constexpr int kThreads = 4;
+  constexpr int kEach = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        auto done = db.in_transaction([](Connection& c) -> StoreResult<int64_t> {
+          auto rows = c.query("SELECT n FROM counter");
+          if (!rows) return Err(rows.error());
+          return c.execute("UPDATE counter SET n = ?", {rows->front().integer(0) + 1});
+        });
+        if (!done) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto total = db.query("SELECT n FROM counter");
+  ASSERT_TRUE(total);
+  EXPECT_EQ(total->front().integer(0), kThreads * kEach);
 }
 
 TEST_F(SqliteBackend, ForeignKeysAreEnforced) {
