@@ -29,5 +29,9 @@ function request()
 end
 
 function response(status, headers, body)
-  if status ~= 200 or not body:find('"active":true', 1, true) then failures = failures + 1 end
+  if status ~= 200 or not body:find('"active":true', 1, true) then
+    failures = failures + 1
+    -- The first few failures say what they were (a 429 is the per-connection request limit).
+    if failures <= 3 then io.stderr:write("failed: " .. status .. " " .. body:sub(1, 160) .. "\n") end
+  end
 end
