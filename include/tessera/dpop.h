@@ -121,6 +121,11 @@ class DpopVerifier {
 //
 // No token at all: the bare `DPoP realm="...", algs="..."` challenge, body {}.
 Challenge dpop_missing_token(std::string_view realm, const std::vector<std::string>& algs);
+// No token at all where both schemes are accepted: RFC 9449 §7.1 lets the resource server name
+// both, here as two challenges in one field (RFC 9110 §11.6.1), `Bearer realm="...", DPoP
+// realm="...", algs="..."`, body {}.
+Challenge bearer_or_dpop_missing_token(std::string_view realm,
+                                       const std::vector<std::string>& algs);
 // The proof is invalid (error invalid_dpop_proof).
 Challenge invalid_dpop_proof(std::string_view realm, std::string_view description,
                              const std::vector<std::string>& algs);

@@ -600,6 +600,14 @@ Challenge dpop_missing_token(std::string_view realm, const std::vector<std::stri
   return Challenge{401, std::move(header), "{}"};
 }
 
+Challenge bearer_or_dpop_missing_token(std::string_view realm,
+                                       const std::vector<std::string>& algs) {
+  Challenge c = missing_token(realm);
+  c.www_authenticate += ", ";
+  c.www_authenticate += dpop_missing_token(realm, algs).www_authenticate;
+  return c;
+}
+
 Challenge invalid_dpop_proof(std::string_view realm, std::string_view description,
                              const std::vector<std::string>& algs) {
   return dpop_error_challenge(realm, "invalid_dpop_proof", description, algs);

@@ -57,6 +57,10 @@ inline RequestAuthentication authenticate_request(const Authenticator& authentic
   std::string token;
   TokenScheme scheme = TokenScheme::kBearer;
   if (auto e = access_token(request.header("Authorization"), token, scheme)) {
+    // No token: with a DPoP verifier, both schemes are accepted here, and both are named.
+    if (e->failure == Failure::kMissing && dpop != nullptr) {
+      return {nullptr, to_response(bearer_or_dpop_missing_token(realm, dpop->algorithms()))};
+    }
     return {nullptr, to_response(challenge_for(realm, *e))};
   }
   auto v = authenticator.authenticate(token);

@@ -230,7 +230,9 @@ async function assertChain(page, subject) {
 async function assertNoToken(page) {
   const none = await result(page, 'r-no-token');
   assert.equal(none.status, 401);
-  assert.equal(none.challenge, 'WWW-Authenticate: Bearer realm="tessera-demo"');  // RFC 6750 §3
+  // RFC 6750 §3.1 and RFC 9449 §7.1: both schemes the gateway accepts, no error code.
+  assert.equal(none.challenge,
+    'WWW-Authenticate: Bearer realm="tessera-demo", DPoP realm="tessera-demo", algs="ES256 PS256 EdDSA"');
 }
 
 test('alice signs in through the app: inv-1 only, inv-2 refused, the chain keeps her as sub',

@@ -143,7 +143,8 @@ test('the ledger accepts no token but an exchanged one: the user token is not pa
 test('the gateway refuses, with RFC 6750 challenges, what the APIs never see', async () => {
   const none = await call(gw('/invoices'));
   assert.equal(none.status, 401);
-  assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="tessera-demo"');
+  assert.equal(none.headers.get('www-authenticate'),
+    'Bearer realm="tessera-demo", DPoP realm="tessera-demo", algs="ES256 PS256 EdDSA"');
 
   const t = demo.alice.access_token;
   const [h, p, s] = t.split('.');

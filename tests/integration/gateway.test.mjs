@@ -72,6 +72,10 @@ function rawRequest(port, lines) {
   });
 }
 
+// RFC 6750 §3.1 and RFC 9449 §7.1: no token where Bearer and DPoP are both accepted names both
+// schemes, with no error code (the gateway's DPoP verifier allows these algorithms).
+const NO_TOKEN_CHALLENGE = 'Bearer realm="api", DPoP realm="api", algs="ES256 PS256 EdDSA"';
+
 // The parts of a JWT, decoded.
 function decode(jwt) {
   const [h, p] = jwt.split('.');
@@ -363,17 +367,17 @@ describe('policy jwt', () => {
     assert.equal(r.body.url, '/jwt/created');
   });
 
-  test('no token: 401 with the bare challenge and a JSON body', async () => {
+  test('no token: 401 with the bare challenges of both schemes and a JSON body', async () => {
     const r = await call('/jwt/invoices');
     assert.equal(r.status, 401, r.text);
-    assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="api"');
+    assert.equal(r.headers.get('www-authenticate'), NO_TOKEN_CHALLENGE);
     assert.match(r.headers.get('content-type'), /application\/json/);
     assert.equal(typeof r.body, 'object');
     assert.equal(r.body.error, undefined);
     // Another scheme is no bearer token either (RFC 6750 §3.1).
     const basicAuth = await call('/jwt/invoices', { headers: basic('a', 'b') });
     assert.equal(basicAuth.status, 401, basicAuth.text);
-    assert.equal(basicAuth.headers.get('www-authenticate'), 'Bearer realm="api"');
+    assert.equal(basicAuth.headers.get('www-authenticate'), NO_TOKEN_CHALLENGE);
   });
 
   test('a tampered signature or payload is invalid_token', async () => {
@@ -711,7 +715,7 @@ describe('per-route fga check', () => {
   test('the token is checked before the fga role is asked', async () => {
     const r = await call('/docs/d1');
     assert.equal(r.status, 401, r.text);
-    assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="api"');
+    assert.equal(r.headers.get('www-authenticate'), NO_TOKEN_CHALLENGE);
   });
 });
 

@@ -467,7 +467,11 @@ TEST_F(GatewayBinding, UnboundBearerTokenReachesTheUpstream) {
 TEST_F(GatewayBinding, MissingOrForgedBearerTokenNeverReachesTheUpstream) {
   const http::Response none = gateway_->handle(request(""));
   EXPECT_EQ(none.status, 401);
-  EXPECT_EQ(none.headers.get("WWW-Authenticate").value_or("").rfind("Bearer ", 0), 0U);
+  // RFC 9449 §7.1: no token where both schemes are accepted names both, without an error code.
+  const std::string none_challenge(none.headers.get("WWW-Authenticate").value_or(""));
+  EXPECT_EQ(none_challenge.rfind("Bearer realm=\"api\", DPoP realm=\"api\", algs=\"", 0), 0U)
+      << none_challenge;
+  EXPECT_EQ(none_challenge.find("error"), std::string::npos) << none_challenge;
   const std::string forged = sign_token(
       {{"iss", issuer_.url()}, {"sub", "mallory"}, {"aud", kAudience}, {"exp", now() + 600}},
       other_client_key_, Alg::kES256);

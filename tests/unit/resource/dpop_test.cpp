@@ -632,6 +632,13 @@ TEST(DpopChallenge, UseDpopNonceAndTheBareChallenge) {
   EXPECT_EQ(bare.body, "{}");
 }
 
+TEST(DpopChallenge, NoTokenWhereBothSchemesAreAcceptedNamesBoth) {
+  const Challenge both = bearer_or_dpop_missing_token("api", algs());
+  EXPECT_EQ(both.status, 401);
+  EXPECT_EQ(both.www_authenticate, R"(Bearer realm="api", DPoP realm="api", algs="ES256 PS256")");
+  EXPECT_EQ(both.body, "{}");
+}
+
 TEST(DpopChallenge, DropsCharactersThatWouldBreakTheHeader) {
   const Challenge c = invalid_dpop_proof("a\"pi", "bad \"quote\"\r\nX-Injected: 1\\", algs());
   EXPECT_EQ(c.www_authenticate.find('\r'), std::string::npos);
