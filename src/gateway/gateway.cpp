@@ -620,6 +620,9 @@ class Gateway::Impl {
     http::Response out(answer->status);
     for (const auto& [name, value] : answer->headers) {
       if (hop_by_hop(name) || named_by_connection(answer->headers, name)) continue;
+      // The client gets the id this gateway logged and sent upstream (the server adds it), not
+      // one the upstream made up.
+      if (http::iequals(name, "X-Request-Id")) continue;
       out.headers.add(name, value);
     }
     out.body = std::move(answer->body);

@@ -22,7 +22,8 @@ const OPAQUE_AUD = 'urn:tessera:api:ledger';  // as.audiences: opaque; the gatew
 const OTHER_AUD = 'https://other.example';    // as.audiences: jwt; not one of the gateway's
 
 // What the upstream saw, per request: it answers with it as JSON. A path ending in /created is
-// answered 201 with headers of its own, to check that the gateway passes them back.
+// answered 201 with headers of its own, to check that the gateway passes them back (all but an
+// X-Request-Id of its own making).
 function startUpstream() {
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -35,7 +36,9 @@ function startUpstream() {
       const created = req.url.split('?')[0].endsWith('/created');
       res.writeHead(created ? 201 : 200, {
         'content-type': 'application/json',
-        ...(created ? { 'x-upstream': 'made-it', location: '/invoices/42' } : {}),
+        ...(created ? {
+          'x-upstream': 'made-it', location: '/invoices/42', 'x-request-id': 'minted-by-upstream',
+        } : {}),
       });
       res.end(JSON.stringify(seen));
     });
@@ -365,6 +368,9 @@ describe('policy jwt', () => {
     assert.equal(r.headers.get('x-upstream'), 'made-it');
     assert.equal(r.headers.get('location'), '/invoices/42');
     assert.equal(r.body.url, '/jwt/created');
+    // The client gets the request id the gateway logged and sent upstream, not another one.
+    assert.match(r.body.headers['x-request-id'], /^\S+$/);
+    assert.equal(r.headers.get('x-request-id'), r.body.headers['x-request-id']);
   });
 
   test('no token: 401 with the bare challenges of both schemes and a JSON body', async () => {
