@@ -17,6 +17,32 @@
 
 namespace tessera::resource {
 
+// RFC 9449 §9: server-provided nonces, kept without server state. A nonce names a time window of
+// period_seconds and carries an HMAC-SHA256 of it under `secret`; it is accepted in its window
+// and the next, so a client has at least one full period to use a nonce it was given. Servers
+// that share the secret accept each other's nonces (several gateway nodes); with a secret of
+// its own, each process accepts only the nonces it gave out.
+struct DpopNonceOptions {
+  std::string secret{};  // 32 bytes or more; empty: 32 random bytes for this process only
+  int64_t period_seconds = 60;
+  std::function<int64_t()> now{};  // Unix seconds; empty: the system clock. For tests.
+};
+
+class DpopNonces {
+ public:
+  // Checks the options; throws std::invalid_argument on a configuration error, at start-up.
+  explicit DpopNonces(DpopNonceOptions options);
+  // The nonce of the current window, for a DPoP-Nonce field (32 base64url characters).
+  std::string current() const;
+  // True for a nonce of the current or the previous window, compared in constant time.
+  bool valid(std::string_view nonce) const;
+
+ private:
+  int64_t window() const;
+  std::string for_window(int64_t window) const;
+  DpopNonceOptions options_;
+};
+
 struct DpopOptions {
   // RFC 9449 §4.3 item 5: the JWS algorithms accepted for proofs. Asymmetric only: "none" and
   // HS* are refused at construction. Also the algs="..." of every challenge (§7.1).
@@ -35,6 +61,10 @@ struct DpopOptions {
   size_t replay_cache_shards = 16;
   // Unix seconds; empty: the system clock. For tests.
   std::function<int64_t()> now;
+  // RFC 9449 §9: when set, every proof must carry a nonce these accept (unless the request
+  // names its own expected_nonce); a proof without one fails with kNonce, whose challenge is
+  // use_dpop_nonce, and the server sends a DPoP-Nonce field with nonces->current().
+  std::shared_ptr<const DpopNonces> nonces;
 };
 
 // Every way a proof can fail. Closed: add a value, add its string.
@@ -72,7 +102,7 @@ struct DpopRequest {
   std::string_view access_token;
   // The token's cnf.jkt (RFC 9449 §6.1); empty when the token is not bound.
   std::string_view expected_jkt;
-  // The server nonce the proof must carry (RFC 9449 §9); nullopt when none is required.
+  // The server nonce the proof must carry (RFC 9449 §9); nullopt: DpopOptions::nonces decides.
   std::optional<std::string_view> expected_nonce;
 };
 
@@ -109,6 +139,8 @@ class DpopVerifier {
   const std::vector<std::string>& algorithms() const;
   // How many unexpired jti values the replay cache holds now.
   size_t replay_cache_size() const;
+  // DpopOptions::nonces: null when the server requires no nonce.
+  const DpopNonces* nonces() const;
 
   class Impl;
 

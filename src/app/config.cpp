@@ -418,7 +418,9 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
                 "basic_users",
                 "basic_cache_seconds",
                 "cors_origins",
-                "cors_max_age_seconds"});
+                "cors_max_age_seconds",
+                "dpop_nonce_seconds",
+                "dpop_nonce_secret_file"});
   gateway::Options& o = g.options;
   if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
   if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
@@ -456,6 +458,26 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
   if (n["upstream_timeout_ms"]) {
     o.upstream_timeout_ms =
         r.integer(n["upstream_timeout_ms"], "gateway.upstream_timeout_ms", 100, 600'000);
+  }
+  // RFC 9449 §9: DPoP proofs must carry a nonce the gateway gave out; the secret file lets
+  // several gateway nodes accept each other's nonces.
+  if (n["dpop_nonce_secret_file"] && !n["dpop_nonce_seconds"]) {
+    r.fail(n["dpop_nonce_secret_file"], "gateway.dpop_nonce_secret_file",
+           "needs gateway.dpop_nonce_seconds");
+  }
+  if (n["dpop_nonce_seconds"]) {
+    resource::DpopNonceOptions nonces;
+    nonces.period_seconds =
+        r.integer(n["dpop_nonce_seconds"], "gateway.dpop_nonce_seconds", 10, 86400);
+    if (n["dpop_nonce_secret_file"]) {
+      nonces.secret =
+          read_secret_file(r, n["dpop_nonce_secret_file"], "gateway.dpop_nonce_secret_file");
+      if (nonces.secret.size() < 32) {
+        r.fail(n["dpop_nonce_secret_file"], "gateway.dpop_nonce_secret_file",
+               "must hold at least 32 bytes");
+      }
+    }
+    o.dpop.nonces = std::make_shared<const resource::DpopNonces>(std::move(nonces));
   }
   o.introspection = o.jwt;
   if (const auto& i = n["introspection"]) {

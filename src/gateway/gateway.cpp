@@ -311,6 +311,7 @@ class Gateway::Impl {
 
     std::shared_ptr<const resource::Principal> principal;
     std::optional<RateLimiter::PlanId> key_plan;
+    std::optional<std::string> dpop_nonce;
     if (route->policy == Policy::kBasic || route->policy == Policy::kApiKey) {
       auto found = route->policy == Policy::kBasic ? basic_user(request) : api_key(request);
       if (!found.principal) return std::move(*found.refusal);
@@ -328,6 +329,7 @@ class Gateway::Impl {
                                                    route->scope_match, &dpop_);
       if (caller.refusal) return std::move(*caller.refusal);
       principal = caller.principal;
+      dpop_nonce = std::move(caller.dpop_nonce);
       if (auto c = resource::require_authentication(*principal, options_.realm, route->acr_values,
                                                     route->max_age, auth.validator().now())) {
         return resource::to_response(*c);
@@ -352,6 +354,7 @@ class Gateway::Impl {
       if (auto refused = take(*key_plan, "key:" + principal->client_id)) return std::move(*refused);
     }
     http::Response answer = forward(request, *route, principal.get());
+    if (dpop_nonce) answer.headers.set("DPoP-Nonce", *dpop_nonce);  // RFC 9449 §9
     for (const auto& [plan, decision] : decisions) {
       add_rate_limit_headers(answer.headers, *plan, decision);
     }

@@ -418,6 +418,7 @@ class DpopVerifier::Impl {
   }
 
   const std::vector<std::string>& algorithms() const { return options_.algorithms; }
+  const DpopNonces* nonces() const { return options_.nonces.get(); }
 
   size_t replay_cache_size() const {
     const int64_t now = this->now();
@@ -555,9 +556,13 @@ class DpopVerifier::Impl {
     }
 
     // RFC 9449 §4.3 item 10, §9: the server's nonce, when it requires one.
-    if (request.expected_nonce) {
+    if (request.expected_nonce || options_.nonces) {
       const std::string* nonce = string_claim(claims, "nonce");
-      if (nonce == nullptr || !crypto::equal_ct(*nonce, *request.expected_nonce)) {
+      const bool accepted =
+          nonce != nullptr &&
+          (request.expected_nonce ? crypto::equal_ct(*nonce, *request.expected_nonce)
+                                  : options_.nonces->valid(*nonce));
+      if (!accepted) {
         return fail(DpopFailure::kNonce, "the DPoP proof must carry the server's nonce");
       }
     }
@@ -591,6 +596,45 @@ DpopVerification DpopVerifier::verify(const DpopRequest& request) const {
 const std::vector<std::string>& DpopVerifier::algorithms() const { return impl_->algorithms(); }
 
 size_t DpopVerifier::replay_cache_size() const { return impl_->replay_cache_size(); }
+
+const DpopNonces* DpopVerifier::nonces() const { return impl_->nonces(); }
+
+// Nonces: base64url(window as 8 bytes big-endian || the first 16 bytes of
+// HMAC-SHA256(secret, "tessera dpop nonce" || window bytes)).
+DpopNonces::DpopNonces(DpopNonceOptions options) : options_(std::move(options)) {
+  if (options_.secret.empty()) options_.secret = crypto::random_bytes(32);
+  if (options_.secret.size() < 32) {
+    throw std::invalid_argument("DPoP nonces: the secret needs at least 32 bytes");
+  }
+  if (options_.period_seconds < 1 || options_.period_seconds > 86'400) {
+    throw std::invalid_argument("DPoP nonces: period_seconds must be within 1..86400");
+  }
+}
+
+int64_t DpopNonces::window() const {
+  const int64_t now = options_.now ? options_.now() : SystemClock::instance().now();
+  return now / options_.period_seconds;
+}
+
+std::string DpopNonces::for_window(int64_t window) const {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) {
+    bytes[7 - i] = static_cast<char>((static_cast<uint64_t>(window) >> (8 * i)) & 0xff);
+  }
+  const std::string mac =
+      crypto::hmac(crypto::Digest::kSha256, options_.secret, "tessera dpop nonce" + bytes);
+  return base64url::encode(bytes + mac.substr(0, 16));
+}
+
+std::string DpopNonces::current() const { return for_window(window()); }
+
+bool DpopNonces::valid(std::string_view nonce) const {
+  const int64_t now = window();
+  // Both compared, always: the time taken does not tell which window matched.
+  const bool current = crypto::equal_ct(nonce, for_window(now));
+  const bool previous = crypto::equal_ct(nonce, for_window(now - 1));
+  return current || previous;
+}
 
 Challenge dpop_missing_token(std::string_view realm, const std::vector<std::string>& algs) {
   // RFC 9449 §7.1 / RFC 6750 §3.1: no credentials at all: no error code, body {}.

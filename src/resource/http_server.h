@@ -30,6 +30,9 @@ inline http::Response to_response(const Challenge& c) {
 struct RequestAuthentication {
   std::shared_ptr<const Principal> principal;  // set when the request may go on
   std::optional<http::Response> refusal;       // set otherwise
+  // RFC 9449 §9: the server nonce for the DPoP-Nonce field of the answer to a request that used
+  // DPoP, when the verifier requires nonces (a refusal carries it already).
+  std::optional<std::string> dpop_nonce = std::nullopt;
 };
 
 // The URL the client called (RFC 9449 §4.3 item 9: what htu is compared with): the scheme of the
@@ -56,10 +59,17 @@ inline RequestAuthentication authenticate_request(const Authenticator& authentic
   }
   std::string token;
   TokenScheme scheme = TokenScheme::kBearer;
+  const DpopNonces* nonces = dpop != nullptr ? dpop->nonces() : nullptr;
+  // RFC 9449 §9: a refusal that concerns DPoP tells the client the nonce to use next.
+  auto refuse_with_nonce = [nonces](const Challenge& c) -> RequestAuthentication {
+    http::Response r = to_response(c);
+    if (nonces != nullptr) r.headers.set("DPoP-Nonce", nonces->current());
+    return {nullptr, std::move(r), std::nullopt};
+  };
   if (auto e = access_token(request.header("Authorization"), token, scheme)) {
     // No token: with a DPoP verifier, both schemes are accepted here, and both are named.
     if (e->failure == Failure::kMissing && dpop != nullptr) {
-      return {nullptr, to_response(bearer_or_dpop_missing_token(realm, dpop->algorithms()))};
+      return refuse_with_nonce(bearer_or_dpop_missing_token(realm, dpop->algorithms()));
     }
     return {nullptr, to_response(challenge_for(realm, *e))};
   }
@@ -83,11 +93,14 @@ inline RequestAuthentication authenticate_request(const Authenticator& authentic
       presented.client_certificate_der = cert->der;
     }
     if (auto c = require_binding(principal, presented, dpop, realm)) {
-      return {nullptr, to_response(*c)};
+      return scheme == TokenScheme::kDpop ? refuse_with_nonce(*c)
+                                          : RequestAuthentication{nullptr, to_response(*c)};
     }
   }
   if (auto c = require_scope(*v.principal, realm, scopes, match)) return {nullptr, to_response(*c)};
-  return {v.principal, std::nullopt};
+  std::optional<std::string> next_nonce;
+  if (scheme == TokenScheme::kDpop && nonces != nullptr) next_nonce = nonces->current();
+  return {v.principal, std::nullopt, std::move(next_nonce)};
 }
 
 }  // namespace tessera::resource

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 using tessera::app::parse_config;
 
 namespace {
@@ -106,6 +108,41 @@ TEST(Config, GatewayRefusesKeysInPlainTextAndNonArgonPasswords) {
   EXPECT_NE(error_of(head + "  rate_plans:\n    - {name: p, quota: 0, window_seconds: 1}\n")
                 .find("gateway.rate_plans[0].quota"),
             std::string::npos);
+}
+
+TEST(Config, GatewayDpopNoncesTakeAPeriodAndASharedSecretOfAtLeast32Bytes) {
+  const std::string head =
+      "roles: [gateway]\ngateway:\n  routes:\n    - {path_prefix: /, upstream: http://x}\n";
+  auto off = parse_config(head, "tessera.yaml");
+  ASSERT_TRUE(off.ok()) << off.error();
+  EXPECT_EQ(off->gateway->options.dpop.nonces, nullptr);
+
+  const std::string secret_path = ::testing::TempDir() + "dpop_nonce_secret";
+  auto write = [&](const std::string& content) {
+    FILE* f = std::fopen(secret_path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(content.c_str(), f);
+    std::fclose(f);
+  };
+  write(std::string(40, 'n') + "\n");
+  const std::string with_secret =
+      head + "  dpop_nonce_seconds: 30\n  dpop_nonce_secret_file: " + secret_path + "\n";
+  auto a = parse_config(with_secret, "tessera.yaml");
+  auto b = parse_config(with_secret, "tessera.yaml");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const auto* nonces = a->gateway->options.dpop.nonces.get();
+  ASSERT_NE(nonces, nullptr);
+  // The same secret file: two gateways accept each other's nonces.
+  EXPECT_TRUE(b->gateway->options.dpop.nonces->valid(nonces->current()));
+
+  write("too-short");
+  EXPECT_NE(error_of(with_secret).find("at least 32 bytes"), std::string::npos);
+  EXPECT_NE(error_of(head + "  dpop_nonce_seconds: 5\n").find("gateway.dpop_nonce_seconds"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "  dpop_nonce_secret_file: " + secret_path + "\n")
+                .find("needs gateway.dpop_nonce_seconds"),
+            std::string::npos);
+  std::remove(secret_path.c_str());
 }
 
 TEST(Config, AsRoleReadsItsSection) {

@@ -253,6 +253,45 @@ TEST_F(GatewayBinding, DpopProofForAPostIsAccepted) {
   EXPECT_EQ(upstream_.hits(), 1);
 }
 
+// RFC 9449 §9: with gateway nonces, a proof without one gets use_dpop_nonce and the nonce to use;
+// the retry with it passes, and every answer to a DPoP request carries the current nonce.
+TEST_F(GatewayBinding, WithNoncesAProofMustCarryTheNonceTheGatewayGaveOut) {
+  Options o = options();
+  o.dpop.nonces = std::make_shared<const resource::DpopNonces>(resource::DpopNonceOptions{
+      .secret = std::string(32, 's'), .period_seconds = 60, .now = [clock = clock_] {
+        return clock->load();
+      }});
+  const Gateway gateway(o);
+  const std::string t = dpop_bound_token();
+
+  const http::Response first = gateway.handle(dpop_request(t, proof(proof_claims(t))));
+  EXPECT_TRUE(refused_with(first, "DPoP", "use_dpop_nonce"));
+  const std::string nonce(first.headers.get("DPoP-Nonce").value_or(""));
+  ASSERT_EQ(nonce, o.dpop.nonces->current());
+
+  Json claims = proof_claims(t);
+  claims["nonce"] = "not-the-gateways";
+  EXPECT_TRUE(
+      refused_with(gateway.handle(dpop_request(t, proof(claims))), "DPoP", "use_dpop_nonce"));
+  EXPECT_EQ(upstream_.hits(), 0);
+
+  claims = proof_claims(t);
+  claims["nonce"] = nonce;
+  const http::Response retried = gateway.handle(dpop_request(t, proof(claims)));
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(retried.headers.get("DPoP-Nonce").value_or(""), nonce);
+  EXPECT_EQ(upstream_.hits(), 1);
+
+  // No token at all: both challenges, and the nonce for the proof to come.
+  const http::Response none = gateway.handle(request(""));
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.headers.get("DPoP-Nonce").value_or(""), nonce);
+  // A bearer token gets no nonce: it has no proof to put one in.
+  const http::Response bearer = gateway.handle(request("Bearer " + token()));
+  ASSERT_EQ(bearer.status, 200) << bearer.body;
+  EXPECT_FALSE(bearer.headers.get("DPoP-Nonce").has_value());
+}
+
 // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused, with a DPoP challenge.
 TEST_F(GatewayBinding, DpopBoundTokenAsBearerIsInvalidToken) {
   const std::string t = dpop_bound_token();

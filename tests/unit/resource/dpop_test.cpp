@@ -378,6 +378,70 @@ TEST_F(DpopTest, RequiresTheServerNonceWhenOneIsExpected) {
   EXPECT_TRUE(verifier_.verify(r).ok());
 }
 
+// RFC 9449 §9 nonces given out by the server itself (DpopNonces), without server state.
+TEST_F(DpopTest, NoncesOfThisWindowAndTheLastAreAcceptedOlderOnesAreNot) {
+  const DpopNonces nonces({.secret = std::string(32, 'k'), .period_seconds = 60, .now = [this] {
+                             return now_.load();
+                           }});
+  const std::string given = nonces.current();
+  EXPECT_EQ(given.size(), 32U);
+  EXPECT_TRUE(nonces.valid(given));
+  now_ += 60;  // the next window: still accepted, and a new nonce is given out
+  EXPECT_TRUE(nonces.valid(given));
+  EXPECT_NE(nonces.current(), given);
+  now_ += 60;  // two windows on: refused
+  EXPECT_FALSE(nonces.valid(given));
+  now_ -= 240;  // a nonce from the future is refused too
+  EXPECT_FALSE(nonces.valid(given));
+  now_ += 120;
+  // Another secret, a changed character, and other strings are refused.
+  const DpopNonces other({.secret = std::string(32, 'x'), .period_seconds = 60, .now = [this] {
+                            return now_.load();
+                          }});
+  EXPECT_FALSE(other.valid(given));
+  std::string changed = given;
+  changed[10] = changed[10] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(nonces.valid(changed));
+  for (const std::string& bad :
+       {std::string(), std::string("nonce"), given + "A", given.substr(1)}) {
+    EXPECT_FALSE(nonces.valid(bad)) << bad;
+  }
+}
+
+TEST(DpopNonceOptionsCheck, RefusesAShortSecretOrABadPeriod) {
+  EXPECT_THROW(DpopNonces({.secret = std::string(31, 'k')}), std::invalid_argument);
+  EXPECT_THROW(DpopNonces({.period_seconds = 0}), std::invalid_argument);
+  EXPECT_THROW(DpopNonces({.period_seconds = 86'401}), std::invalid_argument);
+  // No secret: random per instance, so two instances do not accept each other's nonces.
+  const DpopNonces a({}), b({});
+  EXPECT_TRUE(a.valid(a.current()));
+  EXPECT_FALSE(b.valid(a.current()));
+}
+
+TEST_F(DpopTest, AVerifierWithNoncesRequiresOneOfThem) {
+  DpopOptions o = options();
+  o.nonces = std::make_shared<const DpopNonces>(DpopNonceOptions{
+      .secret = std::string(32, 'k'), .period_seconds = 60, .now = [this] { return now_.load(); }});
+  const DpopVerifier with_nonces(o);
+  EXPECT_NE(with_nonces.nonces(), nullptr);
+  EXPECT_EQ(verifier_.nonces(), nullptr);
+  json claims = good_claims();
+  auto failure = [&](const json& c) {
+    const DpopVerification v = with_nonces.verify(request(proof_with(c)));
+    return v.ok() ? std::optional<DpopFailure>() : std::optional<DpopFailure>(v.error.failure);
+  };
+  EXPECT_EQ(failure(claims), DpopFailure::kNonce);  // none
+  claims["nonce"] = "made-up";
+  EXPECT_EQ(failure(claims), DpopFailure::kNonce);
+  claims["nonce"] = o.nonces->current();
+  claims["jti"] = "jti-with-nonce";
+  EXPECT_EQ(failure(claims), std::nullopt);  // accepted
+  now_ += 130;                               // two windows later
+  claims["jti"] = "jti-stale-nonce";
+  claims["iat"] = now_.load();
+  EXPECT_EQ(failure(claims), DpopFailure::kNonce);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The request as a whole
 
