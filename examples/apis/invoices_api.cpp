@@ -5,7 +5,10 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
+#include <utility>
 
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/result.h"
@@ -301,25 +304,21 @@ class InvoicesApi::Impl {
     }
     std::string token;
     resource::bearer_token(request.header("Authorization"), token);  // validated above
-    http::Params form;
-    form.add("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange");
-    form.add("subject_token", token);
-    form.add("subject_token_type", "urn:ietf:params:oauth:token-type:access_token");
-    form.add("audience", options_.ledger_audience);
-    form.add("scope", "invoices:read");
-    form.add("client_id", options_.client_id);
-    form.add("client_secret", options_.client_secret);
-    auto exchanged = client_.post_form(options_.token_endpoint, form);
-    if (!exchanged) return unavailable("the token endpoint cannot be reached");
-    auto issued = json::parse_strict(exchanged->body, {});
-    if (exchanged->status != 200 || !issued || !issued->contains("access_token") ||
-        !(*issued)["access_token"].is_string()) {
-      // The authorization server refused: the user's token cannot be delegated here.
-      return http::Response::error(403, "access_denied",
-                                   "the token could not be exchanged for the ledger");
+    const int64_t now = SystemClock::instance().now();
+    const std::string cache_key = crypto::sha256(token);
+    std::string ledger_token;
+    if (auto cached = cached_exchange(cache_key, now)) {
+      ledger_token = std::move(*cached);
+    } else {
+      auto fresh = exchange(token);
+      if (!fresh) return fresh.error();
+      // Kept until shortly before the sooner of its own and the caller's token's expiry.
+      remember_exchange(cache_key, fresh->first,
+                        std::min(now + fresh->second, p.expires_at) - kExchangeMarginSeconds, now);
+      ledger_token = std::move(fresh->first);
     }
     http::Headers headers;
-    headers.set("Authorization", "Bearer " + (*issued)["access_token"].get<std::string>());
+    headers.set("Authorization", "Bearer " + ledger_token);
     auto ledger = client_.get(options_.ledger_url + "/ledger/" + invoice->id, headers);
     if (!ledger) return unavailable("the ledger API cannot be reached");
     auto ledger_body = json::parse_strict(ledger->body, {});
@@ -336,11 +335,66 @@ class InvoicesApi::Impl {
                     {{"invoice", to_json(*invoice)}, {"hops", hops}});
   }
 
+  // RFC 8693 §2.1: the caller's token for one aimed at the ledger with invoices:read only; the
+  // issued token and its lifetime (expires_in, RFC 8693 §2.2.1), or the answer to give.
+  Result<std::pair<std::string, int64_t>, http::Response> exchange(const std::string& token) const {
+    http::Params form;
+    form.add("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange");
+    form.add("subject_token", token);
+    form.add("subject_token_type", "urn:ietf:params:oauth:token-type:access_token");
+    form.add("audience", options_.ledger_audience);
+    form.add("scope", "invoices:read");
+    form.add("client_id", options_.client_id);
+    form.add("client_secret", options_.client_secret);
+    auto exchanged = client_.post_form(options_.token_endpoint, form);
+    if (!exchanged) return Err(unavailable("the token endpoint cannot be reached"));
+    auto issued = json::parse_strict(exchanged->body, {});
+    if (exchanged->status != 200 || !issued || !issued->contains("access_token") ||
+        !(*issued)["access_token"].is_string()) {
+      // The authorization server refused: the user's token cannot be delegated here.
+      return Err(http::Response::error(403, "access_denied",
+                                       "the token could not be exchanged for the ledger"));
+    }
+    // Without expires_in (RECOMMENDED, not required) the token is used once and not kept.
+    const Json& expires_in = (*issued)["expires_in"];
+    const int64_t lifetime = expires_in.is_number_integer() ? expires_in.get<int64_t>() : 0;
+    return std::pair{(*issued)["access_token"].get<std::string>(), lifetime};
+  }
+
+  // Exchanged tokens by the SHA-256 of the caller's token: one token request per user token,
+  // not one per chain call. At most kMaxExchanges; when full, expired ones go first, then all.
+  static constexpr size_t kMaxExchanges = 10'000;
+  static constexpr int64_t kExchangeMarginSeconds = 10;
+
+  std::optional<std::string> cached_exchange(const std::string& key, int64_t now) const {
+    std::lock_guard lock(exchange_mutex_);
+    auto found = exchanges_.find(key);
+    if (found == exchanges_.end()) return std::nullopt;
+    if (found->second.second <= now) {
+      exchanges_.erase(found);
+      return std::nullopt;
+    }
+    return found->second.first;
+  }
+
+  void remember_exchange(const std::string& key, const std::string& token, int64_t until,
+                         int64_t now) const {
+    if (until <= now) return;
+    std::lock_guard lock(exchange_mutex_);
+    if (exchanges_.size() >= kMaxExchanges) {
+      std::erase_if(exchanges_, [now](const auto& e) { return e.second.second <= now; });
+      if (exchanges_.size() >= kMaxExchanges) exchanges_.clear();
+    }
+    exchanges_[key] = {token, until};
+  }
+
   InvoicesApiOptions options_;
   resource::Authenticator authenticator_;
   mutable http::HttpClient client_;
   mutable std::mutex mutex_;
   std::map<std::string, Invoice> invoices_;
+  mutable std::mutex exchange_mutex_;
+  mutable std::unordered_map<std::string, std::pair<std::string, int64_t>> exchanges_;
   WorkerPool pool_;
 };
 

@@ -49,11 +49,14 @@ class LedgerApi::Impl {
     }
     json::Json chain = json::Json::array();
     for (const auto& a : p.actors) chain.push_back(a.subject);
-    http::Response r = http::Response::json(
-        200, {{"api", "ledger"},
-              {"invoice", id},
-              {"entries", list},
-              {"decision", {{"subject", p.subject}, {"actors", chain}, {"scope", p.scopes}}}});
+    http::Response r = http::Response::json(200, {{"api", "ledger"},
+                                                  {"invoice", id},
+                                                  {"entries", list},
+                                                  {"decision",
+                                                   {{"subject", p.subject},
+                                                    {"actors", chain},
+                                                    {"scope", p.scopes},
+                                                    {"token_id", p.token_id}}}});
     r.headers.set("Cache-Control", "no-store");
     return r;
   }

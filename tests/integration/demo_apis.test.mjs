@@ -130,6 +130,22 @@ test('the chain: API A exchanges the user token; API B sees the user in sub and 
   assert.equal(denied.body.error, 'access_denied');
 });
 
+test('API A exchanges once per user token: later chain calls reuse the exchanged token', async () => {
+  const ledgerToken = async (token, invoice) => {
+    const r = await call(gw(`/chain/invoices/${invoice}`), token);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const id = r.body.hops[1].answer.decision.token_id;
+    assert.match(id, /^\S+$/, 'the ledger names the exchanged token');
+    return id;
+  };
+  const first = await ledgerToken(demo.alice.access_token, 'inv-1');
+  assert.equal(await ledgerToken(demo.alice.access_token, 'inv-1'), first);
+  // Another user's token never gets alice's exchanged token.
+  const other = await ledgerToken(demo.bob.access_token, 'inv-1');
+  assert.notEqual(other, first);
+  assert.equal(await ledgerToken(demo.bob.access_token, 'inv-2'), other);
+});
+
 test('the ledger accepts no token but an exchanged one: the user token is not passed on', async () => {
   const ledger = demo.ready.apis.ledger;
   const userToken = await call(`${ledger}/ledger/inv-1`, demo.alice.access_token);
