@@ -197,7 +197,13 @@ class Database {
       // when another connection has written since its last transaction. Other processes on the
       // same file still meet the busy handler. No transaction here opens another (a nested
       // write would wait for itself, on SQLite's lock as before or on this mutex now).
-      std::lock_guard writer(writer_mutex_);
+      // Bounded like a wait for a pooled connection: never an endless queue.
+      std::unique_lock writer(writer_mutex_, acquire_timeout_);
+      if (!writer.owns_lock()) {
+        return store_error(StoreError::Code::kUnavailable,
+                           "no write transaction could start within " +
+                               std::to_string(acquire_timeout_.count()) + " ms");
+      }
       auto connection = writer_connection();
       if (!connection) return Err(connection.error());
       return run_transaction(**connection, work);
@@ -238,7 +244,7 @@ class Database {
   std::vector<std::unique_ptr<Connection>> idle_;
   size_t open_count_ = 0;
   bool dedicated_writer_ = false;
-  std::mutex writer_mutex_;
+  std::timed_mutex writer_mutex_;
   std::unique_ptr<Connection> writer_;  // under writer_mutex_
 };
 

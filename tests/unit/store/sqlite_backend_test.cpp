@@ -134,6 +134,36 @@ TEST_F(SqliteBackend, ConcurrentWritersOfOneProcessQueueAndLoseNoUpdate) {
   EXPECT_EQ(total->front().integer(0), kThreads * kEach);
 }
 
+// The writer mutex waits no longer than a pooled connection would (acquire_timeout): a write
+// stuck behind a long one gets a clear "unavailable", not an endless wait.
+TEST_F(SqliteBackend, AWriterQueuedBehindALongTransactionGivesUpAfterTheAcquireTimeout) {
+  auto database = sqlite::open_sqlite_database(
+      {.path = path_, .pool_size = 2, .acquire_timeout = std::chrono::milliseconds(100)});
+  ASSERT_TRUE(database) << database.error().message;
+  Database& db = **database;
+  ASSERT_TRUE(db.execute("CREATE TABLE t (n BIGINT)"));
+  std::atomic<bool> holding{false};
+  std::thread long_writer([&] {
+    auto done = db.in_transaction([&](Connection& c) -> StoreResult<int64_t> {
+      holding = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(600));
+      return c.execute("INSERT INTO t (n) VALUES (1)");
+    });
+    EXPECT_TRUE(done);
+  });
+  while (!holding) std::this_thread::yield();
+  auto queued = db.in_transaction([](Connection& c) -> StoreResult<int64_t> {
+    return c.execute("INSERT INTO t (n) VALUES (2)");
+  });
+  ASSERT_FALSE(queued);
+  EXPECT_EQ(queued.error().code, StoreError::Code::kUnavailable) << queued.error().message;
+  long_writer.join();
+  auto rows = db.query("SELECT n FROM t");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1U);  // the long one committed; the one that gave up wrote nothing
+  EXPECT_EQ(rows->front().integer(0), 1);
+}
+
 TEST_F(SqliteBackend, ForeignKeysAreEnforced) {
   auto database = open_database(config());
   ASSERT_TRUE(database) << database.error().message;
