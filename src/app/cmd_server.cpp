@@ -147,6 +147,8 @@ int run(const Config& config, OnReady on_ready,
     options.port = config.gateway->port;
     gateway_server.emplace(options, std::move(gateway_router));
   }
+  // Before readiness is announced: a SIGTERM sent right after the announcement drains.
+  http::ShutdownSignals signals;
   std::vector<http::Server*> servers = {&server};
   if (fga_server) servers.push_back(&*fga_server);
   if (gateway_server) servers.push_back(&*gateway_server);
@@ -165,7 +167,7 @@ int run(const Config& config, OnReady on_ready,
                          {"roles", config.roles}});
   on_ready(**store, Listening{&server, fga_server ? &*fga_server : nullptr,
                               gateway_server ? &*gateway_server : nullptr});
-  http::run_until_signal(servers, std::chrono::milliseconds(config.http.drain_timeout_ms));
+  signals.wait_then_drain(servers, std::chrono::milliseconds(config.http.drain_timeout_ms));
   log_info("stopped", {});
   return 0;
 }

@@ -950,18 +950,31 @@ void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout) {
   run_until_signal(std::vector<Server*>{&server}, drain_timeout);
 }
 
-void run_until_signal(const std::vector<Server*>& servers,
-                      std::chrono::milliseconds drain_timeout) {
-  net::io_context ioc(1);
-  net::signal_set signals(ioc, SIGTERM, SIGINT);
-  signals.async_wait([](error_code, int) {});
-  ioc.run();  // returns after the first signal
+// asio's signal_set installs its handler when constructed and queues a signal that arrives while
+// no wait is pending, so the first async_wait() completes with it.
+struct ShutdownSignals::Impl {
+  net::io_context ioc{1};
+  net::signal_set signals{ioc, SIGTERM, SIGINT};
+};
+
+ShutdownSignals::ShutdownSignals() : impl_(std::make_unique<Impl>()) {}
+ShutdownSignals::~ShutdownSignals() = default;
+
+void ShutdownSignals::wait_then_drain(const std::vector<Server*>& servers,
+                                      std::chrono::milliseconds drain_timeout) {
+  impl_->signals.async_wait([](error_code, int) {});
+  impl_->ioc.run();  // returns after the first signal
   std::vector<std::thread> draining;
   draining.reserve(servers.size());
   for (Server* server : servers) {
     draining.emplace_back([server, drain_timeout] { server->drain(drain_timeout); });
   }
   for (std::thread& t : draining) t.join();
+}
+
+void run_until_signal(const std::vector<Server*>& servers,
+                      std::chrono::milliseconds drain_timeout) {
+  ShutdownSignals().wait_then_drain(servers, drain_timeout);
 }
 
 }  // namespace tessera::http

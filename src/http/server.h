@@ -128,6 +128,25 @@ class Server {
   bool running_ = false;
 };
 
+// SIGTERM and SIGINT are caught from construction on, and one that arrives before
+// wait_then_drain() is kept for it. Create it before announcing readiness: a supervisor that
+// sends SIGTERM as soon as it reads the announcement must get a drain, not the signal's default
+// action (which ends the process at once).
+class ShutdownSignals {
+ public:
+  ShutdownSignals();
+  ~ShutdownSignals();
+  ShutdownSignals(const ShutdownSignals&) = delete;
+  ShutdownSignals& operator=(const ShutdownSignals&) = delete;
+  // Blocks until SIGTERM or SIGINT, then drains `servers` side by side with `drain_timeout`.
+  void wait_then_drain(const std::vector<Server*>& servers,
+                       std::chrono::milliseconds drain_timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Runs until SIGTERM or SIGINT arrives, then drains `server` with `timeout`.
 // Call from the main thread after server.start().
 void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout);

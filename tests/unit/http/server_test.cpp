@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <future>
 #include <thread>
 
@@ -420,6 +421,18 @@ TEST(ServerDrain, IdleKeepAliveConnectionsAreClosed) {
   EXPECT_EQ(c.read_until_closed(), "");
   RawConnection after(s.port());  // nobody is accepting any more
   EXPECT_FALSE(after.send(get("/hello")) && status_of(after.read_response()) == 200);
+}
+
+// A SIGTERM that arrives after ShutdownSignals exists, before anyone waits (right after the
+// readiness announcement), is kept for the wait: the server drains instead of the process dying
+// from the signal's default action (which would end this test binary too).
+TEST(ShutdownSignals, ASignalBeforeTheWaitIsKeptAndDrains) {
+  auto s = start_server(Router{});
+  ASSERT_TRUE(s.server->ready());
+  ShutdownSignals signals;
+  ASSERT_EQ(std::raise(SIGTERM), 0);
+  signals.wait_then_drain({s.server.get()}, std::chrono::milliseconds(1000));
+  EXPECT_FALSE(s.server->ready());  // drained
 }
 
 }  // namespace
