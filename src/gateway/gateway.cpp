@@ -9,12 +9,12 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/space_list.h"
 #include "core/worker_pool.h"
 #include "http/bearer.h"
 #include "http/client.h"
 #include "identity/password_hash.h"
 #include "resource/http_server.h"
-#include "resource/space_list.h"
 
 namespace tessera::gateway {
 namespace {
@@ -401,8 +401,7 @@ class Gateway::Impl {
     p->subject = subject;
     p->client_id = client_id;
     p->scopes = scopes;
-    p->claims = {
-        {"sub", subject}, {"client_id", client_id}, {"scope", resource::join_space_list(scopes)}};
+    p->claims = {{"sub", subject}, {"client_id", client_id}, {"scope", join_space_list(scopes)}};
     return p;
   }
 

@@ -946,10 +946,6 @@ void Server::wait() {
   stopped_cv_.wait(lock, [this] { return !running_; });
 }
 
-void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout) {
-  run_until_signal(std::vector<Server*>{&server}, drain_timeout);
-}
-
 // asio's signal_set installs its handler when constructed and queues a signal that arrives while
 // no wait is pending, so the first async_wait() completes with it.
 struct ShutdownSignals::Impl {
@@ -972,9 +968,8 @@ void ShutdownSignals::wait_then_drain(const std::vector<Server*>& servers,
   for (std::thread& t : draining) t.join();
 }
 
-void run_until_signal(const std::vector<Server*>& servers,
-                      std::chrono::milliseconds drain_timeout) {
-  ShutdownSignals().wait_then_drain(servers, drain_timeout);
+void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout) {
+  ShutdownSignals().wait_then_drain({&server}, drain_timeout);
 }
 
 }  // namespace tessera::http

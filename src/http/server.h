@@ -150,7 +150,5 @@ class ShutdownSignals {
 // Runs until SIGTERM or SIGINT arrives, then drains `server` with `timeout`.
 // Call from the main thread after server.start().
 void run_until_signal(Server& server, std::chrono::milliseconds drain_timeout);
-// The same for several servers (roles on their own ports), drained side by side.
-void run_until_signal(const std::vector<Server*>& servers, std::chrono::milliseconds drain_timeout);
 
 }  // namespace tessera::http

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/space_list.h"
+
 namespace tessera::oauth {
 namespace {
 
@@ -30,14 +32,7 @@ std::optional<std::vector<std::string>> parse_scope(std::string_view text) {
   return out;
 }
 
-std::string join_scope(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const std::string& s : scopes) {
-    if (!out.empty()) out += ' ';
-    out += s;
-  }
-  return out;
-}
+std::string join_scope(const std::vector<std::string>& scopes) { return join_space_list(scopes); }
 
 Result<std::vector<std::string>, OAuthError> grant_scopes(std::optional<std::string_view> requested,
                                                           const std::vector<std::string>& allowed) {

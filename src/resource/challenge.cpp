@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "core/space_list.h"
 #include "http/bearer.h"
-#include "resource/space_list.h"
 
 namespace tessera::resource {
 namespace {

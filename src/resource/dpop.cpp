@@ -17,9 +17,9 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/space_list.h"
 #include "http/bearer.h"
 #include "jose/jose.h"
-#include "resource/space_list.h"
 
 namespace tessera::resource {
 

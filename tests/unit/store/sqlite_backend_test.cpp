@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -47,8 +48,21 @@ class SqliteBackend : public ::testing::Test {
     return config;
   }
 
+  // The database at path_ opened with `options`, with `schema` run on it; the test fails (and the
+  // returned reference is not to be used) when either fails.
+  Database& open_with(const sqlite::SqliteOptions& options, std::string_view schema) {
+    auto opened = sqlite::open_sqlite_database(options);
+    EXPECT_TRUE(opened) << opened.error().message;
+    if (!opened) throw std::runtime_error("open_sqlite_database failed");
+    database_ = std::move(*opened);
+    auto lease = database_->acquire();
+    if (!lease || !(*lease)->execute_script(schema)) throw std::runtime_error("schema failed");
+    return *database_;
+  }
+
   std::filesystem::path dir_;
   std::string path_;
+  std::unique_ptr<Database> database_;
 };
 
 // Restores the process umask at scope exit.
@@ -105,12 +119,10 @@ TEST_F(SqliteBackend, EveryPooledConnectionRunsWalForeignKeysAndSynchronousNorma
 // handler: with no busy timeout at all, concurrent writers would otherwise get SQLITE_BUSY.
 // Each transaction reads and rewrites a counter, so a lost update would show in the total too.
 TEST_F(SqliteBackend, ConcurrentWritersOfOneProcessQueueAndLoseNoUpdate) {
-  auto database = sqlite::open_sqlite_database(
-      {.path = path_, .pool_size = 4, .busy_timeout = std::chrono::milliseconds(0)});
-  ASSERT_TRUE(database) << database.error().message;
-  Database& db = **database;
-  ASSERT_TRUE(db.execute("CREATE TABLE counter (n BIGINT NOT NULL)"));
-  ASSERT_TRUE(db.execute("INSERT INTO counter (n) VALUES (0)"));
+  Database& db =
+      open_with({.path = path_, .pool_size = 4, .busy_timeout = std::chrono::milliseconds(0)},
+                "CREATE TABLE counter (n BIGINT NOT NULL);"
+                "INSERT INTO counter (n) VALUES (0);");
   constexpr int kThreads = 4;
   constexpr int kEach = 200;
   std::atomic<int> failures{0};
@@ -137,11 +149,9 @@ TEST_F(SqliteBackend, ConcurrentWritersOfOneProcessQueueAndLoseNoUpdate) {
 // The writer mutex waits no longer than a pooled connection would (acquire_timeout): a write
 // stuck behind a long one gets a clear "unavailable", not an endless wait.
 TEST_F(SqliteBackend, AWriterQueuedBehindALongTransactionGivesUpAfterTheAcquireTimeout) {
-  auto database = sqlite::open_sqlite_database(
-      {.path = path_, .pool_size = 2, .acquire_timeout = std::chrono::milliseconds(100)});
-  ASSERT_TRUE(database) << database.error().message;
-  Database& db = **database;
-  ASSERT_TRUE(db.execute("CREATE TABLE t (n BIGINT)"));
+  Database& db =
+      open_with({.path = path_, .pool_size = 2, .acquire_timeout = std::chrono::milliseconds(100)},
+                "CREATE TABLE t (n BIGINT);");
   std::atomic<bool> holding{false};
   std::thread long_writer([&] {
     auto done = db.in_transaction([&](Connection& c) -> StoreResult<int64_t> {

@@ -1,11 +1,11 @@
 // Space-separated lists, as scope (RFC 6749 §3.3), acr_values (RFC 9470 §3) and algs (RFC 9449
-// §7.1) are written: one joiner for the SDK's challenges and the gateway's claims.
+// §7.1) are written: one joiner for the authorization server, the SDK and the gateway.
 #pragma once
 
 #include <string>
 #include <vector>
 
-namespace tessera::resource {
+namespace tessera {
 
 inline std::string join_space_list(const std::vector<std::string>& items) {
   std::string out;
@@ -16,4 +16,4 @@ inline std::string join_space_list(const std::vector<std::string>& items) {
   return out;
 }
 
-}  // namespace tessera::resource
+}  // namespace tessera
