@@ -16,6 +16,8 @@ namespace tessera::resource {
 struct Actor {
   std::string subject;    // act.sub
   std::string client_id;  // act.client_id, when present
+
+  bool operator==(const Actor&) const = default;
 };
 
 struct Principal {
@@ -50,6 +52,8 @@ struct Principal {
   bool has_any_scope(const std::vector<std::string>& required) const;
   // True when the token was delegated (token exchange, RFC 8693 §4.1).
   bool delegated() const { return !actors.empty(); }
+
+  bool operator==(const Principal&) const = default;
 };
 
 }  // namespace tessera::resource
