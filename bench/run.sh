@@ -20,11 +20,13 @@ echo "== FGA: in-process engine, GitHub-like model, one million tuples"
 BUILD_DIR=$BUILD_DIR bash bench/fga/run.sh || rc=1
 echo "== FGA: HTTP Check, the same model and tuples on SQLite (wrk -t1 -c64)"
 BUILD_DIR=$BUILD_DIR bash bench/fga/http_check.sh "$BUILD_DIR/tessera" || rc=1
-echo "== Gateway: jwt policy against nginx's reverse proxy, same upstream (wrk -t1 -c64)"
+echo "== Gateway: jwt policy (cached and uncached) against nginx's reverse proxy, p99 at half rate"
 bash bench/gateway/proxy.sh "$BUILD_DIR/tessera" || rc=1
 echo "== SDK: claims cache hits, and memory for one million cached principals"
 "$BUILD_DIR/bench/resource/claims_cache_bench" || rc=1
 "$BUILD_DIR/bench/resource/claims_cache_bench" --memory || rc=1
+echo "== SDK: uncached validation (RS256, ES256, EdDSA) against openssl speed verify (one core)"
+BUILD_DIR=$BUILD_DIR bash bench/resource/run.sh || rc=1
 echo "== Memory: idle"
 bash bench/memory/run.sh "$BUILD_DIR" || rc=1
 echo "== Memory: after one million tokens under load"
