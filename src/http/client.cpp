@@ -20,8 +20,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/client_internal.h"
+
 namespace tessera::http {
 
+using internal::error;
+using internal::parse_url;
+using internal::Url;
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
@@ -83,75 +88,6 @@ std::string form_encode(const Params& params) {
   }
   return out;
 }
-
-namespace {
-
-struct Url {
-  bool secure = false;
-  std::string host;  // without brackets
-  uint16_t port = 0;
-  std::string target;  // path + query, at least "/"
-  std::string pool_key() const {
-    return (secure ? "https://" : "http://") + host + ":" + std::to_string(port);
-  }
-  bool host_is_ip() const {
-    error_code ec;
-    net::ip::make_address(host, ec);
-    return !ec;
-  }
-};
-
-std::optional<Url> parse_url(std::string_view s) {
-  Url u;
-  if (s.starts_with("https://")) {
-    u.secure = true;
-    s.remove_prefix(8);
-  } else if (s.starts_with("http://")) {
-    s.remove_prefix(7);
-  } else {
-    return std::nullopt;
-  }
-  size_t slash = s.find_first_of("/?#");
-  std::string_view authority = s.substr(0, slash);
-  std::string_view rest = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
-  if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-  std::string_view port_text;
-  if (authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    u.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return std::nullopt;
-      port_text = after.substr(1);
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    u.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (u.host.empty()) return std::nullopt;
-  if (!port_text.empty()) {
-    unsigned port = 0;
-    for (char c : port_text) {
-      if (c < '0' || c > '9') return std::nullopt;
-      port = port * 10 + static_cast<unsigned>(c - '0');
-      if (port > 65535) return std::nullopt;
-    }
-    if (port == 0) return std::nullopt;
-    u.port = static_cast<uint16_t>(port);
-  } else {
-    u.port = u.secure ? 443 : 80;
-  }
-  u.target = rest.empty() ? "/" : std::string(rest);
-  if (u.target.front() == '?') u.target.insert(0, "/");
-  return u;
-}
-
-ClientError error(ClientErrorCode code, std::string message) { return {code, std::move(message)}; }
-
-}  // namespace
 
 // One keep-alive connection with its own io_context: a blocking call runs the
 // context until its operation completes; tcp_stream enforces the timeouts.
@@ -329,35 +265,24 @@ class HttpClient::Impl {
                     : error(ClientErrorCode::kConnectionClosed, "write: " + ec.message());
       return x;
     }
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(options_.max_response_body_bytes);
-    parser.header_limit(options_.max_response_header_bytes);
-    bhttp::async_read(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
+    internal::ResponseParser parser;
+    internal::prepare_parser(parser, options_, std::string_view(req.method_string()));
+    bhttp::async_read_header(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
     run(c);
-    if (ec) {
-      if (ec == beast::error::timeout) {
-        x.error = error(ClientErrorCode::kTimeout, "reading response timed out");
-      } else if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-        x.error = error(ClientErrorCode::kResponseTooLarge, "response too large");
-      } else if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-                 ec == net::error::connection_reset || ec == bhttp::error::partial_message ||
-                 ec == ssl::error::stream_truncated) {
-        x.nothing_received = !parser.got_some();
-        x.error = error(ClientErrorCode::kConnectionClosed, "connection closed: " + ec.message());
-      } else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
-        x.error = error(ClientErrorCode::kProtocolError, "malformed response: " + ec.message());
-      } else {
-        x.nothing_received = !parser.got_some();
-        x.error = error(ClientErrorCode::kConnectionClosed, "read: " + ec.message());
+    if (!ec) {
+      if ((x.error = internal::declared_body_too_large(parser, options_))) return x;
+      if (!parser.is_done()) {
+        bhttp::async_read(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
+        run(c);
       }
+    }
+    if (ec) {
+      x.error = internal::read_failure(ec, parser.got_some(), x.nothing_received);
       return x;
     }
-    auto& msg = parser.get();
-    ClientResponse r;
-    r.status = static_cast<int>(msg.result_int());
-    for (const auto& f : msg) r.headers.add(f.name_string(), f.value());
-    r.body = std::move(msg.body());
-    x.keep_alive = msg.keep_alive();
+    if ((x.error = internal::body_over_limit(parser, options_))) return x;
+    x.keep_alive = parser.get().keep_alive();
+    ClientResponse r = internal::to_client_response(parser.release());
     x.response = std::move(r);
     return x;
   }
@@ -372,39 +297,10 @@ HttpClient::~HttpClient() = default;
 Result<ClientResponse, ClientError> HttpClient::request(const ClientRequest& request) {
   auto url = parse_url(request.url);
   if (!url) return Err(error(ClientErrorCode::kInvalidUrl, "not an absolute http(s) URL"));
-  const auto& o = impl_->options_;
-  bhttp::request<bhttp::string_body> req;
-  req.version(11);
-  bhttp::verb verb = bhttp::string_to_verb(request.method);
-  if (verb == bhttp::verb::unknown) {
-    req.method_string(request.method);
-  } else {
-    req.method(verb);
-  }
-  req.target(url->target);
-  const bool default_port = url->port == (url->secure ? 443 : 80);
-  std::string host = url->host.find(':') != std::string::npos ? "[" + url->host + "]" : url->host;
-  if (!default_port) host += ":" + std::to_string(url->port);
-  req.set(bhttp::field::host, host);
-  if (!o.user_agent.empty()) req.set(bhttp::field::user_agent, o.user_agent);
-  for (const auto& [name, value] : request.headers) {
-    if (iequals(name, "Host") || iequals(name, "Content-Length") ||
-        iequals(name, "Transfer-Encoding") || iequals(name, "Connection")) {
-      continue;
-    }
-    req.insert(name, value);
-  }
-  req.body() = request.body;
-  req.keep_alive(true);
-  if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
-      request.method == "PATCH") {
-    req.prepare_payload();
-  }
-
+  bhttp::request<bhttp::string_body> req =
+      internal::build_request(request, *url, impl_->options_.user_agent);
   const std::string key = url->pool_key();
-  const bool idempotent = request.method == "GET" || request.method == "HEAD" ||
-                          request.method == "PUT" || request.method == "DELETE" ||
-                          request.method == "OPTIONS";
+  const bool idempotent = internal::idempotent(request.method);
   // A pooled connection may have been closed by the server while idle; retry
   // once on a fresh connection when nothing came back (RFC 9112 §9.3.1).
   for (int attempt = 0; attempt < 2; ++attempt) {

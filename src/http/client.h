@@ -2,14 +2,15 @@
 // keep-alive connection pool per scheme/host/port, connect and read timeouts,
 // TLS with certificate and hostname verification on by default.
 //
-// The API is blocking and thread-safe: each call checks a connection out of
-// the pool, uses it alone, and returns it. An async variant for the gateway
-// can reuse the same pool and URL handling with completion handlers on the
-// server's io_context (the pool keys and ClientRequest/ClientResponse stay).
+// HttpClient is blocking and thread-safe: each call checks a connection out of
+// the pool, uses it alone, and returns it. AsyncHttpClient (the gateway's
+// upstream calls) runs each request on an http::Server io thread's event loop,
+// with keep-alive connections kept per loop: no thread waits on an upstream.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -101,5 +102,48 @@ class HttpClient {
 // Percent-encodes for application/x-www-form-urlencoded (unreserved kept,
 // space as '+').
 std::string form_encode(const Params& params);
+
+// The event loop of an http::Server io thread: captured on that thread (current()), then usable
+// from any thread to run a request there.
+class EventLoop {
+ public:
+  EventLoop() = default;
+  // The calling thread's loop when it is an http::Server io thread; empty otherwise.
+  static EventLoop current();
+  explicit operator bool() const { return context_ != nullptr; }
+
+ private:
+  friend class AsyncHttpClient;
+  void* context_ = nullptr;  // the io thread's boost::asio::io_context
+};
+
+// Plain-HTTP requests on a server io thread's event loop: connect, write and read are
+// asynchronous, connections are kept alive per loop and upstream (at most max_idle_per_host
+// each), and a request whose reused connection turns out closed before any answer is sent once
+// more on a fresh one when it is idempotent (RFC 9112 §9.3.1). The timeouts, limits and errors
+// are HttpClient's. https:// URLs are not supported here (use HttpClient).
+class AsyncHttpClient {
+ public:
+  using Callback = std::function<void(Result<ClientResponse, ClientError>)>;
+
+  explicit AsyncHttpClient(ClientOptions options = {});
+  ~AsyncHttpClient();
+  AsyncHttpClient(const AsyncHttpClient&) = delete;
+  AsyncHttpClient& operator=(const AsyncHttpClient&) = delete;
+
+  // True for the absolute http:// URLs send() takes.
+  static bool supports(std::string_view url);
+  // Sends `request` on `loop` (from any thread); `done` runs exactly once, on that loop's thread.
+  // An empty loop or an unsupported URL is answered at once, on the calling thread, with
+  // kInvalidUrl.
+  void send(const EventLoop& loop, ClientRequest request, Callback done) const;
+  // Connections this client opened so far (pooled reuse does not count).
+  uint64_t connections_opened() const;
+
+  struct Shared;  // options and counters, kept alive by requests in flight
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
 
 }  // namespace tessera::http

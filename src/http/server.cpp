@@ -22,6 +22,7 @@
 #include <unordered_set>
 
 #include "core/crypto.h"
+#include "http/client_internal.h"
 
 namespace tessera::http {
 
@@ -879,6 +880,7 @@ Result<Ok> Server::start() {
     Worker* worker = w.get();
     w->thread = std::thread([worker] {
       tl_worker_index = worker->index;
+      internal::set_current_event_loop(&worker->ioc);
       worker->ioc.run();
     });
   }

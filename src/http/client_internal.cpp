@@ -1,0 +1,163 @@
+#include "http/client_internal.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <utility>
+
+#include "http/message.h"
+
+namespace tessera::http::internal {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+bool Url::host_is_ip() const {
+  error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::optional<Url> parse_url(std::string_view s) {
+  Url u;
+  if (s.starts_with("https://")) {
+    u.secure = true;
+    s.remove_prefix(8);
+  } else if (s.starts_with("http://")) {
+    s.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
+  size_t slash = s.find_first_of("/?#");
+  std::string_view authority = s.substr(0, slash);
+  std::string_view rest = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
+  if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  std::string_view port_text;
+  if (authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    u.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      port_text = after.substr(1);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    u.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (u.host.empty()) return std::nullopt;
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    for (char c : port_text) {
+      if (c < '0' || c > '9') return std::nullopt;
+      port = port * 10 + static_cast<unsigned>(c - '0');
+      if (port > 65535) return std::nullopt;
+    }
+    if (port == 0) return std::nullopt;
+    u.port = static_cast<uint16_t>(port);
+  } else {
+    u.port = u.secure ? 443 : 80;
+  }
+  u.target = rest.empty() ? "/" : std::string(rest);
+  if (u.target.front() == '?') u.target.insert(0, "/");
+  return u;
+}
+
+ClientError error(ClientErrorCode code, std::string message) { return {code, std::move(message)}; }
+
+bhttp::request<bhttp::string_body> build_request(const ClientRequest& request, const Url& url,
+                                                 const std::string& user_agent) {
+  bhttp::request<bhttp::string_body> req;
+  req.version(11);
+  bhttp::verb verb = bhttp::string_to_verb(request.method);
+  if (verb == bhttp::verb::unknown) {
+    req.method_string(request.method);
+  } else {
+    req.method(verb);
+  }
+  req.target(url.target);
+  const bool default_port = url.port == (url.secure ? 443 : 80);
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  if (!default_port) host += ":" + std::to_string(url.port);
+  req.set(bhttp::field::host, host);
+  if (!user_agent.empty()) req.set(bhttp::field::user_agent, user_agent);
+  for (const auto& [name, value] : request.headers) {
+    if (iequals(name, "Host") || iequals(name, "Content-Length") ||
+        iequals(name, "Transfer-Encoding") || iequals(name, "Connection")) {
+      continue;
+    }
+    req.insert(name, value);
+  }
+  req.body() = request.body;
+  req.keep_alive(true);
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+      request.method == "PATCH") {
+    req.prepare_payload();
+  }
+  return req;
+}
+
+bool idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS";
+}
+
+ClientError read_failure(error_code ec, bool got_some, bool& nothing_received) {
+  if (ec == beast::error::timeout) {
+    return error(ClientErrorCode::kTimeout, "reading response timed out");
+  }
+  if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
+    return error(ClientErrorCode::kResponseTooLarge, "response too large");
+  }
+  if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == bhttp::error::partial_message ||
+      ec == ssl::error::stream_truncated) {
+    nothing_received = !got_some;
+    return error(ClientErrorCode::kConnectionClosed, "connection closed: " + ec.message());
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
+    return error(ClientErrorCode::kProtocolError, "malformed response: " + ec.message());
+  }
+  nothing_received = !got_some;
+  return error(ClientErrorCode::kConnectionClosed, "read: " + ec.message());
+}
+
+void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method) {
+  parser.body_limit(options.max_response_body_bytes);
+  parser.header_limit(options.max_response_header_bytes);
+  if (method == "HEAD") parser.skip(true);
+}
+
+std::optional<ClientError> declared_body_too_large(const ResponseParser& parser,
+                                                   const ClientOptions& options) {
+  const auto length = parser.content_length();
+  if (length && *length > options.max_response_body_bytes) {
+    return error(ClientErrorCode::kResponseTooLarge, "response too large");
+  }
+  return std::nullopt;
+}
+
+std::optional<ClientError> body_over_limit(const ResponseParser& parser,
+                                           const ClientOptions& options) {
+  if (parser.get().body().size() > options.max_response_body_bytes) {
+    return error(ClientErrorCode::kResponseTooLarge, "response too large");
+  }
+  return std::nullopt;
+}
+
+ClientResponse to_client_response(bhttp::response<bhttp::string_body> msg) {
+  ClientResponse r;
+  r.status = static_cast<int>(msg.result_int());
+  for (const auto& f : msg) r.headers.add(f.name_string(), f.value());
+  r.body = std::move(msg.body());
+  return r;
+}
+
+}  // namespace tessera::http::internal

@@ -1,0 +1,70 @@
+// What the blocking HttpClient and the AsyncHttpClient share (src/http's own .cpp files only:
+// the public headers stay Beast-free): URL parsing, the request as it goes on the wire, how a
+// failed response read is reported, and the io thread's event loop.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/system/error_code.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/client.h"
+
+namespace tessera::http::internal {
+
+struct Url {
+  bool secure = false;
+  std::string host;  // without brackets
+  uint16_t port = 0;
+  std::string target;  // path + query, at least "/"
+  std::string pool_key() const {
+    return (secure ? "https://" : "http://") + host + ":" + std::to_string(port);
+  }
+  bool host_is_ip() const;
+};
+
+// An absolute http or https URL without userinfo; nullopt otherwise.
+std::optional<Url> parse_url(std::string_view s);
+
+ClientError error(ClientErrorCode code, std::string message);
+
+// `request` for `url` as HTTP/1.1 puts it on the wire: Host from the URL, the framing fields
+// (Host, Content-Length, Transfer-Encoding, Connection) the caller gave dropped and set here,
+// keep-alive.
+boost::beast::http::request<boost::beast::http::string_body> build_request(
+    const ClientRequest& request, const Url& url, const std::string& user_agent);
+
+// RFC 9110 §9.2.2: a request that may be sent again when a reused connection closed before any
+// answer (RFC 9112 §9.3.1).
+bool idempotent(std::string_view method);
+
+// The error a response read ended in; `nothing_received` is set when the peer closed before a
+// byte of the response came (a retry on a fresh connection is then safe for idempotent methods).
+ClientError read_failure(boost::system::error_code ec, bool got_some, bool& nothing_received);
+
+using ResponseParser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+
+// The parser for the answer to a `method` request: the size limits, and no body expected after
+// HEAD (RFC 9110 §9.3.2, whatever Content-Length says).
+void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method);
+
+// Boost.Beast 1.74 reads a whole message "eagerly" and loses the body_limit error when the header
+// and the first body bytes arrive in one read (boostorg/beast#2183). So both clients read the
+// header first and ask this: kResponseTooLarge when the declared Content-Length is over the
+// limit. After the body, `body_over_limit` checks what actually came (chunked bodies).
+std::optional<ClientError> declared_body_too_large(const ResponseParser& parser,
+                                                   const ClientOptions& options);
+std::optional<ClientError> body_over_limit(const ResponseParser& parser,
+                                           const ClientOptions& options);
+
+ClientResponse to_client_response(
+    boost::beast::http::response<boost::beast::http::string_body> msg);
+
+// Called by each http::Server io thread before it runs its io_context (EventLoop::current()).
+void set_current_event_loop(void* io_context);
+
+}  // namespace tessera::http::internal
