@@ -30,14 +30,15 @@ bench_init() {
 
 bench_free_port() { bash "$bench_repo/scripts/free_port.sh"; }
 
-# bench_start_demo: starts `tessera demo`; sets DEMO_PID, DEMO_PORT, DEMO_URL, DEMO_DATA and
+# bench_start_demo: starts `tessera demo` (signing with DEMO_SIGNING_ALG when set); sets DEMO_PID, DEMO_PORT, DEMO_URL, DEMO_DATA and
 # DEMO_READY (the readiness line's file). The access log goes to a file, as in production.
 bench_start_demo() {
   DEMO_PORT=$(bench_free_port)
   DEMO_DATA="$bench_tmp/demo"
   DEMO_READY="$bench_tmp/demo.ready"
   DEMO_URL="http://127.0.0.1:$DEMO_PORT"
-  "$TESSERA" demo --port "$DEMO_PORT" --data-dir "$DEMO_DATA" >"$DEMO_READY" \
+  "$TESSERA" demo --port "$DEMO_PORT" --data-dir "$DEMO_DATA" \
+    ${DEMO_SIGNING_ALG:+--signing-alg "$DEMO_SIGNING_ALG"} >"$DEMO_READY" \
     2>"$bench_tmp/demo.log" &
   DEMO_PID=$!
   bench_pids+=("$DEMO_PID")

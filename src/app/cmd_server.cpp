@@ -216,7 +216,7 @@ int serve(const std::string& config_path) {
   return run(*config, [](store::Store&, const Listening&) {});
 }
 
-int demo(uint16_t port, std::string data_dir) {
+int demo(uint16_t port, std::string data_dir, const std::string& signing_alg) {
   namespace fs = std::filesystem;
   if (data_dir.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "tessera-demo-XXXXXX").string();
@@ -279,6 +279,7 @@ int demo(uint16_t port, std::string data_dir) {
   AsConfig& as = config.as.emplace();
   as.issuer = "http://127.0.0.1:" + std::to_string(port);
   as.secret_key_file = *secret_key_file;
+  as.signing_alg = signing_alg;
   as.scopes_supported = {"invoices:read", "invoices:write"};
   std::shared_ptr<DemoApis> apis;  // started once the store is seeded; stopped after the roles
   return run(
@@ -357,7 +358,12 @@ void add_server_commands(CLI::App& app, int& rc) {
   demo_cmd->add_option("--data-dir", data_dir,
                        "Where the demo keeps its store and credentials (default: a new temporary "
                        "directory)");
-  demo_cmd->callback([&rc] { rc = demo(port, data_dir); });
+  static std::string signing_alg = "ES256";
+  demo_cmd
+      ->add_option("--signing-alg", signing_alg,
+                   "How the issuer signs its tokens (RFC 7518 §3.1; default ES256)")
+      ->check(CLI::IsMember({"ES256", "RS256", "PS256", "EdDSA"}));
+  demo_cmd->callback([&rc] { rc = demo(port, data_dir, signing_alg); });
 }
 
 }  // namespace tessera::app

@@ -1,6 +1,7 @@
 #include "gateway/gateway.h"
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -210,24 +211,53 @@ class Gateway::Impl {
     c.max_idle_per_host = options_.upstream_threads;
     c.user_agent.clear();  // the client's own User-Agent goes through
     upstream_ = std::make_unique<http::HttpClient>(c);
+    // Per io thread and upstream: as many idle connections as requests may wait on it.
+    c.max_idle_per_host = std::max<size_t>(options_.upstream_threads, 64);
+    upstream_async_ = std::make_unique<http::AsyncHttpClient>(c);
   }
 
   void install(http::Router& router) {
-    router.set_fallback(
-        http::on_pool(pool_, [this](const http::Request& request) { return handle(request); }));
+    router.set_fallback([this](const http::Request& request, http::Responder respond) {
+      serve(request, std::move(respond));
+    });
   }
 
+  // A request on an io thread. What needs no waiting (a token the claims cache knows, an API
+  // key, a route without policy, the refusals) is decided right there, and the upstream call runs
+  // on the same event loop (AsyncHttpClient): no thread waits on the upstream. What may wait (a
+  // token to validate against the issuer, a basic password, an fga check, an https upstream)
+  // goes to the pool first.
+  void serve(const http::Request& request, http::Responder respond) const {
+    const http::EventLoop loop = http::EventLoop::current();
+    auto routed = route_for(request);
+    if (routed.answer) return respond(std::move(*routed.answer));
+    const Route& route = *routed.route;
+    std::shared_ptr<const resource::Principal> cached;
+    if (!must_wait(request, route, cached)) {
+      return proceed(request, route, std::move(cached), loop, std::move(respond));
+    }
+    auto shared = std::make_shared<http::Responder>(std::move(respond));
+    // The server keeps `request` alive until the responder is called.
+    const bool queued = pool_.submit([this, &request, &route, loop, shared] {
+      proceed(request, route, nullptr, loop, std::move(*shared));
+    });
+    if (!queued) {
+      http::Response busy =
+          http::Response::error(503, "temporarily_unavailable", "the server is busy");
+      busy.headers.set("Retry-After", "1");
+      (*shared)(std::move(busy));
+    }
+  }
+
+  // The same, blocking (Gateway::handle).
   http::Response handle(const http::Request& request) const {
-    const std::optional<std::string_view> origin = allowed_origin(request);
-    if (origin && request.method() == "OPTIONS" &&
-        request.headers().contains("Access-Control-Request-Method")) {
-      return preflight(*origin);
-    }
-    http::Response answer = route_and_forward(request);
-    if (origin) {
-      set_cors_fields(answer.headers, *origin);
-    }
-    return answer;
+    auto routed = route_for(request);
+    if (routed.answer) return std::move(*routed.answer);
+    Decision d = decide(request, *routed.route, nullptr);
+    if (d.answer) return with_cors(std::move(*d.answer), request);
+    return forwarded(from_upstream(upstream_->request(
+                         upstream_request(request, *routed.route, d.principal.get()))),
+                     d, request);
   }
 
  private:
@@ -273,8 +303,17 @@ class Gateway::Impl {
     return r;
   }
 
-  http::Response route_and_forward(const http::Request& request) const {
+  struct Routed {
     const Route* route = nullptr;
+    std::optional<http::Response> answer;  // a preflight, 404 or 405 (with CORS fields)
+  };
+
+  Routed route_for(const http::Request& request) const {
+    if (auto origin = allowed_origin(request);
+        origin && request.method() == "OPTIONS" &&
+        request.headers().contains("Access-Control-Request-Method")) {
+      return {nullptr, preflight(*origin)};
+    }
     bool path_known = false;
     const std::string host = host_without_port(request.header("Host").value_or(""));
     for (const auto& r : options_.routes) {
@@ -286,82 +325,159 @@ class Gateway::Impl {
                        [&](const std::string& m) { return m == request.method(); })) {
         continue;
       }
-      route = &r;
-      break;
+      return {&r, std::nullopt};
     }
-    if (!route) {
-      return path_known
-                 ? http::Response::error(405, "method_not_allowed", "method not allowed here")
-                 : http::Response::error(404, "not_found", "no route for this path");
-    }
+    return {
+        nullptr,
+        with_cors(path_known
+                      ? http::Response::error(405, "method_not_allowed", "method not allowed here")
+                      : http::Response::error(404, "not_found", "no route for this path"),
+                  request)};
+  }
 
+  // True when deciding `request` may wait on something (the issuer, a password hash, the fga
+  // role) or its upstream speaks https; otherwise, for a token the claims cache holds, `cached`
+  // is its principal.
+  bool must_wait(const http::Request& request, const Route& route,
+                 std::shared_ptr<const resource::Principal>& cached) const {
+    if (route.fga || route.policy == Policy::kBasic) return true;
+    if (!http::AsyncHttpClient::supports(route.upstream)) return true;
+    if (route.policy == Policy::kNone || route.policy == Policy::kApiKey) return false;
+    std::string token;
+    resource::TokenScheme scheme = resource::TokenScheme::kBearer;
+    if (request.headers().count("Authorization") != 1 ||
+        resource::access_token(request.header("Authorization"), token, scheme)) {
+      return false;  // refused without asking anyone
+    }
+    const resource::Authenticator& auth = authenticator_for(route);
+    if (auth.cache() == nullptr) return true;
+    cached = auth.cache()->find(token, auth.validator().now());
+    return cached == nullptr;
+  }
+
+  const resource::Authenticator& authenticator_for(const Route& route) const {
+    return route.policy == Policy::kJwt          ? *jwt_
+           : route.policy == Policy::kIntrospect ? *introspect_
+                                                 : *phantom_;
+  }
+
+  // Decides, then calls the upstream: on `loop` when there is one and the upstream speaks plain
+  // HTTP, blocking otherwise (only ever on a pool thread: must_wait() sends https there).
+  void proceed(const http::Request& request, const Route& route,
+               std::shared_ptr<const resource::Principal> cached, const http::EventLoop& loop,
+               http::Responder respond) const {
+    Decision d = decide(request, route, std::move(cached));
+    if (d.answer) return respond(with_cors(std::move(*d.answer), request));
+    http::ClientRequest up = upstream_request(request, route, d.principal.get());
+    if (!loop || !http::AsyncHttpClient::supports(up.url)) {
+      return respond(forwarded(from_upstream(upstream_->request(up)), d, request));
+    }
+    auto shared = std::make_shared<http::Responder>(std::move(respond));
+    auto decided = std::make_shared<Decision>(std::move(d));
+    upstream_async_->send(
+        loop, std::move(up),
+        [this, &request, decided, shared](Result<http::ClientResponse, http::ClientError> answer) {
+          (*shared)(forwarded(from_upstream(std::move(answer)), *decided, request));
+        });
+  }
+
+  // What the gateway decided about a request: its own answer, or the caller and what the answer
+  // from upstream carries besides.
+  struct Decision {
+    std::optional<http::Response> answer;
+    std::shared_ptr<const resource::Principal> principal;
+    std::optional<std::string> dpop_nonce;
+    std::vector<std::pair<const RatePlan*, RateDecision>> rate_decisions;
+  };
+
+  http::Response with_cors(http::Response answer, const http::Request& request) const {
+    if (auto origin = allowed_origin(request)) set_cors_fields(answer.headers, *origin);
+    return answer;
+  }
+
+  http::Response forwarded(http::Response answer, const Decision& d,
+                           const http::Request& request) const {
+    if (d.dpop_nonce) answer.headers.set("DPoP-Nonce", *d.dpop_nonce);  // RFC 9449 §9
+    for (const auto& [plan, decision] : d.rate_decisions) {
+      add_rate_limit_headers(answer.headers, *plan, decision);
+    }
+    return with_cors(std::move(answer), request);
+  }
+
+  // Rate limits, authentication, scopes, step-up and the fga check of `request` on `route`. With
+  // `cached`, the principal the claims cache gave for the request's token (must_wait()).
+  Decision decide(const http::Request& request, const Route& route,
+                  std::shared_ptr<const resource::Principal> cached) const {
+    Decision d;
+    auto refuse = [&d](http::Response r) {
+      d.answer = std::move(r);
+      return std::move(d);
+    };
     // Limits by address come first: they protect the validation behind them.
-    const auto route_plan = route_plans_.find(route);
+    const auto route_plan = route_plans_.find(&route);
     const bool limited = route_plan != route_plans_.end();
     auto address_key = [&request] { return "ip:" + std::string(request.peer_address()); };
-    std::vector<std::pair<const RatePlan*, RateDecision>> decisions;
     auto take = [&](RateLimiter::PlanId plan,
                     std::string_view key) -> std::optional<http::Response> {
-      auto d = limiter_->take(plan, key);
-      if (!d) return http::Response::error(400, "invalid_request", "the caller cannot be counted");
-      if (!d->allowed) return too_many_requests(*limiter_->plan(plan), *d);
-      decisions.emplace_back(limiter_->plan(plan), *d);
+      auto decision = limiter_->take(plan, key);
+      if (!decision) {
+        return http::Response::error(400, "invalid_request", "the caller cannot be counted");
+      }
+      if (!decision->allowed) return too_many_requests(*limiter_->plan(plan), *decision);
+      d.rate_decisions.emplace_back(limiter_->plan(plan), *decision);
       return std::nullopt;
     };
-    if (limited && route->rate_limit->by == RateKey::kAddress) {
-      if (auto refused = take(route_plan->second, address_key())) return std::move(*refused);
+    if (limited && route.rate_limit->by == RateKey::kAddress) {
+      if (auto refused = take(route_plan->second, address_key()))
+        return refuse(std::move(*refused));
     }
 
-    std::shared_ptr<const resource::Principal> principal;
     std::optional<RateLimiter::PlanId> key_plan;
-    std::optional<std::string> dpop_nonce;
-    if (route->policy == Policy::kBasic || route->policy == Policy::kApiKey) {
-      auto found = route->policy == Policy::kBasic ? basic_user(request) : api_key(request);
-      if (!found.principal) return std::move(*found.refusal);
-      principal = found.principal;
+    if (route.policy == Policy::kBasic || route.policy == Policy::kApiKey) {
+      auto found = route.policy == Policy::kBasic ? basic_user(request) : api_key(request);
+      if (!found.principal) return refuse(std::move(*found.refusal));
+      d.principal = found.principal;
       key_plan = found.plan;
-      if (auto c = resource::require_scope(*principal, options_.realm, route->scopes,
-                                           route->scope_match)) {
-        return resource::to_response(*c);
+      if (auto c = resource::require_scope(*d.principal, options_.realm, route.scopes,
+                                           route.scope_match)) {
+        return refuse(resource::to_response(*c));
       }
-    } else if (route->policy != Policy::kNone) {
-      const resource::Authenticator& auth = route->policy == Policy::kJwt          ? *jwt_
-                                            : route->policy == Policy::kIntrospect ? *introspect_
-                                                                                   : *phantom_;
-      auto caller = resource::authenticate_request(auth, options_.realm, request, route->scopes,
-                                                   route->scope_match, &dpop_);
-      if (caller.refusal) return std::move(*caller.refusal);
-      principal = caller.principal;
-      dpop_nonce = std::move(caller.dpop_nonce);
-      if (auto c = resource::require_authentication(*principal, options_.realm, route->acr_values,
-                                                    route->max_age, auth.validator().now())) {
-        return resource::to_response(*c);
+    } else if (route.policy != Policy::kNone) {
+      const resource::Authenticator& auth = authenticator_for(route);
+      auto caller = resource::authenticate_request(auth, options_.realm, request, route.scopes,
+                                                   route.scope_match, &dpop_, std::move(cached));
+      if (caller.refusal) return refuse(std::move(*caller.refusal));
+      d.principal = caller.principal;
+      d.dpop_nonce = std::move(caller.dpop_nonce);
+      if (auto c = resource::require_authentication(*d.principal, options_.realm, route.acr_values,
+                                                    route.max_age, auth.validator().now())) {
+        return refuse(resource::to_response(*c));
       }
     }
-    if (route->fga && principal) {
-      if (auto refused = fga_check(request, *route, *principal)) return std::move(*refused);
+    if (route.fga && d.principal) {
+      if (auto refused = fga_check(request, route, *d.principal)) {
+        return refuse(std::move(*refused));
+      }
     }
-    if (limited && route->rate_limit->by == RateKey::kClient) {
+    if (limited && route.rate_limit->by == RateKey::kClient) {
       // Each kind of caller in a namespace of its own; a token naming no client (an introspection
       // answer may omit client_id, RFC 7662 §2.2) is counted by its address.
-      const char* kind = route->policy == Policy::kApiKey  ? "key:"
-                         : route->policy == Policy::kBasic ? "user:"
-                                                           : "client:";
-      const std::string key =
-          principal && !principal->client_id.empty() ? kind + principal->client_id : address_key();
+      const char* kind = route.policy == Policy::kApiKey  ? "key:"
+                         : route.policy == Policy::kBasic ? "user:"
+                                                          : "client:";
+      const std::string key = d.principal && !d.principal->client_id.empty()
+                                  ? kind + d.principal->client_id
+                                  : address_key();
       if (auto refused = take(key_plan.value_or(route_plan->second), key)) {
-        return std::move(*refused);
+        return refuse(std::move(*refused));
       }
     } else if (key_plan) {
       // The key's own plan, counted per key, even where the route counts by address.
-      if (auto refused = take(*key_plan, "key:" + principal->client_id)) return std::move(*refused);
+      if (auto refused = take(*key_plan, "key:" + d.principal->client_id)) {
+        return refuse(std::move(*refused));
+      }
     }
-    http::Response answer = forward(request, *route, principal.get());
-    if (dpop_nonce) answer.headers.set("DPoP-Nonce", *dpop_nonce);  // RFC 9449 §9
-    for (const auto& [plan, decision] : decisions) {
-      add_rate_limit_headers(answer.headers, *plan, decision);
-    }
-    return answer;
+    return d;
   }
 
  private:
@@ -556,8 +672,10 @@ class Gateway::Impl {
     return std::nullopt;
   }
 
-  http::Response forward(const http::Request& request, const Route& route,
-                         const resource::Principal* principal) const {
+  // The request the upstream gets: the client's, without hop-by-hop fields and what stays at the
+  // edge, with what the gateway asserts.
+  http::ClientRequest upstream_request(const http::Request& request, const Route& route,
+                                       const resource::Principal* principal) const {
     http::ClientRequest up;
     up.method = std::string(request.method());
     std::string_view path = request.path();
@@ -612,8 +730,11 @@ class Gateway::Impl {
     if (auto h = request.header("Host")) up.headers.set("X-Forwarded-Host", *h);
     up.headers.set("X-Request-Id", request.request_id());
     up.body = request.body();
+    return up;
+  }
 
-    auto answer = upstream_->request(up);
+  // The upstream's answer as the client gets it, or the gateway's 502 / 504.
+  static http::Response from_upstream(Result<http::ClientResponse, http::ClientError> answer) {
     if (!answer) {
       const bool timeout = answer.error().code == http::ClientErrorCode::kTimeout ||
                            answer.error().code == http::ClientErrorCode::kConnectTimeout;
@@ -653,6 +774,7 @@ class Gateway::Impl {
   mutable std::mutex basic_mutex_;
   mutable std::unordered_map<std::string, int64_t> basic_cache_;
   std::unique_ptr<http::HttpClient> upstream_;
+  std::unique_ptr<http::AsyncHttpClient> upstream_async_;
   mutable WorkerPool pool_;
 };
 

@@ -47,13 +47,12 @@ inline std::string request_url(const http::Request& request) {
 // The access token of `request` (RFC 6750 §2.1 Bearer or RFC 9449 §7.1 DPoP; exactly one
 // Authorization field) through `authenticator`, then its sender constraint (DPoP proof with
 // `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
-// §3.1 insufficient_scope).
-inline RequestAuthentication authenticate_request(const Authenticator& authenticator,
-                                                  std::string_view realm,
-                                                  const http::Request& request,
-                                                  const std::vector<std::string>& scopes,
-                                                  ScopeMatch match = ScopeMatch::kAll,
-                                                  const DpopVerifier* dpop = nullptr) {
+// §3.1 insufficient_scope). `cached`: the principal a caller already found for the request's
+// token in the authenticator's claims cache (the validation is then skipped; the rest is not).
+inline RequestAuthentication authenticate_request(
+    const Authenticator& authenticator, std::string_view realm, const http::Request& request,
+    const std::vector<std::string>& scopes, ScopeMatch match = ScopeMatch::kAll,
+    const DpopVerifier* dpop = nullptr, std::shared_ptr<const Principal> cached = nullptr) {
   if (request.headers().count("Authorization") > 1) {
     return {nullptr, to_response(invalid_request(realm, "repeated Authorization header"))};
   }
@@ -73,7 +72,8 @@ inline RequestAuthentication authenticate_request(const Authenticator& authentic
     }
     return {nullptr, to_response(challenge_for(realm, *e))};
   }
-  auto v = authenticator.authenticate(token);
+  Validation v =
+      cached != nullptr ? Validation{std::move(cached), {}} : authenticator.authenticate(token);
   if (!v.ok()) return {nullptr, to_response(challenge_for(realm, v.error))};
   // The proof list, the URL and the certificate matter only to a bound token or the DPoP scheme;
   // a plain bearer token (the hot path) skips building them.
