@@ -1,5 +1,7 @@
 #include "http/bearer.h"
 
+#include <array>
+
 namespace tessera::http {
 namespace {
 
@@ -10,15 +12,20 @@ bool allowed_in_challenge(char c) {
 }
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+// RFC 6750 §2.1 b64token characters (before the trailing '='s), as a table: a token is checked
+// on every request and is often a kilobyte long.
+constexpr std::array<bool, 256> kB64TokenChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (char c : std::string_view("-._~+/")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
 bool is_b64token(std::string_view s) {
   size_t i = 0;
-  while (i < s.size()) {
-    const char c = s[i];
-    const bool tchar = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
-    if (!tchar) break;
-    ++i;
-  }
+  while (i < s.size() && kB64TokenChar[static_cast<unsigned char>(s[i])]) ++i;
   if (i == 0) return false;
   while (i < s.size() && s[i] == '=') ++i;
   return i == s.size();
