@@ -16,36 +16,8 @@ bench="${build}/bench/resource/validator_bench"
 target="0.85"
 [[ -x "${bench}" ]] || { echo "run.sh: ${bench} not built (set BUILD_DIR)" >&2; exit 2; }
 
-# Same core for both, when taskset is there: per-core figures, no migration.
-pin=()
-if command -v taskset >/dev/null; then pin=(taskset -c "$(($(nproc) - 1))"); fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-bench.XXXXXX")"
-trap 'rm -rf "${work}"' EXIT
-
-# Background load on a 2-core machine skews whichever side runs during it, so the two alternate
-# for ROUNDS rounds and each side keeps its best round.
-rounds="${ROUNDS:-3}"
-for ((r = 1; r <= rounds; r++)); do
-  echo "round ${r}/${rounds}: validator_bench (single thread), then openssl speed..." >&2
-  "${pin[@]}" "${bench}" --benchmark_format=csv --benchmark_min_time=2 \
-    --benchmark_repetitions=1 >"${work}/tessera.${r}.csv" 2>"${work}/tessera.err" ||
-    { cat "${work}/tessera.err" >&2; exit 2; }
-  "${pin[@]}" openssl speed -seconds 2 rsa2048 ecdsap256 ed25519 >"${work}/openssl.${r}.txt" \
-    2>/dev/null || { echo "openssl speed failed" >&2; exit 2; }
-done
-
-# Google Benchmark CSV: name,iterations,real_time,cpu_time,time_unit,bytes_per_second,
-# items_per_second,label,error_occurred,error_message,... (a skipped run has no items_per_second).
-tessera_rate() {
-  cat "${work}"/tessera.*.csv |
-    awk -F, -v name="\"$1\"" '$1 == name && $7 > best { best = $7 } END { if (best) printf "%.0f", best }'
-}
-# OpenSSL 3 speed: "... sign verify sign/s verify/s", the verify rate is the last field.
-openssl_rate() {
-  cat "${work}"/openssl.*.txt |
-    awk -v pat="$1" '$0 ~ pat { v = $NF + 0; if (v > best) best = v } END { if (best) printf "%.0f", best }'
-}
+source "${here}/../lib/against_openssl.sh"
+against_openssl_run "${bench}"
 
 # Per-round figures on stderr, for judging the spread.
 for ((r = 1; r <= rounds; r++)); do
