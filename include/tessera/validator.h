@@ -120,6 +120,10 @@ class Validator {
   // Fetches the issuer's metadata and JWKS now (e.g. at start-up, to fail fast). Empty on
   // success, else why not.
   std::string prefetch();
+  // True when validate(token) will not reach the issuer: a JWT whose key the cached JWKS holds
+  // (fresh, or kept after a failed refresh), or one refused before any key is needed. For servers
+  // that validate on an event loop and hand the rest to threads that may wait.
+  bool validates_without_waiting(std::string_view token) const;
 
   struct Stats {
     uint64_t jwks_fetches = 0;  // successful or not

@@ -31,6 +31,16 @@ Result<JwksCache::KeySet, std::string> JwksCache::fetch_locked(int64_t now) {
   return keys_;
 }
 
+JwksCache::KeySet JwksCache::current_without_fetch() {
+  const int64_t now = now_();
+  std::lock_guard state(state_mutex_);
+  if (keys_ &&
+      (now - fetched_at_ < refresh_seconds_ || now - last_attempt_ < min_refetch_seconds_)) {
+    return keys_;
+  }
+  return nullptr;
+}
+
 Result<JwksCache::KeySet, std::string> JwksCache::keys() {
   const int64_t now = now_();
   {

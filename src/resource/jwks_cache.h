@@ -34,6 +34,9 @@ class JwksCache {
   // fetch was under min_refetch_seconds ago. The same set back means nothing newer is available.
   Result<KeySet, std::string> refresh_for_unknown_kid(const KeySet& seen);
 
+  // The set keys() would return without fetching; null when keys() would fetch.
+  KeySet current_without_fetch();
+
   uint64_t fetches() const { return fetches_.load(std::memory_order_relaxed); }
 
  private:

@@ -305,6 +305,28 @@ class Validator::Impl {
     return std::string();
   }
 
+  bool validates_without_waiting(std::string_view token) {
+    const bool jwt = options_.accept == TokenForm::kJwt ||
+                     (options_.accept == TokenForm::kAny && looks_like_jwt(token));
+    if (!jwt) return false;
+    auto unverified = jose::decode_unverified(token, verify_.max_size);
+    if (!unverified) return true;  // refused as it is
+    auto alg_member = unverified->header.find("alg");
+    const auto alg = alg_member != unverified->header.end() && alg_member->is_string()
+                         ? jose::alg_from_string(alg_member->get<std::string>())
+                         : std::nullopt;
+    if (!alg || std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) return true;
+    auto keys = jwks_.current_without_fetch();
+    if (!keys) return false;
+    std::optional<std::string_view> kid;
+    auto kid_member = unverified->header.find("kid");
+    if (kid_member != unverified->header.end() && kid_member->is_string()) {
+      kid = kid_member->get_ref<const std::string&>();
+    }
+    // An unknown kid may be the issuer's next key: validate() would fetch the set again.
+    return !keys->candidates(kid, *alg).empty();
+  }
+
   Stats stats() const { return Stats{jwks_.fetches(), introspections_.load()}; }
   int64_t now() const { return clock_.now(); }
 
@@ -552,6 +574,9 @@ Validator::~Validator() = default;
 
 Validation Validator::validate(std::string_view token) const { return impl_->validate(token); }
 std::string Validator::prefetch() { return impl_->prefetch(); }
+bool Validator::validates_without_waiting(std::string_view token) const {
+  return impl_->validates_without_waiting(token);
+}
 Validator::Stats Validator::stats() const { return impl_->stats(); }
 int64_t Validator::now() const { return impl_->now(); }
 

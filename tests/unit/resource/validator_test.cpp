@@ -193,6 +193,31 @@ TEST_F(ValidatorTest, SecondTokenUsesTheCachedJwks) {
   EXPECT_EQ(validator.stats().jwks_fetches, 1u);
 }
 
+TEST_F(ValidatorTest, ValidatesWithoutWaitingOnlyWhenTheKeyIsAtHand) {
+  ValidatorOptions o = options();
+  o.jwks_refresh_seconds = 300;
+  Validator validator(o);
+  // No JWKS yet: validating would fetch it.
+  EXPECT_FALSE(validator.validates_without_waiting(token()));
+  // Refused before any key is needed: garbage, a disallowed alg.
+  EXPECT_TRUE(validator.validates_without_waiting("not-a-jwt"));
+  EXPECT_TRUE(validator.validates_without_waiting(
+      sign_token(claims(), make_key(Alg::kES384, "es384-1"), Alg::kES384)));
+  EXPECT_EQ(issuer_.jwks_requests(), 0);
+  ASSERT_EQ(validator.prefetch(), "");
+  EXPECT_TRUE(validator.validates_without_waiting(token()));
+  // A kid the set lacks may be the next key: validate() would fetch the set again.
+  EXPECT_FALSE(validator.validates_without_waiting(
+      sign_token(claims(), make_key(Alg::kES256, "es256-next"), Alg::kES256)));
+  // Due for its periodic refresh: validate() would fetch.
+  advance(301);
+  EXPECT_FALSE(validator.validates_without_waiting(token()));
+  EXPECT_EQ(issuer_.jwks_requests(), 1);  // asking never fetches
+  // Opaque tokens always go to the issuer.
+  Validator opaque(opaque_options());
+  EXPECT_FALSE(opaque.validates_without_waiting("opaque-token-value"));
+}
+
 void expect_algorithm_validates(FakeIssuer& issuer, const ValidatorOptions& options,
                                 const Json& payload, Alg alg, const std::string& kid) {
   const jose::Jwk key = make_key(alg, kid);
