@@ -375,7 +375,7 @@ class Gateway::Impl {
     auto shared = std::make_shared<http::Responder>(std::move(respond));
     auto decided = std::make_shared<Decision>(std::move(d));
     upstream_async_->send(
-        loop, std::move(up),
+        loop, up,
         [this, &request, decided, shared](Result<http::ClientResponse, http::ClientError> answer) {
           (*shared)(forwarded(from_upstream(std::move(answer)), *decided, request));
         });
@@ -428,8 +428,9 @@ class Gateway::Impl {
       return std::nullopt;
     };
     if (limited && route.rate_limit->by == RateKey::kAddress) {
-      if (auto refused = take(route_plan->second, address_key()))
+      if (auto refused = take(route_plan->second, address_key())) {
         return refuse(std::move(*refused));
+      }
     }
 
     std::optional<RateLimiter::PlanId> key_plan;

@@ -136,7 +136,7 @@ class AsyncHttpClient {
   // Sends `request` on `loop` (from any thread); `done` runs exactly once, on that loop's thread.
   // An empty loop or an unsupported URL is answered at once, on the calling thread, with
   // kInvalidUrl.
-  void send(const EventLoop& loop, ClientRequest request, Callback done) const;
+  void send(const EventLoop& loop, const ClientRequest& request, Callback done) const;
   // Connections this client opened so far (pooled reuse does not count).
   uint64_t connections_opened() const;
 
