@@ -182,6 +182,15 @@ size_t shared_bytes(const std::string& shared) {
   return chunk(kSharedNode) + kBucketShare + string_heap(shared);
 }
 
+// A principal's bytes as the main tier keeps them: no spare capacity, so what is counted is what
+// insert() stores.
+detail::EncodedPrincipal encode_to_store(const Principal& p) {
+  detail::EncodedPrincipal encoded = detail::encode_principal(p);
+  encoded.own.shrink_to_fit();
+  encoded.shared.shrink_to_fit();
+  return encoded;
+}
+
 // The hot tier's slot for a token: its length and last 32 bytes (a JWS ends in its signature, an
 // opaque token is random throughout), mixed with the cache's seed.
 uint64_t hot_hash(std::string_view token, uint64_t seed) {
@@ -501,9 +510,7 @@ bool ClaimsCache::insert_main(std::string_view token, const std::shared_ptr<cons
   Shard& s = shard_for(key.data());
   detail::EncodedPrincipal encoded;
   if (p != nullptr) {
-    encoded = detail::encode_principal(*p);
-    encoded.own.shrink_to_fit();
-    encoded.shared.shrink_to_fit();
+    encoded = encode_to_store(*p);
   }
   const size_t bytes = entry_bytes(encoded.own);
   const size_t new_shared_bytes = shared_bytes(encoded.shared);
@@ -596,12 +603,8 @@ ClaimsCache::Stats ClaimsCache::stats() const {
 }
 
 size_t ClaimsCache::estimated_bytes(const Principal& p) {
-  const detail::EncodedPrincipal encoded = detail::encode_principal(p);
-  std::string own(encoded.own);
-  std::string shared(encoded.shared);
-  own.shrink_to_fit();
-  shared.shrink_to_fit();
-  return entry_bytes(own) + shared_bytes(shared);
+  const detail::EncodedPrincipal encoded = encode_to_store(p);
+  return entry_bytes(encoded.own) + shared_bytes(encoded.shared);
 }
 
 }  // namespace tessera::resource

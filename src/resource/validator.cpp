@@ -311,11 +311,8 @@ class Validator::Impl {
     if (!jwt) return false;
     auto unverified = jose::decode_unverified(token, verify_.max_size);
     if (!unverified) return true;  // refused as it is
-    auto alg_member = unverified->header.find("alg");
-    const auto alg = alg_member != unverified->header.end() && alg_member->is_string()
-                         ? jose::alg_from_string(alg_member->get<std::string>())
-                         : std::nullopt;
-    if (!alg || std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) return true;
+    const auto alg = allowed_alg(unverified->header);
+    if (!alg) return true;
     auto keys = jwks_.current_without_fetch();
     if (!keys) return false;
     std::optional<std::string_view> kid;
@@ -342,6 +339,16 @@ class Validator::Impl {
     return c;
   }
 
+  // The header's alg when it is one of the allowed algorithms (RFC 8725 §3.1); nullopt otherwise.
+  std::optional<jose::Alg> allowed_alg(const Json& header) const {
+    auto member = header.find("alg");
+    const auto alg = member != header.end() && member->is_string()
+                         ? jose::alg_from_string(member->get<std::string>())
+                         : std::nullopt;
+    if (!alg || std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) return std::nullopt;
+    return alg;
+  }
+
   // Verifies a JWT of the issuer against its JWKS, with the policy `choose` picks from the
   // unverified header. What can be refused without the issuer's keys is refused before they are
   // fetched, so garbage, "none" and HS* tokens get their 401 even while the issuer is down and
@@ -354,11 +361,7 @@ class Validator::Impl {
     };
     auto unverified = jose::decode_unverified(token, verify_.max_size);
     if (!unverified) return Err(invalid(unverified.error()));
-    auto alg_member = unverified->header.find("alg");
-    const auto alg = alg_member != unverified->header.end() && alg_member->is_string()
-                         ? jose::alg_from_string(alg_member->get<std::string>())
-                         : std::nullopt;
-    if (!alg || std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) {
+    if (!allowed_alg(unverified->header)) {
       return Err(ValidationError{
           Failure::kAlgorithm,
           "the access token is not valid: its alg is not allowed (RFC 8725 section 3.1)"});
