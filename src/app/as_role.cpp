@@ -26,6 +26,7 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.signing_alg = *alg;
   options.secret_key = std::move(*key);
   options.scopes_supported = config.scopes_supported;
+  options.dpop.nonces = config.dpop_nonces;
   for (const auto& [audience, settings] : config.audiences) {
     oauth::AudiencePolicy& policy = options.audiences[audience];
     if (!settings.access_token_format.empty()) {

@@ -115,6 +115,8 @@ struct MetadataOptions {
   bool no_skip_consent = false;
   bool may_impersonate = false;
   bool no_may_impersonate = false;
+  bool dpop = false;
+  bool no_dpop = false;
   bool json = false;
   // Which options were given (CLI::Option::count), filled when the command line is parsed.
   CLI::App* cmd = nullptr;
@@ -148,11 +150,16 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
                              "First-party client: users are not asked for consent");
   auto* impersonate = cmd->add_flag("--may-impersonate", o.may_impersonate,
                                     "May exchange tokens without an actor (RFC 8693)");
+  auto* dpop = cmd->add_flag("--dpop-bound-access-tokens", o.dpop,
+                             "Always uses DPoP: token requests without a proof are refused "
+                             "(RFC 9449 §5.2)");
   if (update) {
     skip->excludes(
         cmd->add_flag("--no-skip-consent", o.no_skip_consent, "Ask users for consent again"));
     impersonate->excludes(
         cmd->add_flag("--no-may-impersonate", o.no_may_impersonate, "Withdraw --may-impersonate"));
+    dpop->excludes(cmd->add_flag("--no-dpop-bound-access-tokens", o.no_dpop,
+                                 "Withdraw --dpop-bound-access-tokens"));
   }
   cmd->add_flag("--json", o.json, "Print the result as JSON");
 }
@@ -302,6 +309,8 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   if (o.given("--no-skip-consent")) c.skip_consent = false;
   if (o.given("--may-impersonate")) c.may_impersonate = true;
   if (o.given("--no-may-impersonate")) c.may_impersonate = false;
+  if (o.given("--dpop-bound-access-tokens")) c.dpop_bound_access_tokens = true;
+  if (o.given("--no-dpop-bound-access-tokens")) c.dpop_bound_access_tokens = false;
 
   if (o.given("--jwks-file")) {
     if (c.auth_method != store::ClientAuthMethod::kPrivateKeyJwt) {
@@ -364,6 +373,7 @@ json::Json client_json(const store::Client& c) {
                     {"refresh_token_lifetime", c.refresh_token_lifetime},
                     {"skip_consent", c.skip_consent},
                     {"may_impersonate", c.may_impersonate},
+                    {"dpop_bound_access_tokens", c.dpop_bound_access_tokens},
                     {"created_at", c.created_at}};
   if (c.jwks_json) {
     auto jwks = json::parse_strict(*c.jwks_json);
@@ -394,6 +404,7 @@ void print_client_text(const store::Client& c) {
               static_cast<long long>(c.refresh_token_lifetime));
   std::printf("skip consent:               %s\n", c.skip_consent ? "yes" : "no");
   std::printf("may impersonate:            %s\n", c.may_impersonate ? "yes" : "no");
+  std::printf("dpop-bound access tokens:   %s\n", c.dpop_bound_access_tokens ? "yes" : "no");
   if (c.jwks_json) std::printf("jwks:                       %s\n", c.jwks_json->c_str());
 }
 

@@ -174,11 +174,43 @@ bool is_valid_issuer(const std::string& issuer) {
   return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
 }
 
+std::string read_secret_file(const Reader& r, const YAML::Node& n, const std::string& key) {
+  const std::string path = r.str(n, key);
+  std::ifstream in(path);
+  if (!in) r.fail(n, key, "cannot read file " + path);
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) r.fail(n, key, "the file " + path + " is empty");
+  return secret;
+}
+
+// RFC 9449 §8, §9: `dpop_nonce_seconds` makes DPoP proofs carry a nonce the server gave out;
+// `dpop_nonce_secret_file` lets several nodes accept each other's nonces. Null when not asked.
+std::shared_ptr<const resource::DpopNonces> read_dpop_nonces(const Reader& r, const YAML::Node& n,
+                                                            const std::string& section) {
+  const std::string seconds_key = section + ".dpop_nonce_seconds";
+  const std::string secret_key = section + ".dpop_nonce_secret_file";
+  if (n["dpop_nonce_secret_file"] && !n["dpop_nonce_seconds"]) {
+    r.fail(n["dpop_nonce_secret_file"], secret_key, "needs " + seconds_key);
+  }
+  if (!n["dpop_nonce_seconds"]) return nullptr;
+  resource::DpopNonceOptions nonces;
+  nonces.period_seconds = r.integer(n["dpop_nonce_seconds"], seconds_key, 10, 86400);
+  if (n["dpop_nonce_secret_file"]) {
+    nonces.secret = read_secret_file(r, n["dpop_nonce_secret_file"], secret_key);
+    if (nonces.secret.size() < 32) {
+      r.fail(n["dpop_nonce_secret_file"], secret_key, "must hold at least 32 bytes");
+    }
+  }
+  return std::make_shared<const resource::DpopNonces>(std::move(nonces));
+}
+
 void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   r.expect_map(n, "as",
                {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
-                "scopes_supported", "audiences"});
+                "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
+  a.dpop_nonces = read_dpop_nonces(r, n, "as");
   a.issuer = r.str(n["issuer"], "as.issuer");
   if (!is_valid_issuer(a.issuer)) {
     r.fail(n["issuer"], "as.issuer",
@@ -265,16 +297,6 @@ std::vector<std::string> string_list(const Reader& r, const YAML::Node& n, const
     out.push_back(r.str(n[i], key + "[" + std::to_string(i) + "]"));
   }
   return out;
-}
-
-std::string read_secret_file(const Reader& r, const YAML::Node& n, const std::string& key) {
-  const std::string path = r.str(n, key);
-  std::ifstream in(path);
-  if (!in) r.fail(n, key, "cannot read file " + path);
-  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) r.fail(n, key, "the file " + path + " is empty");
-  return secret;
 }
 
 void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string& key,
@@ -459,26 +481,8 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
     o.upstream_timeout_ms =
         r.integer(n["upstream_timeout_ms"], "gateway.upstream_timeout_ms", 100, 600'000);
   }
-  // RFC 9449 §9: DPoP proofs must carry a nonce the gateway gave out; the secret file lets
-  // several gateway nodes accept each other's nonces.
-  if (n["dpop_nonce_secret_file"] && !n["dpop_nonce_seconds"]) {
-    r.fail(n["dpop_nonce_secret_file"], "gateway.dpop_nonce_secret_file",
-           "needs gateway.dpop_nonce_seconds");
-  }
-  if (n["dpop_nonce_seconds"]) {
-    resource::DpopNonceOptions nonces;
-    nonces.period_seconds =
-        r.integer(n["dpop_nonce_seconds"], "gateway.dpop_nonce_seconds", 10, 86400);
-    if (n["dpop_nonce_secret_file"]) {
-      nonces.secret =
-          read_secret_file(r, n["dpop_nonce_secret_file"], "gateway.dpop_nonce_secret_file");
-      if (nonces.secret.size() < 32) {
-        r.fail(n["dpop_nonce_secret_file"], "gateway.dpop_nonce_secret_file",
-               "must hold at least 32 bytes");
-      }
-    }
-    o.dpop.nonces = std::make_shared<const resource::DpopNonces>(std::move(nonces));
-  }
+  // RFC 9449 §9: DPoP proofs must carry a nonce the gateway gave out.
+  o.dpop.nonces = read_dpop_nonces(r, n, "gateway");
   o.introspection = o.jwt;
   if (const auto& i = n["introspection"]) {
     r.expect_map(i, "gateway.introspection",

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ struct AsConfig {
   int access_token_lifetime = 300;    // seconds, default for new clients (60-86400)
   std::vector<std::string> scopes_supported;        // advertised in the metadata
   std::map<std::string, AudienceConfig> audiences;  // keyed by audience (a URI or a name)
+  // RFC 9449 §8: DPoP proofs at the token endpoint and UserInfo must carry a server nonce.
+  std::shared_ptr<const resource::DpopNonces> dpop_nonces;
 };
 
 // The fine-grained authorization service (`fga` role): OpenFGA's HTTP API.

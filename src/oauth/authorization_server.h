@@ -17,6 +17,7 @@
 #include "oauth/authorize_endpoint.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
+#include "oauth/dpop.h"
 #include "oauth/end_session.h"
 #include "oauth/grant.h"
 #include "oauth/interaction.h"
@@ -37,6 +38,7 @@ struct AuthorizationServerOptions {
   jose::Alg signing_alg = jose::Alg::kES256;
   std::string secret_key;                     // seals private signing keys (aead::kKeyBytes)
   std::vector<std::string> scopes_supported;  // advertised in metadata; may be empty
+  DpopServerOptions dpop;                     // RFC 9449: proofs, nonces
   AudiencePolicies audiences;                 // per resource server: token format, lifetime
   int64_t client_cache_ttl = 30;              // seconds
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
@@ -79,6 +81,7 @@ class AuthorizationServer {
   std::unique_ptr<TokenService> tokens_;
   std::unique_ptr<TokenResolver> resolver_;
   GrantRegistry grants_;
+  std::unique_ptr<DpopProofs> dpop_;
   std::unique_ptr<TokenEndpoint> token_endpoint_;
   std::unique_ptr<identity::LoginThrottle> throttle_;
   std::unique_ptr<identity::Authenticator> authenticator_;

@@ -360,6 +360,7 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
   record.redirect_uri = r.redirect_uri_given ? r.redirect_uri : "";
   record.code_challenge = r.code_challenge;
   record.nonce = r.nonce;
+  record.dpop_jkt = r.dpop_jkt;
   record.expires_at = now + options_.code_lifetime;
   if (auto created = store_.grants().create_grant(grant, record); !created) {
     return redirect_error(ctx, r, "temporarily_unavailable", "the store is unavailable");

@@ -147,6 +147,15 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
     return E{"invalid_request", "code_challenge is not a base64url SHA-256"};
   }
   r.code_challenge = *challenge;
+  // RFC 9449 §10: dpop_jkt binds the code to a DPoP key, a JWK SHA-256 thumbprint (RFC 7638),
+  // base64url of 32 bytes.
+  if (auto jkt = get("dpop_jkt")) {
+    auto jkt_bytes = base64url::decode(*jkt);
+    if (!jkt_bytes || jkt_bytes->size() != 32 || jkt->size() != 43) {
+      return E{"invalid_request", "dpop_jkt is not a base64url SHA-256 JWK thumbprint"};
+    }
+    r.dpop_jkt = *jkt;
+  }
   // OpenID Core §3.1.2.1 prompt: space-separated; none may not be combined.
   if (auto prompt = get("prompt")) {
     r.prompt = split_spaces(*prompt);
@@ -201,6 +210,7 @@ json::Json AuthorizationRequest::to_json() const {
   if (nonce) j["nonce"] = *nonce;
   if (max_age) j["max_age"] = *max_age;
   if (login_hint) j["login_hint"] = *login_hint;
+  if (dpop_jkt) j["dpop_jkt"] = *dpop_jkt;
   if (hint_subject) j["hint_subject"] = *hint_subject;
   if (fresh_login) j["fresh_login"] = true;
   return j;
@@ -225,6 +235,7 @@ std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::
     if (j.contains("nonce")) r.nonce = j.at("nonce").get<std::string>();
     if (j.contains("max_age")) r.max_age = j.at("max_age").get<int64_t>();
     if (j.contains("login_hint")) r.login_hint = j.at("login_hint").get<std::string>();
+    if (j.contains("dpop_jkt")) r.dpop_jkt = j.at("dpop_jkt").get<std::string>();
     if (j.contains("hint_subject")) r.hint_subject = j.at("hint_subject").get<std::string>();
     r.fresh_login = j.value("fresh_login", false);
     return r;

@@ -27,6 +27,7 @@ struct AuthorizationRequest {
   std::optional<std::string> state;
   std::optional<std::string> nonce;
   std::string code_challenge;  // RFC 7636 §4.2, S256 only
+  std::optional<std::string> dpop_jkt;  // RFC 9449 §10: the DPoP key the code is bound to
   ResponseMode response_mode = ResponseMode::kQuery;
   std::vector<std::string> prompt;  // none | login | consent | select_account
   std::optional<int64_t> max_age;

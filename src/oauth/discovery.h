@@ -17,6 +17,7 @@ struct ServerMetadataInputs {
   std::vector<std::string> scopes_supported;  // empty: the member is left out
   jose::Alg signing_alg = jose::Alg::kES256;
   std::vector<std::string> acr_values;  // OpenID Discovery acr_values_supported
+  std::vector<std::string> dpop_algs;   // RFC 9449 §5.1 dpop_signing_alg_values_supported
 };
 
 // The endpoint URLs hang off the issuer ("https://as.example/t" -> ".../t/token").

@@ -10,6 +10,7 @@ http::Response OAuthError::to_response() const {
   if (status == 401 && challenge_basic) {
     r.headers.set("WWW-Authenticate", "Basic realm=\"tessera\", charset=\"UTF-8\"");
   }
+  if (!dpop_nonce.empty()) r.headers.set("DPoP-Nonce", dpop_nonce);
   return r;
 }
 

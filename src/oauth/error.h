@@ -15,6 +15,8 @@ struct OAuthError {
   std::string description;
   // RFC 6749 §5.2 invalid_client answered with 401 carries a WWW-Authenticate challenge.
   bool challenge_basic = false;
+  // RFC 9449 §8: a nonce the client must put in its next DPoP proof, sent as DPoP-Nonce.
+  std::string dpop_nonce{};
 
   // Missing, repeated or malformed parameter (RFC 6749 §5.2).
   static OAuthError invalid_request(std::string description) {
@@ -41,6 +43,14 @@ struct OAuthError {
   // RFC 8707 §2: a resource the client may not ask for, or not an absolute URI.
   static OAuthError invalid_target(std::string description) {
     return {400, "invalid_target", std::move(description)};
+  }
+  // RFC 9449 §5: the DPoP proof of a token request is missing where required, or invalid.
+  static OAuthError invalid_dpop_proof(std::string description) {
+    return {400, "invalid_dpop_proof", std::move(description)};
+  }
+  // RFC 9449 §8: the proof lacks the server's current nonce, given in the DPoP-Nonce field.
+  static OAuthError use_dpop_nonce(std::string description, std::string nonce) {
+    return {400, "use_dpop_nonce", std::move(description), false, std::move(nonce)};
   }
   static OAuthError server_error(std::string description) {
     return {500, "server_error", std::move(description)};

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "core/crypto.h"
 #include "oauth/scope.h"
+#include "oauth/token_resolver.h"
 #include "oauth/tokens.h"
 
 namespace tessera::oauth {
@@ -66,10 +68,40 @@ Result<std::vector<std::string>, OAuthError> token_scopes(const http::Params& pa
   return grant_scopes(requested, grant.scopes);
 }
 
+void bind_access_token(const TokenRequest& request, TokenSubject& subject,
+                       TokenResponse& response) {
+  if (!request.dpop_jkt) return;
+  subject.extra["cnf"] = {{"jkt", *request.dpop_jkt}};
+  response.token_type = "DPoP";
+}
+
+bool proves_dpop_key(const TokenRequest& request, std::string_view jkt) {
+  return request.dpop_jkt && crypto::equal_ct(*request.dpop_jkt, jkt);
+}
+
+std::optional<OAuthError> check_presented_binding(const TokenRequest& request,
+                                                  const json::Json& claims, std::string_view what) {
+  if (auto jkt = confirmation(claims, "jkt")) {
+    if (!proves_dpop_key(request, *jkt)) {
+      return OAuthError::invalid_grant("the " + std::string(what) +
+                                       " is bound to a DPoP key this request does not prove");
+    }
+  }
+  if (auto x5t = confirmation(claims, "x5t#S256")) {
+    const http::ClientCertificate* cert = request.http.client_certificate();
+    if (cert == nullptr || !crypto::equal_ct(cert->sha256_thumbprint(), *x5t)) {
+      return OAuthError::invalid_grant("the " + std::string(what) +
+                                       " is bound to a client certificate this request lacks");
+    }
+  }
+  return std::nullopt;
+}
+
 Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
-    const GrantContext& context, const store::Client& client, const store::GrantRecord& grant,
+    const GrantContext& context, const TokenRequest& request, const store::GrantRecord& grant,
     const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,
     const std::optional<std::string>& nonce) {
+  const store::Client& client = request.client;
   // RFC 9700 §4.14.2: a refresh token dies with the user's account. Grants here always have a
   // user as subject (client credentials have no grant).
   auto user = context.users.find_by_id(grant.subject);
@@ -89,9 +121,17 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
   if (auto extra = json::parse_strict(grant.claims_json); extra && extra->is_object()) {
     subject.extra = std::move(*extra);
   }
+  MintedGrantTokens out;
+  // The refresh token's claims: the grant's, and for a public client the DPoP key (RFC 9449
+  // §5: "refresh tokens issued to public clients ... MUST be bound"); a confidential client's
+  // refresh token is bound by its authentication instead.
+  json::Json family_extra = subject.extra;
+  bind_access_token(request, subject, out.response);
+  if (request.dpop_jkt && client.type == store::ClientType::kPublic) {
+    family_extra["cnf"] = {{"jkt", *request.dpop_jkt}};
+  }
   auto access = context.tokens.access_token(client, subject, grant.expires_at);
   if (!access) return Err(access.error());
-  MintedGrantTokens out;
   out.response.access_token = access->value;
   out.response.expires_in = access->expires_in;
   if (!scopes.empty()) out.response.scope = join_scope(scopes);
@@ -102,6 +142,7 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
     TokenSubject family = subject;
     family.scopes = grant.scopes;
     family.audiences = grant.audiences;
+    family.extra = std::move(family_extra);
     MintedToken minted = context.tokens.refresh_token(family, grant.expires_at);
     out.response.refresh_token = std::move(minted.value);
     out.records.push_back(std::move(*minted.record));

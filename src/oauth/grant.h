@@ -22,11 +22,14 @@ namespace tessera::oauth {
 
 class TokenService;
 class TokenResolver;
+struct TokenSubject;
 
 struct TokenRequest {
   const http::Request& http;
   const http::Params& params;   // the form body, duplicates already refused
   const store::Client& client;  // authenticated, allowed this grant type
+  // RFC 9449 §5: the JWK SHA-256 thumbprint of the request's valid DPoP proof; nullopt: none.
+  std::optional<std::string> dpop_jkt{};
 };
 
 // RFC 6749 §5.1 successful response.
@@ -74,11 +77,27 @@ struct MintedGrantTokens {
   std::vector<store::TokenRecord> records;
 };
 
+// RFC 9449 §6.1: with a DPoP proof, the access token about to be minted for `request` is bound
+// to the proof's key (cnf.jkt) and its token_type is DPoP (§5.1); without, Bearer.
+void bind_access_token(const TokenRequest& request, TokenSubject& subject,
+                       TokenResponse& response);
+
+// Whether the request's DPoP proof has the key of thumbprint `jkt` (constant time).
+bool proves_dpop_key(const TokenRequest& request, std::string_view jkt);
+
+// RFC 9449 §5, RFC 8705 §3: a token presented to a grant (a refresh token, an RFC 8693 subject
+// or actor token) bound to a DPoP key is usable only by a request whose proof has that key, one
+// bound to a certificate only over a connection with that certificate. invalid_grant otherwise,
+// naming `what`.
+std::optional<OAuthError> check_presented_binding(const TokenRequest& request,
+                                                  const json::Json& claims, std::string_view what);
+
 // Mints the access token (and, when `refresh` is set, a refresh token; when the scopes hold
-// openid, an ID token with `nonce`) for `grant`, with `scopes` and `audiences` (each within the
-// grant's). Nothing is stored.
+// openid, an ID token with `nonce`) for `grant` and the client of `request`, with `scopes` and
+// `audiences` (each within the grant's), bound to the request's DPoP key if it has one; a public
+// client's refresh token is bound to that key too (RFC 9449 §5). Nothing is stored.
 Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
-    const GrantContext& context, const store::Client& client, const store::GrantRecord& grant,
+    const GrantContext& context, const TokenRequest& request, const store::GrantRecord& grant,
     const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,
     const std::optional<std::string>& nonce);
 

@@ -24,13 +24,21 @@ std::optional<std::string_view> repeated_parameter(const http::Params& params) {
 
 }  // namespace
 
-TokenEndpoint::TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients)
-    : grants_(grants), clients_(clients) {}
+TokenEndpoint::TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients,
+                             const DpopProofs& dpop)
+    : grants_(grants), clients_(clients), dpop_(dpop) {}
 
 http::Response TokenEndpoint::handle(const http::Request& request) const {
   auto result = process(request);
   if (!result) return result.error().to_response();
-  return token_response(*result);
+  http::Response r = token_response(*result);
+  // RFC 9449 §8: a DPoP client gets the nonce for its next proof with every answer.
+  if (result->token_type == "DPoP") {
+    if (std::string nonce = dpop_.current_nonce(); !nonce.empty()) {
+      r.headers.set("DPoP-Nonce", nonce);
+    }
+  }
+  return r;
 }
 
 Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& request) const {
@@ -68,7 +76,15 @@ Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& re
     return Err(
         OAuthError::unauthorized_client("the client may not use " + std::string(*grant_type)));
   }
-  return grant->exchange(TokenRequest{request, *form, client});
+  // RFC 9449 §5: a valid proof binds the tokens to its key. Checked once the client is known,
+  // so an unauthenticated caller costs no signature verification.
+  auto jkt = dpop_.token_request(request);
+  if (!jkt) return Err(jkt.error());
+  // §5.2 dpop_bound_access_tokens: this client always uses DPoP.
+  if (!*jkt && client.dpop_bound_access_tokens) {
+    return Err(OAuthError::invalid_dpop_proof("this client must send a DPoP proof"));
+  }
+  return grant->exchange(TokenRequest{request, *form, client, std::move(*jkt)});
 }
 
 http::Response token_response(const TokenResponse& token) {

@@ -4,13 +4,15 @@
 
 #include "http/message.h"
 #include "oauth/client_auth.h"
+#include "oauth/dpop.h"
 #include "oauth/grant.h"
 
 namespace tessera::oauth {
 
 class TokenEndpoint {
  public:
-  TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients);
+  TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients,
+                const DpopProofs& dpop);
   // POST only (the router answers 405 to the rest).
   http::Response handle(const http::Request& request) const;
 
@@ -19,6 +21,7 @@ class TokenEndpoint {
 
   const GrantRegistry& grants_;
   const ClientAuthenticator& clients_;
+  const DpopProofs& dpop_;
 };
 
 // RFC 6749 §5.1 success body with Cache-Control: no-store and Pragma: no-cache.

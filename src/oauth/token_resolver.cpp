@@ -98,20 +98,18 @@ bool ResolvedToken::has_scope(std::string_view scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }
 
-std::optional<std::string> ResolvedToken::dpop_jkt() const {
-  auto cnf = extra.find("cnf");
-  if (cnf == extra.end() || !cnf->is_object()) return std::nullopt;
-  auto jkt = cnf->find("jkt");
-  if (jkt == cnf->end() || !jkt->is_string()) return std::nullopt;
-  return jkt->get<std::string>();
+std::optional<std::string> confirmation(const json::Json& claims, std::string_view member) {
+  auto cnf = claims.find("cnf");
+  if (cnf == claims.end() || !cnf->is_object()) return std::nullopt;
+  auto value = cnf->find(member);
+  if (value == cnf->end() || !value->is_string()) return std::nullopt;
+  return value->get<std::string>();
 }
 
+std::optional<std::string> ResolvedToken::dpop_jkt() const { return confirmation(extra, "jkt"); }
+
 std::optional<std::string> ResolvedToken::certificate_thumbprint() const {
-  auto cnf = extra.find("cnf");
-  if (cnf == extra.end() || !cnf->is_object()) return std::nullopt;
-  auto x5t = cnf->find("x5t#S256");
-  if (x5t == cnf->end() || !x5t->is_string()) return std::nullopt;
-  return x5t->get<std::string>();
+  return confirmation(extra, "x5t#S256");
 }
 
 TokenResolver::TokenResolver(std::string issuer, const SigningKeys& keys, store::GrantStore& grants,

@@ -59,6 +59,10 @@ struct ResolvedToken {
   std::optional<std::string> certificate_thumbprint() const;
 };
 
+// A string member of the claims' cnf object (RFC 7800 §3.1): "jkt" (RFC 9449 §6.1), "x5t#S256"
+// (RFC 8705 §3.1); nullopt when absent or not a string.
+std::optional<std::string> confirmation(const json::Json& claims, std::string_view member);
+
 // The claims besides the RFC 7662 §2.2 members that introspection passes on.
 inline constexpr const char* kExtraTokenClaims[] = {"auth_time", "acr",     "amr",
                                                     "act",       "may_act", "cnf"};

@@ -5,7 +5,9 @@
 
 #include "core/crypto.h"
 #include "http/bearer.h"
+#include "oauth/discovery.h"
 #include "oauth/error.h"
+#include "resource/http_server.h"
 
 namespace tessera::oauth {
 namespace {
@@ -57,21 +59,40 @@ json::Json standard_claims(const store::User& user, const std::vector<std::strin
 }
 
 UserInfoEndpoint::UserInfoEndpoint(std::string realm, const TokenResolver& tokens,
-                                   store::UserStore& users)
-    : realm_(std::move(realm)), tokens_(tokens), users_(users) {}
+                                   store::UserStore& users, const DpopProofs& dpop)
+    : realm_(std::move(realm)),
+      url_(endpoint_url(realm_, "/userinfo")),
+      tokens_(tokens),
+      users_(users),
+      dpop_(dpop) {}
 
 http::Response UserInfoEndpoint::invalid_token(std::string_view description) const {
   return http::bearer_error(401, realm_, http::kInvalidToken, description, std::nullopt);
 }
 
 http::Response UserInfoEndpoint::handle(const http::Request& request) const {
-  auto extracted =
-      http::extract_bearer_token(request, http::BearerOptions{.accept_form_body = true});
-  if (!extracted) {
-    return http::bearer_error(400, realm_, http::kInvalidRequest, extracted.error(), {});
+  // RFC 9449 §7.1: Authorization: DPoP; everything else as RFC 6750 §2 says.
+  std::string dpop_token;
+  auto scheme = resource::TokenScheme::kBearer;
+  if (request.headers().count("Authorization") == 1) {
+    if (resource::access_token(request.header("Authorization"), dpop_token, scheme)) {
+      scheme = resource::TokenScheme::kBearer;  // malformed or another scheme: the Bearer path says
+    }
   }
-  if (!*extracted) return http::bearer_error(401, realm_, std::nullopt, std::nullopt, std::nullopt);
-  const std::string& value = (*extracted)->value;
+  std::string value;
+  if (scheme == resource::TokenScheme::kDpop) {
+    value = std::move(dpop_token);
+  } else {
+    auto extracted =
+        http::extract_bearer_token(request, http::BearerOptions{.accept_form_body = true});
+    if (!extracted) {
+      return http::bearer_error(400, realm_, http::kInvalidRequest, extracted.error(), {});
+    }
+    if (!*extracted) {
+      return http::bearer_error(401, realm_, std::nullopt, std::nullopt, std::nullopt);
+    }
+    value = std::move((*extracted)->value);
+  }
 
   auto token = tokens_.inspect(value);
   if (!token) {
@@ -79,14 +100,31 @@ http::Response UserInfoEndpoint::handle(const http::Request& request) const {
     return invalid_token(to_string(token.error()));
   }
   if (token->kind != store::TokenKind::kAccess) return invalid_token("not an access token");
-  // A sender-constrained token is only good with its key. This endpoint does not take DPoP
-  // proofs, and a DPoP-bound token sent as a bearer token must be refused (RFC 9449 §7.1).
-  if (token->dpop_jkt()) return invalid_token("the token is bound to a DPoP key");
-  // RFC 8705 §3: a certificate-bound token needs the same client certificate on this request.
-  if (auto x5t = token->certificate_thumbprint()) {
-    const http::ClientCertificate* cert = request.client_certificate();
-    if (!cert || !crypto::equal_ct(cert->sha256_thumbprint(), *x5t)) {
-      return invalid_token("the token is bound to another client certificate");
+  // A sender-constrained token is only good with its key (RFC 9449 §7.1, §7.2: a DPoP-bound
+  // token needs the DPoP scheme and a proof of its key; a token that is not bound must not come
+  // with the DPoP scheme) or its certificate (RFC 8705 §3). The SDK's rule, applied as-is.
+  if (scheme == resource::TokenScheme::kDpop || token->dpop_jkt() ||
+      token->certificate_thumbprint()) {
+    resource::Principal bound;
+    bound.dpop_jkt = token->dpop_jkt().value_or("");
+    bound.certificate_thumbprint = token->certificate_thumbprint().value_or("");
+    resource::Presentation presented;
+    presented.scheme = scheme;
+    presented.token = value;
+    presented.dpop_proofs = dpop_fields(request);
+    presented.method = request.method();
+    presented.url = url_;
+    if (const http::ClientCertificate* cert = request.client_certificate()) {
+      presented.client_certificate_der = cert->der;
+    }
+    if (auto c = resource::require_binding(bound, presented, &dpop_.verifier(), realm_)) {
+      http::Response r = resource::to_response(*c);
+      // RFC 9449 §9: a refusal of a DPoP request carries the nonce to use next.
+      if (std::string nonce = dpop_.current_nonce();
+          !nonce.empty() && scheme == resource::TokenScheme::kDpop) {
+        r.headers.set("DPoP-Nonce", nonce);
+      }
+      return r;
     }
   }
   // OpenID Core §5.3: UserInfo is for tokens obtained through an OpenID Connect request.

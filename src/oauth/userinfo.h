@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "http/message.h"
+#include "oauth/dpop.h"
 #include "oauth/token_resolver.h"
 #include "store/user_store.h"
 
@@ -20,13 +21,19 @@ json::Json standard_claims(const store::User& user, const std::vector<std::strin
 class UserInfoEndpoint {
  public:
   // `realm` names the protection space in WWW-Authenticate (RFC 6750 §3): the issuer.
-  UserInfoEndpoint(std::string realm, const TokenResolver& tokens, store::UserStore& users);
+  // `realm` is also the issuer: the endpoint's URL (a DPoP proof's htu) hangs off it.
+  UserInfoEndpoint(std::string realm, const TokenResolver& tokens, store::UserStore& users,
+                   const DpopProofs& dpop);
   // GET and POST (OpenID Core §5.3.1). The access token comes in Authorization: Bearer
   // (RFC 6750 §2.1) or, in a POST, as access_token in a form body (§2.2); exactly one of them.
+  // A DPoP-bound token comes in Authorization: DPoP with a proof (RFC 9449 §7.1).
   //   no token                 401, challenge without error (RFC 6750 §3.1)
   //   malformed request        400 invalid_request
-  //   token not active, not an access token, bound to a key not presented, or its user
-  //   disabled or deleted      401 invalid_token
+  //   token not active, not an access token, bound to a key not proved or a certificate not
+  //   presented, or its user disabled or deleted
+  //                            401 invalid_token (DPoP: with the DPoP scheme's challenge)
+  //   invalid DPoP proof       401 invalid_dpop_proof; without the server's nonce (RFC 9449
+  //                            §9) 401 use_dpop_nonce with DPoP-Nonce
   //   no openid scope          403 insufficient_scope, scope="openid" (OpenID Core §5.3.3)
   http::Response handle(const http::Request& request) const;
 
@@ -34,8 +41,10 @@ class UserInfoEndpoint {
   http::Response invalid_token(std::string_view description) const;
 
   std::string realm_;
+  std::string url_;
   const TokenResolver& tokens_;
   store::UserStore& users_;
+  const DpopProofs& dpop_;
 };
 
 }  // namespace tessera::oauth

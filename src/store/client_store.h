@@ -52,6 +52,8 @@ struct Client {
   int64_t refresh_token_lifetime = 86400;  // seconds; absolute lifetime of a refresh-token family
   bool skip_consent = false;               // first-party client: no consent page
   bool may_impersonate = false;  // RFC 8693: may exchange without an actor (impersonation)
+  // RFC 9449 §5.2: the client always uses DPoP; a token request without a proof is refused.
+  bool dpop_bound_access_tokens = false;
 };
 
 class ClientStore {

@@ -130,7 +130,7 @@ StoreResult<TokenRecord> token_from_row(const Row& row) {
 
 constexpr std::string_view kSelectCodes =
     "SELECT code_sha256, grant_id, client_id, redirect_uri, code_challenge, nonce, expires_at,"
-    " used_at FROM authorization_codes";
+    " used_at, dpop_jkt FROM authorization_codes";
 
 CodeRecord code_from_row(const Row& row) {
   CodeRecord code;
@@ -142,6 +142,7 @@ CodeRecord code_from_row(const Row& row) {
   if (!row.is_null(5)) code.nonce = row.text(5);
   code.expires_at = row.integer(6);
   code.used_at = row.nullable_integer(7);
+  if (!row.is_null(8)) code.dpop_jkt = row.text(8);
   return code;
 }
 
@@ -251,10 +252,11 @@ class SqlGrantStore final : public GrantStore {
       if (!code) return Ok{};
       auto code_inserted = c.execute(
           "INSERT INTO authorization_codes (code_sha256, grant_id, client_id, redirect_uri,"
-          " code_challenge, nonce, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-          " ON CONFLICT DO NOTHING",
+          " code_challenge, nonce, expires_at, used_at, dpop_jkt)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
           {Blob{code->code_sha256}, code->grant_id, code->client_id, code->redirect_uri,
-           code->code_challenge, nullable_text(code->nonce), code->expires_at, code->used_at});
+           code->code_challenge, nullable_text(code->nonce), code->expires_at, code->used_at,
+           nullable_text(code->dpop_jkt)});
       if (!code_inserted) return Err(code_inserted.error());
       if (*code_inserted == 0) return store_error(StoreError::Code::kConflict, "code exists");
       return Ok{};

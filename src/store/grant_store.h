@@ -59,6 +59,8 @@ struct CodeRecord {
   std::optional<std::string> nonce;
   int64_t expires_at = 0;
   std::optional<int64_t> used_at;
+  // RFC 9449 §10: the DPoP key (JWK SHA-256 thumbprint) the token request must prove.
+  std::optional<std::string> dpop_jkt;
 };
 
 class GrantStore {

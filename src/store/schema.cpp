@@ -280,6 +280,13 @@ CREATE INDEX fga_tuples_usersets ON fga_tuples (store_id, object_type, object_id
      R"sql(
 ALTER TABLE fga_stores ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 )sql"},
+    // DPoP (RFC 9449): a client that always uses it (§5.2 dpop_bound_access_tokens), and the key
+    // an authorization code is bound to (§10 dpop_jkt, a JWK SHA-256 thumbprint).
+    {14, "dpop",
+     R"sql(
+ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE authorization_codes ADD COLUMN dpop_jkt TEXT;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -69,12 +69,18 @@ class AuthorizationCodeGrant final : public Grant {
     if (!pkce_matches(*verifier, record.code_challenge)) {
       return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
     }
+    // RFC 9449 §10: a code bound to a DPoP key at /authorize (dpop_jkt) is redeemed only with a
+    // proof of that key.
+    if (record.dpop_jkt && !proves_dpop_key(request, *record.dpop_jkt)) {
+      return Err(OAuthError::invalid_grant(
+          "the code is bound to a DPoP key (dpop_jkt) this request does not prove"));
+    }
     auto audiences = token_audiences(request.params, client, grant, context_.tokens.issuer());
     if (!audiences) return Err(audiences.error());
     const bool refresh = std::find(client.grant_types.begin(), client.grant_types.end(),
                                    "refresh_token") != client.grant_types.end();
     auto minted =
-        mint_grant_tokens(context_, client, grant, grant.scopes, *audiences, refresh, record.nonce);
+        mint_grant_tokens(context_, request, grant, grant.scopes, *audiences, refresh, record.nonce);
     if (!minted) return Err(minted.error());
     if (!minted->records.empty()) {
       auto stored = context_.grants.insert_tokens(minted->records);

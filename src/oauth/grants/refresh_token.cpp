@@ -34,6 +34,11 @@ class RefreshTokenGrant final : public Grant {
     if (token->client_id != client.client_id) {
       return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
     }
+    // RFC 9449 §5: a public client's refresh token is bound to its DPoP key. Checked before the
+    // rotation, so a stolen token without the key neither works nor spends the family.
+    if (auto claims = json::parse_strict(token->claims_json); claims && claims->is_object()) {
+      if (auto e = check_presented_binding(request, *claims, "refresh token")) return Err(*e);
+    }
     auto grant = context_.grants.find_grant(*token->grant_id);
     if (!grant) return Err(OAuthError::server_error("the store is unavailable"));
     if (!*grant) return Err(OAuthError::invalid_grant("unknown refresh token"));
@@ -42,7 +47,7 @@ class RefreshTokenGrant final : public Grant {
     auto audiences = token_audiences(request.params, client, **grant, context_.tokens.issuer());
     if (!audiences) return Err(audiences.error());
     auto minted =
-        mint_grant_tokens(context_, client, **grant, *scopes, *audiences, true, std::nullopt);
+        mint_grant_tokens(context_, request, **grant, *scopes, *audiences, true, std::nullopt);
     if (!minted) return Err(minted.error());
     // The compare-and-set that decides between concurrent uses of the same token.
     auto rotated = context_.grants.rotate_refresh_token(hash, minted->records);

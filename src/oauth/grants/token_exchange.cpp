@@ -236,6 +236,12 @@ class TokenExchangeGrant final : public Grant {
     // RFC 9068 §2.2.1: the user's authentication travels with the token.
     copy_authentication(subject->extra, minted);
     if (act) minted.extra["act"] = std::move(*act);
+    // RFC 9449 §5: the new token is bound to this request's DPoP key, if any. A subject token
+    // bound to the user's key is accepted without that key: the API exchanging it received it
+    // with a proof it checked and never holds the key; the audience (or may_act) check above
+    // decides who may exchange it.
+    TokenResponse response;
+    bind_access_token(request, minted, response);
 
     // A delegated token never outlives the tokens it came from.
     int64_t not_after = subject->expires_at;
@@ -257,7 +263,6 @@ class TokenExchangeGrant final : public Grant {
     }
 
     // §2.2.1: access_token, issued_token_type, token_type, expires_in, scope; no refresh token.
-    TokenResponse response;
     response.access_token = std::move(token->value);
     response.expires_in = token->expires_in;
     response.issued_token_type = std::string(kAccessTokenType);

@@ -42,7 +42,8 @@ class UserInfoTest : public testing::OAuthTest {
   void SetUp() override {
     OAuthTest::SetUp();
     ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer));
-    endpoint_ = std::make_unique<UserInfoEndpoint>(kIssuer, *resolver_, store_->users());
+    dpop_ = std::make_unique<DpopProofs>(DpopServerOptions{}, "https://as.example/token", clock_);
+    endpoint_ = std::make_unique<UserInfoEndpoint>(kIssuer, *resolver_, store_->users(), *dpop_);
     auto alice = store_->users().create({"Alice", "$argon2id$placeholder", kProfile});
     ASSERT_TRUE(alice) << alice.error().message;
     alice_ = *alice;
@@ -52,6 +53,7 @@ class UserInfoTest : public testing::OAuthTest {
   }
   void TearDown() override {
     endpoint_.reset();
+    dpop_.reset();
     OAuthTest::TearDown();
   }
 
@@ -98,6 +100,7 @@ class UserInfoTest : public testing::OAuthTest {
     return json::Json::parse(r.body).value("error", "");
   }
 
+  std::unique_ptr<DpopProofs> dpop_;
   std::unique_ptr<UserInfoEndpoint> endpoint_;
   store::User alice_;
   store::User bob_;

@@ -1,0 +1,57 @@
+// DPoP at the authorization server (RFC 9449): the proof of a token request (§5), which binds
+// the tokens issued to the proof's key (§6), server nonces (§8), and DPoP-bound access tokens
+// at the server's own protected resource, UserInfo (§7). The proof checks themselves are the
+// SDK's (resource::DpopVerifier), so the token endpoint, the gateway and APIs apply one rule set.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "http/message.h"
+#include "oauth/error.h"
+#include "tessera/dpop.h"
+
+namespace tessera::oauth {
+
+struct DpopServerOptions {
+  // RFC 9449 §5.1 dpop_signing_alg_values_supported: asymmetric algorithms only.
+  std::vector<std::string> algorithms = {"ES256", "ES384", "ES512", "PS256",
+                                         "PS384", "PS512", "RS256", "EdDSA"};
+  // §4.3 item 11: how old a proof's iat may be, in seconds.
+  int64_t max_age_seconds = 60;
+  // §8: when set, every proof must carry a nonce these accept (shared with other nodes through
+  // their secret); null: no nonce is asked for.
+  std::shared_ptr<const resource::DpopNonces> nonces;
+};
+
+class DpopProofs {
+ public:
+  // `token_url` is the token endpoint's URL as clients call it (the htu of their proofs).
+  DpopProofs(DpopServerOptions options, std::string token_url, const Clock& clock);
+
+  // RFC 9449 §5: the proof of a token request. nullopt when the request has no DPoP field;
+  // else the JWK SHA-256 thumbprint (RFC 7638) of the proof's key, the key the tokens are bound
+  // to. Errors: invalid_dpop_proof (several fields, or any failed check of §4.3, a replayed jti
+  // included), use_dpop_nonce with the nonce to use (§8).
+  Result<std::optional<std::string>, OAuthError> token_request(const http::Request& request) const;
+
+  // The verifier, for protected resources of this server (§7.1).
+  const resource::DpopVerifier& verifier() const { return verifier_; }
+  const std::vector<std::string>& algorithms() const { return verifier_.algorithms(); }
+  // The nonce to hand out now (§8); empty when none is asked for.
+  std::string current_nonce() const;
+
+ private:
+  resource::DpopVerifier verifier_;
+  std::string token_url_;
+};
+
+// Every DPoP field value of a request, in order (RFC 9449 §4.3 item 1 refuses more than one).
+std::vector<std::string_view> dpop_fields(const http::Request& request);
+
+}  // namespace tessera::oauth
