@@ -187,7 +187,7 @@ std::string read_secret_file(const Reader& r, const YAML::Node& n, const std::st
 // RFC 9449 §8, §9: `dpop_nonce_seconds` makes DPoP proofs carry a nonce the server gave out;
 // `dpop_nonce_secret_file` lets several nodes accept each other's nonces. Null when not asked.
 std::shared_ptr<const resource::DpopNonces> read_dpop_nonces(const Reader& r, const YAML::Node& n,
-                                                            const std::string& section) {
+                                                             const std::string& section) {
   const std::string seconds_key = section + ".dpop_nonce_seconds";
   const std::string secret_key = section + ".dpop_nonce_secret_file";
   if (n["dpop_nonce_secret_file"] && !n["dpop_nonce_seconds"]) {

@@ -24,8 +24,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
   grants_ =
       make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_, store.users()});
-  dpop_ = std::make_unique<DpopProofs>(options_.dpop, endpoint_url(options_.issuer, "/token"),
-                                       clock);
+  dpop_ =
+      std::make_unique<DpopProofs>(options_.dpop, endpoint_url(options_.issuer, "/token"), clock);
   token_endpoint_ = std::make_unique<TokenEndpoint>(grants_, *client_auth_, *dpop_);
   throttle_ = std::make_unique<identity::LoginThrottle>(clock);
   authenticator_ = std::make_unique<identity::Authenticator>(store.users(), *throttle_, clock,
@@ -41,8 +41,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   introspection_ =
       std::make_unique<IntrospectionEndpoint>(*resolver_, *client_auth_, *keys_, clock);
   revocation_ = std::make_unique<RevocationEndpoint>(*resolver_, *client_auth_, store.grants());
-  userinfo_ = std::make_unique<UserInfoEndpoint>(options_.issuer, *resolver_, store.users(),
-                                                 *dpop_);
+  userinfo_ =
+      std::make_unique<UserInfoEndpoint>(options_.issuer, *resolver_, store.users(), *dpop_);
   if (options_.key_refresh_seconds > 0) {
     KeyRefresherOptions refresh;
     refresh.interval = std::chrono::seconds(options_.key_refresh_seconds);

@@ -26,7 +26,7 @@ struct AuthorizationRequest {
   std::vector<std::string> audiences;  // RFC 8707 resources; empty: the client's default
   std::optional<std::string> state;
   std::optional<std::string> nonce;
-  std::string code_challenge;  // RFC 7636 §4.2, S256 only
+  std::string code_challenge;           // RFC 7636 §4.2, S256 only
   std::optional<std::string> dpop_jkt;  // RFC 9449 §10: the DPoP key the code is bound to
   ResponseMode response_mode = ResponseMode::kQuery;
   std::vector<std::string> prompt;  // none | login | consent | select_account

@@ -79,8 +79,7 @@ struct MintedGrantTokens {
 
 // RFC 9449 §6.1: with a DPoP proof, the access token about to be minted for `request` is bound
 // to the proof's key (cnf.jkt) and its token_type is DPoP (§5.1); without, Bearer.
-void bind_access_token(const TokenRequest& request, TokenSubject& subject,
-                       TokenResponse& response);
+void bind_access_token(const TokenRequest& request, TokenSubject& subject, TokenResponse& response);
 
 // Whether the request's DPoP proof has the key of thumbprint `jkt` (constant time).
 bool proves_dpop_key(const TokenRequest& request, std::string_view jkt);

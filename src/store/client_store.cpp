@@ -208,8 +208,7 @@ class SqlClientStore final : public ClientStore {
          list_to_text(c.audiences), to_string(c.access_token_format), c.access_token_lifetime,
          c.created_at != 0 ? c.created_at : clock_.now(), jwks_value(c),
          list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
-         int64_t{c.skip_consent}, int64_t{c.may_impersonate},
-         int64_t{c.dpop_bound_access_tokens}});
+         int64_t{c.skip_consent}, int64_t{c.may_impersonate}, int64_t{c.dpop_bound_access_tokens}});
     if (!inserted) return Err(inserted.error());
     return Ok{};
   }
@@ -247,8 +246,8 @@ class SqlClientStore final : public ClientStore {
          list_to_text(c.redirect_uris), list_to_text(c.scopes), list_to_text(c.audiences),
          to_string(c.access_token_format), c.access_token_lifetime, jwks_value(c),
          list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
-         int64_t{c.skip_consent}, int64_t{c.may_impersonate},
-         int64_t{c.dpop_bound_access_tokens}, c.client_id});
+         int64_t{c.skip_consent}, int64_t{c.may_impersonate}, int64_t{c.dpop_bound_access_tokens},
+         c.client_id});
     if (!updated) return Err(updated.error());
     if (*updated == 0) {
       return store_error(StoreError::Code::kNotFound, "client " + c.client_id + " does not exist");

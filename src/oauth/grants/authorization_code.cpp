@@ -79,8 +79,8 @@ class AuthorizationCodeGrant final : public Grant {
     if (!audiences) return Err(audiences.error());
     const bool refresh = std::find(client.grant_types.begin(), client.grant_types.end(),
                                    "refresh_token") != client.grant_types.end();
-    auto minted =
-        mint_grant_tokens(context_, request, grant, grant.scopes, *audiences, refresh, record.nonce);
+    auto minted = mint_grant_tokens(context_, request, grant, grant.scopes, *audiences, refresh,
+                                    record.nonce);
     if (!minted) return Err(minted.error());
     if (!minted->records.empty()) {
       auto stored = context_.grants.insert_tokens(minted->records);
