@@ -59,6 +59,9 @@ struct DpopOptions {
   // oldest is dropped first), in this many independently locked shards.
   size_t replay_cache_entries = 1'000'000;
   size_t replay_cache_shards = 16;
+  // Proof keys kept imported, by their JWK (a client signs every proof with one key; importing
+  // and checking a key costs more than the signature check). 0: none kept.
+  size_t key_cache_entries = 4096;
   // Unix seconds; empty: the system clock. For tests.
   std::function<int64_t()> now;
   // RFC 9449 §9: when set, every proof must carry a nonce these accept (unless the request

@@ -27,6 +27,7 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.secret_key = std::move(*key);
   options.scopes_supported = config.scopes_supported;
   options.dpop.nonces = config.dpop_nonces;
+  options.require_pushed_authorization_requests = config.require_pushed_authorization_requests;
   for (const auto& [audience, settings] : config.audiences) {
     oauth::AudiencePolicy& policy = options.audiences[audience];
     if (!settings.access_token_format.empty()) {

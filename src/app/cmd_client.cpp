@@ -117,6 +117,8 @@ struct MetadataOptions {
   bool no_may_impersonate = false;
   bool dpop = false;
   bool no_dpop = false;
+  bool par = false;
+  bool no_par = false;
   bool json = false;
   // Which options were given (CLI::Option::count), filled when the command line is parsed.
   CLI::App* cmd = nullptr;
@@ -153,6 +155,8 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   auto* dpop = cmd->add_flag("--dpop-bound-access-tokens", o.dpop,
                              "Always uses DPoP: token requests without a proof are refused "
                              "(RFC 9449 §5.2)");
+  auto* par = cmd->add_flag("--require-pushed-authorization-requests", o.par,
+                            "Authorization requests must be pushed first (PAR, RFC 9126 §6)");
   if (update) {
     skip->excludes(
         cmd->add_flag("--no-skip-consent", o.no_skip_consent, "Ask users for consent again"));
@@ -160,6 +164,8 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
         cmd->add_flag("--no-may-impersonate", o.no_may_impersonate, "Withdraw --may-impersonate"));
     dpop->excludes(cmd->add_flag("--no-dpop-bound-access-tokens", o.no_dpop,
                                  "Withdraw --dpop-bound-access-tokens"));
+    par->excludes(cmd->add_flag("--no-require-pushed-authorization-requests", o.no_par,
+                                "Withdraw --require-pushed-authorization-requests"));
   }
   cmd->add_flag("--json", o.json, "Print the result as JSON");
 }
@@ -311,6 +317,12 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   if (o.given("--no-may-impersonate")) c.may_impersonate = false;
   if (o.given("--dpop-bound-access-tokens")) c.dpop_bound_access_tokens = true;
   if (o.given("--no-dpop-bound-access-tokens")) c.dpop_bound_access_tokens = false;
+  if (o.given("--require-pushed-authorization-requests")) {
+    c.require_pushed_authorization_requests = true;
+  }
+  if (o.given("--no-require-pushed-authorization-requests")) {
+    c.require_pushed_authorization_requests = false;
+  }
 
   if (o.given("--jwks-file")) {
     if (c.auth_method != store::ClientAuthMethod::kPrivateKeyJwt) {
@@ -360,21 +372,23 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
 }
 
 json::Json client_json(const store::Client& c) {
-  json::Json out = {{"client_id", c.client_id},
-                    {"client_type", store::to_string(c.type)},
-                    {"token_endpoint_auth_method", store::to_string(c.auth_method)},
-                    {"grant_types", c.grant_types},
-                    {"redirect_uris", c.redirect_uris},
-                    {"post_logout_redirect_uris", c.post_logout_redirect_uris},
-                    {"scope", oauth::join_scope(c.scopes)},
-                    {"audiences", c.audiences},
-                    {"access_token_format", store::to_string(c.access_token_format)},
-                    {"access_token_lifetime", c.access_token_lifetime},
-                    {"refresh_token_lifetime", c.refresh_token_lifetime},
-                    {"skip_consent", c.skip_consent},
-                    {"may_impersonate", c.may_impersonate},
-                    {"dpop_bound_access_tokens", c.dpop_bound_access_tokens},
-                    {"created_at", c.created_at}};
+  json::Json out = {
+      {"client_id", c.client_id},
+      {"client_type", store::to_string(c.type)},
+      {"token_endpoint_auth_method", store::to_string(c.auth_method)},
+      {"grant_types", c.grant_types},
+      {"redirect_uris", c.redirect_uris},
+      {"post_logout_redirect_uris", c.post_logout_redirect_uris},
+      {"scope", oauth::join_scope(c.scopes)},
+      {"audiences", c.audiences},
+      {"access_token_format", store::to_string(c.access_token_format)},
+      {"access_token_lifetime", c.access_token_lifetime},
+      {"refresh_token_lifetime", c.refresh_token_lifetime},
+      {"skip_consent", c.skip_consent},
+      {"may_impersonate", c.may_impersonate},
+      {"dpop_bound_access_tokens", c.dpop_bound_access_tokens},
+      {"require_pushed_authorization_requests", c.require_pushed_authorization_requests},
+      {"created_at", c.created_at}};
   if (c.jwks_json) {
     auto jwks = json::parse_strict(*c.jwks_json);
     out["jwks"] = jwks ? *jwks : json::Json();
@@ -405,6 +419,8 @@ void print_client_text(const store::Client& c) {
   std::printf("skip consent:               %s\n", c.skip_consent ? "yes" : "no");
   std::printf("may impersonate:            %s\n", c.may_impersonate ? "yes" : "no");
   std::printf("dpop-bound access tokens:   %s\n", c.dpop_bound_access_tokens ? "yes" : "no");
+  std::printf("pushed requests required:   %s\n",
+              c.require_pushed_authorization_requests ? "yes" : "no");
   if (c.jwks_json) std::printf("jwks:                       %s\n", c.jwks_json->c_str());
 }
 

@@ -208,9 +208,14 @@ std::shared_ptr<const resource::DpopNonces> read_dpop_nonces(const Reader& r, co
 void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   r.expect_map(n, "as",
                {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
-                "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file"});
+                "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
+                "require_pushed_authorization_requests"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
   a.dpop_nonces = read_dpop_nonces(r, n, "as");
+  if (n["require_pushed_authorization_requests"]) {
+    a.require_pushed_authorization_requests = r.boolean(n["require_pushed_authorization_requests"],
+                                                        "as.require_pushed_authorization_requests");
+  }
   a.issuer = r.str(n["issuer"], "as.issuer");
   if (!is_valid_issuer(a.issuer)) {
     r.fail(n["issuer"], "as.issuer",

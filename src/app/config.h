@@ -60,6 +60,7 @@ struct AsConfig {
   std::map<std::string, AudienceConfig> audiences;  // keyed by audience (a URI or a name)
   // RFC 9449 §8: DPoP proofs at the token endpoint and UserInfo must carry a server nonce.
   std::shared_ptr<const resource::DpopNonces> dpop_nonces;
+  bool require_pushed_authorization_requests = false;  // RFC 9126 §5: PAR for every client
 };
 
 // The fine-grained authorization service (`fga` role): OpenFGA's HTTP API.

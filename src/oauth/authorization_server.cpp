@@ -34,8 +34,11 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   AuthorizeOptions authorize;
   authorize.issuer = options_.issuer;
   authorize.secure_cookies = options_.issuer.rfind("https://", 0) == 0;
+  authorize.require_pushed_authorization_requests = options_.require_pushed_authorization_requests;
   authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, store,
                                                    *authenticator_, *sealer_, *keys_, clock);
+  par_ = std::make_unique<ParEndpoint>(ParOptions{options_.issuer}, *client_auth_, store.grants(),
+                                       *dpop_, clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
                                                       store, *keys_, *sealer_, clock);
   introspection_ =
@@ -55,7 +58,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                                options_.scopes_supported,
                                options_.signing_alg,
                                {std::string(kAcrPassword), std::string(kAcrMfa)},
-                               dpop_->algorithms()});
+                               dpop_->algorithms(),
+                               options_.require_pushed_authorization_requests});
   metadata_body_ = metadata_.dump();
 }
 
@@ -82,6 +86,7 @@ void AuthorizationServer::add_routes(http::Router& router) {
   const std::string prefix = issuer_path(options_.issuer);
   router.post(prefix + "/token",
               [this](const http::Request& r) { return token_endpoint_->handle(r); });
+  router.post(prefix + "/par", [this](const http::Request& r) { return par_->handle(r); });
   router.post(prefix + "/introspect",
               [this](const http::Request& r) { return introspection_->handle(r); });
   router.post(prefix + "/revoke",

@@ -24,6 +24,7 @@
 #include "oauth/introspection.h"
 #include "oauth/key_refresher.h"
 #include "oauth/keys.h"
+#include "oauth/par_endpoint.h"
 #include "oauth/revocation.h"
 #include "oauth/token_endpoint.h"
 #include "oauth/token_resolver.h"
@@ -39,8 +40,11 @@ struct AuthorizationServerOptions {
   std::string secret_key;                     // seals private signing keys (aead::kKeyBytes)
   std::vector<std::string> scopes_supported;  // advertised in metadata; may be empty
   DpopServerOptions dpop;                     // RFC 9449: proofs, nonces
-  AudiencePolicies audiences;                 // per resource server: token format, lifetime
-  int64_t client_cache_ttl = 30;              // seconds
+  // RFC 9126 §5: every client must push its authorization requests (clients can be required
+  // one by one too).
+  bool require_pushed_authorization_requests = false;
+  AudiencePolicies audiences;     // per resource server: token format, lifetime
+  int64_t client_cache_ttl = 30;  // seconds
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
   // another node); 0 disables the background refresher.
   int64_t key_refresh_seconds = 60;
@@ -87,6 +91,7 @@ class AuthorizationServer {
   std::unique_ptr<identity::Authenticator> authenticator_;
   std::unique_ptr<InteractionSealer> sealer_;
   std::unique_ptr<AuthorizeEndpoint> authorize_;
+  std::unique_ptr<ParEndpoint> par_;
   std::unique_ptr<EndSessionEndpoint> end_session_;
   std::unique_ptr<IntrospectionEndpoint> introspection_;
   std::unique_ptr<RevocationEndpoint> revocation_;

@@ -7,6 +7,7 @@
 #include "core/crypto.h"
 #include "oauth/discovery.h"
 #include "oauth/pages.h"
+#include "oauth/par_endpoint.h"
 #include "oauth/tokens.h"
 
 namespace tessera::oauth {
@@ -221,6 +222,25 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
     }
     client = *found;
   }
+  // RFC 9126 §4: request_uri names a request the client pushed; only client_id travels with
+  // it, and every other parameter is ignored. Used once: a second visit finds nothing.
+  const bool pushed = params->get("request_uri").has_value();
+  if (pushed) {
+    if (!client) {
+      return error_page(ctx, 400, "This sign-in link is not valid",
+                        "invalid_request: client_id is required with request_uri");
+    }
+    auto taken =
+        take_pushed_request(store_.grants(), *params->get("request_uri"), client->client_id);
+    if (!taken) {
+      return error_page(ctx, 503, "Temporarily unavailable", "Please try again in a moment.");
+    }
+    if (!*taken) {
+      return error_page(ctx, 400, "This sign-in link is not valid",
+                        "invalid_request_uri: the request_uri is unknown, expired or used");
+    }
+    *params = std::move(**taken);
+  }
   auto parsed = parse_authorization_request(*params, client.get(), clock_.now());
   // RFC 6749 §4.1.2.1: without a verified client and redirect URI, tell the user, not the
   // client.
@@ -230,6 +250,12 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   }
   if (parsed->error) {
     return redirect_error(ctx, parsed->request, parsed->error->error, parsed->error->description);
+  }
+  // RFC 9126 §5, §6: PAR required by the server or of this client.
+  if (!pushed && (options_.require_pushed_authorization_requests ||
+                  client->require_pushed_authorization_requests)) {
+    return redirect_error(ctx, parsed->request, "invalid_request",
+                          "this client must push its authorization requests (PAR)");
   }
   auto session = current_session(request);
   if (!session) {

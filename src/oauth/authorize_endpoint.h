@@ -36,6 +36,7 @@ struct AuthorizeOptions {
   bool secure_cookies = false;                   // true when the issuer is https
   size_t login_threads = 2;                      // password checks run here, not on I/O threads
   size_t login_queue = 256;                      // logins waiting beyond this answer 503
+  bool require_pushed_authorization_requests = false;  // RFC 9126 §5: every client must push
 };
 
 class AuthorizeEndpoint {

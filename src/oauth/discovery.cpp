@@ -37,6 +37,8 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       {"issuer", in.issuer},  // RFC 8414 §3.3: identical to the issuer the client expects
       {"authorization_endpoint", url("/authorize")},
       {"token_endpoint", url("/token")},
+      {"pushed_authorization_request_endpoint", url("/par")},  // RFC 9126 §5
+      {"require_pushed_authorization_requests", in.require_par},
       {"userinfo_endpoint", url("/userinfo")},
       {"introspection_endpoint", url("/introspect")},
       {"revocation_endpoint", url("/revoke")},

@@ -18,6 +18,7 @@ struct ServerMetadataInputs {
   jose::Alg signing_alg = jose::Alg::kES256;
   std::vector<std::string> acr_values;  // OpenID Discovery acr_values_supported
   std::vector<std::string> dpop_algs;   // RFC 9449 §5.1 dpop_signing_alg_values_supported
+  bool require_par = false;             // RFC 9126 §5 require_pushed_authorization_requests
 };
 
 // The endpoint URLs hang off the issuer ("https://as.example/t" -> ".../t/token").

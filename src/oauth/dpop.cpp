@@ -30,14 +30,14 @@ std::string DpopProofs::current_nonce() const {
   return nonces != nullptr ? nonces->current() : std::string();
 }
 
-Result<std::optional<std::string>, OAuthError> DpopProofs::token_request(
-    const http::Request& request) const {
+Result<std::optional<std::string>, OAuthError> DpopProofs::proof_key(const http::Request& request,
+                                                                     std::string_view url) const {
   resource::DpopRequest proof;
   proof.proofs = dpop_fields(request);
   if (proof.proofs.empty()) return std::optional<std::string>();
-  // §5: htm POST and htu the token endpoint; no access token yet, so no ath.
+  // §5, §10.1: htm POST and htu the endpoint; no access token yet, so no ath.
   proof.method = request.method();
-  proof.url = token_url_;
+  proof.url = url;
   resource::DpopVerification verified = verifier_.verify(proof);
   if (verified.ok()) return std::optional<std::string>(std::move(verified.proof->jkt));
   if (verified.error.failure == resource::DpopFailure::kNonce) {

@@ -38,7 +38,12 @@ class DpopProofs {
   // else the JWK SHA-256 thumbprint (RFC 7638) of the proof's key, the key the tokens are bound
   // to. Errors: invalid_dpop_proof (several fields, or any failed check of §4.3, a replayed jti
   // included), use_dpop_nonce with the nonce to use (§8).
-  Result<std::optional<std::string>, OAuthError> token_request(const http::Request& request) const;
+  Result<std::optional<std::string>, OAuthError> token_request(const http::Request& request) const {
+    return proof_key(request, token_url_);
+  }
+  // The same for a request to `url`: the pushed authorization request endpoint (§10.1).
+  Result<std::optional<std::string>, OAuthError> proof_key(const http::Request& request,
+                                                           std::string_view url) const;
 
   // The verifier, for protected resources of this server (§7.1).
   const resource::DpopVerifier& verifier() const { return verifier_; }

@@ -41,11 +41,12 @@ http::Response TokenEndpoint::handle(const http::Request& request) const {
   return r;
 }
 
-Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& request) const {
-  // RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded.
+Result<http::Params, OAuthError> read_form(const http::Request& request) {
+  // RFC 6749 §3.2: the token endpoint takes application/x-www-form-urlencoded (RFC 9126 §2.1:
+  // so does the pushed authorization request endpoint).
   if (!http::is_form_urlencoded(request.header("Content-Type"))) {
     return Err(
-        OAuthError::invalid_request("the token endpoint takes application/x-www-form-urlencoded"));
+        OAuthError::invalid_request("this endpoint takes application/x-www-form-urlencoded"));
   }
   auto form = request.form();
   if (!form) {
@@ -56,6 +57,12 @@ Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& re
   if (auto repeated = repeated_parameter(*form)) {
     return Err(OAuthError::invalid_request("parameter " + std::string(*repeated) + " repeated"));
   }
+  return std::move(*form);
+}
+
+Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& request) const {
+  auto form = read_form(request);
+  if (!form) return Err(form.error());
   auto grant_type = form->get("grant_type");
   if (!grant_type || grant_type->empty()) {
     return Err(OAuthError::invalid_request("grant_type is missing"));

@@ -24,6 +24,11 @@ class TokenEndpoint {
   const DpopProofs& dpop_;
 };
 
+// The form body of a POST to the token or the pushed authorization request endpoint: form
+// encoded (RFC 6749 §3.2, RFC 9126 §2.1), at most 64 parameters, none repeated but resource and
+// audience (RFC 6749 §3.1); invalid_request otherwise.
+Result<http::Params, OAuthError> read_form(const http::Request& request);
+
 // RFC 6749 §5.1 success body with Cache-Control: no-store and Pragma: no-cache.
 http::Response token_response(const TokenResponse& token);
 

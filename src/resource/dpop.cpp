@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -375,6 +377,34 @@ Challenge dpop_error_challenge(std::string_view realm, std::string_view error,
 
 }  // namespace
 
+// Proof keys already imported. A client signs all its proofs with one key, and importing a JWK
+// (building the OpenSSL key, checking it is a valid public key) and hashing its thumbprint cost
+// more than the signature check itself; a hit skips both. Keyed by the jwk member's JSON text
+// (re-serialised, so member order and spacing do not matter), so only an identical key hits.
+// Bounded: a full shard is emptied, so a flood of keys costs imports, never memory.
+struct ProofKey {
+  jose::Jwk jwk;
+  std::string jkt;  // RFC 7638 SHA-256 thumbprint, base64url
+};
+
+class KeyCacheShard {
+ public:
+  std::shared_ptr<const ProofKey> find(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(text);
+    return it == keys_.end() ? nullptr : it->second;
+  }
+  void insert(std::string text, std::shared_ptr<const ProofKey> key, size_t capacity) {
+    std::lock_guard lock(mutex_);
+    if (keys_.size() >= capacity) keys_.clear();
+    keys_.emplace(std::move(text), std::move(key));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const ProofKey>> keys_;
+};
+
 class DpopVerifier::Impl {
  public:
   explicit Impl(DpopOptions options) : options_(std::move(options)) {
@@ -401,6 +431,10 @@ class DpopVerifier::Impl {
     const size_t per_shard = std::max<size_t>(1, options_.replay_cache_entries / shards);
     shards_.reserve(shards);
     for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<ReplayShard>(per_shard));
+    if (options_.key_cache_entries > 0) {
+      key_shard_capacity_ = std::max<size_t>(1, options_.key_cache_entries / key_shards_.size());
+      for (auto& shard : key_shards_) shard = std::make_unique<KeyCacheShard>();
+    }
   }
 
   int64_t now() const {
@@ -473,10 +507,11 @@ class DpopVerifier::Impl {
     if (kty == nullptr || *kty == "oct" || has_private_members(*jwk_member)) {
       return fail(DpopFailure::kBadKey, "the DPoP proof's jwk must be a public asymmetric key");
     }
-    auto jwk = jose::Jwk::from_json(*jwk_member);
-    if (!jwk || jwk->is_private() || jwk->kty() == jose::KeyType::kOct) {
+    auto proof_key = key_for(*jwk_member);
+    if (!proof_key) {
       return fail(DpopFailure::kBadKey, "the DPoP proof's jwk is not a usable public key");
     }
+    const jose::Jwk* jwk = &proof_key->jwk;
 
     // RFC 9449 §4.3 item 6: the signature verifies with that jwk. The JOSE layer repeats the
     // alg allow-list, refuses jku/x5u/x5c, honours crit and binds alg to the key type.
@@ -550,7 +585,7 @@ class DpopVerifier::Impl {
 
     // RFC 9449 §4.3 item 12, §6.1, §7.1: the proof's key is the one the token is bound to
     // (cnf.jkt, the RFC 7638 SHA-256 thumbprint), compared in constant time.
-    std::string jkt = jwk->thumbprint();
+    std::string jkt = proof_key->jkt;
     if (!request.expected_jkt.empty() && !crypto::equal_ct(jkt, request.expected_jkt)) {
       return fail(DpopFailure::kKeyMismatch, "the access token is not bound to the DPoP key");
     }
@@ -580,9 +615,29 @@ class DpopVerifier::Impl {
     return DpopVerification{DpopProof{std::move(jkt), *jti, *iat}, DpopError{}};
   }
 
+  // The imported key of a proof's jwk member (from the cache when seen before); null when it is
+  // not a usable public key.
+  std::shared_ptr<const ProofKey> key_for(const nlohmann::json& jwk_member) const {
+    std::string text;
+    KeyCacheShard* shard = nullptr;
+    if (key_shard_capacity_ > 0) {
+      text = jwk_member.dump();
+      shard = key_shards_[std::hash<std::string>{}(text) % key_shards_.size()].get();
+      if (auto hit = shard->find(text)) return hit;
+    }
+    auto jwk = jose::Jwk::from_json(jwk_member);
+    if (!jwk || jwk->is_private() || jwk->kty() == jose::KeyType::kOct) return nullptr;
+    std::string jkt = jwk->thumbprint();
+    auto key = std::make_shared<const ProofKey>(ProofKey{std::move(*jwk), std::move(jkt)});
+    if (shard != nullptr) shard->insert(std::move(text), key, key_shard_capacity_);
+    return key;
+  }
+
   DpopOptions options_;
   std::vector<jose::Alg> algs_;
   std::vector<std::unique_ptr<ReplayShard>> shards_;
+  std::array<std::unique_ptr<KeyCacheShard>, 8> key_shards_{};
+  size_t key_shard_capacity_ = 0;  // 0: no key cache
 };
 
 DpopVerifier::DpopVerifier(DpopOptions options)

@@ -54,6 +54,8 @@ struct Client {
   bool may_impersonate = false;  // RFC 8693: may exchange without an actor (impersonation)
   // RFC 9449 §5.2: the client always uses DPoP; a token request without a proof is refused.
   bool dpop_bound_access_tokens = false;
+  // RFC 9126 §6: the client must push its authorization requests (PAR).
+  bool require_pushed_authorization_requests = false;
 };
 
 class ClientStore {

@@ -478,9 +478,49 @@ class SqlGrantStore final : public GrantStore {
     return out;
   }
 
+  StoreResult<Ok> push_request(const PushedRequest& p) override {
+    if (auto valid = validate_hash(p.request_uri_sha256, "request_uri"); !valid) return valid;
+    if (p.client_id.empty()) {
+      return store_error(StoreError::Code::kInvalidArgument, "pushed request without client_id");
+    }
+    auto inserted = database_.execute(
+        "INSERT INTO pushed_requests (request_uri_sha256, client_id, params, expires_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        {Blob{p.request_uri_sha256}, p.client_id, p.params_json, p.expires_at});
+    if (!inserted) return Err(inserted.error());
+    if (*inserted == 0) return store_error(StoreError::Code::kConflict, "request_uri exists");
+    return Ok{};
+  }
+
+  StoreResult<std::optional<PushedRequest>> take_pushed_request(
+      std::string_view request_uri_sha256, std::string_view client_id) override {
+    if (auto valid = validate_hash(request_uri_sha256, "request_uri"); !valid) {
+      return Err(valid.error());
+    }
+    return database_.in_transaction(
+        [&](Connection& c) -> StoreResult<std::optional<PushedRequest>> {
+          // The DELETE is the compare-and-set: one use wins, the others find nothing.
+          auto rows = c.query(
+              "DELETE FROM pushed_requests"
+              " WHERE request_uri_sha256 = ? AND client_id = ? AND expires_at > ?"
+              " RETURNING params, expires_at",
+              {Blob{std::string(request_uri_sha256)}, client_id, clock_.now()});
+          if (!rows) return Err(rows.error());
+          if (rows->empty()) return std::optional<PushedRequest>();
+          PushedRequest out;
+          out.request_uri_sha256 = std::string(request_uri_sha256);
+          out.client_id = std::string(client_id);
+          out.params_json = rows->front().text(0);
+          out.expires_at = rows->front().integer(1);
+          return std::optional<PushedRequest>(std::move(out));
+        });
+  }
+
   StoreResult<int64_t> purge_expired() override {
     return database_.in_transaction([&](Connection& c) -> StoreResult<int64_t> {
       const int64_t now = clock_.now();
+      auto pushed = c.execute("DELETE FROM pushed_requests WHERE expires_at <= ?", {now});
+      if (!pushed) return pushed;
       // Codes and tokens go with their grant even when their own expiry is later, so that no
       // row is left naming a grant that no longer exists.
       auto codes = c.execute(
@@ -495,7 +535,7 @@ class SqlGrantStore final : public GrantStore {
       if (!tokens) return tokens;
       auto grants = c.execute("DELETE FROM grants WHERE expires_at <= ?", {now});
       if (!grants) return grants;
-      return *codes + *tokens + *grants;
+      return *pushed + *codes + *tokens + *grants;
     });
   }
 

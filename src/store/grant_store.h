@@ -63,6 +63,14 @@ struct CodeRecord {
   std::optional<std::string> dpop_jkt;
 };
 
+// RFC 9126 §2: an authorization request pushed by a client, until /authorize uses it.
+struct PushedRequest {
+  std::string request_uri_sha256;  // raw 32 bytes
+  std::string client_id;
+  std::string params_json;  // a JSON array of [name, value] pairs, in the order pushed
+  int64_t expires_at = 0;
+};
+
 class GrantStore {
  public:
   virtual ~GrantStore() = default;
@@ -129,6 +137,15 @@ class GrantStore {
   // Grants of a subject still in force (unrevoked, unexpired), newest first.
   virtual StoreResult<std::vector<GrantRecord>> list_grants_for_subject(
       std::string_view subject) = 0;
+
+  // RFC 9126: stores a pushed request. kInvalidArgument for a malformed record, kConflict for a
+  // duplicate hash.
+  virtual StoreResult<Ok> push_request(const PushedRequest& request) = 0;
+  // RFC 9126 §4, §7.3: the pushed request of `client_id` with this hash, if unexpired, deleted
+  // in the same statement so that it is used once (of concurrent uses exactly one gets it).
+  // nullopt when unknown, expired, used, or pushed by another client (which spends nothing).
+  virtual StoreResult<std::optional<PushedRequest>> take_pushed_request(
+      std::string_view request_uri_sha256, std::string_view client_id) = 0;
 
   // Deletes codes, tokens and grants past their expiry (a revoked grant stays until it expires,
   // so reuse is still recognised). Returns rows deleted.

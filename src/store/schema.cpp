@@ -287,6 +287,20 @@ ALTER TABLE fga_stores ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE authorization_codes ADD COLUMN dpop_jkt TEXT;
 )sql"},
+    // Pushed authorization requests (RFC 9126): the parameters a client pushed, found by the
+    // SHA-256 of their request_uri, spent by the /authorize that uses them; and the clients
+    // that must push (§6 require_pushed_authorization_requests).
+    {15, "pushed_authorization_requests",
+     R"sql(
+CREATE TABLE pushed_requests (
+  request_uri_sha256 BLOB PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  params TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX pushed_requests_by_expiry ON pushed_requests (expires_at);
+ALTER TABLE clients ADD COLUMN require_pushed_authorization_requests BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -357,3 +357,60 @@ describe('a running server', () => {
     assert.equal(wrong.status, 401);
   });
 });
+
+describe('DPoP-bound access tokens (RFC 9449 §5.2 dpop_bound_access_tokens)', () => {
+  test('off by default; create --dpop-bound-access-tokens stores true, shown by client show', () => {
+    const dir = dataDir();
+    const plain = create(dir, '--id', 'plain');
+    assert.equal(plain.dpop_bound_access_tokens, false);
+    assert.equal(show(dir, 'plain').dpop_bound_access_tokens, false);
+
+    const out = create(dir, '--id', 'bound', '--dpop-bound-access-tokens');
+    assert.equal(out.dpop_bound_access_tokens, true);
+    const { client_secret: _, ...stored } = out;
+    assert.deepEqual(show(dir, 'bound'), stored);
+    assert.equal(show(dir, 'bound').dpop_bound_access_tokens, true);
+    assert.equal(list(dir).find((c) => c.client_id === 'bound').dpop_bound_access_tokens, true);
+    assert.match(ok(['client', 'show', 'bound', '--data-dir', dir]),
+      /^dpop-bound access tokens:\s+yes$/m);
+    assert.match(ok(['client', 'show', 'plain', '--data-dir', dir]),
+      /^dpop-bound access tokens:\s+no$/m);
+
+    // A public client may ask for it too.
+    const spa = create(dir, '--id', 'spa', '--type', 'public', '--redirect-uri',
+      'https://app.example/cb', '--dpop-bound-access-tokens');
+    assert.equal(spa.dpop_bound_access_tokens, true);
+  });
+
+  test('update --no-dpop-bound-access-tokens turns it off, --dpop-bound-access-tokens on again', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'svc', '--scope', 'a', '--dpop-bound-access-tokens');
+    const off = JSON.parse(ok(['client', 'update', 'svc', '--no-dpop-bound-access-tokens',
+      '--json', '--data-dir', dir]));
+    assert.equal(off.dpop_bound_access_tokens, false);
+    assert.equal(off.scope, 'a', 'nothing else changes');
+    assert.equal(off.client_secret, undefined);
+    assert.equal(show(dir, 'svc').dpop_bound_access_tokens, false);
+
+    const on = JSON.parse(ok(['client', 'update', 'svc', '--dpop-bound-access-tokens',
+      '--json', '--data-dir', dir]));
+    assert.equal(on.dpop_bound_access_tokens, true);
+    assert.equal(show(dir, 'svc').dpop_bound_access_tokens, true);
+
+    // An update that does not name it keeps it.
+    const kept = JSON.parse(ok(['client', 'update', 'svc', '--scope', 'b', '--json',
+      '--data-dir', dir]));
+    assert.equal(kept.dpop_bound_access_tokens, true);
+  });
+
+  test('both flags at once, or the negative flag on create, are usage errors', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'svc', '--dpop-bound-access-tokens');
+    fails(['client', 'update', 'svc', '--dpop-bound-access-tokens',
+      '--no-dpop-bound-access-tokens', '--data-dir', dir], 2, /excludes/);
+    fails(['client', 'create', '--id', 'other', '--no-dpop-bound-access-tokens',
+      '--data-dir', dir], 2, /--no-dpop-bound-access-tokens/);
+    assert.deepEqual(list(dir).map((c) => [c.client_id, c.dpop_bound_access_tokens]),
+      [['svc', true]]);
+  });
+});
