@@ -22,7 +22,7 @@ std::vector<std::string_view> dpop_fields(const http::Request& request) {
   return out;
 }
 
-DpopProofs::DpopProofs(DpopServerOptions options, std::string token_url, const Clock& clock)
+DpopProofs::DpopProofs(const DpopServerOptions& options, std::string token_url, const Clock& clock)
     : verifier_(verifier_options(options, clock)), token_url_(std::move(token_url)) {}
 
 std::string DpopProofs::current_nonce() const {

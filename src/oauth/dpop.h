@@ -32,7 +32,7 @@ struct DpopServerOptions {
 class DpopProofs {
  public:
   // `token_url` is the token endpoint's URL as clients call it (the htu of their proofs).
-  DpopProofs(DpopServerOptions options, std::string token_url, const Clock& clock);
+  DpopProofs(const DpopServerOptions& options, std::string token_url, const Clock& clock);
 
   // RFC 9449 §5: the proof of a token request. nullopt when the request has no DPoP field;
   // else the JWK SHA-256 thumbprint (RFC 7638) of the proof's key, the key the tokens are bound

@@ -66,7 +66,12 @@ UserInfoEndpoint::UserInfoEndpoint(std::string realm, const TokenResolver& token
       users_(users),
       dpop_(dpop) {}
 
-http::Response UserInfoEndpoint::invalid_token(std::string_view description) const {
+http::Response UserInfoEndpoint::invalid_token(std::string_view description,
+                                               bool dpop_scheme) const {
+  if (dpop_scheme) {
+    return resource::to_response(
+        resource::dpop_invalid_token(realm_, description, dpop_.algorithms()));
+  }
   return http::bearer_error(401, realm_, http::kInvalidToken, description, std::nullopt);
 }
 
@@ -94,12 +99,14 @@ http::Response UserInfoEndpoint::handle(const http::Request& request) const {
     value = std::move((*extracted)->value);
   }
 
+  const bool dpop_scheme = scheme == resource::TokenScheme::kDpop;
   auto token = tokens_.inspect(value);
   if (!token) {
     if (token.error() == TokenRejection::kStoreUnavailable) return unavailable();
-    return invalid_token(to_string(token.error()));
+    return invalid_token(to_string(token.error()), dpop_scheme);
   }
-  if (token->kind != store::TokenKind::kAccess) return invalid_token("not an access token");
+  if (token->kind != store::TokenKind::kAccess)
+    return invalid_token("not an access token", dpop_scheme);
   // A sender-constrained token is only good with its key (RFC 9449 §7.1, §7.2: a DPoP-bound
   // token needs the DPoP scheme and a proof of its key; a token that is not bound must not come
   // with the DPoP scheme) or its certificate (RFC 8705 §3). The SDK's rule, applied as-is.
@@ -135,8 +142,8 @@ http::Response UserInfoEndpoint::handle(const http::Request& request) const {
   auto user = users_.find_by_id(token->subject);
   if (!user) return unavailable();
   // A client credentials token has the client as subject: no user, nothing to tell.
-  if (!*user) return invalid_token("no such user");
-  if ((*user)->disabled) return invalid_token("the user is disabled");
+  if (!*user) return invalid_token("no such user", dpop_scheme);
+  if ((*user)->disabled) return invalid_token("the user is disabled", dpop_scheme);
 
   http::Response r = http::Response::json(200, standard_claims(**user, token->scopes));
   r.headers.set("Cache-Control", "no-store");

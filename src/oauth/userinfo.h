@@ -38,7 +38,9 @@ class UserInfoEndpoint {
   http::Response handle(const http::Request& request) const;
 
  private:
-  http::Response invalid_token(std::string_view description) const;
+  // 401 invalid_token, with the DPoP scheme's challenge for a request that used it (RFC 9449
+  // §7.1), else the Bearer one (RFC 6750 §3.1).
+  http::Response invalid_token(std::string_view description, bool dpop_scheme) const;
 
   std::string realm_;
   std::string url_;
