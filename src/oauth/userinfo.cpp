@@ -105,8 +105,9 @@ http::Response UserInfoEndpoint::handle(const http::Request& request) const {
     if (token.error() == TokenRejection::kStoreUnavailable) return unavailable();
     return invalid_token(to_string(token.error()), dpop_scheme);
   }
-  if (token->kind != store::TokenKind::kAccess)
+  if (token->kind != store::TokenKind::kAccess) {
     return invalid_token("not an access token", dpop_scheme);
+  }
   // A sender-constrained token is only good with its key (RFC 9449 §7.1, §7.2: a DPoP-bound
   // token needs the DPoP scheme and a proof of its key; a token that is not bound must not come
   // with the DPoP scheme) or its certificate (RFC 8705 §3). The SDK's rule, applied as-is.
