@@ -119,6 +119,8 @@ struct MetadataOptions {
   bool no_dpop = false;
   bool par = false;
   bool no_par = false;
+  bool mtls_bound = false;
+  bool no_mtls_bound = false;
   bool json = false;
   // Which options were given (CLI::Option::count), filled when the command line is parsed.
   CLI::App* cmd = nullptr;
@@ -157,6 +159,9 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
                              "(RFC 9449 §5.2)");
   auto* par = cmd->add_flag("--require-pushed-authorization-requests", o.par,
                             "Authorization requests must be pushed first (PAR, RFC 9126 §6)");
+  auto* mtls_bound = cmd->add_flag(
+      "--tls-client-certificate-bound-access-tokens", o.mtls_bound,
+      "Tokens are bound to the TLS client certificate of the token request (RFC 8705 §3)");
   if (update) {
     skip->excludes(
         cmd->add_flag("--no-skip-consent", o.no_skip_consent, "Ask users for consent again"));
@@ -166,6 +171,9 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
                                  "Withdraw --dpop-bound-access-tokens"));
     par->excludes(cmd->add_flag("--no-require-pushed-authorization-requests", o.no_par,
                                 "Withdraw --require-pushed-authorization-requests"));
+    mtls_bound->excludes(cmd->add_flag("--no-tls-client-certificate-bound-access-tokens",
+                                       o.no_mtls_bound,
+                                       "Withdraw --tls-client-certificate-bound-access-tokens"));
   }
   cmd->add_flag("--json", o.json, "Print the result as JSON");
 }
@@ -323,6 +331,12 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   if (o.given("--no-require-pushed-authorization-requests")) {
     c.require_pushed_authorization_requests = false;
   }
+  if (o.given("--tls-client-certificate-bound-access-tokens")) {
+    c.tls_client_certificate_bound_access_tokens = true;
+  }
+  if (o.given("--no-tls-client-certificate-bound-access-tokens")) {
+    c.tls_client_certificate_bound_access_tokens = false;
+  }
 
   if (o.given("--jwks-file")) {
     if (c.auth_method != store::ClientAuthMethod::kPrivateKeyJwt) {
@@ -421,6 +435,8 @@ void print_client_text(const store::Client& c) {
   std::printf("dpop-bound access tokens:   %s\n", c.dpop_bound_access_tokens ? "yes" : "no");
   std::printf("pushed requests required:   %s\n",
               c.require_pushed_authorization_requests ? "yes" : "no");
+  std::printf("certificate-bound tokens:   %s\n",
+              c.tls_client_certificate_bound_access_tokens ? "yes" : "no");
   if (c.jwks_json) std::printf("jwks:                       %s\n", c.jwks_json->c_str());
 }
 

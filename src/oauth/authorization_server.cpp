@@ -19,7 +19,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
       clients_(std::make_unique<ClientCache>(store.clients(), clock, options_.client_cache_ttl)) {
   client_auth_ = std::make_unique<ClientAuthenticator>(
       *clients_, store.replay_cache(), clock,
-      ClientAuthOptions{options_.issuer, endpoint_url(options_.issuer, "/token")});
+      ClientAuthOptions{options_.issuer, endpoint_url(options_.issuer, "/token"),
+                        endpoint_url(options_.issuer, "/par")});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock, options_.audiences);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
   grants_ =

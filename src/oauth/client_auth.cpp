@@ -124,7 +124,7 @@ std::string describe_claims_failure(jose::Status status) {
     case jose::Status::kClaimInvalid:
       return "has a claim of the wrong type";
     case jose::Status::kAudienceMismatch:
-      return "aud must name the issuer or the token endpoint";
+      return "aud must name the issuer, the token endpoint or the PAR endpoint";
     case jose::Status::kExpired:
       return "has expired";
     case jose::Status::kNotYetValid:
@@ -247,8 +247,9 @@ Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_assert
   jose::ClaimsPolicy policy;
   policy.issuer = client->client_id;
   // RFC 7523 §3 item 3: the authorization server identifies itself by its issuer or by the
-  // token endpoint URL.
-  for (const std::string* audience : {&options_.issuer, &options_.token_endpoint}) {
+  // token endpoint URL; RFC 9126 §2: or by the pushed authorization request endpoint URL.
+  for (const std::string* audience :
+       {&options_.issuer, &options_.token_endpoint, &options_.par_endpoint}) {
     if (!audience->empty()) policy.audiences.push_back(*audience);
   }
   // RFC 7523 §3 item 4 requires exp; item 7 makes jti optional, this server requires it to

@@ -43,7 +43,9 @@ Result<jose::Jwks, std::string> parse_client_jwks(std::string_view text);
 
 struct ClientAuthOptions {
   std::string issuer;          // an accepted client assertion audience (RFC 7523 §3 item 3)
-  std::string token_endpoint;  // the other accepted audience: the token endpoint's URL
+  std::string token_endpoint;  // another accepted audience: the token endpoint's URL
+  // RFC 9126 §2: the pushed authorization request endpoint's URL is accepted too.
+  std::string par_endpoint{};
   int64_t max_assertion_lifetime = 300;  // seconds from now to exp
   int64_t leeway = 30;                   // clock skew allowed on exp, nbf and iat
 };

@@ -68,11 +68,24 @@ Result<std::vector<std::string>, OAuthError> token_scopes(const http::Params& pa
   return grant_scopes(requested, grant.scopes);
 }
 
+namespace {
+
+// RFC 7800 §3.1 cnf for the request's bindings; null when it has none.
+json::Json confirmation_of(const TokenRequest& request) {
+  json::Json cnf;
+  if (request.dpop_jkt) cnf["jkt"] = *request.dpop_jkt;  // RFC 9449 §6.1
+  if (request.certificate_thumbprint) cnf["x5t#S256"] = *request.certificate_thumbprint;  // 8705
+  return cnf;
+}
+
+}  // namespace
+
 void bind_access_token(const TokenRequest& request, TokenSubject& subject,
                        TokenResponse& response) {
-  if (!request.dpop_jkt) return;
-  subject.extra["cnf"] = {{"jkt", *request.dpop_jkt}};
-  response.token_type = "DPoP";
+  json::Json cnf = confirmation_of(request);
+  if (cnf.is_null()) return;
+  subject.extra["cnf"] = std::move(cnf);
+  if (request.dpop_jkt) response.token_type = "DPoP";
 }
 
 bool proves_dpop_key(const TokenRequest& request, std::string_view jkt) {
@@ -127,8 +140,9 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
   // refresh token is bound by its authentication instead.
   json::Json family_extra = subject.extra;
   bind_access_token(request, subject, out.response);
-  if (request.dpop_jkt && client.type == store::ClientType::kPublic) {
-    family_extra["cnf"] = {{"jkt", *request.dpop_jkt}};
+  if (json::Json cnf = confirmation_of(request);
+      !cnf.is_null() && client.type == store::ClientType::kPublic) {
+    family_extra["cnf"] = std::move(cnf);  // RFC 9449 §5, RFC 8705 §4
   }
   auto access = context.tokens.access_token(client, subject, grant.expires_at);
   if (!access) return Err(access.error());

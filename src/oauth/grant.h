@@ -30,6 +30,10 @@ struct TokenRequest {
   const store::Client& client;  // authenticated, allowed this grant type
   // RFC 9449 §5: the JWK SHA-256 thumbprint of the request's valid DPoP proof; nullopt: none.
   std::optional<std::string> dpop_jkt{};
+  // RFC 8705 §3: base64url(SHA-256(DER)) of the TLS client certificate the client's tokens are
+  // bound to (a client registered with tls_client_certificate_bound_access_tokens); nullopt:
+  // not bound.
+  std::optional<std::string> certificate_thumbprint{};
 };
 
 // RFC 6749 §5.1 successful response.
@@ -78,7 +82,8 @@ struct MintedGrantTokens {
 };
 
 // RFC 9449 §6.1: with a DPoP proof, the access token about to be minted for `request` is bound
-// to the proof's key (cnf.jkt) and its token_type is DPoP (§5.1); without, Bearer.
+// to the proof's key (cnf.jkt) and its token_type is DPoP (§5.1); without, Bearer. RFC 8705 §3:
+// for a client whose tokens are certificate-bound, cnf["x5t#S256"] too (token_type stays).
 void bind_access_token(const TokenRequest& request, TokenSubject& subject, TokenResponse& response);
 
 // Whether the request's DPoP proof has the key of thumbprint `jkt` (constant time).
@@ -93,8 +98,9 @@ std::optional<OAuthError> check_presented_binding(const TokenRequest& request,
 
 // Mints the access token (and, when `refresh` is set, a refresh token; when the scopes hold
 // openid, an ID token with `nonce`) for `grant` and the client of `request`, with `scopes` and
-// `audiences` (each within the grant's), bound to the request's DPoP key if it has one; a public
-// client's refresh token is bound to that key too (RFC 9449 §5). Nothing is stored.
+// `audiences` (each within the grant's), bound to the request's DPoP key or certificate if it
+// has one; a public client's refresh token is bound the same way (RFC 9449 §5, RFC 8705 §4).
+// Nothing is stored.
 Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
     const GrantContext& context, const TokenRequest& request, const store::GrantRecord& grant,
     const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,

@@ -52,7 +52,9 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
   }
   http::Params params;
   for (const auto& [name, value] : *form) {
-    if (!is_client_authentication(name)) params.add(name, value);
+    // RFC 6749 §3.1: a parameter without a value is an omitted one.
+    if (value.empty() || is_client_authentication(name)) continue;
+    params.add(name, value);
   }
   if (!params.get("client_id")) params.add("client_id", client.client_id);
 

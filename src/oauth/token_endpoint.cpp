@@ -91,7 +91,18 @@ Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& re
   if (!*jkt && client.dpop_bound_access_tokens) {
     return Err(OAuthError::invalid_dpop_proof("this client must send a DPoP proof"));
   }
-  return grant->exchange(TokenRequest{request, *form, client, std::move(*jkt)});
+  // RFC 8705 §3: a client whose tokens are certificate-bound presents its certificate.
+  std::optional<std::string> thumbprint;
+  if (client.tls_client_certificate_bound_access_tokens) {
+    const http::ClientCertificate* cert = request.client_certificate();
+    if (cert == nullptr) {
+      return Err(OAuthError::invalid_request(
+          "this client's tokens are bound to its TLS client certificate; none was presented"));
+    }
+    thumbprint = cert->sha256_thumbprint();
+  }
+  return grant->exchange(
+      TokenRequest{request, *form, client, std::move(*jkt), std::move(thumbprint)});
 }
 
 http::Response token_response(const TokenResponse& token) {

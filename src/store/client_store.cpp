@@ -135,7 +135,8 @@ constexpr std::string_view kSelectClients =
     "SELECT client_id, client_type, token_endpoint_auth_method, secret_sha256, grant_types,"
     " redirect_uris, scopes, audiences, access_token_format, access_token_lifetime, created_at,"
     " jwks, post_logout_redirect_uris, refresh_token_lifetime, skip_consent, may_impersonate,"
-    " dpop_bound_access_tokens, require_pushed_authorization_requests FROM clients";
+    " dpop_bound_access_tokens, require_pushed_authorization_requests,"
+    " tls_client_certificate_bound_access_tokens FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -172,6 +173,7 @@ StoreResult<Client> client_from_row(const Row& row) {
   c.may_impersonate = row.integer(15) != 0;
   c.dpop_bound_access_tokens = row.integer(16) != 0;
   c.require_pushed_authorization_requests = row.integer(17) != 0;
+  c.tls_client_certificate_bound_access_tokens = row.integer(18) != 0;
   return c;
 }
 
@@ -203,15 +205,16 @@ class SqlClientStore final : public ClientStore {
         " grant_types, redirect_uris, scopes, audiences, access_token_format,"
         " access_token_lifetime, created_at, jwks, post_logout_redirect_uris,"
         " refresh_token_lifetime, skip_consent, may_impersonate, dpop_bound_access_tokens,"
-        " require_pushed_authorization_requests)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " require_pushed_authorization_requests, tls_client_certificate_bound_access_tokens)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {c.client_id, to_string(c.type), to_string(c.auth_method), secret_value(c),
          list_to_text(c.grant_types), list_to_text(c.redirect_uris), list_to_text(c.scopes),
          list_to_text(c.audiences), to_string(c.access_token_format), c.access_token_lifetime,
          c.created_at != 0 ? c.created_at : clock_.now(), jwks_value(c),
          list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
          int64_t{c.skip_consent}, int64_t{c.may_impersonate}, int64_t{c.dpop_bound_access_tokens},
-         int64_t{c.require_pushed_authorization_requests}});
+         int64_t{c.require_pushed_authorization_requests},
+         int64_t{c.tls_client_certificate_bound_access_tokens}});
     if (!inserted) return Err(inserted.error());
     return Ok{};
   }
@@ -244,14 +247,15 @@ class SqlClientStore final : public ClientStore {
         " grant_types = ?, redirect_uris = ?, scopes = ?, audiences = ?, access_token_format = ?,"
         " access_token_lifetime = ?, jwks = ?, post_logout_redirect_uris = ?,"
         " refresh_token_lifetime = ?, skip_consent = ?, may_impersonate = ?,"
-        " dpop_bound_access_tokens = ?, require_pushed_authorization_requests = ? WHERE client_id "
-        "= ?",
+        " dpop_bound_access_tokens = ?, require_pushed_authorization_requests = ?,"
+        " tls_client_certificate_bound_access_tokens = ? WHERE client_id = ?",
         {to_string(c.type), to_string(c.auth_method), secret_value(c), list_to_text(c.grant_types),
          list_to_text(c.redirect_uris), list_to_text(c.scopes), list_to_text(c.audiences),
          to_string(c.access_token_format), c.access_token_lifetime, jwks_value(c),
          list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
          int64_t{c.skip_consent}, int64_t{c.may_impersonate}, int64_t{c.dpop_bound_access_tokens},
-         int64_t{c.require_pushed_authorization_requests}, c.client_id});
+         int64_t{c.require_pushed_authorization_requests},
+         int64_t{c.tls_client_certificate_bound_access_tokens}, c.client_id});
     if (!updated) return Err(updated.error());
     if (*updated == 0) {
       return store_error(StoreError::Code::kNotFound, "client " + c.client_id + " does not exist");

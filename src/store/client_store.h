@@ -56,6 +56,9 @@ struct Client {
   bool dpop_bound_access_tokens = false;
   // RFC 9126 §6: the client must push its authorization requests (PAR).
   bool require_pushed_authorization_requests = false;
+  // RFC 8705 §3.4: tokens are bound to the TLS client certificate of the token request
+  // (cnf.x5t#S256); a token request without one is refused.
+  bool tls_client_certificate_bound_access_tokens = false;
 };
 
 class ClientStore {

@@ -301,6 +301,12 @@ CREATE TABLE pushed_requests (
 CREATE INDEX pushed_requests_by_expiry ON pushed_requests (expires_at);
 ALTER TABLE clients ADD COLUMN require_pushed_authorization_requests BIGINT NOT NULL DEFAULT 0;
 )sql"},
+    // RFC 8705 §3.4 tls_client_certificate_bound_access_tokens: the client's tokens are bound to
+    // the TLS client certificate of the request that got them.
+    {16, "certificate_bound_tokens",
+     R"sql(
+ALTER TABLE clients ADD COLUMN tls_client_certificate_bound_access_tokens BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -145,6 +145,7 @@ class DpopAsTest : public OAuthTest {
     auto r = form_request(body);
     if (!secret.empty()) r.mutable_headers().add("Authorization", basic(id, secret));
     for (const std::string& p : proofs) r.mutable_headers().add("DPoP", p);
+    if (client_cert_) r.mutable_tls().client_certificate = client_cert_;
     return call(std::move(r));
   }
   http::Response client_credentials(const std::vector<std::string>& proofs = {}) {
@@ -281,7 +282,15 @@ class DpopAsTest : public OAuthTest {
   std::string session_cookie_ = crypto::random_token(32);
   jose::Jwk key_a_ = generated(jose::Alg::kES256);
   jose::Jwk key_b_ = generated(jose::Alg::kES256);
+  // The TLS client certificate token requests arrive with (RFC 8705); null: none.
+  std::shared_ptr<const http::ClientCertificate> client_cert_;
 };
+
+std::shared_ptr<const http::ClientCertificate> certificate(const std::string& der) {
+  auto cert = std::make_shared<http::ClientCertificate>();
+  cert->der = der;  // only hashed here, never parsed
+  return cert;
+}
 
 // --- Token endpoint: binding (§5, §6) --------------------------------------------------------
 
@@ -634,6 +643,60 @@ TEST_F(DpopAsTest, MalformedDpopJktAtAuthorizeIsInvalidRequest) {
 }
 
 // --- Token exchange (§5) ---------------------------------------------------------------------
+
+// --- Certificate-bound tokens (RFC 8705 §3, §4) ----------------------------------------------
+
+TEST_F(DpopAsTest, CertificateBoundClientWithoutACertificateIsRefused) {
+  update_client("svc",
+                [](store::Client& c) { c.tls_client_certificate_bound_access_tokens = true; });
+  auto r = client_credentials();
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(body(r)["error"], "invalid_request");
+  EXPECT_FALSE(body(r).contains("access_token"));
+}
+
+TEST_F(DpopAsTest, CertificateBoundClientsTokensCarryTheCertificatesThumbprint) {
+  update_client("svc",
+                [](store::Client& c) { c.tls_client_certificate_bound_access_tokens = true; });
+  client_cert_ = certificate("certificate A");
+  auto r = client_credentials();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["token_type"], "Bearer");  // RFC 8705 keeps the Bearer scheme
+  json::Json claims = access_claims(body(r)["access_token"], "https://api.example");
+  EXPECT_EQ(claims["cnf"], json::Json({{"x5t#S256", client_cert_->sha256_thumbprint()}}));
+  // With a DPoP proof too, both bindings.
+  auto both = client_credentials({token_proof(key_a_)});
+  ASSERT_EQ(both.status, 200) << both.body;
+  EXPECT_EQ(body(both)["token_type"], "DPoP");
+  json::Json cnf = access_claims(body(both)["access_token"], "https://api.example")["cnf"];
+  EXPECT_EQ(cnf["x5t#S256"], client_cert_->sha256_thumbprint());
+  EXPECT_EQ(cnf["jkt"], key_a_.thumbprint());
+}
+
+TEST_F(DpopAsTest, UnflaggedClientsTokensAreNotBoundToItsCertificate) {
+  client_cert_ = certificate("certificate A");
+  auto r = client_credentials();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(access_claims(body(r)["access_token"], "https://api.example").contains("cnf"));
+}
+
+TEST_F(DpopAsTest, PublicClientsRefreshTokenIsBoundToItsCertificate) {
+  update_client("spa",
+                [](store::Client& c) { c.tls_client_certificate_bound_access_tokens = true; });
+  client_cert_ = certificate("certificate A");
+  json::Json tokens = code_tokens("spa", nullptr);
+  ASSERT_TRUE(tokens.contains("refresh_token")) << tokens.dump();
+  const std::string refresh_token = tokens["refresh_token"];
+  client_cert_ = certificate("certificate B");
+  auto other = refresh("spa", refresh_token);
+  EXPECT_EQ(other.status, 400) << other.body;
+  EXPECT_EQ(body(other)["error"], "invalid_grant");
+  client_cert_ = certificate("certificate A");
+  auto same = refresh("spa", refresh_token);
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(access_claims(body(same)["access_token"], kApiA)["cnf"]["x5t#S256"],
+            client_cert_->sha256_thumbprint());
+}
 
 TEST_F(DpopAsTest, ExchangedTokenIsBoundToTheExchangingRequestsKey) {
   store::Client api = add_client("api-a", "api-secret");

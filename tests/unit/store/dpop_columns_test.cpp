@@ -87,6 +87,24 @@ class DpopColumnsTest : public StoreTest {
   }
 };
 
+// RFC 8705 §3.4 tls_client_certificate_bound_access_tokens (migration 16), beside the DPoP flag.
+TEST_P(DpopColumnsTest, CertificateBoundFlagRoundTripsThroughInsertAndUpdate) {
+  Client c = client("mtls", false);
+  c.tls_client_certificate_bound_access_tokens = true;
+  ASSERT_TRUE(clients().insert(c));
+  auto found = clients().find("mtls");
+  ASSERT_TRUE(found && *found);
+  EXPECT_TRUE((*found)->tls_client_certificate_bound_access_tokens);
+  EXPECT_FALSE((*found)->dpop_bound_access_tokens);
+  c.tls_client_certificate_bound_access_tokens = false;
+  c.dpop_bound_access_tokens = true;
+  ASSERT_TRUE(clients().update(c));
+  found = clients().find("mtls");
+  ASSERT_TRUE(found && *found);
+  EXPECT_FALSE((*found)->tls_client_certificate_bound_access_tokens);
+  EXPECT_TRUE((*found)->dpop_bound_access_tokens);
+}
+
 TEST_P(DpopColumnsTest, DpopBoundAccessTokensDefaultsToFalse) {
   EXPECT_FALSE(Client{}.dpop_bound_access_tokens);
   ASSERT_TRUE(clients().insert(client("plain", false)));
