@@ -47,7 +47,8 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
   auto authenticated = clients_.authenticate(request, *form);
   if (!authenticated) return Err(authenticated.error());
   const store::Client& client = *authenticated->client;
-  if (auto id = form->get("client_id"); id && *id != client.client_id) {
+  // RFC 6749 §3.1: an empty client_id is an omitted one.
+  if (auto id = form->get("client_id"); id && !id->empty() && *id != client.client_id) {
     return Err(OAuthError::invalid_request("client_id is not the authenticated client"));
   }
   http::Params params;

@@ -414,3 +414,55 @@ describe('DPoP-bound access tokens (RFC 9449 §5.2 dpop_bound_access_tokens)', (
       [['svc', true]]);
   });
 });
+
+describe('pushed authorization requests required (RFC 9126 §6 require_pushed_authorization_requests)', () => {
+  test('off by default; create --require-pushed-authorization-requests stores true, shown by client show', () => {
+    const dir = dataDir();
+    const plain = create(dir, '--id', 'plain');
+    assert.equal(plain.require_pushed_authorization_requests, false);
+    assert.equal(show(dir, 'plain').require_pushed_authorization_requests, false);
+
+    const out = create(dir, '--id', 'spa', '--type', 'public', '--redirect-uri',
+      'https://app.example/cb', '--require-pushed-authorization-requests');
+    assert.equal(out.require_pushed_authorization_requests, true);
+    assert.deepEqual(show(dir, 'spa'), out);
+    assert.equal(list(dir).find((c) => c.client_id === 'spa').require_pushed_authorization_requests,
+      true);
+    assert.match(ok(['client', 'show', 'spa', '--data-dir', dir]),
+      /^pushed requests required:\s+yes$/m);
+    assert.match(ok(['client', 'show', 'plain', '--data-dir', dir]),
+      /^pushed requests required:\s+no$/m);
+  });
+
+  test('update --no-require-pushed-authorization-requests turns it off, the flag on again', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'web', '--scope', 'a', '--require-pushed-authorization-requests');
+    const off = JSON.parse(ok(['client', 'update', 'web',
+      '--no-require-pushed-authorization-requests', '--json', '--data-dir', dir]));
+    assert.equal(off.require_pushed_authorization_requests, false);
+    assert.equal(off.scope, 'a', 'nothing else changes');
+    assert.equal(off.client_secret, undefined);
+    assert.equal(show(dir, 'web').require_pushed_authorization_requests, false);
+
+    const on = JSON.parse(ok(['client', 'update', 'web', '--require-pushed-authorization-requests',
+      '--json', '--data-dir', dir]));
+    assert.equal(on.require_pushed_authorization_requests, true);
+    assert.equal(show(dir, 'web').require_pushed_authorization_requests, true);
+
+    // An update that does not name it keeps it.
+    const kept = JSON.parse(ok(['client', 'update', 'web', '--scope', 'b', '--json',
+      '--data-dir', dir]));
+    assert.equal(kept.require_pushed_authorization_requests, true);
+  });
+
+  test('both flags at once, or the negative flag on create, are usage errors', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'web', '--require-pushed-authorization-requests');
+    fails(['client', 'update', 'web', '--require-pushed-authorization-requests',
+      '--no-require-pushed-authorization-requests', '--data-dir', dir], 2, /excludes/);
+    fails(['client', 'create', '--id', 'other', '--no-require-pushed-authorization-requests',
+      '--data-dir', dir], 2, /--no-require-pushed-authorization-requests/);
+    assert.deepEqual(list(dir).map((c) => [c.client_id, c.require_pushed_authorization_requests]),
+      [['web', true]]);
+  });
+});
