@@ -60,7 +60,7 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       {"access_token_signing_alg_values_supported", {alg}},
       {"introspection_signing_alg_values_supported", {alg}},
       {"acr_values_supported", in.acr_values},
-      {"dpop_signing_alg_values_supported", in.dpop_algs},   // RFC 9449 §5.1
+      {"dpop_signing_alg_values_supported", in.dpop_algs},  // RFC 9449 §5.1
       {"prompt_values_supported", {"none", "login", "consent", "select_account"}},
       {"claims_supported",
        {"sub",
