@@ -7,20 +7,19 @@
 // on a `tessera serve` with as.dpop_nonce_seconds. The user's side of the code flow (login and
 // consent pages) is walked over plain HTTP by tests/lib/login.mjs. The only relaxation is
 // allowInsecureRequests: the servers speak plain http on 127.0.0.1.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { BIN, freePort, ok, startTessera, waitFor } from '../lib/tessera.mjs';
+import { BIN, ok } from '../lib/tessera.mjs';
 import { CookieJar, signIn } from '../lib/login.mjs';
 import { basic, form } from '../lib/demo.mjs';
-import { insecure, openidConfig, startInteropDemo } from '../lib/interop.mjs';
+import {
+  authorizationRequest, authorizationUrl, insecure, openidConfig, startInteropDemo, startInteropServe,
+} from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
@@ -76,16 +75,9 @@ function assertTokenError(r, status, error, what = '') {
 // oauth4webapi's documentation shows). `dpopJkt` binds the code (RFC 9449 §10). Returns the
 // processed token response and the raw redemption responses.
 async function codeFlow(as, c, user, { DPoP, dpopJkt, scope = 'openid profile offline_access', redeem = true } = {}) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const url = new URL(as.authorization_endpoint);
-  for (const [k, v] of Object.entries({
-    client_id: c.client_id, redirect_uri: c.redirect_uris[0], response_type: 'code', scope,
-    state, nonce, code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256', dpop_jkt: dpopJkt,
-  })) if (v !== undefined) url.searchParams.set(k, v);
-  const r = await signIn(url.href, user, { jar: new CookieJar() });
+  const { params: query, verifier, state, nonce } =
+    await authorizationRequest(c, { scope, dpop_jkt: dpopJkt });
+  const r = await signIn(authorizationUrl(as, c.client_id, query).href, user, { jar: new CookieJar() });
   assert.ok(r.location, `no redirect: ${r.page?.status} ${r.page?.text.slice(0, 300)}`);
   const cc = { client_id: c.client_id };
   const params = oauth.validateAuthResponse(as, cc, r.location, state);
@@ -458,58 +450,18 @@ function rawPost(url, headers, body) {
 // --- Against `tessera serve` with server nonces (as.dpop_nonce_seconds) ---------------------
 
 describe('tessera serve with as.dpop_nonce_seconds', () => {
-  const env = {};
   let as;
-
-  before(async () => {
-    env.dir = mkdtempSync(join(tmpdir(), 'tessera-dpop-nonce-'));
-    const port = await freePort();
-    env.issuer = `http://127.0.0.1:${port}`;
-    const db = join(env.dir, 'tessera.db');
-    const secretKey = join(env.dir, 'secret.key');
-    writeFileSync(secretKey, randomBytes(32).toString('base64url'), { mode: 0o600 });
-    const storeOnly = join(env.dir, 'store.yaml');
-    writeFileSync(storeOnly, `store:\n  driver: sqlite\n  path: ${db}\n`);
-    const create = (...args) =>
-      JSON.parse(ok(['client', 'create', ...args, '--json', '--config', storeOnly]));
-    env.svc = create('--id', 'nonce-svc', '--grant-type', 'client_credentials',
-      '--scope', 'invoices:read', '--audience', INVOICES);
-    env.app = create('--id', 'nonce-app', '--type', 'public', '--redirect-uri', `${env.issuer}/cb`,
-      '--scope', 'openid profile offline_access', '--skip-consent');
-    env.user = { username: 'carol', password: `Pw-${randomBytes(12).toString('base64url')}` };
-    ok(['user', 'create', env.user.username, '--password-stdin', '--json', '--config', storeOnly],
-      env.user.password + '\n');
-    const config = join(env.dir, 'tessera.yaml');
-    writeFileSync(config, [
-      'roles: [as]',
-      'http:',
-      `  listen: 127.0.0.1:${port}`,
-      'store:',
-      '  driver: sqlite',
-      `  path: ${db}`,
-      'as:',
-      `  issuer: ${env.issuer}`,
-      `  secret_key_file: ${secretKey}`,
-      '  dpop_nonce_seconds: 300',
-      '',
-    ].join('\n'));
-    env.server = startTessera(['serve', '--config', config]);
-    await waitFor(async () => {
-      if (env.server.child.exitCode !== null) throw new Error(`tessera serve exited: ${env.server.err()}`);
-      try {
-        return (await fetch(env.issuer + '/readyz')).status === 200;
-      } catch {
-        return false;
-      }
-    }, 'tessera serve ready');
-    const issuer = new URL(env.issuer);
-    as = await oauth.processDiscoveryResponse(issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
-  });
-
-  after(() => {
-    env.server?.child.kill('SIGKILL');
-    if (env.dir) rmSync(env.dir, { recursive: true, force: true });
+  const env = startInteropServe('tessera-dpop-nonce-', {
+    asExtra: ['dpop_nonce_seconds: 300'],
+    clients: (issuer) => ({
+      svc: ['--id', 'nonce-svc', '--grant-type', 'client_credentials',
+        '--scope', 'invoices:read', '--audience', INVOICES],
+      app: ['--id', 'nonce-app', '--type', 'public', '--redirect-uri', `${issuer}/cb`,
+        '--scope', 'openid profile offline_access', '--skip-consent'],
+    }),
+    user: 'carol',
+  }, (serve) => {
+    as = serve.as;
   });
 
   const svcHeaders = (dpop) => ({ ...basic(env.svc.client_id, env.svc.client_secret), ...(dpop ? { dpop } : {}) });

@@ -6,53 +6,29 @@
 // and, on `tessera serve`, as.require_pushed_authorization_requests (§5). The user's side of the
 // code flow (login and consent pages) is walked over plain HTTP by tests/lib/login.mjs. The only
 // relaxation is allowInsecureRequests: the servers speak plain http on 127.0.0.1.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { BIN, freePort, ok, startTessera, waitFor } from '../lib/tessera.mjs';
+import { BIN, ok } from '../lib/tessera.mjs';
 import { CookieJar, signIn, visit } from '../lib/login.mjs';
 import { basic, form } from '../lib/demo.mjs';
-import { insecure, openidConfig, startInteropDemo } from '../lib/interop.mjs';
+import {
+  authorizationRequest, authorizationUrl, insecure, openidConfig, redeemCode,
+  startInteropDemo, startInteropServe,
+} from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
 const INVOICES = 'urn:tessera:api:invoices';
 const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
 
-// A fresh authorization request for client `c`: code + PKCE S256, state and nonce. `extra` adds
-// parameters or, with undefined, removes them.
-async function authorizationRequest(c, extra = {}) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const params = {
-    redirect_uri: c.redirect_uris[0], response_type: 'code', scope: 'openid profile', state, nonce,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    ...extra,
-  };
-  for (const [k, v] of Object.entries(params)) if (v === undefined) delete params[k];
-  return { params, verifier, state, nonce };
-}
-
 // The browser's URL for a pushed request (RFC 9126 §4): client_id and request_uri only.
 function pushedUrl(as, clientId, requestUri) {
   const url = new URL(as.authorization_endpoint);
   url.searchParams.set('client_id', clientId);
   url.searchParams.set('request_uri', requestUri);
-  return url;
-}
-
-// The browser's URL for a plain (not pushed) request.
-function plainUrl(as, clientId, params) {
-  const url = new URL(as.authorization_endpoint);
-  url.searchParams.set('client_id', clientId);
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   return url;
 }
 
@@ -161,11 +137,7 @@ describe('tessera demo', () => {
     const r = await signIn(url.href, ready.users.alice, { jar: new CookieJar() });
     assert.ok(r.location, `no redirect: ${r.page?.status} ${r.page?.text.slice(0, 300)}`);
     assert.equal(r.location.origin + r.location.pathname, web.redirect_uris[0]);
-    const params = oauth.validateAuthResponse(as, webClient(), r.location, a.state);
-    const response = await oauth.authorizationCodeGrantRequest(as, webClient(), webAuth(), params,
-      web.redirect_uris[0], a.verifier, insecure);
-    const result = await oauth.processAuthorizationCodeResponse(as, webClient(), response,
-      { expectedNonce: a.nonce, requireIdToken: true });
+    const result = await redeemCode(as, web, a, r.location);
     assert.equal(result.token_type, 'bearer');
     assert.equal(result.scope, 'openid profile offline_access invoices:read');
     assert.ok(result.refresh_token);
@@ -278,11 +250,7 @@ describe('tessera demo', () => {
     const r = await signIn(url.href, ready.users.alice, { jar: new CookieJar() });
     assert.ok(r.location, `no redirect: ${r.page?.status} ${r.page?.text.slice(0, 300)}`);
     assert.equal(r.location.origin + r.location.pathname, web.redirect_uris[0]);
-    const params = oauth.validateAuthResponse(as, webClient(), r.location, a.state);
-    const response = await oauth.authorizationCodeGrantRequest(as, webClient(), webAuth(), params,
-      web.redirect_uris[0], a.verifier, insecure);
-    const result = await oauth.processAuthorizationCodeResponse(as, webClient(), response,
-      { expectedNonce: a.nonce, requireIdToken: true });
+    const result = await redeemCode(as, web, a, r.location);
     // The pushed scope, not the query's.
     assert.equal(result.scope, 'openid');
     assert.equal((await accessTokenClaims(as, result.access_token)).scope, 'openid');
@@ -291,19 +259,15 @@ describe('tessera demo', () => {
   test('a client registered with --require-pushed-authorization-requests: a plain request gets error=invalid_request (RFC 9126 §6)', async () => {
     const a = await authorizationRequest(parOnly);
     // The refusal comes before any sign-in: a fresh browser is enough.
-    assertRedirectError(as, parOnly, await visit(new CookieJar(), plainUrl(as, parOnly.client_id, a.params).href),
+    assertRedirectError(as, parOnly,
+      await visit(new CookieJar(), authorizationUrl(as, parOnly.client_id, a.params).href),
       a.state, 'invalid_request');
     // Pushed, the same request goes through.
     const pushed = await push(parOnly, a);
     const r = await signIn(pushedUrl(as, parOnly.client_id, pushed.request_uri).href,
       ready.users.alice, { jar: new CookieJar() });
     assert.ok(r.location, `no redirect: ${r.page?.status} ${r.page?.text.slice(0, 300)}`);
-    const c = { client_id: parOnly.client_id };
-    const params = oauth.validateAuthResponse(as, c, r.location, a.state);
-    const response = await oauth.authorizationCodeGrantRequest(as, c, oauth.None(), params,
-      parOnly.redirect_uris[0], a.verifier, insecure);
-    const result = await oauth.processAuthorizationCodeResponse(as, c, response,
-      { expectedNonce: a.nonce, requireIdToken: true });
+    const result = await redeemCode(as, parOnly, a, r.location);
     assert.ok(result.access_token);
   });
 
@@ -316,8 +280,8 @@ describe('tessera demo', () => {
     assert.equal(toggled.require_pushed_authorization_requests, false);
     // Never looked up before: the server reads the updated registration.
     const a = await authorizationRequest(toggled, { scope: 'openid' });
-    const r = await signIn(plainUrl(as, toggled.client_id, a.params).href, ready.users.alice,
-      { jar: new CookieJar() });
+    const r = await signIn(authorizationUrl(as, toggled.client_id, a.params).href,
+      ready.users.alice, { jar: new CookieJar() });
     assert.ok(r.location?.searchParams.get('code'), `no code: ${r.location ?? r.page?.status}`);
   });
 
@@ -357,55 +321,16 @@ describe('tessera demo', () => {
 // --- Against `tessera serve` with as.require_pushed_authorization_requests -------------------
 
 describe('tessera serve with as.require_pushed_authorization_requests', () => {
-  const env = {};
   let as;
-
-  before(async () => {
-    env.dir = mkdtempSync(join(tmpdir(), 'tessera-par-required-'));
-    const port = await freePort();
-    env.issuer = `http://127.0.0.1:${port}`;
-    const db = join(env.dir, 'tessera.db');
-    const secretKey = join(env.dir, 'secret.key');
-    writeFileSync(secretKey, randomBytes(32).toString('base64url'), { mode: 0o600 });
-    const storeOnly = join(env.dir, 'store.yaml');
-    writeFileSync(storeOnly, `store:\n  driver: sqlite\n  path: ${db}\n`);
-    env.app = JSON.parse(ok(['client', 'create', '--id', 'app', '--type', 'public',
-      '--redirect-uri', `${env.issuer}/cb`, '--scope', 'openid profile', '--skip-consent',
-      '--json', '--config', storeOnly]));
-    env.user = { username: 'carol', password: `Pw-${randomBytes(12).toString('base64url')}` };
-    ok(['user', 'create', env.user.username, '--password-stdin', '--json', '--config', storeOnly],
-      env.user.password + '\n');
-    const config = join(env.dir, 'tessera.yaml');
-    writeFileSync(config, [
-      'roles: [as]',
-      'http:',
-      `  listen: 127.0.0.1:${port}`,
-      'store:',
-      '  driver: sqlite',
-      `  path: ${db}`,
-      'as:',
-      `  issuer: ${env.issuer}`,
-      `  secret_key_file: ${secretKey}`,
-      '  require_pushed_authorization_requests: true',
-      '',
-    ].join('\n'));
-    env.server = startTessera(['serve', '--config', config]);
-    await waitFor(async () => {
-      if (env.server.child.exitCode !== null) throw new Error(`tessera serve exited: ${env.server.err()}`);
-      try {
-        return (await fetch(env.issuer + '/readyz')).status === 200;
-      } catch {
-        return false;
-      }
-    }, 'tessera serve ready');
-    const issuer = new URL(env.issuer);
-    as = await oauth.processDiscoveryResponse(issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
-  });
-
-  after(() => {
-    env.server?.child.kill('SIGKILL');
-    if (env.dir) rmSync(env.dir, { recursive: true, force: true });
+  const env = startInteropServe('tessera-par-required-', {
+    asExtra: ['require_pushed_authorization_requests: true'],
+    clients: (issuer) => ({
+      app: ['--id', 'app', '--type', 'public', '--redirect-uri', `${issuer}/cb`,
+        '--scope', 'openid profile', '--skip-consent'],
+    }),
+    user: 'carol',
+  }, (serve) => {
+    as = serve.as;
   });
 
   test('discovery says PAR is required (RFC 9126 §5)', () => {
@@ -415,7 +340,8 @@ describe('tessera serve with as.require_pushed_authorization_requests', () => {
 
   test('a plain request of a client not flagged itself gets error=invalid_request; pushed, it signs in', async () => {
     const a = await authorizationRequest(env.app);
-    assertRedirectError(as, env.app, await visit(new CookieJar(), plainUrl(as, env.app.client_id, a.params).href),
+    assertRedirectError(as, env.app,
+      await visit(new CookieJar(), authorizationUrl(as, env.app.client_id, a.params).href),
       a.state, 'invalid_request');
     const c = { client_id: env.app.client_id };
     const response = await oauth.pushedAuthorizationRequest(as, c, oauth.None(), a.params, insecure);
@@ -424,11 +350,7 @@ describe('tessera serve with as.require_pushed_authorization_requests', () => {
     const r = await signIn(pushedUrl(as, c.client_id, pushed.request_uri).href, env.user,
       { jar: new CookieJar() });
     assert.ok(r.location, `no redirect: ${r.page?.status} ${r.page?.text.slice(0, 300)}`);
-    const params = oauth.validateAuthResponse(as, c, r.location, a.state);
-    const tokens = await oauth.processAuthorizationCodeResponse(as, c,
-      await oauth.authorizationCodeGrantRequest(as, c, oauth.None(), params, env.app.redirect_uris[0],
-        a.verifier, insecure),
-      { expectedNonce: a.nonce, requireIdToken: true });
+    const tokens = await redeemCode(as, env.app, a, r.location);
     assert.ok(tokens.access_token);
   });
 });

@@ -12,7 +12,9 @@ import * as jose from 'jose';
 import { BIN, ok } from '../lib/tessera.mjs';
 import { CookieJar, signIn } from '../lib/login.mjs';
 import { basic, form } from '../lib/demo.mjs';
-import { insecure, openidConfig, startInteropDemo } from '../lib/interop.mjs';
+import {
+  authorizationRequest, authorizationUrl, insecure, openidConfig, redeemCode, startInteropDemo,
+} from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
@@ -49,24 +51,11 @@ const serviceConfig = () => openidConfig(demo, svc);
 // Alice signs in (a new browser, so a new session and grant) and spa redeems the code with
 // oauth4webapi: access token (RFC 9068 JWT), refresh token and ID token.
 async function aliceTokens(scope = 'openid profile email offline_access invoices:read', c = spa) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const url = new URL(as.authorization_endpoint);
-  for (const [k, v] of Object.entries({
-    client_id: c.client_id, redirect_uri: c.redirect_uris[0], response_type: 'code', scope,
-    state, nonce, code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  })) url.searchParams.set(k, v);
-  const r = await signIn(url.href, ready.users.alice, { jar: new CookieJar() });
+  const a = await authorizationRequest(c, { scope });
+  const r = await signIn(authorizationUrl(as, c.client_id, a.params).href, ready.users.alice,
+    { jar: new CookieJar() });
   assert.ok(r.location, `no redirect: ${r.page?.status} ${r.page?.text.slice(0, 300)}`);
-  const cc = { client_id: c.client_id };
-  const auth = c.client_secret ? oauth.ClientSecretBasic(c.client_secret) : oauth.None();
-  const params = oauth.validateAuthResponse(as, cc, r.location, state);
-  const response = await oauth.authorizationCodeGrantRequest(
-    as, cc, auth, params, c.redirect_uris[0], verifier, insecure);
-  const result = await oauth.processAuthorizationCodeResponse(as, cc, response,
-    { expectedNonce: nonce, requireIdToken: true });
+  const result = await redeemCode(as, c, a, r.location);
   assert.ok(result.refresh_token);
   return result;
 }

@@ -1,22 +1,101 @@
 // What the interop tests add to tests/lib/demo.mjs: the demo's metadata as oauth4webapi reads it
-// (RFC 8414, OpenID Discovery 1.0 §4) and openid-client configurations for its clients. The only
-// relaxation is allowInsecureRequests: the demo speaks plain http on 127.0.0.1.
+// (RFC 8414, OpenID Discovery 1.0 §4), a `tessera serve` of the as role alone set up the same
+// way, openid-client configurations for their clients, and the client's side of the code flow
+// with oauth4webapi. The only relaxation is allowInsecureRequests: the servers speak plain http
+// on 127.0.0.1.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { startDemo } from './demo.mjs';
+import { freePort, ok, startTessera, waitFor } from './tessera.mjs';
 
 // oauth4webapi's option for plain http.
 export const insecure = { [oauth.allowInsecureRequests]: true };
+
+// The server metadata of `issuer` (a URL string), discovered and validated by oauth4webapi.
+async function discover(issuer) {
+  const url = new URL(issuer);
+  return oauth.processDiscoveryResponse(
+    url, await oauth.discoveryRequest(url, { algorithm: 'oidc', ...insecure }));
+}
 
 // startDemo(prefix, setup) that also sets `as` before `setup` runs: the server metadata,
 // discovered and validated by oauth4webapi.
 export function startInteropDemo(prefix, setup) {
   return startDemo(prefix, async (demo) => {
-    const issuer = new URL(demo.ready.issuer);
-    demo.as = await oauth.processDiscoveryResponse(
-      issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
+    demo.as = await discover(demo.ready.issuer);
     await setup(demo);
   });
+}
+
+// Like startDemo, for a `tessera serve` with roles [as] on a SQLite store: registers before()
+// and after() hooks in the calling scope and returns an object that before() fills in. before()
+// makes a directory (named from `prefix`) and a secret key file there, picks a free port
+// (`issuer` is http://127.0.0.1:<port>), makes on the store, before the server opens it, the
+// clients `clients(issuer)` names (name -> arguments of `tessera client create`; each set under
+// its name to what --json printed) and then, given `user` (a username), that user with a random
+// password (set as `user`: username and password). It writes a config whose `as:` section holds
+// the issuer, the secret key file and the lines `asExtra`, starts `tessera serve`, waits for
+// /readyz, sets `as` (the server metadata, as startInteropDemo does) and awaits `setup(serve)`.
+// The object also holds `dir` and `server` (startTessera's handle). after() kills the server and
+// removes the directory.
+export function startInteropServe(prefix, { asExtra = [], clients = () => ({}), user } = {},
+  setup = async () => {}) {
+  const serve = { dir: undefined, issuer: undefined, server: undefined, as: undefined };
+  before(async () => {
+    serve.dir = mkdtempSync(join(tmpdir(), prefix));
+    const port = await freePort();
+    serve.issuer = `http://127.0.0.1:${port}`;
+    const db = join(serve.dir, 'tessera.db');
+    const secretKey = join(serve.dir, 'secret.key');
+    writeFileSync(secretKey, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    const storeOnly = join(serve.dir, 'store.yaml');
+    writeFileSync(storeOnly, `store:\n  driver: sqlite\n  path: ${db}\n`);
+    for (const [name, args] of Object.entries(clients(serve.issuer))) {
+      assert.ok(!(name in serve) && name !== 'user', `client name ${name} is taken`);
+      serve[name] = JSON.parse(ok(['client', 'create', ...args, '--json', '--config', storeOnly]));
+    }
+    if (user) {
+      serve.user = { username: user, password: `Pw-${randomBytes(12).toString('base64url')}` };
+      ok(['user', 'create', serve.user.username, '--password-stdin', '--json', '--config', storeOnly],
+        serve.user.password + '\n');
+    }
+    const config = join(serve.dir, 'tessera.yaml');
+    writeFileSync(config, [
+      'roles: [as]',
+      'http:',
+      `  listen: 127.0.0.1:${port}`,
+      'store:',
+      '  driver: sqlite',
+      `  path: ${db}`,
+      'as:',
+      `  issuer: ${serve.issuer}`,
+      `  secret_key_file: ${secretKey}`,
+      ...asExtra.map((line) => `  ${line}`),
+      '',
+    ].join('\n'));
+    serve.server = startTessera(['serve', '--config', config]);
+    await waitFor(async () => {
+      if (serve.server.child.exitCode !== null) throw new Error(`tessera serve exited: ${serve.server.err()}`);
+      try {
+        return (await fetch(serve.issuer + '/readyz')).status === 200;
+      } catch {
+        return false;
+      }
+    }, 'tessera serve ready');
+    serve.as = await discover(serve.issuer);
+    await setup(serve);
+  });
+  after(() => {
+    serve.server?.child.kill('SIGKILL');
+    if (serve.dir) rmSync(serve.dir, { recursive: true, force: true });
+  });
+  return serve;
 }
 
 // openid-client's configuration for `c` (a client of the readiness line or of `tessera client
@@ -25,4 +104,41 @@ export function openidConfig(demo, c) {
   const auth = c.client_secret ? client.ClientSecretBasic(c.client_secret) : client.None();
   return client.discovery(new URL(demo.ready.issuer), c.client_id, c.client_secret, auth,
     { execute: [client.allowInsecureRequests] });
+}
+
+// A fresh authorization request for client `c`: code + PKCE S256, state and nonce. `extra` adds
+// parameters or, with undefined, removes them. Returns the parameters (all but client_id), the
+// code verifier, the state and the nonce.
+export async function authorizationRequest(c, extra = {}) {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const nonce = oauth.generateRandomNonce();
+  const params = {
+    redirect_uri: c.redirect_uris[0], response_type: 'code', scope: 'openid profile', state, nonce,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    ...extra,
+  };
+  for (const [k, v] of Object.entries(params)) if (v === undefined) delete params[k];
+  return { params, verifier, state, nonce };
+}
+
+// The browser's URL for a plain (not pushed) authorization request: client_id, then `params`.
+export function authorizationUrl(as, clientId, params) {
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set('client_id', clientId);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url;
+}
+
+// The code in the redirect `location` answering authorizationRequest `a` of client `c`, redeemed
+// with oauth4webapi (client_secret_basic for a confidential client, none for a public one), the
+// ID token required and its nonce checked. Returns the processed token response.
+export async function redeemCode(as, c, a, location) {
+  const cc = { client_id: c.client_id };
+  const auth = c.client_secret ? oauth.ClientSecretBasic(c.client_secret) : oauth.None();
+  const params = oauth.validateAuthResponse(as, cc, location, a.state);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as, cc, auth, params, c.redirect_uris[0], a.verifier, insecure);
+  return oauth.processAuthorizationCodeResponse(as, cc, response,
+    { expectedNonce: a.nonce, requireIdToken: true });
 }
