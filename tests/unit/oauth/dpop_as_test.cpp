@@ -6,14 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "as_fixture.h"
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "oauth/authorization_server.h"
@@ -21,120 +20,29 @@
 #include "oauth/discovery.h"
 #include "oauth/dpop.h"
 #include "oauth/tokens.h"
-#include "oauth_fixture.h"
 #include "tessera/dpop.h"
 
 namespace tessera::oauth::testing {
 namespace {
 
-constexpr char kIssuer[] = "https://as.example";
-constexpr char kTokenUrl[] = "https://as.example/token";
 constexpr char kUserInfoUrl[] = "https://as.example/userinfo";
-constexpr char kRedirectUri[] = "https://app.example/cb";
-constexpr char kApiA[] = "urn:tessera:api:a";
 constexpr char kApiB[] = "urn:tessera:api:b";
 constexpr char kExchange[] = "urn:ietf:params:oauth:grant-type:token-exchange";
 constexpr char kAccessTokenType[] = "urn:ietf:params:oauth:token-type:access_token";
-constexpr char kSessionCookie[] = "__Host-tessera_session";  // https issuer: __Host- names
-constexpr char kVerifier[] = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r0wJtEqDoGLKTBp";
-
-jose::Jwk generated(jose::Alg alg) {
-  auto key = jose::Jwk::generate(alg);
-  if (!key) {
-    throw std::runtime_error(std::string("key generation: ") + jose::to_string(key.error()));
-  }
-  return *key;
-}
 
 // The whole authorization server on an SQLite store and a fixed clock, with a signed-in user
 // (a session row and its cookie), the service client "svc" (client_credentials), the public
-// code client "spa" and the confidential code client "web" (both skip consent).
-class DpopAsTest : public OAuthTest {
+// code client "spa" and the confidential code client "web" (both skip consent, redirect URI
+// kRedirectUri).
+class DpopAsTest : public AuthorizationServerTest {
  protected:
-  void SetUp() override {
-    OAuthTest::SetUp();
-    ASSERT_NO_FATAL_FAILURE(open_server(server_nonces()));
-  }
-  // The server's DPoP nonces (RFC 9449 §8); none here.
-  virtual std::shared_ptr<const resource::DpopNonces> server_nonces() { return nullptr; }
-  void TearDown() override {
-    as_.reset();
-    OAuthTest::TearDown();
-  }
-
-  void open_server(std::shared_ptr<const resource::DpopNonces> nonces) {
-    AuthorizationServerOptions options;
-    options.issuer = kIssuer;
-    options.secret_key = secret_key_;
-    options.scopes_supported = {"openid", "invoices:read", "invoices:write"};
-    options.key_refresh_seconds = 0;
-    options.dpop.nonces = std::move(nonces);
-    auto as = AuthorizationServer::open(*store_, options, clock_);
-    ASSERT_TRUE(as) << as.error();
-    as_ = std::move(*as);
-    as_->add_routes(router_);
+  void populate() override {
     add_client("svc", "secret");
     add_browser_client("spa", /*is_public=*/true);
     add_browser_client("web", /*is_public=*/false);
-    auto alice = store_->users().create({"alice", "$argon2id$placeholder", "{}"});
-    ASSERT_TRUE(alice) << alice.error().message;
-    alice_ = *alice;
-    store::Session session;
-    session.id_sha256 = crypto::sha256(session_cookie_);
-    session.sid = "sid-1";
-    session.user_id = alice_.id;
-    session.auth_time = clock_.now();
-    session.acr = std::string(kAcrPassword);
-    session.amr = {"pwd"};
-    session.created_at = clock_.now();
-    session.expires_at = clock_.now() + 3600;
-    auto created = store_->sessions().create(session);
-    ASSERT_TRUE(created) << created.error().message;
+    sign_in_alice();
   }
 
-  // A code client (openid, invoices:read, refresh tokens) of API A with the redirect URI
-  // kRedirectUri that skips consent: public, or confidential with the secret "ID-secret".
-  void add_browser_client(const std::string& id, bool is_public) {
-    store::Client c = add_code_client(id, {kApiA}, is_public);
-    c.redirect_uris = {kRedirectUri};
-    c.skip_consent = true;
-    ASSERT_TRUE(store_->clients().update(c));
-  }
-
-  // Changes a stored client; the server's client cache forgets it.
-  void update_client(const std::string& id, const std::function<void(store::Client&)>& change) {
-    auto found = store_->clients().find(id);
-    ASSERT_TRUE(found && *found);
-    store::Client c = **found;
-    change(c);
-    ASSERT_TRUE(store_->clients().update(c));
-    as_->clients().invalidate(id);
-  }
-
-  http::Response call(http::Request r) {
-    // Request keeps views into its own target; refresh them after the copy.
-    r.set_target(std::string(r.target()));
-    auto match = router_.match(r.method(), r.path(), r);
-    if (match.kind != http::Router::Match::Kind::kFound) return http::Response(404);
-    return match.route->handler(r);
-  }
-
-  // The claims of a proof for `method` `url` now, with a fresh jti.
-  json::Json proof_claims(const std::string& method = "POST",
-                          const std::string& url = kTokenUrl) const {
-    return {
-        {"jti", crypto::random_token(16)}, {"htm", method}, {"htu", url}, {"iat", clock_.now()}};
-  }
-  // A DPoP proof (RFC 9449 §4.2) signed by `key` carrying its public half in the header.
-  static std::string sign_proof(const jose::Jwk& key, const json::Json& claims,
-                                jose::Alg alg = jose::Alg::kES256) {
-    jose::SignOptions options;
-    options.include_kid = false;
-    options.extra_header = {{"typ", "dpop+jwt"}, {"jwk", key.public_key().to_json()}};
-    auto jws = jose::sign(claims.dump(), key, alg, options);
-    EXPECT_TRUE(jws) << (jws ? "" : jose::to_string(jws.error()));
-    return jws ? *jws : std::string();
-  }
   // A good proof of `key` for the token endpoint.
   std::string token_proof(const jose::Jwk& key) const { return sign_proof(key, proof_claims()); }
 
@@ -142,71 +50,25 @@ class DpopAsTest : public OAuthTest {
   // secret: a public client names itself in the body), and each of `proofs` as a DPoP field.
   http::Response token(const std::string& body, const std::vector<std::string>& proofs = {},
                        const std::string& id = "svc", const std::string& secret = "secret") {
-    auto r = form_request(body);
-    if (!secret.empty()) r.mutable_headers().add("Authorization", basic(id, secret));
-    for (const std::string& p : proofs) r.mutable_headers().add("DPoP", p);
-    if (client_cert_) r.mutable_tls().client_certificate = client_cert_;
-    return call(std::move(r));
+    return call(form_post("/token", body, id, secret, proofs));
   }
   http::Response client_credentials(const std::vector<std::string>& proofs = {}) {
     return token("grant_type=client_credentials&scope=invoices%3Aread", proofs);
   }
 
-  // GET /authorize for `client_id` in alice's session, with `extra` parameters; the response.
-  http::Response authorize(const std::string& client_id,
-                           const std::vector<std::pair<std::string, std::string>>& extra = {}) {
-    std::vector<std::pair<std::string, std::string>> params = {
-        {"client_id", client_id},
-        {"redirect_uri", kRedirectUri},
-        {"response_type", "code"},
-        {"scope", "openid invoices:read"},
-        {"state", "s1"},
-        {"code_challenge", base64url::encode(crypto::sha256(kVerifier))},
-        {"code_challenge_method", "S256"}};
-    params.insert(params.end(), extra.begin(), extra.end());
-    http::Request r;
-    r.set_method("GET");
-    r.set_target(redirect_with("/authorize", params));
-    r.mutable_headers().add("Cookie", std::string(kSessionCookie) + "=" + session_cookie_);
-    return call(std::move(r));
-  }
-  // The query parameters of the redirect a /authorize response sends the browser to.
-  static http::Params redirect_params(const http::Response& r) {
-    EXPECT_EQ(r.status, 303) << r.body;
-    auto location = r.headers.get("Location");
-    if (!location) {
-      ADD_FAILURE() << "no Location";
-      return {};
-    }
-    EXPECT_TRUE(location->starts_with(std::string(kRedirectUri) + "?")) << *location;
-    auto query = http::parse_form(location->substr(location->find('?') + 1));
-    EXPECT_TRUE(query);
-    return query ? *query : http::Params();
-  }
   // A code issued at /authorize for `client_id`, optionally bound to `dpop_jkt` (RFC 9449 §10).
   std::string issue_code(const std::string& client_id,
                          const std::optional<std::string>& dpop_jkt = std::nullopt) {
-    std::vector<std::pair<std::string, std::string>> extra;
+    Pairs extra;
     if (dpop_jkt) extra.emplace_back("dpop_jkt", *dpop_jkt);
-    http::Params params = redirect_params(authorize(client_id, extra));
-    EXPECT_FALSE(params.get("error")) << params.get("error_description").value_or("");
-    return std::string(params.get("code").value_or(""));
-  }
-  // Redeems `code` at the token endpoint as `client_id` (confidential ones authenticate).
-  http::Response redeem(const std::string& client_id, const std::string& code,
-                        const std::vector<std::string>& proofs = {}) {
-    const bool is_public = client_id == "spa";
-    std::string body = "grant_type=authorization_code&code=" + code +
-                       "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=" + kVerifier;
-    if (is_public) body += "&client_id=" + client_id;
-    return token(body, proofs, client_id, is_public ? "" : client_id + "-secret");
+    return code_of(authorize(client_id, extra));
   }
   http::Response refresh(const std::string& client_id, const std::string& refresh_token,
                          const std::vector<std::string>& proofs = {}) {
-    const bool is_public = client_id == "spa";
+    const bool public_client = is_public_client(client_id);
     std::string body = "grant_type=refresh_token&refresh_token=" + refresh_token;
-    if (is_public) body += "&client_id=" + client_id;
-    return token(body, proofs, client_id, is_public ? "" : client_id + "-secret");
+    if (public_client) body += "&client_id=" + client_id;
+    return token(body, proofs, client_id, public_client ? "" : client_id + "-secret");
   }
   // The tokens of a code redeemed by `client_id` with a proof of `key` (nullptr: no proof).
   json::Json code_tokens(const std::string& client_id, const jose::Jwk* key) {
@@ -234,40 +96,6 @@ class DpopAsTest : public OAuthTest {
     return sign_proof(key, claims);
   }
 
-  // The claims of an access token this server signed, checked against its JWKS.
-  json::Json access_claims(const std::string& jwt, const std::string& audience) {
-    http::Request get;
-    get.set_method("GET");
-    get.set_target("/jwks");
-    auto jwks = jose::Jwks::parse(call(get).body);
-    EXPECT_TRUE(jwks);
-    if (!jwks) return {};
-    jose::ClaimsPolicy policy;
-    policy.issuer = kIssuer;
-    policy.audiences = {audience};
-    policy.typ = "at+jwt";
-    policy.clock = &clock_;
-    auto verified = jose::verify_jwt(jwt, *jwks, {}, policy);
-    EXPECT_TRUE(verified) << (verified ? "" : jose::to_string(verified.error()));
-    return verified ? verified->claims : json::Json();
-  }
-  // The cnf.jkt of a JWT access token, "" when it has none.
-  std::string jkt_of(const json::Json& response, const std::string& audience) {
-    json::Json claims = access_claims(response.value("access_token", ""), audience);
-    if (!claims.contains("cnf")) return "";
-    return claims["cnf"].value("jkt", "<cnf without jkt>");
-  }
-
-  static json::Json body(const http::Response& r) {
-    auto parsed = json::parse_strict(r.body);
-    EXPECT_TRUE(parsed) << r.body;
-    return parsed ? *parsed : json::Json();
-  }
-  static std::string error(const http::Response& r) { return body(r).value("error", ""); }
-  static std::string header(const http::Response& r, std::string_view name) {
-    auto h = r.headers.get(name);
-    return h ? std::string(*h) : std::string("<absent>");
-  }
   // The response is 400 with `code` and issues nothing.
   static void expect_refused(const http::Response& r, const std::string& code) {
     EXPECT_EQ(r.status, 400) << r.body;
@@ -275,15 +103,6 @@ class DpopAsTest : public OAuthTest {
     EXPECT_FALSE(body(r).contains("access_token")) << r.body;
     EXPECT_FALSE(body(r).contains("refresh_token")) << r.body;
   }
-
-  http::Router router_;
-  std::unique_ptr<AuthorizationServer> as_;
-  store::User alice_;
-  std::string session_cookie_ = crypto::random_token(32);
-  jose::Jwk key_a_ = generated(jose::Alg::kES256);
-  jose::Jwk key_b_ = generated(jose::Alg::kES256);
-  // The TLS client certificate token requests arrive with (RFC 8705); null: none.
-  std::shared_ptr<const http::ClientCertificate> client_cert_;
 };
 
 std::shared_ptr<const http::ClientCertificate> certificate(const std::string& der) {
@@ -841,22 +660,13 @@ TEST_F(DpopAsTest, MetadataListsAsymmetricDpopAlgorithms) {
 
 // --- Server nonces (§8) ----------------------------------------------------------------------
 
-class DpopNonceTest : public DpopAsTest {
+class DpopNonceTest : public WithDpopNonces<DpopAsTest> {
  protected:
-  std::shared_ptr<const resource::DpopNonces> server_nonces() override {
-    nonces_ = std::make_shared<const resource::DpopNonces>(resource::DpopNonceOptions{
-        .secret = std::string(32, 'n'), .period_seconds = 60, .now = [this] {
-          return clock_.now();
-        }});
-    return nonces_;
-  }
   std::string proof_with_nonce(const jose::Jwk& key, const std::string& nonce) const {
     json::Json claims = proof_claims();
     claims["nonce"] = nonce;
     return sign_proof(key, claims);
   }
-
-  std::shared_ptr<const resource::DpopNonces> nonces_;
 };
 
 TEST_F(DpopNonceTest, ProofWithoutTheNonceGetsUseDpopNonceAndTheNonce) {

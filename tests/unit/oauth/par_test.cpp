@@ -5,13 +5,13 @@
 // the PAR endpoint (RFC 9449 §10.1) and the metadata (§5).
 #include <gtest/gtest.h>
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "as_fixture.h"
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "http/client.h"
@@ -20,40 +20,14 @@
 #include "oauth/discovery.h"
 #include "oauth/par_endpoint.h"
 #include "oauth/tokens.h"
-#include "oauth_fixture.h"
 #include "tessera/dpop.h"
 
 namespace tessera::oauth::testing {
 namespace {
 
-using Pairs = std::vector<std::pair<std::string, std::string>>;
-
-constexpr char kIssuer[] = "https://as.example";
 constexpr char kParUrl[] = "https://as.example/par";
-constexpr char kTokenUrl[] = "https://as.example/token";
-constexpr char kRedirectUri[] = "https://app.example/cb";
 constexpr char kOtherRedirectUri[] = "https://app.example/other";
-constexpr char kApiA[] = "urn:tessera:api:a";
-constexpr char kSessionCookie[] = "__Host-tessera_session";  // https issuer: __Host- names
-constexpr char kVerifier[] = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r0wJtEqDoGLKTBp";
 constexpr char kOtherVerifier[] = "Xz0m3Kq9LrT5vW8yB2cD4fG6hJ1kN7pQ0sU3wY5aE9i";
-
-jose::Jwk generated(jose::Alg alg) {
-  auto key = jose::Jwk::generate(alg);
-  EXPECT_TRUE(key) << (key ? "" : jose::to_string(key.error()));
-  return *key;
-}
-
-std::string challenge_of(const std::string& verifier) {
-  return base64url::encode(crypto::sha256(verifier));
-}
-
-// The form encoding of `pairs`, in order.
-std::string encoded(const Pairs& pairs) {
-  http::Params params;
-  for (const auto& [name, value] : pairs) params.add(name, value);
-  return http::form_encode(params);
-}
 
 // Sets `name` to `value` in `pairs` (replacing it, or appending it); std::nullopt removes it.
 Pairs with(Pairs pairs, const std::string& name, const std::optional<std::string>& value) {
@@ -66,108 +40,28 @@ Pairs with(Pairs pairs, const std::string& name, const std::optional<std::string
 // (a session row and its cookie) and the code clients "web" and "other" (confidential,
 // client_secret_basic, secret "ID-secret") and "spa" (public), all skipping consent, with the
 // redirect URIs kRedirectUri and kOtherRedirectUri.
-class ParTest : public OAuthTest {
+class ParTest : public AuthorizationServerTest {
  protected:
-  struct ServerSettings {
-    bool require_par = false;
-    std::shared_ptr<const resource::DpopNonces> nonces;
-  };
-
-  void SetUp() override {
-    OAuthTest::SetUp();
-    ASSERT_NO_FATAL_FAILURE(open_server(server_settings()));
-  }
-  // How the server is configured; the defaults here.
-  virtual ServerSettings server_settings() { return {}; }
-  void TearDown() override {
-    as_.reset();
-    OAuthTest::TearDown();
-  }
-
-  void open_server(const ServerSettings& settings) {
-    AuthorizationServerOptions options;
-    options.issuer = kIssuer;
-    options.secret_key = secret_key_;
-    options.scopes_supported = {"openid", "invoices:read", "invoices:write"};
-    options.key_refresh_seconds = 0;
-    options.require_pushed_authorization_requests = settings.require_par;
-    options.dpop.nonces = settings.nonces;
-    auto as = AuthorizationServer::open(*store_, options, clock_);
-    ASSERT_TRUE(as) << as.error();
-    as_ = std::move(*as);
-    as_->add_routes(router_);
-    add_browser_client("web", /*is_public=*/false);
-    add_browser_client("other", /*is_public=*/false);
-    add_browser_client("spa", /*is_public=*/true);
-    auto alice = store_->users().create({"alice", "$argon2id$placeholder", "{}"});
-    ASSERT_TRUE(alice) << alice.error().message;
-    store::Session session;
-    session.id_sha256 = crypto::sha256(session_cookie_);
-    session.sid = "sid-1";
-    session.user_id = alice->id;
-    session.auth_time = clock_.now();
-    session.acr = std::string(kAcrPassword);
-    session.amr = {"pwd"};
-    session.created_at = clock_.now();
-    session.expires_at = clock_.now() + 3600;
-    auto created = store_->sessions().create(session);
-    ASSERT_TRUE(created) << created.error().message;
-  }
-
-  void add_browser_client(const std::string& id, bool is_public) {
-    store::Client c = add_code_client(id, {kApiA}, is_public);
-    c.redirect_uris = {kRedirectUri, kOtherRedirectUri};
-    c.skip_consent = true;
-    auto updated = store_->clients().update(c);
-    ASSERT_TRUE(updated) << updated.error().message;
-  }
-
-  // Changes a stored client; the server's client cache forgets it.
-  void update_client(const std::string& id, const std::function<void(store::Client&)>& change) {
-    auto found = store_->clients().find(id);
-    ASSERT_TRUE(found && *found);
-    store::Client c = **found;
-    change(c);
-    ASSERT_TRUE(store_->clients().update(c));
-    as_->clients().invalidate(id);
-  }
-
-  http::Response call(http::Request r) {
-    // Request keeps views into its own target; refresh them after the copy.
-    r.set_target(std::string(r.target()));
-    auto match = router_.match(r.method(), r.path(), r);
-    if (match.kind != http::Router::Match::Kind::kFound) return http::Response(404);
-    return match.route->handler(r);
-  }
-
-  // The authorization request a client would push: code + PKCE S256 to kRedirectUri, scope
-  // openid invoices:read, state s1.
-  static Pairs request_params(const std::string& verifier = kVerifier) {
-    return {{"response_type", "code"},
-            {"redirect_uri", kRedirectUri},
-            {"scope", "openid invoices:read"},
-            {"state", "s1"},
-            {"code_challenge", challenge_of(verifier)},
-            {"code_challenge_method", "S256"}};
+  void populate() override {
+    add_browser_client("web", /*is_public=*/false, {kRedirectUri, kOtherRedirectUri});
+    add_browser_client("other", /*is_public=*/false, {kRedirectUri, kOtherRedirectUri});
+    add_browser_client("spa", /*is_public=*/true, {kRedirectUri, kOtherRedirectUri});
+    sign_in_alice();
   }
 
   // POST /par with `body`; `id`/`secret` by HTTP Basic unless the secret is empty; each of
   // `proofs` as a DPoP field.
   http::Response par_raw(const std::string& body, const std::string& id, const std::string& secret,
                          const std::vector<std::string>& proofs = {}) {
-    auto r = form_request(body);
-    r.set_target("/par");
-    if (!secret.empty()) r.mutable_headers().add("Authorization", basic(id, secret));
-    for (const std::string& p : proofs) r.mutable_headers().add("DPoP", p);
-    return call(std::move(r));
+    return call(form_post("/par", body, id, secret, proofs));
   }
   // POST /par for client `id` with `params`: confidential clients authenticate with their
-  // secret by HTTP Basic, "spa" names itself with client_id.
+  // secret by HTTP Basic, public ones ("spa") name themselves with client_id.
   http::Response par(const std::string& id, Pairs params = request_params(),
                      const std::vector<std::string>& proofs = {}) {
-    const bool is_public = id == "spa";
-    if (is_public) params.emplace_back("client_id", id);
-    return par_raw(encoded(params), id, is_public ? "" : id + "-secret", proofs);
+    const bool public_client = is_public_client(id);
+    if (public_client) params.emplace_back("client_id", id);
+    return par_raw(encoded(params), id, public_client ? "" : id + "-secret", proofs);
   }
   // The request_uri of a successful push.
   std::string pushed(const std::string& id, const Pairs& params = request_params(),
@@ -176,15 +70,18 @@ class ParTest : public OAuthTest {
     EXPECT_EQ(r.status, 201) << r.body;
     return body(r).value("request_uri", "");
   }
-
-  // GET /authorize with `query` in alice's session.
-  http::Response authorize_query(const Pairs& query) {
-    http::Request r;
-    r.set_method("GET");
-    r.set_target(redirect_with("/authorize", query));
-    r.mutable_headers().add("Cookie", std::string(kSessionCookie) + "=" + session_cookie_);
-    return call(std::move(r));
+  // A push of request_params() by "web", registered for client_secret_post, with its client_id
+  // and secret in the body.
+  http::Response par_with_client_secret_post() {
+    update_client("web", [](store::Client& c) {
+      c.auth_method = store::ClientAuthMethod::kClientSecretPost;
+    });
+    Pairs form = request_params();
+    form.emplace_back("client_id", "web");
+    form.emplace_back("client_secret", "web-secret");
+    return par_raw(encoded(form), "web", "");
   }
+
   // GET /authorize?client_id=...&request_uri=... in alice's session.
   http::Response authorize_pushed(const std::string& client_id, const std::string& request_uri,
                                   const Pairs& extra = {}) {
@@ -192,34 +89,7 @@ class ParTest : public OAuthTest {
     query.insert(query.end(), extra.begin(), extra.end());
     return authorize_query(query);
   }
-  // A plain (not pushed) authorization request of `client_id` in alice's session.
-  http::Response authorize_plain(const std::string& client_id) {
-    Pairs query = request_params();
-    query.emplace_back("client_id", client_id);
-    return authorize_query(query);
-  }
 
-  // The query of the redirect a /authorize response sends the browser to, which must go to
-  // `redirect_uri`.
-  static http::Params redirect_params(const http::Response& r,
-                                      const std::string& redirect_uri = kRedirectUri) {
-    EXPECT_EQ(r.status, 303) << r.body;
-    auto location = r.headers.get("Location");
-    if (!location) {
-      ADD_FAILURE() << "no Location";
-      return {};
-    }
-    EXPECT_TRUE(location->starts_with(redirect_uri + "?")) << *location;
-    auto query = http::parse_form(location->substr(location->find('?') + 1));
-    EXPECT_TRUE(query);
-    return query ? *query : http::Params();
-  }
-  // The code of a successful /authorize response.
-  static std::string code_of(const http::Response& r) {
-    http::Params params = redirect_params(r);
-    EXPECT_FALSE(params.get("error")) << params.get("error_description").value_or("");
-    return std::string(params.get("code").value_or(""));
-  }
   // RFC 6749 §4.1.2.1: an error shown to the user, never sent to a redirect URI.
   static void expect_error_page(const http::Response& r) {
     EXPECT_EQ(r.status, 400) << r.body;
@@ -227,75 +97,17 @@ class ParTest : public OAuthTest {
     EXPECT_EQ(header(r, "Content-Type").rfind("text/html", 0), 0u) << header(r, "Content-Type");
   }
 
-  // Redeems `code` at the token endpoint as `client_id` with `verifier`.
-  http::Response redeem(const std::string& client_id, const std::string& code,
-                        const std::vector<std::string>& proofs = {},
-                        const std::string& verifier = kVerifier) {
-    const bool is_public = client_id == "spa";
-    Pairs form = {{"grant_type", "authorization_code"},
-                  {"code", code},
-                  {"redirect_uri", kRedirectUri},
-                  {"code_verifier", verifier}};
-    if (is_public) form.emplace_back("client_id", client_id);
-    auto r = form_request(encoded(form));
-    if (!is_public) {
-      r.mutable_headers().add("Authorization", basic(client_id, client_id + "-secret"));
-    }
-    for (const std::string& p : proofs) r.mutable_headers().add("DPoP", p);
-    return call(std::move(r));
-  }
-
   // A DPoP proof (RFC 9449 §4.2) of `key` for POST `url` now, with a fresh jti (or `jti`) and
   // `nonce` when not empty.
   std::string proof(const jose::Jwk& key, const std::string& url = kParUrl,
                     const std::string& jti = crypto::random_token(16),
                     const std::string& nonce = "") const {
-    json::Json claims = {{"jti", jti}, {"htm", "POST"}, {"htu", url}, {"iat", clock_.now()}};
+    json::Json claims = proof_claims("POST", url);
+    claims["jti"] = jti;
     if (!nonce.empty()) claims["nonce"] = nonce;
-    jose::SignOptions options;
-    options.include_kid = false;
-    options.extra_header = {{"typ", "dpop+jwt"}, {"jwk", key.public_key().to_json()}};
-    auto jws = jose::sign(claims.dump(), key, jose::Alg::kES256, options);
-    EXPECT_TRUE(jws) << (jws ? "" : jose::to_string(jws.error()));
-    return jws ? *jws : std::string();
+    return sign_proof(key, claims);
   }
 
-  // The cnf.jkt of the JWT access token of a token response, "" when it has none.
-  std::string jkt_of(const json::Json& response) {
-    http::Request get;
-    get.set_method("GET");
-    get.set_target("/jwks");
-    auto jwks = jose::Jwks::parse(call(get).body);
-    EXPECT_TRUE(jwks);
-    if (!jwks) return "";
-    jose::ClaimsPolicy policy;
-    policy.issuer = kIssuer;
-    policy.audiences = {kApiA};
-    policy.typ = "at+jwt";
-    policy.clock = &clock_;
-    auto verified = jose::verify_jwt(response.value("access_token", ""), *jwks, {}, policy);
-    EXPECT_TRUE(verified) << (verified ? "" : jose::to_string(verified.error()));
-    if (!verified || !verified->claims.contains("cnf")) return "";
-    return verified->claims["cnf"].value("jkt", "<cnf without jkt>");
-  }
-
-  http::Response metadata(const std::string& path) {
-    http::Request get;
-    get.set_method("GET");
-    get.set_target(path);
-    return call(get);
-  }
-
-  static json::Json body(const http::Response& r) {
-    auto parsed = json::parse_strict(r.body);
-    EXPECT_TRUE(parsed) << r.body;
-    return parsed ? *parsed : json::Json();
-  }
-  static std::string error(const http::Response& r) { return body(r).value("error", ""); }
-  static std::string header(const http::Response& r, std::string_view name) {
-    auto h = r.headers.get(name);
-    return h ? std::string(*h) : std::string("<absent>");
-  }
   // RFC 9126 §2.3: `status` with an RFC 6749 §5.2 JSON body naming `code`, no request_uri, and
   // never a redirect.
   static void expect_par_error(const http::Response& r, int status, const std::string& code) {
@@ -307,12 +119,6 @@ class ParTest : public OAuthTest {
     EXPECT_EQ(header(r, "Content-Type").rfind("application/json", 0), 0u)
         << header(r, "Content-Type");
   }
-
-  http::Router router_;
-  std::unique_ptr<AuthorizationServer> as_;
-  std::string session_cookie_ = crypto::random_token(32);
-  jose::Jwk key_a_ = generated(jose::Alg::kES256);
-  jose::Jwk key_b_ = generated(jose::Alg::kES256);
 };
 
 // --- The PAR endpoint (§2) -------------------------------------------------------------------
@@ -359,23 +165,13 @@ TEST_F(ParTest, PublicClientPushesWithItsClientId) {
 }
 
 TEST_F(ParTest, ClientSecretPostAndABodyClientIdOfTheSameClientAreAccepted) {
-  update_client(
-      "web", [](store::Client& c) { c.auth_method = store::ClientAuthMethod::kClientSecretPost; });
-  Pairs form = request_params();
-  form.emplace_back("client_id", "web");
-  form.emplace_back("client_secret", "web-secret");
-  auto r = par_raw(encoded(form), "web", "");
+  auto r = par_with_client_secret_post();
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_FALSE(code_of(authorize_pushed("web", body(r)["request_uri"])).empty());
 }
 
 TEST_F(ParTest, ClientAuthenticationParametersAreNotStored) {
-  update_client(
-      "web", [](store::Client& c) { c.auth_method = store::ClientAuthMethod::kClientSecretPost; });
-  Pairs form = request_params();
-  form.emplace_back("client_id", "web");
-  form.emplace_back("client_secret", "web-secret");
-  auto r = par_raw(encoded(form), "web", "");
+  auto r = par_with_client_secret_post();
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string request_uri = body(r)["request_uri"];
   auto stored = store_->grants().take_pushed_request(token_hash(request_uri), "web");
@@ -536,7 +332,7 @@ TEST_F(ParTest, PushedRequestIsCheckedAgainstTheRegistrationAtAuthorize) {
 
 TEST_F(ParTest, ClientFlaggedToRequireParMustPush) {
   update_client("web", [](store::Client& c) { c.require_pushed_authorization_requests = true; });
-  http::Params refused = redirect_params(authorize_plain("web"));
+  http::Params refused = redirect_params(authorize("web"));
   EXPECT_EQ(refused.get("error").value_or("<none>"), "invalid_request");
   EXPECT_EQ(refused.get("state").value_or(""), "s1");
   EXPECT_EQ(refused.get("iss").value_or(""), kIssuer);
@@ -544,20 +340,24 @@ TEST_F(ParTest, ClientFlaggedToRequireParMustPush) {
   // Pushed, it goes through.
   EXPECT_EQ(redeem("web", code_of(authorize_pushed("web", pushed("web")))).status, 200);
   // Other clients are not concerned.
-  EXPECT_FALSE(code_of(authorize_plain("other")).empty());
+  EXPECT_FALSE(code_of(authorize("other")).empty());
   // The server does not advertise a global requirement.
-  EXPECT_EQ(body(metadata(oauth_metadata_path(kIssuer)))["require_pushed_authorization_requests"],
+  EXPECT_EQ(body(fetch(oauth_metadata_path(kIssuer)))["require_pushed_authorization_requests"],
             false);
 }
 
 class ParRequiredTest : public ParTest {
  protected:
-  ServerSettings server_settings() override { return {.require_par = true, .nonces = nullptr}; }
+  AuthorizationServerOptions server_options() override {
+    AuthorizationServerOptions options = ParTest::server_options();
+    options.require_pushed_authorization_requests = true;
+    return options;
+  }
 };
 
 TEST_F(ParRequiredTest, EveryClientMustPush) {
   for (const char* client : {"web", "other", "spa"}) {
-    http::Params refused = redirect_params(authorize_plain(client));
+    http::Params refused = redirect_params(authorize(client));
     EXPECT_EQ(refused.get("error").value_or("<none>"), "invalid_request") << client;
     EXPECT_EQ(refused.get("state").value_or(""), "s1") << client;
     EXPECT_FALSE(refused.get("code")) << client;
@@ -569,7 +369,7 @@ TEST_F(ParRequiredTest, EveryClientMustPush) {
 TEST_F(ParRequiredTest, MetadataSaysParIsRequired) {
   for (const std::string& path :
        {oauth_metadata_path(kIssuer), openid_configuration_path(kIssuer)}) {
-    json::Json m = body(metadata(path));
+    json::Json m = body(fetch(path));
     EXPECT_EQ(m["require_pushed_authorization_requests"], true) << path;
     EXPECT_EQ(m["pushed_authorization_request_endpoint"], kParUrl) << path;
   }
@@ -580,7 +380,7 @@ TEST_F(ParRequiredTest, MetadataSaysParIsRequired) {
 TEST_F(ParTest, MetadataAdvertisesTheParEndpoint) {
   for (const std::string& path :
        {oauth_metadata_path(kIssuer), openid_configuration_path(kIssuer)}) {
-    auto r = metadata(path);
+    auto r = fetch(path);
     ASSERT_EQ(r.status, 200) << path;
     json::Json m = body(r);
     EXPECT_EQ(m["pushed_authorization_request_endpoint"], kParUrl) << path;
@@ -729,17 +529,7 @@ TEST_F(ParTest, BadProofsAtParAreInvalidDpopProof) {
   expect_par_error(par("web", request_params(), {"not-a-jwt"}), 400, "invalid_dpop_proof");
 }
 
-class ParNonceTest : public ParTest {
- protected:
-  ServerSettings server_settings() override {
-    nonces_ = std::make_shared<const resource::DpopNonces>(resource::DpopNonceOptions{
-        .secret = std::string(32, 'n'), .period_seconds = 60, .now = [this] {
-          return clock_.now();
-        }});
-    return {.require_par = false, .nonces = nonces_};
-  }
-  std::shared_ptr<const resource::DpopNonces> nonces_;
-};
+class ParNonceTest : public WithDpopNonces<ParTest> {};
 
 TEST_F(ParNonceTest, ProofWithoutTheServersNonceGetsUseDpopNonce) {
   // RFC 9449 §8, §10.1: the PAR endpoint asks for the nonce like the token endpoint.

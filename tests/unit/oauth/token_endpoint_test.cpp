@@ -6,63 +6,33 @@
 
 #include <algorithm>
 
+#include "as_fixture.h"
 #include "oauth/authorization_server.h"
 #include "oauth/discovery.h"
-#include "oauth_fixture.h"
 
 namespace tessera::oauth::testing {
 namespace {
 
-constexpr char kIssuer[] = "https://as.example";
-
-class TokenEndpointTest : public OAuthTest {
+// The server with the service client "svc" (client_credentials, secret "secret").
+class TokenEndpointTest : public AuthorizationServerTest {
  protected:
-  void SetUp() override {
-    OAuthTest::SetUp();
-    AuthorizationServerOptions options;
-    options.issuer = kIssuer;
-    options.secret_key = secret_key_;
+  // The scopes invoices:read and invoices:write only, and the default key refresher.
+  AuthorizationServerOptions server_options() override {
+    AuthorizationServerOptions options = AuthorizationServerTest::server_options();
     options.scopes_supported = {"invoices:read", "invoices:write"};
-    auto as = AuthorizationServer::open(*store_, options, clock_);
-    ASSERT_TRUE(as) << as.error();
-    as_ = std::move(*as);
-    as_->add_routes(router_);
-    add_client("svc", "secret");
+    options.key_refresh_seconds = AuthorizationServerOptions().key_refresh_seconds;
+    return options;
   }
+  void populate() override { add_client("svc", "secret"); }
 
-  http::Response call(http::Request r) {
-    // Request keeps views into its own target; refresh them after the copy.
-    r.set_target(std::string(r.target()));
-    auto match = router_.match(r.method(), r.path(), r);
-    if (match.kind != http::Router::Match::Kind::kFound) return http::Response(404);
-    return match.route->handler(r);
-  }
   http::Response token(const std::string& body, const std::string& id = "svc",
                        const std::string& secret = "secret") {
     auto r = form_request(body);
     if (!id.empty()) r.mutable_headers().add("Authorization", basic(id, secret));
     return call(std::move(r));
   }
-  static json::Json body(const http::Response& r) { return json::Json::parse(r.body); }
+  // body(), where a local `body` hides it.
   static json::Json body_of(const http::Response& r) { return body(r); }
-  static std::string error(const http::Response& r) { return body(r).value("error", ""); }
-
-  Result<jose::Jwt, jose::Status> verify(const std::string& jwt, const std::string& audience) {
-    auto get = http::Request();
-    get.set_method("GET");
-    get.set_target("/jwks");
-    auto jwks = jose::Jwks::parse(call(get).body);
-    EXPECT_TRUE(jwks);
-    jose::ClaimsPolicy policy;
-    policy.issuer = kIssuer;
-    policy.audiences = {audience};
-    policy.typ = "at+jwt";
-    policy.clock = &clock_;
-    return jose::verify_jwt(jwt, *jwks, {}, policy);
-  }
-
-  http::Router router_;
-  std::unique_ptr<AuthorizationServer> as_;
 };
 
 TEST_F(TokenEndpointTest, ClientCredentialsIssuesAnRfc9068AccessToken) {
