@@ -1,5 +1,7 @@
 #include "oauth/dpop.h"
 
+#include "resource/http_server.h"
+
 namespace tessera::oauth {
 namespace {
 
@@ -14,14 +16,6 @@ resource::DpopOptions verifier_options(const DpopServerOptions& options, const C
 
 }  // namespace
 
-std::vector<std::string_view> dpop_fields(const http::Request& request) {
-  std::vector<std::string_view> out;
-  for (const auto& [name, value] : request.headers()) {
-    if (http::iequals(name, "DPoP")) out.emplace_back(value);
-  }
-  return out;
-}
-
 DpopProofs::DpopProofs(const DpopServerOptions& options, std::string token_url, const Clock& clock)
     : verifier_(verifier_options(options, clock)), token_url_(std::move(token_url)) {}
 
@@ -33,7 +27,7 @@ std::string DpopProofs::current_nonce() const {
 Result<std::optional<std::string>, OAuthError> DpopProofs::proof_key(const http::Request& request,
                                                                      std::string_view url) const {
   resource::DpopRequest proof;
-  proof.proofs = dpop_fields(request);
+  proof.proofs = resource::dpop_fields(request);
   if (proof.proofs.empty()) return std::optional<std::string>();
   // §5, §10.1: htm POST and htu the endpoint; no access token yet, so no ath.
   proof.method = request.method();

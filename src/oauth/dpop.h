@@ -56,7 +56,4 @@ class DpopProofs {
   std::string token_url_;
 };
 
-// Every DPoP field value of a request, in order (RFC 9449 §4.3 item 1 refuses more than one).
-std::vector<std::string_view> dpop_fields(const http::Request& request);
-
 }  // namespace tessera::oauth

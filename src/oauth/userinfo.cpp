@@ -111,20 +111,13 @@ http::Response UserInfoEndpoint::handle(const http::Request& request) const {
   // A sender-constrained token is only good with its key (RFC 9449 §7.1, §7.2: a DPoP-bound
   // token needs the DPoP scheme and a proof of its key; a token that is not bound must not come
   // with the DPoP scheme) or its certificate (RFC 8705 §3). The SDK's rule, applied as-is.
-  if (scheme == resource::TokenScheme::kDpop || token->dpop_jkt() ||
-      token->certificate_thumbprint()) {
-    resource::Principal bound;
-    bound.dpop_jkt = token->dpop_jkt().value_or("");
-    bound.certificate_thumbprint = token->certificate_thumbprint().value_or("");
-    resource::Presentation presented;
-    presented.scheme = scheme;
-    presented.token = value;
-    presented.dpop_proofs = dpop_fields(request);
-    presented.method = request.method();
-    presented.url = url_;
-    if (const http::ClientCertificate* cert = request.client_certificate()) {
-      presented.client_certificate_der = cert->der;
-    }
+  resource::Principal bound;
+  bound.dpop_jkt = token->dpop_jkt().value_or("");
+  bound.certificate_thumbprint = token->certificate_thumbprint().value_or("");
+  if (scheme == resource::TokenScheme::kDpop || !bound.dpop_jkt.empty() ||
+      !bound.certificate_thumbprint.empty()) {
+    const resource::Presentation presented =
+        resource::presentation_of(request, scheme, value, url_);
     if (auto c = resource::require_binding(bound, presented, &dpop_.verifier(), realm_)) {
       http::Response r = resource::to_response(*c);
       // RFC 9449 §9: a refusal of a DPoP request carries the nonce to use next.

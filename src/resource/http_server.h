@@ -44,6 +44,32 @@ inline std::string request_url(const http::Request& request) {
   return url;
 }
 
+// Every DPoP field value of `request`, in order (RFC 9449 §4.3 item 1 refuses more than one).
+inline std::vector<std::string_view> dpop_fields(const http::Request& request) {
+  std::vector<std::string_view> out;
+  for (const auto& [name, value] : request.headers()) {
+    if (http::iequals(name, "DPoP")) out.emplace_back(value);
+  }
+  return out;
+}
+
+// How `request` presented `token` under `scheme`, for require_binding: its DPoP proofs, method,
+// client certificate, and `url`, what a proof's htu is compared with. Views into `request`,
+// `token` and `url`, which must outlive it.
+inline Presentation presentation_of(const http::Request& request, TokenScheme scheme,
+                                    std::string_view token, std::string_view url) {
+  Presentation presented;
+  presented.scheme = scheme;
+  presented.token = token;
+  presented.dpop_proofs = dpop_fields(request);
+  presented.method = request.method();
+  presented.url = url;
+  if (const http::ClientCertificate* cert = request.client_certificate()) {
+    presented.client_certificate_der = cert->der;
+  }
+  return presented;
+}
+
 // The access token of `request` (RFC 6750 §2.1 Bearer or RFC 9449 §7.1 DPoP; exactly one
 // Authorization field) through `authenticator`, then its sender constraint (DPoP proof with
 // `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
@@ -80,18 +106,8 @@ inline RequestAuthentication authenticate_request(
   const Principal& principal = *v.principal;
   if (scheme == TokenScheme::kDpop || !principal.dpop_jkt.empty() ||
       !principal.certificate_thumbprint.empty()) {
-    Presentation presented;
-    presented.scheme = scheme;
-    presented.token = token;
-    for (const auto& [name, value] : request.headers()) {
-      if (http::iequals(name, "DPoP")) presented.dpop_proofs.emplace_back(value);
-    }
-    presented.method = request.method();
     const std::string url = request_url(request);
-    presented.url = url;
-    if (const auto* cert = request.client_certificate()) {
-      presented.client_certificate_der = cert->der;
-    }
+    const Presentation presented = presentation_of(request, scheme, token, url);
     if (auto c = require_binding(principal, presented, dpop, realm)) {
       return scheme == TokenScheme::kDpop ? refuse_with_nonce(*c)
                                           : RequestAuthentication{nullptr, to_response(*c)};
