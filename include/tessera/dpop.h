@@ -92,6 +92,11 @@ enum class DpopFailure {
 };
 const char* to_string(DpopFailure failure);
 
+// RFC 9449 §4.3 item 9: scheme://host[:port]/path of `uri` without query and fragment, after
+// RFC 3986 §6.2.2 and §6.2.3 normalisation; nullopt when `uri` is not an absolute http(s) URI
+// with an authority (or carries userinfo). Two URIs name the same htu when these are equal.
+std::optional<std::string> normalize_htu(std::string_view uri);
+
 // One request as the server sees it.
 struct DpopRequest {
   // The value of every DPoP header field of the request, in order (none, one, or several).

@@ -28,6 +28,8 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.scopes_supported = config.scopes_supported;
   options.dpop.nonces = config.dpop_nonces;
   options.require_pushed_authorization_requests = config.require_pushed_authorization_requests;
+  options.mutual_tls = config.mutual_tls;
+  if (config.mtls) options.mtls_endpoint_base = config.mtls->url;
   for (const auto& [audience, settings] : config.audiences) {
     oauth::AudiencePolicy& policy = options.audiences[audience];
     if (!settings.access_token_format.empty()) {

@@ -9,6 +9,10 @@
 // (store/client_store.h). Metadata names follow RFC 7591 §2. A running server caches clients for
 // up to 30 seconds (oauth/client_cache.h), so changes reach it within that time.
 // Exit codes: 0 ok, 1 the operation failed (unknown client, id taken, store error), 2 bad input.
+#include <arpa/inet.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -22,6 +26,7 @@
 
 #include "app/admin_store.h"
 #include "app/commands.h"
+#include "core/base64url.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "jose/jose.h"
@@ -31,6 +36,34 @@
 
 namespace tessera::app {
 namespace {
+
+// The DER of the first certificate in `pem`; nullopt when there is none.
+std::optional<std::string> pem_certificate_der(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  if (!bio) return std::nullopt;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) return std::nullopt;
+  const int length = i2d_X509(cert.get(), nullptr);
+  if (length <= 0) return std::nullopt;
+  std::string der(static_cast<size_t>(length), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(cert.get(), &out);
+  return der;
+}
+
+// An IPv4 or IPv6 address in inet_ntop's text form; nullopt when `text` is neither.
+std::optional<std::string> canonical_ip(const std::string& text) {
+  unsigned char raw[16];
+  char out[INET6_ADDRSTRLEN] = {};
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, text.c_str(), raw) == 1 && inet_ntop(family, raw, out, sizeof(out))) {
+      return std::string(out);
+    }
+  }
+  return std::nullopt;
+}
 
 constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
 
@@ -111,6 +144,13 @@ struct MetadataOptions {
   int64_t access_token_lifetime = 0;
   int64_t refresh_token_lifetime = 0;
   std::string jwks_file;
+  // RFC 8705 §2.1.2: one certificate name per metadata parameter (only one may be given).
+  std::string subject_dn;
+  std::string san_dns;
+  std::string san_uri;
+  std::string san_ip;
+  std::string san_email;
+  std::vector<std::string> certificate_files;  // §2.2: self-signed certificates, PEM
   bool skip_consent = false;
   bool no_skip_consent = false;
   bool may_impersonate = false;
@@ -134,8 +174,8 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   o.cmd = cmd;
   cmd->add_option("--auth-method", o.auth_method,
                   "token_endpoint_auth_method: client_secret_basic, client_secret_post, "
-                  "private_key_jwt or none (default: client_secret_basic for confidential, none "
-                  "for public clients)");
+                  "private_key_jwt, tls_client_auth, self_signed_tls_client_auth or none "
+                  "(default: client_secret_basic for confidential, none for public clients)");
   cmd->add_option("--grant-type", o.grant_types,
                   "Grant type (repeatable): authorization_code, refresh_token, "
                   "client_credentials, urn:ietf:params:oauth:grant-type:token-exchange");
@@ -150,6 +190,27 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
                   "Seconds: absolute lifetime of a refresh-token family (1-7776000)");
   cmd->add_option("--jwks-file", o.jwks_file,
                   "JWKS (or one JWK) with the client's public keys, for private_key_jwt");
+  // RFC 8705 §2.1.2: the one name a tls_client_auth client's certificate must carry.
+  std::vector<CLI::Option*> names = {
+      cmd->add_option("--tls-client-auth-subject-dn", o.subject_dn,
+                      "tls_client_auth: the certificate's subject DN, RFC 4514 "
+                      "(e.g. CN=client,O=Example,C=SE)"),
+      cmd->add_option("--tls-client-auth-san-dns", o.san_dns,
+                      "tls_client_auth: a dNSName the certificate carries"),
+      cmd->add_option("--tls-client-auth-san-uri", o.san_uri,
+                      "tls_client_auth: a URI subjectAltName the certificate carries"),
+      cmd->add_option("--tls-client-auth-san-ip", o.san_ip,
+                      "tls_client_auth: an IP address subjectAltName (IPv4 or IPv6)"),
+      cmd->add_option("--tls-client-auth-san-email", o.san_email,
+                      "tls_client_auth: an rfc822Name subjectAltName"),
+  };
+  for (CLI::Option* a : names) {
+    for (CLI::Option* b : names) {
+      if (a != b) a->excludes(b);
+    }
+  }
+  cmd->add_option("--certificate-file", o.certificate_files,
+                  "self_signed_tls_client_auth: the client's certificate, PEM (repeatable)");
   auto* skip = cmd->add_flag("--skip-consent", o.skip_consent,
                              "First-party client: users are not asked for consent");
   auto* impersonate = cmd->add_flag("--may-impersonate", o.may_impersonate,
@@ -222,12 +283,74 @@ Result<std::string, Failure> read_jwks_file(const std::string& file) {
   return jwks->to_json(false).dump();
 }
 
+// RFC 8705 §2.2.2: self-signed certificates registered as a JWK Set, each key with its
+// certificate in x5c (RFC 7517 §4.7: base64 DER).
+Result<std::string, Failure> read_certificate_files(const std::vector<std::string>& files) {
+  json::Json keys = json::Json::array();
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    if (!in) return Err(Failure{kExitBadInput, "cannot read --certificate-file " + file});
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string pem = text.str();
+    if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return Err(Failure{kExitBadInput, "--certificate-file " + file + ": not a PEM certificate"});
+    }
+    auto key = jose::Jwk::from_pem(pem);
+    if (!key) {
+      return Err(Failure{kExitBadInput,
+                         "--certificate-file " + file + ": " + jose::to_string(key.error())});
+    }
+    auto der = pem_certificate_der(pem);
+    if (!der) {
+      return Err(Failure{kExitBadInput, "--certificate-file " + file + ": not a PEM certificate"});
+    }
+    json::Json jwk = key->to_json(false);
+    jwk["x5c"] = json::Json::array({base64::encode(*der)});
+    keys.push_back(std::move(jwk));
+  }
+  return json::Json{{"keys", keys}}.dump();
+}
+
+// The one --tls-client-auth-* name given; nullopt when none is.
+std::optional<Result<store::CertificateName, Failure>> certificate_name(const MetadataOptions& o) {
+  using store::CertificateNameType;
+  const std::tuple<const char*, const std::string*, CertificateNameType> options[] = {
+      {"--tls-client-auth-subject-dn", &o.subject_dn, CertificateNameType::kSubjectDn},
+      {"--tls-client-auth-san-dns", &o.san_dns, CertificateNameType::kSanDns},
+      {"--tls-client-auth-san-uri", &o.san_uri, CertificateNameType::kSanUri},
+      {"--tls-client-auth-san-ip", &o.san_ip, CertificateNameType::kSanIp},
+      {"--tls-client-auth-san-email", &o.san_email, CertificateNameType::kSanEmail},
+  };
+  for (const auto& [flag, value, type] : options) {
+    if (!o.given(flag)) continue;
+    if (value->empty()) {
+      return Result<store::CertificateName, Failure>(
+          Err(Failure{kExitBadInput, std::string(flag) + " must not be empty"}));
+    }
+    std::string text = *value;
+    if (type == CertificateNameType::kSanIp) {
+      // Stored as inet_ntop prints it (RFC 5952 for IPv6), the form the server reads from
+      // certificates.
+      auto normal = canonical_ip(text);
+      if (!normal) {
+        return Result<store::CertificateName, Failure>(
+            Err(Failure{kExitBadInput, std::string(flag) + " " + text + ": not an IP address"}));
+      }
+      text = std::move(*normal);
+    }
+    return Result<store::CertificateName, Failure>(store::CertificateName{type, std::move(text)});
+  }
+  return std::nullopt;
+}
+
 Result<store::ClientAuthMethod, Failure> parse_method(const std::string& text) {
   auto method = store::parse_client_auth_method(text);
   if (!method) {
     return Err(Failure{kExitBadInput, "--auth-method " + text +
                                           ": expected client_secret_basic, client_secret_post, "
-                                          "private_key_jwt or none"});
+                                          "private_key_jwt, tls_client_auth, "
+                                          "self_signed_tls_client_auth or none"});
   }
   return *method;
 }
@@ -255,7 +378,8 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       c.auth_method == store::ClientAuthMethod::kNone) {
     return bad(
         "a confidential client must authenticate (RFC 6749 §2.3.1): use "
-        "client_secret_basic, client_secret_post or private_key_jwt");
+        "client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or "
+        "self_signed_tls_client_auth");
   }
   if (o.given("--grant-type")) {
     for (const std::string& g : o.grant_types) {
@@ -346,11 +470,42 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     if (!jwks) return Err(jwks.error());
     c.jwks_json = std::move(*jwks);
   }
+  if (o.given("--certificate-file")) {
+    if (c.auth_method != store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
+      return bad("--certificate-file is for self_signed_tls_client_auth clients");
+    }
+    auto jwks = read_certificate_files(o.certificate_files);
+    if (!jwks) return Err(jwks.error());
+    c.jwks_json = std::move(*jwks);
+  }
+  if (auto name = certificate_name(o)) {
+    if (c.auth_method != store::ClientAuthMethod::kTlsClientAuth) {
+      return bad("--tls-client-auth-* names are for tls_client_auth clients");
+    }
+    if (!name->ok()) return Err(name->error());
+    c.tls_client_auth_name = std::move(**name);
+  }
   if (c.auth_method == store::ClientAuthMethod::kPrivateKeyJwt) {
     if (!c.jwks_json) return bad("a private_key_jwt client needs --jwks-file (RFC 7523 §2.2)");
     c.secret_sha256.clear();
+  } else if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
+    if (!c.jwks_json || previous_method != c.auth_method) {
+      if (!o.given("--certificate-file")) {
+        return bad(
+            "a self_signed_tls_client_auth client needs --certificate-file (RFC 8705 §2.2.2)");
+      }
+    }
   } else {
     c.jwks_json.reset();
+  }
+  if (c.auth_method == store::ClientAuthMethod::kTlsClientAuth) {
+    if (!c.tls_client_auth_name) {
+      return bad(
+          "a tls_client_auth client needs one --tls-client-auth-subject-dn or "
+          "--tls-client-auth-san-* (RFC 8705 §2.1.2)");
+    }
+  } else {
+    c.tls_client_auth_name.reset();
   }
   if (!uses_secret(c.auth_method)) c.secret_sha256.clear();
   if (rotate_secret && !uses_secret(c.auth_method)) {
@@ -402,7 +557,12 @@ json::Json client_json(const store::Client& c) {
       {"may_impersonate", c.may_impersonate},
       {"dpop_bound_access_tokens", c.dpop_bound_access_tokens},
       {"require_pushed_authorization_requests", c.require_pushed_authorization_requests},
+      {"tls_client_certificate_bound_access_tokens", c.tls_client_certificate_bound_access_tokens},
       {"created_at", c.created_at}};
+  if (c.tls_client_auth_name) {
+    out[std::string(store::metadata_name(c.tls_client_auth_name->type))] =
+        c.tls_client_auth_name->value;
+  }
   if (c.jwks_json) {
     auto jwks = json::parse_strict(*c.jwks_json);
     out["jwks"] = jwks ? *jwks : json::Json();
@@ -437,6 +597,11 @@ void print_client_text(const store::Client& c) {
               c.require_pushed_authorization_requests ? "yes" : "no");
   std::printf("certificate-bound tokens:   %s\n",
               c.tls_client_certificate_bound_access_tokens ? "yes" : "no");
+  if (c.tls_client_auth_name) {
+    std::printf("certificate name:           %s=%s\n",
+                std::string(store::metadata_name(c.tls_client_auth_name->type)).c_str(),
+                c.tls_client_auth_name->value.c_str());
+  }
   if (c.jwks_json) std::printf("jwks:                       %s\n", c.jwks_json->c_str());
 }
 

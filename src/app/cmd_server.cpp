@@ -55,7 +55,9 @@ http::ServerOptions server_options(const HttpConfig& c) {
     t.client_ca_file = c.tls->client_ca_file;
     t.client_certificates = c.tls->client_auth == "required"   ? http::ClientCertMode::kRequired
                             : c.tls->client_auth == "optional" ? http::ClientCertMode::kOptional
-                                                               : http::ClientCertMode::kOff;
+                            : c.tls->client_auth == "optional_any_issuer"
+                                ? http::ClientCertMode::kOptionalAnyIssuer
+                                : http::ClientCertMode::kOff;
   }
   return o;
 }
@@ -141,6 +143,18 @@ int run(const Config& config, OnReady on_ready,
         404, {{"code", "undefined_endpoint"}, {"message", "no such endpoint"}}));
     fga_server.emplace(options, std::move(fga_router));
   }
+  // RFC 8705 §5: the authorization server's client endpoints again, on a listener that asks for
+  // client certificates of any issuer (tls_client_auth checks the chain itself).
+  std::optional<http::Server> mtls_server;
+  if (as && config.as->mtls) {
+    http::ServerOptions options = server_options(config.http);
+    options.port = config.as->mtls->port;
+    options.tls->client_certificates = http::ClientCertMode::kOptionalAnyIssuer;
+    options.tls->client_ca_file = config.as->mtls->client_ca_file;
+    http::Router mtls_router;
+    as->add_mtls_routes(mtls_router);
+    mtls_server.emplace(options, std::move(mtls_router));
+  }
   std::optional<http::Server> gateway_server;
   if (gateway_apart) {
     http::ServerOptions options = server_options(config.http);
@@ -152,6 +166,7 @@ int run(const Config& config, OnReady on_ready,
   std::vector<http::Server*> servers = {&server};
   if (fga_server) servers.push_back(&*fga_server);
   if (gateway_server) servers.push_back(&*gateway_server);
+  if (mtls_server) servers.push_back(&*mtls_server);
   for (http::Server* s : servers) {
     if (auto started = s->start(); !started.ok()) {
       log_error("cannot start the HTTP server", {{"error", started.error()}});
@@ -163,6 +178,7 @@ int run(const Config& config, OnReady on_ready,
                          {"port", server.port()},
                          {"fga_port", fga_server ? fga_server->port() : server.port()},
                          {"gateway_port", gateway_server ? gateway_server->port() : server.port()},
+                         {"mtls_port", mtls_server ? mtls_server->port() : 0},
                          {"tls", config.http.tls.has_value()},
                          {"roles", config.roles}});
   on_ready(**store, Listening{&server, fga_server ? &*fga_server : nullptr,

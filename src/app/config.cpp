@@ -89,12 +89,13 @@ void read_tls(const Reader& r, const YAML::Node& n, TlsConfig& tls) {
     if (n[key]) *field = r.str(n[key], std::string("http.tls.") + key);
   }
   if (n["client_auth"]) {
-    tls.client_auth =
-        r.one_of(n["client_auth"], "http.tls.client_auth", {"none", "optional", "required"});
+    tls.client_auth = r.one_of(n["client_auth"], "http.tls.client_auth",
+                               {"none", "optional", "required", "optional_any_issuer"});
   }
   if (tls.cert_file.empty()) r.fail(n, "http.tls.cert_file", "required when http.tls is set");
   if (tls.key_file.empty()) r.fail(n, "http.tls.key_file", "required when http.tls is set");
-  if (tls.client_auth != "none" && tls.client_ca_file.empty()) {
+  if ((tls.client_auth == "optional" || tls.client_auth == "required") &&
+      tls.client_ca_file.empty()) {
     r.fail(n, "http.tls.client_ca_file", "required when client_auth is optional or required");
   }
   for (const auto* f : {&tls.cert_file, &tls.key_file, &tls.client_ca_file}) {
@@ -209,8 +210,30 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   r.expect_map(n, "as",
                {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
                 "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
-                "require_pushed_authorization_requests"});
+                "require_pushed_authorization_requests", "mtls"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
+  if (n["mtls"]) {
+    const YAML::Node& m = n["mtls"];
+    r.expect_map(m, "as.mtls", {"port", "url", "client_ca_file"});
+    MtlsConfig& mtls = a.mtls.emplace();
+    if (!m["port"]) r.fail(m, "as.mtls.port", "required");
+    mtls.port = static_cast<uint16_t>(r.integer(m["port"], "as.mtls.port", 1, 65535));
+    if (m["url"]) {
+      mtls.url = r.str(m["url"], "as.mtls.url");
+      if (!is_valid_issuer(mtls.url) || mtls.url.rfind("https://", 0) != 0) {
+        r.fail(m["url"], "as.mtls.url",
+               "must be an https URL without query, fragment or "
+               "trailing slash");
+      }
+    }
+    if (m["client_ca_file"]) {
+      mtls.client_ca_file = r.str(m["client_ca_file"], "as.mtls.client_ca_file");
+      if (!std::ifstream(mtls.client_ca_file)) {
+        r.fail(m["client_ca_file"], "as.mtls.client_ca_file",
+               "cannot read file " + mtls.client_ca_file);
+      }
+    }
+  }
   a.dpop_nonces = read_dpop_nonces(r, n, "as");
   if (n["require_pushed_authorization_requests"]) {
     a.require_pushed_authorization_requests = r.boolean(n["require_pushed_authorization_requests"],
@@ -597,6 +620,15 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
   if (std::find(c.roles.begin(), c.roles.end(), "as") != c.roles.end() && !c.as) {
     r.fail(root, "as", "required when the as role is on (at least as.issuer)");
   }
+  if (c.as && c.as->mtls) {
+    if (!c.http.tls) r.fail(root["as"]["mtls"], "as.mtls", "needs http.tls (its certificate)");
+    if (c.as->mtls->url.empty()) {
+      const bool v6 = c.http.host.find(':') != std::string::npos;
+      c.as->mtls->url = "https://" + (v6 ? "[" + c.http.host + "]" : c.http.host) + ":" +
+                        std::to_string(c.as->mtls->port);
+    }
+  }
+  if (c.as) c.as->mutual_tls = c.as->mtls || (c.http.tls && c.http.tls->client_auth != "none");
   if (root["log_level"]) {
     c.log_level =
         r.one_of(root["log_level"], "log_level", {"trace", "debug", "info", "warn", "error"});

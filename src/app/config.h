@@ -18,8 +18,19 @@ namespace tessera::app {
 struct TlsConfig {
   std::string cert_file;
   std::string key_file;
-  std::string client_ca_file;        // set: clients may present certificates
-  std::string client_auth = "none";  // none | optional | required
+  std::string client_ca_file;  // set: clients may present certificates
+  // none | optional | required | optional_any_issuer (a certificate of any issuer is accepted
+  // and handed over marked unverified: RFC 8705 §2.2 self-signed certificates)
+  std::string client_auth = "none";
+};
+
+// RFC 8705 §5: a listener that asks clients for certificates, serving the authorization
+// server's token, PAR, introspection, revocation and UserInfo endpoints as mtls_endpoint_aliases,
+// so the main listener never asks browsers for one.
+struct MtlsConfig {
+  uint16_t port = 0;           // on http.host, with http.tls's certificate and key
+  std::string url;             // how clients reach it; default https://<http.host>:<port>
+  std::string client_ca_file;  // trust anchors for tls_client_auth; optional
 };
 
 struct HttpConfig {
@@ -61,6 +72,10 @@ struct AsConfig {
   // RFC 9449 §8: DPoP proofs at the token endpoint and UserInfo must carry a server nonce.
   std::shared_ptr<const resource::DpopNonces> dpop_nonces;
   bool require_pushed_authorization_requests = false;  // RFC 9126 §5: PAR for every client
+  std::optional<MtlsConfig> mtls;                      // as.mtls
+  // Derived: some listener asks clients for certificates (as.mtls, or http.tls.client_auth
+  // other than none), so RFC 8705 client authentication and bound tokens are offered.
+  bool mutual_tls = false;
 };
 
 // The fine-grained authorization service (`fga` role): OpenFGA's HTTP API.

@@ -92,11 +92,21 @@ Result<std::string, DecodeError> percent_decode(std::string_view in, bool plus_i
 // empty value. Any bad escape or non-UTF-8 value fails the whole input.
 Result<Params, DecodeError> parse_form(std::string_view body);
 
-// Client certificate presented over TLS and verified against the server's
-// client CA (mutual TLS). Handed to handlers for RFC 8705 binding.
+// Client certificate presented over TLS (mutual TLS). Handed to handlers for RFC 8705 client
+// authentication and binding. The TLS handshake has proven the client holds its private key.
 struct ClientCertificate {
   std::string der;      // the leaf certificate, DER-encoded
   std::string subject;  // one-line RFC 2253 distinguished name, for logs and policy
+  // The chain verified against the listener's client CAs (RFC 8705 §2.1, the PKI method). False
+  // only on a listener that accepts certificates of any issuer (ClientCertMode::kOptionalAnyIssuer,
+  // for §2.2 self-signed certificates) when this one did not verify.
+  bool chain_verified = true;
+  // subjectAltName entries (RFC 5280 §4.2.1.6) by type: dNSName, uniformResourceIdentifier,
+  // iPAddress (text form: dotted IPv4, RFC 5952 IPv6) and rfc822Name.
+  std::vector<std::string> san_dns;
+  std::vector<std::string> san_uri;
+  std::vector<std::string> san_ip;
+  std::vector<std::string> san_email;
   // base64url(SHA-256(DER)): the `x5t#S256` confirmation value (RFC 8705 §3.1).
   std::string sha256_thumbprint() const;
 };

@@ -1,7 +1,9 @@
 #include "http/server.h"
 
+#include <arpa/inet.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
@@ -106,10 +108,52 @@ void append_uint(std::string& out, uint64_t v) {
   out.append(p, static_cast<size_t>(buf + sizeof(buf) - p));
 }
 
+std::string asn1_text(const ASN1_STRING* s) {
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                     static_cast<size_t>(ASN1_STRING_length(s)));
+}
+
+// RFC 5280 §4.2.1.6 subjectAltName entries, by type (RFC 8705 §2.1.2 matches against them).
+void read_subject_alt_names(X509* cert, ClientCertificate& out) {
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (!names) return;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    switch (name->type) {
+      case GEN_DNS:
+        out.san_dns.push_back(asn1_text(name->d.dNSName));
+        break;
+      case GEN_URI:
+        out.san_uri.push_back(asn1_text(name->d.uniformResourceIdentifier));
+        break;
+      case GEN_EMAIL:
+        out.san_email.push_back(asn1_text(name->d.rfc822Name));
+        break;
+      case GEN_IPADD: {
+        // 4 or 16 octets (RFC 5280 §4.2.1.6), in the text form inet_ntop gives (RFC 5952 for
+        // IPv6), which is what RFC 8705 §2.1.2 registers.
+        const std::string raw = asn1_text(name->d.iPAddress);
+        char text[INET6_ADDRSTRLEN] = {};
+        const int family = raw.size() == 4 ? AF_INET : raw.size() == 16 ? AF_INET6 : 0;
+        if (family != 0 && inet_ntop(family, raw.data(), text, sizeof(text))) {
+          out.san_ip.emplace_back(text);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  GENERAL_NAMES_free(names);
+}
+
 std::shared_ptr<const ClientCertificate> peer_certificate(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (!cert) return nullptr;
   auto out = std::make_shared<ClientCertificate>();
+  out->chain_verified = SSL_get_verify_result(ssl) == X509_V_OK;
+  read_subject_alt_names(cert, *out);
   int len = i2d_X509(cert, nullptr);
   if (len <= 0) return nullptr;
   out->der.resize(static_cast<size_t>(len));
@@ -182,6 +226,7 @@ struct Server::State {
   std::mutex drain_mu;
   std::condition_variable drain_cv;
   std::optional<ssl::context> ssl_context;
+  bool any_issuer = false;                          // ClientCertMode::kOptionalAnyIssuer
   std::vector<std::unique_ptr<Worker>> workers;     // before acceptor: outlives it
   std::optional<tcp::acceptor> acceptor;            // runs on workers[0]
   std::optional<net::steady_timer> accept_backoff;  // on workers[0]
@@ -336,8 +381,10 @@ class Connection final : public ConnectionBase,
       tls_protocol_ = SSL_get_version(ssl);
       if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) tls_cipher_ = SSL_CIPHER_get_name(c);
       // With SSL_VERIFY_PEER the handshake already failed for an unverified
-      // certificate; check again so a misconfiguration cannot hand one over.
-      if (SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK) {
+      // certificate; check again so a misconfiguration cannot hand one over. A listener that
+      // accepts any issuer hands it over marked (chain_verified).
+      if (SSL_get0_peer_certificate(ssl) &&
+          (state_.any_issuer || SSL_get_verify_result(ssl) == X509_V_OK)) {
         client_certificate_ = peer_certificate(ssl);
       }
     }
@@ -781,8 +828,15 @@ void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
     case ClientCertMode::kRequired:
       ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
       break;
+    case ClientCertMode::kOptionalAnyIssuer:
+      // Every certificate passes the handshake; SSL_get_verify_result still says whether it
+      // chained to a client CA. The handshake's CertificateVerify proves the key either way.
+      SSL_CTX_set_verify(ctx.native_handle(), SSL_VERIFY_PEER,
+                         [](int, X509_STORE_CTX*) { return 1; });
+      break;
   }
   std::string ca = read_file_or(tls.client_ca_pem, tls.client_ca_file);
+  if (ca.empty() && tls.client_certificates == ClientCertMode::kOptionalAnyIssuer) return;
   if (ca.empty()) throw std::runtime_error("mutual TLS needs client CA certificates");
   ctx.add_certificate_authority(net::buffer(ca));
   // Advertise the acceptable CAs in the CertificateRequest (RFC 8446 §4.2.4).
@@ -859,6 +913,7 @@ Result<Ok> Server::start() {
     if (options_.tls) {
       state->ssl_context.emplace(ssl::context::tls_server);
       configure_tls(*state->ssl_context, *options_.tls);
+      state->any_issuer = options_.tls->client_certificates == ClientCertMode::kOptionalAnyIssuer;
     }
     for (unsigned i = 0; i < threads; ++i) state->workers.push_back(std::make_unique<Worker>(i));
     auto& ioc0 = state->workers[0]->ioc;

@@ -26,6 +26,11 @@ enum class ClientCertMode {
   kOff,       // no CertificateRequest
   kOptional,  // request a certificate; if one is sent it must verify
   kRequired,  // handshake fails without a verified certificate
+  // Request a certificate and accept one of any issuer (nginx's optional_no_ca): the handler
+  // sees whether it chained to a client CA (ClientCertificate::chain_verified). For RFC 8705
+  // §2.2 self-signed client authentication and certificate-bound tokens (§3), where the
+  // certificate itself is what was registered; client CAs are optional in this mode.
+  kOptionalAnyIssuer,
 };
 
 // PEM given inline wins over the file path of the same item.

@@ -5,6 +5,19 @@
 
 namespace tessera::oauth {
 
+namespace {
+
+// The mTLS alias URLs (RFC 8705 §5) of `paths`; none without an alias base.
+std::vector<std::string> mtls_aliases(const std::string& base,
+                                      std::initializer_list<std::string_view> paths) {
+  std::vector<std::string> out;
+  if (base.empty()) return out;
+  for (std::string_view path : paths) out.push_back(endpoint_url(base, path));
+  return out;
+}
+
+}  // namespace
+
 bool is_supported_signing_alg(jose::Alg alg) {
   return alg == jose::Alg::kES256 || alg == jose::Alg::kRS256 || alg == jose::Alg::kPS256 ||
          alg == jose::Alg::kEdDSA;
@@ -20,13 +33,14 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   client_auth_ = std::make_unique<ClientAuthenticator>(
       *clients_, store.replay_cache(), clock,
       ClientAuthOptions{options_.issuer, endpoint_url(options_.issuer, "/token"),
-                        endpoint_url(options_.issuer, "/par")});
+                        endpoint_url(options_.issuer, "/par"),
+                        mtls_aliases(options_.mtls_endpoint_base, {"/token", "/par"})});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock, options_.audiences);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
   grants_ =
       make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_, store.users()});
-  dpop_ =
-      std::make_unique<DpopProofs>(options_.dpop, endpoint_url(options_.issuer, "/token"), clock);
+  dpop_ = std::make_unique<DpopProofs>(
+      options_.dpop, endpoint_urls(options_.issuer, options_.mtls_endpoint_base, "/token"), clock);
   token_endpoint_ = std::make_unique<TokenEndpoint>(grants_, *client_auth_, *dpop_);
   throttle_ = std::make_unique<identity::LoginThrottle>(clock);
   authenticator_ = std::make_unique<identity::Authenticator>(store.users(), *throttle_, clock,
@@ -38,15 +52,15 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   authorize.require_pushed_authorization_requests = options_.require_pushed_authorization_requests;
   authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, store,
                                                    *authenticator_, *sealer_, *keys_, clock);
-  par_ = std::make_unique<ParEndpoint>(ParOptions{options_.issuer}, *client_auth_, store.grants(),
-                                       *dpop_, clock);
+  par_ = std::make_unique<ParEndpoint>(ParOptions{options_.issuer, options_.mtls_endpoint_base},
+                                       *client_auth_, store.grants(), *dpop_, clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
                                                       store, *keys_, *sealer_, clock);
   introspection_ =
       std::make_unique<IntrospectionEndpoint>(*resolver_, *client_auth_, *keys_, clock);
   revocation_ = std::make_unique<RevocationEndpoint>(*resolver_, *client_auth_, store.grants());
-  userinfo_ =
-      std::make_unique<UserInfoEndpoint>(options_.issuer, *resolver_, store.users(), *dpop_);
+  userinfo_ = std::make_unique<UserInfoEndpoint>(options_.issuer, *resolver_, store.users(), *dpop_,
+                                                 options_.mtls_endpoint_base);
   if (options_.key_refresh_seconds > 0) {
     KeyRefresherOptions refresh;
     refresh.interval = std::chrono::seconds(options_.key_refresh_seconds);
@@ -60,7 +74,9 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                                options_.signing_alg,
                                {std::string(kAcrPassword), std::string(kAcrMfa)},
                                dpop_->algorithms(),
-                               options_.require_pushed_authorization_requests});
+                               options_.require_pushed_authorization_requests,
+                               options_.mutual_tls || !options_.mtls_endpoint_base.empty(),
+                               options_.mtls_endpoint_base});
   metadata_body_ = metadata_.dump();
 }
 
@@ -83,8 +99,7 @@ Result<std::unique_ptr<AuthorizationServer>> AuthorizationServer::open(
   return server;
 }
 
-void AuthorizationServer::add_routes(http::Router& router) {
-  const std::string prefix = issuer_path(options_.issuer);
+void AuthorizationServer::add_client_endpoints(http::Router& router, const std::string& prefix) {
   router.post(prefix + "/token",
               [this](const http::Request& r) { return token_endpoint_->handle(r); });
   router.post(prefix + "/par", [this](const http::Request& r) { return par_->handle(r); });
@@ -95,6 +110,15 @@ void AuthorizationServer::add_routes(http::Router& router) {
   auto userinfo = [this](const http::Request& r) { return userinfo_->handle(r); };
   router.get(prefix + "/userinfo", userinfo);
   router.post(prefix + "/userinfo", userinfo);
+}
+
+void AuthorizationServer::add_mtls_routes(http::Router& router) {
+  add_client_endpoints(router, issuer_path(options_.mtls_endpoint_base));
+}
+
+void AuthorizationServer::add_routes(http::Router& router) {
+  const std::string prefix = issuer_path(options_.issuer);
+  add_client_endpoints(router, prefix);
   authorize_->add_routes(router, prefix);
   end_session_->add_routes(router, prefix);
   router.get(prefix + "/jwks", [this](const http::Request&) {

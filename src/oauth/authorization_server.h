@@ -43,6 +43,13 @@ struct AuthorizationServerOptions {
   // RFC 9126 §5: every client must push its authorization requests (clients can be required
   // one by one too).
   bool require_pushed_authorization_requests = false;
+  // RFC 8705: clients can present TLS certificates to this server (a listener requests them), so
+  // tls_client_auth, self_signed_tls_client_auth and certificate-bound tokens are offered.
+  bool mutual_tls = false;
+  // RFC 8705 §5: the base URL ("https://mtls.as.example:8443") of a listener that asks for
+  // client certificates, where the token, PAR, introspection, revocation and UserInfo endpoints
+  // are served too (add_mtls_routes) and advertised as mtls_endpoint_aliases. Empty: none.
+  std::string mtls_endpoint_base;
   AudiencePolicies audiences;     // per resource server: token format, lifetime
   int64_t client_cache_ttl = 30;  // seconds
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
@@ -66,6 +73,9 @@ class AuthorizationServer {
 
   // Every endpoint under the issuer's path, and both metadata documents.
   void add_routes(http::Router& router);
+  // The endpoints clients call with their certificates (RFC 8705 §5 mtls_endpoint_aliases),
+  // under the path of options.mtls_endpoint_base: for the listener that asks for them.
+  void add_mtls_routes(http::Router& router);
 
   SigningKeys& signing_keys() { return *keys_; }
   ClientCache& clients() { return *clients_; }
@@ -76,6 +86,8 @@ class AuthorizationServer {
 
  private:
   AuthorizationServer(store::Store& store, AuthorizationServerOptions options, const Clock& clock);
+  // The endpoints clients call directly (token, PAR, introspection, revocation, UserInfo).
+  void add_client_endpoints(http::Router& router, const std::string& prefix);
 
   AuthorizationServerOptions options_;
   store::Store& store_;

@@ -160,6 +160,56 @@ Result<jose::Jwks, std::string> parse_client_jwks(std::string_view text) {
   return std::move(*parsed);
 }
 
+bool uses_certificate(ClientAuthMethod method) {
+  return method == ClientAuthMethod::kTlsClientAuth ||
+         method == ClientAuthMethod::kSelfSignedTlsClientAuth;
+}
+
+bool certificate_has_name(const http::ClientCertificate& certificate,
+                          const store::CertificateName& name) {
+  using store::CertificateNameType;
+  const auto any_of = [](const std::vector<std::string>& values, auto equal) {
+    return std::any_of(values.begin(), values.end(), equal);
+  };
+  const auto exact = [&](const std::string& v) { return v == name.value; };
+  switch (name.type) {
+    case CertificateNameType::kSubjectDn:
+      // RFC 8705 §2.1.2: the subject DN as an RFC 4514 string; the server prints it that way
+      // (most significant RDN last, e.g. "CN=client,O=Example,C=SE").
+      return !certificate.subject.empty() && certificate.subject == name.value;
+    case CertificateNameType::kSanDns:
+      // DNS names compare without regard to case (RFC 4343).
+      return any_of(certificate.san_dns,
+                    [&](const std::string& v) { return http::iequals(v, name.value); });
+    case CertificateNameType::kSanUri:
+      return any_of(certificate.san_uri, exact);
+    case CertificateNameType::kSanIp:
+      // Both sides in inet_ntop's text form (registration normalises the value).
+      return any_of(certificate.san_ip, exact);
+    case CertificateNameType::kSanEmail:
+      return any_of(certificate.san_email, exact);
+  }
+  return false;
+}
+
+std::vector<std::string> registered_certificates(std::string_view jwks_json) {
+  std::vector<std::string> out;
+  auto parsed = json::parse_strict(jwks_json);
+  if (!parsed || !parsed->is_object()) return out;
+  auto keys = parsed->find("keys");
+  if (keys == parsed->end() || !keys->is_array()) return out;
+  for (const json::Json& key : *keys) {
+    if (!key.is_object()) continue;
+    auto x5c = key.find("x5c");
+    if (x5c == key.end() || !x5c->is_array() || x5c->empty() || !(*x5c)[0].is_string()) continue;
+    // RFC 7517 §4.7: base64 (not base64url) DER, the key's own certificate first.
+    if (auto der = base64::decode((*x5c)[0].get_ref<const std::string&>())) {
+      out.push_back(std::move(*der));
+    }
+  }
+  return out;
+}
+
 bool secret_matches(const store::Client& client, std::string_view secret) {
   if (client.secret_sha256.size() != 32) return false;
   return crypto::equal_ct(crypto::sha256(secret), client.secret_sha256);
@@ -184,6 +234,14 @@ Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate(
   if (!found) return Err(OAuthError::server_error("client registry unavailable"));
   const std::shared_ptr<const store::Client>& client = *found;
   if (!client) return authentication_failed();
+  // RFC 8705 §2: a client registered for mutual TLS sends only its client_id (RFC 6749 §2.3's
+  // "none" shape) and is authenticated by the TLS client certificate of the connection.
+  if (creds->method == ClientAuthMethod::kNone && uses_certificate(client->auth_method)) {
+    if (!certificate_authenticates(*client, request.client_certificate())) {
+      return authentication_failed();
+    }
+    return AuthenticatedClient{client, client->auth_method};
+  }
   // RFC 7591 §2: the client authenticates with the token_endpoint_auth_method it registered,
   // and only with it: a secret registered for basic is not accepted in the body, and a
   // confidential client cannot fall back to none.
@@ -252,6 +310,8 @@ Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_assert
        {&options_.issuer, &options_.token_endpoint, &options_.par_endpoint}) {
     if (!audience->empty()) policy.audiences.push_back(*audience);
   }
+  policy.audiences.insert(policy.audiences.end(), options_.endpoint_aliases.begin(),
+                          options_.endpoint_aliases.end());
   // RFC 7523 §3 item 4 requires exp; item 7 makes jti optional, this server requires it to
   // refuse replays.
   policy.required_claims = {"sub", "aud", "exp", "jti"};
@@ -282,7 +342,7 @@ Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_assert
   return AuthenticatedClient{client, ClientAuthMethod::kPrivateKeyJwt};
 }
 
-std::shared_ptr<const jose::Jwks> ClientAuthenticator::client_keys(
+std::shared_ptr<const ClientAuthenticator::RegisteredKeys> ClientAuthenticator::registered_keys(
     const store::Client& client) const {
   if (!client.jwks_json) return nullptr;
   {
@@ -290,16 +350,44 @@ std::shared_ptr<const jose::Jwks> ClientAuthenticator::client_keys(
     auto it = keys_.find(client.client_id);
     if (it != keys_.end() && it->second.jwks_json == *client.jwks_json) return it->second.keys;
   }
-  // Parsed outside the lock: RSA and EC imports are not free. A key set that does not parse is
-  // remembered as null so a broken registration does not cost a parse per request.
-  std::shared_ptr<const jose::Jwks> keys;
+  // Parsed outside the lock: RSA and EC imports are not free. A key set that does not parse
+  // leaves keys null, remembered so a broken registration does not cost a parse per request.
+  auto registered = std::make_shared<RegisteredKeys>();
   if (auto parsed = parse_client_jwks(*client.jwks_json)) {
-    keys = std::make_shared<const jose::Jwks>(std::move(*parsed));
+    registered->keys = std::make_shared<const jose::Jwks>(std::move(*parsed));
   }
+  registered->certificates = registered_certificates(*client.jwks_json);
   std::lock_guard lock(keys_mutex_);
   if (keys_.size() >= kMaxParsedKeySets) keys_.clear();  // crude bound, as in ClientCache
-  keys_.insert_or_assign(client.client_id, ParsedKeys{*client.jwks_json, keys});
-  return keys;
+  keys_.insert_or_assign(client.client_id, ParsedKeys{*client.jwks_json, registered});
+  return registered;
+}
+
+std::shared_ptr<const jose::Jwks> ClientAuthenticator::client_keys(
+    const store::Client& client) const {
+  auto registered = registered_keys(client);
+  return registered ? registered->keys : nullptr;
+}
+
+bool ClientAuthenticator::certificate_authenticates(
+    const store::Client& client, const http::ClientCertificate* certificate) const {
+  if (certificate == nullptr) return false;
+  if (client.auth_method == ClientAuthMethod::kTlsClientAuth) {
+    // RFC 8705 §2.1: the PKI method. The chain must verify to a trusted client CA, and the
+    // certificate must carry the one name the client registered (§2.1.2).
+    return certificate->chain_verified && client.tls_client_auth_name &&
+           certificate_has_name(*certificate, *client.tls_client_auth_name);
+  }
+  if (client.auth_method == ClientAuthMethod::kSelfSignedTlsClientAuth) {
+    // RFC 8705 §2.2: the certificate is one the client registered in its jwks (x5c); its chain
+    // does not matter. The TLS handshake proved the private key.
+    auto registered = registered_keys(client);
+    if (!registered) return false;
+    return std::any_of(
+        registered->certificates.begin(), registered->certificates.end(),
+        [&](const std::string& der) { return crypto::equal_ct(der, certificate->der); });
+  }
+  return false;
 }
 
 }  // namespace tessera::oauth

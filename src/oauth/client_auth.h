@@ -1,7 +1,7 @@
 // Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3):
-// client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 §2.2, §3) and none for
-// public clients. Each client uses exactly the method it registered (RFC 7591 §2
-// token_endpoint_auth_method).
+// client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 §2.2, §3), mutual TLS
+// (RFC 8705 §2: tls_client_auth and self_signed_tls_client_auth) and none for public clients. Each
+// client uses exactly the method it registered (RFC 7591 §2 token_endpoint_auth_method).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +46,8 @@ struct ClientAuthOptions {
   std::string token_endpoint;  // another accepted audience: the token endpoint's URL
   // RFC 9126 §2: the pushed authorization request endpoint's URL is accepted too.
   std::string par_endpoint{};
+  // RFC 8705 §5: the mTLS aliases of those endpoints are accepted too.
+  std::vector<std::string> endpoint_aliases{};
   int64_t max_assertion_lifetime = 300;  // seconds from now to exp
   int64_t leeway = 30;                   // clock skew allowed on exp, nbf and iat
 };
@@ -69,12 +71,22 @@ class ClientAuthenticator {
  private:
   Result<AuthenticatedClient, OAuthError> authenticate_assertion(
       std::string_view assertion, std::optional<std::string_view> body_client_id) const;
-  // The parsed jwks of `client`, parsed once per registered text; null when unusable.
+  struct RegisteredKeys {
+    std::shared_ptr<const jose::Jwks> keys;  // null when the jwks is unusable
+    std::vector<std::string> certificates;   // DER of each key's x5c[0] (RFC 7517 §4.7)
+  };
+  // The jwks of `client`, parsed once per registered text; null when the client has none.
+  std::shared_ptr<const RegisteredKeys> registered_keys(const store::Client& client) const;
+  // Its keys alone; null when unusable.
   std::shared_ptr<const jose::Jwks> client_keys(const store::Client& client) const;
+  // RFC 8705 §2: whether `certificate` (of the request's TLS connection) authenticates a client
+  // registered with tls_client_auth or self_signed_tls_client_auth.
+  bool certificate_authenticates(const store::Client& client,
+                                 const http::ClientCertificate* certificate) const;
 
   struct ParsedKeys {
     std::string jwks_json;  // the text these keys were parsed from
-    std::shared_ptr<const jose::Jwks> keys;
+    std::shared_ptr<const RegisteredKeys> keys;
   };
   struct StringHash {
     using is_transparent = void;
@@ -88,6 +100,18 @@ class ClientAuthenticator {
   mutable std::mutex keys_mutex_;
   mutable std::unordered_map<std::string, ParsedKeys, StringHash, std::equal_to<>> keys_;
 };
+
+// RFC 8705 §2.1.2: whether `certificate` carries `name` (the subject DN, compared as its
+// RFC 4514 string, or one subjectAltName entry of the registered type).
+bool certificate_has_name(const http::ClientCertificate& certificate,
+                          const store::CertificateName& name);
+
+// tls_client_auth or self_signed_tls_client_auth.
+bool uses_certificate(store::ClientAuthMethod method);
+
+// The certificates (DER) a JWK Set registers in its keys' x5c members (the first of each chain),
+// for self_signed_tls_client_auth (RFC 8705 §2.2.2). Unparseable entries are skipped.
+std::vector<std::string> registered_certificates(std::string_view jwks_json);
 
 // The secret check: one SHA-256 and a constant-time compare (secrets have 256 bits of entropy,
 // so a slow hash adds nothing; see store/client_store.h).

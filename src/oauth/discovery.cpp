@@ -26,10 +26,21 @@ std::string endpoint_url(const std::string& issuer, std::string_view path) {
   return base.append(path);
 }
 
+std::vector<std::string> endpoint_urls(const std::string& issuer, const std::string& mtls_base,
+                                       std::string_view path) {
+  std::vector<std::string> out = {endpoint_url(issuer, path)};
+  if (!mtls_base.empty()) out.push_back(endpoint_url(mtls_base, path));
+  return out;
+}
+
 json::Json server_metadata(const ServerMetadataInputs& in) {
   const auto url = [&](std::string_view path) { return endpoint_url(in.issuer, path); };
-  const std::vector<std::string> auth_methods = {"client_secret_basic", "client_secret_post",
-                                                 "private_key_jwt", "none"};
+  std::vector<std::string> auth_methods = {"client_secret_basic", "client_secret_post",
+                                           "private_key_jwt", "none"};
+  if (in.mutual_tls) {
+    // RFC 8705 §2.1.1, §2.2.1.
+    auth_methods.insert(auth_methods.end(), {"tls_client_auth", "self_signed_tls_client_auth"});
+  }
   const std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512", "PS256", "PS384",
                                                    "PS512", "RS256", "RS384", "RS512", "EdDSA"};
   const std::string alg(jose::to_string(in.signing_alg));
@@ -98,6 +109,20 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       {"request_uri_parameter_supported", false},
   };
   if (!in.scopes_supported.empty()) m["scopes_supported"] = in.scopes_supported;
+  // RFC 8705 §3.3: certificate-bound access tokens; §5: the endpoints' mTLS aliases.
+  m["tls_client_certificate_bound_access_tokens"] = in.mutual_tls;
+  if (!in.mtls_endpoint_base.empty()) {
+    const auto alias = [&](std::string_view path) {
+      return endpoint_url(in.mtls_endpoint_base, path);
+    };
+    m["mtls_endpoint_aliases"] = {
+        {"token_endpoint", alias("/token")},
+        {"pushed_authorization_request_endpoint", alias("/par")},
+        {"introspection_endpoint", alias("/introspect")},
+        {"revocation_endpoint", alias("/revoke")},
+        {"userinfo_endpoint", alias("/userinfo")},
+    };
+  }
   return m;
 }
 

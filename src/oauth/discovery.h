@@ -19,6 +19,10 @@ struct ServerMetadataInputs {
   std::vector<std::string> acr_values;  // OpenID Discovery acr_values_supported
   std::vector<std::string> dpop_algs;   // RFC 9449 §5.1 dpop_signing_alg_values_supported
   bool require_par = false;             // RFC 9126 §5 require_pushed_authorization_requests
+  // RFC 8705: clients can present certificates (tls_client_auth, self_signed_tls_client_auth,
+  // tls_client_certificate_bound_access_tokens).
+  bool mutual_tls = false;
+  std::string mtls_endpoint_base;  // RFC 8705 §5 mtls_endpoint_aliases hang off it; empty: none
 };
 
 // The endpoint URLs hang off the issuer ("https://as.example/t" -> ".../t/token").
@@ -34,5 +38,9 @@ std::string issuer_path(const std::string& issuer);
 // The URL of an endpoint under the issuer: endpoint_url("https://as.example/t/", "/token") ->
 // "https://as.example/t/token". Metadata, routes and redirects all build URLs this one way.
 std::string endpoint_url(const std::string& issuer, std::string_view path);
+// The URLs an endpoint answers at: under the issuer, and under the RFC 8705 §5 mTLS alias base
+// when `mtls_base` is not empty.
+std::vector<std::string> endpoint_urls(const std::string& issuer, const std::string& mtls_base,
+                                       std::string_view path);
 
 }  // namespace tessera::oauth

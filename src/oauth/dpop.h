@@ -29,21 +29,30 @@ struct DpopServerOptions {
   std::shared_ptr<const resource::DpopNonces> nonces;
 };
 
+// The URLs one endpoint answers at: the issuer's, and its RFC 8705 §5 mTLS alias when one is
+// configured. A DPoP proof's htu (RFC 9449 §4.3 item 9) may name either.
+using EndpointUrls = std::vector<std::string>;
+
+// Of `urls`, the one the request's DPoP proof names as htu (compared normalised); the first
+// when the proof names none of them (the verifier then refuses the proof's htu).
+std::string_view proof_url(const http::Request& request, const EndpointUrls& urls);
+
 class DpopProofs {
  public:
-  // `token_url` is the token endpoint's URL as clients call it (the htu of their proofs).
-  DpopProofs(const DpopServerOptions& options, std::string token_url, const Clock& clock);
+  // `token_urls`: the token endpoint's URLs as clients call them (the htu of their proofs).
+  DpopProofs(const DpopServerOptions& options, EndpointUrls token_urls, const Clock& clock);
 
   // RFC 9449 §5: the proof of a token request. nullopt when the request has no DPoP field;
   // else the JWK SHA-256 thumbprint (RFC 7638) of the proof's key, the key the tokens are bound
   // to. Errors: invalid_dpop_proof (several fields, or any failed check of §4.3, a replayed jti
   // included), use_dpop_nonce with the nonce to use (§8).
   Result<std::optional<std::string>, OAuthError> token_request(const http::Request& request) const {
-    return proof_key(request, token_url_);
+    return proof_key(request, token_urls_);
   }
-  // The same for a request to `url`: the pushed authorization request endpoint (§10.1).
+  // The same for a request to an endpoint at `urls`: the pushed authorization request endpoint
+  // (§10.1).
   Result<std::optional<std::string>, OAuthError> proof_key(const http::Request& request,
-                                                           std::string_view url) const;
+                                                           const EndpointUrls& urls) const;
 
   // The verifier, for protected resources of this server (§7.1).
   const resource::DpopVerifier& verifier() const { return verifier_; }
@@ -53,7 +62,7 @@ class DpopProofs {
 
  private:
   resource::DpopVerifier verifier_;
-  std::string token_url_;
+  EndpointUrls token_urls_;
 };
 
 }  // namespace tessera::oauth

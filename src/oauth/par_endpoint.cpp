@@ -19,7 +19,7 @@ bool is_client_authentication(std::string_view name) {
 ParEndpoint::ParEndpoint(ParOptions options, const ClientAuthenticator& clients,
                          store::GrantStore& grants, const DpopProofs& dpop, const Clock& clock)
     : options_(std::move(options)),
-      url_(endpoint_url(options_.issuer, "/par")),
+      urls_(endpoint_urls(options_.issuer, options_.mtls_endpoint_base, "/par")),
       clients_(clients),
       grants_(grants),
       dpop_(dpop),
@@ -61,7 +61,7 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
 
   // RFC 9449 §10.1: a DPoP proof here binds the code to its key, as dpop_jkt does; both given,
   // they must agree.
-  auto jkt = dpop_.proof_key(request, url_);
+  auto jkt = dpop_.proof_key(request, urls_);
   if (!jkt) return Err(jkt.error());
   if (*jkt) {
     auto given = params.get("dpop_jkt");

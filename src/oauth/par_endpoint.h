@@ -21,7 +21,8 @@ inline constexpr std::string_view kRequestUriPrefix = "urn:ietf:params:oauth:req
 
 struct ParOptions {
   std::string issuer;
-  int64_t lifetime = 60;  // seconds a request_uri lives (RFC 9126 §2.2: "short lived")
+  std::string mtls_endpoint_base{};  // RFC 8705 §5: the endpoint's mTLS alias lives under it
+  int64_t lifetime = 60;             // seconds a request_uri lives (RFC 9126 §2.2: "short lived")
 };
 
 class ParEndpoint {
@@ -40,7 +41,7 @@ class ParEndpoint {
   Result<std::pair<std::string, int64_t>, OAuthError> push(const http::Request& request) const;
 
   ParOptions options_;
-  std::string url_;
+  EndpointUrls urls_;  // the endpoint's URL and its mTLS alias: a DPoP proof's htu
   const ClientAuthenticator& clients_;
   store::GrantStore& grants_;
   const DpopProofs& dpop_;

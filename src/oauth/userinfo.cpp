@@ -59,9 +59,10 @@ json::Json standard_claims(const store::User& user, const std::vector<std::strin
 }
 
 UserInfoEndpoint::UserInfoEndpoint(std::string realm, const TokenResolver& tokens,
-                                   store::UserStore& users, const DpopProofs& dpop)
+                                   store::UserStore& users, const DpopProofs& dpop,
+                                   const std::string& mtls_endpoint_base)
     : realm_(std::move(realm)),
-      url_(endpoint_url(realm_, "/userinfo")),
+      urls_(endpoint_urls(realm_, mtls_endpoint_base, "/userinfo")),
       tokens_(tokens),
       users_(users),
       dpop_(dpop) {}
@@ -117,7 +118,7 @@ http::Response UserInfoEndpoint::handle(const http::Request& request) const {
   if (scheme == resource::TokenScheme::kDpop || !bound.dpop_jkt.empty() ||
       !bound.certificate_thumbprint.empty()) {
     const resource::Presentation presented =
-        resource::presentation_of(request, scheme, value, url_);
+        resource::presentation_of(request, scheme, value, proof_url(request, urls_));
     if (auto c = resource::require_binding(bound, presented, &dpop_.verifier(), realm_)) {
       http::Response r = resource::to_response(*c);
       // RFC 9449 §9: a refusal of a DPoP request carries the nonce to use next.

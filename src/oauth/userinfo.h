@@ -21,9 +21,10 @@ json::Json standard_claims(const store::User& user, const std::vector<std::strin
 class UserInfoEndpoint {
  public:
   // `realm` names the protection space in WWW-Authenticate (RFC 6750 §3): the issuer.
-  // `realm` is also the issuer: the endpoint's URL (a DPoP proof's htu) hangs off it.
+  // `realm` is also the issuer: the endpoint's URL (a DPoP proof's htu) hangs off it, and off
+  // `mtls_endpoint_base` too when the endpoint has an RFC 8705 §5 alias.
   UserInfoEndpoint(std::string realm, const TokenResolver& tokens, store::UserStore& users,
-                   const DpopProofs& dpop);
+                   const DpopProofs& dpop, const std::string& mtls_endpoint_base = {});
   // GET and POST (OpenID Core §5.3.1). The access token comes in Authorization: Bearer
   // (RFC 6750 §2.1) or, in a POST, as access_token in a form body (§2.2); exactly one of them.
   // A DPoP-bound token comes in Authorization: DPoP with a proof (RFC 9449 §7.1).
@@ -43,7 +44,7 @@ class UserInfoEndpoint {
   http::Response invalid_token(std::string_view description, bool dpop_scheme) const;
 
   std::string realm_;
-  std::string url_;
+  EndpointUrls urls_;  // the endpoint's URL and its mTLS alias: a DPoP proof's htu
   const TokenResolver& tokens_;
   store::UserStore& users_;
   const DpopProofs& dpop_;

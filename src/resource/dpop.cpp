@@ -146,70 +146,6 @@ std::string remove_dot_segments(std::string_view in) {
   return out;
 }
 
-// scheme://host[:port]/path without query and fragment, normalised; nullopt when `uri` is not
-// an absolute http(s) URI with an authority. Userinfo is refused: RFC 9110 §4.2.4 deprecates it
-// in http(s) URIs and a proof has no reason to carry one.
-std::optional<std::string> normalize_htu(std::string_view uri) {
-  const size_t cut = uri.find_first_of("?#");
-  if (cut != std::string_view::npos) uri = uri.substr(0, cut);
-
-  // RFC 3986 §6.2.2.1: the scheme is case-insensitive.
-  const size_t sep = uri.find("://");
-  if (sep == std::string_view::npos || sep == 0) return std::nullopt;
-  std::string scheme;
-  for (char c : uri.substr(0, sep)) scheme += to_lower_ascii(c);
-  if (scheme != "http" && scheme != "https") return std::nullopt;
-  uri.remove_prefix(sep + 3);
-
-  const size_t path_start = uri.find('/');
-  const std::string_view authority = uri.substr(0, path_start);
-  const std::string_view path =
-      path_start == std::string_view::npos ? std::string_view() : uri.substr(path_start);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-
-  // Host and port; an IP-literal host is bracketed (RFC 3986 §3.2.2) and holds colons itself.
-  std::string_view host = authority;
-  std::string_view port;
-  const size_t bracket = authority.rfind(']');
-  const size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return std::nullopt;
-  for (char c : host) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F) return std::nullopt;
-  }
-
-  std::string out = scheme;
-  out += "://";
-  // RFC 3986 §6.2.2.1: the host is case-insensitive.
-  for (char c : host) out += to_lower_ascii(c);
-  // RFC 3986 §6.2.3: an empty port or the scheme's default port is dropped.
-  if (!port.empty()) {
-    if (port.size() > 5) return std::nullopt;
-    int value = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9') return std::nullopt;
-      value = value * 10 + (c - '0');
-    }
-    if (value > 65535) return std::nullopt;
-    const int default_port = scheme == "https" ? 443 : 80;
-    if (value != default_port) out += ":" + std::to_string(value);
-  }
-  for (char c : path) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F) return std::nullopt;
-  }
-  auto encoded = normalize_percent_encoding(path);
-  if (!encoded) return std::nullopt;
-  // RFC 3986 §6.2.3: an empty path is "/".
-  const std::string normal_path = remove_dot_segments(*encoded);
-  out += normal_path.empty() ? "/" : normal_path;
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Replay cache (RFC 9449 §11.1): the SHA-256 of (jkt, jti) of every accepted proof, until its
 // iat falls out of the acceptance window. Bounded: at most `capacity` entries over all shards;
@@ -376,6 +312,69 @@ Challenge dpop_error_challenge(std::string_view realm, std::string_view error,
 }
 
 }  // namespace
+
+// Userinfo is refused: RFC 9110 §4.2.4 deprecates it in http(s) URIs and a proof has no reason
+// to carry one.
+std::optional<std::string> normalize_htu(std::string_view uri) {
+  const size_t cut = uri.find_first_of("?#");
+  if (cut != std::string_view::npos) uri = uri.substr(0, cut);
+
+  // RFC 3986 §6.2.2.1: the scheme is case-insensitive.
+  const size_t sep = uri.find("://");
+  if (sep == std::string_view::npos || sep == 0) return std::nullopt;
+  std::string scheme;
+  for (char c : uri.substr(0, sep)) scheme += to_lower_ascii(c);
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  uri.remove_prefix(sep + 3);
+
+  const size_t path_start = uri.find('/');
+  const std::string_view authority = uri.substr(0, path_start);
+  const std::string_view path =
+      path_start == std::string_view::npos ? std::string_view() : uri.substr(path_start);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+
+  // Host and port; an IP-literal host is bracketed (RFC 3986 §3.2.2) and holds colons itself.
+  std::string_view host = authority;
+  std::string_view port;
+  const size_t bracket = authority.rfind(']');
+  const size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) return std::nullopt;
+  for (char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) return std::nullopt;
+  }
+
+  std::string out = scheme;
+  out += "://";
+  // RFC 3986 §6.2.2.1: the host is case-insensitive.
+  for (char c : host) out += to_lower_ascii(c);
+  // RFC 3986 §6.2.3: an empty port or the scheme's default port is dropped.
+  if (!port.empty()) {
+    if (port.size() > 5) return std::nullopt;
+    int value = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9') return std::nullopt;
+      value = value * 10 + (c - '0');
+    }
+    if (value > 65535) return std::nullopt;
+    const int default_port = scheme == "https" ? 443 : 80;
+    if (value != default_port) out += ":" + std::to_string(value);
+  }
+  for (char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) return std::nullopt;
+  }
+  auto encoded = normalize_percent_encoding(path);
+  if (!encoded) return std::nullopt;
+  // RFC 3986 §6.2.3: an empty path is "/".
+  const std::string normal_path = remove_dot_segments(*encoded);
+  out += normal_path.empty() ? "/" : normal_path;
+  return out;
+}
 
 // Proof keys already imported. A client signs all its proofs with one key, and importing a JWK
 // (building the OpenSSL key, checking it is a valid public key) and hashing its thumbprint cost

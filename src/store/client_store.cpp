@@ -26,6 +26,10 @@ std::string_view to_string(ClientAuthMethod method) {
       return "private_key_jwt";
     case ClientAuthMethod::kNone:
       return "none";
+    case ClientAuthMethod::kTlsClientAuth:
+      return "tls_client_auth";
+    case ClientAuthMethod::kSelfSignedTlsClientAuth:
+      return "self_signed_tls_client_auth";
   }
   return "none";
 }
@@ -35,6 +39,34 @@ std::optional<ClientAuthMethod> parse_client_auth_method(std::string_view text) 
   if (text == "client_secret_post") return ClientAuthMethod::kClientSecretPost;
   if (text == "private_key_jwt") return ClientAuthMethod::kPrivateKeyJwt;
   if (text == "none") return ClientAuthMethod::kNone;
+  if (text == "tls_client_auth") return ClientAuthMethod::kTlsClientAuth;
+  if (text == "self_signed_tls_client_auth") return ClientAuthMethod::kSelfSignedTlsClientAuth;
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr std::pair<CertificateNameType, std::string_view> kCertificateNameTypes[] = {
+    {CertificateNameType::kSubjectDn, "tls_client_auth_subject_dn"},
+    {CertificateNameType::kSanDns, "tls_client_auth_san_dns"},
+    {CertificateNameType::kSanUri, "tls_client_auth_san_uri"},
+    {CertificateNameType::kSanIp, "tls_client_auth_san_ip"},
+    {CertificateNameType::kSanEmail, "tls_client_auth_san_email"},
+};
+
+}  // namespace
+
+std::string_view metadata_name(CertificateNameType type) {
+  for (auto [t, name] : kCertificateNameTypes) {
+    if (t == type) return name;
+  }
+  return "";
+}
+
+std::optional<CertificateNameType> parse_certificate_name_type(std::string_view metadata_name) {
+  for (auto [t, name] : kCertificateNameTypes) {
+    if (name == metadata_name) return t;
+  }
   return std::nullopt;
 }
 
@@ -54,7 +86,7 @@ namespace {
 // RSA, EC or OKP keys (RFC 7518 §6.3.2, §6.2.1, RFC 8037 §2) with their public members. Private
 // members (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2 "d") and "oct" keys (§6.4) are refused: the
 // server must hold no client secret material.
-std::optional<std::string> jwks_problem(const std::string& text) {
+std::optional<std::string> jwks_problem(const std::string& text, bool need_certificates) {
   auto parsed = json::parse_strict(text);
   if (!parsed || !parsed->is_object()) return "jwks must be a JSON object";
   auto keys = parsed->find("keys");
@@ -85,6 +117,14 @@ std::optional<std::string> jwks_problem(const std::string& text) {
     for (const char* secret : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
       if (key.contains(secret)) return "jwks must hold public keys only";
     }
+    // RFC 8705 §2.2.2: the self-signed method registers the certificate itself (RFC 7517 §4.7
+    // x5c, base64 DER, the key's own certificate first).
+    auto x5c = key.find("x5c");
+    if (need_certificates &&
+        (x5c == key.end() || !x5c->is_array() || x5c->empty() || !(*x5c)[0].is_string() ||
+         (*x5c)[0].get_ref<const std::string&>().empty())) {
+      return "every jwks key of a self_signed_tls_client_auth client needs its certificate in x5c";
+    }
   }
   return std::nullopt;
 }
@@ -108,9 +148,23 @@ StoreResult<Ok> validate_client(const Client& c) {
     // weaker credential.
     if (!c.secret_sha256.empty()) return invalid("a private_key_jwt client has no secret");
     if (!c.jwks_json) return invalid("a private_key_jwt client needs jwks");
-    if (auto problem = jwks_problem(*c.jwks_json)) return invalid(*problem);
+    if (auto problem = jwks_problem(*c.jwks_json, false)) return invalid(*problem);
+  } else if (c.auth_method == ClientAuthMethod::kTlsClientAuth) {
+    // RFC 8705 §2.1.2: exactly one certificate name identifies the client.
+    if (!c.secret_sha256.empty()) return invalid("a tls_client_auth client has no secret");
+    if (!c.tls_client_auth_name || c.tls_client_auth_name->value.empty()) {
+      return invalid("a tls_client_auth client needs the certificate name it is known by");
+    }
+  } else if (c.auth_method == ClientAuthMethod::kSelfSignedTlsClientAuth) {
+    if (!c.secret_sha256.empty())
+      return invalid("a self_signed_tls_client_auth client has no secret");
+    if (!c.jwks_json) return invalid("a self_signed_tls_client_auth client needs jwks");
+    if (auto problem = jwks_problem(*c.jwks_json, true)) return invalid(*problem);
   } else if (c.secret_sha256.size() != 32) {
     return invalid("secret_sha256 must be 32 bytes");
+  }
+  if (c.tls_client_auth_name && c.auth_method != ClientAuthMethod::kTlsClientAuth) {
+    return invalid("a certificate name is for tls_client_auth clients only");
   }
   if (c.access_token_lifetime <= 0 || c.access_token_lifetime > kMaxAccessTokenLifetime) {
     return invalid("access_token_lifetime must be 1 to " + std::to_string(kMaxAccessTokenLifetime) +
@@ -136,7 +190,8 @@ constexpr std::string_view kSelectClients =
     " redirect_uris, scopes, audiences, access_token_format, access_token_lifetime, created_at,"
     " jwks, post_logout_redirect_uris, refresh_token_lifetime, skip_consent, may_impersonate,"
     " dpop_bound_access_tokens, require_pushed_authorization_requests,"
-    " tls_client_certificate_bound_access_tokens FROM clients";
+    " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name"
+    " FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -174,6 +229,11 @@ StoreResult<Client> client_from_row(const Row& row) {
   c.dpop_bound_access_tokens = row.integer(16) != 0;
   c.require_pushed_authorization_requests = row.integer(17) != 0;
   c.tls_client_certificate_bound_access_tokens = row.integer(18) != 0;
+  if (!row.is_null(19)) {
+    auto name_type = parse_certificate_name_type(row.text(19));
+    if (!name_type) return corrupt("tls_client_auth_name_type");
+    c.tls_client_auth_name = CertificateName{*name_type, row.text(20)};
+  }
   return c;
 }
 
@@ -185,6 +245,16 @@ Value secret_value(const Client& c) {
 Value jwks_value(const Client& c) {
   if (!c.jwks_json) return nullptr;
   return *c.jwks_json;
+}
+
+Value name_type_value(const Client& c) {
+  if (!c.tls_client_auth_name) return nullptr;
+  return std::string(metadata_name(c.tls_client_auth_name->type));
+}
+
+Value name_value(const Client& c) {
+  if (!c.tls_client_auth_name) return nullptr;
+  return c.tls_client_auth_name->value;
 }
 
 class SqlClientStore final : public ClientStore {
@@ -205,16 +275,30 @@ class SqlClientStore final : public ClientStore {
         " grant_types, redirect_uris, scopes, audiences, access_token_format,"
         " access_token_lifetime, created_at, jwks, post_logout_redirect_uris,"
         " refresh_token_lifetime, skip_consent, may_impersonate, dpop_bound_access_tokens,"
-        " require_pushed_authorization_requests, tls_client_certificate_bound_access_tokens)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {c.client_id, to_string(c.type), to_string(c.auth_method), secret_value(c),
-         list_to_text(c.grant_types), list_to_text(c.redirect_uris), list_to_text(c.scopes),
-         list_to_text(c.audiences), to_string(c.access_token_format), c.access_token_lifetime,
-         c.created_at != 0 ? c.created_at : clock_.now(), jwks_value(c),
-         list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
-         int64_t{c.skip_consent}, int64_t{c.may_impersonate}, int64_t{c.dpop_bound_access_tokens},
+        " require_pushed_authorization_requests, tls_client_certificate_bound_access_tokens,"
+        " tls_client_auth_name_type, tls_client_auth_name)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {c.client_id,
+         to_string(c.type),
+         to_string(c.auth_method),
+         secret_value(c),
+         list_to_text(c.grant_types),
+         list_to_text(c.redirect_uris),
+         list_to_text(c.scopes),
+         list_to_text(c.audiences),
+         to_string(c.access_token_format),
+         c.access_token_lifetime,
+         c.created_at != 0 ? c.created_at : clock_.now(),
+         jwks_value(c),
+         list_to_text(c.post_logout_redirect_uris),
+         c.refresh_token_lifetime,
+         int64_t{c.skip_consent},
+         int64_t{c.may_impersonate},
+         int64_t{c.dpop_bound_access_tokens},
          int64_t{c.require_pushed_authorization_requests},
-         int64_t{c.tls_client_certificate_bound_access_tokens}});
+         int64_t{c.tls_client_certificate_bound_access_tokens},
+         name_type_value(c),
+         name_value(c)});
     if (!inserted) return Err(inserted.error());
     return Ok{};
   }
@@ -248,14 +332,28 @@ class SqlClientStore final : public ClientStore {
         " access_token_lifetime = ?, jwks = ?, post_logout_redirect_uris = ?,"
         " refresh_token_lifetime = ?, skip_consent = ?, may_impersonate = ?,"
         " dpop_bound_access_tokens = ?, require_pushed_authorization_requests = ?,"
-        " tls_client_certificate_bound_access_tokens = ? WHERE client_id = ?",
-        {to_string(c.type), to_string(c.auth_method), secret_value(c), list_to_text(c.grant_types),
-         list_to_text(c.redirect_uris), list_to_text(c.scopes), list_to_text(c.audiences),
-         to_string(c.access_token_format), c.access_token_lifetime, jwks_value(c),
-         list_to_text(c.post_logout_redirect_uris), c.refresh_token_lifetime,
-         int64_t{c.skip_consent}, int64_t{c.may_impersonate}, int64_t{c.dpop_bound_access_tokens},
+        " tls_client_certificate_bound_access_tokens = ?, tls_client_auth_name_type = ?,"
+        " tls_client_auth_name = ? WHERE client_id = ?",
+        {to_string(c.type),
+         to_string(c.auth_method),
+         secret_value(c),
+         list_to_text(c.grant_types),
+         list_to_text(c.redirect_uris),
+         list_to_text(c.scopes),
+         list_to_text(c.audiences),
+         to_string(c.access_token_format),
+         c.access_token_lifetime,
+         jwks_value(c),
+         list_to_text(c.post_logout_redirect_uris),
+         c.refresh_token_lifetime,
+         int64_t{c.skip_consent},
+         int64_t{c.may_impersonate},
+         int64_t{c.dpop_bound_access_tokens},
          int64_t{c.require_pushed_authorization_requests},
-         int64_t{c.tls_client_certificate_bound_access_tokens}, c.client_id});
+         int64_t{c.tls_client_certificate_bound_access_tokens},
+         name_type_value(c),
+         name_value(c),
+         c.client_id});
     if (!updated) return Err(updated.error());
     if (*updated == 0) {
       return store_error(StoreError::Code::kNotFound, "client " + c.client_id + " does not exist");

@@ -19,10 +19,31 @@ std::string_view to_string(ClientType type);
 std::optional<ClientType> parse_client_type(std::string_view text);
 
 // RFC 7591 §2 token_endpoint_auth_method values this build supports; private_key_jwt is
-// RFC 7523 §2.2 with OpenID Connect Core §9's name.
-enum class ClientAuthMethod { kClientSecretBasic, kClientSecretPost, kPrivateKeyJwt, kNone };
+// RFC 7523 §2.2 with OpenID Connect Core §9's name; tls_client_auth and
+// self_signed_tls_client_auth are RFC 8705 §2.1.1 and §2.2.1.
+enum class ClientAuthMethod {
+  kClientSecretBasic,
+  kClientSecretPost,
+  kPrivateKeyJwt,
+  kNone,
+  kTlsClientAuth,
+  kSelfSignedTlsClientAuth,
+};
 std::string_view to_string(ClientAuthMethod method);
 std::optional<ClientAuthMethod> parse_client_auth_method(std::string_view text);
+
+// RFC 8705 §2.1.2: the one name in its certificate a tls_client_auth client is known by, with
+// the client metadata parameter that registers it (tls_client_auth_subject_dn,
+// tls_client_auth_san_dns, _san_uri, _san_ip, _san_email).
+enum class CertificateNameType { kSubjectDn, kSanDns, kSanUri, kSanIp, kSanEmail };
+struct CertificateName {
+  CertificateNameType type = CertificateNameType::kSubjectDn;
+  std::string value;
+  bool operator==(const CertificateName&) const = default;
+};
+// "tls_client_auth_subject_dn" and so on: the RFC 8705 §2.1.2 metadata parameter name.
+std::string_view metadata_name(CertificateNameType type);
+std::optional<CertificateNameType> parse_certificate_name_type(std::string_view metadata_name);
 
 // Access tokens by value (RFC 9068 JWT) or by reference (opaque, introspected).
 enum class AccessTokenFormat { kJwt, kOpaque };
@@ -59,6 +80,8 @@ struct Client {
   // RFC 8705 §3.4: tokens are bound to the TLS client certificate of the token request
   // (cnf.x5t#S256); a token request without one is refused.
   bool tls_client_certificate_bound_access_tokens = false;
+  // RFC 8705 §2.1.2: set exactly when auth_method is tls_client_auth.
+  std::optional<CertificateName> tls_client_auth_name;
 };
 
 class ClientStore {
@@ -80,8 +103,10 @@ class ClientStore {
 // confidential client authenticates: client_secret_basic and client_secret_post (RFC 6749
 // §2.3.1) with the secret's 32-byte hash, private_key_jwt (RFC 7523 §2.2) with no secret and a
 // jwks_json holding at least one public asymmetric key (RSA, EC or OKP, no private members, no
-// "oct"); access_token_lifetime in (0, kMaxAccessTokenLifetime], refresh_token_lifetime in
-// (0, kMaxRefreshTokenLifetime]. The JWKS check here is structural (the store does not depend on
+// "oct"); tls_client_auth (RFC 8705 §2.1) with no secret and a non-empty tls_client_auth_name;
+// self_signed_tls_client_auth (§2.2) with no secret and a jwks_json whose every key carries its
+// certificate in x5c; access_token_lifetime in (0, kMaxAccessTokenLifetime], refresh_token_lifetime
+// in (0, kMaxRefreshTokenLifetime]. The JWKS check here is structural (the store does not depend on
 // the JOSE library); oauth::parse_client_jwks does the full key parse.
 StoreResult<Ok> validate_client(const Client& client);
 

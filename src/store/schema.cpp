@@ -307,6 +307,13 @@ ALTER TABLE clients ADD COLUMN require_pushed_authorization_requests BIGINT NOT 
      R"sql(
 ALTER TABLE clients ADD COLUMN tls_client_certificate_bound_access_tokens BIGINT NOT NULL DEFAULT 0;
 )sql"},
+    // RFC 8705 §2.1.2: the certificate name a tls_client_auth client is known by, as the
+    // metadata parameter that registered it (tls_client_auth_san_dns, ...) and its value.
+    {17, "tls_client_auth",
+     R"sql(
+ALTER TABLE clients ADD COLUMN tls_client_auth_name_type TEXT;
+ALTER TABLE clients ADD COLUMN tls_client_auth_name TEXT;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.
