@@ -207,6 +207,62 @@ TEST(Config, TlsNeedsReadableFiles) {
       std::string::npos);
 }
 
+// RFC 8705 §5: the mTLS listener, and which listeners make the server offer mutual TLS.
+TEST(Config, AsMtlsListenerNeedsTlsAndAPort) {
+  // Readable files stand in for the certificate and key; parsing does not load them.
+  const std::string file = TESSERA_SOURCE_DIR "/CMakeLists.txt";
+  const std::string tls = "http:\n  listen: 127.0.0.1:8443\n  tls:\n    cert_file: " + file +
+                          "\n    key_file: " + file + "\n";
+  auto r = parse_config(tls + "as:\n  issuer: https://as.example\n  mtls:\n    port: 9443\n",
+                        "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_TRUE(r->as->mtls);
+  EXPECT_EQ(r->as->mtls->port, 9443);
+  EXPECT_EQ(r->as->mtls->url, "https://127.0.0.1:9443");  // the default
+  EXPECT_TRUE(r->as->mutual_tls);
+  auto named = parse_config(tls +
+                                "as:\n  issuer: https://as.example\n  mtls:\n    port: 9443\n"
+                                "    url: https://mtls.as.example\n    client_ca_file: " +
+                                file + "\n",
+                            "tessera.yaml");
+  ASSERT_TRUE(named.ok()) << named.error();
+  EXPECT_EQ(named->as->mtls->url, "https://mtls.as.example");
+  EXPECT_EQ(named->as->mtls->client_ca_file, file);
+
+  EXPECT_NE(error_of("as:\n  issuer: https://as.example\n  mtls:\n    port: 9443\n")
+                .find("key 'as.mtls': needs http.tls"),
+            std::string::npos);
+  EXPECT_NE(error_of(tls + "as:\n  issuer: https://as.example\n  mtls:\n    url: https://m\n")
+                .find("as.mtls.port"),
+            std::string::npos);
+  EXPECT_NE(error_of(tls + "as:\n  issuer: https://as.example\n  mtls:\n    port: 9443\n"
+                           "    url: http://mtls.as.example\n")
+                .find("as.mtls.url"),
+            std::string::npos);
+  EXPECT_NE(error_of(tls + "as:\n  issuer: https://as.example\n  mtls:\n    port: 9443\n"
+                           "    client_ca_file: /nonexistent/ca.pem\n")
+                .find("cannot read file"),
+            std::string::npos);
+}
+
+TEST(Config, ClientCertificatesOnTheMainListenerOfferMutualTls) {
+  const std::string file = TESSERA_SOURCE_DIR "/CMakeLists.txt";
+  const auto with = [&](const std::string& client_auth) {
+    return "http:\n  tls:\n    cert_file: " + file + "\n    key_file: " + file +
+           "\n    client_auth: " + client_auth + "\nas:\n  issuer: https://as.example\n";
+  };
+  auto none = parse_config(with("none"), "tessera.yaml");
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_FALSE(none->as->mutual_tls);
+  // Any issuer needs no client CA (self-signed certificates, RFC 8705 §2.2).
+  auto any = parse_config(with("optional_any_issuer"), "tessera.yaml");
+  ASSERT_TRUE(any.ok()) << any.error();
+  EXPECT_TRUE(any->as->mutual_tls);
+  EXPECT_EQ(any->http.tls->client_auth, "optional_any_issuer");
+  EXPECT_NE(error_of(with("optional")).find("http.tls.client_ca_file"), std::string::npos);
+  EXPECT_NE(error_of(with("sometimes")).find("http.tls.client_auth"), std::string::npos);
+}
+
 TEST(Config, YamlSyntaxErrorNamesTheLine) {
   auto e = error_of("http:\n  listen: [unclosed\n");
   EXPECT_EQ(e.rfind("tessera.yaml:", 0), 0u) << e;

@@ -111,8 +111,17 @@ Pem TestPki::issue_server(std::string_view subject_alt_names) const {
   return issue("server", subject_alt_names, false);
 }
 
-Pem TestPki::issue_client(std::string_view common_name) const {
-  return issue(common_name, "", true);
+Pem TestPki::issue_client(std::string_view common_name, std::string_view subject_alt_names) const {
+  return issue(common_name, subject_alt_names, true);
+}
+
+Pem TestPki::self_signed_client(std::string_view common_name) {
+  PkeyPtr key = new_key();
+  X509Ptr cert = new_cert(common_name, key.get());
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
+  add_ext(cert.get(), cert.get(), NID_ext_key_usage, "clientAuth");
+  X509_sign(cert.get(), key.get(), EVP_sha256());
+  return {cert_pem(cert.get()), key_pem(key.get())};
 }
 
 RawConnection::RawConnection(uint16_t port) {

@@ -29,7 +29,10 @@ class TestPki {
   const std::string& ca_certificate() const { return ca_.certificate; }
   // `subject_alt_names` in OpenSSL config syntax, e.g. "DNS:localhost,IP:127.0.0.1".
   Pem issue_server(std::string_view subject_alt_names) const;
-  Pem issue_client(std::string_view common_name) const;
+  // A client certificate; `subject_alt_names` as for issue_server, none when empty.
+  Pem issue_client(std::string_view common_name, std::string_view subject_alt_names = "") const;
+  // A self-signed client certificate (RFC 8705 §2.2), issued by no CA.
+  static Pem self_signed_client(std::string_view common_name);
 
  private:
   Pem issue(std::string_view common_name, std::string_view san, bool client) const;

@@ -12,6 +12,7 @@
 namespace tessera::http {
 namespace {
 
+using testing::Pem;
 using testing::start_server;
 using testing::TestPki;
 
@@ -24,6 +25,11 @@ Router whoami_router(std::atomic<int>* calls = nullptr) {
     if (const ClientCertificate* cert = req.client_certificate()) {
       j["x5t#S256"] = cert->sha256_thumbprint();
       j["subject"] = cert->subject;
+      j["chain_verified"] = cert->chain_verified;
+      j["san"] = {{"dns", cert->san_dns},
+                  {"uri", cert->san_uri},
+                  {"ip", cert->san_ip},
+                  {"email", cert->san_email}};
     }
     return Response::json(200, j);
   });
@@ -147,6 +153,75 @@ TEST_F(TlsTest, OptionalModeStillRefusesACertificateFromAnotherCa) {
   HttpClient client(co);
   EXPECT_FALSE(client.get(s.url("/whoami", true)).ok());
   EXPECT_EQ(calls.load(), 0);
+}
+
+// nginx's optional_no_ca: certificates of any issuer reach the handler, marked by whether their
+// chain verified (RFC 8705 §2.1 needs the chain, §2.2 and §3 do not).
+TEST_F(TlsTest, AnyIssuerModeHandsOverEveryCertificateMarked) {
+  std::atomic<int> calls{0};
+  auto s = start_server(whoami_router(&calls), tls_options(ClientCertMode::kOptionalAnyIssuer));
+  const auto whoami = [&](const Pem* pem) {
+    ClientOptions co = trusting_client();
+    if (pem) {
+      co.client_certificate_pem = pem->certificate;
+      co.client_private_key_pem = pem->private_key;
+    }
+    HttpClient client(co);
+    auto r = client.get(s.url("/whoami", true));
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *json::parse_strict(r->body) : json::Json();
+  };
+  const Pem trusted = client_pki.issue_client("trusted");
+  const Pem rogue = rogue_pki.issue_client("rogue");
+  const Pem self_signed = TestPki::self_signed_client("self");
+  json::Json t = whoami(&trusted);
+  EXPECT_EQ(t["chain_verified"], true);
+  EXPECT_EQ(t["x5t#S256"], thumbprint_of(trusted.certificate));
+  json::Json r = whoami(&rogue);
+  EXPECT_EQ(r["chain_verified"], false);
+  EXPECT_EQ(r["subject"], "CN=rogue");
+  json::Json ss = whoami(&self_signed);
+  EXPECT_EQ(ss["chain_verified"], false);
+  EXPECT_EQ(ss["x5t#S256"], thumbprint_of(self_signed.certificate));
+  EXPECT_FALSE(whoami(nullptr).contains("x5t#S256"));
+  EXPECT_EQ(calls.load(), 4);
+}
+
+TEST_F(TlsTest, AnyIssuerModeNeedsNoClientCa) {
+  ServerOptions o = tls_options(ClientCertMode::kOptionalAnyIssuer);
+  o.tls->client_ca_pem.clear();
+  auto s = start_server(whoami_router(), o);
+  const Pem trusted = client_pki.issue_client("trusted");
+  ClientOptions co = trusting_client();
+  co.client_certificate_pem = trusted.certificate;
+  co.client_private_key_pem = trusted.private_key;
+  HttpClient client(co);
+  auto r = client.get(s.url("/whoami", true));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // No CA to chain to: nothing verifies.
+  EXPECT_EQ((*json::parse_strict(r->body))["chain_verified"], false);
+}
+
+// RFC 5280 §4.2.1.6 subjectAltName entries by type, as RFC 8705 §2.1.2 matches them.
+TEST_F(TlsTest, ClientCertificateSubjectAltNamesReachTheHandler) {
+  auto s = start_server(whoami_router(), tls_options(ClientCertMode::kRequired));
+  const Pem pem = client_pki.issue_client(
+      "named",
+      "DNS:client.example,DNS:b.example,URI:spiffe://example.org/c,IP:192.0.2.7,"
+      "IP:2001:db8:0:0:0:0:0:1,email:client@example.org");
+  ClientOptions co = trusting_client();
+  co.client_certificate_pem = pem.certificate;
+  co.client_private_key_pem = pem.private_key;
+  HttpClient client(co);
+  auto r = client.get(s.url("/whoami", true));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json::Json j = *json::parse_strict(r->body);
+  EXPECT_EQ(j["subject"], "CN=named");
+  EXPECT_EQ(j["chain_verified"], true);
+  EXPECT_EQ(j["san"]["dns"], json::Json({"client.example", "b.example"}));
+  EXPECT_EQ(j["san"]["uri"], json::Json({"spiffe://example.org/c"}));
+  EXPECT_EQ(j["san"]["ip"], json::Json({"192.0.2.7", "2001:db8::1"}));
+  EXPECT_EQ(j["san"]["email"], json::Json({"client@example.org"}));
 }
 
 TEST_F(TlsTest, ClientRefusesAnUntrustedCertificate) {

@@ -149,7 +149,6 @@ class OAuthTest : public ::testing::Test {
   std::unique_ptr<TokenService> service_;
   std::unique_ptr<TokenResolver> resolver_;
 
- private:
   // Confidential, client_credentials, invoices scopes and audiences, 600 s tokens.
   static store::Client credentials_client(const std::string& id) {
     store::Client c;

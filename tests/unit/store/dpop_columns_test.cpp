@@ -105,6 +105,71 @@ TEST_P(DpopColumnsTest, CertificateBoundFlagRoundTripsThroughInsertAndUpdate) {
   EXPECT_TRUE((*found)->dpop_bound_access_tokens);
 }
 
+// RFC 8705 §2.1.2 (migration 17): a tls_client_auth client's certificate name, both columns.
+TEST_P(DpopColumnsTest, TlsClientAuthNameRoundTripsForEveryType) {
+  for (CertificateNameType type :
+       {CertificateNameType::kSubjectDn, CertificateNameType::kSanDns, CertificateNameType::kSanUri,
+        CertificateNameType::kSanIp, CertificateNameType::kSanEmail}) {
+    const std::string id = "pki-" + std::string(metadata_name(type));
+    Client c = client(id, false);
+    c.type = ClientType::kConfidential;
+    c.auth_method = ClientAuthMethod::kTlsClientAuth;
+    c.tls_client_auth_name = CertificateName{type, "value of " + id};
+    ASSERT_TRUE(clients().insert(c)) << id;
+    auto found = clients().find(id);
+    ASSERT_TRUE(found && *found) << id;
+    EXPECT_EQ((*found)->auth_method, ClientAuthMethod::kTlsClientAuth);
+    EXPECT_EQ((*found)->tls_client_auth_name, c.tls_client_auth_name) << id;
+    EXPECT_EQ(parse_certificate_name_type(metadata_name(type)), type);
+  }
+  // Changed by update, and gone with the method.
+  Client c = client("pki-x", false);
+  c.type = ClientType::kConfidential;
+  c.auth_method = ClientAuthMethod::kTlsClientAuth;
+  c.tls_client_auth_name = CertificateName{CertificateNameType::kSanDns, "a.example"};
+  ASSERT_TRUE(clients().insert(c));
+  c.tls_client_auth_name->value = "b.example";
+  ASSERT_TRUE(clients().update(c));
+  EXPECT_EQ((*clients().find("pki-x"))->tls_client_auth_name->value, "b.example");
+  c.auth_method = ClientAuthMethod::kClientSecretBasic;
+  c.secret_sha256 = crypto::sha256("s");
+  c.tls_client_auth_name.reset();
+  ASSERT_TRUE(clients().update(c));
+  EXPECT_FALSE((*clients().find("pki-x"))->tls_client_auth_name);
+  EXPECT_FALSE((*clients().find("mtls-none"))) << "unrelated id";
+}
+
+TEST_P(DpopColumnsTest, CertificateMethodsAreValidated) {
+  Client pki = client("pki", false);
+  pki.type = ClientType::kConfidential;
+  pki.auth_method = ClientAuthMethod::kTlsClientAuth;
+  EXPECT_FALSE(clients().insert(pki)) << "tls_client_auth without a name";
+  pki.tls_client_auth_name = CertificateName{CertificateNameType::kSanDns, ""};
+  EXPECT_FALSE(clients().insert(pki)) << "an empty name";
+  pki.tls_client_auth_name->value = "a.example";
+  pki.secret_sha256 = crypto::sha256("s");
+  EXPECT_FALSE(clients().insert(pki)) << "a secret as well";
+  pki.secret_sha256.clear();
+  EXPECT_TRUE(clients().insert(pki));
+
+  Client other = client("other", false);
+  other.tls_client_auth_name = CertificateName{CertificateNameType::kSanDns, "a.example"};
+  EXPECT_FALSE(clients().insert(other)) << "a name on a client of another method";
+
+  Client self = client("self", false);
+  self.type = ClientType::kConfidential;
+  self.auth_method = ClientAuthMethod::kSelfSignedTlsClientAuth;
+  EXPECT_FALSE(clients().insert(self)) << "no jwks";
+  self.jwks_json = R"({"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]})";
+  EXPECT_FALSE(clients().insert(self)) << "a key without x5c";
+  self.jwks_json = R"({"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA","x5c":["QUJD"]}]})";
+  EXPECT_TRUE(clients().insert(self));
+  auto found = clients().find("self");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->auth_method, ClientAuthMethod::kSelfSignedTlsClientAuth);
+  EXPECT_EQ((*found)->jwks_json, self.jwks_json);
+}
+
 TEST_P(DpopColumnsTest, DpopBoundAccessTokensDefaultsToFalse) {
   EXPECT_FALSE(Client{}.dpop_bound_access_tokens);
   ASSERT_TRUE(clients().insert(client("plain", false)));
