@@ -42,7 +42,8 @@ class UserInfoTest : public testing::OAuthTest {
   void SetUp() override {
     OAuthTest::SetUp();
     ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer));
-    dpop_ = std::make_unique<DpopProofs>(DpopServerOptions{}, "https://as.example/token", clock_);
+    dpop_ = std::make_unique<DpopProofs>(DpopServerOptions{},
+                                         EndpointUrls{"https://as.example/token"}, clock_);
     endpoint_ = std::make_unique<UserInfoEndpoint>(kIssuer, *resolver_, store_->users(), *dpop_);
     auto alice = store_->users().create({"Alice", "$argon2id$placeholder", kProfile});
     ASSERT_TRUE(alice) << alice.error().message;
