@@ -29,6 +29,7 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.dpop.nonces = config.dpop_nonces;
   options.require_pushed_authorization_requests = config.require_pushed_authorization_requests;
   options.mutual_tls = config.mutual_tls;
+  options.self_signed_certificates = config.self_signed_certificates;
   if (config.mtls) options.mtls_endpoint_base = config.mtls->url;
   for (const auto& [audience, settings] : config.audiences) {
     oauth::AudiencePolicy& policy = options.audiences[audience];

@@ -628,7 +628,14 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
                         std::to_string(c.as->mtls->port);
     }
   }
-  if (c.as) c.as->mutual_tls = c.as->mtls || (c.http.tls && c.http.tls->client_auth != "none");
+  if (c.as) {
+    if (c.as->mtls && c.as->mtls->client_ca_file.empty() && c.http.tls) {
+      c.as->mtls->client_ca_file = c.http.tls->client_ca_file;
+    }
+    c.as->mutual_tls = c.as->mtls || (c.http.tls && c.http.tls->client_auth != "none");
+    c.as->self_signed_certificates =
+        c.as->mtls || (c.http.tls && c.http.tls->client_auth == "optional_any_issuer");
+  }
   if (root["log_level"]) {
     c.log_level =
         r.one_of(root["log_level"], "log_level", {"trace", "debug", "info", "warn", "error"});

@@ -28,9 +28,11 @@ struct TlsConfig {
 // server's token, PAR, introspection, revocation and UserInfo endpoints as mtls_endpoint_aliases,
 // so the main listener never asks browsers for one.
 struct MtlsConfig {
-  uint16_t port = 0;           // on http.host, with http.tls's certificate and key
-  std::string url;             // how clients reach it; default https://<http.host>:<port>
-  std::string client_ca_file;  // trust anchors for tls_client_auth; optional
+  uint16_t port = 0;  // on http.host, with http.tls's certificate and key
+  std::string url;    // how clients reach it; default https://<http.host>:<port>
+  // Trust anchors for tls_client_auth; default http.tls.client_ca_file; none: only the
+  // self-signed method and bound tokens work there.
+  std::string client_ca_file;
 };
 
 struct HttpConfig {
@@ -74,8 +76,11 @@ struct AsConfig {
   bool require_pushed_authorization_requests = false;  // RFC 9126 §5: PAR for every client
   std::optional<MtlsConfig> mtls;                      // as.mtls
   // Derived: some listener asks clients for certificates (as.mtls, or http.tls.client_auth
-  // other than none), so RFC 8705 client authentication and bound tokens are offered.
+  // other than none), so RFC 8705 client authentication and bound tokens are offered; and one
+  // accepts certificates of any issuer (as.mtls, or optional_any_issuer), so the self-signed
+  // method (§2.2) can work too.
   bool mutual_tls = false;
+  bool self_signed_certificates = false;
 };
 
 // The fine-grained authorization service (`fga` role): OpenFGA's HTTP API.

@@ -68,15 +68,17 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
     refresher_ =
         std::make_unique<KeyRefresher>(*keys_, store.signing_keys(), clock, std::move(refresh));
   }
-  metadata_ = server_metadata({options_.issuer,
-                               grants_.grant_types(),
-                               options_.scopes_supported,
-                               options_.signing_alg,
-                               {std::string(kAcrPassword), std::string(kAcrMfa)},
-                               dpop_->algorithms(),
-                               options_.require_pushed_authorization_requests,
-                               options_.mutual_tls || !options_.mtls_endpoint_base.empty(),
-                               options_.mtls_endpoint_base});
+  metadata_ =
+      server_metadata({options_.issuer,
+                       grants_.grant_types(),
+                       options_.scopes_supported,
+                       options_.signing_alg,
+                       {std::string(kAcrPassword), std::string(kAcrMfa)},
+                       dpop_->algorithms(),
+                       options_.require_pushed_authorization_requests,
+                       options_.mutual_tls || !options_.mtls_endpoint_base.empty(),
+                       options_.self_signed_certificates || !options_.mtls_endpoint_base.empty(),
+                       options_.mtls_endpoint_base});
   metadata_body_ = metadata_.dump();
 }
 

@@ -46,6 +46,9 @@ struct AuthorizationServerOptions {
   // RFC 8705: clients can present TLS certificates to this server (a listener requests them), so
   // tls_client_auth, self_signed_tls_client_auth and certificate-bound tokens are offered.
   bool mutual_tls = false;
+  // A listener accepts certificates of any issuer, so self_signed_tls_client_auth (§2.2) can
+  // work; implied by mtls_endpoint_base.
+  bool self_signed_certificates = false;
   // RFC 8705 §5: the base URL ("https://mtls.as.example:8443") of a listener that asks for
   // client certificates, where the token, PAR, introspection, revocation and UserInfo endpoints
   // are served too (add_mtls_routes) and advertised as mtls_endpoint_aliases. Empty: none.

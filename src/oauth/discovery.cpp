@@ -37,9 +37,10 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
   const auto url = [&](std::string_view path) { return endpoint_url(in.issuer, path); };
   std::vector<std::string> auth_methods = {"client_secret_basic", "client_secret_post",
                                            "private_key_jwt", "none"};
-  if (in.mutual_tls) {
-    // RFC 8705 §2.1.1, §2.2.1.
-    auth_methods.insert(auth_methods.end(), {"tls_client_auth", "self_signed_tls_client_auth"});
+  // RFC 8705 §2.1.1, §2.2.1: each method where a listener can take its certificates.
+  if (in.mutual_tls) auth_methods.emplace_back("tls_client_auth");
+  if (in.mutual_tls && in.self_signed_certificates) {
+    auth_methods.emplace_back("self_signed_tls_client_auth");
   }
   const std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512", "PS256", "PS384",
                                                    "PS512", "RS256", "RS384", "RS512", "EdDSA"};

@@ -22,6 +22,7 @@ struct ServerMetadataInputs {
   // RFC 8705: clients can present certificates (tls_client_auth, self_signed_tls_client_auth,
   // tls_client_certificate_bound_access_tokens).
   bool mutual_tls = false;
+  bool self_signed_certificates = false;  // §2.2 can work: a listener accepts any issuer
   std::string mtls_endpoint_base;  // RFC 8705 §5 mtls_endpoint_aliases hang off it; empty: none
 };
 

@@ -2,8 +2,9 @@
 // and on a configuration file's store; secrets printed once and accepted by a running server.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, freePort, ok, scratchDir, startTessera, tessera, waitFor } from '../lib/tessera.mjs';
 
@@ -259,7 +260,7 @@ describe('bad input', () => {
       [['update', 'nobody', '--scope', 'a'], 1, /no such client: nobody/],
       [['create', '--id', 'has space'], 2, /--id/],
       [['create', '--type', 'secret'], 2, /--type secret/],
-      [['create', '--auth-method', 'tls_client_auth'], 2, /--auth-method/],
+      [['create', '--auth-method', 'client_secret_jwt'], 2, /--auth-method client_secret_jwt/],
       [['create', '--auth-method', 'none'], 2, /confidential client must authenticate/],
       [['create', '--type', 'public', '--auth-method', 'client_secret_basic'], 2, /public client/],
       [['create', '--type', 'public', '--grant-type', 'client_credentials'], 2,
@@ -464,5 +465,175 @@ describe('pushed authorization requests required (RFC 9126 §6 require_pushed_au
       '--data-dir', dir], 2, /--no-require-pushed-authorization-requests/);
     assert.deepEqual(list(dir).map((c) => [c.client_id, c.require_pushed_authorization_requests]),
       [['web', true]]);
+  });
+});
+
+describe('mutual-TLS client authentication (RFC 8705 §2 tls_client_auth, self_signed_tls_client_auth)', () => {
+  // A self-signed certificate (P-256, SAN DNS:<cn>.example) made with the openssl CLI in the
+  // scratch directory; returns its path and PEM.
+  let certs = 0;
+  function selfSignedCertificate(cn) {
+    const base = join(scratch.path, `cert${certs++}`);
+    const config = scratch.write(['[req]', 'distinguished_name = dn', '[dn]', '[ext]',
+      `subjectAltName = DNS:${cn}.example`, 'extendedKeyUsage = clientAuth', ''].join('\n'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+      '-nodes', '-keyout', `${base}.key`, '-out', `${base}.pem`, '-days', '2', '-subj', `/CN=${cn}`,
+      '-config', config, '-extensions', 'ext'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return { file: `${base}.pem`, keyFile: `${base}.key`, pem: readFileSync(`${base}.pem`, 'utf8') };
+  }
+  const NAMES = ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri',
+    'tls_client_auth_san_ip', 'tls_client_auth_san_email'];
+  const tlsClient = (dir, id, ...more) => create(dir, '--id', id, '--auth-method', 'tls_client_auth', ...more);
+
+  test('create tls_client_auth with each kind of name: stored under its metadata name, no secret, shown by show', () => {
+    const dir = dataDir();
+    const cases = [
+      ['dn', '--tls-client-auth-subject-dn', 'CN=client,O=Example,C=SE', 'tls_client_auth_subject_dn', 'CN=client,O=Example,C=SE'],
+      ['dns', '--tls-client-auth-san-dns', 'client.example', 'tls_client_auth_san_dns', 'client.example'],
+      ['uri', '--tls-client-auth-san-uri', 'spiffe://example.org/client', 'tls_client_auth_san_uri', 'spiffe://example.org/client'],
+      ['ip4', '--tls-client-auth-san-ip', '192.0.2.7', 'tls_client_auth_san_ip', '192.0.2.7'],
+      // Stored in RFC 5952 form, as the server reads certificates.
+      ['ip6', '--tls-client-auth-san-ip', '2001:db8:0:0:0:0:0:1', 'tls_client_auth_san_ip', '2001:db8::1'],
+      ['ip6b', '--tls-client-auth-san-ip', '2001:DB8::0:A', 'tls_client_auth_san_ip', '2001:db8::a'],
+      ['email', '--tls-client-auth-san-email', 'client@example.com', 'tls_client_auth_san_email', 'client@example.com'],
+    ];
+    for (const [id, flag, value, member, stored] of cases) {
+      const out = tlsClient(dir, id, flag, value);
+      assert.equal(out.token_endpoint_auth_method, 'tls_client_auth', id);
+      assert.equal(out.client_type, 'confidential', id);
+      assert.equal(out.client_secret, undefined, `${id}: no secret`);
+      assert.equal(out.jwks, undefined, id);
+      assert.equal(out[member], stored, id);
+      for (const other of NAMES.filter((n) => n !== member)) assert.equal(out[other], undefined, `${id} ${other}`);
+      assert.equal(out.tls_client_certificate_bound_access_tokens, false, id);
+      assert.deepEqual(show(dir, id), out);
+      assert.match(ok(['client', 'show', id, '--data-dir', dir]),
+        new RegExp(`^certificate name:\\s+${member}=${stored.replace(/[.]/g, '\\.')}$`, 'm'));
+    }
+    assert.match(ok(['client', 'list', '--data-dir', dir]),
+      /^dns\s+confidential\s+tls_client_auth\s+client_credentials$/m);
+  });
+
+  test('--tls-client-certificate-bound-access-tokens is stored, shown, and withdrawn by update --no-…', () => {
+    const dir = dataDir();
+    const out = tlsClient(dir, 'bound', '--tls-client-auth-san-dns', 'client.example',
+      '--tls-client-certificate-bound-access-tokens');
+    assert.equal(out.tls_client_certificate_bound_access_tokens, true);
+    assert.equal(show(dir, 'bound').tls_client_certificate_bound_access_tokens, true);
+    assert.match(ok(['client', 'show', 'bound', '--data-dir', dir]), /^certificate-bound tokens:\s+yes$/m);
+    const off = JSON.parse(ok(['client', 'update', 'bound',
+      '--no-tls-client-certificate-bound-access-tokens', '--json', '--data-dir', dir]));
+    assert.equal(off.tls_client_certificate_bound_access_tokens, false);
+    assert.equal(off.tls_client_auth_san_dns, 'client.example', 'nothing else changes');
+    assert.match(ok(['client', 'show', 'bound', '--data-dir', dir]), /^certificate-bound tokens:\s+no$/m);
+    // A client with a secret may have bound tokens too (its certificate comes from the TLS layer).
+    assert.equal(create(dir, '--id', 'secret-bound', '--tls-client-certificate-bound-access-tokens')
+      .tls_client_certificate_bound_access_tokens, true);
+  });
+
+  test('update replaces the name, and leaving tls_client_auth drops it and issues a secret', () => {
+    const dir = dataDir();
+    tlsClient(dir, 'svc', '--tls-client-auth-san-dns', 'client.example', '--scope', 'a');
+    const renamed = JSON.parse(ok(['client', 'update', 'svc', '--tls-client-auth-san-ip', '10.0.0.1',
+      '--json', '--data-dir', dir]));
+    assert.equal(renamed.tls_client_auth_san_ip, '10.0.0.1');
+    assert.equal(renamed.tls_client_auth_san_dns, undefined, 'one name at a time');
+    assert.equal(renamed.scope, 'a');
+    const toSecret = JSON.parse(ok(['client', 'update', 'svc', '--auth-method', 'client_secret_basic',
+      '--json', '--data-dir', dir]));
+    assert.equal(toSecret.token_endpoint_auth_method, 'client_secret_basic');
+    assert.match(toSecret.client_secret, /^[A-Za-z0-9_-]{43}$/);
+    for (const n of NAMES) assert.equal(toSecret[n], undefined, n);
+    assert.equal(show(dir, 'svc').tls_client_auth_san_ip, undefined);
+    // And back: the name must be given again.
+    fails(['client', 'update', 'svc', '--auth-method', 'tls_client_auth', '--data-dir', dir], 2,
+      /tls_client_auth client needs one --tls-client-auth-subject-dn or --tls-client-auth-san-/);
+    const back = JSON.parse(ok(['client', 'update', 'svc', '--auth-method', 'tls_client_auth',
+      '--tls-client-auth-san-email', 'svc@example.com', '--json', '--data-dir', dir]));
+    assert.equal(back.tls_client_auth_san_email, 'svc@example.com');
+    assert.equal(back.client_secret, undefined);
+  });
+
+  test('self_signed_tls_client_auth from --certificate-file: jwks with the key and the certificate in x5c', () => {
+    const dir = dataDir();
+    const a = selfSignedCertificate('alpha');
+    const b = selfSignedCertificate('beta');
+    const out = create(dir, '--id', 'self', '--auth-method', 'self_signed_tls_client_auth',
+      '--certificate-file', a.file, '--certificate-file', b.file, '--tls-client-certificate-bound-access-tokens');
+    assert.equal(out.token_endpoint_auth_method, 'self_signed_tls_client_auth');
+    assert.equal(out.client_secret, undefined);
+    assert.equal(out.tls_client_certificate_bound_access_tokens, true);
+    for (const n of NAMES) assert.equal(out[n], undefined, n);
+    assert.equal(out.jwks.keys.length, 2);
+    for (const [i, cert] of [a, b].entries()) {
+      const x509 = new X509Certificate(cert.pem);
+      const key = out.jwks.keys[i];
+      // RFC 7517 §4.7: base64 (not base64url) DER, the certificate first.
+      assert.deepEqual(key.x5c, [x509.raw.toString('base64')], `key ${i}`);
+      const spki = x509.publicKey.export({ format: 'jwk' });
+      assert.equal(key.kty, 'EC');
+      assert.equal(key.crv, 'P-256');
+      assert.equal(key.x, spki.x, `key ${i} x`);
+      assert.equal(key.y, spki.y, `key ${i} y`);
+      assert.equal(key.d, undefined, 'no private part');
+    }
+    assert.deepEqual(show(dir, 'self'), out);
+    // update --certificate-file replaces the set.
+    const replaced = JSON.parse(ok(['client', 'update', 'self', '--certificate-file', b.file,
+      '--json', '--data-dir', dir]));
+    assert.deepEqual(replaced.jwks.keys.map((k) => k.x5c[0]),
+      [new X509Certificate(b.pem).raw.toString('base64')]);
+  });
+
+  test('bad mTLS input exits 2 with a reason and changes nothing', () => {
+    const dir = dataDir();
+    create(dir, '--id', 'taken');
+    const cert = selfSignedCertificate('gamma');
+    const cases = [
+      // Two names at once.
+      [['create', '--auth-method', 'tls_client_auth', '--tls-client-auth-san-dns', 'a.example',
+        '--tls-client-auth-san-uri', 'urn:a'], /excludes/],
+      [['create', '--auth-method', 'tls_client_auth', '--tls-client-auth-subject-dn', 'CN=a',
+        '--tls-client-auth-san-email', 'a@example.com'], /excludes/],
+      // No name.
+      [['create', '--auth-method', 'tls_client_auth'],
+        /tls_client_auth client needs one --tls-client-auth-subject-dn or --tls-client-auth-san-/],
+      [['create', '--auth-method', 'tls_client_auth', '--tls-client-auth-san-dns', ''], /must not be empty/],
+      [['create', '--auth-method', 'tls_client_auth', '--tls-client-auth-san-ip', '999.1.1.1'],
+        /--tls-client-auth-san-ip 999\.1\.1\.1: not an IP address/],
+      [['create', '--auth-method', 'tls_client_auth', '--tls-client-auth-san-ip', 'client.example'],
+        /not an IP address/],
+      // Names on a client of another method.
+      [['create', '--tls-client-auth-san-dns', 'a.example'], /names are for tls_client_auth clients/],
+      [['create', '--auth-method', 'self_signed_tls_client_auth', '--certificate-file', cert.file,
+        '--tls-client-auth-subject-dn', 'CN=gamma'], /names are for tls_client_auth clients/],
+      [['update', 'taken', '--tls-client-auth-san-uri', 'urn:a'], /names are for tls_client_auth clients/],
+      // Certificates: not one, none, or on another method.
+      [['create', '--auth-method', 'self_signed_tls_client_auth', '--certificate-file',
+        scratch.write('not a certificate')], /not a PEM certificate/],
+      [['create', '--auth-method', 'self_signed_tls_client_auth', '--certificate-file', cert.keyFile],
+        /not a PEM certificate/],
+      [['create', '--auth-method', 'self_signed_tls_client_auth', '--certificate-file',
+        join(scratch.path, 'missing.pem')], /cannot read/],
+      [['create', '--auth-method', 'self_signed_tls_client_auth'], /needs --certificate-file/],
+      [['create', '--certificate-file', cert.file], /for self_signed_tls_client_auth clients/],
+      [['create', '--auth-method', 'tls_client_auth', '--tls-client-auth-san-dns', 'a.example',
+        '--certificate-file', cert.file], /for self_signed_tls_client_auth clients/],
+      [['create', '--type', 'public', '--auth-method', 'tls_client_auth',
+        '--tls-client-auth-san-dns', 'a.example'], /public client/],
+      [['update', 'taken', '--tls-client-certificate-bound-access-tokens',
+        '--no-tls-client-certificate-bound-access-tokens'], /excludes/],
+    ];
+    for (const [args, reason] of cases) {
+      const r = fails(['client', ...args, '--data-dir', dir], 2, reason);
+      if (!/excludes/.test(String(reason))) {
+        assert.match(r.stderr, /^tessera client \S+: .+/, args.join(' '));
+      }
+    }
+    const clients = list(dir);
+    assert.deepEqual(clients.map((c) => c.client_id), ['taken']);
+    assert.equal(clients[0].token_endpoint_auth_method, 'client_secret_basic');
+    assert.equal(clients[0].tls_client_certificate_bound_access_tokens, false);
+    for (const n of NAMES) assert.equal(clients[0][n], undefined, n);
   });
 });

@@ -17,11 +17,13 @@ import { freePort, ok, startTessera, waitFor } from './tessera.mjs';
 // oauth4webapi's option for plain http.
 export const insecure = { [oauth.allowInsecureRequests]: true };
 
-// The server metadata of `issuer` (a URL string), discovered and validated by oauth4webapi.
-async function discover(issuer) {
+// The server metadata of `issuer` (a URL string), discovered and validated by oauth4webapi;
+// `fetcher`, when given, is its customFetch. allowInsecureRequests only for an http issuer.
+async function discover(issuer, fetcher) {
   const url = new URL(issuer);
-  return oauth.processDiscoveryResponse(
-    url, await oauth.discoveryRequest(url, { algorithm: 'oidc', ...insecure }));
+  const options = { algorithm: 'oidc', ...(url.protocol === 'http:' ? insecure : {}) };
+  if (fetcher) options[oauth.customFetch] = fetcher;
+  return oauth.processDiscoveryResponse(url, await oauth.discoveryRequest(url, options));
 }
 
 // startDemo(prefix, setup) that also sets `as` before `setup` runs: the server metadata,
@@ -42,15 +44,23 @@ export function startInteropDemo(prefix, setup) {
 // password (set as `user`: username and password). It writes a config whose `as:` section holds
 // the issuer, the secret key file and the lines `asExtra`, starts `tessera serve`, waits for
 // /readyz, sets `as` (the server metadata, as startInteropDemo does) and awaits `setup(serve)`.
-// The object also holds `dir` and `server` (startTessera's handle). after() kills the server and
-// removes the directory.
-export function startInteropServe(prefix, { asExtra = [], clients = () => ({}), user } = {},
-  setup = async () => {}) {
-  const serve = { dir: undefined, issuer: undefined, server: undefined, as: undefined };
+// The object also holds `dir`, `port` and `server` (startTessera's handle). after() kills the
+// server and removes the directory.
+// For a TLS listener: `https` makes the issuer https://127.0.0.1:<port>, `httpExtra` adds lines
+// to the config's `http:` section (e.g. its tls: block) and `fetch` (a fetch-like function, e.g.
+// one that trusts the test's CA) waits for /readyz and is oauth4webapi's customFetch for the
+// discovery. `asExtra` and `httpExtra` may also be functions of the object (dir and port set),
+// returning the lines. port + 1 .. port + 4 were free too when the port was picked.
+export function startInteropServe(prefix, {
+  asExtra = [], httpExtra = [], https = false, fetch: fetcher, clients = () => ({}), user,
+} = {}, setup = async () => {}) {
+  const serve = { dir: undefined, port: undefined, issuer: undefined, server: undefined, as: undefined };
+  const lines = (extra) => (typeof extra === 'function' ? extra(serve) : extra);
   before(async () => {
     serve.dir = mkdtempSync(join(tmpdir(), prefix));
     const port = await freePort();
-    serve.issuer = `http://127.0.0.1:${port}`;
+    serve.port = port;
+    serve.issuer = `${https ? 'https' : 'http'}://127.0.0.1:${port}`;
     const db = join(serve.dir, 'tessera.db');
     const secretKey = join(serve.dir, 'secret.key');
     writeFileSync(secretKey, randomBytes(32).toString('base64url'), { mode: 0o600 });
@@ -70,25 +80,26 @@ export function startInteropServe(prefix, { asExtra = [], clients = () => ({}), 
       'roles: [as]',
       'http:',
       `  listen: 127.0.0.1:${port}`,
+      ...lines(httpExtra).map((line) => `  ${line}`),
       'store:',
       '  driver: sqlite',
       `  path: ${db}`,
       'as:',
       `  issuer: ${serve.issuer}`,
       `  secret_key_file: ${secretKey}`,
-      ...asExtra.map((line) => `  ${line}`),
+      ...lines(asExtra).map((line) => `  ${line}`),
       '',
     ].join('\n'));
     serve.server = startTessera(['serve', '--config', config]);
     await waitFor(async () => {
       if (serve.server.child.exitCode !== null) throw new Error(`tessera serve exited: ${serve.server.err()}`);
       try {
-        return (await fetch(serve.issuer + '/readyz')).status === 200;
+        return (await (fetcher ?? fetch)(serve.issuer + '/readyz')).status === 200;
       } catch {
         return false;
       }
     }, 'tessera serve ready');
-    serve.as = await discover(serve.issuer);
+    serve.as = await discover(serve.issuer, fetcher);
     await setup(serve);
   });
   after(() => {

@@ -228,6 +228,15 @@ TEST(Config, AsMtlsListenerNeedsTlsAndAPort) {
   ASSERT_TRUE(named.ok()) << named.error();
   EXPECT_EQ(named->as->mtls->url, "https://mtls.as.example");
   EXPECT_EQ(named->as->mtls->client_ca_file, file);
+  EXPECT_TRUE(named->as->self_signed_certificates);
+  // Without its own client CA, the mTLS listener trusts the main listener's.
+  auto inherited = parse_config("http:\n  tls:\n    cert_file: " + file +
+                                    "\n    key_file: " + file + "\n    client_ca_file: " + file +
+                                    "\n    client_auth: optional\n"
+                                    "as:\n  issuer: https://as.example\n  mtls:\n    port: 9443\n",
+                                "tessera.yaml");
+  ASSERT_TRUE(inherited.ok()) << inherited.error();
+  EXPECT_EQ(inherited->as->mtls->client_ca_file, file);
 
   EXPECT_NE(error_of("as:\n  issuer: https://as.example\n  mtls:\n    port: 9443\n")
                 .find("key 'as.mtls': needs http.tls"),
@@ -259,6 +268,16 @@ TEST(Config, ClientCertificatesOnTheMainListenerOfferMutualTls) {
   ASSERT_TRUE(any.ok()) << any.error();
   EXPECT_TRUE(any->as->mutual_tls);
   EXPECT_EQ(any->http.tls->client_auth, "optional_any_issuer");
+  EXPECT_TRUE(any->as->self_signed_certificates);
+  // A listener that refuses unknown issuers in the handshake cannot take self-signed ones.
+  const std::string ca_line = "\n    client_ca_file: " + file;
+  auto optional =
+      parse_config("http:\n  tls:\n    cert_file: " + file + "\n    key_file: " + file + ca_line +
+                       "\n    client_auth: optional\nas:\n  issuer: https://as.example\n",
+                   "tessera.yaml");
+  ASSERT_TRUE(optional.ok()) << optional.error();
+  EXPECT_TRUE(optional->as->mutual_tls);
+  EXPECT_FALSE(optional->as->self_signed_certificates);
   EXPECT_NE(error_of(with("optional")).find("http.tls.client_ca_file"), std::string::npos);
   EXPECT_NE(error_of(with("sometimes")).find("http.tls.client_auth"), std::string::npos);
 }

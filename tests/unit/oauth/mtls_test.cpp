@@ -279,6 +279,27 @@ TEST_F(NoMtlsTest, DiscoveryOffersNoCertificateMethodsWithoutMutualTls) {
   EXPECT_FALSE(m.contains("mtls_endpoint_aliases"));
 }
 
+// A main listener that asks for certificates chained to its client CAs (client_auth optional):
+// the self-signed method cannot work there, so it is not offered.
+class CaOnlyMtlsTest : public AuthorizationServerTest {
+ protected:
+  AuthorizationServerOptions server_options() override {
+    AuthorizationServerOptions options = AuthorizationServerTest::server_options();
+    options.mutual_tls = true;
+    return options;
+  }
+};
+
+TEST_F(CaOnlyMtlsTest, DiscoveryOffersTlsClientAuthButNotSelfSigned) {
+  json::Json m = body(fetch("/.well-known/openid-configuration"));
+  const auto& methods = m["token_endpoint_auth_methods_supported"];
+  EXPECT_NE(std::find(methods.begin(), methods.end(), "tls_client_auth"), methods.end());
+  EXPECT_EQ(std::find(methods.begin(), methods.end(), "self_signed_tls_client_auth"),
+            methods.end());
+  EXPECT_EQ(m["tls_client_certificate_bound_access_tokens"], true);
+  EXPECT_FALSE(m.contains("mtls_endpoint_aliases"));
+}
+
 // ---- certificate_has_name -------------------------------------------------------------------
 
 TEST(CertificateHasName, EmptySubjectNeverMatches) {
