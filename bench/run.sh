@@ -18,6 +18,8 @@ echo "== OAuth: refresh token grant with rotation on SQLite (wrk -t1 -c64)"
 bash bench/oauth/refresh.sh "$BUILD_DIR/tessera" || rc=1
 echo "== OAuth: client credentials with DPoP-bound ES256 access tokens (wrk -t1 -c64)"
 bash bench/oauth/dpop.sh "$BUILD_DIR/tessera" || rc=1
+echo "== OAuth: client credentials over mutual TLS, certificate-bound ES256 tokens (mtls_load -c32)"
+bash bench/oauth/mtls.sh "$BUILD_DIR/tessera" || rc=1
 echo "== FGA: in-process engine, GitHub-like model, one million tuples"
 BUILD_DIR=$BUILD_DIR bash bench/fga/run.sh || rc=1
 echo "== FGA: HTTP Check, the same model and tuples on SQLite (wrk -t1 -c64)"

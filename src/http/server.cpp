@@ -283,6 +283,20 @@ class Connection final : public ConnectionBase,
     lowest_layer(stream_).set_option(tcp::no_delay(true), ec);
   }
 
+  ~Connection() override {
+    if constexpr (kTls) {
+      // A session stays resumable however its connection ended (RFC 5246 §7.2.1: since
+      // TLS 1.1 an improper close no longer forbids resumption; many clients close without
+      // close_notify, and a reset discards one in flight). OpenSSL drops the session of a
+      // connection freed without a shutdown, so mark it done (nothing is sent: the socket is
+      // closed). A fatal alert has removed the session already.
+      SSL* ssl = stream_.native_handle();
+      if (SSL_is_init_finished(ssl) == 1) {
+        SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+      }
+    }
+  }
+
   void start() {
     if constexpr (kTls) {
       enter(Phase::kHandshake);
@@ -805,6 +819,8 @@ std::string read_file_or(const std::string& pem, const std::string& path) {
   return out;
 }
 
+constexpr long kTlsSessionCacheSize = 20 * 1024;
+
 void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
@@ -818,6 +834,17 @@ void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
   // Session resumption with client certificates needs a session id context.
   static const unsigned char kSessionContext[] = "tessera";
   SSL_CTX_set_session_id_context(ctx.native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  if (tls.client_certificates != ClientCertMode::kOff) {
+    // Resumption keeps sessions in this process's cache instead of stateless tickets
+    // (RFC 8446 §4.6.1 lets the server choose; TLS 1.2 uses session ids, RFC 5246 §7.4.1.2).
+    // A ticket carries the client certificate, and OpenSSL 3.0 decodes its public key again on
+    // every resumption, which cost more than the rest of a token request; a cached session
+    // keeps the parsed certificate. At most kTlsSessionCacheSize sessions (OpenSSL's default);
+    // the oldest go first.
+    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx.native_handle(), kTlsSessionCacheSize);
+  }
   switch (tls.client_certificates) {
     case ClientCertMode::kOff:
       ctx.set_verify_mode(ssl::verify_none);

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include <atomic>
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "core/base64url.h"
 #include "core/json.h"
@@ -222,6 +226,83 @@ TEST_F(TlsTest, ClientCertificateSubjectAltNamesReachTheHandler) {
   EXPECT_EQ(j["san"]["uri"], json::Json({"spiffe://example.org/c"}));
   EXPECT_EQ(j["san"]["ip"], json::Json({"192.0.2.7", "2001:db8::1"}));
   EXPECT_EQ(j["san"]["email"], json::Json({"client@example.org"}));
+}
+
+// One request over a fresh TLS connection presenting `client`, offering `session` for
+// resumption; the connection is then dropped without close_notify. Returns whether the session
+// was resumed and the session to offer next (owned by the caller).
+std::pair<bool, SSL_SESSION*> resumed_request(uint16_t port, const std::string& ca_pem,
+                                              const Pem& client, SSL_SESSION* session,
+                                              int max_version) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free);
+  SSL_CTX_set_max_proto_version(ctx.get(), max_version);
+  std::unique_ptr<BIO, decltype(&BIO_free)> ca_bio(
+      BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())), &BIO_free);
+  X509* ca_cert = PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca_cert);
+  X509_free(ca_cert);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
+      BIO_new_mem_buf(client.certificate.data(), static_cast<int>(client.certificate.size())),
+      &BIO_free);
+  X509* cert = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr);
+  SSL_CTX_use_certificate(ctx.get(), cert);
+  X509_free(cert);
+  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
+      BIO_new_mem_buf(client.private_key.data(), static_cast<int>(client.private_key.size())),
+      &BIO_free);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+  SSL_CTX_use_PrivateKey(ctx.get(), key);
+  EVP_PKEY_free(key);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
+  std::unique_ptr<BIO, decltype(&BIO_free_all)> conn(
+      BIO_new_connect(("127.0.0.1:" + std::to_string(port)).c_str()), &BIO_free_all);
+  EXPECT_EQ(BIO_do_connect(conn.get()), 1);
+  SSL_set_bio(ssl.get(), conn.get(), conn.get());
+  BIO* raw = conn.release();  // owned by ssl now
+  (void)raw;
+  if (session != nullptr) SSL_set_session(ssl.get(), session);
+  EXPECT_EQ(SSL_connect(ssl.get()), 1);
+  const std::string request = "GET /whoami HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  EXPECT_EQ(SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())),
+            static_cast<int>(request.size()));
+  std::string response;
+  char buf[4096];
+  while (response.find("}") == std::string::npos) {
+    const int n = SSL_read(ssl.get(), buf, sizeof(buf));
+    if (n <= 0) break;
+    response.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(response.find("\"x5t#S256\""), std::string::npos) << response;
+  const bool reused = SSL_session_reused(ssl.get()) == 1;
+  SSL_SESSION* next = SSL_get1_session(ssl.get());
+  // Dropped without close_notify: the socket closes with the SSL. Marked shut down first, only
+  // so this client's own OpenSSL keeps the session resumable.
+  SSL_set_shutdown(ssl.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  return {reused, next};
+}
+
+// A listener that asks for client certificates resumes sessions from its cache (no tickets to
+// decode), also after a client dropped the connection without close_notify (RFC 5246 §7.2.1).
+TEST_F(TlsTest, ClientCertificateSessionsResumeAfterAnImproperClose) {
+  auto s = start_server(whoami_router(), tls_options(ClientCertMode::kOptionalAnyIssuer));
+  const Pem client = client_pki.issue_client("resumer");
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto [first_reused, session] =
+        resumed_request(s.port(), server_pki.ca_certificate(), client, nullptr, version);
+    EXPECT_FALSE(first_reused);
+    for (int i = 0; i < 3; ++i) {
+      // Let the server free the previous connection first.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto [reused, next] =
+          resumed_request(s.port(), server_pki.ca_certificate(), client, session, version);
+      EXPECT_TRUE(reused) << "version " << version << " connection " << i + 2;
+      SSL_SESSION_free(session);
+      session = next;
+    }
+    SSL_SESSION_free(session);
+  }
 }
 
 TEST_F(TlsTest, ClientRefusesAnUntrustedCertificate) {
