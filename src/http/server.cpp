@@ -819,7 +819,7 @@ std::string read_file_or(const std::string& pem, const std::string& path) {
   return out;
 }
 
-constexpr long kTlsSessionCacheSize = 20 * 1024;
+constexpr long kTlsSessionCacheSize = 20'480;
 
 void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |

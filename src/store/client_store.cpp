@@ -156,8 +156,9 @@ StoreResult<Ok> validate_client(const Client& c) {
       return invalid("a tls_client_auth client needs the certificate name it is known by");
     }
   } else if (c.auth_method == ClientAuthMethod::kSelfSignedTlsClientAuth) {
-    if (!c.secret_sha256.empty())
+    if (!c.secret_sha256.empty()) {
       return invalid("a self_signed_tls_client_auth client has no secret");
+    }
     if (!c.jwks_json) return invalid("a self_signed_tls_client_auth client needs jwks");
     if (auto problem = jwks_problem(*c.jwks_json, true)) return invalid(*problem);
   } else if (c.secret_sha256.size() != 32) {
@@ -257,6 +258,51 @@ Value name_value(const Client& c) {
   return c.tls_client_auth_name->value;
 }
 
+// Every column of a client but client_id and created_at, in the order of setting_values().
+constexpr std::string_view kSettingColumns[] = {"client_type",
+                                                "token_endpoint_auth_method",
+                                                "secret_sha256",
+                                                "grant_types",
+                                                "redirect_uris",
+                                                "scopes",
+                                                "audiences",
+                                                "access_token_format",
+                                                "access_token_lifetime",
+                                                "jwks",
+                                                "post_logout_redirect_uris",
+                                                "refresh_token_lifetime",
+                                                "skip_consent",
+                                                "may_impersonate",
+                                                "dpop_bound_access_tokens",
+                                                "require_pushed_authorization_requests",
+                                                "tls_client_certificate_bound_access_tokens",
+                                                "tls_client_auth_name_type",
+                                                "tls_client_auth_name"};
+
+// The values of kSettingColumns for `c`, written by insert and update alike.
+std::vector<Value> setting_values(const Client& c) {
+  std::vector<Value> values = {to_string(c.type),
+                               to_string(c.auth_method),
+                               secret_value(c),
+                               list_to_text(c.grant_types),
+                               list_to_text(c.redirect_uris),
+                               list_to_text(c.scopes),
+                               list_to_text(c.audiences),
+                               to_string(c.access_token_format),
+                               c.access_token_lifetime,
+                               jwks_value(c),
+                               list_to_text(c.post_logout_redirect_uris),
+                               c.refresh_token_lifetime,
+                               int64_t{c.skip_consent},
+                               int64_t{c.may_impersonate},
+                               int64_t{c.dpop_bound_access_tokens},
+                               int64_t{c.require_pushed_authorization_requests},
+                               int64_t{c.tls_client_certificate_bound_access_tokens},
+                               name_type_value(c),
+                               name_value(c)};
+  return values;
+}
+
 class SqlClientStore final : public ClientStore {
  public:
   SqlClientStore(Database& database, const Clock& clock) : database_(database), clock_(clock) {}
@@ -270,35 +316,19 @@ class SqlClientStore final : public ClientStore {
     if (*existing) {
       return store_error(StoreError::Code::kConflict, "client " + c.client_id + " exists");
     }
-    auto inserted = database_.execute(
-        "INSERT INTO clients (client_id, client_type, token_endpoint_auth_method, secret_sha256,"
-        " grant_types, redirect_uris, scopes, audiences, access_token_format,"
-        " access_token_lifetime, created_at, jwks, post_logout_redirect_uris,"
-        " refresh_token_lifetime, skip_consent, may_impersonate, dpop_bound_access_tokens,"
-        " require_pushed_authorization_requests, tls_client_certificate_bound_access_tokens,"
-        " tls_client_auth_name_type, tls_client_auth_name)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {c.client_id,
-         to_string(c.type),
-         to_string(c.auth_method),
-         secret_value(c),
-         list_to_text(c.grant_types),
-         list_to_text(c.redirect_uris),
-         list_to_text(c.scopes),
-         list_to_text(c.audiences),
-         to_string(c.access_token_format),
-         c.access_token_lifetime,
-         c.created_at != 0 ? c.created_at : clock_.now(),
-         jwks_value(c),
-         list_to_text(c.post_logout_redirect_uris),
-         c.refresh_token_lifetime,
-         int64_t{c.skip_consent},
-         int64_t{c.may_impersonate},
-         int64_t{c.dpop_bound_access_tokens},
-         int64_t{c.require_pushed_authorization_requests},
-         int64_t{c.tls_client_certificate_bound_access_tokens},
-         name_type_value(c),
-         name_value(c)});
+    std::vector<Value> values = setting_values(c);
+    values.emplace_back(c.client_id);
+    values.emplace_back(c.created_at != 0 ? c.created_at : clock_.now());
+    static const std::string insert_sql = [] {
+      std::string columns, marks;
+      for (std::string_view column : kSettingColumns) {
+        columns.append(column).append(", ");
+        marks.append("?, ");
+      }
+      return "INSERT INTO clients (" + columns + "client_id, created_at) VALUES (" + marks +
+             "?, ?)";
+    }();
+    auto inserted = database_.execute(insert_sql, values);
     if (!inserted) return Err(inserted.error());
     return Ok{};
   }
@@ -326,34 +356,16 @@ class SqlClientStore final : public ClientStore {
 
   StoreResult<Ok> update(const Client& c) override {
     if (auto valid = validate_client(c); !valid) return valid;
-    auto updated = database_.execute(
-        "UPDATE clients SET client_type = ?, token_endpoint_auth_method = ?, secret_sha256 = ?,"
-        " grant_types = ?, redirect_uris = ?, scopes = ?, audiences = ?, access_token_format = ?,"
-        " access_token_lifetime = ?, jwks = ?, post_logout_redirect_uris = ?,"
-        " refresh_token_lifetime = ?, skip_consent = ?, may_impersonate = ?,"
-        " dpop_bound_access_tokens = ?, require_pushed_authorization_requests = ?,"
-        " tls_client_certificate_bound_access_tokens = ?, tls_client_auth_name_type = ?,"
-        " tls_client_auth_name = ? WHERE client_id = ?",
-        {to_string(c.type),
-         to_string(c.auth_method),
-         secret_value(c),
-         list_to_text(c.grant_types),
-         list_to_text(c.redirect_uris),
-         list_to_text(c.scopes),
-         list_to_text(c.audiences),
-         to_string(c.access_token_format),
-         c.access_token_lifetime,
-         jwks_value(c),
-         list_to_text(c.post_logout_redirect_uris),
-         c.refresh_token_lifetime,
-         int64_t{c.skip_consent},
-         int64_t{c.may_impersonate},
-         int64_t{c.dpop_bound_access_tokens},
-         int64_t{c.require_pushed_authorization_requests},
-         int64_t{c.tls_client_certificate_bound_access_tokens},
-         name_type_value(c),
-         name_value(c),
-         c.client_id});
+    std::vector<Value> values = setting_values(c);
+    values.emplace_back(c.client_id);
+    static const std::string update_sql = [] {
+      std::string sql = "UPDATE clients SET ";
+      for (std::string_view column : kSettingColumns) {
+        sql.append(sql.back() == ' ' ? "" : ", ").append(column).append(" = ?");
+      }
+      return sql + " WHERE client_id = ?";
+    }();
+    auto updated = database_.execute(update_sql, values);
     if (!updated) return Err(updated.error());
     if (*updated == 0) {
       return store_error(StoreError::Code::kNotFound, "client " + c.client_id + " does not exist");

@@ -162,9 +162,15 @@ StoreResult<std::vector<Row>> Database::query(std::string_view sql,
 }
 
 StoreResult<int64_t> Database::execute(std::string_view sql, std::initializer_list<Value> params) {
+  return execute(sql, std::span<const Value>(params.begin(), params.size()));
+}
+
+StoreResult<int64_t> Database::execute(std::string_view sql, std::span<const Value> params) {
   auto lease = acquire();
   if (!lease) return Err(lease.error());
-  return (*lease)->execute(sql, params);
+  auto result = (*lease)->run(sql, params);
+  if (!result) return Err(result.error());
+  return result->affected_rows;
 }
 
 namespace {

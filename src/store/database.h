@@ -183,6 +183,8 @@ class Database {
   StoreResult<std::vector<Row>> query(std::string_view sql,
                                       std::initializer_list<Value> params = {});
   StoreResult<int64_t> execute(std::string_view sql, std::initializer_list<Value> params = {});
+  // The same with parameters built at run time.
+  StoreResult<int64_t> execute(std::string_view sql, std::span<const Value> params);
 
   // Runs `work(Connection&)` (which returns a StoreResult<T>) in a transaction on one pooled
   // connection: commits when it succeeds, rolls back when it fails.

@@ -64,6 +64,13 @@ class TlsTest : public ::testing::Test {
     o.ca_pem = server_pki.ca_certificate();
     return o;
   }
+  // A trusting client that presents `pem` as its certificate.
+  ClientOptions presenting(const Pem& pem) {
+    ClientOptions o = trusting_client();
+    o.client_certificate_pem = pem.certificate;
+    o.client_private_key_pem = pem.private_key;
+    return o;
+  }
 
   static std::string thumbprint_of(const std::string& pem) {
     // DER of the PEM body, hashed like the server does.
@@ -96,10 +103,7 @@ TEST_F(TlsTest, ServesJsonOverTlsToAVerifyingClient) {
 TEST_F(TlsTest, RequiredClientCertificateReachesTheHandler) {
   auto s = start_server(whoami_router(), tls_options(ClientCertMode::kRequired));
   auto client_pem = client_pki.issue_client("client-app");
-  ClientOptions co = trusting_client();
-  co.client_certificate_pem = client_pem.certificate;
-  co.client_private_key_pem = client_pem.private_key;
-  HttpClient client(co);
+  HttpClient client(presenting(client_pem));
   auto r = client.get(s.url("/whoami", true));
   ASSERT_TRUE(r.ok()) << r.error().message;
   auto j = json::parse_strict(r->body);
@@ -121,10 +125,7 @@ TEST_F(TlsTest, RequiredModeRefusesACertificateFromAnotherCa) {
   std::atomic<int> calls{0};
   auto s = start_server(whoami_router(&calls), tls_options(ClientCertMode::kRequired));
   auto rogue = rogue_pki.issue_client("client-app");
-  ClientOptions co = trusting_client();
-  co.client_certificate_pem = rogue.certificate;
-  co.client_private_key_pem = rogue.private_key;
-  HttpClient client(co);
+  HttpClient client(presenting(rogue));
   auto r = client.get(s.url("/whoami", true));
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(calls.load(), 0);
@@ -138,10 +139,7 @@ TEST_F(TlsTest, OptionalModeAcceptsClientsWithAndWithoutCertificate) {
   EXPECT_FALSE(json::parse_strict(r1->body)->contains("x5t#S256"));
 
   auto client_pem = client_pki.issue_client("client-app");
-  ClientOptions co = trusting_client();
-  co.client_certificate_pem = client_pem.certificate;
-  co.client_private_key_pem = client_pem.private_key;
-  HttpClient with_cert(co);
+  HttpClient with_cert(presenting(client_pem));
   auto r2 = with_cert.get(s.url("/whoami", true));
   ASSERT_TRUE(r2.ok()) << r2.error().message;
   EXPECT_EQ((*json::parse_strict(r2->body))["x5t#S256"], thumbprint_of(client_pem.certificate));
@@ -151,10 +149,7 @@ TEST_F(TlsTest, OptionalModeStillRefusesACertificateFromAnotherCa) {
   std::atomic<int> calls{0};
   auto s = start_server(whoami_router(&calls), tls_options(ClientCertMode::kOptional));
   auto rogue = rogue_pki.issue_client("client-app");
-  ClientOptions co = trusting_client();
-  co.client_certificate_pem = rogue.certificate;
-  co.client_private_key_pem = rogue.private_key;
-  HttpClient client(co);
+  HttpClient client(presenting(rogue));
   EXPECT_FALSE(client.get(s.url("/whoami", true)).ok());
   EXPECT_EQ(calls.load(), 0);
 }
@@ -165,12 +160,7 @@ TEST_F(TlsTest, AnyIssuerModeHandsOverEveryCertificateMarked) {
   std::atomic<int> calls{0};
   auto s = start_server(whoami_router(&calls), tls_options(ClientCertMode::kOptionalAnyIssuer));
   const auto whoami = [&](const Pem* pem) {
-    ClientOptions co = trusting_client();
-    if (pem) {
-      co.client_certificate_pem = pem->certificate;
-      co.client_private_key_pem = pem->private_key;
-    }
-    HttpClient client(co);
+    HttpClient client(pem ? presenting(*pem) : trusting_client());
     auto r = client.get(s.url("/whoami", true));
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *json::parse_strict(r->body) : json::Json();
@@ -196,10 +186,7 @@ TEST_F(TlsTest, AnyIssuerModeNeedsNoClientCa) {
   o.tls->client_ca_pem.clear();
   auto s = start_server(whoami_router(), o);
   const Pem trusted = client_pki.issue_client("trusted");
-  ClientOptions co = trusting_client();
-  co.client_certificate_pem = trusted.certificate;
-  co.client_private_key_pem = trusted.private_key;
-  HttpClient client(co);
+  HttpClient client(presenting(trusted));
   auto r = client.get(s.url("/whoami", true));
   ASSERT_TRUE(r.ok()) << r.error().message;
   // No CA to chain to: nothing verifies.
@@ -213,10 +200,7 @@ TEST_F(TlsTest, ClientCertificateSubjectAltNamesReachTheHandler) {
       "named",
       "DNS:client.example,DNS:b.example,URI:spiffe://example.org/c,IP:192.0.2.7,"
       "IP:2001:db8:0:0:0:0:0:1,email:client@example.org");
-  ClientOptions co = trusting_client();
-  co.client_certificate_pem = pem.certificate;
-  co.client_private_key_pem = pem.private_key;
-  HttpClient client(co);
+  HttpClient client(presenting(pem));
   auto r = client.get(s.url("/whoami", true));
   ASSERT_TRUE(r.ok()) << r.error().message;
   json::Json j = *json::parse_strict(r->body);
