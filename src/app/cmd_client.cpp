@@ -189,7 +189,8 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   cmd->add_option("--refresh-token-lifetime", o.refresh_token_lifetime,
                   "Seconds: absolute lifetime of a refresh-token family (1-7776000)");
   cmd->add_option("--jwks-file", o.jwks_file,
-                  "JWKS (or one JWK) with the client's public keys, for private_key_jwt");
+                  "JWKS (or one JWK) with the client's public keys: for private_key_jwt, and "
+                  "for signed request objects (JAR, RFC 9101) of any client");
   // RFC 8705 §2.1.2: the one name a tls_client_auth client's certificate must carry.
   std::vector<CLI::Option*> names = {
       cmd->add_option("--tls-client-auth-subject-dn", o.subject_dn,
@@ -463,8 +464,10 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   }
 
   if (o.given("--jwks-file")) {
-    if (c.auth_method != store::ClientAuthMethod::kPrivateKeyJwt) {
-      return bad("--jwks-file is for private_key_jwt clients");
+    // private_key_jwt's keys (RFC 7523 §2.2), and any client's request object keys (RFC 9101);
+    // a self-signed client registers certificates instead.
+    if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
+      return bad("--jwks-file: a self_signed_tls_client_auth client uses --certificate-file");
     }
     auto jwks = read_jwks_file(o.jwks_file);
     if (!jwks) return Err(jwks.error());
@@ -495,8 +498,9 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
             "a self_signed_tls_client_auth client needs --certificate-file (RFC 8705 §2.2.2)");
       }
     }
-  } else {
-    c.jwks_json.reset();
+  } else if (previous_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth &&
+             !o.given("--jwks-file")) {
+    c.jwks_json.reset();  // certificates, not request object keys
   }
   if (c.auth_method == store::ClientAuthMethod::kTlsClientAuth) {
     if (!c.tls_client_auth_name) {

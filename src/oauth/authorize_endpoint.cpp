@@ -8,6 +8,7 @@
 #include "oauth/discovery.h"
 #include "oauth/pages.h"
 #include "oauth/par_endpoint.h"
+#include "oauth/request_object.h"
 #include "oauth/tokens.h"
 
 namespace tessera::oauth {
@@ -225,6 +226,25 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   // RFC 9126 §4: request_uri names a request the client pushed; only client_id travels with
   // it, and every other parameter is ignored. Used once: a second visit finds nothing.
   const bool pushed = params->get("request_uri").has_value();
+  // RFC 9101 §5, §6.3: a request object (signed by the client) replaces every other parameter.
+  // Its redirect_uri is not trusted before it verifies, so failures are shown here.
+  if (auto object = params->get("request"); object && !object->empty()) {
+    if (pushed) {
+      return error_page(ctx, 400, "This sign-in link is not valid",
+                        "invalid_request: request and request_uri cannot be used together");
+    }
+    if (!client) {
+      return error_page(ctx, 400, "This sign-in link is not valid",
+                        "invalid_request: client_id is required with request");
+    }
+    auto opened = open_request_object(*object, *client, store_.replay_cache(), clock_,
+                                      RequestObjectOptions{options_.issuer});
+    if (!opened) {
+      return error_page(ctx, 400, "This sign-in link is not valid",
+                        opened.error().code + ": " + opened.error().description);
+    }
+    *params = std::move(*opened);
+  }
   if (pushed) {
     if (!client) {
       return error_page(ctx, 400, "This sign-in link is not valid",

@@ -106,7 +106,10 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
         "phone_number",
         "phone_number_verified"}},
       {"claims_parameter_supported", false},
-      {"request_parameter_supported", false},
+      // RFC 9101 §10.1: request objects by value at /authorize and PAR (by reference only
+      // through PAR's request_uri).
+      {"request_parameter_supported", true},
+      {"request_object_signing_alg_values_supported", assertion_algs},
       {"request_uri_parameter_supported", false},
   };
   if (!in.scopes_supported.empty()) m["scopes_supported"] = in.scopes_supported;

@@ -52,6 +52,10 @@ struct OAuthError {
   static OAuthError use_dpop_nonce(std::string description, std::string nonce) {
     return {400, "use_dpop_nonce", std::move(description), false, std::move(nonce)};
   }
+  // RFC 9101 §6.1, §7: the request object is unsigned, badly signed, or its claims are wrong.
+  static OAuthError invalid_request_object(std::string description) {
+    return {400, "invalid_request_object", std::move(description)};
+  }
   static OAuthError server_error(std::string description) {
     return {500, "server_error", std::move(description)};
   }

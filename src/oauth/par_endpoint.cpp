@@ -3,6 +3,7 @@
 #include "core/crypto.h"
 #include "oauth/authorize_request.h"
 #include "oauth/discovery.h"
+#include "oauth/request_object.h"
 #include "oauth/token_endpoint.h"
 #include "oauth/tokens.h"
 
@@ -17,11 +18,13 @@ bool is_client_authentication(std::string_view name) {
 }  // namespace
 
 ParEndpoint::ParEndpoint(ParOptions options, const ClientAuthenticator& clients,
-                         store::GrantStore& grants, const DpopProofs& dpop, const Clock& clock)
+                         store::GrantStore& grants, store::ReplayCache& replay,
+                         const DpopProofs& dpop, const Clock& clock)
     : options_(std::move(options)),
       urls_(endpoint_urls(options_.issuer, options_.mtls_endpoint_base, "/par")),
       clients_(clients),
       grants_(grants),
+      replay_(replay),
       dpop_(dpop),
       clock_(clock) {}
 
@@ -52,12 +55,21 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
     return Err(OAuthError::invalid_request("client_id is not the authenticated client"));
   }
   http::Params params;
-  for (const auto& [name, value] : *form) {
-    // RFC 6749 §3.1: a parameter without a value is an omitted one.
-    if (value.empty() || is_client_authentication(name)) continue;
-    params.add(name, value);
+  if (auto object = form->get("request"); object && !object->empty()) {
+    // RFC 9126 §3, RFC 9101 §6.3: a request object is the whole request; the other parameters
+    // of the push are ignored.
+    auto opened = open_request_object(*object, client, replay_, clock_,
+                                      RequestObjectOptions{options_.issuer});
+    if (!opened) return Err(opened.error());
+    params = std::move(*opened);
+  } else {
+    for (const auto& [name, value] : *form) {
+      // RFC 6749 §3.1: a parameter without a value is an omitted one.
+      if (value.empty() || is_client_authentication(name)) continue;
+      params.add(name, value);
+    }
+    if (!params.get("client_id")) params.add("client_id", client.client_id);
   }
-  if (!params.get("client_id")) params.add("client_id", client.client_id);
 
   // RFC 9449 §10.1: a DPoP proof here binds the code to its key, as dpop_jkt does; both given,
   // they must agree.

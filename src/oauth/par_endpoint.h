@@ -28,13 +28,15 @@ struct ParOptions {
 class ParEndpoint {
  public:
   ParEndpoint(ParOptions options, const ClientAuthenticator& clients, store::GrantStore& grants,
-              const DpopProofs& dpop, const Clock& clock);
+              store::ReplayCache& replay, const DpopProofs& dpop, const Clock& clock);
 
   // POST /par (RFC 9126 §2): 201 {"request_uri", "expires_in"}; errors as the token
   // endpoint's (RFC 9126 §2.3): invalid_client (401), invalid_request (request_uri given, a
   // repeated or malformed parameter, a client_id other than the authenticated one, or any check
   // of the authorization request that fails), invalid_scope, invalid_target,
-  // invalid_dpop_proof. A DPoP proof here binds the code like dpop_jkt (RFC 9449 §10.1).
+  // invalid_dpop_proof, invalid_request_object (a `request` object that fails RFC 9101's
+  // checks; its claims are then the whole request, §3). A DPoP proof here binds the code like
+  // dpop_jkt (RFC 9449 §10.1).
   http::Response handle(const http::Request& request) const;
 
  private:
@@ -44,6 +46,7 @@ class ParEndpoint {
   EndpointUrls urls_;  // the endpoint's URL and its mTLS alias: a DPoP proof's htu
   const ClientAuthenticator& clients_;
   store::GrantStore& grants_;
+  store::ReplayCache& replay_;
   const DpopProofs& dpop_;
   const Clock& clock_;
 };

@@ -164,6 +164,11 @@ StoreResult<Ok> validate_client(const Client& c) {
   } else if (c.secret_sha256.size() != 32) {
     return invalid("secret_sha256 must be 32 bytes");
   }
+  // RFC 7591 §2 jwks of another client: the keys its request objects are signed with (RFC 9101).
+  if (c.jwks_json && c.auth_method != ClientAuthMethod::kPrivateKeyJwt &&
+      c.auth_method != ClientAuthMethod::kSelfSignedTlsClientAuth) {
+    if (auto problem = jwks_problem(*c.jwks_json, false)) return invalid(*problem);
+  }
   if (c.tls_client_auth_name && c.auth_method != ClientAuthMethod::kTlsClientAuth) {
     return invalid("a certificate name is for tls_client_auth clients only");
   }

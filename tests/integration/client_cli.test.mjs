@@ -236,7 +236,18 @@ describe('client update, show and delete', () => {
     const back = JSON.parse(ok(['client', 'update', 'svc', '--auth-method', 'client_secret_post',
       '--json', '--data-dir', dir]));
     assert.match(back.client_secret, /^[A-Za-z0-9_-]{43}$/, 'a new secret, since none existed');
-    assert.equal(back.jwks, undefined);
+    // The keys stay: they verify the client's signed request objects (RFC 9101).
+    assert.equal(back.jwks.keys.length, 1);
+  });
+
+  test('a client that authenticates with a secret may register request object keys', () => {
+    const dir = dataDir();
+    const key = publicJwk();
+    const out = JSON.parse(ok(['client', 'create', '--id', 'jar', '--jwks-file',
+      scratch.write({ keys: [key.public] }), '--json', '--data-dir', dir]));
+    assert.equal(out.token_endpoint_auth_method, 'client_secret_basic');
+    assert.match(out.client_secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(out.jwks.keys[0].x, key.public.x);
   });
 
   test('delete removes the client', () => {
@@ -274,8 +285,8 @@ describe('bad input', () => {
       [['create', '--access-token-lifetime', '86401'], 2, /--access-token-lifetime/],
       [['create', '--refresh-token-lifetime', '-5'], 2, /--refresh-token-lifetime/],
       [['create', '--auth-method', 'private_key_jwt'], 2, /needs --jwks-file/],
-      [['create', '--jwks-file', scratch.write({ keys: [key.public] })], 2,
-        /for private_key_jwt clients/],
+      [['create', '--jwks-file', scratch.write({ keys: [{ kty: 'oct', k: 'AAAA' }] })], 2,
+        /symmetric \(oct\) keys are not accepted/],
       [['create', '--auth-method', 'private_key_jwt', '--jwks-file',
         scratch.write({ keys: [key.private] })], 2, /private key/],
       [['create', '--auth-method', 'private_key_jwt', '--jwks-file',

@@ -1,0 +1,168 @@
+#include "oauth/request_object.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "core/json.h"
+#include "jose/jose.h"
+#include "oauth/client_auth.h"
+
+namespace tessera::oauth {
+namespace {
+
+constexpr size_t kMaxJtiLength = 256;
+
+Result<http::Params, OAuthError> invalid(const std::string& why) {
+  return Err(OAuthError::invalid_request_object(why));
+}
+
+const std::string* string_member(const json::Json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end() || !it->is_string()) return nullptr;
+  return &it->get_ref<const std::string&>();
+}
+
+// RFC 9101 §4: aud is the issuer, as a string or among an array's strings.
+bool audience_names(const json::Json& claims, const std::string& issuer) {
+  auto aud = claims.find("aud");
+  if (aud == claims.end()) return false;
+  if (aud->is_string()) return aud->get_ref<const std::string&>() == issuer;
+  if (!aud->is_array()) return false;
+  return std::any_of(aud->begin(), aud->end(), [&](const json::Json& a) {
+    return a.is_string() && a.get_ref<const std::string&>() == issuer;
+  });
+}
+
+// A NumericDate member (RFC 7519 §2) as seconds; nullopt when absent; false in `ok` when present
+// but not a number.
+std::optional<double> numeric_date(const json::Json& claims, const char* name, bool& ok) {
+  auto it = claims.find(name);
+  if (it == claims.end()) return std::nullopt;
+  if (!it->is_number()) {
+    ok = false;
+    return std::nullopt;
+  }
+  return it->get<double>();
+}
+
+}  // namespace
+
+Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
+                                                     const store::Client& client,
+                                                     store::ReplayCache& replay, const Clock& clock,
+                                                     const RequestObjectOptions& options) {
+  if (jwt.size() > options.max_bytes) {
+    return invalid("the request object is larger than " + std::to_string(options.max_bytes) +
+                   " bytes");
+  }
+  // RFC 7516 §9: five parts is a JWE; only signed objects are accepted.
+  if (std::count(jwt.begin(), jwt.end(), '.') != 2) {
+    return invalid(
+        "the request object must be a signed JWT (JWS compact form); encrypted "
+        "request objects are not supported");
+  }
+  auto unverified = jose::decode_unverified(jwt, options.max_bytes);
+  if (!unverified) return invalid("the request object is not a JWS compact serialization");
+  // §10.8: typ oauth-authz-req+jwt keeps a request object from passing for another JWT; older
+  // clients send JWT or nothing.
+  if (const std::string* typ = string_member(unverified->header, "typ")) {
+    if (*typ != "oauth-authz-req+jwt" && *typ != "JWT") {
+      return invalid("the request object's typ must be oauth-authz-req+jwt");
+    }
+  }
+  const std::vector<jose::Alg>& algs = client_assertion_algs();
+  const std::string* alg_name = string_member(unverified->header, "alg");
+  auto alg = alg_name ? jose::alg_from_string(*alg_name) : std::nullopt;
+  if (!alg || std::find(algs.begin(), algs.end(), *alg) == algs.end()) {
+    // RFC 9101 §6.1 with RFC 8725 §3.1: never "none"; HMAC needs a secret the server lacks.
+    return invalid(
+        "the request object must be signed with an asymmetric algorithm (RS256, "
+        "PS256, ES256, EdDSA and their larger variants)");
+  }
+  if (!client.jwks_json) {
+    return invalid("the client has no registered jwks to verify request objects with");
+  }
+  auto keys = parse_client_jwks(*client.jwks_json);
+  if (!keys) return invalid("the client's registered jwks is unusable");
+  jose::VerifyOptions verify_options;
+  verify_options.allowed_algs = algs;
+  verify_options.max_size = options.max_bytes;
+  auto verified = jose::verify(jwt, *keys, verify_options);
+  if (!verified) return invalid("the request object's signature does not verify");
+
+  auto claims = json::parse_strict(verified->payload);
+  if (!claims || !claims->is_object()) return invalid("the request object is not a JSON object");
+  const json::Json& c = *claims;
+  // RFC 9101 §4: iss is the client, aud the authorization server.
+  const std::string* iss = string_member(c, "iss");
+  if (iss == nullptr || *iss != client.client_id) {
+    return invalid("the request object's iss must be the client_id");
+  }
+  if (!audience_names(c, options.issuer)) {
+    return invalid("the request object's aud must name the issuer " + options.issuer);
+  }
+  // §5: a client_id inside must be the client's.
+  if (c.contains("client_id")) {
+    const std::string* id = string_member(c, "client_id");
+    if (id == nullptr || *id != client.client_id) {
+      return invalid("the request object's client_id is not the client's");
+    }
+  }
+  bool dates_ok = true;
+  const auto exp = numeric_date(c, "exp", dates_ok);
+  const auto nbf = numeric_date(c, "nbf", dates_ok);
+  const auto iat = numeric_date(c, "iat", dates_ok);
+  if (!dates_ok) return invalid("the request object's exp, nbf and iat must be numbers");
+  const auto now = static_cast<double>(clock.now());
+  const auto leeway = static_cast<double>(options.leeway);
+  if (!exp) return invalid("the request object must carry exp");
+  if (*exp <= now - leeway) return invalid("the request object has expired");
+  if (nbf && *nbf > now + leeway) return invalid("the request object is not valid yet (nbf)");
+  if (iat && *iat > now + leeway) return invalid("the request object is issued in the future");
+  const double from = nbf ? std::min(*nbf, now) : now;
+  if (*exp - from > static_cast<double>(options.max_lifetime)) {
+    return invalid("the request object may live at most " + std::to_string(options.max_lifetime) +
+                   " seconds");
+  }
+  // §6.3 / RFC 9126 §3: no request object inside a request object, no reference from it.
+  if (c.contains("request") || c.contains("request_uri")) {
+    return invalid("the request object must not carry request or request_uri");
+  }
+  // A jti, when the client sends one, makes the object single-use until it expires.
+  if (c.contains("jti")) {
+    const std::string* jti = string_member(c, "jti");
+    if (jti == nullptr || jti->empty() || jti->size() > kMaxJtiLength) {
+      return invalid("the request object's jti must be 1 to " + std::to_string(kMaxJtiLength) +
+                     " characters");
+    }
+    auto first = replay.remember_once("request_object", client.client_id + " " + *jti,
+                                      static_cast<int64_t>(std::ceil(*exp)) + options.leeway);
+    if (!first) return Err(OAuthError{503, "temporarily_unavailable", "the store is unavailable"});
+    if (!*first) return invalid("the request object's jti was already used");
+  }
+
+  http::Params params;
+  for (const auto& [name, value] : c.items()) {
+    if (name == "iss" || name == "aud" || name == "exp" || name == "nbf" || name == "iat" ||
+        name == "jti" || name == "client_id") {
+      continue;
+    }
+    // OpenID Core §6.1: parameters keep their JSON types in the object; /authorize reads them
+    // as the strings they would be in a query (claims and authorization_details as JSON).
+    if (value.is_string()) {
+      params.add(name, value.get<std::string>());
+    } else if (name == "resource" && value.is_array() &&
+               std::all_of(value.begin(), value.end(),
+                           [](const json::Json& r) { return r.is_string(); })) {
+      // RFC 8707 §2: several resources, each its own parameter.
+      for (const json::Json& r : value) params.add(name, r.get<std::string>());
+    } else if (!value.is_null()) {
+      params.add(name, value.dump());
+    }
+  }
+  params.add("client_id", client.client_id);
+  return params;
+}
+
+}  // namespace tessera::oauth
