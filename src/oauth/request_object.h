@@ -18,10 +18,10 @@
 namespace tessera::oauth {
 
 struct RequestObjectOptions {
-  std::string issuer;            // the object's aud must name it (RFC 9101 §4)
-  int64_t max_lifetime = 3600;   // seconds from nbf (or now) to exp (FAPI 2.0: at most 60 min)
-  int64_t leeway = 30;           // clock skew allowed on exp, nbf and iat
-  size_t max_bytes = 16 * 1024;  // a larger object is refused before any parsing
+  std::string issuer;           // the object's aud must name it (RFC 9101 §4)
+  int64_t max_lifetime = 3600;  // seconds from nbf (or now) to exp (FAPI 2.0: at most 60 min)
+  int64_t leeway = 30;          // clock skew allowed on exp, nbf and iat
+  size_t max_bytes = size_t{16} * 1024;  // a larger object is refused before any parsing
 };
 
 // RFC 9101 §6: verifies `jwt`, a request object of `client`, and returns its claims as
