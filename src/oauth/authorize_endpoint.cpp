@@ -137,7 +137,22 @@ http::Response AuthorizeEndpoint::respond(
   if (request.state) params.emplace_back("state", *request.state);
   // RFC 9207 §2: the iss parameter in every authorization response, errors included.
   params.emplace_back("iss", options_.issuer);
-  if (request.response_mode == ResponseMode::kFormPost) {
+  if (is_jwt_mode(request.response_mode)) {
+    // JARM §2.1: the response parameters as claims of one JWT signed by this server, with iss
+    // (RFC 9207 §2.4: inside the JWT only), aud the client and a short exp.
+    json::Json claims = {{"aud", request.client_id},
+                         {"exp", clock_.now() + options_.response_jwt_lifetime}};
+    for (auto& [name, value] : params) claims[name] = std::move(value);
+    auto key = keys_.active();
+    auto jwt = key ? jose::sign(claims.dump(), key->private_jwk, key->alg)
+                   : Result<std::string, jose::Status>(Err(jose::Status::kKeyInvalid));
+    if (!jwt) {
+      return error_page(ctx, 500, "Temporarily unavailable", "The response cannot be signed.");
+    }
+    params = {{"response", std::move(*jwt)}};
+  }
+  if (request.response_mode == ResponseMode::kFormPost ||
+      request.response_mode == ResponseMode::kFormPostJwt) {
     // OAuth 2.0 Form Post Response Mode §2.
     return finish(ctx, pages::form_post_response(request.redirect_uri, params));
   }

@@ -37,6 +37,7 @@ struct AuthorizeOptions {
   size_t login_threads = 2;                      // password checks run here, not on I/O threads
   size_t login_queue = 256;                      // logins waiting beyond this answer 503
   bool require_pushed_authorization_requests = false;  // RFC 9126 §5: every client must push
+  int64_t response_jwt_lifetime = 300;  // JARM §2.1: exp of a JWT-secured response, seconds
 };
 
 class AuthorizeEndpoint {

@@ -109,14 +109,15 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
     return E{"registration_not_supported", "the registration parameter is not supported"};
   }
   // response_mode first: an error must go back the way the client asked (OAuth 2.0 Multiple
-  // Response Type Encoding Practices §2.1). Only query and form_post are offered: fragment
-  // belongs to the implicit flows OAuth 2.1 removes.
+  // Response Type Encoding Practices §2.1). Query and form_post are offered, plain or as JARM
+  // JWTs; fragment belongs to the implicit flows OAuth 2.1 removes.
   if (auto mode = get("response_mode")) {
-    if (*mode == "form_post") {
-      r.response_mode = ResponseMode::kFormPost;
-    } else if (*mode != "query") {
-      return E{"invalid_request", "response_mode must be query or form_post"};
+    auto parsed = parse_response_mode(*mode);
+    if (!parsed) {
+      return E{"invalid_request",
+               "response_mode must be query, form_post, jwt, query.jwt or form_post.jwt"};
     }
+    r.response_mode = *parsed;
   }
   auto response_type = get("response_type");
   if (!response_type) return E{"invalid_request", "response_type is missing"};
@@ -193,6 +194,29 @@ bool AuthorizationRequest::has_prompt(std::string_view value) const {
   return contains(prompt, value);
 }
 
+std::string_view to_string(ResponseMode mode) {
+  switch (mode) {
+    case ResponseMode::kQuery:
+      return "query";
+    case ResponseMode::kFormPost:
+      return "form_post";
+    case ResponseMode::kQueryJwt:
+      return "query.jwt";
+    case ResponseMode::kFormPostJwt:
+      return "form_post.jwt";
+  }
+  return "query";
+}
+
+std::optional<ResponseMode> parse_response_mode(std::string_view text) {
+  if (text == "query") return ResponseMode::kQuery;
+  if (text == "form_post") return ResponseMode::kFormPost;
+  // JARM §2.3.4: "jwt" is the response type's default mode, query.jwt for code.
+  if (text == "query.jwt" || text == "jwt") return ResponseMode::kQueryJwt;
+  if (text == "form_post.jwt") return ResponseMode::kFormPostJwt;
+  return std::nullopt;
+}
+
 json::Json AuthorizationRequest::to_json() const {
   json::Json j = {
       {"client_id", client_id},
@@ -201,7 +225,7 @@ json::Json AuthorizationRequest::to_json() const {
       {"scopes", scopes},
       {"audiences", audiences},
       {"code_challenge", code_challenge},
-      {"response_mode", response_mode == ResponseMode::kFormPost ? "form_post" : "query"},
+      {"response_mode", to_string(response_mode)},
       {"prompt", prompt},
       {"acr_values", acr_values},
       {"issued_at", issued_at},
@@ -225,9 +249,8 @@ std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::
     r.scopes = j.at("scopes").get<std::vector<std::string>>();
     r.audiences = j.at("audiences").get<std::vector<std::string>>();
     r.code_challenge = j.at("code_challenge").get<std::string>();
-    r.response_mode = j.at("response_mode").get<std::string>() == "form_post"
-                          ? ResponseMode::kFormPost
-                          : ResponseMode::kQuery;
+    r.response_mode = parse_response_mode(j.at("response_mode").get<std::string>())
+                          .value_or(ResponseMode::kQuery);
     r.prompt = j.at("prompt").get<std::vector<std::string>>();
     r.acr_values = j.at("acr_values").get<std::vector<std::string>>();
     r.issued_at = j.at("issued_at").get<int64_t>();

@@ -16,7 +16,15 @@
 
 namespace tessera::oauth {
 
-enum class ResponseMode { kQuery, kFormPost };
+// How the authorization response travels: in the redirect's query (RFC 6749 §4.1.2), as an
+// auto-submitted form (OAuth 2.0 Form Post Response Mode), or either of those carrying one
+// signed JWT, `response` (JARM: query.jwt, form_post.jwt; "jwt" is query.jwt for the code flow).
+enum class ResponseMode { kQuery, kFormPost, kQueryJwt, kFormPostJwt };
+std::string_view to_string(ResponseMode mode);
+std::optional<ResponseMode> parse_response_mode(std::string_view text);
+inline bool is_jwt_mode(ResponseMode m) {
+  return m == ResponseMode::kQueryJwt || m == ResponseMode::kFormPostJwt;
+}
 
 struct AuthorizationRequest {
   std::string client_id;

@@ -59,7 +59,9 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       {"grant_types_supported", in.grant_types},
       // OAuth 2.1: the code flow only; response modes query and form_post (no fragment).
       {"response_types_supported", {"code"}},
-      {"response_modes_supported", {"query", "form_post"}},
+      // JARM §3: the JWT-secured modes too, signed with the token signing key.
+      {"response_modes_supported", {"query", "form_post", "jwt", "query.jwt", "form_post.jwt"}},
+      {"authorization_signing_alg_values_supported", {alg}},
       {"code_challenge_methods_supported", {"S256"}},            // RFC 7636; plain is refused
       {"authorization_response_iss_parameter_supported", true},  // RFC 9207 §3
       {"token_endpoint_auth_methods_supported", auth_methods},

@@ -148,6 +148,18 @@ TEST(AuthorizationRequest, OnlyTheCodeFlowIsOffered) {
   EXPECT_EQ(redirected_error(good({}, {"response_type"})), "invalid_request");
   EXPECT_EQ(redirected_error(good({{"response_mode", "fragment"}})), "invalid_request");
   EXPECT_EQ(redirected_error(good({{"response_mode", "form_post"}})), "");
+  for (const char* jarm : {"jwt", "query.jwt", "form_post.jwt"}) {
+    EXPECT_EQ(redirected_error(good({{"response_mode", jarm}})), "") << jarm;
+  }
+  EXPECT_EQ(redirected_error(good({{"response_mode", "fragment.jwt"}})), "invalid_request");
+}
+
+TEST(AuthorizationRequest, ResponseModeSurvivesTheInteractionState) {
+  for (ResponseMode mode : {ResponseMode::kQuery, ResponseMode::kFormPost, ResponseMode::kQueryJwt,
+                            ResponseMode::kFormPostJwt}) {
+    EXPECT_EQ(parse_response_mode(to_string(mode)), mode);
+  }
+  EXPECT_EQ(parse_response_mode("jwt"), ResponseMode::kQueryJwt);
 }
 
 TEST(AuthorizationRequest, ScopesResourcesAndRepeats) {

@@ -201,5 +201,72 @@ TEST_F(JarTest, DiscoveryAdvertisesRequestObjects) {
   EXPECT_EQ(std::find(algs.begin(), algs.end(), "HS256"), algs.end());
 }
 
+// ---- JARM: JWT-secured authorization responses ---------------------------------------------
+
+class JarmTest : public JarTest {
+ protected:
+  // The claims of a JARM response JWT, verified against the server's JWKS (typ JWT).
+  json::Json response_claims(const std::string& jwt) {
+    auto jwks = jose::Jwks::parse(fetch("/jwks").body);
+    EXPECT_TRUE(jwks);
+    if (!jwks) return {};
+    auto verified = jose::verify(jwt, *jwks, {});
+    EXPECT_TRUE(verified) << jwt;
+    if (!verified) return {};
+    return *json::parse_strict(verified->payload);
+  }
+};
+
+TEST_F(JarmTest, QueryJwtCarriesTheResponseAsOneSignedJwt) {
+  for (const char* mode : {"query.jwt", "jwt"}) {
+    http::Params params = redirect_params(authorize("web", {{"response_mode", mode}}));
+    // Only `response`: code, state and iss travel inside it (RFC 9207 §2.4).
+    ASSERT_EQ(params.size(), 1u) << mode;
+    ASSERT_TRUE(params.get("response")) << mode;
+    json::Json claims = response_claims(std::string(*params.get("response")));
+    EXPECT_EQ(claims["iss"], kIssuer) << mode;
+    EXPECT_EQ(claims["aud"], "web") << mode;
+    EXPECT_EQ(claims["exp"], clock_.now() + 300) << mode;
+    EXPECT_EQ(claims["state"], "s1") << mode;
+    ASSERT_TRUE(claims.contains("code")) << mode;
+    // The code inside redeems as any code.
+    EXPECT_EQ(redeem("web", claims["code"]).status, 200) << mode;
+  }
+}
+
+TEST_F(JarmTest, FormPostJwtPostsTheResponseField) {
+  auto r = authorize("web", {{"response_mode", "form_post.jwt"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(kRedirectUri), std::string::npos);
+  EXPECT_NE(r.body.find("name=\"response\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("name=\"code\""), std::string::npos) << r.body;
+}
+
+TEST_F(JarmTest, ErrorsTravelInsideTheJwtToo) {
+  http::Params params =
+      redirect_params(authorize("web", {{"response_mode", "query.jwt"}, {"prompt", "bogus"}}));
+  ASSERT_TRUE(params.get("response"));
+  EXPECT_FALSE(params.get("error"));
+  json::Json claims = response_claims(std::string(*params.get("response")));
+  EXPECT_EQ(claims["error"], "invalid_request");
+  EXPECT_EQ(claims["state"], "s1");
+  EXPECT_FALSE(claims.contains("code"));
+}
+
+TEST_F(JarmTest, RequestObjectMayAskForJarm) {
+  json::Json claims = object_claims("web");
+  claims["response_mode"] = "query.jwt";
+  http::Params params = redirect_params(authorize_object("web", sign_object(claims, key_a_)));
+  ASSERT_TRUE(params.get("response"));
+  EXPECT_TRUE(response_claims(std::string(*params.get("response"))).contains("code"));
+}
+
+TEST_F(JarmTest, DiscoveryListsTheJwtModes) {
+  json::Json m = body(fetch("/.well-known/openid-configuration"));
+  EXPECT_EQ(m["response_modes_supported"],
+            json::Json({"query", "form_post", "jwt", "query.jwt", "form_post.jwt"}));
+  EXPECT_EQ(m["authorization_signing_alg_values_supported"], json::Json({"ES256"}));
+}
+
 }  // namespace
 }  // namespace tessera::oauth::testing
