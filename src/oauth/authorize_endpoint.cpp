@@ -240,7 +240,8 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   }
   // RFC 9126 §4: request_uri names a request the client pushed; only client_id travels with
   // it, and every other parameter is ignored. Used once: a second visit finds nothing.
-  const bool pushed = params->get("request_uri").has_value();
+  // RFC 6749 §3.1: an empty request_uri is an omitted one.
+  const bool pushed = !params->get("request_uri").value_or("").empty();
   // RFC 9101 §5, §6.3: a request object (signed by the client) replaces every other parameter.
   // Its redirect_uri is not trusted before it verifies, so failures are shown here.
   if (auto object = params->get("request"); object && !object->empty()) {

@@ -283,12 +283,19 @@ TEST_F(ParTest, UnknownOrMalformedRequestUriOrNoClientIdIsAnErrorPage) {
   expect_error_page(
       authorize_pushed("web", "urn:ietf:params:oauth:request_uri:" + crypto::random_token(32)));
   expect_error_page(authorize_pushed("web", "https://app.example/request.jwt"));
-  expect_error_page(authorize_pushed("web", ""));
   const std::string request_uri = pushed("web");
   expect_error_page(authorize_query({{"request_uri", request_uri}}));
   expect_error_page(authorize_pushed("nobody", request_uri));
   // None of these spent it.
   EXPECT_FALSE(code_of(authorize_pushed("web", request_uri)).empty());
+}
+
+// RFC 6749 §3.1: an empty request_uri is an omitted one; the request is read as a plain one.
+TEST_F(ParTest, EmptyRequestUriIsTreatedAsOmitted) {
+  Pairs query = {{"client_id", "web"}, {"request_uri", ""}};
+  const Pairs request = request_params();
+  query.insert(query.end(), request.begin(), request.end());
+  EXPECT_FALSE(code_of(authorize_query(query)).empty());
 }
 
 TEST_F(ParTest, QueryParametersBesideRequestUriAreIgnored) {
