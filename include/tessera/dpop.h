@@ -46,7 +46,7 @@ class DpopNonces {
 struct DpopOptions {
   // RFC 9449 §4.3 item 5: the JWS algorithms accepted for proofs. Asymmetric only: "none" and
   // HS* are refused at construction. Also the algs="..." of every challenge (§7.1).
-  std::vector<std::string> algorithms = {"ES256", "PS256", "EdDSA"};
+  std::vector<std::string> algorithms = {"ES256", "PS256", "EdDSA", "Ed25519"};
   // RFC 9449 §4.3 item 11, §11.1: iat may be this many seconds old at most...
   int64_t max_age_seconds = 60;
   // ...and this many seconds ahead of the server's clock (clock skew) at most.

@@ -486,7 +486,8 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
     for (size_t i = 0; i < o.jwt.algorithms.size(); ++i) {
       const auto& a = o.jwt.algorithms[i];
       if (a != "ES256" && a != "ES384" && a != "ES512" && a != "RS256" && a != "RS384" &&
-          a != "RS512" && a != "PS256" && a != "PS384" && a != "PS512" && a != "EdDSA") {
+          a != "RS512" && a != "PS256" && a != "PS384" && a != "PS512" && a != "EdDSA" &&
+          a != "Ed25519") {
         r.fail(n["algorithms"][i], "gateway.algorithms[" + std::to_string(i) + "]",
                "must be an asymmetric JWS algorithm (RFC 8725 section 3.1)");
       }

@@ -72,6 +72,8 @@ enum class Alg {
   kES384,
   kES512,
   kEdDSA,
+  // RFC 9864 §2.2: the fully-specified name of EdDSA with Ed25519 (what "EdDSA" means here).
+  kEd25519,
 };
 const char* to_string(Alg a);
 std::optional<Alg> alg_from_string(std::string_view s);  // never returns "none"

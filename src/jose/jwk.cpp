@@ -379,6 +379,7 @@ bool kty_allows(const KeyMaterial& m, Alg a) {
     case Alg::kES512:
       return m.kty == KeyType::kEC && m.crv == Curve::kP521;
     case Alg::kEdDSA:
+    case Alg::kEd25519:
       return m.kty == KeyType::kOKP && m.crv == Curve::kEd25519;
   }
   return false;
@@ -507,6 +508,7 @@ Result<Jwk, Status> Jwk::generate(Alg alg) {
       pkey.reset(EVP_EC_gen("P-521"));
       break;
     case Alg::kEdDSA:
+    case Alg::kEd25519:
       pkey.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
       break;
   }

@@ -58,6 +58,7 @@ Family family_of(Alg a) {
     case Alg::kES512:
       return Family::kEcdsa;
     case Alg::kEdDSA:
+    case Alg::kEd25519:
       return Family::kEdDsa;
   }
   return Family::kEdDsa;
@@ -82,6 +83,7 @@ const EVP_MD* md_of(Alg a) {
     case Alg::kES512:
       return ossl::sha512();
     case Alg::kEdDSA:
+    case Alg::kEd25519:
       return nullptr;
   }
   return nullptr;

@@ -103,6 +103,8 @@ const char* to_string(Alg a) {
       return "ES512";
     case Alg::kEdDSA:
       return "EdDSA";
+    case Alg::kEd25519:
+      return "Ed25519";
   }
   return "?";
 }
@@ -110,7 +112,7 @@ const char* to_string(Alg a) {
 const std::vector<Alg>& all_algs() {
   static const std::vector<Alg> algs = {
       Alg::kHS256, Alg::kHS384, Alg::kHS512, Alg::kRS256, Alg::kRS384, Alg::kRS512, Alg::kPS256,
-      Alg::kPS384, Alg::kPS512, Alg::kES256, Alg::kES384, Alg::kES512, Alg::kEdDSA};
+      Alg::kPS384, Alg::kPS512, Alg::kES256, Alg::kES384, Alg::kES512, Alg::kEdDSA, Alg::kEd25519};
   return algs;
 }
 

@@ -140,9 +140,9 @@ std::string describe_claims_failure(jose::Status status) {
 
 const std::vector<jose::Alg>& client_assertion_algs() {
   static const std::vector<jose::Alg> algs = {
-      jose::Alg::kRS256, jose::Alg::kRS384, jose::Alg::kRS512, jose::Alg::kPS256,
-      jose::Alg::kPS384, jose::Alg::kPS512, jose::Alg::kES256, jose::Alg::kES384,
-      jose::Alg::kES512, jose::Alg::kEdDSA};
+      jose::Alg::kRS256, jose::Alg::kRS384, jose::Alg::kRS512,  jose::Alg::kPS256,
+      jose::Alg::kPS384, jose::Alg::kPS512, jose::Alg::kES256,  jose::Alg::kES384,
+      jose::Alg::kES512, jose::Alg::kEdDSA, jose::Alg::kEd25519};
   return algs;
 }
 
@@ -266,8 +266,8 @@ Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_assert
   if (!alg || std::find(algs.begin(), algs.end(), *alg) == algs.end()) {
     // RFC 8725 §3.1: never "none"; HMAC needs a secret the server does not hold.
     return assertion_invalid(
-        "must be signed with RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or "
-        "EdDSA");
+        "must be signed with RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, "
+        "EdDSA or Ed25519");
   }
   auto unverified_claims = json::parse_strict(unverified->payload);
   if (!unverified_claims || !unverified_claims->is_object()) {

@@ -42,8 +42,9 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
   if (in.mutual_tls && in.self_signed_certificates) {
     auth_methods.emplace_back("self_signed_tls_client_auth");
   }
-  const std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512", "PS256", "PS384",
-                                                   "PS512", "RS256", "RS384", "RS512", "EdDSA"};
+  const std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512",  "PS256",
+                                                   "PS384", "PS512", "RS256",  "RS384",
+                                                   "RS512", "EdDSA", "Ed25519"};
   const std::string alg(jose::to_string(in.signing_alg));
   json::Json m = {
       {"issuer", in.issuer},  // RFC 8414 §3.3: identical to the issuer the client expects

@@ -20,8 +20,9 @@ namespace tessera::oauth {
 
 struct DpopServerOptions {
   // RFC 9449 §5.1 dpop_signing_alg_values_supported: asymmetric algorithms only.
-  std::vector<std::string> algorithms = {"ES256", "ES384", "ES512", "PS256",
-                                         "PS384", "PS512", "RS256", "EdDSA"};
+  // RFC 9864 §2.2 Ed25519 is EdDSA's fully-specified name (oauth4webapi's default for such keys).
+  std::vector<std::string> algorithms = {"ES256", "ES384", "ES512", "PS256",  "PS384",
+                                         "PS512", "RS256", "EdDSA", "Ed25519"};
   // §4.3 item 11: how old a proof's iat may be, in seconds.
   int64_t max_age_seconds = 60;
   // §8: when set, every proof must carry a nonce these accept (shared with other nodes through

@@ -54,6 +54,7 @@ std::string left_half_hash(jose::Alg alg, std::string_view value) {
     case jose::Alg::kRS512:
     case jose::Alg::kPS512:
     case jose::Alg::kEdDSA:  // Ed25519: SHA-512 (OpenID Connect Core errata, EdDSA note)
+    case jose::Alg::kEd25519:
       digest = crypto::Digest::kSha512;
       break;
     default:

@@ -232,7 +232,7 @@ async function assertNoToken(page) {
   assert.equal(none.status, 401);
   // RFC 6750 §3.1 and RFC 9449 §7.1: both schemes the gateway accepts, no error code.
   assert.equal(none.challenge,
-    'WWW-Authenticate: Bearer realm="tessera-demo", DPoP realm="tessera-demo", algs="ES256 PS256 EdDSA"');
+    'WWW-Authenticate: Bearer realm="tessera-demo", DPoP realm="tessera-demo", algs="ES256 PS256 EdDSA Ed25519"');
 }
 
 test('alice signs in through the app: inv-1 only, inv-2 refused, the chain keeps her as sub',

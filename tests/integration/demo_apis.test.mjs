@@ -160,7 +160,7 @@ test('the gateway refuses, with RFC 6750 challenges, what the APIs never see', a
   const none = await call(gw('/invoices'));
   assert.equal(none.status, 401);
   assert.equal(none.headers.get('www-authenticate'),
-    'Bearer realm="tessera-demo", DPoP realm="tessera-demo", algs="ES256 PS256 EdDSA"');
+    'Bearer realm="tessera-demo", DPoP realm="tessera-demo", algs="ES256 PS256 EdDSA Ed25519"');
 
   const t = demo.alice.access_token;
   const [h, p, s] = t.split('.');

@@ -77,7 +77,7 @@ function rawRequest(port, lines) {
 
 // RFC 6750 §3.1 and RFC 9449 §7.1: no token where Bearer and DPoP are both accepted names both
 // schemes, with no error code (the gateway's DPoP verifier allows these algorithms).
-const NO_TOKEN_CHALLENGE = 'Bearer realm="api", DPoP realm="api", algs="ES256 PS256 EdDSA"';
+const NO_TOKEN_CHALLENGE = 'Bearer realm="api", DPoP realm="api", algs="ES256 PS256 EdDSA Ed25519"';
 
 // The parts of a JWT, decoded.
 function decode(jwt) {

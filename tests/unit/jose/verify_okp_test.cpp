@@ -17,6 +17,22 @@ TEST(VerifyOkp, Ed25519SignsDeterministicallyAndVerifies) {
   EXPECT_EQ(v->payload, "hello");
 }
 
+// RFC 9864 §2.2: "Ed25519" is the fully-specified name; the signature is EdDSA's, the header
+// says which name was used, and each name is allowed on its own.
+TEST(VerifyOkp, FullySpecifiedEd25519NameSignsAndVerifies) {
+  EXPECT_EQ(alg_from_string("Ed25519"), Alg::kEd25519);
+  EXPECT_EQ(std::string(to_string(Alg::kEd25519)), "Ed25519");
+  auto named = sign("hello", ed_key(), Alg::kEd25519);
+  auto eddsa = sign("hello", ed_key(), Alg::kEdDSA);
+  ASSERT_TRUE(named.ok() && eddsa.ok());
+  auto header = decode_unverified(*named);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->header["alg"], "Ed25519");
+  EXPECT_TRUE(verify(*named, ed_key().public_key(), testing::only(Alg::kEd25519)).ok());
+  EXPECT_FALSE(verify(*named, ed_key().public_key(), testing::only(Alg::kEdDSA)).ok());
+  EXPECT_FALSE(verify(*eddsa, ed_key().public_key(), testing::only(Alg::kEd25519)).ok());
+}
+
 TEST(VerifyOkp, RepeatedVerifiesOnOneKeyKeepGivingTheRightAnswer) {
   // The verify context is reused across calls; a stale state would show here.
   auto good = sign("hello", ed_key(), Alg::kEdDSA);

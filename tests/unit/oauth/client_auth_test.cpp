@@ -266,7 +266,7 @@ TEST_F(ClientAuthTest, EveryAsymmetricAlgorithmIsAccepted) {
     auto auth = authenticate_assertion(sign(claims(id), key, alg));
     EXPECT_TRUE(auth) << jose::to_string(alg) << ": " << (auth ? "" : auth.error().description);
   }
-  EXPECT_EQ(client_assertion_algs().size(), 10u);
+  EXPECT_EQ(client_assertion_algs().size(), 11u);
 }
 
 TEST_F(ClientAuthTest, AudienceMayBeTheIssuerOrTheTokenEndpointAsStringOrArray) {
