@@ -53,7 +53,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, store,
                                                    *authenticator_, *sealer_, *keys_, clock);
   par_ = std::make_unique<ParEndpoint>(ParOptions{options_.issuer, options_.mtls_endpoint_base},
-                                       *client_auth_, store.grants(), store.replay_cache(), *dpop_, clock);
+                                       *client_auth_, store.grants(), store.replay_cache(), *dpop_,
+                                       clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
                                                       store, *keys_, *sealer_, clock);
   introspection_ =
