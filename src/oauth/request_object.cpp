@@ -23,27 +23,26 @@ const std::string* string_member(const json::Json& object, const char* name) {
   return &it->get_ref<const std::string&>();
 }
 
-// RFC 9101 §4: aud is the issuer, as a string or among an array's strings.
-bool audience_names(const json::Json& claims, const std::string& issuer) {
-  auto aud = claims.find("aud");
-  if (aud == claims.end()) return false;
-  if (aud->is_string()) return aud->get_ref<const std::string&>() == issuer;
-  if (!aud->is_array()) return false;
-  return std::any_of(aud->begin(), aud->end(), [&](const json::Json& a) {
-    return a.is_string() && a.get_ref<const std::string&>() == issuer;
-  });
-}
-
-// A NumericDate member (RFC 7519 §2) as seconds; nullopt when absent; false in `ok` when present
-// but not a number.
-std::optional<double> numeric_date(const json::Json& claims, const char* name, bool& ok) {
-  auto it = claims.find(name);
-  if (it == claims.end()) return std::nullopt;
-  if (!it->is_number()) {
-    ok = false;
-    return std::nullopt;
+// What a failed claims check (jose::validate_claims) tells the client.
+std::string describe(jose::Status status, const std::string& issuer) {
+  switch (status) {
+    case jose::Status::kClaimMissing:
+      return "the request object lacks iss, aud or exp";
+    case jose::Status::kClaimInvalid:
+      return "the request object's iss, aud, exp, nbf or iat is of the wrong type";
+    case jose::Status::kIssuerMismatch:
+      return "the request object's iss must be the client_id";
+    case jose::Status::kAudienceMismatch:
+      return "the request object's aud must name the issuer " + issuer;
+    case jose::Status::kExpired:
+      return "the request object has expired";
+    case jose::Status::kNotYetValid:
+      return "the request object is not valid yet (nbf)";
+    case jose::Status::kIssuedInFuture:
+      return "the request object is issued in the future";
+    default:
+      return std::string("the request object is invalid: ") + jose::to_string(status);
   }
-  return it->get<double>();
 }
 
 }  // namespace
@@ -94,13 +93,18 @@ Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
   auto claims = json::parse_strict(verified->payload);
   if (!claims || !claims->is_object()) return invalid("the request object is not a JSON object");
   const json::Json& c = *claims;
-  // RFC 9101 §4: iss is the client, aud the authorization server.
-  const std::string* iss = string_member(c, "iss");
-  if (iss == nullptr || *iss != client.client_id) {
-    return invalid("the request object's iss must be the client_id");
-  }
-  if (!audience_names(c, options.issuer)) {
-    return invalid("the request object's aud must name the issuer " + options.issuer);
+  // RFC 9101 §4: iss is the client, aud the authorization server; exp required, nbf and iat
+  // not in the future. The same checks as every JWT this server takes (RFC 8725 §3.8-3.10).
+  jose::ClaimsPolicy policy;
+  policy.issuer = client.client_id;
+  policy.audiences = {options.issuer};
+  policy.required_claims = {"iss", "aud"};
+  policy.require_exp = true;
+  policy.leeway_seconds = options.leeway;
+  policy.clock = &clock;
+  if (auto status = jose::validate_claims(verified->header, c, policy);
+      status != jose::Status::kOk) {
+    return invalid(describe(status, options.issuer));
   }
   // §5: a client_id inside must be the client's.
   if (c.contains("client_id")) {
@@ -109,19 +113,12 @@ Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
       return invalid("the request object's client_id is not the client's");
     }
   }
-  bool dates_ok = true;
-  const auto exp = numeric_date(c, "exp", dates_ok);
-  const auto nbf = numeric_date(c, "nbf", dates_ok);
-  const auto iat = numeric_date(c, "iat", dates_ok);
-  if (!dates_ok) return invalid("the request object's exp, nbf and iat must be numbers");
+  const double exp = c.at("exp").get<double>();
   const auto now = static_cast<double>(clock.now());
-  const auto leeway = static_cast<double>(options.leeway);
-  if (!exp) return invalid("the request object must carry exp");
-  if (*exp <= now - leeway) return invalid("the request object has expired");
-  if (nbf && *nbf > now + leeway) return invalid("the request object is not valid yet (nbf)");
-  if (iat && *iat > now + leeway) return invalid("the request object is issued in the future");
+  const std::optional<double> nbf =
+      c.contains("nbf") ? std::optional<double>(c.at("nbf").get<double>()) : std::nullopt;
   const double from = nbf ? std::min(*nbf, now) : now;
-  if (*exp - from > static_cast<double>(options.max_lifetime)) {
+  if (exp - from > static_cast<double>(options.max_lifetime)) {
     return invalid("the request object may live at most " + std::to_string(options.max_lifetime) +
                    " seconds");
   }
@@ -137,7 +134,7 @@ Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
                      " characters");
     }
     auto first = replay.remember_once("request_object", client.client_id + " " + *jti,
-                                      static_cast<int64_t>(std::ceil(*exp)) + options.leeway);
+                                      static_cast<int64_t>(std::ceil(exp)) + options.leeway);
     if (!first) return Err(OAuthError{503, "temporarily_unavailable", "the store is unavailable"});
     if (!*first) return invalid("the request object's jti was already used");
   }
