@@ -50,8 +50,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   authorize.issuer = options_.issuer;
   authorize.secure_cookies = options_.issuer.rfind("https://", 0) == 0;
   authorize.require_pushed_authorization_requests = options_.require_pushed_authorization_requests;
-  authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, store,
-                                                   *authenticator_, *sealer_, *keys_, clock);
+  authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, *client_auth_,
+                                                   store, *authenticator_, *sealer_, *keys_, clock);
   par_ = std::make_unique<ParEndpoint>(ParOptions{options_.issuer, options_.mtls_endpoint_base},
                                        *client_auth_, store.grants(), store.replay_cache(), *dpop_,
                                        clock);

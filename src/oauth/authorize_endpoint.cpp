@@ -64,11 +64,13 @@ struct AuthorizeEndpoint::Flow {
 };
 
 AuthorizeEndpoint::AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients,
-                                     store::Store& store, identity::Authenticator& authenticator,
+                                     const ClientAuthenticator& client_auth, store::Store& store,
+                                     identity::Authenticator& authenticator,
                                      const InteractionSealer& sealer, const SigningKeys& keys,
                                      const Clock& clock)
     : options_(std::move(options)),
       clients_(clients),
+      client_auth_(client_auth),
       store_(store),
       authenticator_(authenticator),
       sealer_(sealer),
@@ -253,7 +255,7 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
       return error_page(ctx, 400, "This sign-in link is not valid",
                         "invalid_request: client_id is required with request");
     }
-    auto opened = open_request_object(*object, *client, store_.replay_cache(), clock_,
+    auto opened = open_request_object(*object, *client, client_auth_, store_.replay_cache(), clock_,
                                       RequestObjectOptions{options_.issuer});
     if (!opened) {
       return error_page(ctx, 400, "This sign-in link is not valid",

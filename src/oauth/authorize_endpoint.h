@@ -16,6 +16,7 @@
 #include "http/router.h"
 #include "identity/authenticator.h"
 #include "oauth/authorize_request.h"
+#include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
 #include "oauth/interaction.h"
 #include "oauth/keys.h"
@@ -42,7 +43,9 @@ struct AuthorizeOptions {
 
 class AuthorizeEndpoint {
  public:
-  AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients, store::Store& store,
+  // `client_auth` holds the clients' parsed keys, for request objects (RFC 9101).
+  AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients,
+                    const ClientAuthenticator& client_auth, store::Store& store,
                     identity::Authenticator& authenticator, const InteractionSealer& sealer,
                     const SigningKeys& keys, const Clock& clock);
 
@@ -99,6 +102,7 @@ class AuthorizeEndpoint {
   AuthorizeOptions options_;
   std::string prefix_;
   ClientCache& clients_;
+  const ClientAuthenticator& client_auth_;
   store::Store& store_;
   identity::Authenticator& authenticator_;
   const InteractionSealer& sealer_;

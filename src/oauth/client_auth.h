@@ -68,6 +68,10 @@ class ClientAuthenticator {
 
   const ClientAuthOptions& options() const { return options_; }
 
+  // The keys of `client`'s registered jwks (its assertions, its request objects), parsed once
+  // per registered text and cached; null when it has none or they are unusable.
+  std::shared_ptr<const jose::Jwks> client_keys(const store::Client& client) const;
+
  private:
   Result<AuthenticatedClient, OAuthError> authenticate_assertion(
       std::string_view assertion, std::optional<std::string_view> body_client_id) const;
@@ -77,8 +81,6 @@ class ClientAuthenticator {
   };
   // The jwks of `client`, parsed once per registered text; null when the client has none.
   std::shared_ptr<const RegisteredKeys> registered_keys(const store::Client& client) const;
-  // Its keys alone; null when unusable.
-  std::shared_ptr<const jose::Jwks> client_keys(const store::Client& client) const;
   // RFC 8705 §2: whether `certificate` (of the request's TLS connection) authenticates a client
   // registered with tls_client_auth or self_signed_tls_client_auth.
   bool certificate_authenticates(const store::Client& client,

@@ -58,7 +58,7 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
   if (auto object = form->get("request"); object && !object->empty()) {
     // RFC 9126 §3, RFC 9101 §6.3: a request object is the whole request; the other parameters
     // of the push are ignored.
-    auto opened = open_request_object(*object, client, replay_, clock_,
+    auto opened = open_request_object(*object, client, clients_, replay_, clock_,
                                       RequestObjectOptions{options_.issuer});
     if (!opened) return Err(opened.error());
     params = std::move(*opened);

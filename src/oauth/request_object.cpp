@@ -49,6 +49,7 @@ std::string describe(jose::Status status, const std::string& issuer) {
 
 Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
                                                      const store::Client& client,
+                                                     const ClientAuthenticator& clients,
                                                      store::ReplayCache& replay, const Clock& clock,
                                                      const RequestObjectOptions& options) {
   if (jwt.size() > options.max_bytes) {
@@ -82,7 +83,7 @@ Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
   if (!client.jwks_json) {
     return invalid("the client has no registered jwks to verify request objects with");
   }
-  auto keys = parse_client_jwks(*client.jwks_json);
+  auto keys = clients.client_keys(client);
   if (!keys) return invalid("the client's registered jwks is unusable");
   jose::VerifyOptions verify_options;
   verify_options.allowed_algs = algs;

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "http/message.h"
+#include "oauth/client_auth.h"
 #include "oauth/error.h"
 #include "store/client_store.h"
 #include "store/replay_cache.h"
@@ -37,8 +38,10 @@ struct RequestObjectOptions {
 //   - exp missing, passed, or more than max_lifetime ahead; nbf in the future; iat in the future;
 //   - request or request_uri inside the object;
 //   - a jti seen before (when the object has one; remembered until exp).
+// `clients` holds the client's parsed keys (ClientAuthenticator::client_keys).
 Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
                                                      const store::Client& client,
+                                                     const ClientAuthenticator& clients,
                                                      store::ReplayCache& replay, const Clock& clock,
                                                      const RequestObjectOptions& options);
 
