@@ -28,6 +28,8 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.scopes_supported = config.scopes_supported;
   options.dpop.nonces = config.dpop_nonces;
   options.require_pushed_authorization_requests = config.require_pushed_authorization_requests;
+  options.profile.fapi2 = config.fapi2;
+  options.profile.require_signed_request_object = config.require_signed_request_object;
   options.mutual_tls = config.mutual_tls;
   options.self_signed_certificates = config.self_signed_certificates;
   if (config.mtls) options.mtls_endpoint_base = config.mtls->url;

@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -132,6 +133,37 @@ std::optional<std::string> redirect_uri_problem(const std::string& uri) {
   return std::nullopt;
 }
 
+// The client's yes/no settings: a flag that sets each, and on update a --no- flag that clears it.
+struct Switch {
+  const char* flag;
+  const char* help;
+  bool store::Client::*field;
+};
+constexpr std::array kSwitches = {
+    Switch{"--skip-consent", "First-party client: users are not asked for consent",
+           &store::Client::skip_consent},
+    Switch{"--may-impersonate", "May exchange tokens without an actor (RFC 8693)",
+           &store::Client::may_impersonate},
+    Switch{"--dpop-bound-access-tokens",
+           "Always uses DPoP: token requests without a proof are refused (RFC 9449 §5.2)",
+           &store::Client::dpop_bound_access_tokens},
+    Switch{"--require-pushed-authorization-requests",
+           "Authorization requests must be pushed first (PAR, RFC 9126 §6)",
+           &store::Client::require_pushed_authorization_requests},
+    Switch{"--tls-client-certificate-bound-access-tokens",
+           "Tokens are bound to the TLS client certificate of the token request (RFC 8705 §3)",
+           &store::Client::tls_client_certificate_bound_access_tokens},
+    Switch{"--require-signed-request-object",
+           "Authorization requests must be signed request objects (RFC 9101 §10.5)",
+           &store::Client::require_signed_request_object},
+    Switch{"--fapi2",
+           "Hold the client to the FAPI 2.0 Security Profile: PAR, private_key_jwt or mTLS, "
+           "sender-constrained tokens, PS256/ES256/EdDSA",
+           &store::Client::fapi2},
+};
+
+std::string withdraw_flag(const Switch& on) { return "--no-" + std::string(on.flag).substr(2); }
+
 // What create and update accept. Lists given on the command line replace the stored list.
 struct MetadataOptions {
   std::string auth_method;
@@ -151,20 +183,13 @@ struct MetadataOptions {
   std::string san_ip;
   std::string san_email;
   std::vector<std::string> certificate_files;  // §2.2: self-signed certificates, PEM
-  bool skip_consent = false;
-  bool no_skip_consent = false;
-  bool may_impersonate = false;
-  bool no_may_impersonate = false;
-  bool dpop = false;
-  bool no_dpop = false;
-  bool par = false;
-  bool no_par = false;
-  bool mtls_bound = false;
-  bool no_mtls_bound = false;
+  // kSwitches: each one's flag, and on update its --no- flag (CLI11 writes to these).
+  std::array<bool, kSwitches.size()> set{};
+  std::array<bool, kSwitches.size()> withdraw{};
   bool json = false;
   // Which options were given (CLI::Option::count), filled when the command line is parsed.
   CLI::App* cmd = nullptr;
-  bool given(const char* name) const {
+  bool given(const std::string& name) const {
     const CLI::Option* option = cmd->get_option_no_throw(name);
     return option != nullptr && option->count() > 0;
   }
@@ -212,30 +237,13 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   }
   cmd->add_option("--certificate-file", o.certificate_files,
                   "self_signed_tls_client_auth: the client's certificate, PEM (repeatable)");
-  auto* skip = cmd->add_flag("--skip-consent", o.skip_consent,
-                             "First-party client: users are not asked for consent");
-  auto* impersonate = cmd->add_flag("--may-impersonate", o.may_impersonate,
-                                    "May exchange tokens without an actor (RFC 8693)");
-  auto* dpop = cmd->add_flag("--dpop-bound-access-tokens", o.dpop,
-                             "Always uses DPoP: token requests without a proof are refused "
-                             "(RFC 9449 §5.2)");
-  auto* par = cmd->add_flag("--require-pushed-authorization-requests", o.par,
-                            "Authorization requests must be pushed first (PAR, RFC 9126 §6)");
-  auto* mtls_bound = cmd->add_flag(
-      "--tls-client-certificate-bound-access-tokens", o.mtls_bound,
-      "Tokens are bound to the TLS client certificate of the token request (RFC 8705 §3)");
-  if (update) {
-    skip->excludes(
-        cmd->add_flag("--no-skip-consent", o.no_skip_consent, "Ask users for consent again"));
-    impersonate->excludes(
-        cmd->add_flag("--no-may-impersonate", o.no_may_impersonate, "Withdraw --may-impersonate"));
-    dpop->excludes(cmd->add_flag("--no-dpop-bound-access-tokens", o.no_dpop,
-                                 "Withdraw --dpop-bound-access-tokens"));
-    par->excludes(cmd->add_flag("--no-require-pushed-authorization-requests", o.no_par,
-                                "Withdraw --require-pushed-authorization-requests"));
-    mtls_bound->excludes(cmd->add_flag("--no-tls-client-certificate-bound-access-tokens",
-                                       o.no_mtls_bound,
-                                       "Withdraw --tls-client-certificate-bound-access-tokens"));
+  for (size_t i = 0; i < kSwitches.size(); ++i) {
+    const Switch& on = kSwitches[i];
+    CLI::Option* flag = cmd->add_flag(on.flag, o.set[i], on.help);
+    if (update) {
+      flag->excludes(
+          cmd->add_flag(withdraw_flag(on), o.withdraw[i], "Withdraw " + std::string(on.flag)));
+    }
   }
   cmd->add_flag("--json", o.json, "Print the result as JSON");
 }
@@ -444,23 +452,9 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     }
     c.refresh_token_lifetime = o.refresh_token_lifetime;
   }
-  if (o.given("--skip-consent")) c.skip_consent = true;
-  if (o.given("--no-skip-consent")) c.skip_consent = false;
-  if (o.given("--may-impersonate")) c.may_impersonate = true;
-  if (o.given("--no-may-impersonate")) c.may_impersonate = false;
-  if (o.given("--dpop-bound-access-tokens")) c.dpop_bound_access_tokens = true;
-  if (o.given("--no-dpop-bound-access-tokens")) c.dpop_bound_access_tokens = false;
-  if (o.given("--require-pushed-authorization-requests")) {
-    c.require_pushed_authorization_requests = true;
-  }
-  if (o.given("--no-require-pushed-authorization-requests")) {
-    c.require_pushed_authorization_requests = false;
-  }
-  if (o.given("--tls-client-certificate-bound-access-tokens")) {
-    c.tls_client_certificate_bound_access_tokens = true;
-  }
-  if (o.given("--no-tls-client-certificate-bound-access-tokens")) {
-    c.tls_client_certificate_bound_access_tokens = false;
+  for (size_t i = 0; i < kSwitches.size(); ++i) {
+    if (o.given(kSwitches[i].flag)) c.*kSwitches[i].field = true;
+    if (o.given(withdraw_flag(kSwitches[i]))) c.*kSwitches[i].field = false;
   }
 
   if (o.given("--jwks-file")) {
@@ -562,6 +556,8 @@ json::Json client_json(const store::Client& c) {
       {"dpop_bound_access_tokens", c.dpop_bound_access_tokens},
       {"require_pushed_authorization_requests", c.require_pushed_authorization_requests},
       {"tls_client_certificate_bound_access_tokens", c.tls_client_certificate_bound_access_tokens},
+      {"require_signed_request_object", c.require_signed_request_object},
+      {"fapi2", c.fapi2},
       {"created_at", c.created_at}};
   if (c.tls_client_auth_name) {
     out[std::string(store::metadata_name(c.tls_client_auth_name->type))] =
@@ -601,6 +597,8 @@ void print_client_text(const store::Client& c) {
               c.require_pushed_authorization_requests ? "yes" : "no");
   std::printf("certificate-bound tokens:   %s\n",
               c.tls_client_certificate_bound_access_tokens ? "yes" : "no");
+  std::printf("signed requests required:   %s\n", c.require_signed_request_object ? "yes" : "no");
+  std::printf("FAPI 2.0 profile:           %s\n", c.fapi2 ? "yes" : "no");
   if (c.tls_client_auth_name) {
     std::printf("certificate name:           %s=%s\n",
                 std::string(store::metadata_name(c.tls_client_auth_name->type)).c_str(),

@@ -207,10 +207,11 @@ std::shared_ptr<const resource::DpopNonces> read_dpop_nonces(const Reader& r, co
 }
 
 void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
-  r.expect_map(n, "as",
-               {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
-                "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
-                "require_pushed_authorization_requests", "mtls"});
+  r.expect_map(
+      n, "as",
+      {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime", "scopes_supported",
+       "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
+       "require_pushed_authorization_requests", "mtls", "fapi2", "require_signed_request_object"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
   if (n["mtls"]) {
     const YAML::Node& m = n["mtls"];
@@ -239,6 +240,11 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
     a.require_pushed_authorization_requests = r.boolean(n["require_pushed_authorization_requests"],
                                                         "as.require_pushed_authorization_requests");
   }
+  if (n["require_signed_request_object"]) {
+    a.require_signed_request_object =
+        r.boolean(n["require_signed_request_object"], "as.require_signed_request_object");
+  }
+  if (n["fapi2"]) a.fapi2 = r.boolean(n["fapi2"], "as.fapi2");
   a.issuer = r.str(n["issuer"], "as.issuer");
   if (!is_valid_issuer(a.issuer)) {
     r.fail(n["issuer"], "as.issuer",
@@ -248,6 +254,10 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   if (n["signing_alg"]) {
     a.signing_alg =
         r.one_of(n["signing_alg"], "as.signing_alg", {"ES256", "RS256", "PS256", "EdDSA"});
+    // FAPI 2.0 §5.4.1: PS256, ES256 and EdDSA only, the server's own signatures included.
+    if (a.fapi2 && a.signing_alg == "RS256") {
+      r.fail(n["signing_alg"], "as.signing_alg", "must be ES256, PS256 or EdDSA with as.fapi2");
+    }
   }
   if (n["secret_key_file"]) {
     a.secret_key_file = r.str(n["secret_key_file"], "as.secret_key_file");

@@ -75,6 +75,8 @@ struct AsConfig {
   std::shared_ptr<const resource::DpopNonces> dpop_nonces;
   bool require_pushed_authorization_requests = false;  // RFC 9126 §5: PAR for every client
   std::optional<MtlsConfig> mtls;                      // as.mtls
+  bool fapi2 = false;  // FAPI 2.0 Security Profile for every client (oauth/fapi.h)
+  bool require_signed_request_object = false;  // RFC 9101 §10.5, for every client
   // Derived: some listener asks clients for certificates (as.mtls, or http.tls.client_auth
   // other than none), so RFC 8705 client authentication and bound tokens are offered; and one
   // accepts certificates of any issuer (as.mtls, or optional_any_issuer), so the self-signed

@@ -34,14 +34,16 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
       *clients_, store.replay_cache(), clock,
       ClientAuthOptions{options_.issuer, endpoint_url(options_.issuer, "/token"),
                         endpoint_url(options_.issuer, "/par"),
-                        mtls_aliases(options_.mtls_endpoint_base, {"/token", "/par"})});
+                        mtls_aliases(options_.mtls_endpoint_base, {"/token", "/par"}),
+                        options_.profile.fapi2});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock, options_.audiences);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
   grants_ =
       make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_, store.users()});
   dpop_ = std::make_unique<DpopProofs>(
       options_.dpop, endpoint_urls(options_.issuer, options_.mtls_endpoint_base, "/token"), clock);
-  token_endpoint_ = std::make_unique<TokenEndpoint>(grants_, *client_auth_, *dpop_);
+  token_endpoint_ =
+      std::make_unique<TokenEndpoint>(grants_, *client_auth_, *dpop_, options_.profile);
   throttle_ = std::make_unique<identity::LoginThrottle>(clock);
   authenticator_ = std::make_unique<identity::Authenticator>(store.users(), *throttle_, clock,
                                                              options_.secret_key);
@@ -50,11 +52,12 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   authorize.issuer = options_.issuer;
   authorize.secure_cookies = options_.issuer.rfind("https://", 0) == 0;
   authorize.require_pushed_authorization_requests = options_.require_pushed_authorization_requests;
+  authorize.profile = options_.profile;
   authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, *client_auth_,
                                                    store, *authenticator_, *sealer_, *keys_, clock);
-  par_ = std::make_unique<ParEndpoint>(ParOptions{options_.issuer, options_.mtls_endpoint_base},
-                                       *client_auth_, store.grants(), store.replay_cache(), *dpop_,
-                                       clock);
+  par_ = std::make_unique<ParEndpoint>(
+      ParOptions{options_.issuer, options_.mtls_endpoint_base, 60, options_.profile}, *client_auth_,
+      store.grants(), store.replay_cache(), *dpop_, clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
                                                       store, *keys_, *sealer_, clock);
   introspection_ =
@@ -79,7 +82,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                        options_.require_pushed_authorization_requests,
                        options_.mutual_tls || !options_.mtls_endpoint_base.empty(),
                        options_.self_signed_certificates || !options_.mtls_endpoint_base.empty(),
-                       options_.mtls_endpoint_base});
+                       options_.mtls_endpoint_base,
+                       options_.profile});
   metadata_body_ = metadata_.dump();
 }
 
@@ -94,6 +98,19 @@ Result<std::unique_ptr<AuthorizationServer>> AuthorizationServer::open(
   }
   if (!is_supported_signing_alg(options.signing_alg)) {
     return Err(std::string("signing_alg must be ES256, RS256, PS256 or EdDSA"));
+  }
+  if (options.profile.fapi2) {
+    // FAPI 2.0 §5.4.1: the server signs (ID tokens, JWT access tokens, JARM responses) with
+    // the profile's algorithms too.
+    if (!is_fapi2_alg(options.signing_alg)) {
+      return Err(std::string("FAPI 2.0 needs signing_alg ES256, PS256 or EdDSA"));
+    }
+    // §5.4.1 for DPoP proofs, and what dpop_signing_alg_values_supported lists.
+    auto& algs = options.dpop.algorithms;
+    std::erase_if(algs, [](const std::string& name) {
+      auto alg = jose::alg_from_string(name);
+      return !alg || !is_fapi2_alg(*alg);
+    });
   }
   std::unique_ptr<AuthorizationServer> server(
       new AuthorizationServer(store, std::move(options), clock));

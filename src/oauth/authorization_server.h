@@ -19,6 +19,7 @@
 #include "oauth/client_cache.h"
 #include "oauth/dpop.h"
 #include "oauth/end_session.h"
+#include "oauth/fapi.h"
 #include "oauth/grant.h"
 #include "oauth/interaction.h"
 #include "oauth/introspection.h"
@@ -43,6 +44,10 @@ struct AuthorizationServerOptions {
   // RFC 9126 §5: every client must push its authorization requests (clients can be required
   // one by one too).
   bool require_pushed_authorization_requests = false;
+  // FAPI 2.0 Security Profile and RFC 9101 §10.5 require_signed_request_object for every client
+  // (oauth/fapi.h); both can be asked of one client alone too. With fapi2, signing_alg must be
+  // one of the profile's (ES256, PS256, EdDSA).
+  ProfileOptions profile;
   // RFC 8705: clients can present TLS certificates to this server (a listener requests them), so
   // tls_client_auth, self_signed_tls_client_auth and certificate-bound tokens are offered.
   bool mutual_tls = false;

@@ -246,6 +246,7 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   const bool pushed = !params->get("request_uri").value_or("").empty();
   // RFC 9101 §5, §6.3: a request object (signed by the client) replaces every other parameter.
   // Its redirect_uri is not trusted before it verifies, so failures are shown here.
+  bool signed_object = false;
   if (auto object = params->get("request"); object && !object->empty()) {
     if (pushed) {
       return error_page(ctx, 400, "This sign-in link is not valid",
@@ -255,13 +256,16 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
       return error_page(ctx, 400, "This sign-in link is not valid",
                         "invalid_request: client_id is required with request");
     }
+    RequestObjectOptions object_options{options_.issuer};
+    object_options.fapi2 = fapi2_applies(options_.profile, *client);
     auto opened = open_request_object(*object, *client, client_auth_, store_.replay_cache(), clock_,
-                                      RequestObjectOptions{options_.issuer});
+                                      object_options);
     if (!opened) {
       return error_page(ctx, 400, "This sign-in link is not valid",
                         opened.error().code + ": " + opened.error().description);
     }
     *params = std::move(*opened);
+    signed_object = true;
   }
   if (pushed) {
     if (!client) {
@@ -289,11 +293,18 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
   if (parsed->error) {
     return redirect_error(ctx, parsed->request, parsed->error->error, parsed->error->description);
   }
-  // RFC 9126 §5, §6: PAR required by the server or of this client.
-  if (!pushed && (options_.require_pushed_authorization_requests ||
-                  client->require_pushed_authorization_requests)) {
+  // RFC 9126 §5, §6: PAR required by the server or of this client; FAPI 2.0 §5.3.2.2 item 2.
+  if (!pushed &&
+      (options_.require_pushed_authorization_requests ||
+       client->require_pushed_authorization_requests || fapi2_applies(options_.profile, *client))) {
     return redirect_error(ctx, parsed->request, "invalid_request",
                           "this client must push its authorization requests (PAR)");
+  }
+  // RFC 9101 §10.5 require_signed_request_object (a pushed request was held to it at /par).
+  if (!pushed && !signed_object && signed_request_object_required(options_.profile, *client)) {
+    return redirect_error(ctx, parsed->request, "invalid_request",
+                          "this client must send its authorization request as a signed request "
+                          "object");
   }
   auto session = current_session(request);
   if (!session) {

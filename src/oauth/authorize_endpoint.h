@@ -18,6 +18,7 @@
 #include "oauth/authorize_request.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
+#include "oauth/fapi.h"
 #include "oauth/interaction.h"
 #include "oauth/keys.h"
 #include "store/store.h"
@@ -39,6 +40,7 @@ struct AuthorizeOptions {
   size_t login_queue = 256;                      // logins waiting beyond this answer 503
   bool require_pushed_authorization_requests = false;  // RFC 9126 §5: every client must push
   int64_t response_jwt_lifetime = 300;  // JARM §2.1: exp of a JWT-secured response, seconds
+  ProfileOptions profile{};             // FAPI 2.0 (PAR required), RFC 9101 §10.5, server-wide
 };
 
 class AuthorizeEndpoint {

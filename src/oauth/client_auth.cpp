@@ -8,6 +8,7 @@
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "oauth/fapi.h"
 
 namespace tessera::oauth {
 namespace {
@@ -223,6 +224,20 @@ ClientAuthenticator::ClientAuthenticator(ClientCache& clients, store::ReplayCach
 
 Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate(
     const http::Request& request, const http::Params& form) const {
+  auto authenticated = authenticate_credentials(request, form);
+  if (!authenticated) return authenticated;
+  // FAPI 2.0 §5.3.2.1 item 3: private_key_jwt or mutual TLS; a client registered before the
+  // server-wide switch with a secret (or none) is refused, saying why.
+  if (fapi2_applies(ProfileOptions{options_.fapi2}, *authenticated->client) &&
+      !is_fapi2_auth_method(authenticated->method)) {
+    return Err(OAuthError::invalid_client(
+        "FAPI 2.0 requires private_key_jwt, tls_client_auth or self_signed_tls_client_auth"));
+  }
+  return authenticated;
+}
+
+Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_credentials(
+    const http::Request& request, const http::Params& form) const {
   auto creds = read_credentials(request, form);
   if (!creds) return Err(creds.error());
   if (creds->method == ClientAuthMethod::kPrivateKeyJwt) {
@@ -321,6 +336,20 @@ Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_assert
   if (auto status = jose::validate_claims(verified->header, *claims, policy);
       status != jose::Status::kOk) {
     return assertion_invalid(describe_claims_failure(status));
+  }
+  if (fapi2_applies(ProfileOptions{options_.fapi2}, *client)) {
+    // FAPI 2.0 §5.4.1: PS256, ES256 and EdDSA only.
+    auto alg = jose::alg_from_string(string_claim(verified->header, "alg").value_or(""));
+    if (!alg || !is_fapi2_alg(*alg)) {
+      return assertion_invalid("must be signed with PS256, ES256 or EdDSA under FAPI 2.0");
+    }
+    // FAPI 2.0 §5.3.2.1 item 8: the issuer identifier as a string, nothing else (the audience
+    // injection of draft-ietf-oauth-rfc7523bis §1: an assertion made out to another endpoint
+    // URL must not authenticate here).
+    auto aud = claims->find("aud");
+    if (!aud->is_string() || aud->get_ref<const std::string&>() != options_.issuer) {
+      return assertion_invalid("aud must be the issuer identifier, as a string, under FAPI 2.0");
+    }
   }
   const int64_t now = clock_.now();
   const double exp = claims->at("exp").get<double>();

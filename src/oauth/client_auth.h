@@ -48,6 +48,9 @@ struct ClientAuthOptions {
   std::string par_endpoint{};
   // RFC 8705 §5: the mTLS aliases of those endpoints are accepted too.
   std::vector<std::string> endpoint_aliases{};
+  // FAPI 2.0 Security Profile for every client (a client can be held to it alone too): only its
+  // methods and algorithms, and client assertions whose aud is the issuer (oauth/fapi.h).
+  bool fapi2 = false;
   int64_t max_assertion_lifetime = 300;  // seconds from now to exp
   int64_t leeway = 30;                   // clock skew allowed on exp, nbf and iat
 };
@@ -62,7 +65,8 @@ class ClientAuthenticator {
   // secret, a method other than the registered one, or a client assertion that fails any check
   // of RFC 7523 §3 (including a jti seen before): invalid_client (401, RFC 6749 §5.2). Until
   // the client's key has verified an assertion every failure reads the same, so a caller cannot
-  // learn which client ids exist or how they authenticate.
+  // learn which client ids exist or how they authenticate. A client under FAPI 2.0 that used
+  // another method than the profile's: invalid_client too.
   Result<AuthenticatedClient, OAuthError> authenticate(const http::Request& request,
                                                        const http::Params& form) const;
 
@@ -73,6 +77,8 @@ class ClientAuthenticator {
   std::shared_ptr<const jose::Jwks> client_keys(const store::Client& client) const;
 
  private:
+  Result<AuthenticatedClient, OAuthError> authenticate_credentials(const http::Request& request,
+                                                                   const http::Params& form) const;
   Result<AuthenticatedClient, OAuthError> authenticate_assertion(
       std::string_view assertion, std::optional<std::string_view> body_client_id) const;
   struct RegisteredKeys {

@@ -42,16 +42,23 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
   if (in.mutual_tls && in.self_signed_certificates) {
     auth_methods.emplace_back("self_signed_tls_client_auth");
   }
-  const std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512",  "PS256",
-                                                   "PS384", "PS512", "RS256",  "RS384",
-                                                   "RS512", "EdDSA", "Ed25519"};
+  std::vector<std::string> assertion_algs = {"ES256", "ES384", "ES512", "PS256", "PS384",  "PS512",
+                                             "RS256", "RS384", "RS512", "EdDSA", "Ed25519"};
+  if (in.profile.fapi2) {
+    // FAPI 2.0 §5.3.2.1 item 3, §5.4.1: what a client of this server may use, and only that.
+    std::erase_if(auth_methods, [](const std::string& method) {
+      auto parsed = store::parse_client_auth_method(method);
+      return !parsed || !is_fapi2_auth_method(*parsed);
+    });
+    assertion_algs = fapi2_alg_names();
+  }
   const std::string alg(jose::to_string(in.signing_alg));
   json::Json m = {
       {"issuer", in.issuer},  // RFC 8414 §3.3: identical to the issuer the client expects
       {"authorization_endpoint", url("/authorize")},
       {"token_endpoint", url("/token")},
       {"pushed_authorization_request_endpoint", url("/par")},  // RFC 9126 §5
-      {"require_pushed_authorization_requests", in.require_par},
+      {"require_pushed_authorization_requests", in.require_par || in.profile.fapi2},
       {"userinfo_endpoint", url("/userinfo")},
       {"introspection_endpoint", url("/introspect")},
       {"revocation_endpoint", url("/revoke")},
@@ -114,6 +121,8 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       {"request_parameter_supported", true},
       {"request_object_signing_alg_values_supported", assertion_algs},
       {"request_uri_parameter_supported", false},
+      // RFC 9101 §10.5: every authorization request must be a signed request object.
+      {"require_signed_request_object", in.profile.require_signed_request_object},
   };
   if (!in.scopes_supported.empty()) m["scopes_supported"] = in.scopes_supported;
   // RFC 8705 §3.3: certificate-bound access tokens; §5: the endpoints' mTLS aliases.

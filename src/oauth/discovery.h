@@ -8,6 +8,7 @@
 
 #include "core/json.h"
 #include "jose/jose.h"
+#include "oauth/fapi.h"
 
 namespace tessera::oauth {
 
@@ -24,6 +25,9 @@ struct ServerMetadataInputs {
   bool mutual_tls = false;
   bool self_signed_certificates = false;  // §2.2 can work: a listener accepts any issuer
   std::string mtls_endpoint_base;  // RFC 8705 §5 mtls_endpoint_aliases hang off it; empty: none
+  // FAPI 2.0 for every client: only its methods and algorithms are listed, PAR is required;
+  // RFC 9101 §10.5 require_signed_request_object.
+  ProfileOptions profile{};
 };
 
 // The endpoint URLs hang off the issuer ("https://as.example/t" -> ".../t/token").

@@ -54,14 +54,20 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
   if (auto id = form->get("client_id"); id && !id->empty() && *id != client.client_id) {
     return Err(OAuthError::invalid_request("client_id is not the authenticated client"));
   }
+  const bool fapi2 = fapi2_applies(options_.profile, client);
   http::Params params;
   if (auto object = form->get("request"); object && !object->empty()) {
     // RFC 9126 §3, RFC 9101 §6.3: a request object is the whole request; the other parameters
     // of the push are ignored.
-    auto opened = open_request_object(*object, client, clients_, replay_, clock_,
-                                      RequestObjectOptions{options_.issuer});
+    RequestObjectOptions object_options{options_.issuer};
+    object_options.fapi2 = fapi2;
+    auto opened = open_request_object(*object, client, clients_, replay_, clock_, object_options);
     if (!opened) return Err(opened.error());
     params = std::move(*opened);
+  } else if (signed_request_object_required(options_.profile, client)) {
+    // RFC 9101 §10.5 require_signed_request_object.
+    return Err(OAuthError::invalid_request(
+        "this client must send its authorization request as a signed request object"));
   } else {
     for (const auto& [name, value] : *form) {
       // RFC 6749 §3.1: a parameter without a value is an omitted one.
@@ -75,6 +81,9 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
   // they must agree.
   auto jkt = dpop_.proof_key(request, urls_);
   if (!jkt) return Err(jkt.error());
+  if (*jkt && fapi2) {
+    if (auto problem = fapi2_proof_problem(request)) return Err(*problem);
+  }
   if (*jkt) {
     auto given = params.get("dpop_jkt");
     if (given && !crypto::equal_ct(*given, **jkt)) {

@@ -12,6 +12,7 @@
 #include "http/message.h"
 #include "oauth/client_auth.h"
 #include "oauth/dpop.h"
+#include "oauth/fapi.h"
 #include "store/grant_store.h"
 
 namespace tessera::oauth {
@@ -23,6 +24,7 @@ struct ParOptions {
   std::string issuer;
   std::string mtls_endpoint_base{};  // RFC 8705 §5: the endpoint's mTLS alias lives under it
   int64_t lifetime = 60;             // seconds a request_uri lives (RFC 9126 §2.2: "short lived")
+  ProfileOptions profile{};          // FAPI 2.0, require_signed_request_object (server-wide)
 };
 
 class ParEndpoint {
@@ -35,8 +37,10 @@ class ParEndpoint {
   // repeated or malformed parameter, a client_id other than the authenticated one, or any check
   // of the authorization request that fails), invalid_scope, invalid_target,
   // invalid_dpop_proof, invalid_request_object (a `request` object that fails RFC 9101's
-  // checks; its claims are then the whole request, §3). A DPoP proof here binds the code like
-  // dpop_jkt (RFC 9449 §10.1).
+  // checks; its claims are then the whole request, §3); invalid_request too when a client that
+  // must sign its requests (RFC 9101 §10.5) pushes plain parameters. A DPoP proof here binds the
+  // code like dpop_jkt (RFC 9449 §10.1); under FAPI 2.0 it must use one of the profile's
+  // algorithms.
   http::Response handle(const http::Request& request) const;
 
  private:

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "jose/jose.h"
 #include "oauth/client_auth.h"
+#include "oauth/fapi.h"
 
 namespace tessera::oauth {
 namespace {
@@ -71,9 +72,12 @@ Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
       return invalid("the request object's typ must be oauth-authz-req+jwt");
     }
   }
-  const std::vector<jose::Alg>& algs = client_assertion_algs();
+  const std::vector<jose::Alg>& algs = options.fapi2 ? fapi2_algs() : client_assertion_algs();
   const std::string* alg_name = string_member(unverified->header, "alg");
   auto alg = alg_name ? jose::alg_from_string(*alg_name) : std::nullopt;
+  if (options.fapi2 && alg && !is_fapi2_alg(*alg)) {
+    return invalid("under FAPI 2.0 the request object must be signed with PS256, ES256 or EdDSA");
+  }
   if (!alg || std::find(algs.begin(), algs.end(), *alg) == algs.end()) {
     // RFC 9101 §6.1 with RFC 8725 §3.1: never "none"; HMAC needs a secret the server lacks.
     return invalid(

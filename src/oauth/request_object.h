@@ -23,6 +23,7 @@ struct RequestObjectOptions {
   int64_t max_lifetime = 3600;  // seconds from nbf (or now) to exp (FAPI 2.0: at most 60 min)
   int64_t leeway = 30;          // clock skew allowed on exp, nbf and iat
   size_t max_bytes = size_t{16} * 1024;  // a larger object is refused before any parsing
+  bool fapi2 = false;  // FAPI 2.0 §5.4.1: PS256, ES256 and EdDSA only (oauth/fapi.h)
 };
 
 // RFC 9101 §6: verifies `jwt`, a request object of `client`, and returns its claims as

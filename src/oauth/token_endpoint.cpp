@@ -25,8 +25,8 @@ std::optional<std::string_view> repeated_parameter(const http::Params& params) {
 }  // namespace
 
 TokenEndpoint::TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients,
-                             const DpopProofs& dpop)
-    : grants_(grants), clients_(clients), dpop_(dpop) {}
+                             const DpopProofs& dpop, ProfileOptions profile)
+    : grants_(grants), clients_(clients), dpop_(dpop), profile_(profile) {}
 
 http::Response TokenEndpoint::handle(const http::Request& request) const {
   auto result = process(request);
@@ -100,6 +100,21 @@ Result<TokenResponse, OAuthError> TokenEndpoint::process(const http::Request& re
           "this client's tokens are bound to its TLS client certificate; none was presented"));
     }
     thumbprint = cert->sha256_thumbprint();
+  }
+  // FAPI 2.0 §5.3.2.1 item 4: sender-constrained access tokens only, by DPoP (with one of the
+  // profile's algorithms, §5.4.1) or else by the TLS client certificate of the request.
+  if (fapi2_applies(profile_, client)) {
+    if (*jkt) {
+      if (auto problem = fapi2_proof_problem(request)) return Err(*problem);
+    } else if (!thumbprint) {
+      const http::ClientCertificate* cert = request.client_certificate();
+      if (cert == nullptr) {
+        return Err(OAuthError::invalid_request(
+            "FAPI 2.0 issues sender-constrained tokens only: send a DPoP proof (RFC 9449) or "
+            "call over mutual TLS with a client certificate (RFC 8705)"));
+      }
+      thumbprint = cert->sha256_thumbprint();
+    }
   }
   return grant->exchange(
       TokenRequest{request, *form, client, std::move(*jkt), std::move(thumbprint)});

@@ -5,14 +5,16 @@
 #include "http/message.h"
 #include "oauth/client_auth.h"
 #include "oauth/dpop.h"
+#include "oauth/fapi.h"
 #include "oauth/grant.h"
 
 namespace tessera::oauth {
 
 class TokenEndpoint {
  public:
+  // `profile`: FAPI 2.0 for every client (sender-constrained tokens only, §5.3.2.1).
   TokenEndpoint(const GrantRegistry& grants, const ClientAuthenticator& clients,
-                const DpopProofs& dpop);
+                const DpopProofs& dpop, ProfileOptions profile = {});
   // POST only (the router answers 405 to the rest).
   http::Response handle(const http::Request& request) const;
 
@@ -22,6 +24,7 @@ class TokenEndpoint {
   const GrantRegistry& grants_;
   const ClientAuthenticator& clients_;
   const DpopProofs& dpop_;
+  ProfileOptions profile_;
 };
 
 // The form body of a POST to the token or the pushed authorization request endpoint: form

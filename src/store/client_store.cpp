@@ -172,6 +172,15 @@ StoreResult<Ok> validate_client(const Client& c) {
   if (c.tls_client_auth_name && c.auth_method != ClientAuthMethod::kTlsClientAuth) {
     return invalid("a certificate name is for tls_client_auth clients only");
   }
+  // FAPI 2.0 Security Profile §5.3.2.1: confidential clients only, authenticated with
+  // private_key_jwt or mutual TLS.
+  if (c.fapi2 && c.auth_method != ClientAuthMethod::kPrivateKeyJwt &&
+      c.auth_method != ClientAuthMethod::kTlsClientAuth &&
+      c.auth_method != ClientAuthMethod::kSelfSignedTlsClientAuth) {
+    return invalid(
+        "a FAPI 2.0 client authenticates with private_key_jwt, tls_client_auth or "
+        "self_signed_tls_client_auth");
+  }
   if (c.access_token_lifetime <= 0 || c.access_token_lifetime > kMaxAccessTokenLifetime) {
     return invalid("access_token_lifetime must be 1 to " + std::to_string(kMaxAccessTokenLifetime) +
                    " seconds");
@@ -196,8 +205,8 @@ constexpr std::string_view kSelectClients =
     " redirect_uris, scopes, audiences, access_token_format, access_token_lifetime, created_at,"
     " jwks, post_logout_redirect_uris, refresh_token_lifetime, skip_consent, may_impersonate,"
     " dpop_bound_access_tokens, require_pushed_authorization_requests,"
-    " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name"
-    " FROM clients";
+    " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
+    " fapi2, require_signed_request_object FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -240,6 +249,8 @@ StoreResult<Client> client_from_row(const Row& row) {
     if (!name_type) return corrupt("tls_client_auth_name_type");
     c.tls_client_auth_name = CertificateName{*name_type, row.text(20)};
   }
+  c.fapi2 = row.integer(21) != 0;
+  c.require_signed_request_object = row.integer(22) != 0;
   return c;
 }
 
@@ -282,7 +293,9 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
                                                 "require_pushed_authorization_requests",
                                                 "tls_client_certificate_bound_access_tokens",
                                                 "tls_client_auth_name_type",
-                                                "tls_client_auth_name"};
+                                                "tls_client_auth_name",
+                                                "fapi2",
+                                                "require_signed_request_object"};
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
@@ -304,7 +317,9 @@ std::vector<Value> setting_values(const Client& c) {
                                int64_t{c.require_pushed_authorization_requests},
                                int64_t{c.tls_client_certificate_bound_access_tokens},
                                name_type_value(c),
-                               name_value(c)};
+                               name_value(c),
+                               int64_t{c.fapi2},
+                               int64_t{c.require_signed_request_object}};
   return values;
 }
 

@@ -82,6 +82,12 @@ struct Client {
   bool tls_client_certificate_bound_access_tokens = false;
   // RFC 8705 §2.1.2: set exactly when auth_method is tls_client_auth.
   std::optional<CertificateName> tls_client_auth_name;
+  // FAPI 2.0 Security Profile §5.3.2: the client is held to the profile (oauth/fapi.h): it is
+  // confidential and authenticates with private_key_jwt or mutual TLS.
+  bool fapi2 = false;
+  // RFC 9101 §10.5 require_signed_request_object: every authorization request of the client is a
+  // signed request object.
+  bool require_signed_request_object = false;
 };
 
 class ClientStore {
@@ -106,8 +112,10 @@ class ClientStore {
 // "oct"); tls_client_auth (RFC 8705 §2.1) with no secret and a non-empty tls_client_auth_name;
 // self_signed_tls_client_auth (§2.2) with no secret and a jwks_json whose every key carries its
 // certificate in x5c; access_token_lifetime in (0, kMaxAccessTokenLifetime], refresh_token_lifetime
-// in (0, kMaxRefreshTokenLifetime]. The JWKS check here is structural (the store does not depend on
-// the JOSE library); oauth::parse_client_jwks does the full key parse.
+// in (0, kMaxRefreshTokenLifetime]; a fapi2 client is confidential and uses private_key_jwt,
+// tls_client_auth or self_signed_tls_client_auth (FAPI 2.0 §5.3.2.1). The JWKS check here is
+// structural (the store does not depend on the JOSE library); oauth::parse_client_jwks does the
+// full key parse.
 StoreResult<Ok> validate_client(const Client& client);
 
 }  // namespace tessera::store

@@ -314,6 +314,13 @@ ALTER TABLE clients ADD COLUMN tls_client_certificate_bound_access_tokens BIGINT
 ALTER TABLE clients ADD COLUMN tls_client_auth_name_type TEXT;
 ALTER TABLE clients ADD COLUMN tls_client_auth_name TEXT;
 )sql"},
+    // FAPI 2.0 Security Profile: the client is held to the profile; RFC 9101 §10.5
+    // require_signed_request_object.
+    {18, "fapi2",
+     R"sql(
+ALTER TABLE clients ADD COLUMN fapi2 BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN require_signed_request_object BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

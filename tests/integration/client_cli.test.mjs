@@ -479,6 +479,48 @@ describe('pushed authorization requests required (RFC 9126 §6 require_pushed_au
   });
 });
 
+describe('FAPI 2.0 profile and signed request objects (--fapi2, --require-signed-request-object)', () => {
+  test('off by default; on with the flags, shown by show, withdrawn by update --no-…', () => {
+    const dir = dataDir();
+    const plain = create(dir, '--id', 'plain');
+    assert.equal(plain.fapi2, false);
+    assert.equal(plain.require_signed_request_object, false);
+    const jwk = publicJwk();
+    const jwks = scratch.write(JSON.stringify({ keys: [jwk.public] }));
+    const out = create(dir, '--id', 'bank', '--auth-method', 'private_key_jwt', '--jwks-file', jwks,
+      '--fapi2', '--require-signed-request-object');
+    assert.equal(out.fapi2, true);
+    assert.equal(out.require_signed_request_object, true);
+    assert.deepEqual(show(dir, 'bank'), out);
+    const text = ok(['client', 'show', 'bank', '--data-dir', dir]);
+    assert.match(text, /^FAPI 2\.0 profile:\s+yes$/m);
+    assert.match(text, /^signed requests required:\s+yes$/m);
+    const off = JSON.parse(ok(['client', 'update', 'bank', '--no-fapi2',
+      '--no-require-signed-request-object', '--json', '--data-dir', dir]));
+    assert.equal(off.fapi2, false);
+    assert.equal(off.require_signed_request_object, false);
+    assert.equal(off.token_endpoint_auth_method, 'private_key_jwt', 'nothing else changes');
+  });
+
+  test('a FAPI 2.0 client must use private_key_jwt or mutual TLS; nothing is stored otherwise', () => {
+    const dir = dataDir();
+    for (const args of [['--fapi2'], ['--type', 'public', '--redirect-uri', 'https://app.example/cb', '--fapi2'],
+      ['--auth-method', 'client_secret_post', '--fapi2']]) {
+      const r = tessera(['client', 'create', '--id', 'x', ...args, '--data-dir', dir]);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, /FAPI 2\.0/, args.join(' '));
+    }
+    assert.deepEqual(list(dir), []);
+    assert.equal(create(dir, '--id', 'pki', '--auth-method', 'tls_client_auth',
+      '--tls-client-auth-san-dns', 'pki.example', '--fapi2').fapi2, true);
+    // An existing client with a secret cannot be switched to the profile.
+    create(dir, '--id', 'web');
+    const r = tessera(['client', 'update', 'web', '--fapi2', '--data-dir', dir]);
+    assert.notEqual(r.status, 0);
+    assert.equal(show(dir, 'web').fapi2, false);
+  });
+});
+
 describe('mutual-TLS client authentication (RFC 8705 §2 tls_client_auth, self_signed_tls_client_auth)', () => {
   // A self-signed certificate (P-256, SAN DNS:<cn>.example) made with the openssl CLI in the
   // scratch directory; returns its path and PEM.

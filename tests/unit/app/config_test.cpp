@@ -193,6 +193,26 @@ TEST(Config, AsValuesAreChecked) {
             std::string::npos);
 }
 
+TEST(Config, AsProfileSwitches) {
+  auto r = parse_config(
+      "as:\n  issuer: https://as.example\n  fapi2: true\n  require_signed_request_object: true\n"
+      "  signing_alg: PS256\n",
+      "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(r->as->fapi2);
+  EXPECT_TRUE(r->as->require_signed_request_object);
+  auto off = parse_config("as:\n  issuer: https://as.example\n", "tessera.yaml");
+  ASSERT_TRUE(off.ok()) << off.error();
+  EXPECT_FALSE(off->as->fapi2);
+  EXPECT_FALSE(off->as->require_signed_request_object);
+  // FAPI 2.0 §5.4.1: the server's own signatures use the profile's algorithms.
+  EXPECT_NE(error_of("as:\n  issuer: https://as.example\n  fapi2: true\n  signing_alg: RS256\n")
+                .find("as.signing_alg"),
+            std::string::npos);
+  EXPECT_NE(error_of("as:\n  issuer: https://as.example\n  fapi2: maybe\n").find("as.fapi2"),
+            std::string::npos);
+}
+
 TEST(Config, PostgresNeedsAUrl) {
   EXPECT_NE(error_of("store:\n  driver: postgres\n").find("store.url"), std::string::npos);
 }

@@ -169,6 +169,43 @@ TEST_P(DpopColumnsTest, CertificateMethodsAreValidated) {
   EXPECT_EQ((*found)->jwks_json, self.jwks_json);
 }
 
+// Migration 18: the FAPI 2.0 profile switch and RFC 9101 §10.5 require_signed_request_object,
+// through insert, find and update; a FAPI 2.0 client must be confidential with a strong method.
+TEST_P(DpopColumnsTest, Fapi2AndSignedRequestObjectFlagsRoundTripAndAreValidated) {
+  Client fapi = client("fapi", false);
+  fapi.fapi2 = true;
+  EXPECT_FALSE(clients().insert(fapi)) << "a public FAPI 2.0 client";
+  fapi.type = ClientType::kConfidential;
+  fapi.auth_method = ClientAuthMethod::kClientSecretBasic;
+  fapi.secret_sha256 = crypto::sha256("s");
+  EXPECT_FALSE(clients().insert(fapi)) << "client_secret_basic under FAPI 2.0";
+  fapi.secret_sha256.clear();
+  fapi.auth_method = ClientAuthMethod::kTlsClientAuth;
+  fapi.tls_client_auth_name = CertificateName{CertificateNameType::kSanDns, "a.example"};
+  fapi.require_signed_request_object = true;
+  ASSERT_TRUE(clients().insert(fapi));
+  auto found = clients().find("fapi");
+  ASSERT_TRUE(found && *found);
+  EXPECT_TRUE((*found)->fapi2);
+  EXPECT_TRUE((*found)->require_signed_request_object);
+
+  fapi.fapi2 = false;
+  ASSERT_TRUE(clients().update(fapi));
+  found = clients().find("fapi");
+  ASSERT_TRUE(found && *found);
+  EXPECT_FALSE((*found)->fapi2);
+  EXPECT_TRUE((*found)->require_signed_request_object);
+  fapi.require_signed_request_object = false;
+  ASSERT_TRUE(clients().update(fapi));
+  EXPECT_FALSE((*clients().find("fapi"))->require_signed_request_object);
+
+  ASSERT_TRUE(clients().insert(client("plain-18", false)));
+  found = clients().find("plain-18");
+  ASSERT_TRUE(found && *found);
+  EXPECT_FALSE((*found)->fapi2);
+  EXPECT_FALSE((*found)->require_signed_request_object);
+}
+
 TEST_P(DpopColumnsTest, DpopBoundAccessTokensDefaultsToFalse) {
   EXPECT_FALSE(Client{}.dpop_bound_access_tokens);
   ASSERT_TRUE(clients().insert(client("plain", false)));
