@@ -32,6 +32,7 @@
 #include "core/json.h"
 #include "jose/jose.h"
 #include "oauth/client_auth.h"
+#include "oauth/device.h"
 #include "oauth/scope.h"
 #include "store/client_store.h"
 
@@ -71,7 +72,8 @@ constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:to
 // The grant types a client may be registered for (RFC 7591 §2 grant_types values).
 const std::vector<std::string_view>& known_grant_types() {
   static const std::vector<std::string_view> kGrantTypes = {"authorization_code", "refresh_token",
-                                                            "client_credentials", kTokenExchange};
+                                                            "client_credentials", kTokenExchange,
+                                                            oauth::kDeviceCodeGrantType};
   return kGrantTypes;
 }
 
@@ -203,7 +205,8 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
                   "(default: client_secret_basic for confidential, none for public clients)");
   cmd->add_option("--grant-type", o.grant_types,
                   "Grant type (repeatable): authorization_code, refresh_token, "
-                  "client_credentials, urn:ietf:params:oauth:grant-type:token-exchange");
+                  "client_credentials, urn:ietf:params:oauth:grant-type:token-exchange, "
+                  "urn:ietf:params:oauth:grant-type:device_code");
   cmd->add_option("--redirect-uri", o.redirect_uris, "Redirect URI (repeatable)");
   cmd->add_option("--post-logout-redirect-uri", o.post_logout_redirect_uris,
                   "Post-logout redirect URI (repeatable)");
@@ -396,8 +399,8 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       if (std::find(known.begin(), known.end(), g) == known.end()) {
         return bad("--grant-type " + g +
                    ": expected authorization_code, refresh_token, "
-                   "client_credentials or " +
-                   std::string(kTokenExchange));
+                   "client_credentials, " +
+                   std::string(kTokenExchange) + " or " + std::string(oauth::kDeviceCodeGrantType));
       }
     }
     c.grant_types.clear();

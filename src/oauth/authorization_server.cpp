@@ -58,6 +58,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   par_ = std::make_unique<ParEndpoint>(
       ParOptions{options_.issuer, options_.mtls_endpoint_base, 60, options_.profile}, *client_auth_,
       store.grants(), store.replay_cache(), *dpop_, clock);
+  device_ = std::make_unique<DeviceAuthorizationEndpoint>(DeviceOptions{options_.issuer},
+                                                          *client_auth_, store.grants(), clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
                                                       store, *keys_, *sealer_, clock);
   introspection_ =
@@ -123,6 +125,8 @@ void AuthorizationServer::add_client_endpoints(http::Router& router, const std::
   router.post(prefix + "/token",
               [this](const http::Request& r) { return token_endpoint_->handle(r); });
   router.post(prefix + "/par", [this](const http::Request& r) { return par_->handle(r); });
+  router.post(prefix + "/device_authorization",
+              [this](const http::Request& r) { return device_->handle(r); });
   router.post(prefix + "/introspect",
               [this](const http::Request& r) { return introspection_->handle(r); });
   router.post(prefix + "/revoke",

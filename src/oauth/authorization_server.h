@@ -17,6 +17,7 @@
 #include "oauth/authorize_endpoint.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
+#include "oauth/device.h"
 #include "oauth/dpop.h"
 #include "oauth/end_session.h"
 #include "oauth/fapi.h"
@@ -112,6 +113,7 @@ class AuthorizationServer {
   std::unique_ptr<InteractionSealer> sealer_;
   std::unique_ptr<AuthorizeEndpoint> authorize_;
   std::unique_ptr<ParEndpoint> par_;
+  std::unique_ptr<DeviceAuthorizationEndpoint> device_;
   std::unique_ptr<EndSessionEndpoint> end_session_;
   std::unique_ptr<IntrospectionEndpoint> introspection_;
   std::unique_ptr<RevocationEndpoint> revocation_;

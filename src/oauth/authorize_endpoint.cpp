@@ -5,6 +5,7 @@
 
 #include "core/audit.h"
 #include "core/crypto.h"
+#include "oauth/device.h"
 #include "oauth/discovery.h"
 #include "oauth/pages.h"
 #include "oauth/par_endpoint.h"
@@ -77,6 +78,7 @@ AuthorizeEndpoint::AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clie
       keys_(keys),
       clock_(clock),
       cookies_(options_.secure_cookies),
+      device_throttle_(std::make_unique<identity::LoginThrottle>(clock)),
       workers_(options_.login_threads, options_.login_queue) {}
 
 void AuthorizeEndpoint::add_routes(http::Router& router, const std::string& prefix) {
@@ -106,6 +108,9 @@ void AuthorizeEndpoint::add_routes(http::Router& router, const std::string& pref
       });
   router.post(prefix + "/login/otp", [this](const http::Request& r) { return this->otp(r); });
   router.post(prefix + "/consent", [this](const http::Request& r) { return this->consent(r); });
+  auto device = [this](const http::Request& r) { return this->device(r); };
+  router.get(prefix + "/device", device);
+  router.post(prefix + "/device", device);
 }
 
 Result<std::optional<store::Session>, std::string> AuthorizeEndpoint::current_session(
@@ -167,6 +172,12 @@ http::Response AuthorizeEndpoint::respond(
 http::Response AuthorizeEndpoint::redirect_error(Context& ctx, const AuthorizationRequest& request,
                                                  std::string_view error,
                                                  std::string_view description) const {
+  // RFC 8628 §3.3: a device request has no redirect URI; the user sees the outcome, and a
+  // denial is what the device hears when it polls.
+  if (request.device_user_code) {
+    if (error == "access_denied") return decide_device(ctx, request, std::nullopt);
+    return error_page(ctx, 400, "The device was not connected", description);
+  }
   // RFC 6749 §4.1.2.1.
   return respond(ctx, request,
                  {{"error", std::string(error)}, {"error_description", std::string(description)}});
@@ -212,7 +223,7 @@ http::Response AuthorizeEndpoint::consent_page(Context& ctx, const Flow& flow) c
   return finish(ctx, pages::html(200, pages::consent(page), flow.request.redirect_uri));
 }
 
-http::Response AuthorizeEndpoint::authorize(const http::Request& request) const {
+AuthorizeEndpoint::Context AuthorizeEndpoint::start(const http::Request& request) const {
   Context ctx{request, {}, {}};
   auto browser = http::request_cookie(request, cookies_.browser);
   if (browser && browser->size() == 43) {
@@ -221,6 +232,11 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
     ctx.browser_id = crypto::random_token(32);
     ctx.set_cookies.push_back(cookies_.set(cookies_.browser, ctx.browser_id, std::nullopt));
   }
+  return ctx;
+}
+
+http::Response AuthorizeEndpoint::authorize(const http::Request& request) const {
+  Context ctx = start(request);
   auto params = request_params(request);
   if (!params) return error_page(ctx, 400, "Invalid request", params.error());
   // OpenID Core §3.1.2.1 allows POST; a cross-site POST carries no SameSite=Lax cookie, so the
@@ -401,8 +417,10 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
   const auto still = [&](const std::vector<std::string>& allowed, const std::string& v) {
     return contains(allowed, v);
   };
-  if (!redirect_uri_registered(client.redirect_uris, r.redirect_uri) ||
-      !still(client.grant_types, "authorization_code") ||
+  const bool device_flow = r.device_user_code.has_value();
+  if ((device_flow ? !still(client.grant_types, std::string(kDeviceCodeGrantType))
+                   : (!redirect_uri_registered(client.redirect_uris, r.redirect_uri) ||
+                      !still(client.grant_types, "authorization_code"))) ||
       !std::all_of(r.scopes.begin(), r.scopes.end(),
                    [&](const std::string& s) { return still(client.scopes, s); }) ||
       !std::all_of(r.audiences.begin(), r.audiences.end(),
@@ -410,6 +428,29 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
     return error_page(ctx, 400, "The application's registration changed",
                       "Go back to the application and sign in again.");
   }
+  store::GrantRecord grant = new_grant(flow, session);
+  if (device_flow) return decide_device(ctx, r, grant);
+  const int64_t now = clock_.now();
+  const std::string code = crypto::random_token(32);
+  store::CodeRecord record;
+  record.code_sha256 = token_hash(code);
+  record.grant_id = grant.id;
+  record.client_id = client.client_id;
+  record.redirect_uri = r.redirect_uri_given ? r.redirect_uri : "";
+  record.code_challenge = r.code_challenge;
+  record.nonce = r.nonce;
+  record.dpop_jkt = r.dpop_jkt;
+  record.expires_at = now + options_.code_lifetime;
+  if (auto created = store_.grants().create_grant(grant, record); !created) {
+    return redirect_error(ctx, r, "temporarily_unavailable", "the store is unavailable");
+  }
+  return respond(ctx, r, {{"code", code}});
+}
+
+store::GrantRecord AuthorizeEndpoint::new_grant(const Flow& flow,
+                                                const store::Session& session) const {
+  const AuthorizationRequest& r = flow.request;
+  const store::Client& client = *flow.client;
   const int64_t now = clock_.now();
   store::GrantRecord grant;
   grant.id = crypto::random_token(16);
@@ -427,20 +468,83 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
   grant.amr = session.amr;
   grant.created_at = now;
   grant.expires_at = now + client.refresh_token_lifetime;
-  const std::string code = crypto::random_token(32);
-  store::CodeRecord record;
-  record.code_sha256 = token_hash(code);
-  record.grant_id = grant.id;
-  record.client_id = client.client_id;
-  record.redirect_uri = r.redirect_uri_given ? r.redirect_uri : "";
-  record.code_challenge = r.code_challenge;
-  record.nonce = r.nonce;
-  record.dpop_jkt = r.dpop_jkt;
-  record.expires_at = now + options_.code_lifetime;
-  if (auto created = store_.grants().create_grant(grant, record); !created) {
-    return redirect_error(ctx, r, "temporarily_unavailable", "the store is unavailable");
+  return grant;
+}
+
+http::Response AuthorizeEndpoint::device_page(Context& ctx, std::string_view user_code,
+                                              std::optional<std::string> error, int status) const {
+  pages::DeviceCodePage page;
+  page.form = {prefix_ + "/device", sealer_.csrf_token(ctx.browser_id), ""};
+  page.user_code = std::string(user_code);
+  page.error = std::move(error);
+  return finish(ctx, pages::html(status, pages::device_code(page)));
+}
+
+http::Response AuthorizeEndpoint::decide_device(
+    Context& ctx, const AuthorizationRequest& request,
+    const std::optional<store::GrantRecord>& grant) const {
+  auto decided = store_.grants().decide_device(*request.device_user_code, grant);
+  if (!decided) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+  if (!*decided) {
+    return error_page(ctx, 400, "This code has expired",
+                      "Start again on your device to get a new code.");
   }
-  return respond(ctx, r, {{"code", code}});
+  if (!grant) {
+    return error_page(ctx, 200, "Access denied",
+                      "The device was not connected. You can close this page.");
+  }
+  return error_page(ctx, 200, "Device connected",
+                    "You can close this page and continue on your device.");
+}
+
+http::Response AuthorizeEndpoint::device(const http::Request& request) const {
+  Context ctx = start(request);
+  if (request.method() == "GET") {
+    // verification_uri_complete carries the code; the user still confirms it (§5.4).
+    std::string typed;
+    if (!request.query_error()) typed = std::string(request.query().get("user_code").value_or(""));
+    auto code = normalize_user_code(typed);
+    return device_page(ctx, code ? format_user_code(*code) : "", std::nullopt, 200);
+  }
+  auto form = request.form();
+  if (!form) return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+  if (auto refused = check_form(ctx, request, *form)) return std::move(*refused);
+  const std::string typed(form->get("user_code").value_or(""));
+  // RFC 8628 §5.1: user codes are short, so guesses are throttled per address.
+  const std::string address(request.peer_address());
+  if (auto wait = device_throttle_->retry_after("", address)) {
+    http::Response r = device_page(ctx, typed, "Too many attempts. Try again later.", 429);
+    r.headers.set("Retry-After", std::to_string(*wait));
+    return r;
+  }
+  auto code = normalize_user_code(typed);
+  std::optional<store::DeviceAuthorization> device;
+  if (code) {
+    auto found = store_.grants().find_device_by_user_code(*code);
+    if (!found) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+    device = std::move(*found);
+  }
+  if (!device || device->status != store::DeviceStatus::kPending) {
+    device_throttle_->record_failure("", address);
+    return device_page(ctx, typed, "That code is not valid, or it has expired.", 400);
+  }
+  auto asked = DeviceRequest::from_json(device->params_json);
+  auto client = clients_.find(device->client_id);
+  if (!client) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+  if (!asked || !*client) {
+    return error_page(ctx, 400, "Unknown application", "The application is no longer registered.");
+  }
+  auto session = current_session(request);
+  if (!session) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+  AuthorizationRequest r;
+  r.client_id = device->client_id;
+  r.scopes = std::move(asked->scopes);
+  r.audiences = std::move(asked->audiences);
+  r.issued_at = clock_.now();
+  r.device_user_code = device->user_code;
+  // §5.4: the user confirms every device, remembered consent or not (remote phishing).
+  r.prompt = {"consent"};
+  return proceed(ctx, Flow{std::move(r), *client, std::move(*session)});
 }
 
 std::optional<http::Response> AuthorizeEndpoint::check_form(Context& ctx,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "http/message.h"
 #include "http/router.h"
 #include "identity/authenticator.h"
+#include "identity/login_throttle.h"
 #include "oauth/authorize_request.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
@@ -58,6 +60,10 @@ class AuthorizeEndpoint {
   http::Response login(const http::Request& request) const;
   http::Response otp(const http::Request& request) const;
   http::Response consent(const http::Request& request) const;
+  // RFC 8628 §3.3: GET {prefix}/device[?user_code=] shows the code page (verification_uri and
+  // verification_uri_complete); POST checks the code and goes on as /authorize does (sign-in,
+  // second factor, consent, always asked), ending on a page instead of a redirect.
+  http::Response device(const http::Request& request) const;
 
   // The live session of the request's cookie, if any (also for end_session); an error when the
   // store cannot tell, which must never read as "signed out".
@@ -92,6 +98,14 @@ class AuthorizeEndpoint {
                           const std::string& user_id, std::optional<std::string> sid,
                           std::optional<std::string> error, int status) const;
   http::Response consent_page(Context& ctx, const Flow& flow) const;
+  http::Response device_page(Context& ctx, std::string_view user_code,
+                             std::optional<std::string> error, int status) const;
+  // The user's decision on a device authorization (`grant` set: approved) and its page.
+  http::Response decide_device(Context& ctx, const AuthorizationRequest& request,
+                               const std::optional<store::GrantRecord>& grant) const;
+  // The grant an approved request creates, for `session`'s user.
+  store::GrantRecord new_grant(const Flow& flow, const store::Session& session) const;
+  Context start(const http::Request& request) const;
   http::Response error_page(Context& ctx, int status, std::string_view title,
                             std::string_view message) const;
   http::Response finish(Context& ctx, http::Response response) const;
@@ -111,6 +125,8 @@ class AuthorizeEndpoint {
   const SigningKeys& keys_;  // to verify id_token_hint
   const Clock& clock_;
   CookieNames cookies_;
+  // RFC 8628 §5.1: user-code guesses, per client address.
+  std::unique_ptr<identity::LoginThrottle> device_throttle_;
   WorkerPool workers_;  // last: joined first, while everything its jobs use still exists
 };
 

@@ -46,6 +46,9 @@ struct AuthorizationRequest {
   bool fresh_login = false;  // the user signed in during this interaction
   std::vector<std::string> acr_values;
   int64_t issued_at = 0;  // when /authorize first saw it (prompt=login, max_age=0)
+  // RFC 8628 §3.3: the user code of the device authorization this interaction decides. Such a
+  // request has no redirect URI: it ends on a page, and the device polls for the outcome.
+  std::optional<std::string> device_user_code;
 
   bool openid() const;
   bool has_prompt(std::string_view value) const;

@@ -57,7 +57,8 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       {"issuer", in.issuer},  // RFC 8414 §3.3: identical to the issuer the client expects
       {"authorization_endpoint", url("/authorize")},
       {"token_endpoint", url("/token")},
-      {"pushed_authorization_request_endpoint", url("/par")},  // RFC 9126 §5
+      {"pushed_authorization_request_endpoint", url("/par")},           // RFC 9126 §5
+      {"device_authorization_endpoint", url("/device_authorization")},  // RFC 8628 §4
       {"require_pushed_authorization_requests", in.require_par || in.profile.fapi2},
       {"userinfo_endpoint", url("/userinfo")},
       {"introspection_endpoint", url("/introspect")},
@@ -134,6 +135,7 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
     m["mtls_endpoint_aliases"] = {
         {"token_endpoint", alias("/token")},
         {"pushed_authorization_request_endpoint", alias("/par")},
+        {"device_authorization_endpoint", alias("/device_authorization")},
         {"introspection_endpoint", alias("/introspect")},
         {"revocation_endpoint", alias("/revoke")},
         {"userinfo_endpoint", alias("/userinfo")},

@@ -37,7 +37,33 @@ GrantRegistry make_grant_registry(const GrantContext& context) {
   registry.add(make_client_credentials_grant(context));
   registry.add(make_refresh_token_grant(context));
   registry.add(make_token_exchange_grant(context));
+  registry.add(make_device_code_grant(context));
   return registry;
+}
+
+Result<TokenResponse, OAuthError> issue_grant_tokens(const GrantContext& context,
+                                                     const TokenRequest& request,
+                                                     const store::GrantRecord& grant,
+                                                     const std::optional<std::string>& nonce) {
+  const store::Client& client = request.client;
+  auto audiences = token_audiences(request.params, client, grant, context.tokens.issuer());
+  if (!audiences) return Err(audiences.error());
+  const bool refresh = std::find(client.grant_types.begin(), client.grant_types.end(),
+                                 "refresh_token") != client.grant_types.end();
+  auto minted =
+      mint_grant_tokens(context, request, grant, grant.scopes, *audiences, refresh, nonce);
+  if (!minted) return Err(minted.error());
+  if (!minted->records.empty()) {
+    auto stored = context.grants.insert_tokens(minted->records);
+    if (!stored) {
+      // Revoked between redemption and now (logout, reuse elsewhere): nothing is issued.
+      if (stored.error().code == store::StoreError::Code::kConflict) {
+        return Err(OAuthError::invalid_grant("the authorization was revoked"));
+      }
+      return Err(OAuthError::server_error("the store is unavailable"));
+    }
+  }
+  return std::move(minted->response);
 }
 
 Result<std::vector<std::string>, OAuthError> token_audiences(const http::Params& params,

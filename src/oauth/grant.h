@@ -106,6 +106,15 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
     const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,
     const std::optional<std::string>& nonce);
 
+// The tokens a newly authorized grant answers with (an authorization code redeemed, a device
+// authorization approved): the grant's scopes, the request's resources within the grant's
+// audiences, a refresh token when the client may use that grant, an ID token with `nonce` for
+// openid; stored, unless the grant was revoked meanwhile (invalid_grant then, nothing issued).
+Result<TokenResponse, OAuthError> issue_grant_tokens(const GrantContext& context,
+                                                     const TokenRequest& request,
+                                                     const store::GrantRecord& grant,
+                                                     const std::optional<std::string>& nonce);
+
 // The audiences of a token under a grant (RFC 8707 §2.2): the `resource` parameters of the
 // token request, each within the grant's audiences; none given: the grant's audiences, else the
 // client's, else the issuer itself (a token for UserInfo only).
@@ -127,6 +136,8 @@ std::unique_ptr<Grant> make_authorization_code_grant(const GrantContext& context
 std::unique_ptr<Grant> make_refresh_token_grant(const GrantContext& context);
 // grants/token_exchange.cpp
 std::unique_ptr<Grant> make_token_exchange_grant(const GrantContext& context);
+// grants/device_code.cpp
+std::unique_ptr<Grant> make_device_code_grant(const GrantContext& context);
 
 // Every grant this build offers.
 GrantRegistry make_grant_registry(const GrantContext& context);

@@ -312,6 +312,23 @@ std::string consent(const ConsentPage& page) {
   return h.take();
 }
 
+std::string device_code(const DeviceCodePage& page) {
+  Html h;
+  open_page(h, "Connect a device");
+  h.raw("<h1>Connect a device</h1>\n<p class=\"muted\">Enter the code your device shows.</p>\n");
+  error_message(h, page.error);
+  open_form(h, page.form);
+  h.raw("<label for=\"user_code\">Code</label>\n")
+      .raw("<input id=\"user_code\" name=\"user_code\" type=\"text\" autocomplete=\"off\" ")
+      .raw("autocapitalize=\"characters\" spellcheck=\"false\" required autofocus")
+      .raw(invalid_attrs(page.error))
+      .raw(" value=\"")
+      .text(page.user_code)
+      .raw("\">\n<button type=\"submit\">Continue</button>\n</form>\n");
+  close_page(h);
+  return h.take();
+}
+
 std::string logout_confirm(const LogoutPage& page) {
   Html h;
   open_page(h, "Sign out?");

@@ -53,6 +53,14 @@ struct ConsentPage {
 // submit buttons name="decision" value="allow" / value="deny".
 std::string consent(const ConsentPage& page);
 
+struct DeviceCodePage {
+  Form form{};
+  std::string user_code{};  // prefilled from verification_uri_complete or a failed attempt
+  std::optional<std::string> error = std::nullopt;
+};
+// RFC 8628 §3.3: the user types the code their device shows. Field: user_code; one button.
+std::string device_code(const DeviceCodePage& page);
+
 struct LogoutPage {
   Form form{};
   std::optional<std::string> client_name = std::nullopt;  // the relying party that asked, if known
@@ -62,6 +70,7 @@ struct LogoutPage {
 std::string logout_confirm(const LogoutPage& page);
 std::string logged_out();
 
+// A title and one paragraph: errors, and the outcome of a device's authorization.
 struct ErrorPage {
   std::string title{};
   std::string message{};

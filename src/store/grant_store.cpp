@@ -12,6 +12,28 @@ std::string_view to_string(TokenKind kind) {
   return kind == TokenKind::kRefresh ? "refresh" : "access";
 }
 
+std::string_view to_string(DeviceStatus status) {
+  switch (status) {
+    case DeviceStatus::kPending:
+      return "pending";
+    case DeviceStatus::kApproved:
+      return "approved";
+    case DeviceStatus::kDenied:
+      return "denied";
+    case DeviceStatus::kRedeemed:
+      return "redeemed";
+  }
+  return "pending";
+}
+
+std::optional<DeviceStatus> parse_device_status(std::string_view text) {
+  for (DeviceStatus s : {DeviceStatus::kPending, DeviceStatus::kApproved, DeviceStatus::kDenied,
+                         DeviceStatus::kRedeemed}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr size_t kSha256Bytes = 32;
@@ -196,6 +218,42 @@ StoreResult<int64_t> revoke_grant_on(Connection& c, std::string_view grant_id, i
   return *tokens;
 }
 
+// Inserts a validated grant on `c`; kConflict when its id exists.
+StoreResult<Ok> insert_grant_on(Connection& c, const GrantRecord& g, int64_t created_at) {
+  auto inserted = c.execute(
+      "INSERT INTO grants (id, client_id, subject, sid, scopes, audiences, auth_time, acr, amr,"
+      " claims, created_at, expires_at, revoked_at)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      {g.id, g.client_id, g.subject, nullable_text(g.sid), list_to_text(g.scopes),
+       list_to_text(g.audiences), g.auth_time, g.acr, list_to_text(g.amr), g.claims_json,
+       created_at, g.expires_at, g.revoked_at});
+  if (!inserted) return Err(inserted.error());
+  if (*inserted == 0) return store_error(StoreError::Code::kConflict, "grant " + g.id + " exists");
+  return Ok{};
+}
+
+constexpr std::string_view kSelectDevices =
+    "SELECT device_code_sha256, user_code, client_id, params, status, grant_id, interval_seconds,"
+    " last_polled_at, expires_at FROM device_authorizations";
+
+StoreResult<DeviceAuthorization> device_from_row(const Row& row) {
+  DeviceAuthorization d;
+  d.device_code_sha256 = row.blob(0);
+  d.user_code = row.text(1);
+  d.client_id = row.text(2);
+  d.params_json = row.text(3);
+  auto status = parse_device_status(row.text(4));
+  if (!status) {
+    return store_error(StoreError::Code::kInternal, "a device authorization has a bad status");
+  }
+  d.status = *status;
+  if (!row.is_null(5)) d.grant_id = row.text(5);
+  d.interval = row.integer(6);
+  d.last_polled_at = row.integer(7);
+  d.expires_at = row.integer(8);
+  return d;
+}
+
 // Inserts validated tokens on `c`; each named grant is locked and must exist unrevoked.
 StoreResult<Ok> insert_tokens_on(Connection& c, std::span<const TokenRecord> tokens, int64_t now) {
   std::set<std::string, std::less<>> live_grants;
@@ -237,18 +295,7 @@ class SqlGrantStore final : public GrantStore {
       if (auto valid = validate_code(*code, grant); !valid) return valid;
     }
     return database_.in_transaction([&](Connection& c) -> StoreResult<Ok> {
-      const GrantRecord& g = grant;
-      auto inserted = c.execute(
-          "INSERT INTO grants (id, client_id, subject, sid, scopes, audiences, auth_time, acr, amr,"
-          " claims, created_at, expires_at, revoked_at)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-          {g.id, g.client_id, g.subject, nullable_text(g.sid), list_to_text(g.scopes),
-           list_to_text(g.audiences), g.auth_time, g.acr, list_to_text(g.amr), g.claims_json,
-           created_at, g.expires_at, g.revoked_at});
-      if (!inserted) return Err(inserted.error());
-      if (*inserted == 0) {
-        return store_error(StoreError::Code::kConflict, "grant " + g.id + " exists");
-      }
+      if (auto inserted = insert_grant_on(c, grant, created_at); !inserted) return inserted;
       if (!code) return Ok{};
       auto code_inserted = c.execute(
           "INSERT INTO authorization_codes (code_sha256, grant_id, client_id, redirect_uri,"
@@ -516,11 +563,133 @@ class SqlGrantStore final : public GrantStore {
         });
   }
 
+  StoreResult<Ok> create_device_authorization(const DeviceAuthorization& d) override {
+    if (auto valid = validate_hash(d.device_code_sha256, "device_code"); !valid) return valid;
+    if (d.user_code.empty() || d.client_id.empty() || !is_json_object(d.params_json) ||
+        d.interval <= 0) {
+      return invalid("device authorization: user_code, client_id, params and interval needed");
+    }
+    return database_.in_transaction([&](Connection& c) -> StoreResult<Ok> {
+      // An expired authorization gives its user code back (the column is unique).
+      auto freed = c.execute(
+          "DELETE FROM device_authorizations WHERE user_code = ? AND"
+          " expires_at <= ?",
+          {d.user_code, clock_.now()});
+      if (!freed) return Err(freed.error());
+      auto inserted = c.execute(
+          "INSERT INTO device_authorizations (device_code_sha256, user_code, client_id, params,"
+          " status, grant_id, interval_seconds, last_polled_at, expires_at)"
+          " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?) ON CONFLICT DO NOTHING",
+          {Blob{d.device_code_sha256}, d.user_code, d.client_id, d.params_json,
+           to_string(DeviceStatus::kPending), d.interval, d.last_polled_at, d.expires_at});
+      if (!inserted) return Err(inserted.error());
+      if (*inserted == 0) return store_error(StoreError::Code::kConflict, "code taken");
+      return Ok{};
+    });
+  }
+
+  StoreResult<std::optional<DeviceAuthorization>> find_device_by_user_code(
+      std::string_view user_code) override {
+    auto rows =
+        database_.query(std::string(kSelectDevices) + " WHERE user_code = ? AND expires_at > ?",
+                        {user_code, clock_.now()});
+    if (!rows) return Err(rows.error());
+    if (rows->empty()) return std::optional<DeviceAuthorization>();
+    auto device = device_from_row(rows->front());
+    if (!device) return Err(device.error());
+    return std::optional<DeviceAuthorization>(std::move(*device));
+  }
+
+  StoreResult<bool> decide_device(std::string_view user_code,
+                                  const std::optional<GrantRecord>& grant) override {
+    const int64_t now = clock_.now();
+    if (grant) {
+      const int64_t created_at = grant->created_at != 0 ? grant->created_at : now;
+      if (auto valid = validate_grant(*grant, created_at); !valid) return Err(valid.error());
+    }
+    return database_.in_transaction([&](Connection& c) -> StoreResult<bool> {
+      // The UPDATE is the compare-and-set: of two decisions one finds the row pending.
+      auto decided = c.execute(
+          "UPDATE device_authorizations SET status = ?, grant_id = ?"
+          " WHERE user_code = ? AND status = ? AND expires_at > ?",
+          {to_string(grant ? DeviceStatus::kApproved : DeviceStatus::kDenied),
+           grant ? Value(grant->id) : Value(nullptr), user_code, to_string(DeviceStatus::kPending),
+           now});
+      if (!decided) return Err(decided.error());
+      if (*decided == 0) return false;
+      if (grant) {
+        const int64_t created_at = grant->created_at != 0 ? grant->created_at : now;
+        if (auto inserted = insert_grant_on(c, *grant, created_at); !inserted) {
+          return Err(inserted.error());
+        }
+      }
+      return true;
+    });
+  }
+
+  StoreResult<Poll> poll_device(std::string_view device_code_sha256,
+                                std::string_view client_id) override {
+    if (auto valid = validate_hash(device_code_sha256, "device_code"); !valid) {
+      return Err(valid.error());
+    }
+    return database_.in_transaction([&](Connection& c) -> StoreResult<Poll> {
+      const int64_t now = clock_.now();
+      const Blob hash{std::string(device_code_sha256)};
+      auto rows = c.query(std::string(kSelectDevices) + " WHERE device_code_sha256 = ?" +
+                              std::string(for_update(c.dialect())),
+                          {hash});
+      if (!rows) return Err(rows.error());
+      Poll poll;
+      if (rows->empty()) return poll;
+      auto device = device_from_row(rows->front());
+      if (!device) return Err(device.error());
+      if (device->client_id != client_id) return poll;  // another client's: unknown
+      poll.device = *device;
+      if (device->expires_at <= now) {
+        poll.outcome = PollOutcome::kExpired;
+        return poll;
+      }
+      switch (device->status) {
+        case DeviceStatus::kDenied:
+          poll.outcome = PollOutcome::kDenied;
+          return poll;
+        case DeviceStatus::kRedeemed:
+          poll.outcome = PollOutcome::kRedeemed;
+          return poll;
+        case DeviceStatus::kApproved: {
+          auto spent =
+              c.execute("UPDATE device_authorizations SET status = ? WHERE device_code_sha256 = ?",
+                        {to_string(DeviceStatus::kRedeemed), hash});
+          if (!spent) return Err(spent.error());
+          poll.outcome = PollOutcome::kApproved;
+          return poll;
+        }
+        case DeviceStatus::kPending:
+          break;
+      }
+      // RFC 8628 §3.5: polling faster than the interval is slow_down, and the interval grows
+      // by 5 seconds for this and every later request.
+      const bool too_soon = now - device->last_polled_at < device->interval;
+      const int64_t interval = device->interval + (too_soon ? 5 : 0);
+      auto polled = c.execute(
+          "UPDATE device_authorizations SET last_polled_at = ?, interval_seconds = ?"
+          " WHERE device_code_sha256 = ?",
+          {now, interval, hash});
+      if (!polled) return Err(polled.error());
+      poll.device->last_polled_at = now;
+      poll.device->interval = interval;
+      poll.outcome = too_soon ? PollOutcome::kSlowDown : PollOutcome::kPending;
+      return poll;
+    });
+  }
+
   StoreResult<int64_t> purge_expired() override {
     return database_.in_transaction([&](Connection& c) -> StoreResult<int64_t> {
       const int64_t now = clock_.now();
       auto pushed = c.execute("DELETE FROM pushed_requests WHERE expires_at <= ?", {now});
       if (!pushed) return pushed;
+      auto devices = c.execute("DELETE FROM device_authorizations WHERE expires_at <= ?", {now});
+      if (!devices) return devices;
       // Codes and tokens go with their grant even when their own expiry is later, so that no
       // row is left naming a grant that no longer exists.
       auto codes = c.execute(
@@ -535,7 +704,7 @@ class SqlGrantStore final : public GrantStore {
       if (!tokens) return tokens;
       auto grants = c.execute("DELETE FROM grants WHERE expires_at <= ?", {now});
       if (!grants) return grants;
-      return *pushed + *codes + *tokens + *grants;
+      return *pushed + *devices + *codes + *tokens + *grants;
     });
   }
 

@@ -71,6 +71,24 @@ struct PushedRequest {
   int64_t expires_at = 0;
 };
 
+// RFC 8628 §3.2: a device authorization request, from the client's request until the token
+// endpoint hands out its tokens (or it expires).
+enum class DeviceStatus { kPending, kApproved, kDenied, kRedeemed };
+std::string_view to_string(DeviceStatus status);
+std::optional<DeviceStatus> parse_device_status(std::string_view text);
+
+struct DeviceAuthorization {
+  std::string device_code_sha256;  // raw 32 bytes
+  std::string user_code;           // as the user types it, normalised (unique among live ones)
+  std::string client_id;
+  std::string params_json;  // the request as a JSON object (scope, resource, ...)
+  DeviceStatus status = DeviceStatus::kPending;
+  std::optional<std::string> grant_id;  // set when approved
+  int64_t interval = 5;                 // §3.2: seconds between polls; §3.5 slow_down adds 5
+  int64_t last_polled_at = 0;
+  int64_t expires_at = 0;
+};
+
 class GrantStore {
  public:
   virtual ~GrantStore() = default;
@@ -146,6 +164,29 @@ class GrantStore {
   // nullopt when unknown, expired, used, or pushed by another client (which spends nothing).
   virtual StoreResult<std::optional<PushedRequest>> take_pushed_request(
       std::string_view request_uri_sha256, std::string_view client_id) = 0;
+
+  // RFC 8628 §3.1: stores a device authorization. kConflict when the user code (among live
+  // ones) or the device code is taken, so the caller draws another.
+  virtual StoreResult<Ok> create_device_authorization(const DeviceAuthorization& device) = 0;
+  // The live (unexpired) device authorization with `user_code`, whatever its status.
+  virtual StoreResult<std::optional<DeviceAuthorization>> find_device_by_user_code(
+      std::string_view user_code) = 0;
+  // §3.3: the user's decision on a pending authorization, in one transaction: approval stores
+  // `grant` (nullopt: denial) and ties it to the authorization. False when the authorization is
+  // no longer pending or has expired (nothing is stored then).
+  virtual StoreResult<bool> decide_device(std::string_view user_code,
+                                          const std::optional<GrantRecord>& grant) = 0;
+  // §3.4, §3.5: a poll of `client_id` with the device code's hash, at `now`, in one
+  // transaction. Pending: kSlowDown when it comes sooner than the interval after the last poll
+  // (the interval then grows by 5 seconds), else kPending; approved: kApproved, and the
+  // authorization is spent (kRedeemed to every later poll). Unknown includes another client's.
+  enum class PollOutcome { kUnknown, kExpired, kPending, kSlowDown, kDenied, kApproved, kRedeemed };
+  struct Poll {
+    PollOutcome outcome = PollOutcome::kUnknown;
+    std::optional<DeviceAuthorization> device;  // as read, for every outcome but kUnknown
+  };
+  virtual StoreResult<Poll> poll_device(std::string_view device_code_sha256,
+                                        std::string_view client_id) = 0;
 
   // Deletes codes, tokens and grants past their expiry (a revoked grant stays until it expires,
   // so reuse is still recognised). Returns rows deleted.

@@ -321,6 +321,22 @@ ALTER TABLE clients ADD COLUMN tls_client_auth_name TEXT;
 ALTER TABLE clients ADD COLUMN fapi2 BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE clients ADD COLUMN require_signed_request_object BIGINT NOT NULL DEFAULT 0;
 )sql"},
+    // RFC 8628: device authorizations, from the client's request to the tokens.
+    {19, "device_authorizations",
+     R"sql(
+CREATE TABLE device_authorizations (
+  device_code_sha256 BLOB PRIMARY KEY,
+  user_code TEXT NOT NULL UNIQUE,
+  client_id TEXT NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL,
+  grant_id TEXT,
+  interval_seconds BIGINT NOT NULL,
+  last_polled_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX device_authorizations_by_expiry ON device_authorizations (expires_at);
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -212,6 +212,7 @@ describe('tessera serve with http.tls and as.mtls', () => {
     assert.deepEqual(as.mtls_endpoint_aliases, {
       token_endpoint: `${mtlsBase()}/token`,
       pushed_authorization_request_endpoint: `${mtlsBase()}/par`,
+      device_authorization_endpoint: `${mtlsBase()}/device_authorization`,
       introspection_endpoint: `${mtlsBase()}/introspect`,
       revocation_endpoint: `${mtlsBase()}/revoke`,
       userinfo_endpoint: `${mtlsBase()}/userinfo`,

@@ -75,24 +75,7 @@ class AuthorizationCodeGrant final : public Grant {
       return Err(OAuthError::invalid_grant(
           "the code is bound to a DPoP key (dpop_jkt) this request does not prove"));
     }
-    auto audiences = token_audiences(request.params, client, grant, context_.tokens.issuer());
-    if (!audiences) return Err(audiences.error());
-    const bool refresh = std::find(client.grant_types.begin(), client.grant_types.end(),
-                                   "refresh_token") != client.grant_types.end();
-    auto minted = mint_grant_tokens(context_, request, grant, grant.scopes, *audiences, refresh,
-                                    record.nonce);
-    if (!minted) return Err(minted.error());
-    if (!minted->records.empty()) {
-      auto stored = context_.grants.insert_tokens(minted->records);
-      if (!stored) {
-        // Revoked between redemption and now (logout, reuse elsewhere): nothing is issued.
-        if (stored.error().code == store::StoreError::Code::kConflict) {
-          return Err(OAuthError::invalid_grant("the authorization was revoked"));
-        }
-        return Err(OAuthError::server_error("the store is unavailable"));
-      }
-    }
-    return std::move(minted->response);
+    return issue_grant_tokens(context_, request, grant, record.nonce);
   }
 
  private:

@@ -277,6 +277,24 @@ class AuthorizationServerTest : public OAuthTest {
     return claims["cnf"].value("jkt", "<cnf without jkt>");
   }
 
+  // The value of the hidden input `name` of an HTML page, "" when absent.
+  static std::string hidden_field(const std::string& html, const std::string& name) {
+    const std::string open = "name=\"" + name + "\" value=\"";
+    const size_t at = html.find(open);
+    if (at == std::string::npos) return "";
+    const size_t start = at + open.size();
+    return html.substr(start, html.find('"', start) - start);
+  }
+  // The browser cookie ("name=value") a page response sets, "" when it sets none.
+  static std::string browser_cookie(const http::Response& r) {
+    for (const auto& [name, value] : r.headers) {
+      if (http::iequals(name, "Set-Cookie") && value.starts_with("__Host-tessera_browser=")) {
+        return value.substr(0, value.find(';'));
+      }
+    }
+    return "";
+  }
+
   static json::Json body(const http::Response& r) {
     auto parsed = json::parse_strict(r.body);
     EXPECT_TRUE(parsed) << r.body;

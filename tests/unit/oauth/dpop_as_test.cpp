@@ -400,27 +400,13 @@ TEST_F(DpopAsTest, CodeWithoutDpopJktTakesAnyProofKey) {
   EXPECT_EQ(jkt_of(body(r), kApiA), key_b_.thumbprint());
 }
 
-// The value of the hidden input `name` of an HTML page, "" when absent.
-std::string hidden_field(const std::string& html, const std::string& name) {
-  const std::string open = "name=\"" + name + "\" value=\"";
-  const size_t at = html.find(open);
-  if (at == std::string::npos) return "";
-  const size_t start = at + open.size();
-  return html.substr(start, html.find('"', start) - start);
-}
-
 TEST_F(DpopAsTest, DpopJktSurvivesTheConsentPage) {
   // prompt=consent shows the consent page: the request (dpop_jkt with it) travels sealed in
   // the form until the user allows, then the code is issued.
   auto consented_code = [&](const std::string& jkt) -> std::string {
     auto page = authorize("spa", {{"prompt", "consent"}, {"dpop_jkt", jkt}});
     EXPECT_EQ(page.status, 200) << page.body;
-    std::string browser;
-    for (const auto& [name, value] : page.headers) {
-      if (http::iequals(name, "Set-Cookie") && value.starts_with("__Host-tessera_browser=")) {
-        browser = value.substr(0, value.find(';'));
-      }
-    }
+    const std::string browser = browser_cookie(page);
     EXPECT_FALSE(browser.empty());
     const std::string csrf = hidden_field(page.body, "csrf");
     const std::string interaction = hidden_field(page.body, "interaction");

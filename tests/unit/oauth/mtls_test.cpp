@@ -259,12 +259,14 @@ TEST_F(MtlsTest, DiscoveryAdvertisesTheMethodsBindingAndAliases) {
     }
   }
   EXPECT_EQ(m["tls_client_certificate_bound_access_tokens"], true);
-  EXPECT_EQ(m["mtls_endpoint_aliases"],
-            json::Json({{"token_endpoint", "https://mtls.as.example/token"},
-                        {"pushed_authorization_request_endpoint", "https://mtls.as.example/par"},
-                        {"introspection_endpoint", "https://mtls.as.example/introspect"},
-                        {"revocation_endpoint", "https://mtls.as.example/revoke"},
-                        {"userinfo_endpoint", "https://mtls.as.example/userinfo"}}));
+  EXPECT_EQ(
+      m["mtls_endpoint_aliases"],
+      json::Json({{"token_endpoint", "https://mtls.as.example/token"},
+                  {"pushed_authorization_request_endpoint", "https://mtls.as.example/par"},
+                  {"device_authorization_endpoint", "https://mtls.as.example/device_authorization"},
+                  {"introspection_endpoint", "https://mtls.as.example/introspect"},
+                  {"revocation_endpoint", "https://mtls.as.example/revoke"},
+                  {"userinfo_endpoint", "https://mtls.as.example/userinfo"}}));
   // The issuer's own endpoints are unchanged.
   EXPECT_EQ(m["token_endpoint"], kTokenUrl);
 }

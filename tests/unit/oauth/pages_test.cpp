@@ -131,6 +131,19 @@ TEST(LoginPage, HasLabelledFieldsWithAutocompleteAndAnnouncesErrors) {
   EXPECT_NE(failed.find("the application"), std::string::npos);  // no client name given
 }
 
+TEST(DeviceCodePage, EscapesEveryFieldAndAnnouncesErrors) {
+  std::string body = device_code(
+      {.form = hostile_form(), .user_code = hostile("code"), .error = hostile("error")});
+  expect_common_shape(body);
+  expect_forms_and_labels(body, escaped("action"), escaped("csrf"), escaped("ia"));
+  EXPECT_NE(body.find("value=\"" + escaped("code") + "\""), std::string::npos);
+  EXPECT_NE(body.find("role=\"alert\">" + escaped("error")), std::string::npos);
+  EXPECT_NE(body.find("<label for=\"user_code\">"), std::string::npos);
+  std::string clean = device_code({.form = hostile_form(), .user_code = "BCDF-GHJK"});
+  EXPECT_NE(clean.find("value=\"BCDF-GHJK\""), std::string::npos);
+  EXPECT_EQ(clean.find("role=\"alert\""), std::string::npos);
+}
+
 TEST(TotpPage, EscapesEveryFieldAndAsksForASixDigitCode) {
   std::string body =
       totp({.form = hostile_form(), .client_name = hostile("client"), .error = hostile("error")});

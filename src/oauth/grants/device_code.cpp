@@ -1,0 +1,69 @@
+// Device access token request (RFC 8628 §3.4, §3.5): the device polls with its device_code until
+// the user has decided on the verification page. Pending: authorization_pending, or slow_down
+// when it polls faster than the interval (which then grows by 5 seconds); denied: access_denied;
+// past expires_in: expired_token; approved: the tokens, once.
+#include "oauth/device.h"
+#include "oauth/grant.h"
+#include "oauth/tokens.h"
+
+namespace tessera::oauth {
+namespace {
+
+using PollOutcome = store::GrantStore::PollOutcome;
+
+// RFC 8628 §3.5: these errors are 400 with the RFC 6749 §5.2 body.
+OAuthError device_error(std::string code, std::string description) {
+  return OAuthError{400, std::move(code), std::move(description)};
+}
+
+class DeviceCodeGrant final : public Grant {
+ public:
+  explicit DeviceCodeGrant(const GrantContext& context) : context_(context) {}
+
+  std::string_view grant_type() const override { return kDeviceCodeGrantType; }
+
+  Result<TokenResponse, OAuthError> exchange(const TokenRequest& request) const override {
+    auto device_code = request.params.get("device_code");
+    if (!device_code || device_code->empty()) {
+      return Err(OAuthError::invalid_request("device_code is missing"));
+    }
+    if (device_code->size() > 256) return Err(OAuthError::invalid_grant("unknown device_code"));
+    auto poll = context_.grants.poll_device(token_hash(*device_code), request.client.client_id);
+    if (!poll) return Err(OAuthError::server_error("the store is unavailable"));
+    switch (poll->outcome) {
+      case PollOutcome::kUnknown:
+        return Err(OAuthError::invalid_grant("unknown device_code"));
+      case PollOutcome::kExpired:
+        return Err(device_error("expired_token", "the device_code has expired"));
+      case PollOutcome::kPending:
+        return Err(device_error("authorization_pending", "the user has not decided yet"));
+      case PollOutcome::kSlowDown:
+        return Err(device_error(
+            "slow_down", "poll every " + std::to_string(poll->device->interval) + " seconds"));
+      case PollOutcome::kDenied:
+        return Err(device_error("access_denied", "the user denied the request"));
+      case PollOutcome::kRedeemed:
+        return Err(OAuthError::invalid_grant("the device_code was already used"));
+      case PollOutcome::kApproved:
+        break;
+    }
+    if (!poll->device->grant_id) return Err(OAuthError::server_error("approval without a grant"));
+    auto grant = context_.grants.find_grant(*poll->device->grant_id);
+    if (!grant) return Err(OAuthError::server_error("the store is unavailable"));
+    if (!*grant || (*grant)->revoked_at) {
+      return Err(OAuthError::invalid_grant("the authorization was revoked"));
+    }
+    return issue_grant_tokens(context_, request, **grant, std::nullopt);
+  }
+
+ private:
+  GrantContext context_;
+};
+
+}  // namespace
+
+std::unique_ptr<Grant> make_device_code_grant(const GrantContext& context) {
+  return std::make_unique<DeviceCodeGrant>(context);
+}
+
+}  // namespace tessera::oauth
