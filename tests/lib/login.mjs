@@ -72,13 +72,14 @@ export function totp(base32, time = Date.now() / 1000) {
 // user.password), the TOTP page when the server shows it (user.totp_secret), consent
 // (`decision`, default allow). Returns the final redirect URL (or the last page when the server
 // answered a page, e.g. form_post: then `formPost` holds that page's form). `jar` keeps the
-// browser session between calls. `pages` lists the kinds of page walked through ('login',
-// 'totp', 'consent').
+// browser session between calls. `pages` lists the kinds of page walked through ('device',
+// 'login', 'totp', 'consent'). From a device verification URI (RFC 8628 §3.3) it types the
+// code first and ends on the server's outcome page (`page`).
 //
 // RFC 6238 §5.2: a TOTP code is good once. When the code of this 30 s step was already spent
 // (an earlier sign-in of the same user), the page says so and the code of the next step, within
 // the server's one-step drift window, is sent instead.
-export async function signIn(authorizeUrl, user, { jar = new CookieJar(), decision = 'allow', origin } = {}) {
+export async function signIn(authorizeUrl, user, { jar = new CookieJar(), decision = 'allow', origin, userCode } = {}) {
   const base = new URL(authorizeUrl);
   const pages = [];
   let page = await visit(jar, authorizeUrl);
@@ -106,6 +107,13 @@ export async function signIn(authorizeUrl, user, { jar = new CookieJar(), decisi
       pages.push('totp');
       const code = totp(user.totp_secret, Date.now() / 1000 + 30 * totpStep);
       page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, code } });
+    } else if (/<input(?![^>]*type="hidden")[^>]*name="user_code"/.test(page.text)) {
+      // RFC 8628 §3.3: the device code page, prefilled from verification_uri_complete unless
+      // `userCode` says what to type.
+      if (pages.includes('device')) return { page, jar, pages };  // refused: no second try
+      pages.push('device');
+      const shown = /name="user_code"[^>]*value="([^"]*)"/.exec(page.text)?.[1] ?? '';
+      page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, user_code: userCode ?? shown } });
     } else if (/name="decision"/.test(page.text) && /value="allow"/.test(page.text)) {
       pages.push('consent');
       page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, decision } });
