@@ -30,6 +30,10 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.require_pushed_authorization_requests = config.require_pushed_authorization_requests;
   options.profile.fapi2 = config.fapi2;
   options.profile.require_signed_request_object = config.require_signed_request_object;
+  for (const JwtBearerIssuerConfig& trusted : config.jwt_bearer_issuers) {
+    options.jwt_bearer.issuers.push_back(
+        {trusted.issuer, trusted.jwks_uri, trusted.subjects, trusted.scopes});
+  }
   options.mutual_tls = config.mutual_tls;
   options.self_signed_certificates = config.self_signed_certificates;
   if (config.mtls) options.mtls_endpoint_base = config.mtls->url;

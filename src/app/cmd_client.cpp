@@ -33,6 +33,7 @@
 #include "jose/jose.h"
 #include "oauth/client_auth.h"
 #include "oauth/device.h"
+#include "oauth/jwt_bearer.h"
 #include "oauth/scope.h"
 #include "store/client_store.h"
 
@@ -71,9 +72,9 @@ constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:to
 
 // The grant types a client may be registered for (RFC 7591 §2 grant_types values).
 const std::vector<std::string_view>& known_grant_types() {
-  static const std::vector<std::string_view> kGrantTypes = {"authorization_code", "refresh_token",
-                                                            "client_credentials", kTokenExchange,
-                                                            oauth::kDeviceCodeGrantType};
+  static const std::vector<std::string_view> kGrantTypes = {
+      "authorization_code",        "refresh_token",           "client_credentials", kTokenExchange,
+      oauth::kDeviceCodeGrantType, oauth::kJwtBearerGrantType};
   return kGrantTypes;
 }
 
@@ -206,7 +207,8 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   cmd->add_option("--grant-type", o.grant_types,
                   "Grant type (repeatable): authorization_code, refresh_token, "
                   "client_credentials, urn:ietf:params:oauth:grant-type:token-exchange, "
-                  "urn:ietf:params:oauth:grant-type:device_code");
+                  "urn:ietf:params:oauth:grant-type:device_code, "
+                  "urn:ietf:params:oauth:grant-type:jwt-bearer");
   cmd->add_option("--redirect-uri", o.redirect_uris, "Redirect URI (repeatable)");
   cmd->add_option("--post-logout-redirect-uri", o.post_logout_redirect_uris,
                   "Post-logout redirect URI (repeatable)");
@@ -400,7 +402,8 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
         return bad("--grant-type " + g +
                    ": expected authorization_code, refresh_token, "
                    "client_credentials, " +
-                   std::string(kTokenExchange) + " or " + std::string(oauth::kDeviceCodeGrantType));
+                   std::string(kTokenExchange) + ", " + std::string(oauth::kDeviceCodeGrantType) +
+                   " or " + std::string(oauth::kJwtBearerGrantType));
       }
     }
     c.grant_types.clear();

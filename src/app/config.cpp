@@ -206,12 +206,46 @@ std::shared_ptr<const resource::DpopNonces> read_dpop_nonces(const Reader& r, co
   return std::make_shared<const resource::DpopNonces>(std::move(nonces));
 }
 
+std::vector<std::string> string_list(const Reader& r, const YAML::Node& n, const std::string& key);
+
+// as.jwt_bearer_issuers: a list of {issuer, jwks_uri, subjects, scopes}.
+void read_jwt_bearer_issuers(const Reader& r, const YAML::Node& list, AsConfig& a) {
+  const std::string key = "as.jwt_bearer_issuers";
+  if (!list.IsSequence()) r.fail(list, key, "expected a list of issuers");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node& n = list[i];
+    const std::string at = key + "[" + std::to_string(i) + "]";
+    r.expect_map(n, at, {"issuer", "jwks_uri", "subjects", "scopes"});
+    JwtBearerIssuerConfig& c = a.jwt_bearer_issuers.emplace_back();
+    if (!n["issuer"] || !n["jwks_uri"]) r.fail(n, at, "issuer and jwks_uri are required");
+    c.issuer = r.str(n["issuer"], at + ".issuer");
+    if (c.issuer.empty()) r.fail(n["issuer"], at + ".issuer", "must not be empty");
+    c.jwks_uri = r.str(n["jwks_uri"], at + ".jwks_uri");
+    // The keys decide who may assert anything: fetched over https (http on loopback only).
+    const size_t scheme = c.jwks_uri.find("://");
+    const std::string origin = scheme == std::string::npos
+                                   ? c.jwks_uri
+                                   : c.jwks_uri.substr(0, c.jwks_uri.find('/', scheme + 3));
+    if (!is_valid_issuer(origin) || c.jwks_uri.find('#') != std::string::npos) {
+      r.fail(n["jwks_uri"], at + ".jwks_uri",
+             "must be an https URL without fragment (http only on loopback)");
+    }
+    if (n["subjects"]) c.subjects = string_list(r, n["subjects"], at + ".subjects");
+    if (n["scopes"]) c.scopes = string_list(r, n["scopes"], at + ".scopes");
+    for (size_t j = 0; j < i; ++j) {
+      if (a.jwt_bearer_issuers[j].issuer == c.issuer) {
+        r.fail(n["issuer"], at + ".issuer", "listed twice");
+      }
+    }
+  }
+}
+
 void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
-  r.expect_map(
-      n, "as",
-      {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime", "scopes_supported",
-       "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
-       "require_pushed_authorization_requests", "mtls", "fapi2", "require_signed_request_object"});
+  r.expect_map(n, "as",
+               {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
+                "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
+                "require_pushed_authorization_requests", "mtls", "fapi2",
+                "require_signed_request_object", "jwt_bearer_issuers"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
   if (n["mtls"]) {
     const YAML::Node& m = n["mtls"];
@@ -245,6 +279,7 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
         r.boolean(n["require_signed_request_object"], "as.require_signed_request_object");
   }
   if (n["fapi2"]) a.fapi2 = r.boolean(n["fapi2"], "as.fapi2");
+  if (n["jwt_bearer_issuers"]) read_jwt_bearer_issuers(r, n["jwt_bearer_issuers"], a);
   a.issuer = r.str(n["issuer"], "as.issuer");
   if (!is_valid_issuer(a.issuer)) {
     r.fail(n["issuer"], "as.issuer",

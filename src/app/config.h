@@ -63,6 +63,14 @@ struct AudienceConfig {
   int access_token_lifetime = 0;    // seconds, a cap (60-86400); 0: the client's
 };
 
+// RFC 7523 §2.1: an issuer whose JWT assertions the jwt-bearer grant takes (as.jwt_bearer_issuers).
+struct JwtBearerIssuerConfig {
+  std::string issuer;                 // the assertions' iss
+  std::string jwks_uri;               // https (http on loopback)
+  std::vector<std::string> subjects;  // the subjects it may assert; empty: any
+  std::vector<std::string> scopes;    // the scopes its assertions may obtain; empty: none
+};
+
 // The authorization server (`as` role).
 struct AsConfig {
   std::string issuer;                 // https URL (http only on loopback); no query or fragment
@@ -76,7 +84,8 @@ struct AsConfig {
   bool require_pushed_authorization_requests = false;  // RFC 9126 §5: PAR for every client
   std::optional<MtlsConfig> mtls;                      // as.mtls
   bool fapi2 = false;  // FAPI 2.0 Security Profile for every client (oauth/fapi.h)
-  bool require_signed_request_object = false;  // RFC 9101 §10.5, for every client
+  std::vector<JwtBearerIssuerConfig> jwt_bearer_issuers;  // RFC 7523 §2.1
+  bool require_signed_request_object = false;             // RFC 9101 §10.5, for every client
   // Derived: some listener asks clients for certificates (as.mtls, or http.tls.client_auth
   // other than none), so RFC 8705 client authentication and bound tokens are offered; and one
   // accepts certificates of any issuer (as.mtls, or optional_any_issuer), so the self-signed

@@ -38,8 +38,14 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                         options_.profile.fapi2});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock, options_.audiences);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
-  grants_ =
-      make_grant_registry(GrantContext{*tokens_, store.grants(), clock, *resolver_, store.users()});
+  const GrantContext context{*tokens_, store.grants(), clock, *resolver_, store.users()};
+  grants_ = make_grant_registry(context);
+  if (!options_.jwt_bearer.issuers.empty()) {
+    JwtBearerOptions jwt_bearer = options_.jwt_bearer;
+    jwt_bearer.issuer = options_.issuer;
+    jwt_bearer.token_endpoint = endpoint_url(options_.issuer, "/token");
+    grants_.add(make_jwt_bearer_grant(context, std::move(jwt_bearer), store.replay_cache()));
+  }
   dpop_ = std::make_unique<DpopProofs>(
       options_.dpop, endpoint_urls(options_.issuer, options_.mtls_endpoint_base, "/token"), clock);
   token_endpoint_ =

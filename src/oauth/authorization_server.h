@@ -24,6 +24,7 @@
 #include "oauth/grant.h"
 #include "oauth/interaction.h"
 #include "oauth/introspection.h"
+#include "oauth/jwt_bearer.h"
 #include "oauth/key_refresher.h"
 #include "oauth/keys.h"
 #include "oauth/par_endpoint.h"
@@ -59,6 +60,9 @@ struct AuthorizationServerOptions {
   // client certificates, where the token, PAR, introspection, revocation and UserInfo endpoints
   // are served too (add_mtls_routes) and advertised as mtls_endpoint_aliases. Empty: none.
   std::string mtls_endpoint_base;
+  // RFC 7523 §2.1: the issuers whose assertions the JWT bearer grant takes (the grant is offered
+  // only when there is one); issuer and token_endpoint are filled in by the server.
+  JwtBearerOptions jwt_bearer;
   AudiencePolicies audiences;     // per resource server: token format, lifetime
   int64_t client_cache_ttl = 30;  // seconds
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by

@@ -41,6 +41,25 @@ GrantRegistry make_grant_registry(const GrantContext& context) {
   return registry;
 }
 
+Result<TokenResponse, OAuthError> issue_access_token(const GrantContext& context,
+                                                     const TokenRequest& request,
+                                                     TokenSubject subject) {
+  TokenResponse response;
+  bind_access_token(request, subject, response);  // RFC 9449 §5
+  auto token = context.tokens.access_token(request.client, subject);
+  if (!token) return Err(token.error());
+  if (token->record) {
+    if (!context.grants.insert_tokens({&*token->record, 1})) {
+      return Err(OAuthError::server_error("the store is unavailable"));
+    }
+  }
+  response.access_token = std::move(token->value);
+  response.expires_in = token->expires_in;
+  // RFC 6749 §5.1: scope is returned (here always, so clients need not guess the default).
+  if (!subject.scopes.empty()) response.scope = join_scope(subject.scopes);
+  return response;
+}
+
 Result<TokenResponse, OAuthError> issue_grant_tokens(const GrantContext& context,
                                                      const TokenRequest& request,
                                                      const store::GrantRecord& grant,

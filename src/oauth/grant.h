@@ -106,6 +106,13 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
     const std::vector<std::string>& scopes, const std::vector<std::string>& audiences, bool refresh,
     const std::optional<std::string>& nonce);
 
+// An access token alone (no grant behind it, no refresh token: client_credentials, the JWT
+// bearer grant) for `subject`, bound to the request's DPoP key or certificate (RFC 9449 §5,
+// RFC 8705 §3), stored when opaque; the response names the scopes (RFC 6749 §5.1).
+Result<TokenResponse, OAuthError> issue_access_token(const GrantContext& context,
+                                                     const TokenRequest& request,
+                                                     TokenSubject subject);
+
 // The tokens a newly authorized grant answers with (an authorization code redeemed, a device
 // authorization approved): the grant's scopes, the request's resources within the grant's
 // audiences, a refresh token when the client may use that grant, an ID token with `nonce` for
@@ -138,6 +145,7 @@ std::unique_ptr<Grant> make_refresh_token_grant(const GrantContext& context);
 std::unique_ptr<Grant> make_token_exchange_grant(const GrantContext& context);
 // grants/device_code.cpp
 std::unique_ptr<Grant> make_device_code_grant(const GrantContext& context);
+// grants/jwt_bearer.cpp: see oauth/jwt_bearer.h.
 
 // Every grant this build offers.
 GrantRegistry make_grant_registry(const GrantContext& context);

@@ -31,21 +31,8 @@ class ClientCredentialsGrant final : public Grant {
     subject.client_id = client.client_id;
     subject.scopes = *scopes;
     subject.audiences = std::move(*audiences);
-    TokenResponse response;
-    bind_access_token(request, subject, response);  // RFC 9449 §5
-    auto token = context_.tokens.access_token(client, subject);
-    if (!token) return Err(token.error());
-    if (token->record) {
-      if (!context_.grants.insert_tokens({&*token->record, 1})) {
-        return Err(OAuthError::server_error("the store is unavailable"));
-      }
-    }
-    // RFC 6749 §4.4.3: no refresh token. §5.1: scope is returned (here always, so clients need
-    // not guess the default).
-    response.access_token = std::move(token->value);
-    response.expires_in = token->expires_in;
-    if (!scopes->empty()) response.scope = join_scope(*scopes);
-    return response;
+    // RFC 6749 §4.4.3: no refresh token.
+    return issue_access_token(context_, request, std::move(subject));
   }
 
  private:

@@ -213,6 +213,35 @@ TEST(Config, AsProfileSwitches) {
             std::string::npos);
 }
 
+TEST(Config, JwtBearerIssuers) {
+  auto r = parse_config(
+      "as:\n  issuer: https://as.example\n  jwt_bearer_issuers:\n"
+      "    - issuer: https://partner.example\n      jwks_uri: https://partner.example/jwks?v=2\n"
+      "      subjects: [u1, u2]\n      scopes: [read]\n"
+      "    - issuer: dev\n      jwks_uri: http://127.0.0.1:9999/jwks\n",
+      "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(r->as->jwt_bearer_issuers.size(), 2u);
+  EXPECT_EQ(r->as->jwt_bearer_issuers[0].issuer, "https://partner.example");
+  EXPECT_EQ(r->as->jwt_bearer_issuers[0].jwks_uri, "https://partner.example/jwks?v=2");
+  EXPECT_EQ(r->as->jwt_bearer_issuers[0].subjects, (std::vector<std::string>{"u1", "u2"}));
+  EXPECT_EQ(r->as->jwt_bearer_issuers[0].scopes, std::vector<std::string>{"read"});
+  EXPECT_TRUE(r->as->jwt_bearer_issuers[1].subjects.empty());
+  const std::string head = "as:\n  issuer: https://as.example\n  jwt_bearer_issuers:\n";
+  EXPECT_NE(error_of(head + "    - issuer: p\n      jwks_uri: http://partner.example/jwks\n")
+                .find("jwks_uri"),
+            std::string::npos)
+      << "plain http off loopback";
+  EXPECT_NE(error_of(head + "    - issuer: p\n").find("required"), std::string::npos);
+  EXPECT_NE(error_of(head + "    - issuer: p\n      jwks_uri: https://p/j\n      colour: red\n")
+                .find("unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "    - {issuer: p, jwks_uri: 'https://p/j'}\n"
+                            "    - {issuer: p, jwks_uri: 'https://p/k'}\n")
+                .find("twice"),
+            std::string::npos);
+}
+
 TEST(Config, PostgresNeedsAUrl) {
   EXPECT_NE(error_of("store:\n  driver: postgres\n").find("store.url"), std::string::npos);
 }
