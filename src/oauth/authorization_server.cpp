@@ -38,7 +38,8 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                         options_.profile.fapi2});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock, options_.audiences);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
-  const GrantContext context{*tokens_, store.grants(), clock, *resolver_, store.users()};
+  const GrantContext context{*tokens_,   store.grants(), clock,
+                             *resolver_, store.users(),  options_.profile};
   grants_ = make_grant_registry(context);
   if (!options_.jwt_bearer.issuers.empty()) {
     JwtBearerOptions jwt_bearer = options_.jwt_bearer;

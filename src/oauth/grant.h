@@ -14,6 +14,7 @@
 #include "core/result.h"
 #include "http/message.h"
 #include "oauth/error.h"
+#include "oauth/fapi.h"
 #include "store/client_store.h"
 #include "store/grant_store.h"
 #include "store/user_store.h"
@@ -72,6 +73,7 @@ struct GrantContext {
   const Clock& clock;
   const TokenResolver& resolver;  // tokens presented to a grant (RFC 8693 subject_token)
   store::UserStore& users;        // a disabled or deleted user's grants issue nothing more
+  ProfileOptions profile{};       // server-wide FAPI 2.0 (refresh tokens are not rotated)
 };
 
 // The tokens of a grant about to be answered: minted, with the records that must be stored

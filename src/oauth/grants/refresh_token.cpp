@@ -2,6 +2,7 @@
 // use answers a new refresh token and spends the old one; presenting a spent one revokes the
 // whole family and the opaque access tokens issued from it (JWT ones end with their short life).
 #include "core/audit.h"
+#include "oauth/fapi.h"
 #include "oauth/grant.h"
 #include "oauth/tokens.h"
 
@@ -46,6 +47,33 @@ class RefreshTokenGrant final : public Grant {
     if (!scopes) return Err(scopes.error());
     auto audiences = token_audiences(request.params, client, **grant, context_.tokens.issuer());
     if (!audiences) return Err(audiences.error());
+    // FAPI 2.0 §5.3.2.1: no rotation for a client under the profile, whose tokens are
+    // sender-constrained and which is confidential: the refresh token stays valid until the
+    // family ends or is revoked. A token already spent or revoked takes the rotating path,
+    // whose reuse detection answers it.
+    if (fapi2_applies(context_.profile, client) && !token->used_at && !token->revoked_at) {
+      if (token->expires_at <= context_.clock.now()) {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+      }
+      auto minted =
+          mint_grant_tokens(context_, request, **grant, *scopes, *audiences, false, std::nullopt);
+      if (!minted) return Err(minted.error());
+      if (!minted->records.empty()) {
+        // insert_tokens locks the grant and refuses a revoked one: a revocation racing this
+        // request either comes first (nothing issued) or revokes these tokens too.
+        auto stored = context_.grants.insert_tokens(minted->records);
+        if (!stored) {
+          if (stored.error().code == store::StoreError::Code::kConflict) {
+            return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+          }
+          return Err(OAuthError::server_error("the store is unavailable"));
+        }
+      } else if ((*grant)->revoked_at) {
+        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+      }
+      minted->response.refresh_token = std::string(*value);
+      return std::move(minted->response);
+    }
     auto minted =
         mint_grant_tokens(context_, request, **grant, *scopes, *audiences, true, std::nullopt);
     if (!minted) return Err(minted.error());

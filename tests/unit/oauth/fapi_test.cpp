@@ -226,6 +226,52 @@ TEST_F(FapiTest, SignedRequestObjectsCanBeRequiredPerClient) {
   EXPECT_FALSE(code_of(authorize_query({{"client_id", "plain"}, {"request", *by_value}})).empty());
 }
 
+TEST_F(FapiTest, RefreshTokensAreNotRotatedUnderTheProfile) {
+  // The tokens of a code flow of `id` (pushed for bank), redeemed with a DPoP proof.
+  const auto code_flow = [&](const std::string& id) {
+    auto r = id == "bank" ? authorize_query({{"client_id", id}, {"request_uri", pushed(id)}})
+                          : authorize(id);
+    auto tokens = post("/token",
+                       {{"grant_type", "authorization_code"},
+                        {"code", code_of(r)},
+                        {"redirect_uri", kRedirectUri},
+                        {"code_verifier", kVerifier}},
+                       id, {proof()});
+    EXPECT_EQ(tokens.status, 200) << tokens.body;
+    return body(tokens);
+  };
+  const auto refresh = [&](const std::string& id, const std::string& token) {
+    return post("/token", {{"grant_type", "refresh_token"}, {"refresh_token", token}}, id,
+                {proof()});
+  };
+  // FAPI 2.0 §5.3.2.1: the same refresh token, again and again.
+  const std::string original = code_flow("bank")["refresh_token"];
+  ASSERT_FALSE(original.empty());
+  for (int i = 0; i < 3; ++i) {
+    auto r = refresh("bank", original);
+    ASSERT_EQ(r.status, 200) << i << ": " << r.body;
+    EXPECT_EQ(body(r)["refresh_token"], original);
+    EXPECT_EQ(body(r)["token_type"], "DPoP");
+  }
+  // Revoked (RFC 7009): refused from then on.
+  Pairs revoke = authenticated({{"token", original}}, assertion("bank"));
+  ASSERT_EQ(call(form_post("/revoke", encoded(revoke), "bank", "", {})).status, 200);
+  auto revoked = refresh("bank", original);
+  EXPECT_EQ(revoked.status, 400) << revoked.body;
+  EXPECT_EQ(error(revoked), "invalid_grant");
+  // The control: a client outside the profile rotates, and the old token is spent.
+  const std::string plain = code_flow("plain")["refresh_token"];
+  auto rotated = refresh("plain", plain);
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_NE(body(rotated)["refresh_token"], plain);
+  EXPECT_EQ(error(refresh("plain", plain)), "invalid_grant");
+
+  // Expired with its family: refused.
+  const std::string second = code_flow("bank")["refresh_token"];
+  clock_.advance(86400 + 1);
+  EXPECT_EQ(error(refresh("bank", second)), "invalid_grant");
+}
+
 TEST_F(FapiTest, DiscoveryIsUnchangedByAClientLevelProfile) {
   json::Json m = body(fetch("/.well-known/openid-configuration"));
   EXPECT_FALSE(m["require_pushed_authorization_requests"].get<bool>());
