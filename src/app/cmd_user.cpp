@@ -6,6 +6,8 @@
 //   disable|enable USERNAME
 //   consents USERNAME [--json]
 //   revoke-consent USERNAME CLIENT_ID
+//   sessions USERNAME [--json]
+//   revoke-session USERNAME (SID | --all)
 // Each works on the store named by --config FILE (its `store` section, as `serve` opens it) or
 // --data-dir DIR (the demo's SQLite file DIR/tessera.db). TOTP seeds are sealed with the instance
 // key (TESSERA_SECRET_KEY or --secret-key-file).
@@ -307,6 +309,72 @@ Result<Ok, Failure> revoke_consent(const StoreChoice& choice, const std::string&
   return Ok{};
 }
 
+// One browser session as `sessions --json` prints it (never its cookie or the cookie's hash).
+json::Json session_json(const store::Session& session) {
+  return json::Json{{"sid", session.sid},
+                    {"created_at", session.created_at},
+                    {"auth_time", session.auth_time},
+                    {"acr", session.acr},
+                    {"amr", session.amr},
+                    {"expires_at", session.expires_at}};
+}
+
+Result<Ok, Failure> list_sessions(const StoreChoice& choice, const std::string& username,
+                                  bool as_json) {
+  auto opened = open_with_user(choice, username);
+  if (!opened) return Err(opened.error());
+  auto& [store, user] = *opened;
+  auto sessions = store->sessions().list_for_user(user.id);
+  if (!sessions) return Err(store_failure(sessions.error()));
+  if (as_json) {
+    json::Json out = json::Json::array();
+    for (const auto& session : *sessions) out.push_back(session_json(session));
+    std::printf("%s\n", out.dump().c_str());
+    return Ok{};
+  }
+  std::printf("%-24s %-12s %-12s %-12s %s\n", "SID", "CREATED_AT", "AUTH_TIME", "EXPIRES_AT",
+              "AMR");
+  for (const auto& session : *sessions) {
+    std::string amr;
+    for (const auto& method : session.amr) amr += (amr.empty() ? "" : " ") + method;
+    std::printf("%-24s %-12lld %-12lld %-12lld %s\n", session.sid.c_str(),
+                static_cast<long long>(session.created_at),
+                static_cast<long long>(session.auth_time),
+                static_cast<long long>(session.expires_at), amr.c_str());
+  }
+  return Ok{};
+}
+
+// Ends one browser session of the user (or all of them) and revokes the grants authorized in
+// it, with their refresh and opaque access tokens, as a logout there would (OpenID
+// RP-Initiated Logout §2 applied by an administrator).
+Result<Ok, Failure> revoke_session(const StoreChoice& choice, const std::string& username,
+                                   const std::string& sid, bool all) {
+  if (sid.empty() && !all) return Err(Failure{kExitBadInput, "name a session id, or --all"});
+  auto opened = open_with_user(choice, username);
+  if (!opened) return Err(opened.error());
+  auto& [store, user] = *opened;
+  auto sessions = store->sessions().list_for_user(user.id);
+  if (!sessions) return Err(store_failure(sessions.error()));
+  int64_t ended = 0;
+  int64_t grants = 0;
+  for (const auto& session : *sessions) {
+    if (!all && session.sid != sid) continue;
+    auto removed = store->sessions().remove_by_sid(session.sid);
+    if (!removed) return Err(store_failure(removed.error()));
+    auto revoked = store->grants().revoke_grants_for_session(session.sid);
+    if (!revoked) return Err(store_failure(revoked.error()));
+    ++ended;
+    grants += *revoked;
+  }
+  if (!all && ended == 0) {
+    return Err(Failure{kExitFailed, user.username + " has no session " + sid});
+  }
+  std::printf("%lld session(s) of %s ended; %lld grant(s) revoked\n", static_cast<long long>(ended),
+              user.username.c_str(), static_cast<long long>(grants));
+  return Ok{};
+}
+
 // The shared --config/--data-dir, and --secret-key-file read as given (or TESSERA_SECRET_KEY):
 // `tessera user` does not fall back to the configuration's or the demo's key file.
 void add_user_store_options(CLI::App* cmd, StoreChoice& choice) {
@@ -320,8 +388,8 @@ int run(const char* name, auto action) { return run_admin("user", name, std::mov
 }  // namespace
 
 void add_user_commands(CLI::App& app, int& rc) {
-  auto* user =
-      app.add_subcommand("user", "Administer users: create, list, set passwords, consents");
+  auto* user = app.add_subcommand(
+      "user", "Administer users: create, list, set passwords, consents, sessions");
   user->require_subcommand(1);
   static StoreChoice choice;
 
@@ -385,6 +453,27 @@ void add_user_commands(CLI::App& app, int& rc) {
   add_user_store_options(revoke_cmd, choice);
   revoke_cmd->callback([&rc] {
     rc = run("revoke-consent", [] { return revoke_consent(choice, target, client_id); });
+  });
+
+  static bool sessions_json = false;
+  auto* sessions_cmd = user->add_subcommand("sessions", "List a user's browser sessions");
+  sessions_cmd->add_option("username", target, "Username")->required();
+  sessions_cmd->add_flag("--json", sessions_json, "Print a JSON array");
+  add_user_store_options(sessions_cmd, choice);
+  sessions_cmd->callback(
+      [&rc] { rc = run("sessions", [] { return list_sessions(choice, target, sessions_json); }); });
+
+  static std::string sid;
+  static bool all_sessions = false;
+  auto* end_cmd = user->add_subcommand(
+      "revoke-session", "End a user's browser session (or --all) and revoke the grants made in it");
+  end_cmd->add_option("username", target, "Username")->required();
+  auto* sid_option = end_cmd->add_option("sid", sid, "Session id (sid, as `sessions` lists it)");
+  auto* all_option = end_cmd->add_flag("--all", all_sessions, "Every session of the user");
+  sid_option->excludes(all_option);
+  add_user_store_options(end_cmd, choice);
+  end_cmd->callback([&rc] {
+    rc = run("revoke-session", [] { return revoke_session(choice, target, sid, all_sessions); });
   });
 }
 

@@ -1,6 +1,7 @@
-// `tessera user create|list|set-password|disable|enable|consents|revoke-consent` (issue 3,
-// Administration) on a data directory and on a configuration file's store; the consent commands
-// against the store of a running `tessera demo`. Runs the built binary named by TESSERA_BIN.
+// `tessera user create|list|set-password|disable|enable|consents|revoke-consent|sessions|
+// revoke-session` (issue 3 Administration, issue 6 session listing) on a data directory and on a
+// configuration file's store; the consent and session commands against the store of a running
+// `tessera demo`. Runs the built binary named by TESSERA_BIN.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -197,6 +198,48 @@ describe('user consents and revoke-consent, on the store of a running demo', () 
     const still = await refresh(tokens.refresh_token);
     assert.equal(still.status, 200, still.text);
   });
+  test('sessions lists the browser sessions; revoke-session ends one and revokes its grants', async () => {
+    const alice = demo.ready.users.alice;
+    const sessions = () => JSON.parse(ok(['user', 'sessions', 'alice', '--json', '--data-dir', demo.dir]));
+    ok(['user', 'revoke-session', 'alice', '--all', '--data-dir', demo.dir]);
+    assert.deepEqual(sessions(), []);
+    // Two browsers, two sessions, a grant in each.
+    const one = await codeFlow(demo, alice);
+    const two = await codeFlow(demo, alice);
+    const listed = sessions();
+    assert.equal(listed.length, 2);
+    for (const s of listed) {
+      assert.match(s.sid, /^\S{8,}$/);
+      assert.deepEqual(s.amr, ['pwd']);
+      assert.ok(s.expires_at > s.created_at);
+      assert.equal(s.id_sha256, undefined, 'no cookie hash in the listing');
+    }
+    assert.match(ok(['user', 'sessions', 'alice', '--data-dir', demo.dir]), /^SID\s+CREATED_AT/m);
+    // The session of the second browser: the one whose grant dies with it.
+    const before = new Set(listed.map((s) => s.sid));
+    const three = await codeFlow(demo, alice);
+    const newest = sessions().find((s) => !before.has(s.sid));
+    assert.ok(newest, 'a third session');
+    const out = ok(['user', 'revoke-session', 'alice', newest.sid, '--data-dir', demo.dir]);
+    assert.match(out, /^1 session\(s\) of alice ended; 1 grant\(s\) revoked$/m);
+    assert.equal((await refresh(three.tokens.refresh_token)).body.error, 'invalid_grant');
+    assert.equal((await refresh(one.tokens.refresh_token)).status, 200, 'other sessions live on');
+    assert.equal(sessions().length, 2);
+    // The ended browser signs in again; the others do not.
+    assert.deepEqual((await codeFlow(demo, alice, { jar: three.jar })).pages, ['login']);
+    assert.deepEqual((await codeFlow(demo, alice, { jar: two.jar })).pages, []);
+    // Unknown session, no argument: refused.
+    const unknown = tessera(['user', 'revoke-session', 'alice', 'no-such-sid', '--data-dir', demo.dir]);
+    assert.equal(unknown.status, 1, unknown.stderr);
+    assert.match(unknown.stderr, /alice has no session no-such-sid/);
+    assert.equal(tessera(['user', 'revoke-session', 'alice', '--data-dir', demo.dir]).status, 2);
+    // --all ends every one.
+    assert.match(ok(['user', 'revoke-session', 'alice', '--all', '--data-dir', demo.dir]),
+      /^3 session\(s\) of alice ended; [0-9]+ grant\(s\) revoked$/m);
+    assert.deepEqual(sessions(), []);
+    assert.equal((await refresh(one.tokens.refresh_token)).body.error, 'invalid_grant');
+  });
+
   // RFC 9700 §4.14.2: disabling an account or changing its password ends its sessions and
   // grants; and a disabled user's remaining tokens issue nothing.
   test('disable and set-password sign the user out everywhere', async () => {
