@@ -72,17 +72,20 @@ Result<TokenResponse, OAuthError> issue_grant_tokens(const GrantContext& context
   auto minted =
       mint_grant_tokens(context, request, grant, grant.scopes, *audiences, refresh, nonce);
   if (!minted) return Err(minted.error());
-  if (!minted->records.empty()) {
-    auto stored = context.grants.insert_tokens(minted->records);
-    if (!stored) {
-      // Revoked between redemption and now (logout, reuse elsewhere): nothing is issued.
-      if (stored.error().code == store::StoreError::Code::kConflict) {
-        return Err(OAuthError::invalid_grant("the authorization was revoked"));
-      }
-      return Err(OAuthError::server_error("the store is unavailable"));
-    }
-  }
+  // Revoked between redemption and now (logout, reuse elsewhere): nothing is issued.
+  if (auto refused = store_minted(context, minted->records)) return Err(std::move(*refused));
   return std::move(minted->response);
+}
+
+std::optional<OAuthError> store_minted(const GrantContext& context,
+                                       const std::vector<store::TokenRecord>& records) {
+  if (records.empty()) return std::nullopt;
+  auto stored = context.grants.insert_tokens(records);
+  if (stored) return std::nullopt;
+  if (stored.error().code == store::StoreError::Code::kConflict) {
+    return OAuthError::invalid_grant("the authorization was revoked");
+  }
+  return OAuthError::server_error("the store is unavailable");
 }
 
 Result<std::vector<std::string>, OAuthError> token_audiences(const http::Params& params,

@@ -115,6 +115,12 @@ Result<TokenResponse, OAuthError> issue_access_token(const GrantContext& context
                                                      const TokenRequest& request,
                                                      TokenSubject subject);
 
+// Stores the records of minted tokens under their grant (insert_tokens locks the grant and
+// refuses a revoked one, so a revocation racing the request either comes first, and nothing is
+// issued, or revokes these tokens too). invalid_grant when the grant was revoked meanwhile.
+std::optional<OAuthError> store_minted(const GrantContext& context,
+                                       const std::vector<store::TokenRecord>& records);
+
 // The tokens a newly authorized grant answers with (an authorization code redeemed, a device
 // authorization approved): the grant's scopes, the request's resources within the grant's
 // audiences, a refresh token when the client may use that grant, an ID token with `nonce` for

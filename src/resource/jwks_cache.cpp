@@ -4,6 +4,20 @@
 
 namespace tessera::resource {
 
+Result<jose::Jwks, std::string> fetch_jwks(http::HttpClient& client, const std::string& uri) {
+  auto response = client.get(uri);
+  if (!response) {
+    return Err(std::string("the JWKS could not be fetched: ") +
+               http::to_string(response.error().code));
+  }
+  if (response->status != 200) {
+    return Err("the JWKS endpoint answered HTTP " + std::to_string(response->status));
+  }
+  auto set = jose::Jwks::parse(response->body);
+  if (!set) return Err(std::string("the JWKS is not valid: ") + jose::to_string(set.error()));
+  return std::move(*set);
+}
+
 JwksCache::JwksCache(Fetch fetch, int64_t refresh_seconds, int64_t min_refetch_seconds,
                      std::function<int64_t()> now)
     : fetch_(std::move(fetch)),

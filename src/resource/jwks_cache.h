@@ -14,9 +14,13 @@
 #include <string>
 
 #include "core/result.h"
+#include "http/client.h"
 #include "jose/jose.h"
 
 namespace tessera::resource {
+
+// GET `uri` and parse the JWK Set (RFC 7517 §5); the error says why not, in one line.
+Result<jose::Jwks, std::string> fetch_jwks(http::HttpClient& client, const std::string& uri);
 
 class JwksCache {
  public:

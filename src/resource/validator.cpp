@@ -540,17 +540,7 @@ class Validator::Impl {
   Result<jose::Jwks, std::string> fetch_jwks() {
     auto uri = endpoint(options_.jwks_uri, "jwks_uri");
     if (!uri) return Err(uri.error());
-    auto response = client_.get(*uri);
-    if (!response) {
-      return Err(std::string("the JWKS could not be fetched: ") +
-                 http::to_string(response.error().code));
-    }
-    if (response->status != 200) {
-      return Err("the JWKS endpoint answered HTTP " + std::to_string(response->status));
-    }
-    auto set = jose::Jwks::parse(response->body);
-    if (!set) return Err(std::string("the JWKS is not valid: ") + jose::to_string(set.error()));
-    return std::move(*set);
+    return resource::fetch_jwks(client_, *uri);
   }
 
   ValidatorOptions options_;

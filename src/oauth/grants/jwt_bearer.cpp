@@ -24,20 +24,6 @@ constexpr size_t kMaxJtiLength = 256;
 
 OAuthError invalid(const std::string& why) { return OAuthError::invalid_grant("assertion " + why); }
 
-Result<jose::Jwks, std::string> http_fetch(http::HttpClient& client, const std::string& uri) {
-  auto response = client.get(uri);
-  if (!response) {
-    return Err(std::string("the JWKS could not be fetched: ") +
-               http::to_string(response.error().code));
-  }
-  if (response->status != 200) {
-    return Err("the JWKS endpoint answered HTTP " + std::to_string(response->status));
-  }
-  auto set = jose::Jwks::parse(response->body);
-  if (!set) return Err(std::string("the JWKS is not valid: ") + jose::to_string(set.error()));
-  return std::move(*set);
-}
-
 class JwtBearerGrant final : public Grant {
  public:
   JwtBearerGrant(const GrantContext& context, JwtBearerOptions options, store::ReplayCache& replay)
@@ -45,7 +31,7 @@ class JwtBearerGrant final : public Grant {
     for (const TrustedIssuer& trusted : options_.issuers) {
       auto fetch = [this, uri = trusted.jwks_uri]() -> Result<jose::Jwks, std::string> {
         if (options_.fetch) return options_.fetch(uri);
-        return http_fetch(client_, uri);
+        return resource::fetch_jwks(client_, uri);
       };
       caches_.emplace(trusted.issuer,
                       std::make_unique<resource::JwksCache>(

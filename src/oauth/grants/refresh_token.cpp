@@ -58,19 +58,9 @@ class RefreshTokenGrant final : public Grant {
       auto minted =
           mint_grant_tokens(context_, request, **grant, *scopes, *audiences, false, std::nullopt);
       if (!minted) return Err(minted.error());
-      if (!minted->records.empty()) {
-        // insert_tokens locks the grant and refuses a revoked one: a revocation racing this
-        // request either comes first (nothing issued) or revokes these tokens too.
-        auto stored = context_.grants.insert_tokens(minted->records);
-        if (!stored) {
-          if (stored.error().code == store::StoreError::Code::kConflict) {
-            return Err(OAuthError::invalid_grant("the refresh token was revoked"));
-          }
-          return Err(OAuthError::server_error("the store is unavailable"));
-        }
-      } else if ((*grant)->revoked_at) {
+      if ((*grant)->revoked_at)
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
-      }
+      if (auto refused = store_minted(context_, minted->records)) return Err(std::move(*refused));
       minted->response.refresh_token = std::string(*value);
       return std::move(minted->response);
     }
