@@ -2,7 +2,7 @@
 // playwright-core against `tessera demo`. Sign-in (OpenID Core §3.1.2.3), the second factor
 // (RFC 6238 TOTP, RFC 8176 amr), consent (OpenID Core §3.1.2.4), the authorization response
 // (RFC 6749 §4.1.2, RFC 9207 iss), RP-initiated logout (OpenID RP-Initiated Logout §2-3) and the
-// forms' CSRF defences. Every page is also checked for Content Security Policy violations,
+// forms' CSRF defences, and the device verification page (RFC 8628 §3.3). Every page is also checked for Content Security Policy violations,
 // script errors and requests leaving the server's origin. Screenshots go to TESSERA_SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHOTS, launchChromium } from '../lib/browser.mjs';
-import { BIN, freePort, startTessera, waitFor } from '../lib/tessera.mjs';
+import { BIN, freePort, ok, startTessera, waitFor } from '../lib/tessera.mjs';
 import { totp } from '../lib/login.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
@@ -454,4 +454,51 @@ test('CSRF: cross-origin and token-less or tampered login posts get a 403 page',
   await signInWithPassword(page, ready.users.alice);
   await assertConsentPage(page, 'alice');
   await finish(s, { otherOrigins: [evilOrigin] });
+});
+
+// RFC 8628 §3.3: the device verification page in a real browser, from verification_uri_complete
+// to "Device connected", through sign-in and the consent page (asked for every device), with the
+// same CSP and origin checks as the other pages; then the device's poll gets its tokens.
+test('a device: the code page prefilled, sign-in, consent, connected; the poll gets tokens', async () => {
+  ok(['client', 'create', '--id', 'browser-tv', '--type', 'public', '--grant-type',
+    'urn:ietf:params:oauth:grant-type:device_code', '--scope', 'openid profile email',
+    '--skip-consent', '--data-dir', dataDir]);
+  const started = await fetch(issuer + '/device_authorization', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: 'browser-tv', scope: 'openid profile email' }),
+  });
+  assert.equal(started.status, 200);
+  const device = await started.json();
+
+  const s = await openPage();
+  const { page } = s;
+  await page.goto(device.verification_uri_complete);
+  assert.equal(lastStatus(s), 200);
+  assert.equal(await heading(page), 'Connect a device');
+  const code = page.getByLabel('Code', { exact: true });
+  assert.equal(await code.inputValue(), device.user_code);
+  await shot(page, 'device-code');
+  await submit(page, page.getByRole('button', { name: 'Continue' }));
+  await assertLoginPage(page);
+  await signInWithPassword(page, ready.users.alice);
+  await assertConsentPage(page, 'alice');
+  await shot(page, 'device-consent');
+  await submit(page, page.getByRole('button', { name: 'Allow' }));
+  assert.equal(lastStatus(s), 200);
+  assert.equal(await heading(page), 'Device connected');
+  await shot(page, 'device-connected');
+
+  const polled = await fetch(issuer + '/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: device.device_code, client_id: 'browser-tv',
+    }),
+  });
+  assert.equal(polled.status, 200, await polled.clone().text());
+  const tokens = await polled.json();
+  assert.equal(decodeJwt(tokens.id_token).payload.aud, 'browser-tv');
+  await finish(s);
 });
