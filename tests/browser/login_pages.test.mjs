@@ -2,8 +2,9 @@
 // playwright-core against `tessera demo`. Sign-in (OpenID Core §3.1.2.3), the second factor
 // (RFC 6238 TOTP, RFC 8176 amr), consent (OpenID Core §3.1.2.4), the authorization response
 // (RFC 6749 §4.1.2, RFC 9207 iss), RP-initiated logout (OpenID RP-Initiated Logout §2-3) and the
-// forms' CSRF defences, and the device verification page (RFC 8628 §3.3). Every page is also checked for Content Security Policy violations,
-// script errors and requests leaving the server's origin. Screenshots go to TESSERA_SCREENSHOTS.
+// forms' CSRF defences, and the device verification page (RFC 8628 §3.3). Every page is also
+// checked for Content Security Policy violations, script errors and requests leaving the
+// server's origin. Screenshots go to TESSERA_SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
