@@ -1,9 +1,14 @@
 #include "oauth/authorize_endpoint.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <variant>
 
 #include "core/audit.h"
+#include "core/base64url.h"
 #include "core/crypto.h"
 #include "oauth/device.h"
 #include "oauth/discovery.h"
@@ -30,6 +35,20 @@ Result<http::Params, std::string> request_params(const http::Request& request) {
   }
   if (request.query_error()) return Err(std::string("malformed query string"));
   return request.query();
+}
+
+// The key a client address is throttled under: an IPv4 address as it is, an IPv6 address by
+// its /64 prefix (hosts are commonly given a whole /64, RFC 6177).
+std::string throttle_address(std::string_view address) {
+  in6_addr v6{};
+  const std::string text(address);
+  if (address.find(':') == std::string_view::npos || inet_pton(AF_INET6, text.c_str(), &v6) != 1) {
+    return text;
+  }
+  std::memset(v6.s6_addr + 8, 0, 8);
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  if (inet_ntop(AF_INET6, &v6, out.data(), out.size()) == nullptr) return text;
+  return std::string(out.data()) + "/64";
 }
 
 // What the login, second-factor and consent pages show as the client's name.
@@ -174,7 +193,7 @@ http::Response AuthorizeEndpoint::redirect_error(Context& ctx, const Authorizati
                                                  std::string_view description) const {
   // RFC 8628 §3.3: a device request has no redirect URI; the user sees the outcome, and a
   // denial is what the device hears when it polls.
-  if (request.device_user_code) {
+  if (request.device_code_hash) {
     if (error == "access_denied") return decide_device(ctx, request, std::nullopt);
     return error_page(ctx, 400, "The device was not connected", description);
   }
@@ -220,6 +239,11 @@ http::Response AuthorizeEndpoint::consent_page(Context& ctx, const Flow& flow) c
   auto user = store_.users().find_by_id(flow.session->user_id);
   if (user && *user) page.username = (*user)->username;
   page.scopes = flow.request.scopes;
+  // RFC 8628 §5.4: a device request says so and shows its code, so a user sent a link by
+  // someone else can tell it is not their own device.
+  if (flow.request.device_user_code) {
+    page.device_user_code = format_user_code(*flow.request.device_user_code);
+  }
   return finish(ctx, pages::html(200, pages::consent(page), flow.request.redirect_uri));
 }
 
@@ -417,7 +441,7 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
   const auto still = [&](const std::vector<std::string>& allowed, const std::string& v) {
     return contains(allowed, v);
   };
-  const bool device_flow = r.device_user_code.has_value();
+  const bool device_flow = r.device_code_hash.has_value();
   if ((device_flow ? !still(client.grant_types, std::string(kDeviceCodeGrantType))
                    : (!redirect_uri_registered(client.redirect_uris, r.redirect_uri) ||
                       !still(client.grant_types, "authorization_code"))) ||
@@ -483,7 +507,9 @@ http::Response AuthorizeEndpoint::device_page(Context& ctx, std::string_view use
 http::Response AuthorizeEndpoint::decide_device(
     Context& ctx, const AuthorizationRequest& request,
     const std::optional<store::GrantRecord>& grant) const {
-  auto decided = store_.grants().decide_device(*request.device_user_code, grant);
+  auto hash = base64url::decode(*request.device_code_hash);
+  if (!hash) return error_page(ctx, 400, "Invalid request", "The device request is unreadable.");
+  auto decided = store_.grants().decide_device(*hash, request.client_id, grant);
   if (!decided) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
   if (!*decided) {
     return error_page(ctx, 400, "This code has expired",
@@ -510,8 +536,9 @@ http::Response AuthorizeEndpoint::device(const http::Request& request) const {
   if (!form) return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
   if (auto refused = check_form(ctx, request, *form)) return std::move(*refused);
   const std::string typed(form->get("user_code").value_or(""));
-  // RFC 8628 §5.1: user codes are short, so guesses are throttled per address.
-  const std::string address(request.peer_address());
+  // RFC 8628 §5.1: user codes are short, so guesses are throttled per address (per /64 for
+  // IPv6, where one host easily holds a whole /64).
+  const std::string address = throttle_address(request.peer_address());
   if (auto wait = device_throttle_->retry_after("", address)) {
     http::Response r = device_page(ctx, typed, "Too many attempts. Try again later.", 429);
     r.headers.set("Retry-After", std::to_string(*wait));
@@ -541,6 +568,7 @@ http::Response AuthorizeEndpoint::device(const http::Request& request) const {
   r.scopes = std::move(asked->scopes);
   r.audiences = std::move(asked->audiences);
   r.issued_at = clock_.now();
+  r.device_code_hash = base64url::encode(device->device_code_sha256);
   r.device_user_code = device->user_code;
   // §5.4: the user confirms every device, remembered consent or not (remote phishing).
   r.prompt = {"consent"};

@@ -237,6 +237,7 @@ json::Json AuthorizationRequest::to_json() const {
   if (dpop_jkt) j["dpop_jkt"] = *dpop_jkt;
   if (hint_subject) j["hint_subject"] = *hint_subject;
   if (fresh_login) j["fresh_login"] = true;
+  if (device_code_hash) j["device_code_hash"] = *device_code_hash;
   if (device_user_code) j["device_user_code"] = *device_user_code;
   return j;
 }
@@ -262,6 +263,9 @@ std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::
     if (j.contains("dpop_jkt")) r.dpop_jkt = j.at("dpop_jkt").get<std::string>();
     if (j.contains("hint_subject")) r.hint_subject = j.at("hint_subject").get<std::string>();
     r.fresh_login = j.value("fresh_login", false);
+    if (j.contains("device_code_hash")) {
+      r.device_code_hash = j.at("device_code_hash").get<std::string>();
+    }
     if (j.contains("device_user_code")) {
       r.device_user_code = j.at("device_user_code").get<std::string>();
     }

@@ -45,9 +45,13 @@ struct AuthorizationRequest {
   std::optional<std::string> hint_subject;
   bool fresh_login = false;  // the user signed in during this interaction
   std::vector<std::string> acr_values;
-  int64_t issued_at = 0;  // when /authorize first saw it (prompt=login, max_age=0)
-  // RFC 8628 §3.3: the user code of the device authorization this interaction decides. Such a
-  // request has no redirect URI: it ends on a page, and the device polls for the outcome.
+  int64_t issued_at =
+      0;  // when /authorize first saw it (prompt=login, max_age=0)
+          // RFC 8628 §3.3: the device authorization this interaction decides, by its device code's
+  // SHA-256 (base64url; with client_id, what the decision is bound to) and the user code the
+  // user typed (shown on the consent page). Such a request has no redirect URI: it ends on a
+  // page, and the device polls for the outcome.
+  std::optional<std::string> device_code_hash;
   std::optional<std::string> device_user_code;
 
   bool openid() const;

@@ -64,17 +64,23 @@ Result<TokenResponse, OAuthError> issue_grant_tokens(const GrantContext& context
                                                      const TokenRequest& request,
                                                      const store::GrantRecord& grant,
                                                      const std::optional<std::string>& nonce) {
+  auto minted = mint_for_grant(context, request, grant, nonce);
+  if (!minted) return Err(minted.error());
+  // Revoked between redemption and now (logout, reuse elsewhere): nothing is issued.
+  if (auto refused = store_minted(context, minted->records)) return Err(std::move(*refused));
+  return std::move(minted->response);
+}
+
+Result<MintedGrantTokens, OAuthError> mint_for_grant(const GrantContext& context,
+                                                     const TokenRequest& request,
+                                                     const store::GrantRecord& grant,
+                                                     const std::optional<std::string>& nonce) {
   const store::Client& client = request.client;
   auto audiences = token_audiences(request.params, client, grant, context.tokens.issuer());
   if (!audiences) return Err(audiences.error());
   const bool refresh = std::find(client.grant_types.begin(), client.grant_types.end(),
                                  "refresh_token") != client.grant_types.end();
-  auto minted =
-      mint_grant_tokens(context, request, grant, grant.scopes, *audiences, refresh, nonce);
-  if (!minted) return Err(minted.error());
-  // Revoked between redemption and now (logout, reuse elsewhere): nothing is issued.
-  if (auto refused = store_minted(context, minted->records)) return Err(std::move(*refused));
-  return std::move(minted->response);
+  return mint_grant_tokens(context, request, grant, grant.scopes, *audiences, refresh, nonce);
 }
 
 std::optional<OAuthError> store_minted(const GrantContext& context,

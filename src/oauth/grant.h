@@ -124,7 +124,13 @@ std::optional<OAuthError> store_minted(const GrantContext& context,
 // The tokens a newly authorized grant answers with (an authorization code redeemed, a device
 // authorization approved): the grant's scopes, the request's resources within the grant's
 // audiences, a refresh token when the client may use that grant, an ID token with `nonce` for
-// openid; stored, unless the grant was revoked meanwhile (invalid_grant then, nothing issued).
+// openid. Minted only: nothing is stored.
+Result<MintedGrantTokens, OAuthError> mint_for_grant(const GrantContext& context,
+                                                     const TokenRequest& request,
+                                                     const store::GrantRecord& grant,
+                                                     const std::optional<std::string>& nonce);
+// mint_for_grant, then stored, unless the grant was revoked meanwhile (invalid_grant then,
+// nothing issued).
 Result<TokenResponse, OAuthError> issue_grant_tokens(const GrantContext& context,
                                                      const TokenRequest& request,
                                                      const store::GrantRecord& grant,

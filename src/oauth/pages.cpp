@@ -301,9 +301,13 @@ std::string consent(const ConsentPage& page) {
     h.raw("</li>\n");
   }
   if (page.scopes.empty()) h.raw("<li>Know that you use it</li>\n");
-  h.raw("</ul>\n<p class=\"muted\">Signed in as <strong>")
-      .text(page.username)
-      .raw("</strong></p>\n");
+  h.raw("</ul>\n");
+  if (page.device_user_code) {
+    h.raw("<p>This connects a device showing the code <strong>")
+        .text(*page.device_user_code)
+        .raw("</strong>. Allow it only if you started this on a device of your own.</p>\n");
+  }
+  h.raw("<p class=\"muted\">Signed in as <strong>").text(page.username).raw("</strong></p>\n");
   open_form(h, page.form);
   h.raw("<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\n")
       .raw("<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">")

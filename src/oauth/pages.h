@@ -47,6 +47,9 @@ struct ConsentPage {
   std::string client_name{};
   std::string username{};
   std::vector<std::string> scopes{};
+  // RFC 8628 §5.4: the request comes from a device showing this code; the page warns the user
+  // to allow only a device of their own.
+  std::optional<std::string> device_user_code = std::nullopt;
 };
 // Lists the scopes with a human description for the OpenID Connect Core §5.4 / §11 scopes
 // (openid, profile, email, address, phone, offline_access) and the raw name for others; two

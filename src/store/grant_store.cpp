@@ -600,8 +600,14 @@ class SqlGrantStore final : public GrantStore {
     return std::optional<DeviceAuthorization>(std::move(*device));
   }
 
-  StoreResult<bool> decide_device(std::string_view user_code,
+  StoreResult<bool> decide_device(std::string_view device_code_sha256, std::string_view client_id,
                                   const std::optional<GrantRecord>& grant) override {
+    if (auto valid = validate_hash(device_code_sha256, "device_code"); !valid) {
+      return Err(valid.error());
+    }
+    if (grant && grant->client_id != client_id) {
+      return invalid("device authorization: the grant is another client's");
+    }
     const int64_t now = clock_.now();
     if (grant) {
       const int64_t created_at = grant->created_at != 0 ? grant->created_at : now;
@@ -611,10 +617,10 @@ class SqlGrantStore final : public GrantStore {
       // The UPDATE is the compare-and-set: of two decisions one finds the row pending.
       auto decided = c.execute(
           "UPDATE device_authorizations SET status = ?, grant_id = ?"
-          " WHERE user_code = ? AND status = ? AND expires_at > ?",
+          " WHERE device_code_sha256 = ? AND client_id = ? AND status = ? AND expires_at > ?",
           {to_string(grant ? DeviceStatus::kApproved : DeviceStatus::kDenied),
-           grant ? Value(grant->id) : Value(nullptr), user_code, to_string(DeviceStatus::kPending),
-           now});
+           grant ? Value(grant->id) : Value(nullptr), Blob{std::string(device_code_sha256)},
+           client_id, to_string(DeviceStatus::kPending), now});
       if (!decided) return Err(decided.error());
       if (*decided == 0) return false;
       if (grant) {
@@ -656,14 +662,9 @@ class SqlGrantStore final : public GrantStore {
         case DeviceStatus::kRedeemed:
           poll.outcome = PollOutcome::kRedeemed;
           return poll;
-        case DeviceStatus::kApproved: {
-          auto spent =
-              c.execute("UPDATE device_authorizations SET status = ? WHERE device_code_sha256 = ?",
-                        {to_string(DeviceStatus::kRedeemed), hash});
-          if (!spent) return Err(spent.error());
+        case DeviceStatus::kApproved:
           poll.outcome = PollOutcome::kApproved;
           return poll;
-        }
         case DeviceStatus::kPending:
           break;
       }
@@ -681,6 +682,20 @@ class SqlGrantStore final : public GrantStore {
       poll.outcome = too_soon ? PollOutcome::kSlowDown : PollOutcome::kPending;
       return poll;
     });
+  }
+
+  StoreResult<bool> redeem_device(std::string_view device_code_sha256,
+                                  std::string_view client_id) override {
+    if (auto valid = validate_hash(device_code_sha256, "device_code"); !valid) {
+      return Err(valid.error());
+    }
+    auto spent = database_.execute(
+        "UPDATE device_authorizations SET status = ?"
+        " WHERE device_code_sha256 = ? AND client_id = ? AND status = ? AND expires_at > ?",
+        {to_string(DeviceStatus::kRedeemed), Blob{std::string(device_code_sha256)}, client_id,
+         to_string(DeviceStatus::kApproved), clock_.now()});
+    if (!spent) return Err(spent.error());
+    return *spent == 1;
   }
 
   StoreResult<int64_t> purge_expired() override {

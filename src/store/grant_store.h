@@ -171,15 +171,17 @@ class GrantStore {
   // The live (unexpired) device authorization with `user_code`, whatever its status.
   virtual StoreResult<std::optional<DeviceAuthorization>> find_device_by_user_code(
       std::string_view user_code) = 0;
-  // §3.3: the user's decision on a pending authorization, in one transaction: approval stores
-  // `grant` (nullopt: denial) and ties it to the authorization. False when the authorization is
-  // no longer pending or has expired (nothing is stored then).
-  virtual StoreResult<bool> decide_device(std::string_view user_code,
+  // §3.3: the user's decision on the pending authorization of `client_id` with this device code
+  // hash, in one transaction: approval stores `grant` (nullopt: denial) and ties it to the
+  // authorization. False when the authorization is no longer pending, has expired, or is not
+  // that client's (nothing is stored then).
+  virtual StoreResult<bool> decide_device(std::string_view device_code_sha256,
+                                          std::string_view client_id,
                                           const std::optional<GrantRecord>& grant) = 0;
-  // §3.4, §3.5: a poll of `client_id` with the device code's hash, at `now`, in one
-  // transaction. Pending: kSlowDown when it comes sooner than the interval after the last poll
-  // (the interval then grows by 5 seconds), else kPending; approved: kApproved, and the
-  // authorization is spent (kRedeemed to every later poll). Unknown includes another client's.
+  // §3.4, §3.5: a poll of `client_id` with the device code's hash, in one transaction. Pending:
+  // kSlowDown when it comes sooner than the interval after the last poll (the interval then
+  // grows by 5 seconds), else kPending; approved: kApproved (until redeem_device spends it);
+  // kRedeemed after. Unknown includes another client's.
   enum class PollOutcome { kUnknown, kExpired, kPending, kSlowDown, kDenied, kApproved, kRedeemed };
   struct Poll {
     PollOutcome outcome = PollOutcome::kUnknown;
@@ -187,6 +189,11 @@ class GrantStore {
   };
   virtual StoreResult<Poll> poll_device(std::string_view device_code_sha256,
                                         std::string_view client_id) = 0;
+  // Spends an approved authorization of `client_id` (compare-and-set: of concurrent polls that
+  // saw kApproved, exactly one gets true). Called once the tokens are minted, so a request that
+  // fails before that leaves the approval for the next poll.
+  virtual StoreResult<bool> redeem_device(std::string_view device_code_sha256,
+                                          std::string_view client_id) = 0;
 
   // Deletes codes, tokens and grants past their expiry (a revoked grant stays until it expires,
   // so reuse is still recognised). Returns rows deleted.

@@ -50,10 +50,19 @@ class DeviceCodeGrant final : public Grant {
     if (!poll->device->grant_id) return Err(OAuthError::server_error("approval without a grant"));
     auto grant = context_.grants.find_grant(*poll->device->grant_id);
     if (!grant) return Err(OAuthError::server_error("the store is unavailable"));
-    if (!*grant || (*grant)->revoked_at) {
+    if (!*grant || (*grant)->revoked_at || (*grant)->client_id != request.client.client_id) {
       return Err(OAuthError::invalid_grant("the authorization was revoked"));
     }
-    return issue_grant_tokens(context_, request, **grant, std::nullopt);
+    // Minted first, spent second: a request refused while minting (a resource outside the
+    // grant, a disabled user) leaves the approval for the next poll; of concurrent polls, the
+    // one whose redeem_device wins answers the tokens.
+    auto minted = mint_for_grant(context_, request, **grant, std::nullopt);
+    if (!minted) return Err(minted.error());
+    auto spent = context_.grants.redeem_device(token_hash(*device_code), request.client.client_id);
+    if (!spent) return Err(OAuthError::server_error("the store is unavailable"));
+    if (!*spent) return Err(OAuthError::invalid_grant("the device_code was already used"));
+    if (auto refused = store_minted(context_, minted->records)) return Err(std::move(*refused));
+    return std::move(minted->response);
   }
 
  private:

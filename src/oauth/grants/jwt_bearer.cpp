@@ -5,6 +5,7 @@
 #include "oauth/jwt_bearer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <mutex>
 #include <unordered_map>
@@ -21,6 +22,19 @@ namespace tessera::oauth {
 namespace {
 
 constexpr size_t kMaxJtiLength = 256;
+
+// Media types (RFC 8725 §3.11 explicit typing) of JWTs that are something else than an
+// authorization grant; compared without case and without the "application/" prefix.
+bool is_other_jwt_type(std::string_view typ) {
+  std::string t(typ);
+  for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (t.starts_with("application/")) t.erase(0, 12);
+  for (std::string_view other : {"at+jwt", "dpop+jwt", "logout+jwt", "oauth-authz-req+jwt",
+                                 "token-introspection+jwt", "secevent+jwt"}) {
+    if (t == other) return true;
+  }
+  return false;
+}
 
 OAuthError invalid(const std::string& why) { return OAuthError::invalid_grant("assertion " + why); }
 
@@ -81,6 +95,13 @@ class JwtBearerGrant final : public Grant {
       if (fresh && *fresh != *keys) verified = jose::verify(*assertion, **fresh, verify_options);
     }
     if (!verified) return Err(invalid("signature does not verify with the issuer's keys"));
+    // RFC 8725 §3.11: a JWT the partner made for another purpose (its access tokens, DPoP
+    // proofs, logout tokens, ...) is not an authorization grant, though it may name us as aud.
+    if (auto typ = verified->header.find("typ");
+        typ != verified->header.end() && typ->is_string() &&
+        is_other_jwt_type(typ->get_ref<const std::string&>())) {
+      return Err(invalid("typ " + typ->get_ref<const std::string&>() + " is not an assertion"));
+    }
 
     auto claims = json::parse_strict(verified->payload);
     if (!claims || !claims->is_object()) return Err(invalid("payload is not a JSON object"));
@@ -112,6 +133,11 @@ class JwtBearerGrant final : public Grant {
                                                 subject) == trusted->subjects.end()) {
       return Err(invalid("sub is not a subject this issuer may assert"));
     }
+    // The token's sub is the assertion's: it must not be one of this server's own users, or a
+    // partner could speak for them (UserInfo, and APIs keyed on sub, would take it as theirs).
+    auto local = context_.users.find_by_id(subject);
+    if (!local) return Err(OAuthError::server_error("the user store is unavailable"));
+    if (*local) return Err(invalid("sub names a user of this server; a partner cannot assert it"));
     const json::Json& jti = claims->at("jti");
     if (!jti.is_string() || jti.get_ref<const std::string&>().empty() ||
         jti.get_ref<const std::string&>().size() > kMaxJtiLength) {

@@ -53,14 +53,14 @@ class DeviceTest : public AuthorizationServerTest {
   // page's CSRF token, in alice's session when `signed_in`. Returns the POST's answer; the
   // browser cookie is kept in browser_.
   http::Response enter_code(const std::string& shown, const std::string& typed,
-                            bool signed_in = true) {
+                            bool signed_in = true, const std::string& peer = "192.0.2.7") {
     auto page = fetch("/device?user_code=" + shown);
     EXPECT_EQ(page.status, 200) << page.body;
     browser_ = browser_cookie(page);
     auto r = form_request(encoded(
         {{"csrf", hidden_field(page.body, "csrf")}, {"interaction", ""}, {"user_code", typed}}));
     r.set_target("/device");
-    r.set_peer("192.0.2.7", 50000);
+    r.set_peer(peer, 50000);
     std::string cookies = browser_;
     if (signed_in) cookies += "; " + std::string(kSessionCookie) + "=" + session_cookie_;
     r.mutable_headers().add("Cookie", cookies);
@@ -133,6 +133,10 @@ TEST_F(DeviceTest, UserApprovesAndTheDeviceGetsItsTokensOnce) {
   auto consent = enter_code(user_code, typed);
   ASSERT_EQ(consent.status, 200) << consent.body;
   EXPECT_NE(consent.body.find("Allow access?"), std::string::npos) << consent.body;
+  // RFC 8628 §5.4: the page says a device is being connected, and which code it shows.
+  EXPECT_NE(consent.body.find("connects a device showing the code <strong>" + user_code),
+            std::string::npos)
+      << consent.body;
   auto done = decide(consent, "allow");
   EXPECT_EQ(done.status, 200) << done.body;
   EXPECT_NE(done.body.find("Device connected"), std::string::npos) << done.body;
@@ -153,6 +157,24 @@ TEST_F(DeviceTest, UserApprovesAndTheDeviceGetsItsTokensOnce) {
   EXPECT_EQ(error(poll(device_code)), "invalid_grant");
   // A used code cannot be entered again.
   EXPECT_EQ(enter_code(user_code, user_code).status, 400);
+}
+
+TEST_F(DeviceTest, APollRefusedWhileMintingLeavesTheApprovalForTheNext) {
+  auto [device_code, user_code] = start_device();
+  auto consent = enter_code(user_code, user_code);
+  ASSERT_EQ(decide(consent, "allow").status, 200);
+  // A resource outside the grant: refused, and the approval is not spent.
+  auto r = call(form_post("/token",
+                          encoded({{"grant_type", kGrantType},
+                                   {"device_code", device_code},
+                                   {"client_id", "tv"},
+                                   {"resource", "https://elsewhere.example"}}),
+                          "tv", "", {}));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error(r), "invalid_target") << r.body;
+  clock_.advance(10);
+  auto tokens = poll(device_code);
+  EXPECT_EQ(tokens.status, 200) << tokens.body;
 }
 
 TEST_F(DeviceTest, UserDeniesAndTheDeviceHearsAccessDenied) {
@@ -207,6 +229,19 @@ TEST_F(DeviceTest, WrongCodesAreThrottledPerAddress) {
   EXPECT_EQ(status, 429) << "50 failures lock the address";
   // Locked: even the right code waits.
   EXPECT_EQ(enter_code(user_code, user_code).status, 429);
+}
+
+TEST_F(DeviceTest, IPv6GuessesAreThrottledPerSlash64) {
+  auto [device_code, user_code] = start_device();
+  int status = 0;
+  // Every guess from another address of the same /64.
+  for (int i = 1; i <= 60 && status != 429; ++i) {
+    status = enter_code(user_code, "BBBB-BBBC", true, "2001:db8::" + std::to_string(i)).status;
+  }
+  EXPECT_EQ(status, 429);
+  EXPECT_EQ(enter_code(user_code, user_code, true, "2001:db8::ffff").status, 429);
+  // Another /64 is not locked.
+  EXPECT_EQ(enter_code(user_code, user_code, true, "2001:db8:0:1::1").status, 200);
 }
 
 TEST_F(DeviceTest, TheCodePageNeedsItsCsrfToken) {

@@ -27,6 +27,7 @@ class JwtBearerTest : public AuthorizationServerTest {
                                   {"https://any.example", "https://any.example/jwks", {}, {}}};
     options.jwt_bearer.fetch = [this](const std::string& uri) -> Result<jose::Jwks, std::string> {
       ++fetches_;
+      if (uri == "https://any.example/jwks" && any_keys_) return *any_keys_;
       if (uri != kPartnerJwks) return Err(std::string("unknown JWKS ") + uri);
       jose::Jwks set;
       set.add(partner_key_.public_key());
@@ -66,6 +67,7 @@ class JwtBearerTest : public AuthorizationServerTest {
 
   jose::Jwk partner_key_ = generated(jose::Alg::kES256).with_kid("p1");
   int fetches_ = 0;
+  std::optional<jose::Jwks> any_keys_;  // what https://any.example/jwks serves; none: unreachable
 };
 
 TEST_F(JwtBearerTest, AGoodAssertionGetsAnAccessTokenForItsSubject) {
@@ -126,10 +128,45 @@ TEST_F(JwtBearerTest, EveryCheckOfSection3) {
          return jwt ? *jwt : std::string();
        }},
       {"not a JWT", [] { return std::string("not.a.jwt"); }},
+      {"an access token of the partner (typ at+jwt)",
+       [&] {
+         jose::SignOptions options;
+         options.typ = "at+jwt";
+         auto jwt = jose::sign(claims().dump(), partner_key_, jose::Alg::kES256, options);
+         return jwt ? *jwt : std::string();
+       }},
   };
   for (const Case& k : cases) expect_invalid_grant(exchange(k.assertion()), k.why);
   auto missing = exchange("");
   EXPECT_EQ(error(missing), "invalid_request") << missing.body;
+}
+
+TEST_F(JwtBearerTest, APartnerCannotAssertALocalUser) {
+  auto alice = store_->users().create({"alice", "$argon2id$placeholder", "{}"});
+  ASSERT_TRUE(alice);
+  // The issuer that may assert any subject still cannot assert this server's own user.
+  json::Json c = claims();
+  c["iss"] = "https://any.example";
+  c["sub"] = alice->id;
+  jose::Jwks any;
+  any.add(partner_key_.public_key());
+  any_keys_ = any;
+  auto r = exchange(sign(c));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error(r), "invalid_grant");
+  EXPECT_NE(body(r).value("error_description", "").find("user of this server"), std::string::npos);
+  // The control: another subject of that issuer goes through.
+  c["sub"] = "someone@any";
+  c["jti"] = crypto::random_token(16);
+  EXPECT_EQ(exchange(sign(c)).status, 200);
+}
+
+TEST_F(JwtBearerTest, AnUnreachableJwksIs503) {
+  json::Json c = claims();
+  c["iss"] = "https://any.example";
+  auto r = exchange(sign(c));
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(error(r), "temporarily_unavailable");
 }
 
 TEST_F(JwtBearerTest, AJtiIsAcceptedOnce) {

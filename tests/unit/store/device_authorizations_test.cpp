@@ -1,9 +1,10 @@
 // Device authorizations in the store (RFC 8628, schema migration 19) on both backends:
 // create_device_authorization (user codes unique among live ones, an expired one's code free
-// again), find_device_by_user_code, decide_device (a compare-and-set: one decision, the grant
-// stored with an approval, nothing after expiry), poll_device (§3.5: pending, slow_down with the
-// interval growing by 5 seconds, denied, approved exactly once, expired, another client's code
-// unknown) and purge_expired.
+// again), find_device_by_user_code, decide_device (by device code and client; a compare-and-set:
+// one decision, the grant stored with an approval, nothing after expiry or for another client),
+// poll_device (§3.5: pending, slow_down with the interval growing by 5 seconds, denied, approved
+// until spent, expired, another client's code unknown), redeem_device (exactly once) and
+// purge_expired.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -48,6 +49,10 @@ class DeviceAuthorizationsTest : public StoreTest {
     g.created_at = clock_.now();
     g.expires_at = clock_.now() + 3600;
     return g;
+  }
+  StoreResult<bool> decide(const std::string& device_code, const std::optional<GrantRecord>& g,
+                           const std::string& client_id = "tv") {
+    return grants().decide_device(hash(device_code), client_id, g);
   }
   Outcome poll(const std::string& device_code, const std::string& client_id = "tv") {
     auto p = grants().poll_device(hash(device_code), client_id);
@@ -100,7 +105,12 @@ TEST_P(DeviceAuthorizationsTest, PollingPendingSlowDownApprovedOnce) {
   EXPECT_EQ(poll("dc", "radio"), Outcome::kUnknown);
   EXPECT_EQ(poll("nothing"), Outcome::kUnknown);
 
-  ASSERT_TRUE(*grants().decide_device("BCDFGHJK", grant("g1")));
+  // Another client cannot decide it, nor have its grant tied to it.
+  EXPECT_FALSE(*decide("dc", std::nullopt, "radio"));
+  GrantRecord radio = grant("g-radio");
+  radio.client_id = "radio";
+  EXPECT_FALSE(decide("dc", radio, "tv")) << "a grant of another client";
+  ASSERT_TRUE(*decide("dc", grant("g1")));
   auto stored = grants().find_grant("g1");
   ASSERT_TRUE(stored && *stored) << "the grant is stored with the approval";
   clock_.advance(20);
@@ -108,15 +118,19 @@ TEST_P(DeviceAuthorizationsTest, PollingPendingSlowDownApprovedOnce) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->outcome, Outcome::kApproved);
   EXPECT_EQ(p->device->grant_id, "g1");
-  clock_.advance(20);
+  // Approved until spent; spent once, by its own client.
+  EXPECT_EQ(poll("dc"), Outcome::kApproved);
+  EXPECT_FALSE(*grants().redeem_device(hash("dc"), "radio"));
+  EXPECT_TRUE(*grants().redeem_device(hash("dc"), "tv"));
+  EXPECT_FALSE(*grants().redeem_device(hash("dc"), "tv"));
   EXPECT_EQ(poll("dc"), Outcome::kRedeemed);
   // A decided authorization takes no second decision.
-  EXPECT_FALSE(*grants().decide_device("BCDFGHJK", std::nullopt));
+  EXPECT_FALSE(*decide("dc", std::nullopt));
 }
 
 TEST_P(DeviceAuthorizationsTest, DenialAndExpiry) {
   ASSERT_TRUE(grants().create_device_authorization(device("denied", "BCDFGHJK")));
-  ASSERT_TRUE(*grants().decide_device("BCDFGHJK", std::nullopt));
+  ASSERT_TRUE(*decide("denied", std::nullopt));
   EXPECT_EQ(poll("denied"), Outcome::kDenied);
   EXPECT_EQ((*grants().find_device_by_user_code("BCDFGHJK"))->status, DeviceStatus::kDenied);
 
@@ -124,7 +138,7 @@ TEST_P(DeviceAuthorizationsTest, DenialAndExpiry) {
   clock_.advance(61);
   EXPECT_EQ(poll("late"), Outcome::kExpired);
   // Too late to approve: nothing is stored.
-  EXPECT_FALSE(*grants().decide_device("LMNPQRST", grant("g-late")));
+  EXPECT_FALSE(*decide("late", grant("g-late")));
   EXPECT_FALSE(*grants().find_grant("g-late"));
 }
 
@@ -138,7 +152,7 @@ TEST_P(DeviceAuthorizationsTest, ConcurrentDecisionsHaveExactlyOneWinner) {
   for (int i = 0; i < kThreads; ++i) {
     racers.emplace_back([&, i] {
       start.arrive_and_wait();
-      auto r = grants().decide_device("BCDFGHJK", grant("g-" + std::to_string(i)));
+      auto r = decide("race", grant("g-" + std::to_string(i)));
       won[i] = r ? (*r ? 1 : 0) : -1;
     });
   }
