@@ -41,7 +41,7 @@ Result<http::Params, std::string> request_params(const http::Request& request) {
 // its /64 prefix (hosts are commonly given a whole /64, RFC 6177).
 std::string throttle_address(std::string_view address) {
   in6_addr v6{};
-  const std::string text(address);
+  std::string text(address);
   if (address.find(':') == std::string_view::npos || inet_pton(AF_INET6, text.c_str(), &v6) != 1) {
     return text;
   }

@@ -58,8 +58,9 @@ class RefreshTokenGrant final : public Grant {
       auto minted =
           mint_grant_tokens(context_, request, **grant, *scopes, *audiences, false, std::nullopt);
       if (!minted) return Err(minted.error());
-      if ((*grant)->revoked_at)
+      if ((*grant)->revoked_at) {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+      }
       if (auto refused = store_minted(context_, minted->records)) return Err(std::move(*refused));
       minted->response.refresh_token = std::string(*value);
       return std::move(minted->response);
