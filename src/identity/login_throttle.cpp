@@ -1,9 +1,25 @@
 #include "identity/login_throttle.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <functional>
 
 namespace tessera::identity {
+
+std::string throttle_address(std::string_view address) {
+  std::string text(address);
+  in6_addr v6{};
+  if (address.find(':') == std::string_view::npos || inet_pton(AF_INET6, text.c_str(), &v6) != 1) {
+    return text;
+  }
+  std::memset(v6.s6_addr + 8, 0, 8);
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  if (inet_ntop(AF_INET6, &v6, out.data(), out.size()) == nullptr) return text;
+  return std::string(out.data()) + "/64";
+}
 
 class LoginThrottle::Table {
  public:
@@ -122,7 +138,7 @@ std::optional<int64_t> LoginThrottle::retry_after(std::string_view account,
                                                   std::string_view address) {
   const int64_t now = clock_.now();
   const auto by_account = accounts_->retry_after(account, now);
-  const auto by_address = addresses_->retry_after(address, now);
+  const auto by_address = addresses_->retry_after(throttle_address(address), now);
   if (!by_account) return by_address;
   if (!by_address) return by_account;
   return std::max(*by_account, *by_address);
@@ -131,7 +147,7 @@ std::optional<int64_t> LoginThrottle::retry_after(std::string_view account,
 void LoginThrottle::record_failure(std::string_view account, std::string_view address) {
   const int64_t now = clock_.now();
   accounts_->record_failure(account, now);
-  addresses_->record_failure(address, now);
+  addresses_->record_failure(throttle_address(address), now);
 }
 
 void LoginThrottle::record_success(std::string_view account) { accounts_->forget(account); }

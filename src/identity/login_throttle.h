@@ -6,7 +6,8 @@
 // starts short and doubles with each further lockout, up to a cap. Once a key has been locked,
 // a single failure within the window locks it again (for twice as long). A successful login
 // clears the account's record; it never clears the address's, or one valid account would let an
-// address guess at every other.
+// address guess at every other. IPv6 addresses count per /64 (throttle_address), since one host
+// commonly holds a whole /64 (RFC 6177) and could otherwise change address with every guess.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,10 @@ struct LoginThrottleOptions {
   // eviction order hold per shard.
   size_t shards = 16;
 };
+
+// The key an address is throttled under: IPv4 (and anything that is not IPv6) as it is, IPv6 as
+// its /64 prefix ("2001:db8::/64").
+std::string throttle_address(std::string_view address);
 
 class LoginThrottle {
  public:

@@ -1,10 +1,6 @@
 #include "oauth/authorize_endpoint.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <array>
-#include <cstring>
 #include <variant>
 
 #include "core/audit.h"
@@ -35,20 +31,6 @@ Result<http::Params, std::string> request_params(const http::Request& request) {
   }
   if (request.query_error()) return Err(std::string("malformed query string"));
   return request.query();
-}
-
-// The key a client address is throttled under: an IPv4 address as it is, an IPv6 address by
-// its /64 prefix (hosts are commonly given a whole /64, RFC 6177).
-std::string throttle_address(std::string_view address) {
-  in6_addr v6{};
-  std::string text(address);
-  if (address.find(':') == std::string_view::npos || inet_pton(AF_INET6, text.c_str(), &v6) != 1) {
-    return text;
-  }
-  std::memset(v6.s6_addr + 8, 0, 8);
-  std::array<char, INET6_ADDRSTRLEN> out{};
-  if (inet_ntop(AF_INET6, &v6, out.data(), out.size()) == nullptr) return text;
-  return std::string(out.data()) + "/64";
 }
 
 // What the login, second-factor and consent pages show as the client's name.
@@ -538,7 +520,7 @@ http::Response AuthorizeEndpoint::device(const http::Request& request) const {
   const std::string typed(form->get("user_code").value_or(""));
   // RFC 8628 §5.1: user codes are short, so guesses are throttled per address (per /64 for
   // IPv6, where one host easily holds a whole /64).
-  const std::string address = throttle_address(request.peer_address());
+  const std::string address(request.peer_address());
   if (auto wait = device_throttle_->retry_after("", address)) {
     http::Response r = device_page(ctx, typed, "Too many attempts. Try again later.", 429);
     r.headers.set("Retry-After", std::to_string(*wait));

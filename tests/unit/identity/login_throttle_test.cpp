@@ -33,6 +33,19 @@ TEST_F(LoginThrottleTest, FifthAccountFailureLocksForAMinute) {
   EXPECT_FALSE(throttle.retry_after("alice", "10.0.0.1"));
 }
 
+TEST_F(LoginThrottleTest, IPv6AddressesCountPerSlash64) {
+  EXPECT_EQ(throttle_address("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(throttle_address("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(throttle_address("not an address"), "not an address");
+  LoginThrottle throttle(clock_);
+  // 50 failures for 50 accounts, each from another address of one /64: the /64 is locked.
+  for (int i = 1; i <= 50; ++i) {
+    throttle.record_failure("user" + std::to_string(i), "2001:db8::" + std::to_string(i));
+  }
+  EXPECT_TRUE(throttle.retry_after("someone", "2001:db8::ffff"));
+  EXPECT_FALSE(throttle.retry_after("someone", "2001:db8:0:1::1"));
+}
+
 TEST_F(LoginThrottleTest, FailuresOutsideTheWindowAreForgotten) {
   LoginThrottle throttle(clock_);
   for (int i = 0; i < 4; ++i) throttle.record_failure("alice", "a");
