@@ -32,8 +32,7 @@
 #include "core/json.h"
 #include "jose/jose.h"
 #include "oauth/client_auth.h"
-#include "oauth/device.h"
-#include "oauth/jwt_bearer.h"
+#include "oauth/client_metadata.h"
 #include "oauth/scope.h"
 #include "store/client_store.h"
 
@@ -68,72 +67,8 @@ std::optional<std::string> canonical_ip(const std::string& text) {
   return std::nullopt;
 }
 
-constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
-
-// The grant types a client may be registered for (RFC 7591 §2 grant_types values).
-const std::vector<std::string_view>& known_grant_types() {
-  static const std::vector<std::string_view> kGrantTypes = {
-      "authorization_code",        "refresh_token",           "client_credentials", kTokenExchange,
-      oauth::kDeviceCodeGrantType, oauth::kJwtBearerGrantType};
-  return kGrantTypes;
-}
-
 bool contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-// A redirect URI the authorization server may send a code to; the reason when it may not.
-//  - RFC 6749 §3.1.2: an absolute URI without a fragment, compared as a string later.
-//  - RFC 9700 §4.1.1 / RFC 8252 §8.3: https, or http only for a loopback host (RFC 8252 §7.3,
-//    the native app's local listener).
-//  - RFC 8252 §7.1: a private-use scheme is a reverse domain name, so it contains a dot (this
-//    also rules out javascript:, data: and the like).
-std::optional<std::string> redirect_uri_problem(const std::string& uri) {
-  if (uri.empty() || uri.size() > 2000) return "must be 1 to 2000 characters";
-  for (const char c : uri) {
-    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-      return "must not contain spaces, control or non-ASCII characters";
-    }
-  }
-  if (uri.find('#') != std::string::npos) return "must not contain a fragment (RFC 6749 §3.1.2)";
-  // RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
-  const size_t colon = uri.find(':');
-  if (colon == std::string::npos || colon == 0 || std::isalpha(uri[0]) == 0) {
-    return "must be an absolute URI (RFC 6749 §3.1.2)";
-  }
-  for (size_t i = 0; i < colon; ++i) {
-    const char c = uri[i];
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '+' && c != '-' && c != '.') {
-      return "must be an absolute URI (RFC 6749 §3.1.2)";
-    }
-  }
-  const std::string scheme = lower(uri.substr(0, colon));
-  const std::string rest = uri.substr(colon + 1);
-  if (scheme == "http" || scheme == "https") {
-    if (!rest.starts_with("//")) return "must have an authority (scheme://host/...)";
-    const std::string authority = rest.substr(2, rest.find_first_of("/?", 2) - 2);
-    if (authority.find('@') != std::string::npos) return "must not contain user information";
-    std::string host = authority.front() == '[' ? authority.substr(0, authority.find(']') + 1)
-                                                : authority.substr(0, authority.find(':'));
-    if (host.empty()) return "must name a host";
-    if (scheme == "https") return std::nullopt;
-    host = lower(host);
-    if (host == "127.0.0.1" || host == "[::1]" || host == "localhost") return std::nullopt;
-    return "must use https; http is only for loopback hosts 127.0.0.1, [::1] and localhost "
-           "(RFC 9700 §4.1.1, RFC 8252 §7.3)";
-  }
-  if (scheme.find('.') == std::string::npos) {
-    return "a private-use scheme must be a reverse domain name such as com.example.app "
-           "(RFC 8252 §7.1)";
-  }
-  if (rest.empty()) return "must have a path after the scheme";
-  return std::nullopt;
 }
 
 // The client's yes/no settings: a flag that sets each, and on update a --no- flag that clears it.
@@ -281,18 +216,8 @@ Result<std::string, Failure> read_jwks_file(const std::string& file) {
     return Err(Failure{kExitBadInput, "--jwks-file " + file +
                                           ": not a JWK or JWKS: " + jose::to_string(jwks.error())});
   }
-  if (jwks->keys().empty()) {
-    return Err(Failure{kExitBadInput, "--jwks-file " + file + ": holds no keys"});
-  }
-  for (const jose::Jwk& key : jwks->keys()) {
-    if (key.kty() == jose::KeyType::kOct) {
-      return Err(Failure{kExitBadInput,
-                         "--jwks-file " + file + ": symmetric (oct) keys are not accepted"});
-    }
-    if (key.is_private()) {
-      return Err(Failure{kExitBadInput, "--jwks-file " + file +
-                                            ": holds a private key; register public keys only"});
-    }
+  if (auto problem = oauth::client_keys_problem(*jwks)) {
+    return Err(Failure{kExitBadInput, "--jwks-file " + file + ": " + *problem});
   }
   return jwks->to_json(false).dump();
 }
@@ -369,11 +294,6 @@ Result<store::ClientAuthMethod, Failure> parse_method(const std::string& text) {
   return *method;
 }
 
-bool uses_secret(store::ClientAuthMethod method) {
-  return method == store::ClientAuthMethod::kClientSecretBasic ||
-         method == store::ClientAuthMethod::kClientSecretPost;
-}
-
 // Applies the given options to `c`. Returns the new secret when the auth method now needs one
 // and the client had none (or `rotate_secret`).
 Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, store::Client& c,
@@ -385,25 +305,14 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     if (!method) return Err(method.error());
     c.auth_method = *method;
   }
-  if (c.type == store::ClientType::kPublic && c.auth_method != store::ClientAuthMethod::kNone) {
-    return bad("a public client cannot authenticate: its --auth-method is none (RFC 6749 §2.1)");
-  }
-  if (c.type == store::ClientType::kConfidential &&
-      c.auth_method == store::ClientAuthMethod::kNone) {
-    return bad(
-        "a confidential client must authenticate (RFC 6749 §2.3.1): use "
-        "client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or "
-        "self_signed_tls_client_auth");
-  }
   if (o.given("--grant-type")) {
     for (const std::string& g : o.grant_types) {
-      const auto& known = known_grant_types();
-      if (std::find(known.begin(), known.end(), g) == known.end()) {
-        return bad("--grant-type " + g +
-                   ": expected authorization_code, refresh_token, "
-                   "client_credentials, " +
-                   std::string(kTokenExchange) + ", " + std::string(oauth::kDeviceCodeGrantType) +
-                   " or " + std::string(oauth::kJwtBearerGrantType));
+      if (!oauth::is_known_grant_type(g)) {
+        std::string expected;
+        for (std::string_view known : oauth::known_grant_types()) {
+          expected += (expected.empty() ? "" : ", ") + std::string(known);
+        }
+        return bad("--grant-type " + g + ": expected one of " + expected);
       }
     }
     c.grant_types.clear();
@@ -418,7 +327,7 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     if (!o.given(name)) continue;
     field->clear();
     for (const std::string& uri : *values) {
-      if (auto problem = redirect_uri_problem(uri)) {
+      if (auto problem = oauth::redirect_uri_problem(uri)) {
         return bad(std::string(name) + " " + uri + ": " + *problem);
       }
       if (!contains(*field, uri)) field->push_back(uri);
@@ -511,8 +420,8 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   } else {
     c.tls_client_auth_name.reset();
   }
-  if (!uses_secret(c.auth_method)) c.secret_sha256.clear();
-  if (rotate_secret && !uses_secret(c.auth_method)) {
+  if (!oauth::uses_secret(c.auth_method)) c.secret_sha256.clear();
+  if (rotate_secret && !oauth::uses_secret(c.auth_method)) {
     return bad("--rotate-secret: client " + c.client_id + " authenticates with " +
                std::string(store::to_string(c.auth_method)) + ", not a secret");
   }
@@ -525,18 +434,10 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       c.grant_types = {"client_credentials"};
     }
   }
-  if (c.grant_types.empty()) return bad("a client needs at least one --grant-type");
-  // RFC 6749 §4.4: client credentials only for confidential clients.
-  if (contains(c.grant_types, "client_credentials") && c.type == store::ClientType::kPublic) {
-    return bad("client_credentials is for confidential clients only (RFC 6749 §4.4)");
-  }
-  // RFC 9700 §2.1 / OAuth 2.1 §2.3.1: redirect URIs are registered, exactly, for the code flow.
-  if (contains(c.grant_types, "authorization_code") && c.redirect_uris.empty()) {
-    return bad("authorization_code needs at least one --redirect-uri");
-  }
+  if (auto problem = oauth::client_consistency_problem(c)) return bad(*problem);
 
-  if (uses_secret(c.auth_method) &&
-      (rotate_secret || creating || !uses_secret(previous_method) || c.secret_sha256.empty())) {
+  if (oauth::uses_secret(c.auth_method) &&
+      (rotate_secret || creating || !oauth::uses_secret(previous_method) || c.secret_sha256.empty())) {
     std::string secret = oauth::generate_client_secret();
     c.secret_sha256 = crypto::sha256(secret);
     return std::optional<std::string>(std::move(secret));
@@ -544,35 +445,19 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   return std::optional<std::string>();
 }
 
+// RFC 7591 metadata names, and Tessera's own settings beside them.
 json::Json client_json(const store::Client& c) {
-  json::Json out = {
-      {"client_id", c.client_id},
-      {"client_type", store::to_string(c.type)},
-      {"token_endpoint_auth_method", store::to_string(c.auth_method)},
-      {"grant_types", c.grant_types},
-      {"redirect_uris", c.redirect_uris},
-      {"post_logout_redirect_uris", c.post_logout_redirect_uris},
-      {"scope", oauth::join_scope(c.scopes)},
-      {"audiences", c.audiences},
-      {"access_token_format", store::to_string(c.access_token_format)},
-      {"access_token_lifetime", c.access_token_lifetime},
-      {"refresh_token_lifetime", c.refresh_token_lifetime},
-      {"skip_consent", c.skip_consent},
-      {"may_impersonate", c.may_impersonate},
-      {"dpop_bound_access_tokens", c.dpop_bound_access_tokens},
-      {"require_pushed_authorization_requests", c.require_pushed_authorization_requests},
-      {"tls_client_certificate_bound_access_tokens", c.tls_client_certificate_bound_access_tokens},
-      {"require_signed_request_object", c.require_signed_request_object},
-      {"fapi2", c.fapi2},
-      {"created_at", c.created_at}};
-  if (c.tls_client_auth_name) {
-    out[std::string(store::metadata_name(c.tls_client_auth_name->type))] =
-        c.tls_client_auth_name->value;
-  }
-  if (c.jwks_json) {
-    auto jwks = json::parse_strict(*c.jwks_json);
-    out["jwks"] = jwks ? *jwks : json::Json();
-  }
+  json::Json out = oauth::client_metadata_json(c);
+  out["client_type"] = store::to_string(c.type);
+  out["audiences"] = c.audiences;
+  out["access_token_format"] = store::to_string(c.access_token_format);
+  out["access_token_lifetime"] = c.access_token_lifetime;
+  out["refresh_token_lifetime"] = c.refresh_token_lifetime;
+  out["skip_consent"] = c.skip_consent;
+  out["may_impersonate"] = c.may_impersonate;
+  out["fapi2"] = c.fapi2;
+  out["created_at"] = c.created_at;
+  out["dynamically_registered"] = !c.registration_token_sha256.empty();
   return out;
 }
 

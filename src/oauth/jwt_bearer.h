@@ -2,7 +2,7 @@
 // for a subject with a signed JWT, and a client registered for the grant trades it for an access
 // token. Which issuers are trusted, for which subjects and scopes, is configuration; each one's
 // keys come from its JWKS URI (cached, refreshed periodically and on an unknown kid, at most once
-// per 30 s; resource::JwksCache).
+// per 30 s; oauth::IssuerKeys).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include "core/result.h"
 #include "jose/jose.h"
 #include "oauth/grant.h"
+#include "oauth/issuer_keys.h"
 #include "store/replay_cache.h"
 
 namespace tessera::oauth {
@@ -41,8 +42,7 @@ struct JwtBearerOptions {
   int64_t leeway = 30;          // clock skew on exp, nbf, iat
   int64_t jwks_refresh_seconds = 300;
   int64_t jwks_min_refetch_seconds = 30;
-  // Fetches a JWKS; empty: an HTTP GET (tests put their keys here).
-  std::function<Result<jose::Jwks, std::string>(const std::string& uri)> fetch;
+  JwksFetch fetch;  // empty: an HTTP GET
 };
 
 // The grant, for the registry; `replay` remembers the assertions' jti (§3 item 7).

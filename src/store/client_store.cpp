@@ -164,6 +164,9 @@ StoreResult<Ok> validate_client(const Client& c) {
   } else if (c.secret_sha256.size() != 32) {
     return invalid("secret_sha256 must be 32 bytes");
   }
+  if (!c.registration_token_sha256.empty() && c.registration_token_sha256.size() != 32) {
+    return invalid("registration_token_sha256 must be 32 bytes");
+  }
   // RFC 7591 §2 jwks of another client: the keys its request objects are signed with (RFC 9101).
   if (c.jwks_json && c.auth_method != ClientAuthMethod::kPrivateKeyJwt &&
       c.auth_method != ClientAuthMethod::kSelfSignedTlsClientAuth) {
@@ -206,7 +209,7 @@ constexpr std::string_view kSelectClients =
     " jwks, post_logout_redirect_uris, refresh_token_lifetime, skip_consent, may_impersonate,"
     " dpop_bound_access_tokens, require_pushed_authorization_requests,"
     " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
-    " fapi2, require_signed_request_object FROM clients";
+    " fapi2, require_signed_request_object, registration_token_sha256 FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -251,12 +254,18 @@ StoreResult<Client> client_from_row(const Row& row) {
   }
   c.fapi2 = row.integer(21) != 0;
   c.require_signed_request_object = row.integer(22) != 0;
+  if (!row.is_null(23)) c.registration_token_sha256 = row.blob(23);
   return c;
 }
 
 Value secret_value(const Client& c) {
   if (c.secret_sha256.empty()) return nullptr;
   return Blob{c.secret_sha256};
+}
+
+Value registration_token_value(const Client& c) {
+  if (c.registration_token_sha256.empty()) return nullptr;
+  return Blob{c.registration_token_sha256};
 }
 
 Value jwks_value(const Client& c) {
@@ -295,7 +304,8 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
                                                 "tls_client_auth_name_type",
                                                 "tls_client_auth_name",
                                                 "fapi2",
-                                                "require_signed_request_object"};
+                                                "require_signed_request_object",
+                                                "registration_token_sha256"};
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
@@ -319,23 +329,28 @@ std::vector<Value> setting_values(const Client& c) {
                                name_type_value(c),
                                name_value(c),
                                int64_t{c.fapi2},
-                               int64_t{c.require_signed_request_object}};
+                               int64_t{c.require_signed_request_object},
+                               registration_token_value(c)};
   return values;
+}
+
+constexpr std::string_view kSelectInitialTokens =
+    "SELECT id, token_sha256, label, uses_left, created_at, expires_at FROM initial_access_tokens";
+
+InitialAccessToken initial_token_from_row(const Row& row) {
+  return InitialAccessToken{row.text(0),    row.blob(1),    row.text(2),
+                            row.integer(3), row.integer(4), row.integer(5)};
 }
 
 class SqlClientStore final : public ClientStore {
  public:
   SqlClientStore(Database& database, const Clock& clock) : database_(database), clock_(clock) {}
 
-  StoreResult<Ok> insert(const Client& c) override {
+  StoreResult<Ok> insert(const Client& c) override { return register_client(c, std::nullopt); }
+
+  StoreResult<Ok> register_client(const Client& c,
+                                  std::optional<std::string> initial_token_sha256) override {
     if (auto valid = validate_client(c); !valid) return valid;
-    // A read first turns the common duplicate into kConflict on both backends; the primary key
-    // still decides a race.
-    auto existing = find(c.client_id);
-    if (!existing) return Err(existing.error());
-    if (*existing) {
-      return store_error(StoreError::Code::kConflict, "client " + c.client_id + " exists");
-    }
     std::vector<Value> values = setting_values(c);
     values.emplace_back(c.client_id);
     values.emplace_back(c.created_at != 0 ? c.created_at : clock_.now());
@@ -346,10 +361,74 @@ class SqlClientStore final : public ClientStore {
         marks.append("?, ");
       }
       return "INSERT INTO clients (" + columns + "client_id, created_at) VALUES (" + marks +
-             "?, ?)";
+             "?, ?) ON CONFLICT DO NOTHING";
     }();
-    auto inserted = database_.execute(insert_sql, values);
+    return database_.in_transaction([&](Connection& connection) -> StoreResult<Ok> {
+      if (initial_token_sha256) {
+        // The UPDATE is the compare-and-set: the last use goes to one registration only.
+        auto spent = connection.execute(
+            "UPDATE initial_access_tokens SET uses_left = uses_left - 1"
+            " WHERE token_sha256 = ? AND uses_left > 0 AND expires_at > ?",
+            {Blob{*initial_token_sha256}, clock_.now()});
+        if (!spent) return Err(spent.error());
+        if (*spent == 0) {
+          return store_error(StoreError::Code::kNotFound,
+                             "the initial access token is unknown, expired or used up");
+        }
+      }
+      // The primary key decides: a duplicate is kConflict on both backends, and a failed
+      // registration spends nothing (the transaction rolls back).
+      auto inserted = connection.run(insert_sql, values);
+      if (!inserted) return Err(inserted.error());
+      if (inserted->affected_rows == 0) {
+        return store_error(StoreError::Code::kConflict, "client " + c.client_id + " exists");
+      }
+      return Ok{};
+    });
+  }
+
+  StoreResult<Ok> create_initial_access_token(const InitialAccessToken& t) override {
+    if (t.id.empty() || t.token_sha256.size() != 32 || t.uses_left < 1) {
+      return store_error(StoreError::Code::kInvalidArgument,
+                         "an initial access token needs an id, a 32-byte hash and a use");
+    }
+    auto inserted = database_.execute(
+        "INSERT INTO initial_access_tokens (id, token_sha256, label, uses_left, created_at,"
+        " expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        {t.id, Blob{t.token_sha256}, t.label, t.uses_left,
+         t.created_at != 0 ? t.created_at : clock_.now(), t.expires_at});
     if (!inserted) return Err(inserted.error());
+    if (*inserted == 0) {
+      return store_error(StoreError::Code::kConflict, "initial access token " + t.id + " exists");
+    }
+    return Ok{};
+  }
+
+  StoreResult<std::optional<InitialAccessToken>> find_initial_access_token(
+      std::string_view token_sha256) override {
+    auto rows = database_.query(std::string(kSelectInitialTokens) +
+                                    " WHERE token_sha256 = ? AND uses_left > 0 AND expires_at > ?",
+                                {Blob{std::string(token_sha256)}, clock_.now()});
+    if (!rows) return Err(rows.error());
+    if (rows->empty()) return std::optional<InitialAccessToken>();
+    return std::optional<InitialAccessToken>(initial_token_from_row(rows->front()));
+  }
+
+  StoreResult<std::vector<InitialAccessToken>> list_initial_access_tokens() override {
+    auto rows = database_.query(std::string(kSelectInitialTokens) + " ORDER BY id");
+    if (!rows) return Err(rows.error());
+    std::vector<InitialAccessToken> out;
+    for (const Row& row : *rows) out.push_back(initial_token_from_row(row));
+    return out;
+  }
+
+  StoreResult<Ok> revoke_initial_access_token(std::string_view id) override {
+    auto deleted = database_.execute("DELETE FROM initial_access_tokens WHERE id = ?", {id});
+    if (!deleted) return Err(deleted.error());
+    if (*deleted == 0) {
+      return store_error(StoreError::Code::kNotFound,
+                         "initial access token " + std::string(id) + " does not exist");
+    }
     return Ok{};
   }
 

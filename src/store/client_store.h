@@ -88,6 +88,20 @@ struct Client {
   // RFC 9101 §10.5 require_signed_request_object: every authorization request of the client is a
   // signed request object.
   bool require_signed_request_object = false;
+  // RFC 7592 §1: the SHA-256 (raw 32 bytes) of the registration access token a client
+  // registered over HTTP manages itself with; empty: the client is managed by operators only.
+  std::string registration_token_sha256;
+};
+
+// RFC 7591 §3: an initial access token admits dynamic registrations, `uses_left` more of them
+// until `expires_at`. Only the token's SHA-256 is stored (it has 256 bits of entropy).
+struct InitialAccessToken {
+  std::string id;            // names it to operators (list, revoke); not the token
+  std::string token_sha256;  // raw 32 bytes
+  std::string label;
+  int64_t uses_left = 1;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
 };
 
 class ClientStore {
@@ -103,6 +117,22 @@ class ClientStore {
   virtual StoreResult<Ok> update(const Client& client) = 0;
   // kNotFound when absent.
   virtual StoreResult<Ok> remove(std::string_view client_id) = 0;
+
+  // RFC 7591 §3: a registration. With `initial_token_sha256`, one use of that initial access
+  // token is spent in the same transaction as the insert: kNotFound when the token is unknown,
+  // expired or used up, and nothing is written then. Otherwise as insert().
+  virtual StoreResult<Ok> register_client(const Client& client,
+                                          std::optional<std::string> initial_token_sha256) = 0;
+  // kInvalidArgument when the token is malformed (hash not 32 bytes, uses_left < 1, no id),
+  // kConflict when its id or hash exists.
+  virtual StoreResult<Ok> create_initial_access_token(const InitialAccessToken& token) = 0;
+  // The live (unexpired, not used up) token with this hash.
+  virtual StoreResult<std::optional<InitialAccessToken>> find_initial_access_token(
+      std::string_view token_sha256) = 0;
+  // Every stored token, live or not, by id.
+  virtual StoreResult<std::vector<InitialAccessToken>> list_initial_access_tokens() = 0;
+  // kNotFound when absent.
+  virtual StoreResult<Ok> revoke_initial_access_token(std::string_view id) = 0;
 };
 
 // The rules every stored client obeys: a public client uses "none" and has no secret; a

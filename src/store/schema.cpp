@@ -337,6 +337,21 @@ CREATE TABLE device_authorizations (
 );
 CREATE INDEX device_authorizations_by_expiry ON device_authorizations (expires_at);
 )sql"},
+    // RFC 7591 / RFC 7592: dynamic client registration. A client registered over HTTP has the
+    // hash of its registration access token (NULL: managed by operators only); initial access
+    // tokens admit registrations, each for a number of uses until it expires.
+    {20, "dynamic_registration",
+     R"sql(
+ALTER TABLE clients ADD COLUMN registration_token_sha256 BLOB DEFAULT NULL;
+CREATE TABLE initial_access_tokens (
+  id TEXT PRIMARY KEY,
+  token_sha256 BLOB NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  uses_left BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

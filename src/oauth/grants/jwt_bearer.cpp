@@ -7,19 +7,21 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <mutex>
-#include <unordered_map>
 
 #include "core/json.h"
-#include "http/client.h"
 #include "oauth/client_auth.h"
 #include "oauth/resource_indicator.h"
 #include "oauth/scope.h"
 #include "oauth/tokens.h"
-#include "resource/jwks_cache.h"
 
 namespace tessera::oauth {
 namespace {
+
+std::vector<IssuerJwks> issuer_list(const std::vector<TrustedIssuer>& trusted) {
+  std::vector<IssuerJwks> out;
+  for (const TrustedIssuer& t : trusted) out.push_back({t.issuer, t.jwks_uri});
+  return out;
+}
 
 constexpr size_t kMaxJtiLength = 256;
 
@@ -41,18 +43,11 @@ OAuthError invalid(const std::string& why) { return OAuthError::invalid_grant("a
 class JwtBearerGrant final : public Grant {
  public:
   JwtBearerGrant(const GrantContext& context, JwtBearerOptions options, store::ReplayCache& replay)
-      : context_(context), options_(std::move(options)), replay_(replay) {
-    for (const TrustedIssuer& trusted : options_.issuers) {
-      auto fetch = [this, uri = trusted.jwks_uri]() -> Result<jose::Jwks, std::string> {
-        if (options_.fetch) return options_.fetch(uri);
-        return resource::fetch_jwks(client_, uri);
-      };
-      caches_.emplace(trusted.issuer,
-                      std::make_unique<resource::JwksCache>(
-                          fetch, options_.jwks_refresh_seconds, options_.jwks_min_refetch_seconds,
-                          [this] { return context_.clock.now(); }));
-    }
-  }
+      : context_(context),
+        options_(std::move(options)),
+        replay_(replay),
+        keys_(issuer_list(options_.issuers), options_.fetch, options_.jwks_refresh_seconds,
+              options_.jwks_min_refetch_seconds, context_.clock) {}
 
   std::string_view grant_type() const override { return kJwtBearerGrantType; }
 
@@ -62,39 +57,29 @@ class JwtBearerGrant final : public Grant {
     if (!assertion || assertion->empty()) {
       return Err(OAuthError::invalid_request("assertion is missing"));
     }
-    // RFC 7523 §3 item 1: an issuer this server trusts, read before the signature is checked
-    // only to pick the keys.
-    auto unverified = jose::decode_unverified(*assertion);
-    if (!unverified) return Err(invalid("is not a JWS compact serialization"));
-    auto unverified_claims = json::parse_strict(unverified->payload);
-    if (!unverified_claims || !unverified_claims->is_object()) {
-      return Err(invalid("payload is not a JSON object"));
-    }
-    auto iss = unverified_claims->find("iss");
-    const TrustedIssuer* trusted = nullptr;
-    if (iss != unverified_claims->end() && iss->is_string()) {
-      for (const TrustedIssuer& t : options_.issuers) {
-        if (t.issuer == iss->get_ref<const std::string&>()) trusted = &t;
-      }
-    }
-    if (trusted == nullptr) return Err(invalid("is not from a trusted issuer"));
-
-    // RFC 7523 §3 item 9, RFC 8725 §3.1: asymmetric algorithms only.
+    // RFC 7523 §3 item 1: an issuer this server trusts; item 9, RFC 8725 §3.1: a signature by
+    // one of its keys, with an asymmetric algorithm.
     jose::VerifyOptions verify_options;
     verify_options.allowed_algs = client_assertion_algs();
-    resource::JwksCache& cache = *caches_.at(trusted->issuer);
-    auto keys = cache.keys();
-    if (!keys) {
-      // The partner's JWKS is out of reach: nothing wrong with the request; try again later.
-      return Err(OAuthError{503, "temporarily_unavailable", "the issuer's keys: " + keys.error()});
+    auto verified = keys_.verify(*assertion, verify_options);
+    if (!verified) {
+      switch (verified.error().failure) {
+        case IssuerKeys::Failure::kMalformed:
+          return Err(invalid("is not a JWS with a JSON object payload"));
+        case IssuerKeys::Failure::kUntrusted:
+          return Err(invalid("is not from a trusted issuer"));
+        case IssuerKeys::Failure::kUnavailable:
+          // The partner's JWKS is out of reach: nothing wrong with the request; try later.
+          return Err(OAuthError{503, "temporarily_unavailable", verified.error().detail});
+        case IssuerKeys::Failure::kSignature:
+          return Err(invalid("signature does not verify with the issuer's keys"));
+      }
     }
-    auto verified = jose::verify(*assertion, **keys, verify_options);
-    if (!verified && verified.error() == jose::Status::kKidNotFound) {
-      // A key rotation at the issuer (RFC 7517 §4.5 kid): fetch again, at most every 30 s.
-      auto fresh = cache.refresh_for_unknown_kid(*keys);
-      if (fresh && *fresh != *keys) verified = jose::verify(*assertion, **fresh, verify_options);
+    const TrustedIssuer* trusted = nullptr;
+    for (const TrustedIssuer& t : options_.issuers) {
+      if (t.issuer == verified->issuer) trusted = &t;
     }
-    if (!verified) return Err(invalid("signature does not verify with the issuer's keys"));
+    if (trusted == nullptr) return Err(invalid("is not from a trusted issuer"));
     // RFC 8725 §3.11: a JWT the partner made for another purpose (its access tokens, DPoP
     // proofs, logout tokens, ...) is not an authorization grant, though it may name us as aud.
     if (auto typ = verified->header.find("typ");
@@ -102,9 +87,7 @@ class JwtBearerGrant final : public Grant {
         is_other_jwt_type(typ->get_ref<const std::string&>())) {
       return Err(invalid("typ " + typ->get_ref<const std::string&>() + " is not an assertion"));
     }
-
-    auto claims = json::parse_strict(verified->payload);
-    if (!claims || !claims->is_object()) return Err(invalid("payload is not a JSON object"));
+    const json::Json* claims = &verified->claims;
     jose::ClaimsPolicy policy;
     policy.issuer = trusted->issuer;
     // §3 item 3: aud identifies this server: its issuer or its token endpoint URL.
@@ -176,8 +159,7 @@ class JwtBearerGrant final : public Grant {
   GrantContext context_;
   JwtBearerOptions options_;
   store::ReplayCache& replay_;
-  mutable http::HttpClient client_;
-  std::unordered_map<std::string, std::unique_ptr<resource::JwksCache>> caches_;
+  IssuerKeys keys_;
 };
 
 }  // namespace

@@ -1,0 +1,63 @@
+// JWTs signed by other parties this server trusts, each known by its issuer and the JWKS URI
+// its keys are at: JWT bearer assertions (RFC 7523 §3) and software statements (RFC 7591 §2.3).
+// Each issuer's keys are kept by a resource::JwksCache (refreshed periodically, and on an
+// unknown kid at most once per min_refetch_seconds).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "http/client.h"
+#include "jose/jose.h"
+#include "resource/jwks_cache.h"
+
+namespace tessera::oauth {
+
+// Fetches a JWKS; empty: an HTTP GET (tests put their keys here).
+using JwksFetch = std::function<Result<jose::Jwks, std::string>(const std::string& uri)>;
+
+struct IssuerJwks {
+  std::string issuer;    // the JWTs' iss, exactly
+  std::string jwks_uri;  // https, or http on loopback
+};
+
+class IssuerKeys {
+ public:
+  IssuerKeys(const std::vector<IssuerJwks>& issuers, JwksFetch fetch, int64_t refresh_seconds,
+             int64_t min_refetch_seconds, const Clock& clock);
+
+  struct Verified {
+    std::string issuer;
+    json::Json header;
+    json::Json claims;  // an object
+  };
+  enum class Failure {
+    kMalformed,    // not a JWS, or its payload is not a JSON object
+    kUntrusted,    // iss is missing or not one of the issuers
+    kUnavailable,  // the issuer's JWKS could not be fetched (detail says why)
+    kSignature,    // no key of the issuer verifies it under the options
+  };
+  struct Error {
+    Failure failure;
+    std::string detail;
+  };
+  // Picks the issuer by the JWT's iss (read before the signature is checked, only to choose
+  // the keys), then verifies it with that issuer's keys. Claims other than iss are the
+  // caller's to check (jose::validate_claims).
+  Result<Verified, Error> verify(std::string_view jwt, const jose::VerifyOptions& options) const;
+
+ private:
+  JwksFetch fetch_;
+  mutable http::HttpClient client_;
+  std::unordered_map<std::string, std::unique_ptr<resource::JwksCache>> caches_;
+};
+
+}  // namespace tessera::oauth
