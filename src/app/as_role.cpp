@@ -34,6 +34,18 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
     options.jwt_bearer.issuers.push_back(
         {trusted.issuer, trusted.jwks_uri, trusted.subjects, trusted.scopes});
   }
+  if (config.registration && config.registration->enabled) {
+    const RegistrationConfig& registration = *config.registration;
+    options.registration.enabled = true;
+    options.registration.open = registration.open;
+    options.registration.scopes =
+        registration.scopes.empty() ? config.scopes_supported : registration.scopes;
+    options.registration.require_software_statement = registration.require_software_statement;
+    for (const TrustedIssuerConfig& trusted : registration.software_statement_issuers) {
+      options.registration.software_statement_issuers.push_back(
+          {trusted.issuer, trusted.jwks_uri});
+    }
+  }
   options.mutual_tls = config.mutual_tls;
   options.self_signed_certificates = config.self_signed_certificates;
   if (config.mtls) options.mtls_endpoint_base = config.mtls->url;

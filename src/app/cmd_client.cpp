@@ -9,7 +9,6 @@
 // (store/client_store.h). Metadata names follow RFC 7591 §2. A running server caches clients for
 // up to 30 seconds (oauth/client_cache.h), so changes reach it within that time.
 // Exit codes: 0 ok, 1 the operation failed (unknown client, id taken, store error), 2 bad input.
-#include <arpa/inet.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -28,6 +27,7 @@
 #include "app/admin_store.h"
 #include "app/commands.h"
 #include "core/base64url.h"
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json.h"
 #include "jose/jose.h"
@@ -53,18 +53,6 @@ std::optional<std::string> pem_certificate_der(const std::string& pem) {
   auto* out = reinterpret_cast<unsigned char*>(der.data());
   i2d_X509(cert.get(), &out);
   return der;
-}
-
-// An IPv4 or IPv6 address in inet_ntop's text form; nullopt when `text` is neither.
-std::optional<std::string> canonical_ip(const std::string& text) {
-  unsigned char raw[16];
-  char out[INET6_ADDRSTRLEN] = {};
-  for (int family : {AF_INET, AF_INET6}) {
-    if (inet_pton(family, text.c_str(), raw) == 1 && inet_ntop(family, raw, out, sizeof(out))) {
-      return std::string(out);
-    }
-  }
-  return std::nullopt;
 }
 
 bool contains(const std::vector<std::string>& list, std::string_view value) {
@@ -271,7 +259,7 @@ std::optional<Result<store::CertificateName, Failure>> certificate_name(const Me
     if (type == CertificateNameType::kSanIp) {
       // Stored as inet_ntop prints it (RFC 5952 for IPv6), the form the server reads from
       // certificates.
-      auto normal = canonical_ip(text);
+      auto normal = oauth::canonical_ip(text);
       if (!normal) {
         return Result<store::CertificateName, Failure>(
             Err(Failure{kExitBadInput, std::string(flag) + " " + text + ": not an IP address"}));
@@ -616,6 +604,9 @@ Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions
 Result<Ok, Failure> delete_client(const StoreChoice& choice, const std::string& id) {
   auto store = open_chosen_store(choice);
   if (!store) return Err(store.error());
+  // Its grants, tokens and unused codes end with it (as at RFC 7592 §2.3 deregistration).
+  auto revoked = (*store)->grants().revoke_grants_for_client(id);
+  if (!revoked) return Err(store_failure(revoked.error()));
   auto removed = (*store)->clients().remove(id);
   if (!removed) {
     if (removed.error().code == store::StoreError::Code::kNotFound) {
@@ -624,6 +615,85 @@ Result<Ok, Failure> delete_client(const StoreChoice& choice, const std::string& 
     return Err(store_failure(removed.error()));
   }
   std::printf("deleted client %s\n", id.c_str());
+  return Ok{};
+}
+
+// RFC 7591 §3 initial access tokens: `tessera client initial-token create|list|revoke`.
+struct InitialTokenOptions {
+  int64_t uses = 1;
+  int64_t expires_in = 86400;
+  std::string label;
+  bool json = false;
+};
+
+json::Json initial_token_json(const store::InitialAccessToken& t) {
+  return {{"id", t.id},
+          {"label", t.label},
+          {"uses_left", t.uses_left},
+          {"created_at", t.created_at},
+          {"expires_at", t.expires_at}};
+}
+
+Result<Ok, Failure> create_initial_token(const StoreChoice& choice,
+                                         const InitialTokenOptions& o) {
+  if (o.uses < 1 || o.uses > 1'000'000) {
+    return Err(Failure{kExitBadInput, "--uses must be 1 to 1000000"});
+  }
+  if (o.expires_in < 60 || o.expires_in > store::kMaxRefreshTokenLifetime) {
+    return Err(Failure{kExitBadInput, "--expires-in must be 60 to " +
+                                          std::to_string(store::kMaxRefreshTokenLifetime) +
+                                          " seconds"});
+  }
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  const std::string token = crypto::random_token(32);
+  const int64_t now = SystemClock{}.now();
+  store::InitialAccessToken t{crypto::random_token(8), crypto::sha256(token), o.label, o.uses,
+                              now, now + o.expires_in};
+  auto created = (*store)->clients().create_initial_access_token(t);
+  if (!created) return Err(store_failure(created.error()));
+  if (o.json) {
+    json::Json out = initial_token_json(t);
+    out["token"] = token;
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf("created initial access token %s (%lld uses, expires in %llds)\n", t.id.c_str(),
+                static_cast<long long>(t.uses_left), static_cast<long long>(o.expires_in));
+    std::printf("token: %s\n(shown once: only its hash is stored)\n", token.c_str());
+  }
+  return Ok{};
+}
+
+Result<Ok, Failure> list_initial_tokens(const StoreChoice& choice, bool as_json) {
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  auto tokens = (*store)->clients().list_initial_access_tokens();
+  if (!tokens) return Err(store_failure(tokens.error()));
+  if (as_json) {
+    json::Json out = json::Json::array();
+    for (const auto& t : *tokens) out.push_back(initial_token_json(t));
+    std::printf("%s\n", out.dump().c_str());
+    return Ok{};
+  }
+  std::printf("%-14s %-10s %-12s %s\n", "ID", "USES LEFT", "EXPIRES AT", "LABEL");
+  for (const auto& t : *tokens) {
+    std::printf("%-14s %-10lld %-12lld %s\n", t.id.c_str(), static_cast<long long>(t.uses_left),
+                static_cast<long long>(t.expires_at), t.label.c_str());
+  }
+  return Ok{};
+}
+
+Result<Ok, Failure> revoke_initial_token(const StoreChoice& choice, const std::string& id) {
+  auto store = open_chosen_store(choice);
+  if (!store) return Err(store.error());
+  auto revoked = (*store)->clients().revoke_initial_access_token(id);
+  if (!revoked) {
+    if (revoked.error().code == store::StoreError::Code::kNotFound) {
+      return Err(Failure{kExitFailed, "no such initial access token: " + id});
+    }
+    return Err(store_failure(revoked.error()));
+  }
+  std::printf("revoked initial access token %s\n", id.c_str());
   return Ok{};
 }
 
@@ -678,6 +748,35 @@ void add_client_commands(CLI::App& app, int& rc) {
   delete_cmd->add_option("client_id", target, "client_id")->required();
   add_store_options(delete_cmd, choice, /*with_secret_key=*/false);
   delete_cmd->callback([&rc] { rc = run("delete", [] { return delete_client(choice, target); }); });
+
+  // RFC 7591 §3: initial access tokens for dynamic registration (as.registration).
+  auto* tokens = client->add_subcommand(
+      "initial-token", "Initial access tokens for dynamic client registration (RFC 7591)");
+  tokens->require_subcommand(1);
+  static InitialTokenOptions token_options;
+  auto* token_create = tokens->add_subcommand("create", "Create one; the token is printed once");
+  token_create->add_option("--uses", token_options.uses, "Registrations it admits (default 1)");
+  token_create->add_option("--expires-in", token_options.expires_in,
+                           "Seconds until it expires (default 86400)");
+  token_create->add_option("--label", token_options.label, "A note for operators");
+  token_create->add_flag("--json", token_options.json, "Print the result as JSON");
+  add_store_options(token_create, choice, /*with_secret_key=*/false);
+  token_create->callback([&rc] {
+    rc = run("initial-token create", [] { return create_initial_token(choice, token_options); });
+  });
+  static bool token_list_json = false;
+  auto* token_list = tokens->add_subcommand("list", "List initial access tokens");
+  token_list->add_flag("--json", token_list_json, "Print a JSON array");
+  add_store_options(token_list, choice, /*with_secret_key=*/false);
+  token_list->callback([&rc] {
+    rc = run("initial-token list", [] { return list_initial_tokens(choice, token_list_json); });
+  });
+  auto* token_revoke = tokens->add_subcommand("revoke", "Revoke an initial access token");
+  token_revoke->add_option("id", target, "its id (from create or list)")->required();
+  add_store_options(token_revoke, choice, /*with_secret_key=*/false);
+  token_revoke->callback([&rc] {
+    rc = run("initial-token revoke", [] { return revoke_initial_token(choice, target); });
+  });
 }
 
 }  // namespace tessera::app

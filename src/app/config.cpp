@@ -208,20 +208,23 @@ std::shared_ptr<const resource::DpopNonces> read_dpop_nonces(const Reader& r, co
 
 std::vector<std::string> string_list(const Reader& r, const YAML::Node& n, const std::string& key);
 
-// as.jwt_bearer_issuers: a list of {issuer, jwks_uri, subjects, scopes}.
-void read_jwt_bearer_issuers(const Reader& r, const YAML::Node& list, AsConfig& a) {
-  const std::string key = "as.jwt_bearer_issuers";
+// A list of {issuer, jwks_uri, ...} at `key`: the parties whose JWTs are verified with the keys
+// at their JWKS URI. `known` names every member an entry may have; `each` reads the others.
+template <class Entry, class Each>
+void read_trusted_issuers(const Reader& r, const YAML::Node& list, const std::string& key,
+                          std::initializer_list<const char*> known, std::vector<Entry>& out,
+                          Each each) {
   if (!list.IsSequence()) r.fail(list, key, "expected a list of issuers");
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node& n = list[i];
     const std::string at = key + "[" + std::to_string(i) + "]";
-    r.expect_map(n, at, {"issuer", "jwks_uri", "subjects", "scopes"});
-    JwtBearerIssuerConfig& c = a.jwt_bearer_issuers.emplace_back();
+    r.expect_map(n, at, known);
+    Entry& c = out.emplace_back();
     if (!n["issuer"] || !n["jwks_uri"]) r.fail(n, at, "issuer and jwks_uri are required");
     c.issuer = r.str(n["issuer"], at + ".issuer");
     if (c.issuer.empty()) r.fail(n["issuer"], at + ".issuer", "must not be empty");
     c.jwks_uri = r.str(n["jwks_uri"], at + ".jwks_uri");
-    // The keys decide who may assert anything: fetched over https (http on loopback only).
+    // The keys decide what the issuer may say: fetched over https (http on loopback only).
     const size_t scheme = c.jwks_uri.find("://");
     const std::string origin = scheme == std::string::npos
                                    ? c.jwks_uri
@@ -230,13 +233,47 @@ void read_jwt_bearer_issuers(const Reader& r, const YAML::Node& list, AsConfig& 
       r.fail(n["jwks_uri"], at + ".jwks_uri",
              "must be an https URL without fragment (http only on loopback)");
     }
-    if (n["subjects"]) c.subjects = string_list(r, n["subjects"], at + ".subjects");
-    if (n["scopes"]) c.scopes = string_list(r, n["scopes"], at + ".scopes");
+    each(n, at, c);
     for (size_t j = 0; j < i; ++j) {
-      if (a.jwt_bearer_issuers[j].issuer == c.issuer) {
-        r.fail(n["issuer"], at + ".issuer", "listed twice");
-      }
+      if (out[j].issuer == c.issuer) r.fail(n["issuer"], at + ".issuer", "listed twice");
     }
+  }
+}
+
+// as.jwt_bearer_issuers: a list of {issuer, jwks_uri, subjects, scopes}.
+void read_jwt_bearer_issuers(const Reader& r, const YAML::Node& list, AsConfig& a) {
+  read_trusted_issuers(r, list, "as.jwt_bearer_issuers", {"issuer", "jwks_uri", "subjects", "scopes"},
+                       a.jwt_bearer_issuers,
+                       [&](const YAML::Node& n, const std::string& at, JwtBearerIssuerConfig& c) {
+                         if (n["subjects"]) {
+                           c.subjects = string_list(r, n["subjects"], at + ".subjects");
+                         }
+                         if (n["scopes"]) c.scopes = string_list(r, n["scopes"], at + ".scopes");
+                       });
+}
+
+// as.registration (RFC 7591): enabled, open, scopes, require_software_statement,
+// software_statement_issuers [{issuer, jwks_uri}].
+void read_registration(const Reader& r, const YAML::Node& n, AsConfig& a) {
+  const std::string key = "as.registration";
+  r.expect_map(n, key,
+               {"enabled", "open", "scopes", "require_software_statement",
+                "software_statement_issuers"});
+  RegistrationConfig& c = a.registration.emplace();
+  if (n["enabled"]) c.enabled = r.boolean(n["enabled"], key + ".enabled");
+  if (n["open"]) c.open = r.boolean(n["open"], key + ".open");
+  if (n["scopes"]) c.scopes = string_list(r, n["scopes"], key + ".scopes");
+  if (n["require_software_statement"]) {
+    c.require_software_statement =
+        r.boolean(n["require_software_statement"], key + ".require_software_statement");
+  }
+  if (n["software_statement_issuers"]) {
+    read_trusted_issuers(r, n["software_statement_issuers"], key + ".software_statement_issuers",
+                         {"issuer", "jwks_uri"}, c.software_statement_issuers,
+                         [](const YAML::Node&, const std::string&, TrustedIssuerConfig&) {});
+  }
+  if (c.require_software_statement && c.software_statement_issuers.empty()) {
+    r.fail(n, key + ".require_software_statement", "needs software_statement_issuers");
   }
 }
 
@@ -245,7 +282,7 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
                {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
                 "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
                 "require_pushed_authorization_requests", "mtls", "fapi2",
-                "require_signed_request_object", "jwt_bearer_issuers"});
+                "require_signed_request_object", "jwt_bearer_issuers", "registration"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
   if (n["mtls"]) {
     const YAML::Node& m = n["mtls"];
@@ -280,6 +317,7 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   }
   if (n["fapi2"]) a.fapi2 = r.boolean(n["fapi2"], "as.fapi2");
   if (n["jwt_bearer_issuers"]) read_jwt_bearer_issuers(r, n["jwt_bearer_issuers"], a);
+  if (n["registration"]) read_registration(r, n["registration"], a);
   a.issuer = r.str(n["issuer"], "as.issuer");
   if (!is_valid_issuer(a.issuer)) {
     r.fail(n["issuer"], "as.issuer",

@@ -63,12 +63,26 @@ struct AudienceConfig {
   int access_token_lifetime = 0;    // seconds, a cap (60-86400); 0: the client's
 };
 
+// An issuer whose signed JWTs are trusted, by the keys at its JWKS URI.
+struct TrustedIssuerConfig {
+  std::string issuer;    // the JWTs' iss
+  std::string jwks_uri;  // https (http on loopback)
+};
+
 // RFC 7523 §2.1: an issuer whose JWT assertions the jwt-bearer grant takes (as.jwt_bearer_issuers).
-struct JwtBearerIssuerConfig {
-  std::string issuer;                 // the assertions' iss
-  std::string jwks_uri;               // https (http on loopback)
+struct JwtBearerIssuerConfig : TrustedIssuerConfig {
   std::vector<std::string> subjects;  // the subjects it may assert; empty: any
   std::vector<std::string> scopes;    // the scopes its assertions may obtain; empty: none
+};
+
+// RFC 7591 / RFC 7592 dynamic client registration (as.registration).
+struct RegistrationConfig {
+  bool enabled = true;  // the section turns it on; `enabled: false` keeps it written but off
+  bool open = false;    // no initial access token needed
+  // The scopes a registered client may have; empty: as.scopes_supported.
+  std::vector<std::string> scopes;
+  bool require_software_statement = false;
+  std::vector<TrustedIssuerConfig> software_statement_issuers;  // RFC 7591 §2.3
 };
 
 // The authorization server (`as` role).
@@ -86,6 +100,7 @@ struct AsConfig {
   bool fapi2 = false;  // FAPI 2.0 Security Profile for every client (oauth/fapi.h)
   std::vector<JwtBearerIssuerConfig> jwt_bearer_issuers;  // RFC 7523 §2.1
   bool require_signed_request_object = false;             // RFC 9101 §10.5, for every client
+  std::optional<RegistrationConfig> registration;         // RFC 7591: absent, off
   // Derived: some listener asks clients for certificates (as.mtls, or http.tls.client_auth
   // other than none), so RFC 8705 client authentication and bound tokens are offered; and one
   // accepts certificates of any issuer (as.mtls, or optional_any_issuer), so the self-signed

@@ -93,6 +93,15 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                        options_.self_signed_certificates || !options_.mtls_endpoint_base.empty(),
                        options_.mtls_endpoint_base,
                        options_.profile});
+  if (options_.registration.enabled) {
+    RegistrationOptions registration = options_.registration;
+    registration.issuer = options_.issuer;
+    registration.profile = options_.profile;
+    registration.mutual_tls = options_.mutual_tls || !options_.mtls_endpoint_base.empty();
+    registration_ = std::make_unique<RegistrationEndpoint>(std::move(registration), store.clients(),
+                                                           store.grants(), *clients_, clock);
+    metadata_["registration_endpoint"] = endpoint_url(options_.issuer, "/register");  // §3
+  }
   metadata_body_ = metadata_.dump();
 }
 
@@ -151,6 +160,15 @@ void AuthorizationServer::add_routes(http::Router& router) {
   const std::string prefix = issuer_path(options_.issuer);
   add_client_endpoints(router, prefix);
   authorize_->add_routes(router, prefix);
+  if (registration_) {
+    // RFC 7591 §3 and RFC 7592 §2: registration, then each client's configuration endpoint.
+    router.post(prefix + "/register",
+                [this](const http::Request& r) { return registration_->register_client(r); });
+    const std::string configuration = prefix + "/register/{client_id}";
+    router.get(configuration, [this](const http::Request& r) { return registration_->read(r); });
+    router.put(configuration, [this](const http::Request& r) { return registration_->update(r); });
+    router.del(configuration, [this](const http::Request& r) { return registration_->remove(r); });
+  }
   end_session_->add_routes(router, prefix);
   router.get(prefix + "/jwks", [this](const http::Request&) {
     http::Response r =

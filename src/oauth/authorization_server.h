@@ -28,6 +28,7 @@
 #include "oauth/key_refresher.h"
 #include "oauth/keys.h"
 #include "oauth/par_endpoint.h"
+#include "oauth/registration.h"
 #include "oauth/revocation.h"
 #include "oauth/token_endpoint.h"
 #include "oauth/token_resolver.h"
@@ -63,6 +64,9 @@ struct AuthorizationServerOptions {
   // RFC 7523 §2.1: the issuers whose assertions the JWT bearer grant takes (the grant is offered
   // only when there is one); issuer and token_endpoint are filled in by the server.
   JwtBearerOptions jwt_bearer;
+  // RFC 7591 / RFC 7592: dynamic client registration (issuer, profile and mutual_tls are
+  // filled in by the server).
+  RegistrationOptions registration;
   AudiencePolicies audiences;     // per resource server: token format, lifetime
   int64_t client_cache_ttl = 30;  // seconds
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
@@ -119,6 +123,7 @@ class AuthorizationServer {
   std::unique_ptr<ParEndpoint> par_;
   std::unique_ptr<DeviceAuthorizationEndpoint> device_;
   std::unique_ptr<EndSessionEndpoint> end_session_;
+  std::unique_ptr<RegistrationEndpoint> registration_;
   std::unique_ptr<IntrospectionEndpoint> introspection_;
   std::unique_ptr<RevocationEndpoint> revocation_;
   std::unique_ptr<UserInfoEndpoint> userinfo_;

@@ -1,5 +1,7 @@
 #include "oauth/client_metadata.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -81,6 +83,17 @@ std::optional<std::string> client_keys_problem(const jose::Jwks& jwks) {
   for (const jose::Jwk& key : jwks.keys()) {
     if (key.kty() == jose::KeyType::kOct) return "symmetric (oct) keys are not accepted";
     if (key.is_private()) return "holds a private key; register public keys only";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> canonical_ip(const std::string& text) {
+  unsigned char raw[16];
+  char out[INET6_ADDRSTRLEN] = {};
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, text.c_str(), raw) == 1 && inet_ntop(family, raw, out, sizeof(out))) {
+      return std::string(out);
+    }
   }
   return std::nullopt;
 }

@@ -34,6 +34,11 @@ std::optional<std::string> redirect_uri_problem(const std::string& uri);
 // signatures are checked with public keys): empty, a symmetric (oct) key, or a private key.
 std::optional<std::string> client_keys_problem(const jose::Jwks& jwks);
 
+// RFC 8705 §2.1.2 tls_client_auth_san_ip: an IPv4 or IPv6 address in inet_ntop's text form
+// (RFC 5952 for IPv6), the form the server reads from certificates; nullopt when `text` is
+// neither.
+std::optional<std::string> canonical_ip(const std::string& text);
+
 // Whether the method authenticates with a client secret (RFC 6749 §2.3.1).
 bool uses_secret(store::ClientAuthMethod method);
 

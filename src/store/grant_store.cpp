@@ -490,23 +490,12 @@ class SqlGrantStore final : public GrantStore {
 
   StoreResult<int64_t> revoke_grants_for_session(std::string_view sid) override {
     if (sid.empty()) return invalid("sid must not be empty");
-    return database_.in_transaction([&](Connection& c) -> StoreResult<int64_t> {
-      const int64_t now = clock_.now();
-      auto grants = c.execute(
-          "UPDATE grants SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL", {now, sid});
-      if (!grants) return grants;
-      auto tokens = c.execute(
-          "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL"
-          " AND grant_id IN (SELECT id FROM grants WHERE sid = ?)",
-          {now, sid});
-      if (!tokens) return Err(tokens.error());
-      auto codes = c.execute(
-          "UPDATE authorization_codes SET used_at = ? WHERE used_at IS NULL"
-          " AND grant_id IN (SELECT id FROM grants WHERE sid = ?)",
-          {now, sid});
-      if (!codes) return Err(codes.error());
-      return *grants;
-    });
+    return revoke_grants_where("sid", sid);
+  }
+
+  StoreResult<int64_t> revoke_grants_for_client(std::string_view client_id) override {
+    if (client_id.empty()) return invalid("client_id must not be empty");
+    return revoke_grants_where("client_id", client_id);
   }
 
   StoreResult<std::vector<GrantRecord>> list_grants_for_subject(std::string_view subject) override {
@@ -724,6 +713,28 @@ class SqlGrantStore final : public GrantStore {
   }
 
  private:
+  // Revokes every grant whose `column` ("sid" or "client_id") is `value`, with their tokens and
+  // unused codes, in one transaction. Returns grants revoked.
+  StoreResult<int64_t> revoke_grants_where(std::string_view column, std::string_view value) {
+    const std::string grants_sql =
+        "UPDATE grants SET revoked_at = ? WHERE " + std::string(column) + " = ? AND revoked_at IS NULL";
+    const std::string in_grants =
+        " AND grant_id IN (SELECT id FROM grants WHERE " + std::string(column) + " = ?)";
+    const std::string tokens_sql = "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL" + in_grants;
+    const std::string codes_sql =
+        "UPDATE authorization_codes SET used_at = ? WHERE used_at IS NULL" + in_grants;
+    return database_.in_transaction([&](Connection& c) -> StoreResult<int64_t> {
+      const int64_t now = clock_.now();
+      auto grants = c.execute(grants_sql, {now, value});
+      if (!grants) return grants;
+      auto tokens = c.execute(tokens_sql, {now, value});
+      if (!tokens) return Err(tokens.error());
+      auto codes = c.execute(codes_sql, {now, value});
+      if (!codes) return Err(codes.error());
+      return *grants;
+    });
+  }
+
   Database& database_;
   const Clock& clock_;
 };

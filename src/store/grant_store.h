@@ -152,6 +152,9 @@ class GrantStore {
   virtual StoreResult<int64_t> revoke_grant(std::string_view grant_id) = 0;
   // Logout: revokes every grant authorized in browser session `sid`. Returns grants revoked.
   virtual StoreResult<int64_t> revoke_grants_for_session(std::string_view sid) = 0;
+  // A deregistered client (RFC 7592 §2.3): revokes every grant of `client_id`, with their
+  // tokens and unused codes. Returns grants revoked.
+  virtual StoreResult<int64_t> revoke_grants_for_client(std::string_view client_id) = 0;
   // Grants of a subject still in force (unrevoked, unexpired), newest first.
   virtual StoreResult<std::vector<GrantRecord>> list_grants_for_subject(
       std::string_view subject) = 0;
