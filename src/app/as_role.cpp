@@ -40,6 +40,7 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
     options.registration.open = registration.open;
     options.registration.scopes =
         registration.scopes.empty() ? config.scopes_supported : registration.scopes;
+    options.registration.audiences = registration.audiences;
     options.registration.require_software_statement = registration.require_software_statement;
     for (const TrustedIssuerConfig& trusted : registration.software_statement_issuers) {
       options.registration.software_statement_issuers.push_back(

@@ -252,17 +252,18 @@ void read_jwt_bearer_issuers(const Reader& r, const YAML::Node& list, AsConfig& 
                        });
 }
 
-// as.registration (RFC 7591): enabled, open, scopes, require_software_statement,
+// as.registration (RFC 7591): enabled, open, scopes, audiences, require_software_statement,
 // software_statement_issuers [{issuer, jwks_uri}].
 void read_registration(const Reader& r, const YAML::Node& n, AsConfig& a) {
   const std::string key = "as.registration";
   r.expect_map(n, key,
-               {"enabled", "open", "scopes", "require_software_statement",
+               {"enabled", "open", "scopes", "audiences", "require_software_statement",
                 "software_statement_issuers"});
   RegistrationConfig& c = a.registration.emplace();
   if (n["enabled"]) c.enabled = r.boolean(n["enabled"], key + ".enabled");
   if (n["open"]) c.open = r.boolean(n["open"], key + ".open");
   if (n["scopes"]) c.scopes = string_list(r, n["scopes"], key + ".scopes");
+  if (n["audiences"]) c.audiences = string_list(r, n["audiences"], key + ".audiences");
   if (n["require_software_statement"]) {
     c.require_software_statement =
         r.boolean(n["require_software_statement"], key + ".require_software_statement");

@@ -81,6 +81,7 @@ struct RegistrationConfig {
   bool open = false;    // no initial access token needed
   // The scopes a registered client may have; empty: as.scopes_supported.
   std::vector<std::string> scopes;
+  std::vector<std::string> audiences;  // RFC 8707 resources every registered client may ask for
   bool require_software_statement = false;
   std::vector<TrustedIssuerConfig> software_statement_issuers;  // RFC 7591 §2.3
 };

@@ -248,6 +248,7 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
   } else {
     c.scopes = options_.scopes;
   }
+  c.audiences = options_.audiences;
 
   // §2 jwks: the client's public keys (private_key_jwt, request objects); RFC 8705 §2.2.2:
   // a self-signed client's certificates, each key with its x5c.

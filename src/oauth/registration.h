@@ -42,6 +42,9 @@ struct RegistrationOptions {
   bool open = false;
   // The scopes a registered client may have; also what it gets when it asks for none.
   std::vector<std::string> scopes;
+  // RFC 8707: the resources (audiences) every registered client may ask tokens for; the first
+  // is the default. Empty: none, so client_credentials has no audience to issue for.
+  std::vector<std::string> audiences;
   // RFC 7591 §2.3: the issuers whose software statements are accepted.
   std::vector<IssuerJwks> software_statement_issuers;
   bool require_software_statement = false;

@@ -242,6 +242,47 @@ TEST(Config, JwtBearerIssuers) {
             std::string::npos);
 }
 
+// RFC 7591: as.registration turns dynamic registration on; software statement issuers are read
+// like the JWT bearer issuers.
+TEST(Config, Registration) {
+  const std::string head = "as:\n  issuer: https://as.example\n  registration:\n";
+  auto none = parse_config("as:\n  issuer: https://as.example\n", "tessera.yaml");
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_FALSE(none->as->registration.has_value());
+  auto r = parse_config(head +
+                            "    open: true\n    scopes: [openid, profile]\n"
+                            "    audiences: [https://api.example]\n"
+                            "    require_software_statement: true\n"
+                            "    software_statement_issuers:\n"
+                            "      - issuer: https://publisher.example\n"
+                            "        jwks_uri: https://publisher.example/jwks\n",
+                        "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_TRUE(r->as->registration.has_value());
+  const tessera::app::RegistrationConfig& c = *r->as->registration;
+  EXPECT_TRUE(c.enabled);
+  EXPECT_TRUE(c.open);
+  EXPECT_EQ(c.scopes, (std::vector<std::string>{"openid", "profile"}));
+  EXPECT_EQ(c.audiences, std::vector<std::string>{"https://api.example"});
+  EXPECT_TRUE(c.require_software_statement);
+  ASSERT_EQ(c.software_statement_issuers.size(), 1u);
+  EXPECT_EQ(c.software_statement_issuers[0].jwks_uri, "https://publisher.example/jwks");
+  auto off = parse_config(head + "    enabled: false\n", "tessera.yaml");
+  ASSERT_TRUE(off.ok()) << off.error();
+  EXPECT_FALSE(off->as->registration->enabled);
+  EXPECT_FALSE(off->as->registration->open);
+  EXPECT_NE(error_of(head + "    require_software_statement: true\n")
+                .find("needs software_statement_issuers"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "    software_statement_issuers:\n"
+                            "      - {issuer: p, jwks_uri: 'http://p.example/j'}\n")
+                .find("jwks_uri"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "    colour: red\n").find("unknown key"), std::string::npos);
+  EXPECT_NE(error_of(head + "    open: sometimes\n").find("as.registration.open"),
+            std::string::npos);
+}
+
 TEST(Config, PostgresNeedsAUrl) {
   EXPECT_NE(error_of("store:\n  driver: postgres\n").find("store.url"), std::string::npos);
 }

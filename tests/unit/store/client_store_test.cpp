@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <latch>
+#include <thread>
+#include <vector>
+
 #include "backend_fixture.h"
 #include "core/crypto.h"
 
@@ -300,6 +305,97 @@ TEST_P(ClientStoreTest, RemoveDeletesOnce) {
   auto found = clients().find("svc");
   ASSERT_TRUE(found);
   EXPECT_FALSE(found->has_value());
+}
+
+// RFC 7591 §3 initial access tokens and RFC 7592 registration tokens (schema migration 20).
+InitialAccessToken initial_token(std::string id, std::string token, int64_t uses,
+                                 int64_t expires_at) {
+  return InitialAccessToken{std::move(id), crypto::sha256(token), "label " + token, uses, 0,
+                            expires_at};
+}
+
+TEST_P(ClientStoreTest, RegistrationTokenRoundTripsAndIsEmptyForOperatorClients) {
+  Client c = service_client("registered");
+  c.registration_token_sha256 = crypto::sha256("rat");
+  ASSERT_TRUE(clients().insert(c));
+  ASSERT_TRUE(clients().insert(service_client("operator")));
+  EXPECT_EQ((*clients().find("registered"))->registration_token_sha256, crypto::sha256("rat"));
+  EXPECT_TRUE((*clients().find("operator"))->registration_token_sha256.empty());
+  c.registration_token_sha256 = "short";
+  auto bad = clients().update(c);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Code::kInvalidArgument);
+}
+
+TEST_P(ClientStoreTest, RegistrationSpendsOneUseOfTheInitialToken) {
+  const int64_t now = clock_.now();
+  ASSERT_TRUE(clients().create_initial_access_token(initial_token("t1", "tok", 2, now + 60)));
+  auto dup = clients().create_initial_access_token(initial_token("t1", "other", 1, now + 60));
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, Code::kConflict);
+  EXPECT_FALSE(clients().create_initial_access_token(initial_token("t2", "x", 0, now + 60)));
+
+  ASSERT_TRUE(clients().register_client(service_client("a"), crypto::sha256("tok")));
+  EXPECT_EQ((*clients().find_initial_access_token(crypto::sha256("tok")))->uses_left, 1);
+  // A registration that fails (the id exists) spends nothing.
+  auto taken = clients().register_client(service_client("a"), crypto::sha256("tok"));
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, Code::kConflict);
+  EXPECT_EQ((*clients().find_initial_access_token(crypto::sha256("tok")))->uses_left, 1);
+  ASSERT_TRUE(clients().register_client(service_client("b"), crypto::sha256("tok")));
+  // Used up: not found, and no client is written.
+  EXPECT_FALSE(*clients().find_initial_access_token(crypto::sha256("tok")));
+  auto spent = clients().register_client(service_client("c"), crypto::sha256("tok"));
+  ASSERT_FALSE(spent);
+  EXPECT_EQ(spent.error().code, Code::kNotFound);
+  EXPECT_FALSE(*clients().find("c"));
+  auto unknown = clients().register_client(service_client("d"), crypto::sha256("nope"));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, Code::kNotFound);
+  // The spent token is still listed (uses_left 0) until revoked.
+  auto listed = clients().list_initial_access_tokens();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1U);
+  EXPECT_EQ(listed->front().uses_left, 0);
+  EXPECT_EQ(listed->front().label, "label tok");
+  ASSERT_TRUE(clients().revoke_initial_access_token("t1"));
+  EXPECT_EQ(clients().revoke_initial_access_token("t1").error().code, Code::kNotFound);
+}
+
+TEST_P(ClientStoreTest, ExpiredInitialTokenAdmitsNothing) {
+  ASSERT_TRUE(clients().create_initial_access_token(
+      initial_token("t1", "tok", 5, clock_.now() + 10)));
+  clock_.advance(10);
+  EXPECT_FALSE(*clients().find_initial_access_token(crypto::sha256("tok")));
+  auto late = clients().register_client(service_client("late"), crypto::sha256("tok"));
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, Code::kNotFound);
+}
+
+TEST_P(ClientStoreTest, ConcurrentRegistrationsShareTheLastUseOnce) {
+  ASSERT_TRUE(clients().create_initial_access_token(
+      initial_token("t1", "tok", 1, clock_.now() + 60)));
+  constexpr int kThreads = 8;
+  std::array<int, kThreads> won{};
+  std::latch start(kThreads);
+  std::vector<std::thread> racers;
+  racers.reserve(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    racers.emplace_back([&, i] {
+      start.arrive_and_wait();
+      auto r = clients().register_client(service_client("c" + std::to_string(i)),
+                                         crypto::sha256("tok"));
+      won[i] = r ? 1 : (r.error().code == Code::kNotFound ? 0 : -1);
+    });
+  }
+  for (auto& racer : racers) racer.join();
+  int winners = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_NE(won[i], -1) << "thread " << i;
+    winners += won[i];
+    EXPECT_EQ(clients().find("c" + std::to_string(i))->has_value(), won[i] == 1) << i;
+  }
+  EXPECT_EQ(winners, 1);
 }
 
 TESSERA_ON_BOTH_BACKENDS(ClientStoreTest);

@@ -695,6 +695,26 @@ TEST_P(GrantStoreTest, LogoutRevokesEveryGrantOfTheSessionOnly) {
   EXPECT_EQ(*again, 0);
 }
 
+// RFC 7592 §2.3: a deregistered client's grants end with it, other clients' stay.
+TEST_P(GrantStoreTest, RevokingAClientsGrantsLeavesOtherClientsAlone) {
+  GrantRecord other = grant("g2", "sid-1");
+  other.client_id = "other-client";
+  ASSERT_TRUE(grants().create_grant(grant("g1", "sid-1"), code("code-1", "g1")));
+  ASSERT_TRUE(grants().create_grant(other, std::nullopt));
+  const std::array tokens{token("rt-1", TokenKind::kRefresh, "g1"),
+                          token("rt-2", TokenKind::kRefresh, "g2")};
+  ASSERT_TRUE(grants().insert_tokens(tokens));
+  auto revoked = grants().revoke_grants_for_client("spa");
+  ASSERT_TRUE(revoked) << revoked.error().message;
+  EXPECT_EQ(*revoked, 1);
+  EXPECT_TRUE(stored_grant("g1").revoked_at.has_value());
+  EXPECT_FALSE(stored_grant("g2").revoked_at.has_value());
+  EXPECT_TRUE(stored_token("rt-1").revoked_at.has_value());
+  EXPECT_FALSE(stored_token("rt-2").revoked_at.has_value());
+  EXPECT_EQ(outcome_of(grants().redeem_code(hash("code-1"))), CodeOutcome::kRevoked);
+  EXPECT_FALSE(grants().revoke_grants_for_client(""));
+}
+
 TEST_P(GrantStoreTest, ListGrantsForSubjectIsLiveGrantsNewestFirst) {
   ASSERT_TRUE(grants().create_grant(grant("old", "s", "alice", 50), std::nullopt));
   clock_.advance(10);

@@ -1,0 +1,463 @@
+// Dynamic client registration (RFC 7591) and its management (RFC 7592) through the routes
+// AuthorizationServer registers: initial access tokens (missing, unknown, used up, expired, and
+// not spent by a refused request), the metadata rules (redirect URIs, scopes, grant and response
+// types, keys, methods), the credentials handed out working at the token endpoint and stored as
+// hashes only, the client configuration endpoint (read, replace, delete with the registration
+// access token, nobody else's), software statements signed by a configured issuer, open
+// registration, the FAPI 2.0 profile, and no endpoint at all when registration is off.
+#include "oauth/registration.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "as_fixture.h"
+#include "core/crypto.h"
+
+namespace tessera::oauth::testing {
+namespace {
+
+constexpr char kPublisher[] = "https://publisher.example";
+constexpr char kPublisherJwks[] = "https://publisher.example/jwks";
+
+class RegistrationTest : public AuthorizationServerTest {
+ protected:
+  AuthorizationServerOptions server_options() override {
+    AuthorizationServerOptions options = AuthorizationServerTest::server_options();
+    options.registration.enabled = true;
+    options.registration.open = open_;
+    options.registration.scopes = {"openid", "invoices:read"};
+    options.registration.audiences = {kApiA};
+    options.registration.software_statement_issuers = {{kPublisher, kPublisherJwks}};
+    options.registration.require_software_statement = require_statement_;
+    options.registration.fetch = [this](const std::string& uri) -> Result<jose::Jwks, std::string> {
+      if (uri != kPublisherJwks) return Err(std::string("unknown JWKS ") + uri);
+      jose::Jwks set;
+      set.add(publisher_key_.public_key());
+      return set;
+    };
+    options.profile.fapi2 = fapi2_;
+    return options;
+  }
+  void populate() override { initial_token_ = make_initial_token(2); }
+
+  // A new initial access token good for `uses` registrations for an hour.
+  std::string make_initial_token(int64_t uses) {
+    const std::string token = crypto::random_token(32);
+    store::InitialAccessToken t{crypto::random_token(8), crypto::sha256(token), "test", uses,
+                                clock_.now(), clock_.now() + 3600};
+    EXPECT_TRUE(store_->clients().create_initial_access_token(t));
+    return token;
+  }
+  int64_t uses_left(const std::string& token) {
+    auto found = store_->clients().find_initial_access_token(crypto::sha256(token));
+    EXPECT_TRUE(found);
+    return found && *found ? (*found)->uses_left : 0;
+  }
+  size_t client_count() {
+    auto all = store_->clients().list();
+    EXPECT_TRUE(all);
+    return all ? all->size() : 0;
+  }
+
+  // `method` of `target` with a JSON body and a Bearer `token` (none when empty).
+  http::Response send(const std::string& method, const std::string& target,
+                      const std::string& token, const std::string& body = {},
+                      const std::string& content_type = "application/json") {
+    http::Request r;
+    r.set_method(method);
+    r.set_target(target);
+    r.set_peer("192.0.2.7", 40000);
+    if (!content_type.empty() && !body.empty()) {
+      r.mutable_headers().add("Content-Type", content_type);
+    }
+    if (!token.empty()) r.mutable_headers().add("Authorization", "Bearer " + token);
+    r.mutable_body() = body;
+    return call(r);
+  }
+  http::Response register_with(const json::Json& metadata, const std::string& token) {
+    return send("POST", "/register", token, metadata.dump());
+  }
+  http::Response register_client(const json::Json& metadata) {
+    return register_with(metadata, initial_token_);
+  }
+  static json::Json body(const http::Response& r) {
+    auto parsed = json::parse_strict(r.body);
+    EXPECT_TRUE(parsed) << r.body;
+    return parsed ? *parsed : json::Json();
+  }
+  static std::string error_of(const http::Response& r) {
+    json::Json b = body(r);
+    return b.is_object() && b.contains("error") ? b["error"].get<std::string>() : std::string();
+  }
+  // The configuration endpoint path of a registration response.
+  static std::string path_of(const json::Json& registered) {
+    const std::string uri = registered["registration_client_uri"].get<std::string>();
+    EXPECT_TRUE(uri.starts_with(std::string(kIssuer) + "/register/")) << uri;
+    return uri.substr(std::string(kIssuer).size());
+  }
+  // A client credentials token request of `client_id` with its secret (Basic).
+  http::Response client_credentials(const std::string& client_id, const std::string& secret) {
+    return call(form_post("/token", encoded({{"grant_type", "client_credentials"}}), client_id,
+                          secret, {}));
+  }
+  static json::Json service_metadata() {
+    return {{"grant_types", {"client_credentials"}}, {"scope", "invoices:read"}};
+  }
+  std::string statement(const json::Json& claims, const jose::Jwk& key) const {
+    auto jwt = jose::sign(claims.dump(), key, jose::Alg::kES256);
+    EXPECT_TRUE(jwt);
+    return jwt ? *jwt : std::string();
+  }
+
+  bool open_ = false;
+  bool require_statement_ = false;
+  bool fapi2_ = false;
+  std::string initial_token_;
+  jose::Jwk publisher_key_ = *jose::Jwk::generate(jose::Alg::kES256);
+};
+
+TEST_F(RegistrationTest, DiscoveryListsTheRegistrationEndpoint) {
+  EXPECT_EQ(as_->metadata()["registration_endpoint"], std::string(kIssuer) + "/register");
+}
+
+TEST_F(RegistrationTest, RegisteredCredentialsWorkAndOnlyTheirHashesAreStored) {
+  auto r = register_client(service_metadata());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.headers.get("Cache-Control"), "no-store");
+  json::Json b = body(r);
+  const std::string id = b["client_id"].get<std::string>();
+  const std::string secret = b["client_secret"].get<std::string>();
+  const std::string registration_token = b["registration_access_token"].get<std::string>();
+  EXPECT_EQ(b["client_secret_expires_at"], 0);
+  EXPECT_EQ(b["client_id_issued_at"], clock_.now());
+  EXPECT_EQ(b["token_endpoint_auth_method"], "client_secret_basic");
+  EXPECT_EQ(b["grant_types"], json::Json::array({"client_credentials"}));
+  EXPECT_EQ(b["response_types"], json::Json::array());
+  EXPECT_EQ(b["scope"], "invoices:read");
+  EXPECT_EQ(b["registration_client_uri"], std::string(kIssuer) + "/register/" + id);
+  EXPECT_EQ(uses_left(initial_token_), 1);
+
+  auto stored = store_->clients().find(id);
+  ASSERT_TRUE(stored && *stored);
+  const store::Client& c = **stored;
+  EXPECT_EQ(c.secret_sha256, crypto::sha256(secret));
+  EXPECT_EQ(c.registration_token_sha256, crypto::sha256(registration_token));
+  EXPECT_FALSE(c.skip_consent);
+  EXPECT_FALSE(c.may_impersonate);
+  EXPECT_EQ(c.type, store::ClientType::kConfidential);
+
+  auto token = client_credentials(id, secret);
+  ASSERT_EQ(token.status, 200) << token.body;
+  EXPECT_EQ(body(token)["scope"], "invoices:read");
+  EXPECT_EQ(client_credentials(id, "not-the-secret").status, 401);
+}
+
+TEST_F(RegistrationTest, DefaultsAreTheCodeFlowAndTheRegistrationScopes) {
+  auto r = register_client({{"redirect_uris", {"https://app.example/cb"}},
+                            {"token_endpoint_auth_method", "none"},
+                            {"client_name", "ignored"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json::Json b = body(r);
+  EXPECT_EQ(b["grant_types"], json::Json::array({"authorization_code"}));
+  EXPECT_EQ(b["response_types"], json::Json::array({"code"}));
+  EXPECT_EQ(b["scope"], "openid invoices:read");
+  EXPECT_FALSE(b.contains("client_secret"));
+  EXPECT_FALSE(b.contains("client_name"));
+  auto stored = store_->clients().find(b["client_id"].get<std::string>());
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->type, store::ClientType::kPublic);
+}
+
+TEST_F(RegistrationTest, InitialAccessTokenIsRequiredAndSpentOncePerUse) {
+  const size_t before = client_count();
+  auto none = send("POST", "/register", "", service_metadata().dump());
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.headers.get("WWW-Authenticate"),
+            std::string("Bearer realm=\"") + kIssuer + "\"");
+  auto unknown = register_with(service_metadata(), "made-up-token");
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_NE(unknown.headers.get("WWW-Authenticate")->find("error=\"invalid_token\""),
+            std::string::npos);
+  EXPECT_EQ(client_count(), before);
+
+  const std::string once = make_initial_token(1);
+  EXPECT_EQ(register_with(service_metadata(), once).status, 201);
+  EXPECT_EQ(register_with(service_metadata(), once).status, 401);  // used up
+  EXPECT_EQ(client_count(), before + 1);
+
+  const std::string later = make_initial_token(5);
+  clock_.advance(3601);
+  EXPECT_EQ(register_with(service_metadata(), later).status, 401);  // expired
+}
+
+TEST_F(RegistrationTest, RefusedMetadataSpendsNothingAndSaysWhy) {
+  const size_t before = client_count();
+  struct Case {
+    json::Json metadata;
+    const char* error;
+  };
+  const Case cases[] = {
+      {{{"redirect_uris", {"http://evil.example/cb"}}}, "invalid_redirect_uri"},
+      {{{"redirect_uris", {"https://app.example/cb#frag"}}}, "invalid_redirect_uri"},
+      {{{"redirect_uris", "https://app.example/cb"}}, "invalid_client_metadata"},
+      {{{"grant_types", {"authorization_code"}}}, "invalid_redirect_uri"},
+      {{{"grant_types", {"client_credentials"}}, {"scope", "invoices:write"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"urn:ietf:params:oauth:grant-type:token-exchange"}}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"password"}}}, "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}}, {"response_types", {"code"}}},
+       "invalid_client_metadata"},
+      {{{"redirect_uris", {"https://app.example/cb"}}, {"response_types", {"token"}}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}}, {"token_endpoint_auth_method", "none"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}}, {"jwks_uri", "https://app.example/jwks"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}}, {"token_endpoint_auth_method", "private_key_jwt"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}},
+        {"token_endpoint_auth_method", "private_key_jwt"},
+        {"jwks", {{"keys", {publisher_key_.to_json(true)}}}}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}}, {"token_endpoint_auth_method", "tls_client_auth"},
+        {"tls_client_auth_subject_dn", "CN=x"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}}, {"dpop_bound_access_tokens", "yes"}},
+       "invalid_client_metadata"},
+  };
+  for (const Case& c : cases) {
+    auto r = register_client(c.metadata);
+    EXPECT_EQ(r.status, 400) << c.metadata.dump() << " " << r.body;
+    EXPECT_EQ(error_of(r), c.error) << c.metadata.dump() << " " << r.body;
+  }
+  auto form = send("POST", "/register", initial_token_, "grant_types=client_credentials",
+                   "application/x-www-form-urlencoded");
+  EXPECT_EQ(form.status, 400);
+  EXPECT_EQ(error_of(form), "invalid_client_metadata");
+  EXPECT_EQ(send("POST", "/register", initial_token_, "[1,2]").status, 400);
+  EXPECT_EQ(client_count(), before);
+  EXPECT_EQ(uses_left(initial_token_), 2);
+}
+
+TEST_F(RegistrationTest, PrivateKeyJwtClientRegistersItsPublicKeys) {
+  const jose::Jwk key = *jose::Jwk::generate(jose::Alg::kES256);
+  auto r = register_client({{"grant_types", {"client_credentials"}},
+                            {"token_endpoint_auth_method", "private_key_jwt"},
+                            {"jwks", {{"keys", {key.public_key().to_json()}}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json::Json b = body(r);
+  EXPECT_FALSE(b.contains("client_secret"));
+  EXPECT_EQ(b["jwks"]["keys"].size(), 1U);
+  auto stored = store_->clients().find(b["client_id"].get<std::string>());
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_TRUE((*stored)->secret_sha256.empty());
+  EXPECT_EQ((*stored)->auth_method, store::ClientAuthMethod::kPrivateKeyJwt);
+}
+
+TEST_F(RegistrationTest, ConfigurationEndpointReadsWithItsOwnTokenOnly) {
+  json::Json a = body(register_client(service_metadata()));
+  json::Json b = body(register_client(service_metadata()));
+  const std::string path = path_of(a);
+  auto read = send("GET", path, a["registration_access_token"].get<std::string>());
+  ASSERT_EQ(read.status, 200) << read.body;
+  json::Json got = body(read);
+  EXPECT_EQ(got["client_id"], a["client_id"]);
+  EXPECT_EQ(got["registration_access_token"], a["registration_access_token"]);
+  EXPECT_FALSE(got.contains("client_secret"));  // only its hash is kept
+
+  auto other = send("GET", path, b["registration_access_token"].get<std::string>());
+  EXPECT_EQ(other.status, 401);
+  EXPECT_NE(other.headers.get("WWW-Authenticate")->find("invalid_token"), std::string::npos);
+  EXPECT_EQ(send("GET", path, "").status, 401);
+  EXPECT_EQ(send("GET", "/register/nobody", a["registration_access_token"].get<std::string>())
+                .status,
+            401);
+  // A client an operator made has no registration access token: not manageable here.
+  add_client("operator-made", "s3cret");
+  EXPECT_EQ(send("GET", "/register/operator-made", "").status, 401);
+}
+
+TEST_F(RegistrationTest, UpdateReplacesTheMetadataAndKeepsTheSecret) {
+  json::Json a = body(register_client(service_metadata()));
+  const std::string id = a["client_id"].get<std::string>();
+  const std::string token = a["registration_access_token"].get<std::string>();
+  const std::string path = path_of(a);
+  ASSERT_EQ(client_credentials(id, a["client_secret"].get<std::string>()).status, 200);
+
+  json::Json update = {{"client_id", id},
+                       {"client_secret", a["client_secret"]},
+                       {"grant_types", {"authorization_code", "refresh_token"}},
+                       {"redirect_uris", {"https://app.example/new"}},
+                       {"scope", "openid"}};
+  auto r = send("PUT", path, token, update.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::Json b = body(r);
+  EXPECT_EQ(b["redirect_uris"], json::Json::array({"https://app.example/new"}));
+  EXPECT_EQ(b["scope"], "openid");
+  EXPECT_FALSE(b.contains("client_secret"));  // unchanged, not shown
+  auto stored = store_->clients().find(id);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->secret_sha256, crypto::sha256(a["client_secret"].get<std::string>()));
+  EXPECT_EQ((*stored)->created_at, a["client_id_issued_at"]);
+  // client_credentials is gone: the cache was told at once.
+  EXPECT_EQ(client_credentials(id, a["client_secret"].get<std::string>()).status, 400);
+
+  auto refused = [&](json::Json changed) {
+    auto answer = send("PUT", path, token, changed.dump());
+    EXPECT_EQ(answer.status, 400) << changed.dump();
+    EXPECT_EQ(error_of(answer), "invalid_client_metadata") << answer.body;
+  };
+  json::Json wrong_id = update;
+  wrong_id["client_id"] = "someone-else";
+  refused(wrong_id);
+  json::Json no_id = update;
+  no_id.erase("client_id");
+  refused(no_id);
+  json::Json server_member = update;
+  server_member["registration_access_token"] = token;
+  refused(server_member);
+  json::Json chosen_secret = update;
+  chosen_secret["client_secret"] = "my-own-secret";
+  refused(chosen_secret);
+  auto again = store_->clients().find(id);
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((*again)->redirect_uris, std::vector<std::string>{"https://app.example/new"});
+}
+
+TEST_F(RegistrationTest, DeleteEndsTheClientAndItsGrants) {
+  json::Json a = body(register_client(service_metadata()));
+  const std::string id = a["client_id"].get<std::string>();
+  const std::string secret = a["client_secret"].get<std::string>();
+  const std::string token = a["registration_access_token"].get<std::string>();
+  store::GrantRecord grant;
+  grant.id = "grant-of-registered";
+  grant.client_id = id;
+  grant.subject = "user-1";
+  grant.scopes = {"invoices:read"};
+  grant.expires_at = clock_.now() + 3600;
+  ASSERT_TRUE(store_->grants().create_grant(grant, std::nullopt));
+  ASSERT_EQ(client_credentials(id, secret).status, 200);
+
+  auto r = send("DELETE", path_of(a), token);
+  EXPECT_EQ(r.status, 204);
+  auto stored = store_->clients().find(id);
+  ASSERT_TRUE(stored);
+  EXPECT_FALSE(*stored);
+  auto revoked = store_->grants().find_grant("grant-of-registered");
+  ASSERT_TRUE(revoked && *revoked);
+  EXPECT_TRUE((*revoked)->revoked_at.has_value());
+  EXPECT_EQ(client_credentials(id, secret).status, 401);
+  EXPECT_EQ(send("GET", path_of(a), token).status, 401);
+}
+
+TEST_F(RegistrationTest, SoftwareStatementClaimsWin) {
+  json::Json claims = {{"iss", kPublisher},
+                       {"software_id", "app-1"},
+                       {"scope", "openid"},
+                       {"iat", clock_.now()}};
+  json::Json metadata = service_metadata();
+  metadata["scope"] = "openid invoices:read";
+  metadata["software_statement"] = statement(claims, publisher_key_);
+  auto r = register_client(metadata);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(body(r)["scope"], "openid");
+
+  const jose::Jwk rogue = *jose::Jwk::generate(jose::Alg::kES256);
+  metadata["software_statement"] = statement(claims, rogue);
+  auto forged = register_client(metadata);
+  EXPECT_EQ(forged.status, 400);
+  EXPECT_EQ(error_of(forged), "invalid_software_statement");
+
+  json::Json stranger = claims;
+  stranger["iss"] = "https://stranger.example";
+  metadata["software_statement"] = statement(stranger, publisher_key_);
+  auto unapproved = register_client(metadata);
+  EXPECT_EQ(unapproved.status, 400);
+  EXPECT_EQ(error_of(unapproved), "unapproved_software_statement");
+
+  json::Json expired = claims;
+  expired["exp"] = clock_.now() - 3600;
+  metadata["software_statement"] = statement(expired, publisher_key_);
+  EXPECT_EQ(error_of(register_client(metadata)), "invalid_software_statement");
+  metadata["software_statement"] = "not-a-jwt";
+  EXPECT_EQ(error_of(register_client(metadata)), "invalid_software_statement");
+}
+
+class RequiredStatementTest : public RegistrationTest {
+ protected:
+  void SetUp() override {
+    require_statement_ = true;
+    RegistrationTest::SetUp();
+  }
+};
+
+TEST_F(RequiredStatementTest, RegistrationWithoutAStatementIsRefused) {
+  auto r = register_client(service_metadata());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_of(r), "invalid_software_statement");
+  json::Json metadata = service_metadata();
+  metadata["software_statement"] = statement({{"iss", kPublisher}}, publisher_key_);
+  EXPECT_EQ(register_client(metadata).status, 201);
+}
+
+class OpenRegistrationTest : public RegistrationTest {
+ protected:
+  void SetUp() override {
+    open_ = true;
+    RegistrationTest::SetUp();
+  }
+};
+
+TEST_F(OpenRegistrationTest, AnyoneMayRegister) {
+  auto r = send("POST", "/register", "", service_metadata().dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(uses_left(initial_token_), 2);
+}
+
+class FapiRegistrationTest : public RegistrationTest {
+ protected:
+  void SetUp() override {
+    fapi2_ = true;
+    RegistrationTest::SetUp();
+  }
+};
+
+TEST_F(FapiRegistrationTest, SecretsAreRefusedKeysAccepted) {
+  auto secret = register_client(service_metadata());
+  EXPECT_EQ(secret.status, 400);
+  EXPECT_EQ(error_of(secret), "invalid_client_metadata");
+  const jose::Jwk key = *jose::Jwk::generate(jose::Alg::kES256);
+  json::Json metadata = service_metadata();
+  metadata["token_endpoint_auth_method"] = "private_key_jwt";
+  metadata["jwks"] = {{"keys", {key.public_key().to_json()}}};
+  EXPECT_EQ(register_client(metadata).status, 201);
+}
+
+TEST_F(RegistrationTest, InitialTokenGuessesAreThrottledPerAddress) {
+  int refused = 0;
+  for (int i = 0; i < 60; ++i) {
+    if (register_with(service_metadata(), "guess-" + std::to_string(i)).status == 401) ++refused;
+  }
+  EXPECT_EQ(refused, 60);
+  auto r = register_client(service_metadata());  // the right token, from the same address
+  EXPECT_EQ(r.status, 401);
+  EXPECT_TRUE(r.headers.get("Retry-After").has_value());
+  EXPECT_EQ(uses_left(initial_token_), 2);
+}
+
+class RegistrationOffTest : public AuthorizationServerTest {};
+
+TEST_F(RegistrationOffTest, NoEndpointAndNoMetadataWhenOff) {
+  EXPECT_FALSE(as_->metadata().contains("registration_endpoint"));
+  http::Request r;
+  r.set_method("POST");
+  r.set_target("/register");
+  r.mutable_headers().add("Content-Type", "application/json");
+  r.mutable_body() = "{}";
+  EXPECT_EQ(call(r).status, 404);
+}
+
+}  // namespace
+}  // namespace tessera::oauth::testing
