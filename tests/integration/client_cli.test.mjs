@@ -260,6 +260,32 @@ describe('client update, show and delete', () => {
   });
 });
 
+describe('initial access tokens (RFC 7591 §3)', () => {
+  test('create prints the token once, list shows what is left, revoke removes it', () => {
+    const dir = dataDir();
+    const made = JSON.parse(ok(['client', 'initial-token', 'create', '--uses', '3', '--expires-in', '600',
+      '--label', 'partner onboarding', '--json', '--data-dir', dir]));
+    assert.match(made.token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(made.uses_left, 3);
+    assert.equal(made.label, 'partner onboarding');
+    assert.equal(made.expires_at - made.created_at, 600);
+    const listed = ok(['client', 'initial-token', 'list', '--json', '--data-dir', dir]);
+    assert.ok(!listed.includes(made.token), 'the token is shown only once');
+    const { token: _, ...stored } = made;
+    assert.deepEqual(JSON.parse(listed), [stored]);
+    const text = ok(['client', 'initial-token', 'create', '--data-dir', dir]);
+    assert.match(text, /^token: [A-Za-z0-9_-]{43}$/m);
+    assert.match(text, /shown once/);
+    assert.equal(JSON.parse(ok(['client', 'initial-token', 'list', '--json', '--data-dir', dir])).length, 2);
+    assert.match(ok(['client', 'initial-token', 'revoke', made.id, '--data-dir', dir]), /revoked/);
+    assert.equal(JSON.parse(ok(['client', 'initial-token', 'list', '--json', '--data-dir', dir])).length, 1);
+    fails(['client', 'initial-token', 'revoke', made.id, '--data-dir', dir], 1,
+      /^tessera client initial-token revoke: no such initial access token/);
+    fails(['client', 'initial-token', 'create', '--uses', '0', '--data-dir', dir], 2, /--uses/);
+    fails(['client', 'initial-token', 'create', '--expires-in', '5', '--data-dir', dir], 2, /--expires-in/);
+  });
+});
+
 describe('bad input', () => {
   test('usage errors exit 2 and failures exit 1, with a reason, and change nothing', () => {
     const dir = dataDir();
@@ -277,7 +303,7 @@ describe('bad input', () => {
       [['create', '--type', 'public', '--grant-type', 'client_credentials'], 2,
         /confidential clients only/],
       [['create', '--grant-type', 'password'], 2, /--grant-type password/],
-      [['create', '--grant-type', 'authorization_code'], 2, /--redirect-uri/],
+      [['create', '--grant-type', 'authorization_code'], 2, /authorization_code needs at least one redirect URI/],
       [['create', '--scope', 'a"b'], 2, /not a valid scope/],
       [['create', '--audience', ''], 2, /--audience/],
       [['create', '--access-token-format', 'paseto'], 2, /jwt or opaque/],
