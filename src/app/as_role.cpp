@@ -43,8 +43,7 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
     options.registration.audiences = registration.audiences;
     options.registration.require_software_statement = registration.require_software_statement;
     for (const TrustedIssuerConfig& trusted : registration.software_statement_issuers) {
-      options.registration.software_statement_issuers.push_back(
-          {trusted.issuer, trusted.jwks_uri});
+      options.registration.software_statement_issuers.push_back({trusted.issuer, trusted.jwks_uri});
     }
   }
   options.mutual_tls = config.mutual_tls;

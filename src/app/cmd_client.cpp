@@ -296,11 +296,11 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   if (o.given("--grant-type")) {
     for (const std::string& g : o.grant_types) {
       if (!oauth::is_known_grant_type(g)) {
-        std::string expected;
+        std::string message = "--grant-type " + g + ": expected one of";
         for (std::string_view known : oauth::known_grant_types()) {
-          expected += (expected.empty() ? "" : ", ") + std::string(known);
+          message.append(message.back() == 'f' ? " " : ", ").append(known);
         }
-        return bad("--grant-type " + g + ": expected one of " + expected);
+        return bad(message);
       }
     }
     c.grant_types.clear();
@@ -425,7 +425,8 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   if (auto problem = oauth::client_consistency_problem(c)) return bad(*problem);
 
   if (oauth::uses_secret(c.auth_method) &&
-      (rotate_secret || creating || !oauth::uses_secret(previous_method) || c.secret_sha256.empty())) {
+      (rotate_secret || creating || !oauth::uses_secret(previous_method) ||
+       c.secret_sha256.empty())) {
     std::string secret = oauth::generate_client_secret();
     c.secret_sha256 = crypto::sha256(secret);
     return std::optional<std::string>(std::move(secret));
@@ -634,8 +635,7 @@ json::Json initial_token_json(const store::InitialAccessToken& t) {
           {"expires_at", t.expires_at}};
 }
 
-Result<Ok, Failure> create_initial_token(const StoreChoice& choice,
-                                         const InitialTokenOptions& o) {
+Result<Ok, Failure> create_initial_token(const StoreChoice& choice, const InitialTokenOptions& o) {
   if (o.uses < 1 || o.uses > 1'000'000) {
     return Err(Failure{kExitBadInput, "--uses must be 1 to 1000000"});
   }
@@ -648,8 +648,8 @@ Result<Ok, Failure> create_initial_token(const StoreChoice& choice,
   if (!store) return Err(store.error());
   const std::string token = crypto::random_token(32);
   const int64_t now = SystemClock{}.now();
-  store::InitialAccessToken t{crypto::random_token(8), crypto::sha256(token), o.label, o.uses,
-                              now, now + o.expires_in};
+  store::InitialAccessToken t{crypto::random_token(8), crypto::sha256(token), o.label, o.uses, now,
+                              now + o.expires_in};
   auto created = (*store)->clients().create_initial_access_token(t);
   if (!created) return Err(store_failure(created.error()));
   if (o.json) {

@@ -242,8 +242,8 @@ void read_trusted_issuers(const Reader& r, const YAML::Node& list, const std::st
 
 // as.jwt_bearer_issuers: a list of {issuer, jwks_uri, subjects, scopes}.
 void read_jwt_bearer_issuers(const Reader& r, const YAML::Node& list, AsConfig& a) {
-  read_trusted_issuers(r, list, "as.jwt_bearer_issuers", {"issuer", "jwks_uri", "subjects", "scopes"},
-                       a.jwt_bearer_issuers,
+  read_trusted_issuers(r, list, "as.jwt_bearer_issuers",
+                       {"issuer", "jwks_uri", "subjects", "scopes"}, a.jwt_bearer_issuers,
                        [&](const YAML::Node& n, const std::string& at, JwtBearerIssuerConfig& c) {
                          if (n["subjects"]) {
                            c.subjects = string_list(r, n["subjects"], at + ".subjects");

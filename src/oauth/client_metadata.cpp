@@ -26,8 +26,8 @@ std::string lower(std::string text) {
 
 const std::vector<std::string_view>& known_grant_types() {
   static const std::vector<std::string_view> kGrantTypes = {
-      "authorization_code",    "refresh_token",        "client_credentials",
-      kTokenExchangeGrantType, kDeviceCodeGrantType,   kJwtBearerGrantType};
+      "authorization_code",    "refresh_token",      "client_credentials",
+      kTokenExchangeGrantType, kDeviceCodeGrantType, kJwtBearerGrantType};
   return kGrantTypes;
 }
 

@@ -55,9 +55,9 @@ http::Response no_store(http::Response r) {
 
 }  // namespace
 
-RegistrationEndpoint::RegistrationEndpoint(RegistrationOptions options,
-                                           store::ClientStore& clients, store::GrantStore& grants,
-                                           ClientCache& cache, const Clock& clock)
+RegistrationEndpoint::RegistrationEndpoint(RegistrationOptions options, store::ClientStore& clients,
+                                           store::GrantStore& grants, ClientCache& cache,
+                                           const Clock& clock)
     : options_(std::move(options)),
       clients_(clients),
       grants_(grants),
@@ -65,9 +65,9 @@ RegistrationEndpoint::RegistrationEndpoint(RegistrationOptions options,
       clock_(clock),
       throttle_(std::make_unique<identity::LoginThrottle>(clock)) {
   if (!options_.software_statement_issuers.empty()) {
-    statement_keys_ = std::make_unique<IssuerKeys>(
-        options_.software_statement_issuers, options_.fetch, options_.jwks_refresh_seconds,
-        options_.jwks_min_refetch_seconds, clock);
+    statement_keys_ = std::make_unique<IssuerKeys>(options_.software_statement_issuers,
+                                                   options_.fetch, options_.jwks_refresh_seconds,
+                                                   options_.jwks_min_refetch_seconds, clock);
   }
 }
 
@@ -92,14 +92,13 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
     }
     jose::VerifyOptions verify_options;
     verify_options.allowed_algs = client_assertion_algs();  // asymmetric only (RFC 8725 §3.1)
-    auto verified = statement_keys_->verify(statement->get_ref<const std::string&>(),
-                                            verify_options);
+    auto verified =
+        statement_keys_->verify(statement->get_ref<const std::string&>(), verify_options);
     if (!verified) {
       switch (verified.error().failure) {
         case IssuerKeys::Failure::kUntrusted:
           return fail(kUnapprovedSoftwareStatement,
-                      "the software statement's issuer is not trusted: " +
-                          verified.error().detail);
+                      "the software statement's issuer is not trusted: " + verified.error().detail);
         case IssuerKeys::Failure::kUnavailable:
           return Err(Failure{503, "temporarily_unavailable", verified.error().detail});
         case IssuerKeys::Failure::kMalformed:
@@ -174,9 +173,9 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
   }
 
   // RFC 7591 §2 token_endpoint_auth_method: client_secret_basic when omitted.
-  const std::string method_name = string_member("token_endpoint_auth_method")
-                                      .value_or(std::string(store::to_string(
-                                          store::ClientAuthMethod::kClientSecretBasic)));
+  const std::string method_name =
+      string_member("token_endpoint_auth_method")
+          .value_or(std::string(store::to_string(store::ClientAuthMethod::kClientSecretBasic)));
   auto method = store::parse_client_auth_method(method_name);
   const bool mtls_method = method == store::ClientAuthMethod::kTlsClientAuth ||
                            method == store::ClientAuthMethod::kSelfSignedTlsClientAuth;
@@ -196,7 +195,8 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
 
   // §2: grant_types defaults to authorization_code; §2.1: response_types to code, and the two
   // agree.
-  c.grant_types = list_member("grant_types").value_or(std::vector<std::string>{"authorization_code"});
+  c.grant_types =
+      list_member("grant_types").value_or(std::vector<std::string>{"authorization_code"});
   for (const std::string& g : c.grant_types) {
     if (!is_one_of(kRegistrableGrantTypes, g)) {
       return fail(kInvalidClientMetadata,
@@ -225,8 +225,8 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
         std::pair{"post_logout_redirect_uris", &c.post_logout_redirect_uris}}) {
     *field = list_member(name).value_or(std::vector<std::string>{});
     if (field->size() > kMaxRegisteredUris) {
-      return fail(kInvalidRedirectUri, std::string(name) + ": at most " +
-                                           std::to_string(kMaxRegisteredUris) + " URIs");
+      return fail(kInvalidRedirectUri,
+                  std::string(name) + ": at most " + std::to_string(kMaxRegisteredUris) + " URIs");
     }
     for (const std::string& uri : *field) {
       if (auto problem = redirect_uri_problem(uri)) {
@@ -296,8 +296,8 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
   if ((c.auth_method == store::ClientAuthMethod::kPrivateKeyJwt ||
        c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) &&
       !c.jwks_json) {
-    return fail(kInvalidClientMetadata, "token_endpoint_auth_method " + method_name +
-                                            " needs the client's keys in jwks");
+    return fail(kInvalidClientMetadata,
+                "token_endpoint_auth_method " + method_name + " needs the client's keys in jwks");
   }
 
   c.dpop_bound_access_tokens = bool_member("dpop_bound_access_tokens");
@@ -312,8 +312,7 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
   }
   if (!type_error.empty()) return fail(kInvalidClientMetadata, type_error);
   if (auto problem = client_consistency_problem(c)) {
-    return fail(c.redirect_uris.empty() && code_flow ? kInvalidRedirectUri
-                                                     : kInvalidClientMetadata,
+    return fail(c.redirect_uris.empty() && code_flow ? kInvalidRedirectUri : kInvalidClientMetadata,
                 *problem);
   }
   return c;
@@ -360,9 +359,9 @@ http::Response RegistrationEndpoint::register_client(const http::Request& reques
     // RFC 7591 §3: the initial access token is a bearer token (RFC 6750).
     const std::string address = identity::throttle_address(request.peer_address());
     if (auto wait = throttle_->retry_after("", address)) {
-      http::Response r = http::bearer_error(401, realm, http::kInvalidToken,
-                                            "too many invalid initial access tokens; try later",
-                                            std::nullopt);
+      http::Response r =
+          http::bearer_error(401, realm, http::kInvalidToken,
+                             "too many invalid initial access tokens; try later", std::nullopt);
       r.headers.set("Retry-After", std::to_string(*wait));
       return r;
     }
@@ -407,8 +406,7 @@ http::Response RegistrationEndpoint::register_client(const http::Request& reques
                                   "the initial access token is unknown, expired or used up",
                                   std::nullopt);
       case store::StoreError::Code::kInvalidArgument:
-        return no_store(
-            http::Response::error(400, kInvalidClientMetadata, stored.error().message));
+        return no_store(http::Response::error(400, kInvalidClientMetadata, stored.error().message));
       default:
         return no_store(
             http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));

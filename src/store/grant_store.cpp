@@ -716,11 +716,12 @@ class SqlGrantStore final : public GrantStore {
   // Revokes every grant whose `column` ("sid" or "client_id") is `value`, with their tokens and
   // unused codes, in one transaction. Returns grants revoked.
   StoreResult<int64_t> revoke_grants_where(std::string_view column, std::string_view value) {
-    const std::string grants_sql =
-        "UPDATE grants SET revoked_at = ? WHERE " + std::string(column) + " = ? AND revoked_at IS NULL";
+    const std::string grants_sql = "UPDATE grants SET revoked_at = ? WHERE " + std::string(column) +
+                                   " = ? AND revoked_at IS NULL";
     const std::string in_grants =
         " AND grant_id IN (SELECT id FROM grants WHERE " + std::string(column) + " = ?)";
-    const std::string tokens_sql = "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL" + in_grants;
+    const std::string tokens_sql =
+        "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL" + in_grants;
     const std::string codes_sql =
         "UPDATE authorization_codes SET used_at = ? WHERE used_at IS NULL" + in_grants;
     return database_.in_transaction([&](Connection& c) -> StoreResult<int64_t> {

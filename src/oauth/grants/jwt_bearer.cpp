@@ -19,6 +19,7 @@ namespace {
 
 std::vector<IssuerJwks> issuer_list(const std::vector<TrustedIssuer>& trusted) {
   std::vector<IssuerJwks> out;
+  out.reserve(trusted.size());
   for (const TrustedIssuer& t : trusted) out.push_back({t.issuer, t.jwks_uri});
   return out;
 }

@@ -44,8 +44,9 @@ class RegistrationTest : public AuthorizationServerTest {
   // A new initial access token good for `uses` registrations for an hour.
   std::string make_initial_token(int64_t uses) {
     const std::string token = crypto::random_token(32);
-    store::InitialAccessToken t{crypto::random_token(8), crypto::sha256(token), "test", uses,
-                                clock_.now(), clock_.now() + 3600};
+    store::InitialAccessToken t{
+        crypto::random_token(8), crypto::sha256(token), "test", uses, clock_.now(),
+        clock_.now() + 3600};
     EXPECT_TRUE(store_->clients().create_initial_access_token(t));
     return token;
   }
@@ -173,8 +174,7 @@ TEST_F(RegistrationTest, InitialAccessTokenIsRequiredAndSpentOncePerUse) {
   const size_t before = client_count();
   auto none = send("POST", "/register", "", service_metadata().dump());
   EXPECT_EQ(none.status, 401);
-  EXPECT_EQ(none.headers.get("WWW-Authenticate"),
-            std::string("Bearer realm=\"") + kIssuer + "\"");
+  EXPECT_EQ(none.headers.get("WWW-Authenticate"), std::string("Bearer realm=\"") + kIssuer + "\"");
   auto unknown = register_with(service_metadata(), "made-up-token");
   EXPECT_EQ(unknown.status, 401);
   EXPECT_NE(unknown.headers.get("WWW-Authenticate")->find("error=\"invalid_token\""),
@@ -221,7 +221,8 @@ TEST_F(RegistrationTest, RefusedMetadataSpendsNothingAndSaysWhy) {
         {"token_endpoint_auth_method", "private_key_jwt"},
         {"jwks", {{"keys", {publisher_key_.to_json(true)}}}}},
        "invalid_client_metadata"},
-      {{{"grant_types", {"client_credentials"}}, {"token_endpoint_auth_method", "tls_client_auth"},
+      {{{"grant_types", {"client_credentials"}},
+        {"token_endpoint_auth_method", "tls_client_auth"},
         {"tls_client_auth_subject_dn", "CN=x"}},
        "invalid_client_metadata"},
       {{{"grant_types", {"client_credentials"}}, {"dpop_bound_access_tokens", "yes"}},
@@ -271,9 +272,9 @@ TEST_F(RegistrationTest, ConfigurationEndpointReadsWithItsOwnTokenOnly) {
   EXPECT_EQ(other.status, 401);
   EXPECT_NE(other.headers.get("WWW-Authenticate")->find("invalid_token"), std::string::npos);
   EXPECT_EQ(send("GET", path, "").status, 401);
-  EXPECT_EQ(send("GET", "/register/nobody", a["registration_access_token"].get<std::string>())
-                .status,
-            401);
+  EXPECT_EQ(
+      send("GET", "/register/nobody", a["registration_access_token"].get<std::string>()).status,
+      401);
   // A client an operator made has no registration access token: not manageable here.
   add_client("operator-made", "s3cret");
   EXPECT_EQ(send("GET", "/register/operator-made", "").status, 401);
@@ -353,10 +354,8 @@ TEST_F(RegistrationTest, DeleteEndsTheClientAndItsGrants) {
 }
 
 TEST_F(RegistrationTest, SoftwareStatementClaimsWin) {
-  json::Json claims = {{"iss", kPublisher},
-                       {"software_id", "app-1"},
-                       {"scope", "openid"},
-                       {"iat", clock_.now()}};
+  json::Json claims = {
+      {"iss", kPublisher}, {"software_id", "app-1"}, {"scope", "openid"}, {"iat", clock_.now()}};
   json::Json metadata = service_metadata();
   metadata["scope"] = "openid invoices:read";
   metadata["software_statement"] = statement(claims, publisher_key_);

@@ -363,8 +363,8 @@ TEST_P(ClientStoreTest, RegistrationSpendsOneUseOfTheInitialToken) {
 }
 
 TEST_P(ClientStoreTest, ExpiredInitialTokenAdmitsNothing) {
-  ASSERT_TRUE(clients().create_initial_access_token(
-      initial_token("t1", "tok", 5, clock_.now() + 10)));
+  ASSERT_TRUE(
+      clients().create_initial_access_token(initial_token("t1", "tok", 5, clock_.now() + 10)));
   clock_.advance(10);
   EXPECT_FALSE(*clients().find_initial_access_token(crypto::sha256("tok")));
   auto late = clients().register_client(service_client("late"), crypto::sha256("tok"));
@@ -373,8 +373,8 @@ TEST_P(ClientStoreTest, ExpiredInitialTokenAdmitsNothing) {
 }
 
 TEST_P(ClientStoreTest, ConcurrentRegistrationsShareTheLastUseOnce) {
-  ASSERT_TRUE(clients().create_initial_access_token(
-      initial_token("t1", "tok", 1, clock_.now() + 60)));
+  ASSERT_TRUE(
+      clients().create_initial_access_token(initial_token("t1", "tok", 1, clock_.now() + 60)));
   constexpr int kThreads = 8;
   std::array<int, kThreads> won{};
   std::latch start(kThreads);
@@ -383,8 +383,8 @@ TEST_P(ClientStoreTest, ConcurrentRegistrationsShareTheLastUseOnce) {
   for (int i = 0; i < kThreads; ++i) {
     racers.emplace_back([&, i] {
       start.arrive_and_wait();
-      auto r = clients().register_client(service_client("c" + std::to_string(i)),
-                                         crypto::sha256("tok"));
+      auto r =
+          clients().register_client(service_client("c" + std::to_string(i)), crypto::sha256("tok"));
       won[i] = r ? 1 : (r.error().code == Code::kNotFound ? 0 : -1);
     });
   }
