@@ -5,36 +5,21 @@
 // issuer's, and the refusals of §3 (untrusted issuer, a subject the issuer may not assert,
 // another audience, a replayed jti, a key that is not the issuer's) are invalid_grant. The only
 // relaxation is allowInsecureRequests: plain http on 127.0.0.1.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
-import { BIN, freePort } from '../lib/tessera.mjs';
-import { insecure, startInteropServe } from '../lib/interop.mjs';
+import { BIN } from '../lib/tessera.mjs';
+import { insecure, jwksPublisher, startInteropServe } from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const PARTNER = 'https://partner.example';
 
-// The partner's key, and the HTTP server that publishes its JWKS.
-const partner = await jose.generateKeyPair('ES256');
-const partnerJwk = { ...(await jose.exportJWK(partner.publicKey)), kid: 'partner-1', alg: 'ES256' };
-const rogue = await jose.generateKeyPair('ES256');
-let jwksPort;
-let jwksRequests = 0;
-const jwksServer = createServer((req, res) => {
-  jwksRequests += 1;
-  res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
-  res.end(JSON.stringify({ keys: [partnerJwk] }));
-});
-before(async () => {
-  jwksPort = await freePort();
-  await new Promise((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
-});
-after(() => jwksServer.close());
+// The partner's key and its JWKS, served by this test; a key of no one's.
+const partner = await jwksPublisher('partner-1');
 
 describe('tessera serve with a trusted JWT bearer issuer', () => {
   let as;
@@ -42,7 +27,7 @@ describe('tessera serve with a trusted JWT bearer issuer', () => {
     asExtra: () => [
       'jwt_bearer_issuers:',
       `  - issuer: ${PARTNER}`,
-      `    jwks_uri: http://127.0.0.1:${jwksPort}/jwks`,
+      `    jwks_uri: ${partner.jwksUri()}`,
       '    subjects: [alice@partner, bob@partner]',
       '    scopes: [openid, invoices:read]',
     ],
@@ -54,7 +39,7 @@ describe('tessera serve with a trusted JWT bearer issuer', () => {
     as = serve.as;
   });
 
-  const assertion = (claims = {}, key = partner.privateKey) => new jose.SignJWT({
+  const assertion = (claims = {}, key = partner.keys.privateKey) => new jose.SignJWT({
     sub: 'alice@partner', jti: randomUUID(), ...claims,
   }).setProtectedHeader({ alg: 'ES256', kid: 'partner-1' }).setIssuer(claims.iss ?? PARTNER)
     .setAudience(claims.aud ?? as.issuer).setIssuedAt().setExpirationTime('5m').sign(key);
@@ -76,7 +61,7 @@ describe('tessera serve with a trusted JWT bearer issuer', () => {
     assert.equal(payload.sub, 'alice@partner');
     assert.equal(payload.client_id, env.svc.client_id);
     assert.equal(payload.aud, 'https://api.example');
-    assert.ok(jwksRequests >= 1, 'the server fetched the partner JWKS');
+    assert.ok(partner.requests >= 1, 'the server fetched the partner JWKS');
   });
 
   test('the refusals of RFC 7523 §3 and scopes outside the issuer\'s are errors in RFC 6749 §5.2 shape', async () => {
@@ -87,7 +72,7 @@ describe('tessera serve with a trusted JWT bearer issuer', () => {
       ['subject not allowed', await assertion({ sub: 'mallory@partner' }), 'invalid_grant'],
       ['another audience', await assertion({ aud: 'https://other.example' }), 'invalid_grant'],
       ['replayed jti', replayed, 'invalid_grant'],
-      ['a key that is not the partner\'s', await assertion({}, rogue.privateKey), 'invalid_grant'],
+      ['a key that is not the partner\'s', await assertion({}, partner.rogue.privateKey), 'invalid_grant'],
     ];
     for (const [name, jwt, code] of cases) {
       const response = await request(jwt);

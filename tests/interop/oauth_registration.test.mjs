@@ -12,18 +12,17 @@
 // delete with the registration access token, and only with that client's, after which its
 // credentials and refresh tokens are dead; and a second server with open registration that
 // requires a statement. The only relaxation is allowInsecureRequests: plain http on 127.0.0.1.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { BIN, freePort, ok } from '../lib/tessera.mjs';
+import { BIN, ok } from '../lib/tessera.mjs';
 import { signIn } from '../lib/login.mjs';
 import {
-  authorizationRequest, authorizationUrl, insecure, redeemCode, startInteropServe,
+  authorizationRequest, authorizationUrl, insecure, jwksPublisher, redeemCode, startInteropServe,
 } from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
@@ -31,22 +30,8 @@ assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 const PUBLISHER = 'https://publisher.example';
 const API = 'https://api.example';
 
-// The software publisher's key, and the HTTP server that publishes its JWKS; a key of no one's.
-const publisher = await jose.generateKeyPair('ES256');
-const publisherJwk = { ...(await jose.exportJWK(publisher.publicKey)), kid: 'publisher-1', alg: 'ES256' };
-const rogue = await jose.generateKeyPair('ES256');
-let jwksPort;
-let jwksRequests = 0;
-const jwksServer = createServer((req, res) => {
-  jwksRequests += 1;
-  res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
-  res.end(JSON.stringify({ keys: [publisherJwk] }));
-});
-before(async () => {
-  jwksPort = await freePort();
-  await new Promise((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
-});
-after(() => jwksServer.close());
+// The publisher's key and its JWKS, served by this test; a key of no one's.
+const publisher = await jwksPublisher('publisher-1');
 
 describe('tessera serve with dynamic client registration', () => {
   let as;
@@ -58,7 +43,7 @@ describe('tessera serve with dynamic client registration', () => {
       `  audiences: [${API}]`,
       '  software_statement_issuers:',
       `    - issuer: ${PUBLISHER}`,
-      `      jwks_uri: http://127.0.0.1:${jwksPort}/jwks`,
+      `      jwks_uri: ${publisher.jwksUri()}`,
     ],
     user: 'dana',
   }, (serve) => {
@@ -101,7 +86,7 @@ describe('tessera serve with dynamic client registration', () => {
   const clientCredentials = (c, params = {}) => oauth.clientCredentialsGrantRequest(as, { client_id: c.client_id },
     oauth.ClientSecretBasic(c.client_secret), params, insecure);
   const challenge = (response) => response.headers.get('www-authenticate') ?? '';
-  const statement = (claims, { key = publisher.privateKey, iss = PUBLISHER } = {}) => new jose.SignJWT(claims)
+  const statement = (claims, { key = publisher.keys.privateKey, iss = PUBLISHER } = {}) => new jose.SignJWT(claims)
     .setProtectedHeader({ alg: 'ES256', kid: 'publisher-1', typ: 'JWT' }).setIssuer(iss)
     .setIssuedAt().setJti(randomUUID()).sign(key);
 
@@ -376,7 +361,7 @@ describe('tessera serve with dynamic client registration', () => {
     const meta = await oauth.processDynamicClientRegistrationResponse(response);
     assert.equal(meta.scope, 'openid', 'the statement\'s scope wins over the JSON member');
     assert.deepEqual(meta.redirect_uris, ['https://app.example/cb']);
-    assert.ok(jwksRequests >= 1, 'the server fetched the publisher\'s JWKS');
+    assert.ok(publisher.requests >= 1, 'the server fetched the publisher\'s JWKS');
 
     // The statement's redirect_uris win too, and are checked like any.
     const viaStatement = await register({
@@ -388,7 +373,7 @@ describe('tessera serve with dynamic client registration', () => {
     assert.equal(clientCount(), clients + 2);
 
     const cases = [
-      ['signed by another key', await statement({ scope: 'openid' }, { key: rogue.privateKey }),
+      ['signed by another key', await statement({ scope: 'openid' }, { key: publisher.rogue.privateKey }),
         'invalid_software_statement'],
       ['from an issuer that is not configured',
         await statement({ scope: 'openid' }, { iss: 'https://elsewhere.example' }),
@@ -400,7 +385,7 @@ describe('tessera serve with dynamic client registration', () => {
       ['expired', await new jose.SignJWT({ scope: 'openid' })
         .setProtectedHeader({ alg: 'ES256', kid: 'publisher-1' }).setIssuer(PUBLISHER)
         .setIssuedAt(Math.floor(Date.now() / 1000) - 7200).setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
-        .sign(publisher.privateKey), 'invalid_software_statement'],
+        .sign(publisher.keys.privateKey), 'invalid_software_statement'],
       ['a statement whose scope is outside', await statement({ scope: 'invoices:read' }), 'invalid_client_metadata'],
     ];
     for (const [name, jwt, code] of cases) {
@@ -424,7 +409,7 @@ describe('tessera serve with open registration that requires a software statemen
       '  require_software_statement: true',
       '  software_statement_issuers:',
       `    - issuer: ${PUBLISHER}`,
-      `      jwks_uri: http://127.0.0.1:${jwksPort}/jwks`,
+      `      jwks_uri: ${publisher.jwksUri()}`,
     ],
   }, (serve) => {
     as = serve.as;
@@ -437,7 +422,7 @@ describe('tessera serve with open registration that requires a software statemen
 
     const software_statement = await new jose.SignJWT({ redirect_uris: ['https://publisher-app.example/cb'] })
       .setProtectedHeader({ alg: 'ES256', kid: 'publisher-1' }).setIssuer(PUBLISHER).setIssuedAt()
-      .sign(publisher.privateKey);
+      .sign(publisher.keys.privateKey);
     const meta = await oauth.processDynamicClientRegistrationResponse(await request({ software_statement }));
     assert.deepEqual(meta.redirect_uris, ['https://publisher-app.example/cb']);
     assert.equal(meta.token_endpoint_auth_method, 'client_secret_basic');

@@ -6,9 +6,11 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { startDemo } from './demo.mjs';
@@ -24,6 +26,33 @@ async function discover(issuer, fetcher) {
   const options = { algorithm: 'oidc', ...(url.protocol === 'http:' ? insecure : {}) };
   if (fetcher) options[oauth.customFetch] = fetcher;
   return oauth.processDiscoveryResponse(url, await oauth.discoveryRequest(url, options));
+}
+
+// Another party that signs JWTs with its own ES256 key (a partner issuer, a software publisher):
+// `keys` (its pair; the public key published as `jwk` with `kid`), `rogue` (a pair of no one's),
+// and an HTTP server on 127.0.0.1 that publishes the JWKS, started before() and closed after()
+// in the calling scope. Once it listens, `jwksUri()` is its URL; `requests` counts the fetches.
+export async function jwksPublisher(kid) {
+  const keys = await jose.generateKeyPair('ES256');
+  const publisher = {
+    keys,
+    jwk: { ...(await jose.exportJWK(keys.publicKey)), kid, alg: 'ES256' },
+    rogue: await jose.generateKeyPair('ES256'),
+    port: undefined,
+    requests: 0,
+    jwksUri: () => `http://127.0.0.1:${publisher.port}/jwks`,
+  };
+  const server = createServer((req, res) => {
+    publisher.requests += 1;
+    res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
+    res.end(JSON.stringify({ keys: [publisher.jwk] }));
+  });
+  before(async () => {
+    publisher.port = await freePort();
+    await new Promise((resolve) => server.listen(publisher.port, '127.0.0.1', resolve));
+  });
+  after(() => server.close());
+  return publisher;
 }
 
 // startDemo(prefix, setup) that also sets `as` before `setup` runs: the server metadata,

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <latch>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "store/store.h"
@@ -41,6 +44,22 @@ class StoreTest : public BackendTest {
 };
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info);
+
+// Runs `body(i)` for i in [0, threads) on as many threads, released together so that they race,
+// and returns when all are done.
+template <class Body>
+void race(int threads, Body body) {
+  std::latch start(threads);
+  std::vector<std::thread> racers;
+  racers.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) {
+    racers.emplace_back([&, i] {
+      start.arrive_and_wait();
+      body(i);
+    });
+  }
+  for (auto& racer : racers) racer.join();
+}
 
 }  // namespace tessera::store::testing
 

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <latch>
-#include <thread>
 #include <vector>
 
 #include "backend_fixture.h"
@@ -377,18 +375,11 @@ TEST_P(ClientStoreTest, ConcurrentRegistrationsShareTheLastUseOnce) {
       clients().create_initial_access_token(initial_token("t1", "tok", 1, clock_.now() + 60)));
   constexpr int kThreads = 8;
   std::array<int, kThreads> won{};
-  std::latch start(kThreads);
-  std::vector<std::thread> racers;
-  racers.reserve(kThreads);
-  for (int i = 0; i < kThreads; ++i) {
-    racers.emplace_back([&, i] {
-      start.arrive_and_wait();
-      auto r =
-          clients().register_client(service_client("c" + std::to_string(i)), crypto::sha256("tok"));
-      won[i] = r ? 1 : (r.error().code == Code::kNotFound ? 0 : -1);
-    });
-  }
-  for (auto& racer : racers) racer.join();
+  race(kThreads, [&](int i) {
+    auto r =
+        clients().register_client(service_client("c" + std::to_string(i)), crypto::sha256("tok"));
+    won[i] = r ? 1 : (r.error().code == Code::kNotFound ? 0 : -1);
+  });
   int winners = 0;
   for (int i = 0; i < kThreads; ++i) {
     ASSERT_NE(won[i], -1) << "thread " << i;

@@ -8,9 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <latch>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "backend_fixture.h"
@@ -146,17 +144,10 @@ TEST_P(DeviceAuthorizationsTest, ConcurrentDecisionsHaveExactlyOneWinner) {
   ASSERT_TRUE(grants().create_device_authorization(device("race", "BCDFGHJK")));
   constexpr int kThreads = 8;
   std::array<int, kThreads> won{};
-  std::latch start(kThreads);
-  std::vector<std::thread> racers;
-  racers.reserve(kThreads);
-  for (int i = 0; i < kThreads; ++i) {
-    racers.emplace_back([&, i] {
-      start.arrive_and_wait();
-      auto r = decide("race", grant("g-" + std::to_string(i)));
-      won[i] = r ? (*r ? 1 : 0) : -1;
-    });
-  }
-  for (auto& racer : racers) racer.join();
+  race(kThreads, [&](int i) {
+    auto r = decide("race", grant("g-" + std::to_string(i)));
+    won[i] = r ? (*r ? 1 : 0) : -1;
+  });
   int winners = 0;
   for (int i = 0; i < kThreads; ++i) {
     ASSERT_NE(won[i], -1) << "thread " << i;

@@ -5,10 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <latch>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "backend_fixture.h"
@@ -164,22 +162,15 @@ TEST_P(PushedRequestsTest, ConcurrentTakesHaveExactlyOneWinner) {
   constexpr int kThreads = 16;
   std::array<int, kThreads> got{};
   std::array<std::string, kThreads> errors;
-  std::latch start(kThreads);
-  std::vector<std::thread> racers;
-  racers.reserve(kThreads);
-  for (int i = 0; i < kThreads; ++i) {
-    racers.emplace_back([&, i] {
-      start.arrive_and_wait();
-      auto r = grants().take_pushed_request(hash("urn:race"), "web");
-      if (r) {
-        got[i] = r->has_value() ? 1 : 0;
-      } else {
-        errors[i] = r.error().message;
-        got[i] = -1;
-      }
-    });
-  }
-  for (auto& racer : racers) racer.join();
+  race(kThreads, [&](int i) {
+    auto r = grants().take_pushed_request(hash("urn:race"), "web");
+    if (r) {
+      got[i] = r->has_value() ? 1 : 0;
+    } else {
+      errors[i] = r.error().message;
+      got[i] = -1;
+    }
+  });
   int winners = 0;
   for (int i = 0; i < kThreads; ++i) {
     ASSERT_NE(got[i], -1) << "thread " << i << ": " << errors[i];
