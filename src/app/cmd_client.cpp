@@ -82,6 +82,9 @@ constexpr std::array kSwitches = {
     Switch{"--require-signed-request-object",
            "Authorization requests must be signed request objects (RFC 9101 §10.5)",
            &store::Client::require_signed_request_object},
+    Switch{"--backchannel-logout-session-required",
+           "Logout tokens must carry sid (OpenID Back-Channel Logout §2.2; Tessera's always do)",
+           &store::Client::backchannel_logout_session_required},
     Switch{"--fapi2",
            "Hold the client to the FAPI 2.0 Security Profile: PAR, private_key_jwt or mTLS, "
            "sender-constrained tokens, PS256/ES256/EdDSA",
@@ -109,6 +112,7 @@ struct MetadataOptions {
   std::string san_ip;
   std::string san_email;
   std::vector<std::string> certificate_files;  // §2.2: self-signed certificates, PEM
+  std::string backchannel_logout_uri;
   // kSwitches: each one's flag, and on update its --no- flag (CLI11 writes to these).
   std::array<bool, kSwitches.size()> set{};
   std::array<bool, kSwitches.size()> withdraw{};
@@ -163,6 +167,9 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
       if (a != b) a->excludes(b);
     }
   }
+  cmd->add_option("--backchannel-logout-uri", o.backchannel_logout_uri,
+                  "Where logout tokens are POSTed when a user's session ends (OpenID "
+                  "Back-Channel Logout); an empty value removes it");
   cmd->add_option("--certificate-file", o.certificate_files,
                   "self_signed_tls_client_auth: the client's certificate, PEM (repeatable)");
   for (size_t i = 0; i < kSwitches.size(); ++i) {
@@ -355,6 +362,14 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     }
     c.refresh_token_lifetime = o.refresh_token_lifetime;
   }
+  if (o.given("--backchannel-logout-uri")) {
+    if (!o.backchannel_logout_uri.empty()) {
+      if (auto problem = oauth::backchannel_logout_uri_problem(o.backchannel_logout_uri)) {
+        return bad("--backchannel-logout-uri " + o.backchannel_logout_uri + ": " + *problem);
+      }
+    }
+    c.backchannel_logout_uri = o.backchannel_logout_uri;
+  }
   for (size_t i = 0; i < kSwitches.size(); ++i) {
     if (o.given(kSwitches[i].flag)) c.*kSwitches[i].field = true;
     if (o.given(withdraw_flag(kSwitches[i]))) c.*kSwitches[i].field = false;
@@ -479,6 +494,8 @@ void print_client_text(const store::Client& c) {
               c.tls_client_certificate_bound_access_tokens ? "yes" : "no");
   std::printf("signed requests required:   %s\n", c.require_signed_request_object ? "yes" : "no");
   std::printf("FAPI 2.0 profile:           %s\n", c.fapi2 ? "yes" : "no");
+  std::printf("back-channel logout uri:    %s\n",
+              c.backchannel_logout_uri.empty() ? "-" : c.backchannel_logout_uri.c_str());
   if (c.tls_client_auth_name) {
     std::printf("certificate name:           %s=%s\n",
                 std::string(store::metadata_name(c.tls_client_auth_name->type)).c_str(),

@@ -15,6 +15,7 @@
 #include "identity/login_throttle.h"
 #include "jose/jose.h"
 #include "oauth/authorize_endpoint.h"
+#include "oauth/backchannel_logout.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
 #include "oauth/device.h"
@@ -69,6 +70,9 @@ struct AuthorizationServerOptions {
   RegistrationOptions registration;
   AudiencePolicies audiences;     // per resource server: token format, lifetime
   int64_t client_cache_ttl = 30;  // seconds
+  // OpenID Connect Back-Channel Logout: how logout tokens are POSTed; empty: HTTP (tests put a
+  // recorder here).
+  SessionEnder::Post logout_post;
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
   // another node); 0 disables the background refresher.
   int64_t key_refresh_seconds = 60;
@@ -95,6 +99,7 @@ class AuthorizationServer {
   void add_mtls_routes(http::Router& router);
 
   SigningKeys& signing_keys() { return *keys_; }
+  SessionEnder& sessions() { return *session_ender_; }
   ClientCache& clients() { return *clients_; }
   const json::Json& metadata() const { return metadata_; }
   // What decides whether a token this server issued is active (the fga role uses it to accept
@@ -119,6 +124,7 @@ class AuthorizationServer {
   std::unique_ptr<identity::LoginThrottle> throttle_;
   std::unique_ptr<identity::Authenticator> authenticator_;
   std::unique_ptr<InteractionSealer> sealer_;
+  std::unique_ptr<SessionEnder> session_ender_;  // before the endpoints that use it
   std::unique_ptr<AuthorizeEndpoint> authorize_;
   std::unique_ptr<ParEndpoint> par_;
   std::unique_ptr<DeviceAuthorizationEndpoint> device_;

@@ -69,7 +69,7 @@ AuthorizeEndpoint::AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clie
                                      const ClientAuthenticator& client_auth, store::Store& store,
                                      identity::Authenticator& authenticator,
                                      const InteractionSealer& sealer, const SigningKeys& keys,
-                                     const Clock& clock)
+                                     SessionEnder& sessions, const Clock& clock)
     : options_(std::move(options)),
       clients_(clients),
       client_auth_(client_auth),
@@ -77,6 +77,7 @@ AuthorizeEndpoint::AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clie
       authenticator_(authenticator),
       sealer_(sealer),
       keys_(keys),
+      sessions_(sessions),
       clock_(clock),
       cookies_(options_.secure_cookies),
       device_throttle_(std::make_unique<identity::LoginThrottle>(clock)),
@@ -593,10 +594,12 @@ Result<store::Session, std::string> AuthorizeEndpoint::start_session(
   if (const auto& old = *current) {
     if (old->user_id == user.id) {
       sid = old->sid;
-    } else if (!store_.grants().revoke_grants_for_session(old->sid)) {
-      return Err(std::string("store unavailable"));
+      if (!store_.sessions().remove_by_sid(old->sid)) {
+        return Err(std::string("store unavailable"));
+      }
+    } else if (auto ended = sessions_.end(*old); !ended) {
+      return Err(ended.error());  // the clients of the previous user's session are told
     }
-    if (!store_.sessions().remove_by_sid(old->sid)) return Err(std::string("store unavailable"));
   }
   const int64_t now = clock_.now();
   const std::string cookie = crypto::random_token(32);

@@ -19,6 +19,7 @@
 #include "identity/login_throttle.h"
 #include "oauth/authorize_request.h"
 #include "oauth/client_auth.h"
+#include "oauth/backchannel_logout.h"
 #include "oauth/client_cache.h"
 #include "oauth/fapi.h"
 #include "oauth/interaction.h"
@@ -51,7 +52,7 @@ class AuthorizeEndpoint {
   AuthorizeEndpoint(AuthorizeOptions options, ClientCache& clients,
                     const ClientAuthenticator& client_auth, store::Store& store,
                     identity::Authenticator& authenticator, const InteractionSealer& sealer,
-                    const SigningKeys& keys, const Clock& clock);
+                    const SigningKeys& keys, SessionEnder& sessions, const Clock& clock);
 
   // GET and POST {prefix}/authorize, POST {prefix}/login, {prefix}/login/otp, {prefix}/consent.
   void add_routes(http::Router& router, const std::string& prefix);
@@ -123,6 +124,7 @@ class AuthorizeEndpoint {
   identity::Authenticator& authenticator_;
   const InteractionSealer& sealer_;
   const SigningKeys& keys_;  // to verify id_token_hint
+  SessionEnder& sessions_;
   const Clock& clock_;
   CookieNames cookies_;
   // RFC 8628 §5.1: user-code guesses, per client address.

@@ -78,6 +78,13 @@ std::optional<std::string> redirect_uri_problem(const std::string& uri) {
   return std::nullopt;
 }
 
+std::optional<std::string> backchannel_logout_uri_problem(const std::string& uri) {
+  if (!uri.starts_with("https://") && !uri.starts_with("http://")) {
+    return "must be an https URL (http only for loopback hosts)";
+  }
+  return redirect_uri_problem(uri);
+}
+
 std::optional<std::string> client_keys_problem(const jose::Jwks& jwks) {
   if (jwks.keys().empty()) return "holds no keys";
   for (const jose::Jwk& key : jwks.keys()) {
@@ -137,7 +144,9 @@ json::Json client_metadata_json(const store::Client& c) {
       {"dpop_bound_access_tokens", c.dpop_bound_access_tokens},
       {"require_pushed_authorization_requests", c.require_pushed_authorization_requests},
       {"tls_client_certificate_bound_access_tokens", c.tls_client_certificate_bound_access_tokens},
-      {"require_signed_request_object", c.require_signed_request_object}};
+      {"require_signed_request_object", c.require_signed_request_object},
+      {"backchannel_logout_session_required", c.backchannel_logout_session_required}};
+  if (!c.backchannel_logout_uri.empty()) out["backchannel_logout_uri"] = c.backchannel_logout_uri;
   // RFC 7591 §2.1: the response types that go with the grant types.
   out["response_types"] = contains(c.grant_types, "authorization_code")
                               ? json::Json::array({"code"})

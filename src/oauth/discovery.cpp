@@ -64,6 +64,9 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       {"introspection_endpoint", url("/introspect")},
       {"revocation_endpoint", url("/revoke")},
       {"end_session_endpoint", url("/end_session")},
+      // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens, always with sid.
+      {"backchannel_logout_supported", true},
+      {"backchannel_logout_session_supported", true},
       {"jwks_uri", url("/jwks")},
       {"grant_types_supported", in.grant_types},
       // OAuth 2.1: the code flow only; response modes query and form_post (no fragment).

@@ -29,13 +29,14 @@ struct EndSessionEndpoint::Target {
 EndSessionEndpoint::EndSessionEndpoint(std::string issuer, const AuthorizeEndpoint& authorize,
                                        ClientCache& clients, store::Store& store,
                                        const SigningKeys& keys, const InteractionSealer& sealer,
-                                       const Clock& clock)
+                                       SessionEnder& sessions, const Clock& clock)
     : issuer_(std::move(issuer)),
       authorize_(authorize),
       clients_(clients),
       store_(store),
       keys_(keys),
       sealer_(sealer),
+      sessions_(sessions),
       clock_(clock) {}
 
 void EndSessionEndpoint::add_routes(http::Router& router, const std::string& prefix) {
@@ -161,10 +162,7 @@ http::Response EndSessionEndpoint::sign_out(const http::Request& request, const 
   if (const auto& session = *found) {
     // The session ends and so does everything authorized in it (refresh tokens and opaque
     // access tokens; JWT access tokens end with their short lifetime).
-    if (!store_.grants().revoke_grants_for_session(session->sid) ||
-        !store_.sessions().remove_by_sid(session->sid)) {
-      return page_error(503, "Please try again in a moment.");
-    }
+    if (!sessions_.end(*session)) return page_error(503, "Please try again in a moment.");
     audit::emit("session.ended", {{"user_id", session->user_id},
                                   {"sid", session->sid},
                                   {"client_id", target.client_id.value_or("")}});

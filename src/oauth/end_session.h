@@ -1,7 +1,8 @@
 // OpenID Connect RP-Initiated Logout 1.0: the relying party sends the user to end_session with
 // an id_token_hint; the session ends (after the user confirms, unless the hint proves the
 // request comes from a client of this very session), the grants authorized in it are revoked,
-// and the user goes back to a registered post_logout_redirect_uri.
+// and the user goes back to a registered post_logout_redirect_uri. Clients with a back-channel
+// logout URI hear of it (oauth/backchannel_logout.h).
 #pragma once
 
 #include <string>
@@ -21,7 +22,7 @@ class EndSessionEndpoint {
  public:
   EndSessionEndpoint(std::string issuer, const AuthorizeEndpoint& authorize, ClientCache& clients,
                      store::Store& store, const SigningKeys& keys, const InteractionSealer& sealer,
-                     const Clock& clock);
+                     SessionEnder& sessions, const Clock& clock);
 
   // GET and POST {prefix}/end_session, POST {prefix}/logout (the confirmation form).
   void add_routes(http::Router& router, const std::string& prefix);
@@ -41,6 +42,7 @@ class EndSessionEndpoint {
   store::Store& store_;
   const SigningKeys& keys_;
   const InteractionSealer& sealer_;
+  SessionEnder& sessions_;
   const Clock& clock_;
 };
 

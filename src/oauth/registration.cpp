@@ -300,6 +300,14 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
                 "token_endpoint_auth_method " + method_name + " needs the client's keys in jwks");
   }
 
+  // OpenID Connect Back-Channel Logout 1.0 §2.2.
+  if (auto uri = string_member("backchannel_logout_uri")) {
+    if (auto problem = backchannel_logout_uri_problem(*uri)) {
+      return fail(kInvalidClientMetadata, "backchannel_logout_uri " + *uri + ": " + *problem);
+    }
+    c.backchannel_logout_uri = std::move(*uri);
+  }
+  c.backchannel_logout_session_required = bool_member("backchannel_logout_session_required");
   c.dpop_bound_access_tokens = bool_member("dpop_bound_access_tokens");
   c.require_pushed_authorization_requests = bool_member("require_pushed_authorization_requests");
   c.tls_client_certificate_bound_access_tokens =

@@ -179,6 +179,24 @@ Result<std::string, OAuthError> TokenService::id_token(const IdTokenRequest& req
   return sign(claims, "JWT");
 }
 
+Result<std::string, OAuthError> TokenService::logout_token(const std::string& subject,
+                                                           const std::string& sid,
+                                                           const std::string& client_id) const {
+  const int64_t now = clock_.now();
+  // §2.4: iss, aud, iat, exp, jti, events with the back-channel logout member, sub and/or sid
+  // (both here), never nonce.
+  const json::Json claims = {
+      {"iss", issuer_},
+      {"sub", subject},
+      {"aud", client_id},
+      {"iat", now},
+      {"exp", now + 120},
+      {"jti", crypto::random_token(16)},
+      {"sid", sid},
+      {"events", {{"http://schemas.openid.net/event/backchannel-logout", json::Json::object()}}}};
+  return sign(claims, "logout+jwt");  // §2.4: explicit typing (RFC 8725 §3.11)
+}
+
 std::optional<IdTokenHint> verify_id_token_hint(std::string_view token, const SigningKeys& keys,
                                                 const std::string& issuer, const Clock& clock) {
   jose::ClaimsPolicy policy;

@@ -87,6 +87,10 @@ class TokenService {
   MintedToken refresh_token(const TokenSubject& subject, int64_t expires_at) const;
   // OpenID Core §2 ID token, signed with the active key; typ JWT.
   Result<std::string, OAuthError> id_token(const IdTokenRequest& request) const;
+  // OpenID Connect Back-Channel Logout 1.0 §2.4 logout token for `client_id`: the session `sid`
+  // of `subject` ended. typ logout+jwt, valid for 2 minutes, a fresh jti, no nonce.
+  Result<std::string, OAuthError> logout_token(const std::string& subject, const std::string& sid,
+                                               const std::string& client_id) const;
 
   const std::string& issuer() const { return issuer_; }
 

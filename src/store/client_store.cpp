@@ -209,7 +209,8 @@ constexpr std::string_view kSelectClients =
     " jwks, post_logout_redirect_uris, refresh_token_lifetime, skip_consent, may_impersonate,"
     " dpop_bound_access_tokens, require_pushed_authorization_requests,"
     " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
-    " fapi2, require_signed_request_object, registration_token_sha256 FROM clients";
+    " fapi2, require_signed_request_object, registration_token_sha256, backchannel_logout_uri,"
+    " backchannel_logout_session_required FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -255,6 +256,8 @@ StoreResult<Client> client_from_row(const Row& row) {
   c.fapi2 = row.integer(21) != 0;
   c.require_signed_request_object = row.integer(22) != 0;
   if (!row.is_null(23)) c.registration_token_sha256 = row.blob(23);
+  if (!row.is_null(24)) c.backchannel_logout_uri = row.text(24);
+  c.backchannel_logout_session_required = row.integer(25) != 0;
   return c;
 }
 
@@ -305,7 +308,9 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
                                                 "tls_client_auth_name",
                                                 "fapi2",
                                                 "require_signed_request_object",
-                                                "registration_token_sha256"};
+                                                "registration_token_sha256",
+                                                "backchannel_logout_uri",
+                                                "backchannel_logout_session_required"};
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
@@ -330,7 +335,11 @@ std::vector<Value> setting_values(const Client& c) {
                                name_value(c),
                                int64_t{c.fapi2},
                                int64_t{c.require_signed_request_object},
-                               registration_token_value(c)};
+                               registration_token_value(c),
+                               c.backchannel_logout_uri.empty()
+                                   ? Value(nullptr)
+                                   : Value(c.backchannel_logout_uri),
+                               int64_t{c.backchannel_logout_session_required}};
   return values;
 }
 

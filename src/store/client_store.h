@@ -91,6 +91,11 @@ struct Client {
   // RFC 7592 §1: the SHA-256 (raw 32 bytes) of the registration access token a client
   // registered over HTTP manages itself with; empty: the client is managed by operators only.
   std::string registration_token_sha256;
+  // OpenID Connect Back-Channel Logout 1.0 §2.2: where the server POSTs a logout token when a
+  // session the client has grants in ends; empty: none. session_required: the token must carry
+  // sid (Tessera's always do).
+  std::string backchannel_logout_uri;
+  bool backchannel_logout_session_required = false;
 };
 
 // RFC 7591 §3: an initial access token admits dynamic registrations, `uses_left` more of them

@@ -493,6 +493,18 @@ class SqlGrantStore final : public GrantStore {
     return revoke_grants_where("sid", sid);
   }
 
+  StoreResult<std::vector<std::string>> clients_of_session(std::string_view sid) override {
+    auto rows = database_.query(
+        "SELECT DISTINCT client_id FROM grants WHERE sid = ? AND revoked_at IS NULL"
+        " ORDER BY client_id",
+        {sid});
+    if (!rows) return Err(rows.error());
+    std::vector<std::string> out;
+    out.reserve(rows->size());
+    for (const Row& row : *rows) out.push_back(row.text(0));
+    return out;
+  }
+
   StoreResult<int64_t> revoke_grants_for_client(std::string_view client_id) override {
     if (client_id.empty()) return invalid("client_id must not be empty");
     return revoke_grants_where("client_id", client_id);

@@ -152,6 +152,9 @@ class GrantStore {
   virtual StoreResult<int64_t> revoke_grant(std::string_view grant_id) = 0;
   // Logout: revokes every grant authorized in browser session `sid`. Returns grants revoked.
   virtual StoreResult<int64_t> revoke_grants_for_session(std::string_view sid) = 0;
+  // The clients with an unrevoked grant authorized in browser session `sid`, each once: those
+  // a logout tells (OpenID Connect Back-Channel Logout 1.0 §2.5).
+  virtual StoreResult<std::vector<std::string>> clients_of_session(std::string_view sid) = 0;
   // A deregistered client (RFC 7592 §2.3): revokes every grant of `client_id`, with their
   // tokens and unused codes. Returns grants revoked.
   virtual StoreResult<int64_t> revoke_grants_for_client(std::string_view client_id) = 0;

@@ -1,0 +1,66 @@
+// The end of a browser session, and OpenID Connect Back-Channel Logout 1.0: when a session ends
+// (RP-initiated logout, or another user signing in on the same browser), the grants authorized
+// in it are revoked and every client that had one and registered a backchannel_logout_uri gets a
+// logout token (§2.4) by POST (§2.5). The POSTs run on a background thread, so the user's page
+// does not wait on the clients: each has 5 s to connect and 5 s to answer; a failure (no answer,
+// or a status other than 200 and 204) is an audit event, not retried. At most kMaxQueued tokens
+// wait; beyond that they are dropped, each with an audit event.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/result.h"
+#include "oauth/client_cache.h"
+#include "oauth/tokens.h"
+#include "store/store.h"
+
+namespace tessera::oauth {
+
+class SessionEnder {
+ public:
+  // POSTs `logout_token` (form-encoded, §2.5) to `uri`; the HTTP status, or why there is none.
+  using Post = std::function<Result<int, std::string>(const std::string& uri,
+                                                      const std::string& logout_token)>;
+  static constexpr size_t kMaxQueued = 10'000;
+
+  // `post` empty: an HTTP client with the timeouts above.
+  SessionEnder(store::Store& store, ClientCache& clients, const TokenService& tokens,
+               Post post = {});
+  ~SessionEnder();
+  SessionEnder(const SessionEnder&) = delete;
+  SessionEnder& operator=(const SessionEnder&) = delete;
+
+  // Ends `session`: revokes its grants, removes it, and queues a logout token for each client
+  // with a back-channel logout URI that had a grant in it. The error says the store failed.
+  Result<Ok> end(const store::Session& session);
+  // Blocks until every queued logout token has been sent or has failed (tests, shutdown).
+  void wait_idle();
+
+ private:
+  struct Delivery {
+    std::string client_id;
+    std::string uri;
+    std::string token;
+  };
+  void run();
+
+  store::Store& store_;
+  ClientCache& clients_;
+  const TokenService& tokens_;
+  Post post_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<Delivery> queue_;
+  bool sending_ = false;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace tessera::oauth

@@ -1,0 +1,164 @@
+// OpenID Connect Back-Channel Logout 1.0 through the AuthorizationServer: when a session ends
+// (RP-initiated logout at /end_session), the clients with a grant in it that registered a
+// backchannel_logout_uri, and only those, get a logout token (§2.4: signed by the server's key,
+// typ logout+jwt, iss, aud, sub, sid, iat, exp, jti, the event, no nonce) POSTed to that URI;
+// the session's grants are revoked whatever the clients answer; the metadata says so (§2.1).
+#include "oauth/backchannel_logout.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "as_fixture.h"
+
+namespace tessera::oauth::testing {
+namespace {
+
+constexpr char kEvent[] = "http://schemas.openid.net/event/backchannel-logout";
+
+class BackchannelLogoutTest : public AuthorizationServerTest {
+ protected:
+  struct Sent {
+    std::string uri;
+    std::string token;
+  };
+
+  AuthorizationServerOptions server_options() override {
+    AuthorizationServerOptions options = AuthorizationServerTest::server_options();
+    options.logout_post = [this](const std::string& uri,
+                                 const std::string& token) -> Result<int, std::string> {
+      std::lock_guard lock(mutex_);
+      sent_.push_back({uri, token});
+      if (uri.find("unreachable") != std::string::npos) return Err(std::string("refused"));
+      return uri.find("broken") != std::string::npos ? 500 : 200;
+    };
+    return options;
+  }
+  void populate() override {
+    sign_in_alice();
+    add_logout_client("rp-a", "https://a.example/logout");
+    add_logout_client("rp-b", "");  // no back-channel logout URI
+    add_logout_client("rp-c", "https://c.example/logout");
+    add_logout_client("rp-broken", "https://broken.example/logout");
+    add_logout_client("rp-down", "https://unreachable.example/logout");
+  }
+
+  void add_logout_client(const std::string& id, const std::string& uri) {
+    store::Client c = add_client(id, id + "-secret");
+    c.backchannel_logout_uri = uri;
+    ASSERT_TRUE(store_->clients().update(c));
+  }
+  // A grant of `client_id` for alice, authorized in session `sid`.
+  void add_grant(const std::string& id, const std::string& client_id, const std::string& sid) {
+    store::GrantRecord g;
+    g.id = id;
+    g.client_id = client_id;
+    g.subject = alice_.id;
+    g.sid = sid;
+    g.scopes = {"openid"};
+    g.expires_at = clock_.now() + 3600;
+    ASSERT_TRUE(store_->grants().create_grant(g, std::nullopt));
+  }
+  bool revoked(const std::string& grant_id) {
+    auto g = store_->grants().find_grant(grant_id);
+    EXPECT_TRUE(g && *g);
+    return g && *g && (*g)->revoked_at.has_value();
+  }
+  store::Session alice_session() {
+    auto s = store_->sessions().find_by_sid("sid-1");
+    EXPECT_TRUE(s && *s);
+    return **s;
+  }
+  std::vector<Sent> sent() {
+    as_->sessions().wait_idle();
+    std::lock_guard lock(mutex_);
+    return sent_;
+  }
+
+  std::mutex mutex_;
+  std::vector<Sent> sent_;
+};
+
+TEST_F(BackchannelLogoutTest, MetadataAdvertisesBackchannelLogoutWithSessions) {
+  EXPECT_EQ(as_->metadata()["backchannel_logout_supported"], true);
+  EXPECT_EQ(as_->metadata()["backchannel_logout_session_supported"], true);
+}
+
+TEST_F(BackchannelLogoutTest, ClientsOfTheEndedSessionWithAUriGetASignedLogoutToken) {
+  add_grant("g-a", "rp-a", "sid-1");
+  add_grant("g-a2", "rp-a", "sid-1");  // two grants, one token
+  add_grant("g-b", "rp-b", "sid-1");
+  add_grant("g-c", "rp-c", "sid-other");  // another session: not told, not revoked
+  ASSERT_TRUE(as_->sessions().end(alice_session()));
+
+  const std::vector<Sent> posts = sent();
+  ASSERT_EQ(posts.size(), 1U);
+  EXPECT_EQ(posts[0].uri, "https://a.example/logout");
+  auto verified = jose::verify(posts[0].token, as_->signing_keys().jwks());
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(verified->header["typ"], "logout+jwt");
+  auto claims = json::parse_strict(verified->payload);
+  ASSERT_TRUE(claims);
+  EXPECT_EQ((*claims)["iss"], kIssuer);
+  EXPECT_EQ((*claims)["aud"], "rp-a");
+  EXPECT_EQ((*claims)["sub"], alice_.id);
+  EXPECT_EQ((*claims)["sid"], "sid-1");
+  EXPECT_EQ((*claims)["iat"], clock_.now());
+  EXPECT_EQ((*claims)["exp"], clock_.now() + 120);
+  EXPECT_TRUE((*claims)["jti"].is_string());
+  EXPECT_EQ((*claims)["events"], json::Json({{kEvent, json::Json::object()}}));
+  EXPECT_FALSE(claims->contains("nonce"));  // §2.4: a logout token is not an ID token
+
+  EXPECT_TRUE(revoked("g-a"));
+  EXPECT_TRUE(revoked("g-a2"));
+  EXPECT_TRUE(revoked("g-b"));
+  EXPECT_FALSE(revoked("g-c"));
+  auto gone = store_->sessions().find_by_sid("sid-1");
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone);
+}
+
+TEST_F(BackchannelLogoutTest, ClientsThatFailDoNotKeepTheSessionAlive) {
+  add_grant("g-broken", "rp-broken", "sid-1");
+  add_grant("g-down", "rp-down", "sid-1");
+  add_grant("g-a", "rp-a", "sid-1");
+  ASSERT_TRUE(as_->sessions().end(alice_session()));
+  const std::vector<Sent> posts = sent();
+  ASSERT_EQ(posts.size(), 3U);  // every client tried once, whatever the others answered
+  EXPECT_TRUE(revoked("g-broken"));
+  EXPECT_TRUE(revoked("g-down"));
+  EXPECT_TRUE(revoked("g-a"));
+}
+
+TEST_F(BackchannelLogoutTest, EndSessionWithAHintOfThisSessionTellsTheClients) {
+  add_grant("g-a", "rp-a", "sid-1");
+  ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer));
+  IdTokenRequest id;
+  id.subject = alice_.id;
+  id.client_id = "rp-a";
+  id.sid = "sid-1";
+  id.auth_time = clock_.now();
+  id.lifetime = 300;
+  auto hint = service_->id_token(id);
+  ASSERT_TRUE(hint);
+  http::Request r;
+  r.set_method("GET");
+  r.set_target("/end_session?id_token_hint=" + *hint);
+  r.mutable_headers().add("Cookie", std::string(kSessionCookie) + "=" + session_cookie_);
+  auto response = call(r);
+  EXPECT_EQ(response.status, 200) << response.body;
+  const std::vector<Sent> posts = sent();
+  ASSERT_EQ(posts.size(), 1U);
+  EXPECT_EQ(posts[0].uri, "https://a.example/logout");
+  EXPECT_TRUE(revoked("g-a"));
+}
+
+TEST_F(BackchannelLogoutTest, ASessionWithoutGrantsTellsNobody) {
+  ASSERT_TRUE(as_->sessions().end(alice_session()));
+  EXPECT_TRUE(sent().empty());
+}
+
+}  // namespace
+}  // namespace tessera::oauth::testing
