@@ -61,17 +61,16 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   authorize.require_pushed_authorization_requests = options_.require_pushed_authorization_requests;
   authorize.profile = options_.profile;
   session_ender_ = std::make_unique<SessionEnder>(store, *clients_, *tokens_, options_.logout_post);
-  authorize_ =
-      std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, *client_auth_, store,
-                                          *authenticator_, *sealer_, *keys_, *session_ender_, clock);
+  authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, *client_auth_,
+                                                   store, *authenticator_, *sealer_, *keys_,
+                                                   *session_ender_, clock);
   par_ = std::make_unique<ParEndpoint>(
       ParOptions{options_.issuer, options_.mtls_endpoint_base, 60, options_.profile}, *client_auth_,
       store.grants(), store.replay_cache(), *dpop_, clock);
   device_ = std::make_unique<DeviceAuthorizationEndpoint>(DeviceOptions{options_.issuer},
                                                           *client_auth_, store.grants(), clock);
-  end_session_ = std::make_unique<EndSessionEndpoint>(options_.issuer, *authorize_, *clients_,
-                                                      store, *keys_, *sealer_, *session_ender_,
-                                                      clock);
+  end_session_ = std::make_unique<EndSessionEndpoint>(
+      options_.issuer, *authorize_, *clients_, store, *keys_, *sealer_, *session_ender_, clock);
   introspection_ =
       std::make_unique<IntrospectionEndpoint>(*resolver_, *client_auth_, *keys_, clock);
   revocation_ = std::make_unique<RevocationEndpoint>(*resolver_, *client_auth_, store.grants());

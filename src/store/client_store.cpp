@@ -314,32 +314,31 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
-  std::vector<Value> values = {to_string(c.type),
-                               to_string(c.auth_method),
-                               secret_value(c),
-                               list_to_text(c.grant_types),
-                               list_to_text(c.redirect_uris),
-                               list_to_text(c.scopes),
-                               list_to_text(c.audiences),
-                               to_string(c.access_token_format),
-                               c.access_token_lifetime,
-                               jwks_value(c),
-                               list_to_text(c.post_logout_redirect_uris),
-                               c.refresh_token_lifetime,
-                               int64_t{c.skip_consent},
-                               int64_t{c.may_impersonate},
-                               int64_t{c.dpop_bound_access_tokens},
-                               int64_t{c.require_pushed_authorization_requests},
-                               int64_t{c.tls_client_certificate_bound_access_tokens},
-                               name_type_value(c),
-                               name_value(c),
-                               int64_t{c.fapi2},
-                               int64_t{c.require_signed_request_object},
-                               registration_token_value(c),
-                               c.backchannel_logout_uri.empty()
-                                   ? Value(nullptr)
-                                   : Value(c.backchannel_logout_uri),
-                               int64_t{c.backchannel_logout_session_required}};
+  std::vector<Value> values = {
+      to_string(c.type),
+      to_string(c.auth_method),
+      secret_value(c),
+      list_to_text(c.grant_types),
+      list_to_text(c.redirect_uris),
+      list_to_text(c.scopes),
+      list_to_text(c.audiences),
+      to_string(c.access_token_format),
+      c.access_token_lifetime,
+      jwks_value(c),
+      list_to_text(c.post_logout_redirect_uris),
+      c.refresh_token_lifetime,
+      int64_t{c.skip_consent},
+      int64_t{c.may_impersonate},
+      int64_t{c.dpop_bound_access_tokens},
+      int64_t{c.require_pushed_authorization_requests},
+      int64_t{c.tls_client_certificate_bound_access_tokens},
+      name_type_value(c),
+      name_value(c),
+      int64_t{c.fapi2},
+      int64_t{c.require_signed_request_object},
+      registration_token_value(c),
+      c.backchannel_logout_uri.empty() ? Value(nullptr) : Value(c.backchannel_logout_uri),
+      int64_t{c.backchannel_logout_session_required}};
   return values;
 }
 

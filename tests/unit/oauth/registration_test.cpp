@@ -227,6 +227,12 @@ TEST_F(RegistrationTest, RefusedMetadataSpendsNothingAndSaysWhy) {
        "invalid_client_metadata"},
       {{{"grant_types", {"client_credentials"}}, {"dpop_bound_access_tokens", "yes"}},
        "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}},
+        {"backchannel_logout_uri", "http://rp.example/logout"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}},
+        {"backchannel_logout_uri", "com.example.app:/logout"}},
+       "invalid_client_metadata"},
   };
   for (const Case& c : cases) {
     auto r = register_client(c.metadata);
@@ -240,6 +246,20 @@ TEST_F(RegistrationTest, RefusedMetadataSpendsNothingAndSaysWhy) {
   EXPECT_EQ(send("POST", "/register", initial_token_, "[1,2]").status, 400);
   EXPECT_EQ(client_count(), before);
   EXPECT_EQ(uses_left(initial_token_), 2);
+}
+
+TEST_F(RegistrationTest, BackchannelLogoutUriIsRegistered) {
+  json::Json metadata = service_metadata();
+  metadata["backchannel_logout_uri"] = "https://rp.example/logout?from=as";
+  metadata["backchannel_logout_session_required"] = true;
+  auto r = register_client(metadata);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(body(r)["backchannel_logout_uri"], "https://rp.example/logout?from=as");
+  EXPECT_EQ(body(r)["backchannel_logout_session_required"], true);
+  auto stored = store_->clients().find(body(r)["client_id"].get<std::string>());
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->backchannel_logout_uri, "https://rp.example/logout?from=as");
+  EXPECT_TRUE((*stored)->backchannel_logout_session_required);
 }
 
 TEST_F(RegistrationTest, PrivateKeyJwtClientRegistersItsPublicKeys) {

@@ -312,13 +312,21 @@ InitialAccessToken initial_token(std::string id, std::string token, int64_t uses
                             expires_at};
 }
 
-TEST_P(ClientStoreTest, RegistrationTokenRoundTripsAndIsEmptyForOperatorClients) {
+TEST_P(ClientStoreTest, RegistrationAndLogoutSettingsRoundTripAndDefaultToNone) {
   Client c = service_client("registered");
   c.registration_token_sha256 = crypto::sha256("rat");
+  c.backchannel_logout_uri = "https://rp.example/logout";
+  c.backchannel_logout_session_required = true;
   ASSERT_TRUE(clients().insert(c));
   ASSERT_TRUE(clients().insert(service_client("operator")));
-  EXPECT_EQ((*clients().find("registered"))->registration_token_sha256, crypto::sha256("rat"));
-  EXPECT_TRUE((*clients().find("operator"))->registration_token_sha256.empty());
+  const Client registered = **clients().find("registered");
+  EXPECT_EQ(registered.registration_token_sha256, crypto::sha256("rat"));
+  EXPECT_EQ(registered.backchannel_logout_uri, "https://rp.example/logout");
+  EXPECT_TRUE(registered.backchannel_logout_session_required);
+  const Client other = **clients().find("operator");
+  EXPECT_TRUE(other.registration_token_sha256.empty());
+  EXPECT_TRUE(other.backchannel_logout_uri.empty());
+  EXPECT_FALSE(other.backchannel_logout_session_required);
   c.registration_token_sha256 = "short";
   auto bad = clients().update(c);
   ASSERT_FALSE(bad);

@@ -696,7 +696,7 @@ TEST_P(GrantStoreTest, LogoutRevokesEveryGrantOfTheSessionOnly) {
 }
 
 // RFC 7592 §2.3: a deregistered client's grants end with it, other clients' stay.
-TEST_P(GrantStoreTest, RevokingAClientsGrantsLeavesOtherClientsAlone) {
+TEST_P(GrantStoreTest, ClientsOfASessionAndRevokingOneClientsGrants) {
   GrantRecord other = grant("g2", "sid-1");
   other.client_id = "other-client";
   ASSERT_TRUE(grants().create_grant(grant("g1", "sid-1"), code("code-1", "g1")));
@@ -704,6 +704,9 @@ TEST_P(GrantStoreTest, RevokingAClientsGrantsLeavesOtherClientsAlone) {
   const std::array tokens{token("rt-1", TokenKind::kRefresh, "g1"),
                           token("rt-2", TokenKind::kRefresh, "g2")};
   ASSERT_TRUE(grants().insert_tokens(tokens));
+  auto told = grants().clients_of_session("sid-1");
+  ASSERT_TRUE(told);
+  EXPECT_EQ(*told, (std::vector<std::string>{"other-client", "spa"}));
   auto revoked = grants().revoke_grants_for_client("spa");
   ASSERT_TRUE(revoked) << revoked.error().message;
   EXPECT_EQ(*revoked, 1);
@@ -713,6 +716,9 @@ TEST_P(GrantStoreTest, RevokingAClientsGrantsLeavesOtherClientsAlone) {
   EXPECT_FALSE(stored_token("rt-2").revoked_at.has_value());
   EXPECT_EQ(outcome_of(grants().redeem_code(hash("code-1"))), CodeOutcome::kRevoked);
   EXPECT_FALSE(grants().revoke_grants_for_client(""));
+  // A client whose grants are all revoked is no longer one of the session's.
+  EXPECT_EQ(*grants().clients_of_session("sid-1"), std::vector<std::string>{"other-client"});
+  EXPECT_TRUE(grants().clients_of_session("no-such-sid")->empty());
 }
 
 TEST_P(GrantStoreTest, ListGrantsForSubjectIsLiveGrantsNewestFirst) {
