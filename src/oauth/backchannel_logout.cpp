@@ -12,7 +12,7 @@ SessionEnder::Post http_post() {
   http::ClientOptions options;
   options.connect_timeout = std::chrono::seconds(5);
   options.read_timeout = std::chrono::seconds(5);
-  options.max_response_body_bytes = 64 * 1024;
+  options.max_response_body_bytes = uint64_t{64} * 1024;
   auto client = std::make_shared<http::HttpClient>(options);
   return [client](const std::string& uri, const std::string& token) -> Result<int, std::string> {
     http::Params form;
