@@ -57,6 +57,7 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
     if (settings.access_token_lifetime > 0) {
       policy.max_access_token_lifetime = settings.access_token_lifetime;
     }
+    policy.scopes = settings.scopes;
   }
   auto refresh = oauth::key_refresh_interval_from_environment();
   if (!refresh) return Err(refresh.error());

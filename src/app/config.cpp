@@ -358,7 +358,7 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
       const std::string audience = r.str(kv.first, "as.audiences");
       const std::string key = "as.audiences." + audience;
       if (audience.empty()) r.fail(kv.first, "as.audiences", "an audience must not be empty");
-      r.expect_map(kv.second, key, {"access_token_format", "access_token_lifetime"});
+      r.expect_map(kv.second, key, {"access_token_format", "access_token_lifetime", "scopes"});
       AudienceConfig& c = a.audiences[audience];
       if (kv.second["access_token_format"]) {
         c.access_token_format = r.one_of(kv.second["access_token_format"],
@@ -368,6 +368,7 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
         c.access_token_lifetime = static_cast<int>(r.integer(
             kv.second["access_token_lifetime"], key + ".access_token_lifetime", 60, 86400));
       }
+      if (kv.second["scopes"]) c.scopes = string_list(r, kv.second["scopes"], key + ".scopes");
     }
   }
 }

@@ -61,6 +61,8 @@ struct StoreConfigYaml {
 struct AudienceConfig {
   std::string access_token_format;  // "jwt" | "opaque"; empty: the client's choice
   int access_token_lifetime = 0;    // seconds, a cap (60-86400); 0: the client's
+  // RFC 8707 per-resource scopes: the scopes tokens for this audience may carry; absent: all.
+  std::optional<std::vector<std::string>> scopes;
 };
 
 // An issuer whose signed JWTs are trusted, by the keys at its JWKS URI.

@@ -55,8 +55,9 @@ Result<TokenResponse, OAuthError> issue_access_token(const GrantContext& context
   }
   response.access_token = std::move(token->value);
   response.expires_in = token->expires_in;
-  // RFC 6749 §5.1: scope is returned (here always, so clients need not guess the default).
-  if (!subject.scopes.empty()) response.scope = join_scope(subject.scopes);
+  // RFC 6749 §5.1: scope is returned (here always, so clients need not guess the default): the
+  // token's, which its audiences may have narrowed (RFC 8707).
+  if (!token->scopes.empty()) response.scope = join_scope(token->scopes);
   return response;
 }
 
@@ -202,7 +203,7 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
   if (!access) return Err(access.error());
   out.response.access_token = access->value;
   out.response.expires_in = access->expires_in;
-  if (!scopes.empty()) out.response.scope = join_scope(scopes);
+  if (!access->scopes.empty()) out.response.scope = join_scope(access->scopes);
   if (access->record) out.records.push_back(std::move(*access->record));
   if (refresh) {
     // The refresh token keeps the grant's full scope and audiences (RFC 6749 §6): a narrowed

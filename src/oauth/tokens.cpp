@@ -107,22 +107,48 @@ Result<MintedToken, OAuthError> TokenService::access_token(const store::Client& 
   int64_t lifetime = client.access_token_lifetime;
   bool audience_wants_opaque = false;
   bool audience_wants_jwt = false;
+  // RFC 8707: a scope stays when an audience takes it; an audience without a list takes all.
+  bool every_scope = false;
+  std::vector<bool> taken(s.scopes.size(), false);
   for (const std::string& audience : s.audiences) {
     auto policy = audiences_.find(audience);
+    if (policy == audiences_.end() || !policy->second.scopes) every_scope = true;
     if (policy == audiences_.end()) continue;
     const AudiencePolicy& p = policy->second;
     if (p.access_token_format == store::AccessTokenFormat::kOpaque) audience_wants_opaque = true;
     if (p.access_token_format == store::AccessTokenFormat::kJwt) audience_wants_jwt = true;
     if (p.max_access_token_lifetime) lifetime = std::min(lifetime, *p.max_access_token_lifetime);
+    if (!p.scopes) continue;
+    for (size_t i = 0; i < s.scopes.size(); ++i) {
+      if (std::find(p.scopes->begin(), p.scopes->end(), s.scopes[i]) != p.scopes->end()) {
+        taken[i] = true;
+      }
+    }
   }
-  const bool opaque =
-      audience_wants_opaque ||
-      (!audience_wants_jwt && client.access_token_format == store::AccessTokenFormat::kOpaque);
+  std::optional<TokenSubject> narrowed;
+  if (!every_scope) {
+    narrowed = s;
+    narrowed->scopes.clear();
+    for (size_t i = 0; i < s.scopes.size(); ++i) {
+      if (taken[i]) narrowed->scopes.push_back(s.scopes[i]);
+    }
+  }
+  return mint_access_token(narrowed ? *narrowed : s, now, lifetime,
+                           audience_wants_opaque ||
+                               (!audience_wants_jwt &&
+                                client.access_token_format == store::AccessTokenFormat::kOpaque),
+                           not_after);
+}
+
+Result<MintedToken, OAuthError> TokenService::mint_access_token(
+    const TokenSubject& s, int64_t now, int64_t lifetime, bool opaque,
+    std::optional<int64_t> not_after) const {
   int64_t expires_at = now + lifetime;
   if (not_after && *not_after < expires_at) expires_at = *not_after;
   if (expires_at <= now) return Err(OAuthError::invalid_grant("the grant has expired"));
   MintedToken minted;
   minted.expires_in = expires_at - now;
+  minted.scopes = s.scopes;
   if (opaque) {
     minted.value = crypto::random_token(kOpaqueTokenBytes);
     minted.record = record(store::TokenKind::kAccess, minted.value, s, now, expires_at);

@@ -41,6 +41,9 @@ struct MintedToken {
   int64_t expires_in = 0;
   // For opaque access tokens and refresh tokens: the record to store; nullopt for JWTs.
   std::optional<store::TokenRecord> record;
+  // An access token's scopes: the subject's, narrowed to what its audiences take (RFC 8707
+  // per-resource scopes, AudiencePolicy::scopes). The token response's scope (RFC 6749 §5.1).
+  std::vector<std::string> scopes;
 };
 
 struct IdTokenRequest {
@@ -62,6 +65,10 @@ struct IdTokenRequest {
 struct AudiencePolicy {
   std::optional<store::AccessTokenFormat> access_token_format;
   std::optional<int64_t> max_access_token_lifetime;  // seconds
+  // RFC 8707 per-resource scopes: the scopes this resource server takes. A token aimed at it
+  // carries only those of the granted scopes (with several audiences, those any of them takes);
+  // nullopt: every scope.
+  std::optional<std::vector<std::string>> scopes;
 };
 using AudiencePolicies = std::map<std::string, AudiencePolicy, std::less<>>;
 
@@ -96,6 +103,10 @@ class TokenService {
 
  private:
   Result<std::string, OAuthError> sign(const json::Json& claims, std::string_view typ) const;
+  // access_token() once the audiences have decided the scopes, lifetime and form.
+  Result<MintedToken, OAuthError> mint_access_token(const TokenSubject& subject, int64_t now,
+                                                    int64_t lifetime, bool opaque,
+                                                    std::optional<int64_t> not_after) const;
   store::TokenRecord record(store::TokenKind kind, const std::string& value,
                             const TokenSubject& subject, int64_t now, int64_t expires_at) const;
 

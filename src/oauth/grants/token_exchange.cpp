@@ -266,7 +266,7 @@ class TokenExchangeGrant final : public Grant {
     response.access_token = std::move(token->value);
     response.expires_in = token->expires_in;
     response.issued_token_type = std::string(kAccessTokenType);
-    if (!scopes->empty()) response.scope = join_scope(*scopes);
+    if (!token->scopes.empty()) response.scope = join_scope(token->scopes);
     return response;
   }
 

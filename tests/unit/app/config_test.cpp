@@ -384,10 +384,14 @@ as:
   audiences:
     urn:tessera:api:ledger: {access_token_format: opaque}
     https://reports.example: {access_token_format: jwt, access_token_lifetime: 120}
+    urn:tessera:api:scoped: {scopes: [reports:read, "reports:write"]}
 )",
                         "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error();
-  ASSERT_EQ(r->as->audiences.size(), 2u);
+  ASSERT_EQ(r->as->audiences.size(), 3u);
+  EXPECT_FALSE(r->as->audiences.at("urn:tessera:api:ledger").scopes.has_value());
+  EXPECT_EQ(r->as->audiences.at("urn:tessera:api:scoped").scopes,
+            (std::vector<std::string>{"reports:read", "reports:write"}));
   EXPECT_EQ(r->as->audiences.at("urn:tessera:api:ledger").access_token_format, "opaque");
   EXPECT_EQ(r->as->audiences.at("urn:tessera:api:ledger").access_token_lifetime, 0);
   EXPECT_EQ(r->as->audiences.at("https://reports.example").access_token_format, "jwt");
