@@ -133,11 +133,11 @@ Result<MintedToken, OAuthError> TokenService::access_token(const store::Client& 
       if (taken[i]) narrowed->scopes.push_back(s.scopes[i]);
     }
   }
-  return mint_access_token(narrowed ? *narrowed : s, now, lifetime,
-                           audience_wants_opaque ||
-                               (!audience_wants_jwt &&
-                                client.access_token_format == store::AccessTokenFormat::kOpaque),
-                           not_after);
+  return mint_access_token(
+      narrowed ? *narrowed : s, now, lifetime,
+      audience_wants_opaque ||
+          (!audience_wants_jwt && client.access_token_format == store::AccessTokenFormat::kOpaque),
+      not_after);
 }
 
 Result<MintedToken, OAuthError> TokenService::mint_access_token(

@@ -39,8 +39,8 @@ class ResourceScopesTest : public AuthorizationServerTest {
     return body ? *body : json::Json();
   }
   json::Json claims_of(const json::Json& response) {
-    auto verified = jose::verify(response["access_token"].get<std::string>(),
-                                 as_->signing_keys().jwks());
+    auto verified =
+        jose::verify(response["access_token"].get<std::string>(), as_->signing_keys().jwks());
     EXPECT_TRUE(verified);
     if (!verified) return json::Json();
     auto claims = json::parse_strict(verified->payload);
@@ -74,9 +74,8 @@ TEST_F(ResourceScopesTest, SeveralAudiencesCarryWhatAnyOfThemTakes) {
 }
 
 TEST_F(ResourceScopesTest, NoScopeATokenCanCarryGivesATokenWithoutScope) {
-  Pairs form = {{"grant_type", "client_credentials"},
-                {"scope", "invoices:write"},
-                {"resource", kInvoices}};
+  Pairs form = {
+      {"grant_type", "client_credentials"}, {"scope", "invoices:write"}, {"resource", kInvoices}};
   auto r = call(form_post("/token", encoded(form), "svc", "svc-secret", {}));
   ASSERT_EQ(r.status, 200) << r.body;
   auto body = json::parse_strict(r.body);
@@ -108,7 +107,7 @@ TEST_F(ResourceScopesTest, RefreshKeepsTheGrantsScopeForTheNextResource) {
   auto body = json::parse_strict(first.body);
   ASSERT_TRUE(body);
   EXPECT_EQ((*body)["scope"], "invoices:read");  // openid is not API A's
-  EXPECT_TRUE(body->contains("id_token"));        // the ID token still comes: openid was granted
+  EXPECT_TRUE(body->contains("id_token"));       // the ID token still comes: openid was granted
   Pairs refresh = {{"grant_type", "refresh_token"},
                    {"refresh_token", (*body)["refresh_token"].get<std::string>()},
                    {"resource", "urn:api:b"}};
