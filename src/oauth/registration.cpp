@@ -167,6 +167,17 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
     c.client_id = existing->client_id;
     c.created_at = existing->created_at;
     c.registration_token_sha256 = existing->registration_token_sha256;
+    // What only operators set (`tessera client update`) stays as they left it: the client
+    // replaces its RFC 7591 metadata, not the server's policy for it.
+    c.audiences = existing->audiences;
+    c.access_token_format = existing->access_token_format;
+    c.access_token_lifetime = existing->access_token_lifetime;
+    c.refresh_token_lifetime = existing->refresh_token_lifetime;
+    c.skip_consent = existing->skip_consent;
+    c.may_impersonate = existing->may_impersonate;
+    c.fapi2 = existing->fapi2;
+  } else {
+    c.audiences = options_.audiences;
   }
   if (metadata.contains("jwks_uri")) {
     return fail(kInvalidClientMetadata, "jwks_uri is not supported; register the keys as jwks");
@@ -248,7 +259,6 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
   } else {
     c.scopes = options_.scopes;
   }
-  c.audiences = options_.audiences;
 
   // §2 jwks: the client's public keys (private_key_jwt, request objects); RFC 8705 §2.2.2:
   // a self-signed client's certificates, each key with its x5c.
@@ -362,10 +372,10 @@ Result<json::Json, http::Response> read_metadata(const http::Request& request) {
 
 http::Response RegistrationEndpoint::register_client(const http::Request& request) const {
   const std::string realm = options_.issuer;
+  const std::string address = identity::throttle_address(request.peer_address());
   std::optional<std::string> initial_hash;
   if (!options_.open) {
     // RFC 7591 §3: the initial access token is a bearer token (RFC 6750).
-    const std::string address = identity::throttle_address(request.peer_address());
     if (auto wait = throttle_->retry_after("", address)) {
       http::Response r =
           http::bearer_error(401, realm, http::kInvalidToken,
@@ -386,6 +396,16 @@ http::Response RegistrationEndpoint::register_client(const http::Request& reques
       return http::bearer_error(401, realm, http::kInvalidToken,
                                 "the initial access token is unknown, expired or used up",
                                 std::nullopt);
+    }
+  }
+  if (options_.open) {
+    // Open registration: at most the login throttle's failure budget (50 per 15 minutes) of
+    // registrations per address (IPv6 per /64), so one caller cannot fill the store.
+    if (auto wait = throttle_->retry_after("", address)) {
+      http::Response r = no_store(http::Response::error(
+          429, "temporarily_unavailable", "too many registrations from this address; try later"));
+      r.headers.set("Retry-After", std::to_string(*wait));
+      return r;
     }
   }
   auto metadata = read_metadata(request);
@@ -420,6 +440,7 @@ http::Response RegistrationEndpoint::register_client(const http::Request& reques
             http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));
     }
   }
+  if (options_.open) throttle_->record_failure("", address);  // counts toward the budget
   return answer(201, registration);
 }
 

@@ -325,6 +325,17 @@ TEST_F(RegistrationTest, UpdateReplacesTheMetadataAndKeepsTheSecret) {
   // client_credentials is gone: the cache was told at once.
   EXPECT_EQ(client_credentials(id, a["client_secret"].get<std::string>()).status, 400);
 
+  // What an operator set stays: the client replaces its metadata, not the server's policy.
+  update_client(id, [](store::Client& c) {
+    c.access_token_lifetime = 60;
+    c.audiences = {"urn:operator:choice"};
+  });
+  ASSERT_EQ(send("PUT", path, token, update.dump()).status, 200);
+  auto kept = store_->clients().find(id);
+  ASSERT_TRUE(kept && *kept);
+  EXPECT_EQ((*kept)->access_token_lifetime, 60);
+  EXPECT_EQ((*kept)->audiences, std::vector<std::string>{"urn:operator:choice"});
+
   auto refused = [&](json::Json changed) {
     auto answer = send("PUT", path, token, changed.dump());
     EXPECT_EQ(answer.status, 400) << changed.dump();
@@ -429,10 +440,22 @@ class OpenRegistrationTest : public RegistrationTest {
   }
 };
 
-TEST_F(OpenRegistrationTest, AnyoneMayRegister) {
+TEST_F(OpenRegistrationTest, AnyoneMayRegisterWithinABudgetPerAddress) {
   auto r = send("POST", "/register", "", service_metadata().dump());
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(uses_left(initial_token_), 2);
+  // Registrations from one address until the budget runs out.
+  int registered = 1;
+  http::Response last;
+  for (int i = 0; i < 60; ++i) {
+    last = send("POST", "/register", "", service_metadata().dump());
+    if (last.status != 201) break;
+    ++registered;
+  }
+  EXPECT_EQ(last.status, 429);
+  EXPECT_TRUE(last.headers.get("Retry-After").has_value());
+  EXPECT_EQ(registered, identity::LoginThrottleOptions{}.address.max_failures);
+  EXPECT_EQ(client_count(), static_cast<size_t>(registered));
 }
 
 class FapiRegistrationTest : public RegistrationTest {
