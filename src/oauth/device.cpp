@@ -71,9 +71,21 @@ DeviceAuthorizationEndpoint::DeviceAuthorizationEndpoint(DeviceOptions options,
                                                          const ClientAuthenticator& clients,
                                                          store::GrantStore& grants,
                                                          const Clock& clock)
-    : options_(std::move(options)), clients_(clients), grants_(grants), clock_(clock) {}
+    : options_(std::move(options)),
+      clients_(clients),
+      grants_(grants),
+      clock_(clock),
+      starts_(std::make_unique<identity::LoginThrottle>(clock)) {}
 
 http::Response DeviceAuthorizationEndpoint::handle(const http::Request& request) const {
+  const std::string address = identity::throttle_address(request.peer_address());
+  if (auto wait = starts_->retry_after("", address)) {
+    http::Response r = OAuthError{429, "temporarily_unavailable",
+                                  "too many device authorizations from this address; try later"}
+                           .to_response();
+    r.headers.set("Retry-After", std::to_string(*wait));
+    return r;
+  }
   auto form = read_form(request);
   if (!form) return form.error().to_response();
   // RFC 8628 §3.1: the client authenticates as at the token endpoint (RFC 6749 §2.3), or names
@@ -119,6 +131,7 @@ http::Response DeviceAuthorizationEndpoint::handle(const http::Request& request)
   if (!stored) {
     return OAuthError{503, "temporarily_unavailable", "no free user code; try again"}.to_response();
   }
+  starts_->record_failure("", address);  // counts toward the address's budget
   const std::string verification_uri = endpoint_url(options_.issuer, "/device");
   const std::string shown = format_user_code(device.user_code);
   // §3.2.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "core/clock.h"
 #include "http/message.h"
+#include "identity/login_throttle.h"
 #include "oauth/client_auth.h"
 #include "store/grant_store.h"
 
@@ -52,7 +54,10 @@ class DeviceAuthorizationEndpoint {
   // client sends client_id), scope and resource. 200 with device_code, user_code,
   // verification_uri, verification_uri_complete, expires_in and interval (§3.2); errors as the
   // token endpoint's (RFC 6749 §5.2): invalid_client, unauthorized_client (the client may not
-  // use the grant), invalid_scope, invalid_target, invalid_request.
+  // use the grant), invalid_scope, invalid_target, invalid_request. Each address (IPv6 per /64)
+  // starts at most 50 device authorizations in 15 minutes (the login throttle's address budget,
+  // identity/login_throttle.h); beyond: 429 temporarily_unavailable with Retry-After, so one
+  // caller cannot fill the store.
   http::Response handle(const http::Request& request) const;
 
  private:
@@ -60,6 +65,7 @@ class DeviceAuthorizationEndpoint {
   const ClientAuthenticator& clients_;
   store::GrantStore& grants_;
   const Clock& clock_;
+  std::unique_ptr<identity::LoginThrottle> starts_;
 };
 
 }  // namespace tessera::oauth

@@ -100,6 +100,30 @@ TEST_F(DeviceTest, AuthorizationResponseHasEveryMemberOfSection32) {
   EXPECT_NE(body(again)["device_code"], b["device_code"]);
 }
 
+TEST_F(DeviceTest, StartsArePerAddressBudgeted) {
+  auto from = [&](const std::string& address) {
+    http::Request r =
+        form_post("/device_authorization", encoded({{"client_id", "tv"}}), "tv", "", {});
+    r.set_peer(address, 50000);
+    return call(r);
+  };
+  const int budget = identity::LoginThrottleOptions{}.address.max_failures;
+  int started = 0;
+  http::Response last;
+  for (int i = 0; i < budget + 5; ++i) {
+    last = from("2001:db8::" + std::to_string(i + 1));  // one /64: one budget
+    if (last.status != 200) break;
+    ++started;
+  }
+  EXPECT_EQ(started, budget);
+  EXPECT_EQ(last.status, 429);
+  EXPECT_EQ(error(last), "temporarily_unavailable");
+  EXPECT_TRUE(last.headers.get("Retry-After").has_value());
+  EXPECT_EQ(from("192.0.2.1").status, 200);  // another address has its own
+  clock_.advance(16 * 60);
+  EXPECT_EQ(from("2001:db8::1").status, 200);
+}
+
 TEST_F(DeviceTest, AuthorizationRequestErrors) {
   auto web = call(form_post("/device_authorization", "", "web", "web-secret", {}));
   EXPECT_EQ(web.status, 400) << web.body;
