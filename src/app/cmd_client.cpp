@@ -85,6 +85,10 @@ constexpr std::array kSwitches = {
     Switch{"--backchannel-logout-session-required",
            "Logout tokens must carry sid (OpenID Back-Channel Logout §2.2; Tessera's always do)",
            &store::Client::backchannel_logout_session_required},
+    Switch{"--frontchannel-logout-session-required",
+           "The front-channel logout page wants iss and sid (OpenID Front-Channel Logout §2; "
+           "Tessera always sends them)",
+           &store::Client::frontchannel_logout_session_required},
     Switch{"--fapi2",
            "Hold the client to the FAPI 2.0 Security Profile: PAR, private_key_jwt or mTLS, "
            "sender-constrained tokens, PS256/ES256/EdDSA",
@@ -113,6 +117,7 @@ struct MetadataOptions {
   std::string san_email;
   std::vector<std::string> certificate_files;  // §2.2: self-signed certificates, PEM
   std::string backchannel_logout_uri;
+  std::string frontchannel_logout_uri;
   // kSwitches: each one's flag, and on update its --no- flag (CLI11 writes to these).
   std::array<bool, kSwitches.size()> set{};
   std::array<bool, kSwitches.size()> withdraw{};
@@ -170,6 +175,9 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   cmd->add_option("--backchannel-logout-uri", o.backchannel_logout_uri,
                   "Where logout tokens are POSTed when a user's session ends (OpenID "
                   "Back-Channel Logout); an empty value removes it");
+  cmd->add_option("--frontchannel-logout-uri", o.frontchannel_logout_uri,
+                  "A page the signed-out page frames when a user's session ends (OpenID "
+                  "Front-Channel Logout); an empty value removes it");
   cmd->add_option("--certificate-file", o.certificate_files,
                   "self_signed_tls_client_auth: the client's certificate, PEM (repeatable)");
   for (size_t i = 0; i < kSwitches.size(); ++i) {
@@ -362,13 +370,18 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     }
     c.refresh_token_lifetime = o.refresh_token_lifetime;
   }
-  if (o.given("--backchannel-logout-uri")) {
-    if (!o.backchannel_logout_uri.empty()) {
-      if (auto problem = oauth::backchannel_logout_uri_problem(o.backchannel_logout_uri)) {
-        return bad("--backchannel-logout-uri " + o.backchannel_logout_uri + ": " + *problem);
+  for (auto [name, value, field] :
+       {std::tuple{"--backchannel-logout-uri", &o.backchannel_logout_uri,
+                   &c.backchannel_logout_uri},
+        std::tuple{"--frontchannel-logout-uri", &o.frontchannel_logout_uri,
+                   &c.frontchannel_logout_uri}}) {
+    if (!o.given(name)) continue;
+    if (!value->empty()) {
+      if (auto problem = oauth::logout_uri_problem(*value)) {
+        return bad(std::string(name) + " " + *value + ": " + *problem);
       }
     }
-    c.backchannel_logout_uri = o.backchannel_logout_uri;
+    *field = *value;
   }
   for (size_t i = 0; i < kSwitches.size(); ++i) {
     if (o.given(kSwitches[i].flag)) c.*kSwitches[i].field = true;
@@ -496,6 +509,8 @@ void print_client_text(const store::Client& c) {
   std::printf("FAPI 2.0 profile:           %s\n", c.fapi2 ? "yes" : "no");
   std::printf("back-channel logout uri:    %s\n",
               c.backchannel_logout_uri.empty() ? "-" : c.backchannel_logout_uri.c_str());
+  std::printf("front-channel logout uri:   %s\n",
+              c.frontchannel_logout_uri.empty() ? "-" : c.frontchannel_logout_uri.c_str());
   if (c.tls_client_auth_name) {
     std::printf("certificate name:           %s=%s\n",
                 std::string(store::metadata_name(c.tls_client_auth_name->type)).c_str(),

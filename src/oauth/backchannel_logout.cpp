@@ -42,7 +42,8 @@ SessionEnder::~SessionEnder() {
   worker_.join();
 }
 
-Result<Ok> SessionEnder::end(const store::Session& session) {
+Result<std::vector<std::shared_ptr<const store::Client>>> SessionEnder::end(
+    const store::Session& session) {
   // Who to tell is read before the grants are revoked (§2.5: the RPs the user logged in to in
   // this session).
   auto told = store_.grants().clients_of_session(session.sid);
@@ -51,15 +52,18 @@ Result<Ok> SessionEnder::end(const store::Session& session) {
       !store_.sessions().remove_by_sid(session.sid)) {
     return Err(std::string("store unavailable"));
   }
+  std::vector<std::shared_ptr<const store::Client>> clients;
   std::deque<Delivery> deliveries;
   for (const std::string& client_id : *told) {
     auto client = clients_.find(client_id);
-    if (!client || !*client || (*client)->backchannel_logout_uri.empty()) continue;
+    if (!client || !*client) continue;
+    clients.push_back(*client);
+    if ((*client)->backchannel_logout_uri.empty()) continue;
     auto token = tokens_.logout_token(session.user_id, session.sid, client_id);
     if (!token) continue;
     deliveries.push_back({client_id, (*client)->backchannel_logout_uri, std::move(*token)});
   }
-  if (deliveries.empty()) return Ok{};
+  if (deliveries.empty()) return clients;
   {
     std::lock_guard lock(mutex_);
     for (Delivery& d : deliveries) {
@@ -72,7 +76,7 @@ Result<Ok> SessionEnder::end(const store::Session& session) {
     }
   }
   wake_.notify_one();
-  return Ok{};
+  return clients;
 }
 
 void SessionEnder::wait_idle() {

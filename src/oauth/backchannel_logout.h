@@ -11,9 +11,11 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/result.h"
 #include "oauth/client_cache.h"
@@ -37,8 +39,9 @@ class SessionEnder {
   SessionEnder& operator=(const SessionEnder&) = delete;
 
   // Ends `session`: revokes its grants, removes it, and queues a logout token for each client
-  // with a back-channel logout URI that had a grant in it. The error says the store failed.
-  Result<Ok> end(const store::Session& session);
+  // with a back-channel logout URI that had a grant in it. Returns the clients that had a grant
+  // in it (for front-channel logout); the error says the store failed.
+  Result<std::vector<std::shared_ptr<const store::Client>>> end(const store::Session& session);
   // Blocks until every queued logout token has been sent or has failed (tests, shutdown).
   void wait_idle();
 

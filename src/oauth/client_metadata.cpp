@@ -78,7 +78,7 @@ std::optional<std::string> redirect_uri_problem(const std::string& uri) {
   return std::nullopt;
 }
 
-std::optional<std::string> backchannel_logout_uri_problem(const std::string& uri) {
+std::optional<std::string> logout_uri_problem(const std::string& uri) {
   if (!uri.starts_with("https://") && !uri.starts_with("http://")) {
     return "must be an https URL (http only for loopback hosts)";
   }
@@ -145,8 +145,12 @@ json::Json client_metadata_json(const store::Client& c) {
       {"require_pushed_authorization_requests", c.require_pushed_authorization_requests},
       {"tls_client_certificate_bound_access_tokens", c.tls_client_certificate_bound_access_tokens},
       {"require_signed_request_object", c.require_signed_request_object},
-      {"backchannel_logout_session_required", c.backchannel_logout_session_required}};
+      {"backchannel_logout_session_required", c.backchannel_logout_session_required},
+      {"frontchannel_logout_session_required", c.frontchannel_logout_session_required}};
   if (!c.backchannel_logout_uri.empty()) out["backchannel_logout_uri"] = c.backchannel_logout_uri;
+  if (!c.frontchannel_logout_uri.empty()) {
+    out["frontchannel_logout_uri"] = c.frontchannel_logout_uri;
+  }
   // RFC 7591 §2.1: the response types that go with the grant types.
   out["response_types"] = contains(c.grant_types, "authorization_code")
                               ? json::Json::array({"code"})

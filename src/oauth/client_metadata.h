@@ -30,9 +30,10 @@ bool is_known_grant_type(std::string_view grant_type);
 //    also rules out javascript:, data: and the like).
 std::optional<std::string> redirect_uri_problem(const std::string& uri);
 
-// Why `uri` cannot be a backchannel_logout_uri (OpenID Connect Back-Channel Logout 1.0 §2.2):
-// the server POSTs to it, so an https URL (http only on a loopback host), no fragment.
-std::optional<std::string> backchannel_logout_uri_problem(const std::string& uri);
+// Why `uri` cannot be a backchannel_logout_uri (OpenID Connect Back-Channel Logout 1.0 §2.2:
+// the server POSTs to it) or a frontchannel_logout_uri (Front-Channel Logout 1.0 §2: the
+// signed-out page frames it): an https URL (http only on a loopback host), no fragment.
+std::optional<std::string> logout_uri_problem(const std::string& uri);
 
 // Why `jwks` cannot be a client's registered keys (RFC 7523 §2.2, RFC 9101: the client's
 // signatures are checked with public keys): empty, a symmetric (oct) key, or a private key.

@@ -67,6 +67,9 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
       // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens, always with sid.
       {"backchannel_logout_supported", true},
       {"backchannel_logout_session_supported", true},
+      // Front-Channel Logout 1.0 §3: iframes on the signed-out page, with iss and sid.
+      {"frontchannel_logout_supported", true},
+      {"frontchannel_logout_session_supported", true},
       {"jwks_uri", url("/jwks")},
       {"grant_types_supported", in.grant_types},
       // OAuth 2.1: the code flow only; response modes query and form_post (no fragment).

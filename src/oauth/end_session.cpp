@@ -159,21 +159,37 @@ http::Response EndSessionEndpoint::sign_out(const http::Request& request, const 
                                             std::vector<std::string> cookies) const {
   auto found = authorize_.current_session(request);
   if (!found) return page_error(503, "Please try again in a moment.");
+  // OpenID Connect Front-Channel Logout 1.0 §3: the session's clients' logout pages, framed by
+  // the signed-out page, each told the issuer and the session (§2, always sent).
+  std::vector<std::string> frames;
   if (const auto& session = *found) {
     // The session ends and so does everything authorized in it (refresh tokens and opaque
     // access tokens; JWT access tokens end with their short lifetime).
-    if (!sessions_.end(*session)) return page_error(503, "Please try again in a moment.");
+    auto ended = sessions_.end(*session);
+    if (!ended) return page_error(503, "Please try again in a moment.");
+    for (const auto& client : *ended) {
+      if (client->frontchannel_logout_uri.empty()) continue;
+      frames.push_back(redirect_with(client->frontchannel_logout_uri,
+                                     {{"iss", issuer_}, {"sid", session->sid}}));
+    }
     audit::emit("session.ended", {{"user_id", session->user_id},
                                   {"sid", session->sid},
                                   {"client_id", target.client_id.value_or("")}});
   }
   cookies.push_back(authorize_.cookies().clear(authorize_.cookies().session));
   http::Response r;
+  std::string continue_to;
   if (target.redirect_uri) {
     std::vector<std::pair<std::string, std::string>> params;
     if (target.state) params.emplace_back("state", *target.state);
+    continue_to = redirect_with(*target.redirect_uri, params);
+  }
+  if (!frames.empty()) {
+    // The frames must load before the browser leaves: the page, then on to the client.
+    r = pages::logged_out_response(frames, continue_to);
+  } else if (!continue_to.empty()) {
     r = http::Response(303);
-    r.headers.set("Location", redirect_with(*target.redirect_uri, params));
+    r.headers.set("Location", continue_to);
     r.headers.set("Cache-Control", "no-store");
   } else {
     r = pages::html(200, pages::logged_out());

@@ -58,9 +58,11 @@ const std::string& script_hash() {
   return hash;
 }
 
-std::string csp(std::string_view form_action, std::string_view script_src) {
+std::string csp(std::string_view form_action, std::string_view script_src,
+                std::string_view frame_src = {}) {
   std::string out = "default-src 'none'; style-src " + style_hash();
   if (!script_src.empty()) out.append("; script-src ").append(script_src);
+  if (!frame_src.empty()) out.append("; frame-src ").append(frame_src);
   out.append("; img-src data:; form-action ").append(form_action);
   out.append("; frame-ancestors 'none'; base-uri 'none'");
   return out;
@@ -351,10 +353,18 @@ std::string logout_confirm(const LogoutPage& page) {
   return h.take();
 }
 
-std::string logged_out() {
+std::string logged_out(const std::vector<std::string>& frames, std::string_view continue_to) {
   Html h;
   open_page(h, "Signed out");
-  h.raw("<h1>You are signed out</h1>\n<p class=\"muted\">You can close this window.</p>\n");
+  h.raw("<h1>You are signed out</h1>\n");
+  if (continue_to.empty()) {
+    h.raw("<p class=\"muted\">You can close this window.</p>\n");
+  } else {
+    h.raw("<p><a href=\"").text(continue_to).raw("\">Continue</a></p>\n");
+  }
+  for (const std::string& frame : frames) {
+    h.raw("<iframe src=\"").text(frame).raw("\" hidden title=\"sign-out\"></iframe>\n");
+  }
   close_page(h);
   return h.take();
 }
@@ -394,6 +404,23 @@ http::Response html(int status, std::string body, std::string_view redirect_uri)
   std::string target = csp_form_target(redirect_uri);
   std::string form_action = target == "'none'" ? "'self'" : "'self' " + target;
   return with_headers(status, std::move(body), csp(form_action, ""));
+}
+
+http::Response logged_out_response(const std::vector<std::string>& frames,
+                                   std::string_view continue_to) {
+  std::string frame_src;
+  for (const std::string& frame : frames) {
+    const std::string origin = csp_form_target(frame);
+    if (origin != "'none'" && frame_src.find(origin) == std::string::npos) {
+      frame_src.append(frame_src.empty() ? "" : " ").append(origin);
+    }
+  }
+  http::Response r =
+      with_headers(200, logged_out(frames, continue_to), csp("'self'", "", frame_src));
+  // Time for the frames to load before the browser moves on (Front-Channel Logout §3); the
+  // Refresh header needs no script.
+  if (!continue_to.empty()) r.headers.set("Refresh", "2;url=" + std::string(continue_to));
+  return r;
 }
 
 http::Response form_post_response(std::string_view redirect_uri,

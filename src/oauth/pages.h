@@ -71,7 +71,11 @@ struct LogoutPage {
 // OpenID Connect RP-Initiated Logout §2: ask before ending the session. Buttons name="decision"
 // value="logout" / value="cancel".
 std::string logout_confirm(const LogoutPage& page);
-std::string logged_out();
+// The signed-out page. OpenID Connect Front-Channel Logout 1.0 §3: with `frames`, one hidden
+// iframe per client frontchannel_logout_uri (iss and sid already added); with `continue_to`, a
+// link to it.
+std::string logged_out(const std::vector<std::string>& frames = {},
+                       std::string_view continue_to = {});
 
 // A title and one paragraph: errors, and the outcome of a device's authorization.
 struct ErrorPage {
@@ -95,6 +99,12 @@ http::Response html(int status, std::string body);
 // confirmation): Chrome and Safari check form-action against each redirect hop after a form
 // submission too (w3c/webappsec-csp#8), so 'self' alone would block the final redirect.
 http::Response html(int status, std::string body, std::string_view redirect_uri);
+
+// The signed-out page of logged_out(frames, continue_to) with html()'s headers, its CSP also
+// allowing frame-src to the frames' origins, and with `continue_to` a Refresh header that moves
+// on there after 2 seconds (no script needed).
+http::Response logged_out_response(const std::vector<std::string>& frames,
+                                   std::string_view continue_to);
 
 // form_post's response: like html() but the CSP allows the one inline script by its sha256 hash
 // and form-action to the redirect URI's origin (scheme://host[:port]).

@@ -310,14 +310,18 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
                 "token_endpoint_auth_method " + method_name + " needs the client's keys in jwks");
   }
 
-  // OpenID Connect Back-Channel Logout 1.0 §2.2.
-  if (auto uri = string_member("backchannel_logout_uri")) {
-    if (auto problem = backchannel_logout_uri_problem(*uri)) {
-      return fail(kInvalidClientMetadata, "backchannel_logout_uri " + *uri + ": " + *problem);
+  // OpenID Connect Back-Channel Logout 1.0 §2.2 and Front-Channel Logout 1.0 §2.
+  for (auto [name, field] : {std::pair{"backchannel_logout_uri", &c.backchannel_logout_uri},
+                             std::pair{"frontchannel_logout_uri", &c.frontchannel_logout_uri}}) {
+    if (auto uri = string_member(name)) {
+      if (auto problem = logout_uri_problem(*uri)) {
+        return fail(kInvalidClientMetadata, std::string(name) + " " + *uri + ": " + *problem);
+      }
+      *field = std::move(*uri);
     }
-    c.backchannel_logout_uri = std::move(*uri);
   }
   c.backchannel_logout_session_required = bool_member("backchannel_logout_session_required");
+  c.frontchannel_logout_session_required = bool_member("frontchannel_logout_session_required");
   c.dpop_bound_access_tokens = bool_member("dpop_bound_access_tokens");
   c.require_pushed_authorization_requests = bool_member("require_pushed_authorization_requests");
   c.tls_client_certificate_bound_access_tokens =

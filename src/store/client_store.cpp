@@ -210,7 +210,8 @@ constexpr std::string_view kSelectClients =
     " dpop_bound_access_tokens, require_pushed_authorization_requests,"
     " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
     " fapi2, require_signed_request_object, registration_token_sha256, backchannel_logout_uri,"
-    " backchannel_logout_session_required FROM clients";
+    " backchannel_logout_session_required, frontchannel_logout_uri,"
+    " frontchannel_logout_session_required FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -258,12 +259,20 @@ StoreResult<Client> client_from_row(const Row& row) {
   if (!row.is_null(23)) c.registration_token_sha256 = row.blob(23);
   if (!row.is_null(24)) c.backchannel_logout_uri = row.text(24);
   c.backchannel_logout_session_required = row.integer(25) != 0;
+  if (!row.is_null(26)) c.frontchannel_logout_uri = row.text(26);
+  c.frontchannel_logout_session_required = row.integer(27) != 0;
   return c;
 }
 
 Value secret_value(const Client& c) {
   if (c.secret_sha256.empty()) return nullptr;
   return Blob{c.secret_sha256};
+}
+
+// An optional text column: NULL for the empty string.
+Value text_or_null(const std::string& text) {
+  if (text.empty()) return nullptr;
+  return text;
 }
 
 Value registration_token_value(const Client& c) {
@@ -310,35 +319,38 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
                                                 "require_signed_request_object",
                                                 "registration_token_sha256",
                                                 "backchannel_logout_uri",
-                                                "backchannel_logout_session_required"};
+                                                "backchannel_logout_session_required",
+                                                "frontchannel_logout_uri",
+                                                "frontchannel_logout_session_required"};
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
-  std::vector<Value> values = {
-      to_string(c.type),
-      to_string(c.auth_method),
-      secret_value(c),
-      list_to_text(c.grant_types),
-      list_to_text(c.redirect_uris),
-      list_to_text(c.scopes),
-      list_to_text(c.audiences),
-      to_string(c.access_token_format),
-      c.access_token_lifetime,
-      jwks_value(c),
-      list_to_text(c.post_logout_redirect_uris),
-      c.refresh_token_lifetime,
-      int64_t{c.skip_consent},
-      int64_t{c.may_impersonate},
-      int64_t{c.dpop_bound_access_tokens},
-      int64_t{c.require_pushed_authorization_requests},
-      int64_t{c.tls_client_certificate_bound_access_tokens},
-      name_type_value(c),
-      name_value(c),
-      int64_t{c.fapi2},
-      int64_t{c.require_signed_request_object},
-      registration_token_value(c),
-      c.backchannel_logout_uri.empty() ? Value(nullptr) : Value(c.backchannel_logout_uri),
-      int64_t{c.backchannel_logout_session_required}};
+  std::vector<Value> values = {to_string(c.type),
+                               to_string(c.auth_method),
+                               secret_value(c),
+                               list_to_text(c.grant_types),
+                               list_to_text(c.redirect_uris),
+                               list_to_text(c.scopes),
+                               list_to_text(c.audiences),
+                               to_string(c.access_token_format),
+                               c.access_token_lifetime,
+                               jwks_value(c),
+                               list_to_text(c.post_logout_redirect_uris),
+                               c.refresh_token_lifetime,
+                               int64_t{c.skip_consent},
+                               int64_t{c.may_impersonate},
+                               int64_t{c.dpop_bound_access_tokens},
+                               int64_t{c.require_pushed_authorization_requests},
+                               int64_t{c.tls_client_certificate_bound_access_tokens},
+                               name_type_value(c),
+                               name_value(c),
+                               int64_t{c.fapi2},
+                               int64_t{c.require_signed_request_object},
+                               registration_token_value(c),
+                               text_or_null(c.backchannel_logout_uri),
+                               int64_t{c.backchannel_logout_session_required},
+                               text_or_null(c.frontchannel_logout_uri),
+                               int64_t{c.frontchannel_logout_session_required}};
   return values;
 }
 

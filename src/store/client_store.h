@@ -96,6 +96,10 @@ struct Client {
   // sid (Tessera's always do).
   std::string backchannel_logout_uri;
   bool backchannel_logout_session_required = false;
+  // OpenID Connect Front-Channel Logout 1.0 §2: the page the signed-out page frames (with iss
+  // and sid); empty: none.
+  std::string frontchannel_logout_uri;
+  bool frontchannel_logout_session_required = false;
 };
 
 // RFC 7591 §3: an initial access token admits dynamic registrations, `uses_left` more of them

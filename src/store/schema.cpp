@@ -352,12 +352,14 @@ CREATE TABLE initial_access_tokens (
   expires_at BIGINT NOT NULL
 );
 )sql"},
-    // OpenID Connect Back-Channel Logout 1.0 §2.2: where a client hears that a session ended;
-    // grants by client, for revoking a deleted client's (RFC 7592 §2.3).
-    {21, "backchannel_logout",
+    // OpenID Connect Back-Channel and Front-Channel Logout 1.0 §2.2: where a client hears that
+    // a session ended; grants by client, for revoking a deleted client's (RFC 7592 §2.3).
+    {21, "logout_channels",
      R"sql(
 ALTER TABLE clients ADD COLUMN backchannel_logout_uri TEXT DEFAULT NULL;
 ALTER TABLE clients ADD COLUMN backchannel_logout_session_required BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN frontchannel_logout_uri TEXT DEFAULT NULL;
+ALTER TABLE clients ADD COLUMN frontchannel_logout_session_required BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX grants_by_client ON grants (client_id);
 )sql"},
 };

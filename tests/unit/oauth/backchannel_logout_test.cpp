@@ -1,8 +1,11 @@
-// OpenID Connect Back-Channel Logout 1.0 through the AuthorizationServer: when a session ends
+// OpenID Connect Back-Channel and Front-Channel Logout 1.0 through the AuthorizationServer: when
+// a session ends
 // (RP-initiated logout at /end_session), the clients with a grant in it that registered a
 // backchannel_logout_uri, and only those, get a logout token (§2.4: signed by the server's key,
 // typ logout+jwt, iss, aud, sub, sid, iat, exp, jti, the event, no nonce) POSTed to that URI;
 // the session's grants are revoked whatever the clients answer; the metadata says so (§2.1).
+// Front-channel: the signed-out page frames each frontchannel_logout_uri of the session's
+// clients with iss and sid, and moves on to the post-logout redirect only afterwards.
 #include "oauth/backchannel_logout.h"
 
 #include <gtest/gtest.h>
@@ -153,6 +156,73 @@ TEST_F(BackchannelLogoutTest, EndSessionWithAHintOfThisSessionTellsTheClients) {
   ASSERT_EQ(posts.size(), 1U);
   EXPECT_EQ(posts[0].uri, "https://a.example/logout");
   EXPECT_TRUE(revoked("g-a"));
+}
+
+// OpenID Connect Front-Channel Logout 1.0 §3: the signed-out page frames each front-channel
+// client's logout URI with iss and sid, its CSP allowing exactly those origins to be framed.
+class FrontchannelLogoutTest : public BackchannelLogoutTest {
+ protected:
+  void populate() override {
+    BackchannelLogoutTest::populate();
+    store::Client c = add_client("rp-f", "rp-f-secret");
+    c.frontchannel_logout_uri = "https://f.example/logout?tenant=1";
+    c.post_logout_redirect_uris = {"https://f.example/bye"};
+    ASSERT_TRUE(store_->clients().update(c));
+  }
+  http::Response end_session(const std::string& query) {
+    start_tokens(kIssuer);
+    IdTokenRequest id;
+    id.subject = alice_.id;
+    id.client_id = "rp-f";
+    id.sid = "sid-1";
+    id.auth_time = clock_.now();
+    auto hint = service_->id_token(id);
+    EXPECT_TRUE(hint);
+    http::Request r;
+    r.set_method("GET");
+    r.set_target("/end_session?id_token_hint=" + (hint ? *hint : std::string()) + query);
+    r.mutable_headers().add("Cookie", std::string(kSessionCookie) + "=" + session_cookie_);
+    return call(r);
+  }
+};
+
+TEST_F(FrontchannelLogoutTest, MetadataAdvertisesFrontchannelLogoutWithSessions) {
+  EXPECT_EQ(as_->metadata()["frontchannel_logout_supported"], true);
+  EXPECT_EQ(as_->metadata()["frontchannel_logout_session_supported"], true);
+}
+
+TEST_F(FrontchannelLogoutTest, SignedOutPageFramesTheClientsOfTheSession) {
+  add_grant("g-f", "rp-f", "sid-1");
+  add_grant("g-a", "rp-a", "sid-1");  // back-channel only: no frame
+  auto r = end_session("");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("<iframe src=\"https://f.example/logout?tenant=1&amp;iss=https%3A%2F%2Fas."
+                        "example&amp;sid=sid-1\" hidden"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.find("a.example"), std::string::npos);
+  const std::string policy = std::string(r.headers.get("Content-Security-Policy").value_or(""));
+  EXPECT_NE(policy.find("; frame-src https://f.example;"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos) << policy;
+  EXPECT_FALSE(r.headers.get("Refresh").has_value());
+  EXPECT_EQ(sent().size(), 1U);  // rp-a's logout token
+  EXPECT_TRUE(revoked("g-f"));
+}
+
+TEST_F(FrontchannelLogoutTest, WithARedirectThePageMovesOnAfterTheFrames) {
+  add_grant("g-f", "rp-f", "sid-1");
+  auto r = end_session("&post_logout_redirect_uri=https%3A%2F%2Ff.example%2Fbye&state=s%201");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers.get("Refresh"), "2;url=https://f.example/bye?state=s+1");
+  EXPECT_NE(r.body.find("<a href=\"https://f.example/bye?state=s+1\">"), std::string::npos);
+  EXPECT_NE(r.body.find("<iframe"), std::string::npos);
+}
+
+TEST_F(FrontchannelLogoutTest, WithoutFrontchannelClientsTheRedirectIsImmediate) {
+  add_grant("g-a", "rp-a", "sid-1");
+  auto r = end_session("&post_logout_redirect_uri=https%3A%2F%2Ff.example%2Fbye");
+  EXPECT_EQ(r.status, 303) << r.body;
+  EXPECT_EQ(r.headers.get("Location"), "https://f.example/bye");
 }
 
 TEST_F(BackchannelLogoutTest, ASessionWithoutGrantsTellsNobody) {
