@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/space_list.h"
 #include "jose/jose.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_metadata.h"
@@ -53,10 +54,6 @@ std::optional<std::string> pem_certificate_der(const std::string& pem) {
   auto* out = reinterpret_cast<unsigned char*>(der.data());
   i2d_X509(cert.get(), &out);
   return der;
-}
-
-bool contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
 }
 
 // The client's yes/no settings: a flag that sets each, and on update a --no- flag that clears it.
@@ -201,7 +198,7 @@ Result<std::vector<std::string>, Failure> parse_scopes(const std::vector<std::st
           Failure{kExitBadInput, "--scope " + value + ": not a valid scope (RFC 6749 §3.3)"});
     }
     for (std::string& token : *tokens) {
-      if (!contains(out, token)) out.push_back(std::move(token));
+      if (!list_contains(out, token)) out.push_back(std::move(token));
     }
   }
   return out;
@@ -320,7 +317,7 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     }
     c.grant_types.clear();
     for (const std::string& g : o.grant_types) {
-      if (!contains(c.grant_types, g)) c.grant_types.push_back(g);
+      if (!list_contains(c.grant_types, g)) c.grant_types.push_back(g);
     }
   }
   for (auto [name, values, field] :
@@ -333,7 +330,7 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       if (auto problem = oauth::redirect_uri_problem(uri)) {
         return bad(std::string(name) + " " + uri + ": " + *problem);
       }
-      if (!contains(*field, uri)) field->push_back(uri);
+      if (!list_contains(*field, uri)) field->push_back(uri);
     }
   }
   if (o.given("--scope")) {
@@ -347,7 +344,7 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       if (a.empty() || a.find_first_of(" \t\r\n") != std::string::npos) {
         return bad("--audience must be a non-empty name or URI without spaces");
       }
-      if (!contains(c.audiences, a)) c.audiences.push_back(a);
+      if (!list_contains(c.audiences, a)) c.audiences.push_back(a);
     }
   }
   if (o.given("--access-token-format")) {

@@ -2,7 +2,9 @@
 // §7.1) are written: one joiner for the authorization server, the SDK and the gateway.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tessera {
@@ -14,6 +16,11 @@ inline std::string join_space_list(const std::vector<std::string>& items) {
     out += item;
   }
   return out;
+}
+
+// Whether `items` (scopes, grant types, URIs, audiences) holds `value`, compared exactly.
+inline bool list_contains(const std::vector<std::string>& items, std::string_view value) {
+  return std::find(items.begin(), items.end(), value) != items.end();
 }
 
 }  // namespace tessera

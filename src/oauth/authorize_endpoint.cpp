@@ -6,6 +6,7 @@
 #include "core/audit.h"
 #include "core/base64url.h"
 #include "core/crypto.h"
+#include "core/space_list.h"
 #include "oauth/device.h"
 #include "oauth/discovery.h"
 #include "oauth/pages.h"
@@ -17,10 +18,6 @@ namespace tessera::oauth {
 namespace {
 
 constexpr size_t kMaxFormParameters = 16;
-
-bool contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
 
 // RFC 6749 §3.1: POST to the authorization endpoint is form-encoded like GET's query.
 Result<http::Params, std::string> request_params(const http::Request& request) {
@@ -39,7 +36,7 @@ std::string client_name(const AuthorizationRequest& request) { return request.cl
 // The client asked for the second factor (OpenID Core §3.1.2.1 acr_values, "the stronger level
 // of assurance" of the seeds).
 bool wants_mfa(const AuthorizationRequest& request) {
-  return contains(request.acr_values, kAcrMfa);
+  return list_contains(request.acr_values, kAcrMfa);
 }
 
 // The user has just authenticated in this interaction: prompt=login and max_age (OpenID Core
@@ -399,7 +396,7 @@ http::Response AuthorizeEndpoint::proceed(Context& ctx, const Flow& flow) const 
       auto consent = store_.consents().find(session.user_id, r.client_id);
       if (!consent) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
       granted = *consent && std::all_of(r.scopes.begin(), r.scopes.end(), [&](const auto& s) {
-        return contains((*consent)->scopes, s);
+        return list_contains((*consent)->scopes, s);
       });
     }
     if (!granted) {
@@ -422,7 +419,7 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
   // The request was checked at /authorize, up to interaction_lifetime ago: the client's
   // registration may have changed since (a redirect URI withdrawn, a scope taken away).
   const auto still = [&](const std::vector<std::string>& allowed, const std::string& v) {
-    return contains(allowed, v);
+    return list_contains(allowed, v);
   };
   const bool device_flow = r.device_code_hash.has_value();
   if ((device_flow ? !still(client.grant_types, std::string(kDeviceCodeGrantType))

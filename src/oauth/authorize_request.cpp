@@ -6,6 +6,7 @@
 
 #include "core/base64url.h"
 #include "core/crypto.h"
+#include "core/space_list.h"
 #include "oauth/scope.h"
 
 namespace tessera::oauth {
@@ -49,10 +50,6 @@ std::vector<std::string> split_spaces(std::string_view text) {
   return out;
 }
 
-bool contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
 // RFC 8707 §2: an absolute URI without a fragment; logical names are also accepted by
 // grant_audiences at the token endpoint. Here: one of the client's audiences.
 std::optional<AuthorizeRedirectError> check_resources(const http::Params& params,
@@ -63,11 +60,11 @@ std::optional<AuthorizeRedirectError> check_resources(const http::Params& params
     if (value.empty() || value.find('#') != std::string::npos) {
       return AuthorizeRedirectError{"invalid_target", "resource must be an absolute URI"};
     }
-    if (!contains(client.audiences, value)) {
+    if (!list_contains(client.audiences, value)) {
       return AuthorizeRedirectError{"invalid_target",
                                     "the client may not ask for resource " + value};
     }
-    if (!contains(out, value)) out.push_back(value);
+    if (!list_contains(out, value)) out.push_back(value);
   }
   return std::nullopt;
 }
@@ -125,7 +122,7 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
   if (*response_type != "code") {
     return E{"unsupported_response_type", "only response_type=code is supported"};
   }
-  if (!contains(client.grant_types, "authorization_code")) {
+  if (!list_contains(client.grant_types, "authorization_code")) {
     return E{"unauthorized_client", "the client may not use the authorization code grant"};
   }
   // RFC 6749 §3.3 scope; omitted: the client's default (its allow-list).
@@ -188,10 +185,10 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
 
 }  // namespace
 
-bool AuthorizationRequest::openid() const { return contains(scopes, "openid"); }
+bool AuthorizationRequest::openid() const { return list_contains(scopes, "openid"); }
 
 bool AuthorizationRequest::has_prompt(std::string_view value) const {
-  return contains(prompt, value);
+  return list_contains(prompt, value);
 }
 
 std::string_view to_string(ResponseMode mode) {
@@ -348,7 +345,7 @@ std::optional<LoopbackUri> split_loopback(std::string_view uri) {
 
 bool redirect_uri_registered(const std::vector<std::string>& registered,
                              std::string_view requested) {
-  if (contains(registered, requested)) return true;
+  if (list_contains(registered, requested)) return true;
   auto asked = split_loopback(requested);
   if (!asked) return false;
   return std::any_of(registered.begin(), registered.end(), [&](const std::string& r) {

@@ -5,16 +5,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/space_list.h"
 #include "oauth/device.h"
 #include "oauth/jwt_bearer.h"
 #include "oauth/scope.h"
 
 namespace tessera::oauth {
 namespace {
-
-bool contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -122,11 +119,11 @@ std::optional<std::string> client_consistency_problem(const store::Client& c) {
            "self_signed_tls_client_auth";
   }
   if (c.grant_types.empty()) return "a client needs at least one grant type";
-  if (contains(c.grant_types, "client_credentials") && c.type == store::ClientType::kPublic) {
+  if (list_contains(c.grant_types, "client_credentials") && c.type == store::ClientType::kPublic) {
     return "client_credentials is for confidential clients only (RFC 6749 §4.4)";
   }
   // RFC 9700 §2.1 / OAuth 2.1 §2.3.1: redirect URIs are registered, exactly, for the code flow.
-  if (contains(c.grant_types, "authorization_code") && c.redirect_uris.empty()) {
+  if (list_contains(c.grant_types, "authorization_code") && c.redirect_uris.empty()) {
     return "authorization_code needs at least one redirect URI";
   }
   return std::nullopt;
@@ -152,7 +149,7 @@ json::Json client_metadata_json(const store::Client& c) {
     out["frontchannel_logout_uri"] = c.frontchannel_logout_uri;
   }
   // RFC 7591 §2.1: the response types that go with the grant types.
-  out["response_types"] = contains(c.grant_types, "authorization_code")
+  out["response_types"] = list_contains(c.grant_types, "authorization_code")
                               ? json::Json::array({"code"})
                               : json::Json::array();
   if (c.tls_client_auth_name) {

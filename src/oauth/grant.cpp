@@ -3,18 +3,13 @@
 #include <algorithm>
 
 #include "core/crypto.h"
+#include "core/space_list.h"
 #include "oauth/scope.h"
 #include "oauth/token_resolver.h"
 #include "oauth/tokens.h"
 
 namespace tessera::oauth {
-namespace {
-
-bool contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void GrantRegistry::add(std::unique_ptr<Grant> grant) { grants_.push_back(std::move(grant)); }
 
@@ -106,10 +101,10 @@ Result<std::vector<std::string>, OAuthError> token_audiences(const http::Params&
   for (const auto& [name, value] : params) {
     if (name != "resource") continue;
     // RFC 8707 §2.2: the resource must be one the grant covers.
-    if (!contains(allowed, value)) {
+    if (!list_contains(allowed, value)) {
       return Err(OAuthError::invalid_target("resource " + value + " is not covered by the grant"));
     }
-    if (!contains(out, value)) out.push_back(value);
+    if (!list_contains(out, value)) out.push_back(value);
   }
   if (out.empty()) out = std::move(allowed);
   return out;
@@ -216,7 +211,7 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
     out.response.refresh_token = std::move(minted.value);
     out.records.push_back(std::move(*minted.record));
   }
-  if (contains(scopes, "openid")) {
+  if (list_contains(scopes, "openid")) {
     IdTokenRequest id;
     id.subject = grant.subject;
     id.client_id = client.client_id;

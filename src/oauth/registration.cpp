@@ -4,6 +4,7 @@
 #include <array>
 
 #include "core/crypto.h"
+#include "core/space_list.h"
 #include "http/bearer.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_metadata.h"
@@ -40,10 +41,6 @@ constexpr size_t kMaxBody = size_t{64} * 1024;
 
 template <size_t N>
 bool is_one_of(const std::array<std::string_view, N>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-bool contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
@@ -148,7 +145,7 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
         type_error = std::string(name) + " must be an array of strings";
         return std::nullopt;
       }
-      if (!contains(out, v.get_ref<const std::string&>())) out.push_back(v.get<std::string>());
+      if (!list_contains(out, v.get_ref<const std::string&>())) out.push_back(v.get<std::string>());
     }
     return out;
   };
@@ -216,7 +213,7 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
                       "client_credentials or urn:ietf:params:oauth:grant-type:device_code");
     }
   }
-  const bool code_flow = contains(c.grant_types, "authorization_code");
+  const bool code_flow = list_contains(c.grant_types, "authorization_code");
   const std::vector<std::string> response_types =
       list_member("response_types")
           .value_or(code_flow ? std::vector<std::string>{"code"} : std::vector<std::string>{});
@@ -225,7 +222,7 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
       return fail(kInvalidClientMetadata, "response type " + r + " is not supported: only code");
     }
   }
-  if (code_flow != contains(response_types, "code")) {
+  if (code_flow != list_contains(response_types, "code")) {
     return fail(kInvalidClientMetadata,
                 "grant_types and response_types disagree: authorization_code goes with the "
                 "code response type (RFC 7591 §2.1)");
@@ -251,7 +248,7 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
     auto scopes = parse_scope(*scope);
     if (!scopes) return fail(kInvalidClientMetadata, "scope is malformed (RFC 6749 §3.3)");
     for (const std::string& s : *scopes) {
-      if (!contains(options_.scopes, s)) {
+      if (!list_contains(options_.scopes, s)) {
         return fail(kInvalidClientMetadata, "scope " + s + " may not be registered");
       }
     }

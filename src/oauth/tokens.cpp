@@ -4,6 +4,7 @@
 
 #include "core/base64url.h"
 #include "core/crypto.h"
+#include "core/space_list.h"
 #include "oauth/scope.h"
 
 namespace tessera::oauth {
@@ -109,7 +110,6 @@ Result<MintedToken, OAuthError> TokenService::access_token(const store::Client& 
   bool audience_wants_jwt = false;
   // RFC 8707: a scope stays when an audience takes it; an audience without a list takes all.
   bool every_scope = false;
-  std::vector<bool> taken(s.scopes.size(), false);
   for (const std::string& audience : s.audiences) {
     auto policy = audiences_.find(audience);
     if (policy == audiences_.end() || !policy->second.scopes) every_scope = true;
@@ -118,26 +118,19 @@ Result<MintedToken, OAuthError> TokenService::access_token(const store::Client& 
     if (p.access_token_format == store::AccessTokenFormat::kOpaque) audience_wants_opaque = true;
     if (p.access_token_format == store::AccessTokenFormat::kJwt) audience_wants_jwt = true;
     if (p.max_access_token_lifetime) lifetime = std::min(lifetime, *p.max_access_token_lifetime);
-    if (!p.scopes) continue;
-    for (size_t i = 0; i < s.scopes.size(); ++i) {
-      if (std::find(p.scopes->begin(), p.scopes->end(), s.scopes[i]) != p.scopes->end()) {
-        taken[i] = true;
-      }
-    }
   }
-  std::optional<TokenSubject> narrowed;
-  if (!every_scope) {
-    narrowed = s;
-    narrowed->scopes.clear();
-    for (size_t i = 0; i < s.scopes.size(); ++i) {
-      if (taken[i]) narrowed->scopes.push_back(s.scopes[i]);
-    }
-  }
-  return mint_access_token(
-      narrowed ? *narrowed : s, now, lifetime,
+  const bool opaque =
       audience_wants_opaque ||
-          (!audience_wants_jwt && client.access_token_format == store::AccessTokenFormat::kOpaque),
-      not_after);
+      (!audience_wants_jwt && client.access_token_format == store::AccessTokenFormat::kOpaque);
+  if (every_scope) return mint_access_token(s, now, lifetime, opaque, not_after);
+  // Every audience has a scope list here.
+  TokenSubject narrowed = s;
+  std::erase_if(narrowed.scopes, [&](const std::string& scope) {
+    return std::none_of(s.audiences.begin(), s.audiences.end(), [&](const std::string& a) {
+      return list_contains(*audiences_.at(a).scopes, scope);
+    });
+  });
+  return mint_access_token(narrowed, now, lifetime, opaque, not_after);
 }
 
 Result<MintedToken, OAuthError> TokenService::mint_access_token(

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/space_list.h"
 #include "oauth/grant.h"
 #include "oauth/resource_indicator.h"
 #include "oauth/scope.h"
@@ -32,10 +33,6 @@ constexpr int kMaxActorChain = 8;
 // unacceptable based on policy" MUST be answered with invalid_request.
 OAuthError unacceptable_token(std::string description) {
   return OAuthError::invalid_request(std::move(description));
-}
-
-bool contains(const std::vector<std::string>& list, std::string_view value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
 }
 
 // Who is acting: `sub` and the client it acts through (RFC 8693 §4.1, §4.3).
@@ -194,8 +191,9 @@ class TokenExchangeGrant final : public Grant {
         return Err(unacceptable_token("the subject token's may_act does not name the actor " +
                                       actor.subject));
       }
-    } else if (std::none_of(subject->audiences.begin(), subject->audiences.end(),
-                            [&](const std::string& a) { return contains(client.audiences, a); })) {
+    } else if (std::none_of(
+                   subject->audiences.begin(), subject->audiences.end(),
+                   [&](const std::string& a) { return list_contains(client.audiences, a); })) {
       return Err(unacceptable_token("the subject token was not issued to this client's audience"));
     }
 
@@ -280,7 +278,7 @@ class TokenExchangeGrant final : public Grant {
     if (!requested) {
       std::vector<std::string> shared;
       for (const std::string& s : granted) {
-        if (contains(allowed, s)) shared.push_back(s);
+        if (list_contains(allowed, s)) shared.push_back(s);
       }
       if (shared.empty()) {
         return Err(
@@ -291,10 +289,10 @@ class TokenExchangeGrant final : public Grant {
     auto parsed = parse_scope(*requested);
     if (!parsed) return Err(OAuthError::invalid_scope("scope is not a space-delimited token list"));
     for (const std::string& s : *parsed) {
-      if (!contains(allowed, s)) {
+      if (!list_contains(allowed, s)) {
         return Err(OAuthError::invalid_scope("scope " + s + " is not allowed for this client"));
       }
-      if (!contains(granted, s)) {
+      if (!list_contains(granted, s)) {
         return Err(
             OAuthError::invalid_scope("scope " + s + " was not granted to the subject token"));
       }

@@ -74,6 +74,23 @@ class BackchannelLogoutTest : public AuthorizationServerTest {
     EXPECT_TRUE(s && *s);
     return **s;
   }
+  // GET /end_session in alice's browser with an ID token of `client_id` for session sid-1 as
+  // id_token_hint (so the sign-out is immediate), and `query` appended.
+  http::Response end_session(const std::string& client_id, const std::string& query = {}) {
+    start_tokens(kIssuer);
+    IdTokenRequest id;
+    id.subject = alice_.id;
+    id.client_id = client_id;
+    id.sid = "sid-1";
+    id.auth_time = clock_.now();
+    auto hint = service_->id_token(id);
+    EXPECT_TRUE(hint);
+    http::Request r;
+    r.set_method("GET");
+    r.set_target("/end_session?id_token_hint=" + (hint ? *hint : std::string()) + query);
+    r.mutable_headers().add("Cookie", std::string(kSessionCookie) + "=" + session_cookie_);
+    return call(r);
+  }
   std::vector<Sent> sent() {
     as_->sessions().wait_idle();
     std::lock_guard lock(mutex_);
@@ -137,20 +154,7 @@ TEST_F(BackchannelLogoutTest, ClientsThatFailDoNotKeepTheSessionAlive) {
 
 TEST_F(BackchannelLogoutTest, EndSessionWithAHintOfThisSessionTellsTheClients) {
   add_grant("g-a", "rp-a", "sid-1");
-  ASSERT_NO_FATAL_FAILURE(start_tokens(kIssuer));
-  IdTokenRequest id;
-  id.subject = alice_.id;
-  id.client_id = "rp-a";
-  id.sid = "sid-1";
-  id.auth_time = clock_.now();
-  id.lifetime = 300;
-  auto hint = service_->id_token(id);
-  ASSERT_TRUE(hint);
-  http::Request r;
-  r.set_method("GET");
-  r.set_target("/end_session?id_token_hint=" + *hint);
-  r.mutable_headers().add("Cookie", std::string(kSessionCookie) + "=" + session_cookie_);
-  auto response = call(r);
+  auto response = end_session("rp-a");
   EXPECT_EQ(response.status, 200) << response.body;
   const std::vector<Sent> posts = sent();
   ASSERT_EQ(posts.size(), 1U);
@@ -169,21 +173,6 @@ class FrontchannelLogoutTest : public BackchannelLogoutTest {
     c.post_logout_redirect_uris = {"https://f.example/bye"};
     ASSERT_TRUE(store_->clients().update(c));
   }
-  http::Response end_session(const std::string& query) {
-    start_tokens(kIssuer);
-    IdTokenRequest id;
-    id.subject = alice_.id;
-    id.client_id = "rp-f";
-    id.sid = "sid-1";
-    id.auth_time = clock_.now();
-    auto hint = service_->id_token(id);
-    EXPECT_TRUE(hint);
-    http::Request r;
-    r.set_method("GET");
-    r.set_target("/end_session?id_token_hint=" + (hint ? *hint : std::string()) + query);
-    r.mutable_headers().add("Cookie", std::string(kSessionCookie) + "=" + session_cookie_);
-    return call(r);
-  }
 };
 
 TEST_F(FrontchannelLogoutTest, MetadataAdvertisesFrontchannelLogoutWithSessions) {
@@ -194,7 +183,7 @@ TEST_F(FrontchannelLogoutTest, MetadataAdvertisesFrontchannelLogoutWithSessions)
 TEST_F(FrontchannelLogoutTest, SignedOutPageFramesTheClientsOfTheSession) {
   add_grant("g-f", "rp-f", "sid-1");
   add_grant("g-a", "rp-a", "sid-1");  // back-channel only: no frame
-  auto r = end_session("");
+  auto r = end_session("rp-f");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("<iframe src=\"https://f.example/logout?tenant=1&amp;iss=https%3A%2F%2Fas."
                         "example&amp;sid=sid-1\" hidden"),
@@ -211,7 +200,8 @@ TEST_F(FrontchannelLogoutTest, SignedOutPageFramesTheClientsOfTheSession) {
 
 TEST_F(FrontchannelLogoutTest, WithARedirectThePageMovesOnAfterTheFrames) {
   add_grant("g-f", "rp-f", "sid-1");
-  auto r = end_session("&post_logout_redirect_uri=https%3A%2F%2Ff.example%2Fbye&state=s%201");
+  auto r =
+      end_session("rp-f", "&post_logout_redirect_uri=https%3A%2F%2Ff.example%2Fbye&state=s%201");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers.get("Refresh"), "2;url=https://f.example/bye?state=s+1");
   EXPECT_NE(r.body.find("<a href=\"https://f.example/bye?state=s+1\">"), std::string::npos);
@@ -220,7 +210,7 @@ TEST_F(FrontchannelLogoutTest, WithARedirectThePageMovesOnAfterTheFrames) {
 
 TEST_F(FrontchannelLogoutTest, WithoutFrontchannelClientsTheRedirectIsImmediate) {
   add_grant("g-a", "rp-a", "sid-1");
-  auto r = end_session("&post_logout_redirect_uri=https%3A%2F%2Ff.example%2Fbye");
+  auto r = end_session("rp-f", "&post_logout_redirect_uri=https%3A%2F%2Ff.example%2Fbye");
   EXPECT_EQ(r.status, 303) << r.body;
   EXPECT_EQ(r.headers.get("Location"), "https://f.example/bye");
 }
