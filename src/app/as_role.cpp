@@ -46,6 +46,11 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
       options.registration.software_statement_issuers.push_back({trusted.issuer, trusted.jwks_uri});
     }
   }
+  oauth::AuthorizationDetailsTypes::Map details_types;
+  for (const auto& [type, settings] : config.authorization_details_types) {
+    details_types[type] = {settings.description, settings.schema};
+  }
+  options.authorization_details_types = oauth::AuthorizationDetailsTypes(std::move(details_types));
   options.mutual_tls = config.mutual_tls;
   options.self_signed_certificates = config.self_signed_certificates;
   if (config.mtls) options.mtls_endpoint_base = config.mtls->url;

@@ -102,6 +102,7 @@ struct MetadataOptions {
   std::vector<std::string> post_logout_redirect_uris;
   std::vector<std::string> scopes;
   std::vector<std::string> audiences;
+  std::vector<std::string> details_types;  // RFC 9396 §10.2
   std::string access_token_format;
   int64_t access_token_lifetime = 0;
   int64_t refresh_token_lifetime = 0;
@@ -143,6 +144,9 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
                   "Post-logout redirect URI (repeatable)");
   cmd->add_option("--scope", o.scopes, "Allowed scopes (repeatable or space-separated)");
   cmd->add_option("--audience", o.audiences, "Allowed audience / resource (repeatable)");
+  cmd->add_option("--authorization-details-type", o.details_types,
+                  "RFC 9396 authorization details type the client may ask for (repeatable; none: "
+                  "every type the server knows)");
   cmd->add_option("--access-token-format", o.access_token_format, "jwt or opaque");
   cmd->add_option("--access-token-lifetime", o.access_token_lifetime, "Seconds (1-86400)");
   cmd->add_option("--refresh-token-lifetime", o.refresh_token_lifetime,
@@ -347,6 +351,17 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       if (!list_contains(c.audiences, a)) c.audiences.push_back(a);
     }
   }
+  if (o.given("--authorization-details-type")) {
+    c.authorization_details_types.clear();
+    for (const std::string& t : o.details_types) {
+      if (t.empty() || t.find_first_of(" \t\r\n") != std::string::npos) {
+        return bad("--authorization-details-type must be a type name without spaces");
+      }
+      if (!list_contains(c.authorization_details_types, t)) {
+        c.authorization_details_types.push_back(t);
+      }
+    }
+  }
   if (o.given("--access-token-format")) {
     auto format = store::parse_access_token_format(o.access_token_format);
     if (!format) return bad("--access-token-format " + o.access_token_format + ": jwt or opaque");
@@ -490,6 +505,7 @@ void print_client_text(const store::Client& c) {
   std::printf("post-logout redirect uris:  %s\n", joined(c.post_logout_redirect_uris).c_str());
   std::printf("scope:                      %s\n", joined(c.scopes).c_str());
   std::printf("audiences:                  %s\n", joined(c.audiences).c_str());
+  std::printf("authorization details:      %s\n", joined(c.authorization_details_types).c_str());
   std::printf("access token:               %s, %llds\n",
               std::string(store::to_string(c.access_token_format)).c_str(),
               static_cast<long long>(c.access_token_lifetime));

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/json_schema.h"
+
 namespace tessera::app {
 namespace {
 
@@ -278,12 +280,63 @@ void read_registration(const Reader& r, const YAML::Node& n, AsConfig& a) {
   }
 }
 
+// A YAML value as JSON: plain scalars that read as null, booleans or numbers become those (YAML
+// 1.2 core schema), quoted scalars stay strings.
+json::Json yaml_to_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    json::Json out = json::Json::object();
+    for (const auto& kv : n) out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+    return out;
+  }
+  if (n.IsSequence()) {
+    json::Json out = json::Json::array();
+    for (const auto& item : n) out.push_back(yaml_to_json(item));
+    return out;
+  }
+  if (!n.IsScalar()) return nullptr;
+  const std::string text = n.Scalar();
+  if (n.Tag() != "!") {
+    if (text == "null" || text == "~" || text.empty()) return nullptr;
+    if (text == "true") return true;
+    if (text == "false") return false;
+    if (auto number = json::parse_strict(text, {.max_bytes = 64, .max_depth = 1});
+        number && number->is_number()) {
+      return *number;
+    }
+  }
+  return text;
+}
+
+// as.authorization_details_types (RFC 9396): <type>: {description, schema}.
+void read_authorization_details_types(const Reader& r, const YAML::Node& n, AsConfig& a) {
+  const std::string key = "as.authorization_details_types";
+  if (!n.IsMap()) r.fail(n, key, "expected a mapping of type names");
+  for (const auto& kv : n) {
+    const std::string type = kv.first.as<std::string>();
+    const std::string at = key + "." + type;
+    if (type.empty() || type.find_first_of(" \t\r\n") != std::string::npos) {
+      r.fail(kv.first, at, "a type name is non-empty and has no spaces");
+    }
+    r.expect_map(kv.second, at, {"description", "schema"});
+    AuthorizationDetailsTypeConfig& c = a.authorization_details_types[type];
+    if (kv.second["description"]) {
+      c.description = r.str(kv.second["description"], at + ".description");
+    }
+    if (!kv.second["schema"]) r.fail(kv.second, at + ".schema", "required (a JSON Schema)");
+    c.schema = yaml_to_json(kv.second["schema"]);
+    if (auto problem = json::schema_problem(c.schema)) {
+      r.fail(kv.second["schema"], at + ".schema", *problem);
+    }
+  }
+}
+
 void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
-  r.expect_map(n, "as",
-               {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime",
-                "scopes_supported", "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
-                "require_pushed_authorization_requests", "mtls", "fapi2",
-                "require_signed_request_object", "jwt_bearer_issuers", "registration"});
+  r.expect_map(
+      n, "as",
+      {"issuer", "signing_alg", "secret_key_file", "access_token_lifetime", "scopes_supported",
+       "audiences", "dpop_nonce_seconds", "dpop_nonce_secret_file",
+       "require_pushed_authorization_requests", "mtls", "fapi2", "require_signed_request_object",
+       "jwt_bearer_issuers", "registration", "authorization_details_types"});
   if (!n["issuer"]) r.fail(n, "as.issuer", "required");
   if (n["mtls"]) {
     const YAML::Node& m = n["mtls"];
@@ -319,6 +372,9 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   if (n["fapi2"]) a.fapi2 = r.boolean(n["fapi2"], "as.fapi2");
   if (n["jwt_bearer_issuers"]) read_jwt_bearer_issuers(r, n["jwt_bearer_issuers"], a);
   if (n["registration"]) read_registration(r, n["registration"], a);
+  if (n["authorization_details_types"]) {
+    read_authorization_details_types(r, n["authorization_details_types"], a);
+  }
   a.issuer = r.str(n["issuer"], "as.issuer");
   if (!is_valid_issuer(a.issuer)) {
     r.fail(n["issuer"], "as.issuer",

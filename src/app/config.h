@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
 
@@ -88,6 +89,12 @@ struct RegistrationConfig {
   std::vector<TrustedIssuerConfig> software_statement_issuers;  // RFC 7591 §2.3
 };
 
+// RFC 9396: one authorization details type (as.authorization_details_types.<type>).
+struct AuthorizationDetailsTypeConfig {
+  std::string description;   // the consent page's heading; empty: the type's name
+  json::Json schema = true;  // core/json_schema.h subset, checked when loaded
+};
+
 // The authorization server (`as` role).
 struct AsConfig {
   std::string issuer;                 // https URL (http only on loopback); no query or fragment
@@ -104,6 +111,8 @@ struct AsConfig {
   std::vector<JwtBearerIssuerConfig> jwt_bearer_issuers;  // RFC 7523 §2.1
   bool require_signed_request_object = false;             // RFC 9101 §10.5, for every client
   std::optional<RegistrationConfig> registration;         // RFC 7591: absent, off
+  // RFC 9396 rich authorization requests: the types accepted; empty: none.
+  std::map<std::string, AuthorizationDetailsTypeConfig> authorization_details_types;
   // Derived: some listener asks clients for certificates (as.mtls, or http.tls.client_auth
   // other than none), so RFC 8705 client authentication and bound tokens are offered; and one
   // accepts certificates of any issuer (as.mtls, or optional_any_issuer), so the self-signed

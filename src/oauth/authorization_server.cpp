@@ -38,8 +38,13 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                         options_.profile.fapi2});
   tokens_ = std::make_unique<TokenService>(options_.issuer, *keys_, clock, options_.audiences);
   resolver_ = std::make_unique<TokenResolver>(options_.issuer, *keys_, store.grants(), clock);
-  const GrantContext context{*tokens_,   store.grants(), clock,
-                             *resolver_, store.users(),  options_.profile};
+  const GrantContext context{*tokens_,
+                             store.grants(),
+                             clock,
+                             *resolver_,
+                             store.users(),
+                             options_.profile,
+                             options_.authorization_details_types};
   grants_ = make_grant_registry(context);
   if (!options_.jwt_bearer.issuers.empty()) {
     JwtBearerOptions jwt_bearer = options_.jwt_bearer;
@@ -60,13 +65,15 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
   authorize.secure_cookies = options_.issuer.rfind("https://", 0) == 0;
   authorize.require_pushed_authorization_requests = options_.require_pushed_authorization_requests;
   authorize.profile = options_.profile;
+  authorize.authorization_details_types = options_.authorization_details_types;
   session_ender_ = std::make_unique<SessionEnder>(store, *clients_, *tokens_, options_.logout_post);
   authorize_ = std::make_unique<AuthorizeEndpoint>(std::move(authorize), *clients_, *client_auth_,
                                                    store, *authenticator_, *sealer_, *keys_,
                                                    *session_ender_, clock);
   par_ = std::make_unique<ParEndpoint>(
-      ParOptions{options_.issuer, options_.mtls_endpoint_base, 60, options_.profile}, *client_auth_,
-      store.grants(), store.replay_cache(), *dpop_, clock);
+      ParOptions{options_.issuer, options_.mtls_endpoint_base, 60, options_.profile,
+                 options_.authorization_details_types},
+      *client_auth_, store.grants(), store.replay_cache(), *dpop_, clock);
   device_ = std::make_unique<DeviceAuthorizationEndpoint>(DeviceOptions{options_.issuer},
                                                           *client_auth_, store.grants(), clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(
@@ -95,8 +102,14 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                        options_.self_signed_certificates || !options_.mtls_endpoint_base.empty(),
                        options_.mtls_endpoint_base,
                        options_.profile});
+  // RFC 9396 §10.1.
+  if (!options_.authorization_details_types.empty()) {
+    metadata_["authorization_details_types_supported"] =
+        options_.authorization_details_types.names();
+  }
   if (options_.registration.enabled) {
     RegistrationOptions registration = options_.registration;
+    registration.authorization_details_types = options_.authorization_details_types;
     registration.issuer = options_.issuer;
     registration.profile = options_.profile;
     registration.mutual_tls = options_.mutual_tls || !options_.mtls_endpoint_base.empty();

@@ -14,6 +14,7 @@
 #include "identity/authenticator.h"
 #include "identity/login_throttle.h"
 #include "jose/jose.h"
+#include "oauth/authorization_details.h"
 #include "oauth/authorize_endpoint.h"
 #include "oauth/backchannel_logout.h"
 #include "oauth/client_auth.h"
@@ -68,6 +69,9 @@ struct AuthorizationServerOptions {
   // RFC 7591 / RFC 7592: dynamic client registration (issuer, profile and mutual_tls are
   // filled in by the server).
   RegistrationOptions registration;
+  // RFC 9396: the authorization details types the server takes, each with its schema; empty:
+  // authorization_details are refused wherever they come.
+  AuthorizationDetailsTypes authorization_details_types;
   AudiencePolicies audiences;     // per resource server: token format, lifetime
   int64_t client_cache_ttl = 30;  // seconds
   // OpenID Connect Back-Channel Logout: how logout tokens are POSTed; empty: HTTP (tests put a

@@ -219,6 +219,8 @@ http::Response AuthorizeEndpoint::consent_page(Context& ctx, const Flow& flow) c
   auto user = store_.users().find_by_id(flow.session->user_id);
   if (user && *user) page.username = (*user)->username;
   page.scopes = flow.request.scopes;
+  page.authorization_details =
+      options_.authorization_details_types.summarize(flow.request.authorization_details);
   // RFC 8628 §5.4: a device request says so and shows its code, so a user sent a link by
   // someone else can tell it is not their own device.
   if (flow.request.device_user_code) {
@@ -303,7 +305,8 @@ http::Response AuthorizeEndpoint::authorize(const http::Request& request) const 
     }
     *params = std::move(**taken);
   }
-  auto parsed = parse_authorization_request(*params, client.get(), clock_.now());
+  auto parsed = parse_authorization_request(*params, client.get(), clock_.now(),
+                                            options_.authorization_details_types);
   // RFC 6749 §4.1.2.1: without a verified client and redirect URI, tell the user, not the
   // client.
   if (!parsed) {
@@ -389,6 +392,12 @@ http::Response AuthorizeEndpoint::proceed(Context& ctx, const Flow& flow) const 
     }
     return otp_page(ctx, r, session.user_id, session.sid, std::nullopt, 200);
   }
+  // RFC 9396 §4: the user confirms authorization details every time (parse_authorization_request
+  // added prompt=consent), which prompt=none rules out.
+  if (prompt_none && !r.authorization_details.is_null()) {
+    return redirect_error(ctx, r, "consent_required",
+                          "authorization_details need the user's consent every time");
+  }
   // OpenID Core §3.1.2.4: consent, remembered per user and client.
   if (!flow.client->skip_consent || r.has_prompt("consent")) {
     bool granted = !r.has_prompt("consent");
@@ -472,6 +481,10 @@ store::GrantRecord AuthorizeEndpoint::new_grant(const Flow& flow,
   grant.amr = session.amr;
   grant.created_at = now;
   grant.expires_at = now + client.refresh_token_lifetime;
+  // RFC 9396 §7, §9: every token of the grant carries the authorization details granted.
+  if (!r.authorization_details.is_null()) {
+    grant.claims_json = json::Json{{"authorization_details", r.authorization_details}}.dump();
+  }
   return grant;
 }
 

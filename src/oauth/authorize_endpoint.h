@@ -17,6 +17,7 @@
 #include "http/router.h"
 #include "identity/authenticator.h"
 #include "identity/login_throttle.h"
+#include "oauth/authorization_details.h"
 #include "oauth/authorize_request.h"
 #include "oauth/backchannel_logout.h"
 #include "oauth/client_auth.h"
@@ -44,6 +45,7 @@ struct AuthorizeOptions {
   bool require_pushed_authorization_requests = false;  // RFC 9126 §5: every client must push
   int64_t response_jwt_lifetime = 300;  // JARM §2.1: exp of a JWT-secured response, seconds
   ProfileOptions profile{};             // FAPI 2.0 (PAR required), RFC 9101 §10.5, server-wide
+  AuthorizationDetailsTypes authorization_details_types{};  // RFC 9396; empty: none accepted
 };
 
 class AuthorizeEndpoint {

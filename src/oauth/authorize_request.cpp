@@ -69,8 +69,22 @@ std::optional<AuthorizeRedirectError> check_resources(const http::Params& params
   return std::nullopt;
 }
 
+// RFC 9396 §3: authorization_details, JSON in the parameter. Asking for them asks the user:
+// the consent page shows them every time (§4), so prompt gains consent.
+std::optional<AuthorizeRedirectError> check_details(std::string_view text,
+                                                    const store::Client& client,
+                                                    const AuthorizationDetailsTypes& types,
+                                                    AuthorizationRequest& r) {
+  auto details = types.parse(text, client.authorization_details_types);
+  if (!details) return AuthorizeRedirectError{"invalid_authorization_details", details.error()};
+  r.authorization_details = std::move(*details);
+  if (!r.has_prompt("none") && !r.has_prompt("consent")) r.prompt.emplace_back("consent");
+  return std::nullopt;
+}
+
 std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
                                                  const store::Client& client,
+                                                 const AuthorizationDetailsTypes& details_types,
                                                  AuthorizationRequest& r) {
   using E = AuthorizeRedirectError;
   // RFC 6749 §4.1.2.1: state goes back with every error, so it is read before anything can fail.
@@ -81,7 +95,8 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
   // RFC 6749 §3.1: parameters sent without a value are treated as omitted; none may repeat
   // (resource may, RFC 8707 §2).
   for (auto it = params.begin(); it != params.end(); ++it) {
-    if (it->second.size() > kMaxValueLength) {
+    if (it->second.size() >
+        (it->first == "authorization_details" ? kMaxAuthorizationDetailsBytes : kMaxValueLength)) {
       return E{"invalid_request", "parameter " + it->first + " is too long"};
     }
     if (it->first == "resource") continue;
@@ -179,6 +194,9 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
   r.login_hint = get("login_hint");
   if (auto acr = get("acr_values")) r.acr_values = split_spaces(*acr);
   if (auto err = check_resources(params, client, r.audiences)) return err;
+  if (auto details = get("authorization_details")) {
+    if (auto err = check_details(*details, client, details_types, r)) return err;
+  }
   // OpenID Core §3.1.2.1: nonce is optional for the code flow; kept when given.
   return std::nullopt;
 }
@@ -236,6 +254,7 @@ json::Json AuthorizationRequest::to_json() const {
   if (fresh_login) j["fresh_login"] = true;
   if (device_code_hash) j["device_code_hash"] = *device_code_hash;
   if (device_user_code) j["device_user_code"] = *device_user_code;
+  if (!authorization_details.is_null()) j["authorization_details"] = authorization_details;
   return j;
 }
 
@@ -266,15 +285,18 @@ std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::
     if (j.contains("device_user_code")) {
       r.device_user_code = j.at("device_user_code").get<std::string>();
     }
+    if (auto details = j.find("authorization_details"); details != j.end()) {
+      r.authorization_details = *details;
+    }
     return r;
   } catch (const json::Json::exception&) {
     return std::nullopt;
   }
 }
 
-Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const http::Params& params,
-                                                                        const store::Client* client,
-                                                                        int64_t now) {
+Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(
+    const http::Params& params, const store::Client* client, int64_t now,
+    const AuthorizationDetailsTypes& details_types) {
   if (params.size() > kMaxParameters) {
     return Err(AuthorizeFatal{"invalid_request", "too many parameters"});
   }
@@ -305,7 +327,7 @@ Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const ht
   } else {
     return Err(AuthorizeFatal{"invalid_request", "redirect_uri is missing"});
   }
-  parsed.error = parse_rest(params, *client, r);
+  parsed.error = parse_rest(params, *client, details_types, r);
   // OpenID Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID request.
   if (!parsed.error && r.openid() && !r.redirect_uri_given) {
     parsed.error = AuthorizeRedirectError{"invalid_request", "redirect_uri is required"};

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "http/message.h"
+#include "oauth/authorization_details.h"
 #include "store/client_store.h"
 
 namespace tessera::oauth {
@@ -53,6 +54,9 @@ struct AuthorizationRequest {
   // page, and the device polls for the outcome.
   std::optional<std::string> device_code_hash;
   std::optional<std::string> device_user_code;
+  // RFC 9396 §3: the authorization details asked for, checked against the server's types (a
+  // JSON array); null: none. The user confirms them on the consent page every time (§4).
+  json::Json authorization_details;
 
   bool openid() const;
   bool has_prompt(std::string_view value) const;
@@ -80,11 +84,11 @@ struct ParsedAuthorization {
   std::optional<AuthorizeRedirectError> error;
 };
 
-// Checks `params` (query or form) against `client` (nullptr: unknown client). `acr_supported`
-// lists the acr values the server can reach. `now` stamps issued_at.
-Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(const http::Params& params,
-                                                                        const store::Client* client,
-                                                                        int64_t now);
+// Checks `params` (query or form) against `client` (nullptr: unknown client) and the
+// authorization details types the server knows (RFC 9396). `now` stamps issued_at.
+Result<ParsedAuthorization, AuthorizeFatal> parse_authorization_request(
+    const http::Params& params, const store::Client* client, int64_t now,
+    const AuthorizationDetailsTypes& details_types = {});
 
 // Whether `requested` is one of `registered`: an exact string match (RFC 9700 §4.1.3), except
 // that a native app's loopback redirect URI (http on the IP literal 127.0.0.1 or [::1]) matches

@@ -148,6 +148,9 @@ json::Json client_metadata_json(const store::Client& c) {
   if (!c.frontchannel_logout_uri.empty()) {
     out["frontchannel_logout_uri"] = c.frontchannel_logout_uri;
   }
+  if (!c.authorization_details_types.empty()) {
+    out["authorization_details_types"] = c.authorization_details_types;  // RFC 9396 §10.2
+  }
   // RFC 7591 §2.1: the response types that go with the grant types.
   out["response_types"] = list_contains(c.grant_types, "authorization_code")
                               ? json::Json::array({"code"})

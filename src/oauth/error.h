@@ -56,6 +56,11 @@ struct OAuthError {
   static OAuthError invalid_request_object(std::string description) {
     return {400, "invalid_request_object", std::move(description)};
   }
+  // RFC 9396 §5: authorization_details of an unknown type, malformed, breaking the type's schema,
+  // or (at the token endpoint, §6) beyond what was granted.
+  static OAuthError invalid_authorization_details(std::string description) {
+    return {400, "invalid_authorization_details", std::move(description)};
+  }
   static OAuthError server_error(std::string description) {
     return {500, "server_error", std::move(description)};
   }

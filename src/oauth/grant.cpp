@@ -40,6 +40,12 @@ Result<TokenResponse, OAuthError> issue_access_token(const GrantContext& context
                                                      const TokenRequest& request,
                                                      TokenSubject subject) {
   TokenResponse response;
+  auto details = token_authorization_details(context, request, nullptr);
+  if (!details) return Err(details.error());
+  if (!details->is_null()) {
+    subject.extra["authorization_details"] = *details;  // RFC 9396 §9
+    response.authorization_details = std::move(*details);
+  }
   bind_access_token(request, subject, response);  // RFC 9449 §5
   auto token = context.tokens.access_token(request.client, subject);
   if (!token) return Err(token.error());
@@ -88,6 +94,26 @@ std::optional<OAuthError> store_minted(const GrantContext& context,
     return OAuthError::invalid_grant("the authorization was revoked");
   }
   return OAuthError::server_error("the store is unavailable");
+}
+
+Result<json::Json, OAuthError> token_authorization_details(const GrantContext& context,
+                                                           const TokenRequest& request,
+                                                           const json::Json* granted) {
+  auto asked = request.params.get("authorization_details");
+  if (!asked || asked->empty()) return granted != nullptr ? *granted : json::Json();
+  if (granted != nullptr && granted->is_null()) {
+    return Err(OAuthError::invalid_authorization_details(
+        "the grant has no authorization_details to narrow"));
+  }
+  auto details =
+      context.authorization_details_types.parse(*asked, request.client.authorization_details_types);
+  if (!details) return Err(OAuthError::invalid_authorization_details(details.error()));
+  // §6.1: "the authorization details ... MUST be a subset of the authorization details granted".
+  if (granted != nullptr && !authorization_details_within(*details, *granted)) {
+    return Err(OAuthError::invalid_authorization_details(
+        "authorization_details go beyond what was granted"));
+  }
+  return std::move(*details);
 }
 
 Result<std::vector<std::string>, OAuthError> token_audiences(const http::Params& params,
@@ -189,6 +215,17 @@ Result<MintedGrantTokens, OAuthError> mint_grant_tokens(
   // §5: "refresh tokens issued to public clients ... MUST be bound"); a confidential client's
   // refresh token is bound by its authentication instead.
   json::Json family_extra = subject.extra;
+  // RFC 9396 §6.1: the access token may carry fewer authorization details than the grant; the
+  // refresh token keeps the grant's (§6.2's refresh request may narrow again).
+  const json::Json no_details;
+  auto granted = subject.extra.find("authorization_details");
+  auto details = token_authorization_details(
+      context, request, granted != subject.extra.end() ? &*granted : &no_details);
+  if (!details) return Err(details.error());
+  if (!details->is_null()) {
+    subject.extra["authorization_details"] = *details;
+    out.response.authorization_details = std::move(*details);
+  }
   bind_access_token(request, subject, out.response);
   if (json::Json cnf = confirmation_of(request);
       !cnf.is_null() && client.type == store::ClientType::kPublic) {

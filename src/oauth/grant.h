@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "http/message.h"
+#include "oauth/authorization_details.h"
 #include "oauth/error.h"
 #include "oauth/fapi.h"
 #include "store/client_store.h"
@@ -46,6 +47,7 @@ struct TokenResponse {
   std::optional<std::string> refresh_token;
   std::optional<std::string> id_token;           // OpenID Core §3.1.3.3
   std::optional<std::string> issued_token_type;  // RFC 8693 §2.2.1
+  json::Json authorization_details;              // RFC 9396 §7; null: none
 };
 
 class Grant {
@@ -74,6 +76,7 @@ struct GrantContext {
   const TokenResolver& resolver;  // tokens presented to a grant (RFC 8693 subject_token)
   store::UserStore& users;        // a disabled or deleted user's grants issue nothing more
   ProfileOptions profile{};       // server-wide FAPI 2.0 (refresh tokens are not rotated)
+  AuthorizationDetailsTypes authorization_details_types{};  // RFC 9396; empty: none accepted
 };
 
 // The tokens of a grant about to be answered: minted, with the records that must be stored
@@ -135,6 +138,14 @@ Result<TokenResponse, OAuthError> issue_grant_tokens(const GrantContext& context
                                                      const TokenRequest& request,
                                                      const store::GrantRecord& grant,
                                                      const std::optional<std::string>& nonce);
+
+// RFC 9396 §6: the authorization details of an access token about to be issued. Under a grant
+// (`granted`: the grant's, null when it has none) the token request's `authorization_details`
+// must be within the grant's (§6.1) and omitted means the grant's. Without a grant (nullptr:
+// client credentials, §6.2; the JWT bearer grant) they are checked as at /authorize. Null: none.
+Result<json::Json, OAuthError> token_authorization_details(const GrantContext& context,
+                                                           const TokenRequest& request,
+                                                           const json::Json* granted);
 
 // The audiences of a token under a grant (RFC 8707 §2.2): the `resource` parameters of the
 // token request, each within the grant's audiences; none given: the grant's audiences, else the

@@ -2,6 +2,7 @@
 
 #include "core/base64url.h"
 #include "core/crypto.h"
+#include "core/space_list.h"
 
 namespace tessera::oauth::pages {
 
@@ -35,6 +36,10 @@ constexpr std::string_view kStyle =
     "button.secondary{margin-top:.75rem;color:var(--fg);background:transparent;"
     "border-color:var(--line)}"
     ".error{padding:.6rem .75rem;color:var(--err);background:var(--err-bg);border-radius:8px}"
+    ".detail{margin:.75rem 0;padding:.5rem .75rem;border:1px solid var(--line);border-radius:8px}"
+    ".detail h2{font-size:1rem;margin:0 0 .25rem}"
+    ".detail dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:.1rem .75rem}"
+    ".detail dt{color:var(--muted)}.detail dd{margin:0;overflow-wrap:anywhere}"
     "ul{padding-left:1.25rem}li{margin:.35rem 0}"
     "code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.95em}";
 
@@ -302,8 +307,19 @@ std::string consent(const ConsentPage& page) {
     }
     h.raw("</li>\n");
   }
-  if (page.scopes.empty()) h.raw("<li>Know that you use it</li>\n");
+  if (page.scopes.empty() && page.authorization_details.empty()) {
+    h.raw("<li>Know that you use it</li>\n");
+  }
   h.raw("</ul>\n");
+  // RFC 9396 §4: each authorization detail, its heading and members, so the user sees exactly
+  // what they allow (the amount, the account, the actions).
+  for (const auto& detail : page.authorization_details) {
+    h.raw("<section class=\"detail\"><h2>").text(detail.heading).raw("</h2>\n<dl>\n");
+    for (const auto& [name, value] : detail.members) {
+      h.raw("<dt>").text(name).raw("</dt><dd>").text(value).raw("</dd>\n");
+    }
+    h.raw("</dl></section>\n");
+  }
   if (page.device_user_code) {
     h.raw("<p>This connects a device showing the code <strong>")
         .text(*page.device_user_code)
@@ -408,13 +424,13 @@ http::Response html(int status, std::string body, std::string_view redirect_uri)
 
 http::Response logged_out_response(const std::vector<std::string>& frames,
                                    std::string_view continue_to) {
-  std::string frame_src;
+  // Each origin once, compared whole: https://rp.example is not https://rp.example:8443.
+  std::vector<std::string> origins;
   for (const std::string& frame : frames) {
-    const std::string origin = csp_form_target(frame);
-    if (origin != "'none'" && frame_src.find(origin) == std::string::npos) {
-      frame_src.append(frame_src.empty() ? "" : " ").append(origin);
-    }
+    std::string origin = csp_form_target(frame);
+    if (origin != "'none'" && !list_contains(origins, origin)) origins.push_back(std::move(origin));
   }
+  const std::string frame_src = join_space_list(origins);
   http::Response r =
       with_headers(200, logged_out(frames, continue_to), csp("'self'", "", frame_src));
   // Time for the frames to load before the browser moves on (Front-Channel Logout §3); the

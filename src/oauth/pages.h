@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "http/message.h"
+#include "oauth/authorization_details.h"
 
 namespace tessera::oauth::pages {
 
@@ -47,6 +48,8 @@ struct ConsentPage {
   std::string client_name{};
   std::string username{};
   std::vector<std::string> scopes{};
+  // RFC 9396 §4: the authorization details asked for, each under its heading.
+  std::vector<AuthorizationDetailSummary> authorization_details{};
   // RFC 8628 §5.4: the request comes from a device showing this code; the page warns the user
   // to allow only a device of their own.
   std::optional<std::string> device_user_code = std::nullopt;

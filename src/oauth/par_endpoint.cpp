@@ -95,7 +95,8 @@ Result<std::pair<std::string, int64_t>, OAuthError> ParEndpoint::push(
   // §2.1: the request is checked as /authorize would check it; errors go back here as JSON
   // (§2.3), never to a redirect URI.
   const int64_t now = clock_.now();
-  auto parsed = parse_authorization_request(params, &client, now);
+  auto parsed =
+      parse_authorization_request(params, &client, now, options_.authorization_details_types);
   if (!parsed) return Err(OAuthError{400, parsed.error().error, parsed.error().description});
   if (parsed->error) return Err(OAuthError{400, parsed->error->error, parsed->error->description});
 

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "http/message.h"
+#include "oauth/authorization_details.h"
 #include "oauth/client_auth.h"
 #include "oauth/dpop.h"
 #include "oauth/fapi.h"
@@ -25,6 +26,7 @@ struct ParOptions {
   std::string mtls_endpoint_base{};  // RFC 8705 §5: the endpoint's mTLS alias lives under it
   int64_t lifetime = 60;             // seconds a request_uri lives (RFC 9126 §2.2: "short lived")
   ProfileOptions profile{};          // FAPI 2.0, require_signed_request_object (server-wide)
+  AuthorizationDetailsTypes authorization_details_types{};  // RFC 9396; empty: none accepted
 };
 
 class ParEndpoint {

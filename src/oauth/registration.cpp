@@ -317,6 +317,14 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
       *field = std::move(*uri);
     }
   }
+  // RFC 9396 §10.2: the authorization details types the client uses, each one the server knows.
+  c.authorization_details_types =
+      list_member("authorization_details_types").value_or(std::vector<std::string>{});
+  for (const std::string& type : c.authorization_details_types) {
+    if (!options_.authorization_details_types.knows(type)) {
+      return fail(kInvalidClientMetadata, "authorization details type " + type + " is not known");
+    }
+  }
   c.backchannel_logout_session_required = bool_member("backchannel_logout_session_required");
   c.frontchannel_logout_session_required = bool_member("frontchannel_logout_session_required");
   c.dpop_bound_access_tokens = bool_member("dpop_bound_access_tokens");

@@ -28,6 +28,7 @@
 #include "core/result.h"
 #include "http/message.h"
 #include "identity/login_throttle.h"
+#include "oauth/authorization_details.h"
 #include "oauth/client_cache.h"
 #include "oauth/fapi.h"
 #include "oauth/issuer_keys.h"
@@ -52,6 +53,7 @@ struct RegistrationOptions {
   int64_t jwks_refresh_seconds = 300;
   int64_t jwks_min_refetch_seconds = 30;
   // Filled by the server.
+  AuthorizationDetailsTypes authorization_details_types;  // RFC 9396 §10.2: what clients may list
   std::string issuer;
   ProfileOptions profile;
   bool mutual_tls = false;  // the RFC 8705 methods are offered

@@ -130,6 +130,10 @@ http::Response token_response(const TokenResponse& token) {
   if (token.refresh_token) body["refresh_token"] = *token.refresh_token;
   if (token.id_token) body["id_token"] = *token.id_token;  // OpenID Core §3.1.3.3
   if (token.issued_token_type) body["issued_token_type"] = *token.issued_token_type;  // RFC 8693
+  // RFC 9396 §7: "the authorization server MUST also return the authorization details as granted".
+  if (!token.authorization_details.is_null()) {
+    body["authorization_details"] = token.authorization_details;
+  }
   http::Response r = http::Response::json(200, body);
   // RFC 6749 §5.1.
   r.headers.set("Cache-Control", "no-store");

@@ -63,9 +63,10 @@ struct ResolvedToken {
 // (RFC 8705 §3.1); nullopt when absent or not a string.
 std::optional<std::string> confirmation(const json::Json& claims, std::string_view member);
 
-// The claims besides the RFC 7662 §2.2 members that introspection passes on.
-inline constexpr const char* kExtraTokenClaims[] = {"auth_time", "acr",     "amr",
-                                                    "act",       "may_act", "cnf"};
+// The claims besides the RFC 7662 §2.2 members that introspection passes on (RFC 9396 §9.2:
+// authorization_details too).
+inline constexpr const char* kExtraTokenClaims[] = {
+    "auth_time", "acr", "amr", "act", "may_act", "cnf", "authorization_details"};
 
 class TokenResolver {
  public:

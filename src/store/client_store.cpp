@@ -211,7 +211,7 @@ constexpr std::string_view kSelectClients =
     " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
     " fapi2, require_signed_request_object, registration_token_sha256, backchannel_logout_uri,"
     " backchannel_logout_session_required, frontchannel_logout_uri,"
-    " frontchannel_logout_session_required FROM clients";
+    " frontchannel_logout_session_required, authorization_details_types FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -234,7 +234,8 @@ StoreResult<Client> client_from_row(const Row& row) {
                                                           {5, &c.redirect_uris},
                                                           {6, &c.scopes},
                                                           {7, &c.audiences},
-                                                          {12, &c.post_logout_redirect_uris}};
+                                                          {12, &c.post_logout_redirect_uris},
+                                                          {28, &c.authorization_details_types}};
   for (auto [column, field] : lists) {
     auto list = list_from_text(row.text(column));
     if (!list) return corrupt("list");
@@ -321,7 +322,8 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
                                                 "backchannel_logout_uri",
                                                 "backchannel_logout_session_required",
                                                 "frontchannel_logout_uri",
-                                                "frontchannel_logout_session_required"};
+                                                "frontchannel_logout_session_required",
+                                                "authorization_details_types"};
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
@@ -350,7 +352,8 @@ std::vector<Value> setting_values(const Client& c) {
                                text_or_null(c.backchannel_logout_uri),
                                int64_t{c.backchannel_logout_session_required},
                                text_or_null(c.frontchannel_logout_uri),
-                               int64_t{c.frontchannel_logout_session_required}};
+                               int64_t{c.frontchannel_logout_session_required},
+                               list_to_text(c.authorization_details_types)};
   return values;
 }
 

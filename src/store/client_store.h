@@ -100,6 +100,9 @@ struct Client {
   // and sid); empty: none.
   std::string frontchannel_logout_uri;
   bool frontchannel_logout_session_required = false;
+  // RFC 9396 §10.2: the authorization details types the client may ask for; empty: any the server
+  // knows (as.authorization_details_types).
+  std::vector<std::string> authorization_details_types;
 };
 
 // RFC 7591 §3: an initial access token admits dynamic registrations, `uses_left` more of them

@@ -362,6 +362,11 @@ ALTER TABLE clients ADD COLUMN frontchannel_logout_uri TEXT DEFAULT NULL;
 ALTER TABLE clients ADD COLUMN frontchannel_logout_session_required BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX grants_by_client ON grants (client_id);
 )sql"},
+    // RFC 9396 §10.2: the authorization details types a client may ask for.
+    {22, "authorization_details_types",
+     R"sql(
+ALTER TABLE clients ADD COLUMN authorization_details_types TEXT NOT NULL DEFAULT '[]';
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -128,6 +128,12 @@ class TokenExchangeGrant final : public Grant {
     if (client.type != store::ClientType::kConfidential) {
       return Err(OAuthError::unauthorized_client("token exchange needs a confidential client"));
     }
+    // RFC 9396 defines authorization_details for the grants of RFC 6749 only; ignoring them here
+    // could hand out more than the caller asked for, so they are refused.
+    if (auto details = params.get("authorization_details"); details && !details->empty()) {
+      return Err(OAuthError::invalid_authorization_details(
+          "authorization_details are not supported with token exchange"));
+    }
 
     // RFC 8693 §2.1: subject_token and subject_token_type are REQUIRED.
     auto subject_token = params.get("subject_token");

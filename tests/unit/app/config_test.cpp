@@ -283,6 +283,48 @@ TEST(Config, Registration) {
             std::string::npos);
 }
 
+// RFC 9396: as.authorization_details_types, each type's schema written in YAML and read as the
+// JSON it stands for (plain numbers and booleans typed, quoted scalars strings); a schema the
+// validator cannot apply is refused with its place.
+TEST(Config, AuthorizationDetailsTypes) {
+  const std::string head = "as:\n  issuer: https://as.example\n  authorization_details_types:\n";
+  auto r = parse_config(head +
+                            "    payment_initiation:\n"
+                            "      description: Payment\n"
+                            "      schema:\n"
+                            "        type: object\n"
+                            "        required: [creditorName]\n"
+                            "        additionalProperties: false\n"
+                            "        properties:\n"
+                            "          creditorName: {type: string, maxLength: 70}\n"
+                            "          amount: {type: number, minimum: 0.01}\n"
+                            "          code: {const: '42'}\n"
+                            "    account_information:\n"
+                            "      schema: true\n",
+                        "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  const auto& types = r->as->authorization_details_types;
+  ASSERT_EQ(types.size(), 2u);
+  const auto& payment = types.at("payment_initiation");
+  EXPECT_EQ(payment.description, "Payment");
+  EXPECT_EQ(payment.schema["additionalProperties"], false);
+  EXPECT_EQ(payment.schema["properties"]["creditorName"]["maxLength"], 70);
+  EXPECT_EQ(payment.schema["properties"]["amount"]["minimum"], 0.01);
+  EXPECT_EQ(payment.schema["properties"]["code"]["const"], "42");  // quoted: a string
+  EXPECT_EQ(payment.schema["required"], tessera::json::Json::array({"creditorName"}));
+  EXPECT_EQ(types.at("account_information").schema, true);
+
+  EXPECT_NE(error_of(head + "    p:\n      schema:\n        pattern: '^a+$'\n")
+                .find("as.authorization_details_types.p.schema"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "    p:\n      schema: {oneOf: []}\n").find("keyword not supported"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "    p:\n      description: x\n").find("required"), std::string::npos);
+  EXPECT_NE(error_of(head + "    p:\n      schema: true\n      colour: red\n").find("unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "    - p\n").find("mapping"), std::string::npos);
+}
+
 TEST(Config, PostgresNeedsAUrl) {
   EXPECT_NE(error_of("store:\n  driver: postgres\n").find("store.url"), std::string::npos);
 }

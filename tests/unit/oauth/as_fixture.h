@@ -211,6 +211,19 @@ class AuthorizationServerTest : public OAuthTest {
     return std::string(params.get("code").value_or(""));
   }
 
+  // The consent page's form answered with `decision` ("allow", "deny") by the browser of cookie
+  // `browser` (the browser-id cookie the interaction began with), in alice's session.
+  http::Response answer_consent(const http::Response& consent_page, const std::string& decision,
+                                const std::string& browser) {
+    auto r = form_request(encoded({{"csrf", hidden_field(consent_page.body, "csrf")},
+                                   {"interaction", hidden_field(consent_page.body, "interaction")},
+                                   {"decision", decision}}));
+    r.set_target("/consent");
+    r.mutable_headers().add("Cookie",
+                            browser + "; " + std::string(kSessionCookie) + "=" + session_cookie_);
+    return call(std::move(r));
+  }
+
   // Redeems `code` (issued for kRedirectUri) at the token endpoint as `client_id` with
   // `verifier`: confidential clients authenticate with their secret "ID-secret" by HTTP Basic,
   // public ones name themselves with client_id.

@@ -66,15 +66,9 @@ class DeviceTest : public AuthorizationServerTest {
     r.mutable_headers().add("Cookie", cookies);
     return call(std::move(r));
   }
-  // The consent page's form answered with `decision`.
+  // The consent page's form answered with `decision` by this test's browser.
   http::Response decide(const http::Response& consent_page, const std::string& decision) {
-    auto r = form_request(encoded({{"csrf", hidden_field(consent_page.body, "csrf")},
-                                   {"interaction", hidden_field(consent_page.body, "interaction")},
-                                   {"decision", decision}}));
-    r.set_target("/consent");
-    r.mutable_headers().add("Cookie",
-                            browser_ + "; " + std::string(kSessionCookie) + "=" + session_cookie_);
-    return call(std::move(r));
+    return answer_consent(consent_page, decision, browser_);
   }
 
   std::string browser_;

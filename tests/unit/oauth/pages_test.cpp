@@ -187,6 +187,40 @@ TEST(ConsentPage, DescribesKnownScopesAndShowsOthersRaw) {
             std::string::npos);
 }
 
+// RFC 9396 §4: each authorization detail under its heading, every member escaped.
+TEST(ConsentPage, ShowsEachAuthorizationDetailWithItsMembersEscaped) {
+  std::string body =
+      consent({.form = hostile_form(),
+               .client_name = "Shop",
+               .username = "alice",
+               .authorization_details = {
+                   {"Payment", {{"amount", "123.50 EUR"}, {"creditor", hostile("c")}}},
+                   {hostile("heading"), {{hostile("member"), "x"}}}}});
+  expect_common_shape(body);
+  EXPECT_EQ(count(body, "<section class=\"detail\">"), 2u);
+  EXPECT_NE(body.find("<h2>Payment</h2>"), std::string::npos);
+  EXPECT_NE(body.find("<dt>amount</dt><dd>123.50 EUR</dd>"), std::string::npos);
+  EXPECT_NE(body.find("<dd>" + escaped("c") + "</dd>"), std::string::npos);
+  EXPECT_NE(body.find("<h2>" + escaped("heading") + "</h2>"), std::string::npos);
+  EXPECT_NE(body.find("<dt>" + escaped("member") + "</dt>"), std::string::npos);
+  // Details alone are not "know that you use it".
+  EXPECT_EQ(body.find("Know that you use it"), std::string::npos);
+}
+
+// Front-Channel Logout: each frame's origin in frame-src once, compared whole, so an origin that
+// is a prefix of another (no port, a shorter port) is not lost.
+TEST(LoggedOut, ListsEveryFrameOriginOnceEvenWhenOneIsAPrefixOfAnother) {
+  http::Response r = logged_out_response(
+      {"https://rp.example:8443/fc", "https://rp.example/fc", "http://127.0.0.1:4000/a",
+       "http://127.0.0.1:400/b", "https://rp.example/other"},
+      "");
+  std::string policy(*r.headers.get("Content-Security-Policy"));
+  EXPECT_NE(policy.find("; frame-src https://rp.example:8443 https://rp.example "
+                        "http://127.0.0.1:4000 http://127.0.0.1:400;"),
+            std::string::npos)
+      << policy;
+}
+
 TEST(LogoutPage, AsksWithTwoDecisionsAndEscapesTheClient) {
   std::string body = logout_confirm({.form = hostile_form(), .client_name = hostile("client")});
   expect_common_shape(body);
