@@ -157,6 +157,20 @@ std::vector<AuthorizationDetailSummary> AuthorizationDetailsTypes::summarize(
 
 bool authorization_details_within(const json::Json& requested, const json::Json& granted) {
   if (!requested.is_array() || !granted.is_array()) return false;
+  // A narrower set repeats nothing: no object twice, no entry twice in a common list.
+  for (size_t i = 0; i < requested.size(); ++i) {
+    for (size_t j = i + 1; j < requested.size(); ++j) {
+      if (requested[i] == requested[j]) return false;
+    }
+    if (!requested[i].is_object()) return false;
+    for (std::string_view name : kCommonLists) {
+      auto list = requested[i].find(name);
+      if (list == requested[i].end() || !list->is_array()) continue;
+      for (auto a = list->begin(); a != list->end(); ++a) {
+        if (std::find(std::next(a), list->end(), *a) != list->end()) return false;
+      }
+    }
+  }
   return std::all_of(requested.begin(), requested.end(), [&](const json::Json& r) {
     return std::any_of(granted.begin(), granted.end(),
                        [&](const json::Json& g) { return covers(g, r); });

@@ -64,7 +64,8 @@ class AuthorizationDetailsTypes {
 // RFC 9396 §6.1: whether every object of `requested` is within one object of `granted`: the same
 // type and the same members, where the common lists of §2.2 (locations, actions, datatypes,
 // privileges) may leave entries out and every other member is equal. A narrower token never
-// drops a member, since a missing member could mean "any".
+// drops a member, since a missing member could mean "any", and repeats nothing (an object, a
+// list entry).
 bool authorization_details_within(const json::Json& requested, const json::Json& granted);
 
 }  // namespace tessera::oauth

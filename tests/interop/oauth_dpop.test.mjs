@@ -18,7 +18,8 @@ import { BIN, ok } from '../lib/tessera.mjs';
 import { CookieJar, signIn } from '../lib/login.mjs';
 import { basic, form } from '../lib/demo.mjs';
 import {
-  authorizationRequest, authorizationUrl, insecure, openidConfig, startInteropDemo, startInteropServe,
+  accessTokenClaims, authorizationRequest, authorizationUrl, insecure, openidConfig,
+  startInteropDemo, startInteropServe,
 } from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
@@ -37,13 +38,6 @@ const remapEd25519 = {
 // RFC 7638 SHA-256 thumbprint of a key pair's public key, computed by jose.
 async function thumbprint(keyPair) {
   return jose.calculateJwkThumbprint(await jose.exportJWK(keyPair.publicKey), 'sha256');
-}
-
-// The access token's claims, its signature checked against the issuer's JWKS (RFC 9068).
-async function accessTokenClaims(as, token) {
-  const { payload } = await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(as.jwks_uri)),
-    { typ: 'at+jwt', issuer: as.issuer });
-  return payload;
 }
 
 // A DPoP proof made by hand (RFC 9449 §4.2), for proofs no library would send. `claims` adds

@@ -18,7 +18,9 @@ import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
 import { BIN } from '../lib/tessera.mjs';
 import { CookieJar, signIn, visit } from '../lib/login.mjs';
-import { authorizationRequest, authorizationUrl, insecure, startInteropServe } from '../lib/interop.mjs';
+import {
+  accessTokenClaims, authorizationRequest, authorizationUrl, insecure, startInteropServe,
+} from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
@@ -32,13 +34,6 @@ const keysDir = mkdtempSync(join(tmpdir(), 'tessera-fapi-keys-'));
 after(() => rmSync(keysDir, { recursive: true, force: true }));
 const bankJwks = join(keysDir, 'bank.json');
 writeFileSync(bankJwks, JSON.stringify({ keys: [keys.es.jwk, keys.rs.jwk] }));
-
-// The access token's claims, its signature checked against the issuer's JWKS (RFC 9068).
-async function accessTokenClaims(as, token) {
-  const { payload } = await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(as.jwks_uri)),
-    { typ: 'at+jwt', issuer: as.issuer });
-  return payload;
-}
 
 describe('tessera serve with as.fapi2: true', () => {
   let as;

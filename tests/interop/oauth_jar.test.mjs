@@ -20,7 +20,8 @@ import * as jose from 'jose';
 import { BIN } from '../lib/tessera.mjs';
 import { CookieJar, signIn, visit } from '../lib/login.mjs';
 import {
-  authorizationRequest, authorizationUrl, insecure, redeemCode, startInteropServe,
+  accessTokenClaims, authorizationRequest, authorizationUrl, insecure, pushedUrl, redeemCode,
+  startInteropServe,
 } from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
@@ -65,14 +66,6 @@ async function assertPushed(response) {
   return raw;
 }
 
-// The browser's URL for a pushed request (RFC 9126 §4): client_id and request_uri only.
-function pushedUrl(as, clientId, requestUri) {
-  const url = new URL(as.authorization_endpoint);
-  url.searchParams.set('client_id', clientId);
-  url.searchParams.set('request_uri', requestUri);
-  return url;
-}
-
 // The browser's URL for a request object by value (RFC 9101 §5.1): client_id and request, then
 // `outside` (parameters the server must ignore, §6.3).
 function byValueUrl(as, clientId, request, outside = {}) {
@@ -111,13 +104,6 @@ async function labelled(name, fn) {
     e.message = `${name}: ${e.message}`;
     throw e;
   }
-}
-
-// The access token's claims, its signature checked against the issuer's JWKS (RFC 9068).
-async function accessTokenClaims(as, token) {
-  const { payload } = await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(as.jwks_uri)),
-    { typ: 'at+jwt', issuer: as.issuer });
-  return payload;
 }
 
 // --- Against `tessera serve` -----------------------------------------------------------------

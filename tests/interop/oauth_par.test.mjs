@@ -15,22 +15,14 @@ import { BIN, ok } from '../lib/tessera.mjs';
 import { CookieJar, signIn, visit } from '../lib/login.mjs';
 import { basic, form } from '../lib/demo.mjs';
 import {
-  authorizationRequest, authorizationUrl, insecure, openidConfig, redeemCode,
-  startInteropDemo, startInteropServe,
+  accessTokenClaims, authorizationRequest, authorizationUrl, insecure, openidConfig, pushedUrl,
+  redeemCode, startInteropDemo, startInteropServe,
 } from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
 const INVOICES = 'urn:tessera:api:invoices';
 const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
-
-// The browser's URL for a pushed request (RFC 9126 §4): client_id and request_uri only.
-function pushedUrl(as, clientId, requestUri) {
-  const url = new URL(as.authorization_endpoint);
-  url.searchParams.set('client_id', clientId);
-  url.searchParams.set('request_uri', requestUri);
-  return url;
-}
 
 // RFC 9126 §2.2: 201, request_uri with the URN prefix, expires_in 60, not cached.
 async function assertPushed(response) {
@@ -76,13 +68,6 @@ async function assertParError(as, c, response, status, error) {
     e.status === status && (status === 401
       ? e instanceof oauth.WWWAuthenticateChallengeError
       : e instanceof oauth.ResponseBodyError && e.error === error));
-}
-
-// The access token's claims, its signature checked against the issuer's JWKS (RFC 9068).
-async function accessTokenClaims(as, token) {
-  const { payload } = await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(as.jwks_uri)),
-    { typ: 'at+jwt', issuer: as.issuer });
-  return payload;
 }
 
 // --- Against `tessera demo` ------------------------------------------------------------------

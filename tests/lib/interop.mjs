@@ -1,8 +1,8 @@
 // What the interop tests add to tests/lib/demo.mjs: the demo's metadata as oauth4webapi reads it
 // (RFC 8414, OpenID Discovery 1.0 §4), a `tessera serve` of the as role alone set up the same
-// way, openid-client configurations for their clients, and the client's side of the code flow
-// with oauth4webapi. The only relaxation is allowInsecureRequests: the servers speak plain http
-// on 127.0.0.1.
+// way, openid-client configurations for their clients, the client's side of the code flow
+// with oauth4webapi, and a JWT access token's claims checked with jose. The only relaxation is
+// allowInsecureRequests: the servers speak plain http on 127.0.0.1.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -172,13 +172,29 @@ export function authorizationUrl(as, clientId, params) {
 
 // The code in the redirect `location` answering authorizationRequest `a` of client `c`, redeemed
 // with oauth4webapi (client_secret_basic for a confidential client, none for a public one), the
-// ID token required and its nonce checked. Returns the processed token response.
-export async function redeemCode(as, c, a, location) {
+// ID token required and its nonce checked. `options` adds to the token request's options (e.g.
+// additionalParameters). Returns the processed token response.
+export async function redeemCode(as, c, a, location, options = {}) {
   const cc = { client_id: c.client_id };
   const auth = c.client_secret ? oauth.ClientSecretBasic(c.client_secret) : oauth.None();
   const params = oauth.validateAuthResponse(as, cc, location, a.state);
   const response = await oauth.authorizationCodeGrantRequest(
-    as, cc, auth, params, c.redirect_uris[0], a.verifier, insecure);
+    as, cc, auth, params, c.redirect_uris[0], a.verifier, { ...insecure, ...options });
   return oauth.processAuthorizationCodeResponse(as, cc, response,
     { expectedNonce: a.nonce, requireIdToken: true });
+}
+
+// The browser's URL for a pushed request (RFC 9126 §4): client_id and request_uri only.
+export function pushedUrl(as, clientId, requestUri) {
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set('client_id', clientId);
+  url.searchParams.set('request_uri', requestUri);
+  return url;
+}
+
+// The access token's claims, its signature checked against the issuer's JWKS (RFC 9068).
+export async function accessTokenClaims(as, token) {
+  const { payload } = await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(as.jwks_uri)),
+    { typ: 'at+jwt', issuer: as.issuer });
+  return payload;
 }

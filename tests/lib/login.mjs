@@ -73,8 +73,10 @@ export function totp(base32, time = Date.now() / 1000) {
 // (`decision`, default allow). Returns the final redirect URL (or the last page when the server
 // answered a page, e.g. form_post: then `formPost` holds that page's form). `jar` keeps the
 // browser session between calls. `pages` lists the kinds of page walked through ('device',
-// 'login', 'totp', 'consent'). From a device verification URI (RFC 8628 §3.3) it types the
-// code first and ends on the server's outcome page (`page`).
+// 'login', 'totp', 'consent'); `shown` maps each of those kinds to the HTML of its page as the
+// server answered it (the last one of the kind), e.g. to check what the consent page said. From
+// a device verification URI (RFC 8628 §3.3) it types the code first and ends on the server's
+// outcome page (`page`).
 //
 // RFC 6238 §5.2: a TOTP code is good once. When the code of this 30 s step was already spent
 // (an earlier sign-in of the same user), the page says so and the code of the next step, within
@@ -82,43 +84,48 @@ export function totp(base32, time = Date.now() / 1000) {
 export async function signIn(authorizeUrl, user, { jar = new CookieJar(), decision = 'allow', origin, userCode } = {}) {
   const base = new URL(authorizeUrl);
   const pages = [];
+  const shown = {};
+  const seen = (kind) => {
+    pages.push(kind);
+    shown[kind] = page.text;
+  };
   let page = await visit(jar, authorizeUrl);
   let totpStep = 0;
   for (let step = 0; step < 8; step++) {
     if (page.status === 303 || page.status === 302) {
-      return { location: new URL(page.response.headers.get('location'), base), jar, page, pages };
+      return { location: new URL(page.response.headers.get('location'), base), jar, page, pages, shown };
     }
-    if (page.status !== 200 && page.status !== 401) return { page, jar, pages };
-    if (!/<form/.test(page.text)) return { page, jar, pages };
+    if (page.status !== 200 && page.status !== 401) return { page, jar, pages, shown };
+    if (!/<form/.test(page.text)) return { page, jar, pages, shown };
     const form = parseForm(page.text);
     // Tessera's own pages carry a sealed interaction; any other form (form_post) is the answer.
-    if (!('interaction' in form.fields)) return { page, jar, pages, formPost: form };
+    if (!('interaction' in form.fields)) return { page, jar, pages, shown, formPost: form };
     const target = new URL(form.action, base).toString();
     const headers = origin ? { origin } : {};
     if (/name="password"/.test(page.text)) {
-      if (page.status === 401) return { page, jar, pages };  // wrong password: no second try
-      pages.push('login');
+      if (page.status === 401) return { page, jar, pages, shown };  // wrong password: no second try
+      seen('login');
       page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, username: user.username, password: user.password } });
     } else if (/<input(?![^>]*type="hidden")[^>]*name="code"/.test(page.text)) {
       if (page.status === 401) {
-        if (totpStep >= 1) return { page, jar, pages };
+        if (totpStep >= 1) return { page, jar, pages, shown };
         totpStep += 1;
       }
-      pages.push('totp');
+      seen('totp');
       const code = totp(user.totp_secret, Date.now() / 1000 + 30 * totpStep);
       page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, code } });
     } else if (/<input(?![^>]*type="hidden")[^>]*name="user_code"/.test(page.text)) {
       // RFC 8628 §3.3: the device code page, prefilled from verification_uri_complete unless
       // `userCode` says what to type.
-      if (pages.includes('device')) return { page, jar, pages };  // refused: no second try
-      pages.push('device');
-      const shown = /name="user_code"[^>]*value="([^"]*)"/.exec(page.text)?.[1] ?? '';
-      page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, user_code: userCode ?? shown } });
+      if (pages.includes('device')) return { page, jar, pages, shown };  // refused: no second try
+      seen('device');
+      const prefilled = /name="user_code"[^>]*value="([^"]*)"/.exec(page.text)?.[1] ?? '';
+      page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, user_code: userCode ?? prefilled } });
     } else if (/name="decision"/.test(page.text) && /value="allow"/.test(page.text)) {
-      pages.push('consent');
+      seen('consent');
       page = await visit(jar, target, { method: 'POST', headers, form: { ...form.fields, decision } });
     } else {
-      return { page, jar, pages };
+      return { page, jar, pages, shown };
     }
   }
   throw new Error('too many pages');

@@ -138,6 +138,15 @@ TEST(AuthorizationDetailsWithin, FewerListEntriesAreWithinAnythingElseIsNot) {
   other[0]["type"] = "account_information";
   EXPECT_FALSE(authorization_details_within(other, granted));
   EXPECT_FALSE(authorization_details_within(json::Json::object(), granted));
+  // Nothing repeated: an entry of a list, or a whole object.
+  json::Json repeated = granted;
+  repeated[0]["actions"] = {"status", "status"};
+  EXPECT_FALSE(authorization_details_within(repeated, granted));
+  json::Json twice = json::Json::array({fewer[0], fewer[0]});
+  EXPECT_FALSE(authorization_details_within(twice, granted));
+  json::Json none = granted;
+  none[0]["actions"] = json::Json::array();
+  EXPECT_TRUE(authorization_details_within(none, granted));
 }
 
 TEST(AuthorizationDetailsSummary, HeadsEachObjectAndWritesItsMembersAsText) {
@@ -266,6 +275,12 @@ TEST_F(RichAuthorizationTest, BadDetailsAndPromptNoneGoBackToTheClient) {
   auto unknown =
       redirect_params(authorize("web", {{"authorization_details", "[{\"type\":\"x\"}]"}}));
   EXPECT_EQ(unknown.get("error").value_or(""), "invalid_authorization_details");
+  // Too long is this error too, not the generic invalid_request of other parameters.
+  auto long_details = redirect_params(authorize(
+      "web",
+      {{"authorization_details", R"([{"type":"account_information","x":")" +
+                                     std::string(kMaxAuthorizationDetailsBytes, 'a') + "\"}]"}}));
+  EXPECT_EQ(long_details.get("error").value_or(""), "invalid_authorization_details");
   EXPECT_EQ(unknown.get("state").value_or(""), "s1");
   auto silent =
       redirect_params(authorize("web", {{"authorization_details", kPayment}, {"prompt", "none"}}));
