@@ -294,7 +294,7 @@ json::Json yaml_to_json(const YAML::Node& n) {
     return out;
   }
   if (!n.IsScalar()) return nullptr;
-  const std::string text = n.Scalar();
+  const std::string& text = n.Scalar();
   if (n.Tag() != "!") {
     if (text == "null" || text == "~" || text.empty()) return nullptr;
     if (text == "true") return true;
@@ -313,7 +313,7 @@ void read_authorization_details_types(const Reader& r, const YAML::Node& n, AsCo
   if (!n.IsMap()) r.fail(n, key, "expected a mapping of type names");
   for (const auto& kv : n) {
     const std::string type = kv.first.as<std::string>();
-    const std::string at = key + "." + type;
+    const std::string at = std::string(key).append(".").append(type);
     if (type.empty() || type.find_first_of(" \t\r\n") != std::string::npos) {
       r.fail(kv.first, at, "a type name is non-empty and has no spaces");
     }

@@ -46,7 +46,7 @@ std::optional<std::string> keyword_problem(const std::string& key, const Json& v
   if (key == "properties") {
     if (!v.is_object()) return where + ": must be an object of schemas";
     for (const auto& [name, s] : v.items()) {
-      if (auto p = sub(s, where + "/" + name, depth)) return p;
+      if (auto p = sub(s, std::string(where).append("/").append(name), depth)) return p;
     }
     return std::nullopt;
   }

@@ -120,13 +120,17 @@ Result<json::Json, std::string> AuthorizationDetailsTypes::parse(
     }
     const std::string& name = type->get_ref<const std::string&>();
     auto known = types_->find(name);
-    if (known == types_->end()) return Err(at + ": unknown type " + name);
+    if (known == types_->end()) return Err(std::string(at).append(": unknown type ").append(name));
     if (!client_types.empty() && !list_contains(client_types, name)) {
-      return Err(at + ": the client may not use type " + name);
+      return Err(std::string(at).append(": the client may not use type ").append(name));
     }
     if (auto problem = common_member_problem(detail, i)) return Err(std::move(*problem));
     if (auto violation = json::schema_violation(known->second.schema, detail)) {
-      return Err(at + " breaks the schema of " + name + ": " + *violation);
+      return Err(std::string(at)
+                     .append(" breaks the schema of ")
+                     .append(name)
+                     .append(": ")
+                     .append(*violation));
     }
   }
   return std::move(details);

@@ -2,6 +2,7 @@
 
 #include "core/aead.h"
 #include "oauth/discovery.h"
+#include "oauth/pages.h"
 
 namespace tessera::oauth {
 
@@ -76,6 +77,14 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
       *client_auth_, store.grants(), store.replay_cache(), *dpop_, clock);
   device_ = std::make_unique<DeviceAuthorizationEndpoint>(DeviceOptions{options_.issuer},
                                                           *client_auth_, store.grants(), clock);
+  ciba_inbox_ = std::make_unique<CibaInbox>(clock);
+  CibaNotifier notify = options_.ciba_notify;
+  if (!notify) {
+    notify = [inbox = ciba_inbox_.get()](const CibaNotification& n) { inbox->add(n); };
+  }
+  ciba_ = std::make_unique<BackchannelAuthenticationEndpoint>(
+      CibaOptions{options_.issuer}, *client_auth_, store.grants(), store.users(), *keys_,
+      std::move(notify), clock);
   end_session_ = std::make_unique<EndSessionEndpoint>(
       options_.issuer, *authorize_, *clients_, store, *keys_, *sealer_, *session_ender_, clock);
   introspection_ =
@@ -117,7 +126,31 @@ AuthorizationServer::AuthorizationServer(store::Store& store, AuthorizationServe
                                                            store.grants(), *clients_, clock);
     metadata_["registration_endpoint"] = endpoint_url(options_.issuer, "/register");  // §3
   }
+  // CIBA §4: poll mode only, no signed requests, no user_code.
+  metadata_["backchannel_authentication_endpoint"] = endpoint_url(options_.issuer, "/bc-authorize");
+  metadata_["backchannel_token_delivery_modes_supported"] = json::Json::array({"poll"});
+  metadata_["backchannel_user_code_parameter_supported"] = false;
   metadata_body_ = metadata_.dump();
+}
+
+http::Response AuthorizationServer::ciba_requests(const http::Request& request) const {
+  auto session = authorize_->current_session(request);
+  if (!session) {
+    return pages::html(503, pages::error({"Temporarily unavailable", "Try again in a moment."}));
+  }
+  if (!*session) {
+    return pages::html(401, pages::error({"Not signed in",
+                                          "Open the link you were sent, or sign in to an "
+                                          "application first."}));
+  }
+  pages::CibaRequestsPage page;
+  if (auto user = store_.users().find_by_id((*session)->user_id); user && *user) {
+    page.username = (*user)->username;
+  }
+  for (const CibaNotification& n : ciba_inbox_->pending((*session)->user_id)) {
+    page.entries.push_back({n.client_id, n.binding_message, n.user_code, n.approval_uri});
+  }
+  return pages::html(200, pages::ciba_requests(page));
 }
 
 AuthorizationServer::~AuthorizationServer() {
@@ -158,6 +191,8 @@ void AuthorizationServer::add_client_endpoints(http::Router& router, const std::
   router.post(prefix + "/par", [this](const http::Request& r) { return par_->handle(r); });
   router.post(prefix + "/device_authorization",
               [this](const http::Request& r) { return device_->handle(r); });
+  router.post(prefix + "/bc-authorize",
+              [this](const http::Request& r) { return ciba_->handle(r); });
   router.post(prefix + "/introspect",
               [this](const http::Request& r) { return introspection_->handle(r); });
   router.post(prefix + "/revoke",
@@ -185,6 +220,7 @@ void AuthorizationServer::add_routes(http::Router& router) {
     router.del(configuration, [this](const http::Request& r) { return registration_->remove(r); });
   }
   end_session_->add_routes(router, prefix);
+  router.get(prefix + "/ciba", [this](const http::Request& r) { return ciba_requests(r); });
   router.get(prefix + "/jwks", [this](const http::Request&) {
     http::Response r =
         http::Response::text(200, keys_->jwks().to_json().dump(), "application/jwk-set+json");

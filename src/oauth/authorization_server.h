@@ -17,6 +17,7 @@
 #include "oauth/authorization_details.h"
 #include "oauth/authorize_endpoint.h"
 #include "oauth/backchannel_logout.h"
+#include "oauth/ciba.h"
 #include "oauth/client_auth.h"
 #include "oauth/client_cache.h"
 #include "oauth/device.h"
@@ -77,6 +78,9 @@ struct AuthorizationServerOptions {
   // OpenID Connect Back-Channel Logout: how logout tokens are POSTed; empty: HTTP (tests put a
   // recorder here).
   SessionEnder::Post logout_post;
+  // CIBA: how a user hears of a backchannel authentication request; empty: the per-process inbox
+  // shown at /ciba.
+  CibaNotifier ciba_notify;
   // Signing keys re-read from the store this often (rotations by `tessera key rotate` or by
   // another node); 0 disables the background refresher.
   int64_t key_refresh_seconds = 60;
@@ -111,6 +115,8 @@ class AuthorizationServer {
   const TokenResolver& token_resolver() const { return *resolver_; }
 
  private:
+  // GET /ciba: the signed-in user's pending CIBA requests (the default notifier's inbox).
+  http::Response ciba_requests(const http::Request& request) const;
   AuthorizationServer(store::Store& store, AuthorizationServerOptions options, const Clock& clock);
   // The endpoints clients call directly (token, PAR, introspection, revocation, UserInfo).
   void add_client_endpoints(http::Router& router, const std::string& prefix);
@@ -132,6 +138,8 @@ class AuthorizationServer {
   std::unique_ptr<AuthorizeEndpoint> authorize_;
   std::unique_ptr<ParEndpoint> par_;
   std::unique_ptr<DeviceAuthorizationEndpoint> device_;
+  std::unique_ptr<CibaInbox> ciba_inbox_;
+  std::unique_ptr<BackchannelAuthenticationEndpoint> ciba_;
   std::unique_ptr<EndSessionEndpoint> end_session_;
   std::unique_ptr<RegistrationEndpoint> registration_;
   std::unique_ptr<IntrospectionEndpoint> introspection_;

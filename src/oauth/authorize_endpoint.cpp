@@ -7,6 +7,7 @@
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "core/space_list.h"
+#include "oauth/ciba.h"
 #include "oauth/device.h"
 #include "oauth/discovery.h"
 #include "oauth/pages.h"
@@ -223,7 +224,10 @@ http::Response AuthorizeEndpoint::consent_page(Context& ctx, const Flow& flow) c
       options_.authorization_details_types.summarize(flow.request.authorization_details);
   // RFC 8628 §5.4: a device request says so and shows its code, so a user sent a link by
   // someone else can tell it is not their own device.
-  if (flow.request.device_user_code) {
+  if (flow.request.backchannel) {
+    // CIBA §7.1 binding_message: the same text on the client's device and here.
+    page.binding_message = flow.request.binding_message.value_or("");
+  } else if (flow.request.device_user_code) {
     page.device_user_code = format_user_code(*flow.request.device_user_code);
   }
   return finish(ctx, pages::html(200, pages::consent(page), flow.request.redirect_uri));
@@ -431,7 +435,8 @@ http::Response AuthorizeEndpoint::issue_code(Context& ctx, const Flow& flow,
     return list_contains(allowed, v);
   };
   const bool device_flow = r.device_code_hash.has_value();
-  if ((device_flow ? !still(client.grant_types, std::string(kDeviceCodeGrantType))
+  const std::string_view device_grant = r.backchannel ? kCibaGrantType : kDeviceCodeGrantType;
+  if ((device_flow ? !still(client.grant_types, std::string(device_grant))
                    : (!redirect_uri_registered(client.redirect_uris, r.redirect_uri) ||
                       !still(client.grant_types, "authorization_code"))) ||
       !std::all_of(r.scopes.begin(), r.scopes.end(),
@@ -508,6 +513,11 @@ http::Response AuthorizeEndpoint::decide_device(
     return error_page(ctx, 400, "This code has expired",
                       "Start again on your device to get a new code.");
   }
+  if (request.backchannel) {
+    if (!grant) return error_page(ctx, 200, "Request denied", "You can close this page.");
+    return error_page(ctx, 200, "Request approved",
+                      "You can close this page; the application continues.");
+  }
   if (!grant) {
     return error_page(ctx, 200, "Access denied",
                       "The device was not connected. You can close this page.");
@@ -565,6 +575,14 @@ http::Response AuthorizeEndpoint::device(const http::Request& request) const {
   r.device_user_code = device->user_code;
   // §5.4: the user confirms every device, remembered consent or not (remote phishing).
   r.prompt = {"consent"};
+  // CIBA §7.1: only the user the client named may decide (another user signed in here signs in
+  // again, see proceed()), at the level asked for.
+  if (asked->backchannel()) {
+    r.backchannel = true;
+    r.hint_subject = asked->subject;
+    r.binding_message = asked->binding_message;
+    r.acr_values = asked->acr_values;
+  }
   return proceed(ctx, Flow{std::move(r), *client, std::move(*session)});
 }
 

@@ -95,8 +95,8 @@ std::optional<AuthorizeRedirectError> parse_rest(const http::Params& params,
   // RFC 6749 §3.1: parameters sent without a value are treated as omitted; none may repeat
   // (resource may, RFC 8707 §2).
   for (auto it = params.begin(); it != params.end(); ++it) {
-    if (it->second.size() >
-        (it->first == "authorization_details" ? kMaxAuthorizationDetailsBytes : kMaxValueLength)) {
+    // authorization_details has its own limit and error (RFC 9396 §5), in check_details.
+    if (it->first != "authorization_details" && it->second.size() > kMaxValueLength) {
       return E{"invalid_request", "parameter " + it->first + " is too long"};
     }
     if (it->first == "resource") continue;
@@ -255,6 +255,8 @@ json::Json AuthorizationRequest::to_json() const {
   if (device_code_hash) j["device_code_hash"] = *device_code_hash;
   if (device_user_code) j["device_user_code"] = *device_user_code;
   if (!authorization_details.is_null()) j["authorization_details"] = authorization_details;
+  if (backchannel) j["backchannel"] = true;
+  if (binding_message) j["binding_message"] = *binding_message;
   return j;
 }
 
@@ -287,6 +289,10 @@ std::optional<AuthorizationRequest> AuthorizationRequest::from_json(const json::
     }
     if (auto details = j.find("authorization_details"); details != j.end()) {
       r.authorization_details = *details;
+    }
+    r.backchannel = j.value("backchannel", false);
+    if (j.contains("binding_message")) {
+      r.binding_message = j.at("binding_message").get<std::string>();
     }
     return r;
   } catch (const json::Json::exception&) {

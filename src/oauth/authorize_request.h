@@ -54,6 +54,10 @@ struct AuthorizationRequest {
   // page, and the device polls for the outcome.
   std::optional<std::string> device_code_hash;
   std::optional<std::string> device_user_code;
+  // CIBA (oauth/ciba.h): the device authorization is a backchannel authentication request of a
+  // client that named the user (hint_subject); the consent page shows its binding message.
+  bool backchannel = false;
+  std::optional<std::string> binding_message;
   // RFC 9396 §3: the authorization details asked for, checked against the server's types (a
   // JSON array); null: none. The user confirms them on the consent page every time (§4).
   json::Json authorization_details;

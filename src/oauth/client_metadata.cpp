@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/space_list.h"
+#include "oauth/ciba.h"
 #include "oauth/device.h"
 #include "oauth/jwt_bearer.h"
 #include "oauth/scope.h"
@@ -23,8 +24,8 @@ std::string lower(std::string text) {
 
 const std::vector<std::string_view>& known_grant_types() {
   static const std::vector<std::string_view> kGrantTypes = {
-      "authorization_code",    "refresh_token",      "client_credentials",
-      kTokenExchangeGrantType, kDeviceCodeGrantType, kJwtBearerGrantType};
+      "authorization_code", "refresh_token",     "client_credentials", kTokenExchangeGrantType,
+      kDeviceCodeGrantType, kJwtBearerGrantType, kCibaGrantType};
   return kGrantTypes;
 }
 
@@ -121,6 +122,9 @@ std::optional<std::string> client_consistency_problem(const store::Client& c) {
   if (c.grant_types.empty()) return "a client needs at least one grant type";
   if (list_contains(c.grant_types, "client_credentials") && c.type == store::ClientType::kPublic) {
     return "client_credentials is for confidential clients only (RFC 6749 §4.4)";
+  }
+  if (list_contains(c.grant_types, kCibaGrantType) && c.type == store::ClientType::kPublic) {
+    return "the CIBA grant is for confidential clients only (CIBA §7.1 authenticates them)";
   }
   // RFC 9700 §2.1 / OAuth 2.1 §2.3.1: redirect URIs are registered, exactly, for the code flow.
   if (list_contains(c.grant_types, "authorization_code") && c.redirect_uris.empty()) {

@@ -53,18 +53,43 @@ std::string format_user_code(std::string_view code) {
 }
 
 std::string DeviceRequest::to_json() const {
-  return json::Json{{"scopes", scopes}, {"audiences", audiences}}.dump();
+  json::Json j = {{"scopes", scopes}, {"audiences", audiences}};
+  if (subject) j["subject"] = *subject;
+  if (binding_message) j["binding_message"] = *binding_message;
+  if (!acr_values.empty()) j["acr_values"] = acr_values;
+  return j.dump();
 }
 
 std::optional<DeviceRequest> DeviceRequest::from_json(std::string_view text) {
   auto parsed = json::parse_strict(text);
   if (!parsed || !parsed->is_object()) return std::nullopt;
   try {
-    return DeviceRequest{parsed->at("scopes").get<std::vector<std::string>>(),
-                         parsed->at("audiences").get<std::vector<std::string>>()};
+    DeviceRequest r{parsed->at("scopes").get<std::vector<std::string>>(),
+                    parsed->at("audiences").get<std::vector<std::string>>()};
+    if (parsed->contains("subject")) r.subject = parsed->at("subject").get<std::string>();
+    if (parsed->contains("binding_message")) {
+      r.binding_message = parsed->at("binding_message").get<std::string>();
+    }
+    if (parsed->contains("acr_values")) {
+      r.acr_values = parsed->at("acr_values").get<std::vector<std::string>>();
+    }
+    return r;
   } catch (const json::Json::exception&) {
     return std::nullopt;
   }
+}
+
+std::optional<OAuthError> store_with_user_code(store::GrantStore& grants,
+                                               store::DeviceAuthorization& device) {
+  for (int attempt = 0; attempt < kUserCodeAttempts; ++attempt) {
+    device.user_code = generate_user_code();
+    auto created = grants.create_device_authorization(device);
+    if (created) return std::nullopt;
+    if (created.error().code != store::StoreError::Code::kConflict) {
+      return OAuthError{503, "temporarily_unavailable", "the store is unavailable"};
+    }
+  }
+  return OAuthError{503, "temporarily_unavailable", "no free user code; try again"};
 }
 
 DeviceAuthorizationEndpoint::DeviceAuthorizationEndpoint(DeviceOptions options,
@@ -117,20 +142,7 @@ http::Response DeviceAuthorizationEndpoint::handle(const http::Request& request)
   device.params_json = DeviceRequest{std::move(*scopes), std::move(audiences)}.to_json();
   device.interval = options_.interval;
   device.expires_at = now + options_.lifetime;
-  // A user code is short: on the rare collision with a live one, draw again.
-  bool stored = false;
-  for (int attempt = 0; attempt < kUserCodeAttempts && !stored; ++attempt) {
-    device.user_code = generate_user_code();
-    auto created = grants_.create_device_authorization(device);
-    if (created) {
-      stored = true;
-    } else if (created.error().code != store::StoreError::Code::kConflict) {
-      return OAuthError{503, "temporarily_unavailable", "the store is unavailable"}.to_response();
-    }
-  }
-  if (!stored) {
-    return OAuthError{503, "temporarily_unavailable", "no free user code; try again"}.to_response();
-  }
+  if (auto refused = store_with_user_code(grants_, device)) return refused->to_response();
   starts_->record_failure("", address);  // counts toward the address's budget
   const std::string verification_uri = endpoint_url(options_.issuer, "/device");
   const std::string shown = format_user_code(device.user_code);

@@ -15,6 +15,7 @@
 #include "http/message.h"
 #include "identity/login_throttle.h"
 #include "oauth/client_auth.h"
+#include "oauth/error.h"
 #include "store/grant_store.h"
 
 namespace tessera::oauth {
@@ -31,13 +32,28 @@ std::optional<std::string> normalize_user_code(std::string_view typed);
 // "BCDFGHJK" -> "BCDF-GHJK".
 std::string format_user_code(std::string_view code);
 
-// What a device authorization asked for, stored with it (DeviceAuthorization::params_json).
+// What a device authorization asked for, stored with it (DeviceAuthorization::params_json). A
+// CIBA request (oauth/ciba.h) is stored the same way, with the user it names: the user approves
+// it on the same pages, and the client polls for it the same way.
 struct DeviceRequest {
   std::vector<std::string> scopes;
   std::vector<std::string> audiences;  // RFC 8707 resources; empty: the client's default
+  // CIBA §7.1: the user the hint named (only they may approve), the binding message both devices
+  // show, the acr values asked for. subject set: a backchannel authentication request.
+  std::optional<std::string> subject{};
+  std::optional<std::string> binding_message{};
+  std::vector<std::string> acr_values{};
+
+  bool backchannel() const { return subject.has_value(); }
   std::string to_json() const;
   static std::optional<DeviceRequest> from_json(std::string_view text);
 };
+
+// Stores `device` under a freshly drawn user code (§6.1), drawing again on the rare collision
+// with a live one; the code is left in device.user_code. An error ready to answer (503
+// temporarily_unavailable) when the store fails or no free code is found.
+std::optional<OAuthError> store_with_user_code(store::GrantStore& grants,
+                                               store::DeviceAuthorization& device);
 
 struct DeviceOptions {
   std::string issuer;

@@ -33,6 +33,7 @@ GrantRegistry make_grant_registry(const GrantContext& context) {
   registry.add(make_refresh_token_grant(context));
   registry.add(make_token_exchange_grant(context));
   registry.add(make_device_code_grant(context));
+  registry.add(make_ciba_grant(context));
   return registry;
 }
 

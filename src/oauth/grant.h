@@ -170,6 +170,8 @@ std::unique_ptr<Grant> make_refresh_token_grant(const GrantContext& context);
 std::unique_ptr<Grant> make_token_exchange_grant(const GrantContext& context);
 // grants/device_code.cpp
 std::unique_ptr<Grant> make_device_code_grant(const GrantContext& context);
+// grants/device_code.cpp too: CIBA §10.1 (oauth/ciba.h).
+std::unique_ptr<Grant> make_ciba_grant(const GrantContext& context);
 // grants/jwt_bearer.cpp: see oauth/jwt_bearer.h.
 
 // Every grant this build offers.

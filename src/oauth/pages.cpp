@@ -320,6 +320,13 @@ std::string consent(const ConsentPage& page) {
     }
     h.raw("</dl></section>\n");
   }
+  if (page.binding_message) {
+    h.raw("<p>The application asked for you from elsewhere");
+    if (!page.binding_message->empty()) {
+      h.raw(". It shows: <strong>").text(*page.binding_message).raw("</strong>");
+    }
+    h.raw(". Allow it only if you started this yourself.</p>\n");
+  }
   if (page.device_user_code) {
     h.raw("<p>This connects a device showing the code <strong>")
         .text(*page.device_user_code)
@@ -330,6 +337,25 @@ std::string consent(const ConsentPage& page) {
   h.raw("<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\n")
       .raw("<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">")
       .raw("Deny</button>\n</form>\n");
+  close_page(h);
+  return h.take();
+}
+
+std::string ciba_requests(const CibaRequestsPage& page) {
+  Html h;
+  open_page(h, "Requests waiting for you");
+  h.raw("<h1>Requests waiting for you</h1>\n");
+  if (page.entries.empty()) h.raw("<p>Nothing is waiting.</p>\n");
+  for (const auto& entry : page.entries) {
+    h.raw("<section class=\"detail\"><h2>").text(client_or_default(entry.client_name));
+    h.raw("</h2>\n");
+    if (!entry.binding_message.empty()) {
+      h.raw("<p>It shows: <strong>").text(entry.binding_message).raw("</strong></p>\n");
+    }
+    h.raw("<p><a href=\"").text(entry.link).raw("\">Review request ").text(entry.user_code);
+    h.raw("</a></p></section>\n");
+  }
+  h.raw("<p class=\"muted\">Signed in as <strong>").text(page.username).raw("</strong></p>\n");
   close_page(h);
   return h.take();
 }

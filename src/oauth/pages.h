@@ -53,11 +53,28 @@ struct ConsentPage {
   // RFC 8628 §5.4: the request comes from a device showing this code; the page warns the user
   // to allow only a device of their own.
   std::optional<std::string> device_user_code = std::nullopt;
+  // CIBA §7.1: an application asked for the user out of band; the page shows its binding message
+  // (empty: none given) and asks the user to allow only a request they started.
+  std::optional<std::string> binding_message = std::nullopt;
 };
 // Lists the scopes with a human description for the OpenID Connect Core §5.4 / §11 scopes
 // (openid, profile, email, address, phone, offline_access) and the raw name for others; two
 // submit buttons name="decision" value="allow" / value="deny".
 std::string consent(const ConsentPage& page);
+
+// CIBA: the signed-in user's pending backchannel requests (oauth/ciba.h CibaInbox), each a link
+// to its approval page.
+struct CibaRequestsPage {
+  struct Entry {
+    std::string client_name;
+    std::string binding_message;  // empty: none
+    std::string user_code;
+    std::string link;
+  };
+  std::string username{};
+  std::vector<Entry> entries{};
+};
+std::string ciba_requests(const CibaRequestsPage& page);
 
 struct DeviceCodePage {
   Form form{};

@@ -224,6 +224,28 @@ class AuthorizationServerTest : public OAuthTest {
     return call(std::move(r));
   }
 
+  // The browser: GET /device?user_code=`shown`, then POST the code typed as `typed` with the
+  // page's CSRF token, in alice's session when `signed_in`. Returns the POST's answer; the
+  // browser cookie is kept in browser_.
+  http::Response enter_code(const std::string& shown, const std::string& typed,
+                            bool signed_in = true, const std::string& peer = "192.0.2.7") {
+    auto page = fetch("/device?user_code=" + shown);
+    EXPECT_EQ(page.status, 200) << page.body;
+    browser_ = browser_cookie(page);
+    auto r = form_request(encoded(
+        {{"csrf", hidden_field(page.body, "csrf")}, {"interaction", ""}, {"user_code", typed}}));
+    r.set_target("/device");
+    r.set_peer(peer, 50000);
+    std::string cookies = browser_;
+    if (signed_in) cookies += "; " + std::string(kSessionCookie) + "=" + session_cookie_;
+    r.mutable_headers().add("Cookie", cookies);
+    return call(std::move(r));
+  }
+  // The consent page's form answered with `decision` by this test's browser.
+  http::Response decide(const http::Response& consent_page, const std::string& decision) {
+    return answer_consent(consent_page, decision, browser_);
+  }
+
   // Redeems `code` (issued for kRedirectUri) at the token endpoint as `client_id` with
   // `verifier`: confidential clients authenticate with their secret "ID-secret" by HTTP Basic,
   // public ones name themselves with client_id.
@@ -331,6 +353,7 @@ class AuthorizationServerTest : public OAuthTest {
 
  private:
   std::set<std::string> public_clients_;  // by add_browser_client()
+  std::string browser_;                   // the browser cookie of enter_code()
 };
 
 // The fixture `Base` (an AuthorizationServerTest) with the server's DPoP nonces (RFC 9449 §8) on
