@@ -10,6 +10,7 @@
 #include "identity/base32.h"
 #include "identity/password_hash.h"
 #include "identity/totp.h"
+#include "oauth/ciba.h"
 #include "oauth/client_auth.h"
 #include "oauth/scope.h"
 
@@ -136,6 +137,28 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
                                   {"token_endpoint_auth_method", "client_secret_post"},
                                   {"scope", oauth::join_scope(exchange.scopes)},
                                   {"audience", kDemoLedgerAudience}};
+  }
+  // A service desk that signs users in from elsewhere (OpenID CIBA, poll mode): it names the user
+  // (login_hint), the user approves at /ciba in their own browser.
+  {
+    auto secret = kept(store, "clients.desk.secret", oauth::generate_client_secret());
+    if (!secret) return Err(secret.error());
+    store::Client desk;
+    desk.client_id = "desk";
+    desk.type = store::ClientType::kConfidential;
+    desk.auth_method = store::ClientAuthMethod::kClientSecretBasic;
+    desk.secret_sha256 = crypto::sha256(*secret);
+    desk.grant_types = {std::string(oauth::kCibaGrantType)};
+    desk.scopes = {"openid", "profile", "invoices:read"};
+    desk.audiences = {std::string(kDemoInvoicesAudience)};
+    desk.access_token_lifetime = options.access_token_lifetime;
+    if (auto ok = ensure_client(store, desk); !ok) return Err(ok.error());
+    out["clients"]["desk"] = {{"client_id", desk.client_id},
+                              {"client_secret", *secret},
+                              {"token_endpoint_auth_method", "client_secret_basic"},
+                              {"grant_type", oauth::kCibaGrantType},
+                              {"scope", oauth::join_scope(desk.scopes)},
+                              {"audience", kDemoInvoicesAudience}};
   }
   // Users: alice signs in with a password, bob also with TOTP.
   auto alice_password = kept(store, "users.alice.password", crypto::random_token(12));

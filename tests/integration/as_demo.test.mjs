@@ -31,9 +31,21 @@ async function runOnce(dir) {
     body: JSON.stringify({ tuple_key: { user: 'user:bob', relation: 'viewer', object: 'invoice:inv-1' } }),
   });
   const checkBody = await check.json();
+  // OpenID CIBA: the desk client asks for alice; she would approve at /ciba.
+  const desk = line.clients.desk;
+  const ciba = await fetch(line.issuer + '/bc-authorize', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: 'Basic ' + Buffer.from(`${desk.client_id}:${desk.client_secret}`).toString('base64'),
+    },
+    body: 'scope=openid&login_hint=alice&binding_message=Desk%2042',
+  });
+  const cibaBody = await ciba.json();
   p.child.kill('SIGTERM');
   assert.equal((await p.exited).code, 0);
-  return { line, port, jwks, tokenStatus: token.status, check: { status: check.status, body: checkBody } };
+  return { line, port, jwks, tokenStatus: token.status, check: { status: check.status, body: checkBody },
+    ciba: { status: ciba.status, body: cibaBody } };
 }
 
 test('demo runs the as, gateway and fga roles and keeps its credentials and key per data directory', async (t) => {
@@ -56,6 +68,11 @@ test('demo runs the as, gateway and fga roles and keeps its credentials and key 
   // DESIGN.md: credentials are random per data directory and the same directory keeps them.
   assert.deepEqual(second.line.clients.service, first.line.clients.service);
   assert.deepEqual(second.line.clients.exchange, first.line.clients.exchange);
+  assert.deepEqual(second.line.clients.desk, first.line.clients.desk);
+  assert.equal(first.line.clients.desk.grant_type, 'urn:openid:params:grant-type:ciba');
+  assert.equal(first.ciba.status, 200, JSON.stringify(first.ciba.body));
+  assert.match(first.ciba.body.auth_req_id, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(first.ciba.body.interval, 5);
   assert.deepEqual(second.line.users, first.line.users);
   assert.equal(first.line.users.alice.username, 'alice');
   assert.match(first.line.users.alice.password, /^[A-Za-z0-9_-]{16}$/);
