@@ -138,7 +138,8 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
                   "Grant type (repeatable): authorization_code, refresh_token, "
                   "client_credentials, urn:ietf:params:oauth:grant-type:token-exchange, "
                   "urn:ietf:params:oauth:grant-type:device_code, "
-                  "urn:ietf:params:oauth:grant-type:jwt-bearer");
+                  "urn:ietf:params:oauth:grant-type:jwt-bearer, "
+                  "urn:openid:params:grant-type:ciba");
   cmd->add_option("--redirect-uri", o.redirect_uris, "Redirect URI (repeatable)");
   cmd->add_option("--post-logout-redirect-uri", o.post_logout_redirect_uris,
                   "Post-logout redirect URI (repeatable)");

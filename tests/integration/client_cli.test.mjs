@@ -716,3 +716,31 @@ describe('mutual-TLS client authentication (RFC 8705 §2 tls_client_auth, self_s
     for (const n of NAMES) assert.equal(clients[0][n], undefined, n);
   });
 });
+
+describe('rich authorization and CIBA clients', () => {
+  test('--authorization-details-type is stored, shown, replaced by update and checked', () => {
+    const dir = dataDir();
+    const created = create(dir, '--id', 'pay', '--scope', 'a', '--authorization-details-type',
+      'payment_initiation', '--authorization-details-type', 'account_information');
+    assert.deepEqual(created.authorization_details_types, ['payment_initiation', 'account_information']);
+    assert.deepEqual(show(dir, 'pay').authorization_details_types,
+      ['payment_initiation', 'account_information']);
+    const updated = JSON.parse(ok(['client', 'update', 'pay', '--authorization-details-type',
+      'payment_initiation', '--json', '--data-dir', dir]));
+    assert.deepEqual(updated.authorization_details_types, ['payment_initiation']);
+    const text = ok(['client', 'show', 'pay', '--data-dir', dir]);
+    assert.match(text, /authorization details:\s+payment_initiation\n/);
+    fails(['client', 'create', '--id', 'bad', '--authorization-details-type', 'two words',
+      '--data-dir', dir], 2, /--authorization-details-type/);
+    assert.equal(create(dir, '--id', 'plain', '--scope', 'a').authorization_details_types, undefined);
+  });
+
+  test('the CIBA grant type is for confidential clients', () => {
+    const dir = dataDir();
+    const desk = create(dir, '--id', 'desk', '--scope', 'openid', '--grant-type',
+      'urn:openid:params:grant-type:ciba');
+    assert.deepEqual(desk.grant_types, ['urn:openid:params:grant-type:ciba']);
+    fails(['client', 'create', '--id', 'pub', '--type', 'public', '--grant-type',
+      'urn:openid:params:grant-type:ciba', '--data-dir', dir], 2, /CIBA grant is for confidential/);
+  });
+});

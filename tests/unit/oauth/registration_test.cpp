@@ -30,6 +30,8 @@ class RegistrationTest : public AuthorizationServerTest {
     options.registration.audiences = {kApiA};
     options.registration.software_statement_issuers = {{kPublisher, kPublisherJwks}};
     options.registration.require_software_statement = require_statement_;
+    options.authorization_details_types =
+        AuthorizationDetailsTypes(AuthorizationDetailsTypes::Map{{"payment_initiation", {}}});
     options.registration.fetch = [this](const std::string& uri) -> Result<jose::Jwks, std::string> {
       if (uri != kPublisherJwks) return Err(std::string("unknown JWKS ") + uri);
       jose::Jwks set;
@@ -260,6 +262,28 @@ TEST_F(RegistrationTest, BackchannelLogoutUriIsRegistered) {
   ASSERT_TRUE(stored && *stored);
   EXPECT_EQ((*stored)->backchannel_logout_uri, "https://rp.example/logout?from=as");
   EXPECT_TRUE((*stored)->backchannel_logout_session_required);
+}
+
+// RFC 9396 §10.2: the types a client uses, each one the server knows; CIBA is not registrable.
+TEST_F(RegistrationTest, AuthorizationDetailsTypesAreRegisteredWhenKnown) {
+  json::Json metadata = service_metadata();
+  metadata["authorization_details_types"] = {"payment_initiation"};
+  auto r = register_client(metadata);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(body(r)["authorization_details_types"], json::Json({"payment_initiation"}));
+  auto stored = store_->clients().find(body(r)["client_id"].get<std::string>());
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->authorization_details_types, std::vector<std::string>{"payment_initiation"});
+
+  metadata["authorization_details_types"] = {"wire_transfer"};
+  auto unknown = register_client(metadata);
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(error(unknown), "invalid_client_metadata");
+  metadata["authorization_details_types"] = "payment_initiation";
+  EXPECT_EQ(error(register_client(metadata)), "invalid_client_metadata");
+  metadata.erase("authorization_details_types");
+  metadata["grant_types"] = {"urn:openid:params:grant-type:ciba"};
+  EXPECT_EQ(error(register_client(metadata)), "invalid_client_metadata");
 }
 
 TEST_F(RegistrationTest, PrivateKeyJwtClientRegistersItsPublicKeys) {
