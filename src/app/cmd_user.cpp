@@ -284,26 +284,12 @@ Result<Ok, Failure> revoke_consent(const StoreChoice& choice, const std::string&
   auto opened = open_with_user(choice, username);
   if (!opened) return Err(opened.error());
   auto& [store, user] = *opened;
-  auto revoked = store->consents().revoke(user.id, client_id);
-  if (!revoked) return Err(store_failure(revoked.error()));
-  if (!*revoked) {
+  auto withdrawn = store::withdraw_consent(*store, user.id, client_id);
+  if (!withdrawn) return Err(store_failure(withdrawn.error()));
+  if (!*withdrawn) {
     return Err(Failure{kExitFailed, user.username + " has no consent for client " + client_id});
   }
-  auto grants = store->grants().list_grants_for_subject(user.id);
-  if (!grants) {
-    return Err(Failure{kExitFailed,
-                       "consent removed, but listing grants failed: " + grants.error().message});
-  }
-  int64_t grants_revoked = 0;
-  for (const auto& grant : *grants) {
-    if (grant.client_id != client_id) continue;
-    auto done = store->grants().revoke_grant(grant.id);
-    if (!done) {
-      return Err(Failure{kExitFailed, "consent removed and " + std::to_string(grants_revoked) +
-                                          " grant(s) revoked, then: " + done.error().message});
-    }
-    ++grants_revoked;
-  }
+  const int64_t grants_revoked = **withdrawn;
   std::printf("consent of %s for %s revoked; %lld grant(s) revoked\n", user.username.c_str(),
               client_id.c_str(), static_cast<long long>(grants_revoked));
   return Ok{};

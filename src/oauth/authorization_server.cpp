@@ -1,6 +1,7 @@
 #include "oauth/authorization_server.h"
 
 #include "core/aead.h"
+#include "oauth/device.h"
 #include "oauth/discovery.h"
 #include "oauth/pages.h"
 
@@ -148,6 +149,15 @@ http::Response AuthorizationServer::ciba_requests(const http::Request& request) 
     page.username = (*user)->username;
   }
   for (const CibaNotification& n : ciba_inbox_->pending((*session)->user_id)) {
+    // Only requests still waiting: one decided elsewhere (or already redeemed) drops out.
+    auto code = normalize_user_code(n.user_code);
+    auto stored = code
+                      ? store_.grants().find_device_by_user_code(*code)
+                      : store::StoreResult<std::optional<store::DeviceAuthorization>>(std::nullopt);
+    if (!stored) {
+      return pages::html(503, pages::error({"Temporarily unavailable", "Try again in a moment."}));
+    }
+    if (!*stored || (*stored)->status != store::DeviceStatus::kPending) continue;
     page.entries.push_back({n.client_id, n.binding_message, n.user_code, n.approval_uri});
   }
   return pages::html(200, pages::ciba_requests(page));

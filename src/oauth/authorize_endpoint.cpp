@@ -1,6 +1,7 @@
 #include "oauth/authorize_endpoint.h"
 
 #include <algorithm>
+#include <ctime>
 #include <variant>
 
 #include "core/audit.h"
@@ -108,6 +109,9 @@ void AuthorizeEndpoint::add_routes(http::Router& router, const std::string& pref
       });
   router.post(prefix + "/login/otp", [this](const http::Request& r) { return this->otp(r); });
   router.post(prefix + "/consent", [this](const http::Request& r) { return this->consent(r); });
+  auto account = [this](const http::Request& r) { return this->account(r); };
+  router.get(prefix + "/account", account);
+  router.post(prefix + "/account", account);
   auto device = [this](const http::Request& r) { return this->device(r); };
   router.get(prefix + "/device", device);
   router.post(prefix + "/device", device);
@@ -837,6 +841,87 @@ http::Response AuthorizeEndpoint::consent(const http::Request& request) const {
   authz->prompt.erase(std::remove(authz->prompt.begin(), authz->prompt.end(), "consent"),
                       authz->prompt.end());
   return proceed(ctx, Flow{std::move(*authz), *client, session});
+}
+
+namespace {
+
+// "2026-11-24 19:40 UTC".
+std::string utc_minute(int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+  return text;
+}
+
+}  // namespace
+
+http::Response AuthorizeEndpoint::account(const http::Request& request) const {
+  Context ctx = start(request);
+  auto found = current_session(request);
+  if (!found) return error_page(ctx, 503, "Temporarily unavailable", "Try again in a moment.");
+  if (!*found) {
+    return error_page(ctx, 401, "Not signed in",
+                      "Sign in to an application first, then come back to this page.");
+  }
+  const store::Session& session = **found;
+  if (request.method() == "POST") {
+    auto form = request.form();
+    if (!form) return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+    if (auto refused = check_form(ctx, request, *form)) return std::move(*refused);
+    const auto sid = form->get("sid");
+    const auto client_id = form->get("client_id");
+    if (sid && !sid->empty()) {
+      // Only a session of this user; ending it is the logout path (grants revoked, back-channel
+      // logout tokens sent).
+      auto target = store_.sessions().find_by_sid(*sid);
+      if (!target) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+      if (!*target || (*target)->user_id != session.user_id) {
+        return error_page(ctx, 400, "Unknown session", "That session has already ended.");
+      }
+      if (!sessions_.end(**target)) {
+        return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+      }
+      audit::emit("session.ended_by_user", {{"user_id", session.user_id}, {"sid", *sid}});
+      if (*sid == session.sid) {
+        ctx.set_cookies.push_back(cookies_.clear(cookies_.session));
+        return finish(ctx, pages::html(200, pages::logged_out()));
+      }
+    } else if (client_id && !client_id->empty()) {
+      auto withdrawn = store::withdraw_consent(store_, session.user_id, *client_id);
+      if (!withdrawn) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+      if (!*withdrawn) {
+        return error_page(ctx, 400, "Unknown application", "You had not allowed that application.");
+      }
+      audit::emit("consent.withdrawn_by_user",
+                  {{"user_id", session.user_id}, {"client_id", *client_id}});
+    } else {
+      return error_page(ctx, 400, "Invalid form", "The form was not sent correctly.");
+    }
+    // Post/redirect/get: a reload does not send the form again.
+    http::Response again(303);
+    again.headers.set("Location", endpoint_url(options_.issuer, "/account"));
+    again.headers.set("Cache-Control", "no-store");
+    return finish(ctx, std::move(again));
+  }
+  auto sessions = store_.sessions().list_for_user(session.user_id);
+  auto consents = store_.consents().list_for_user(session.user_id);
+  auto user = store_.users().find_by_id(session.user_id);
+  if (!sessions || !consents || !user || !*user) {
+    return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+  }
+  pages::AccountPage page;
+  page.action = prefix_ + "/account";
+  page.csrf = sealer_.csrf_token(ctx.browser_id);
+  page.username = (*user)->username;
+  for (const store::Session& s : *sessions) {
+    page.sessions.push_back({s.sid, utc_minute(s.auth_time),
+                             s.acr == kAcrMfa ? "password and one-time code" : "password",
+                             s.sid == session.sid});
+  }
+  for (const store::Consent& c : *consents) page.consents.push_back({c.client_id, c.scopes});
+  return finish(ctx, pages::html(200, pages::account(page)));
 }
 
 }  // namespace tessera::oauth

@@ -67,6 +67,11 @@ class AuthorizeEndpoint {
   // verification_uri_complete); POST checks the code and goes on as /authorize does (sign-in,
   // second factor, consent, always asked), ending on a page instead of a redirect.
   http::Response device(const http::Request& request) const;
+  // GET {prefix}/account: the signed-in user's sessions and consents (oauth/account.cpp). POST
+  // with `sid` ends that session of the user (its grants revoked, its clients told by back-channel
+  // logout), with `client_id` withdraws the consent and revokes the user's grants to the client;
+  // then 303 back to the page.
+  http::Response account(const http::Request& request) const;
 
   // The live session of the request's cookie, if any (also for end_session); an error when the
   // store cannot tell, which must never read as "signed out".

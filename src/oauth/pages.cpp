@@ -360,6 +360,58 @@ std::string ciba_requests(const CibaRequestsPage& page) {
   return h.take();
 }
 
+namespace {
+
+// One button in a form of its own, with the CSRF token and one hidden field.
+void action_button(Html& h, const AccountPage& page, std::string_view field, std::string_view value,
+                   std::string_view label) {
+  h.raw("<form method=\"post\" action=\"")
+      .text(page.action)
+      .raw("\">\n<input type=\"hidden\" name=\"csrf\" value=\"")
+      .text(page.csrf)
+      .raw("\">\n<input type=\"hidden\" name=\"")
+      .text(field)
+      .raw("\" value=\"")
+      .text(value)
+      .raw("\">\n<button type=\"submit\" class=\"secondary\">")
+      .text(label)
+      .raw("</button>\n</form>\n");
+}
+
+}  // namespace
+
+std::string account(const AccountPage& page) {
+  Html h;
+  open_page(h, "Your account");
+  h.raw("<h1>Your account</h1>\n<p class=\"muted\">Signed in as <strong>")
+      .text(page.username)
+      .raw("</strong></p>\n");
+  h.raw("<h2>Where you are signed in</h2>\n");
+  for (const auto& session : page.sessions) {
+    h.raw("<section class=\"detail\"><p>Signed in ")
+        .text(session.signed_in)
+        .raw(" with ")
+        .text(session.method);
+    if (session.current) h.raw(" <strong>(this browser)</strong>");
+    h.raw("</p>\n");
+    action_button(h, page, "sid", session.sid, "Sign out there");
+    h.raw("</section>\n");
+  }
+  h.raw("<h2>Applications you allowed</h2>\n");
+  if (page.consents.empty()) h.raw("<p>None.</p>\n");
+  for (const auto& consent : page.consents) {
+    h.raw("<section class=\"detail\"><p><strong>").text(consent.client_id).raw("</strong>");
+    if (!consent.scopes.empty()) {
+      h.raw(": <code>").text(join_space_list(consent.scopes)).raw("</code>");
+    }
+    h.raw("</p>\n");
+    action_button(h, page, "client_id", consent.client_id, "Withdraw access");
+    h.raw("</section>\n");
+  }
+  close_page(h);
+  return h.take();
+}
+
 std::string device_code(const DeviceCodePage& page) {
   Html h;
   open_page(h, "Connect a device");

@@ -76,6 +76,28 @@ struct CibaRequestsPage {
 };
 std::string ciba_requests(const CibaRequestsPage& page);
 
+// The user's own account page: their browser sessions (each can be signed out) and the
+// applications they allowed (each can be withdrawn). Every button is its own form POSTing to
+// `action` with the CSRF token and `sid` or `client_id`.
+struct AccountPage {
+  struct SessionRow {
+    std::string sid;
+    std::string signed_in;  // when, as text
+    std::string method;     // "password", "password and one-time code"
+    bool current = false;   // this browser's
+  };
+  struct ConsentRow {
+    std::string client_id;
+    std::vector<std::string> scopes;
+  };
+  std::string action{};
+  std::string csrf{};
+  std::string username{};
+  std::vector<SessionRow> sessions{};
+  std::vector<ConsentRow> consents{};
+};
+std::string account(const AccountPage& page);
+
 struct DeviceCodePage {
   Form form{};
   std::string user_code{};  // prefilled from verification_uri_complete or a failed attempt

@@ -52,4 +52,21 @@ StoreResult<std::unique_ptr<Store>> open_store(const StoreConfig& config) {
   return std::make_unique<Store>(std::move(*database), clock);
 }
 
+StoreResult<std::optional<int64_t>> withdraw_consent(Store& store, std::string_view user_id,
+                                                     std::string_view client_id) {
+  auto revoked = store.consents().revoke(user_id, client_id);
+  if (!revoked) return Err(revoked.error());
+  if (!*revoked) return std::optional<int64_t>();
+  auto grants = store.grants().list_grants_for_subject(user_id);
+  if (!grants) return Err(grants.error());
+  int64_t count = 0;
+  for (const auto& grant : *grants) {
+    if (grant.client_id != client_id) continue;
+    auto done = store.grants().revoke_grant(grant.id);
+    if (!done) return Err(done.error());
+    ++count;
+  }
+  return std::optional<int64_t>(count);
+}
+
 }  // namespace tessera::store

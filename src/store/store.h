@@ -75,4 +75,10 @@ class Store {
 // database was migrated by a newer binary, kUnavailable when it cannot be reached.
 StoreResult<std::unique_ptr<Store>> open_store(const StoreConfig& config);
 
+// A user withdraws their consent for a client: the consent goes, and every grant the user gave
+// that client is revoked (its refresh tokens and opaque access tokens die with it). nullopt: the
+// user had no consent for it (nothing changed).
+StoreResult<std::optional<int64_t>> withdraw_consent(Store& store, std::string_view user_id,
+                                                     std::string_view client_id);
+
 }  // namespace tessera::store

@@ -12,7 +12,9 @@ import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { BIN } from '../lib/tessera.mjs';
 import { CookieJar, signIn } from '../lib/login.mjs';
-import { insecure, openidConfig, startInteropServe } from '../lib/interop.mjs';
+import {
+  clientAuth, insecure, openidConfig, refusedWith, startInteropServe,
+} from '../lib/interop.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
@@ -34,16 +36,10 @@ describe('tessera serve: the device authorization grant', () => {
   });
 
   const cc = (c) => ({ client_id: c.client_id });
-  const authOf = (c) => (c.client_secret ? oauth.ClientSecretBasic(c.client_secret) : oauth.None());
   const start = async (c, params = {}) => oauth.processDeviceAuthorizationResponse(as, cc(c),
-    await oauth.deviceAuthorizationRequest(as, cc(c), authOf(c), params, insecure));
+    await oauth.deviceAuthorizationRequest(as, cc(c), clientAuth(c), params, insecure));
   const poll = async (c, device) => oauth.processDeviceCodeResponse(as, cc(c),
-    await oauth.deviceCodeGrantRequest(as, cc(c), authOf(c), device.device_code, insecure));
-  const refusedWith = (error) => (e) => {
-    assert.ok(e instanceof oauth.ResponseBodyError, String(e));
-    assert.equal(e.error, error, e.error_description);
-    return true;
-  };
+    await oauth.deviceCodeGrantRequest(as, cc(c), clientAuth(c), device.device_code, insecure));
 
   test('discovery: device_authorization_endpoint and the grant type (RFC 8628 §4)', () => {
     assert.equal(as.device_authorization_endpoint, `${as.issuer}/device_authorization`);

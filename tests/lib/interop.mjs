@@ -19,6 +19,19 @@ import { freePort, ok, startTessera, waitFor } from './tessera.mjs';
 // oauth4webapi's option for plain http.
 export const insecure = { [oauth.allowInsecureRequests]: true };
 
+// oauth4webapi's client authentication for `c` (a client of the readiness line or of `tessera
+// client create --json`): client_secret_basic for a confidential client, none for a public one.
+export function clientAuth(c) {
+  return c.client_secret ? oauth.ClientSecretBasic(c.client_secret) : oauth.None();
+}
+
+// For assert.rejects: the error answer `error` (RFC 6749 §5.2), as oauth4webapi throws it.
+export const refusedWith = (error) => (e) => {
+  assert.ok(e instanceof oauth.ResponseBodyError, String(e));
+  assert.equal(e.error, error, e.error_description);
+  return true;
+};
+
 // The server metadata of `issuer` (a URL string), discovered and validated by oauth4webapi;
 // `fetcher`, when given, is its customFetch. allowInsecureRequests only for an http issuer.
 async function discover(issuer, fetcher) {
@@ -70,9 +83,11 @@ export function startInteropDemo(prefix, setup) {
 // (`issuer` is http://127.0.0.1:<port>), makes on the store, before the server opens it, the
 // clients `clients(issuer)` names (name -> arguments of `tessera client create`; each set under
 // its name to what --json printed) and then, given `user` (a username), that user with a random
-// password (set as `user`: username and password). It writes a config whose `as:` section holds
-// the issuer, the secret key file and the lines `asExtra`, starts `tessera serve`, waits for
-// /readyz, sets `as` (the server metadata, as startInteropDemo does) and awaits `setup(serve)`.
+// password (set as `user`: username, password and the id the CLI gave), and each of `users` (more
+// usernames) the same way (set in `users` under its username). It writes a config whose `as:`
+// section holds the issuer, the secret key file and the lines `asExtra`, starts `tessera serve`,
+// waits for /readyz, sets `as` (the server metadata, as startInteropDemo does) and awaits
+// `setup(serve)`.
 // The object also holds `dir`, `port` and `server` (startTessera's handle). after() kills the
 // server and removes the directory.
 // For a TLS listener: `https` makes the issuer https://127.0.0.1:<port>, `httpExtra` adds lines
@@ -82,8 +97,11 @@ export function startInteropDemo(prefix, setup) {
 // returning the lines. port + 1 .. port + 4 were free too when the port was picked.
 export function startInteropServe(prefix, {
   asExtra = [], httpExtra = [], https = false, fetch: fetcher, clients = () => ({}), user,
+  users = [],
 } = {}, setup = async () => {}) {
-  const serve = { dir: undefined, port: undefined, issuer: undefined, server: undefined, as: undefined };
+  const serve = {
+    dir: undefined, port: undefined, issuer: undefined, server: undefined, as: undefined, users: {},
+  };
   const lines = (extra) => (typeof extra === 'function' ? extra(serve) : extra);
   before(async () => {
     serve.dir = mkdtempSync(join(tmpdir(), prefix));
@@ -99,11 +117,14 @@ export function startInteropServe(prefix, {
       assert.ok(!(name in serve) && name !== 'user', `client name ${name} is taken`);
       serve[name] = JSON.parse(ok(['client', 'create', ...args, '--json', '--config', storeOnly]));
     }
-    if (user) {
-      serve.user = { username: user, password: `Pw-${randomBytes(12).toString('base64url')}` };
-      ok(['user', 'create', serve.user.username, '--password-stdin', '--json', '--config', storeOnly],
-        serve.user.password + '\n');
-    }
+    const createUser = (username) => {
+      const password = `Pw-${randomBytes(12).toString('base64url')}`;
+      const created = JSON.parse(ok(['user', 'create', username, '--password-stdin', '--json',
+        '--config', storeOnly], password + '\n'));
+      return { username, password, id: created.id };
+    };
+    if (user) serve.user = createUser(user);
+    for (const username of users) serve.users[username] = createUser(username);
     const config = join(serve.dir, 'tessera.yaml');
     writeFileSync(config, [
       'roles: [as]',
@@ -176,10 +197,9 @@ export function authorizationUrl(as, clientId, params) {
 // additionalParameters). Returns the processed token response.
 export async function redeemCode(as, c, a, location, options = {}) {
   const cc = { client_id: c.client_id };
-  const auth = c.client_secret ? oauth.ClientSecretBasic(c.client_secret) : oauth.None();
   const params = oauth.validateAuthResponse(as, cc, location, a.state);
   const response = await oauth.authorizationCodeGrantRequest(
-    as, cc, auth, params, c.redirect_uris[0], a.verifier, { ...insecure, ...options });
+    as, cc, clientAuth(c), params, c.redirect_uris[0], a.verifier, { ...insecure, ...options });
   return oauth.processAuthorizationCodeResponse(as, cc, response,
     { expectedNonce: a.nonce, requireIdToken: true });
 }

@@ -350,10 +350,10 @@ class AuthorizationServerTest : public OAuthTest {
   jose::Jwk key_b_ = generated(jose::Alg::kES256);
   // The TLS client certificate form_post() requests arrive with (RFC 8705); null: none.
   std::shared_ptr<const http::ClientCertificate> client_cert_;
+  std::string browser_;  // the browser cookie of enter_code() and of the tests' own pages
 
  private:
   std::set<std::string> public_clients_;  // by add_browser_client()
-  std::string browser_;                   // the browser cookie of enter_code()
 };
 
 // The fixture `Base` (an AuthorizationServerTest) with the server's DPoP nonces (RFC 9449 §8) on

@@ -219,6 +219,13 @@ class CibaInboxPageTest : public AuthorizationServerTest {
     update_client("bank", [](store::Client& c) { c.grant_types = {std::string(kCibaGrantType)}; });
     sign_in_alice();
   }
+  // The user code of the first request a /ciba page links to.
+  static std::string hidden_code(const std::string& html) {
+    const std::string open = "device?user_code=";
+    const size_t at = html.find(open);
+    if (at == std::string::npos) return "";
+    return html.substr(at + open.size(), 9);
+  }
   http::Response page(bool signed_in) {
     http::Request r;
     r.set_method("GET");
@@ -243,7 +250,19 @@ TEST_F(CibaInboxPageTest, ListsThePendingRequestsOfTheSignedInUser) {
   EXPECT_NE(listed.body.find("&lt;b&gt;Pay&lt;/b&gt;"), std::string::npos) << listed.body;
   EXPECT_NE(listed.body.find("href=\"https://as.example/device?user_code="), std::string::npos);
   EXPECT_EQ(page(false).status, 401);
-  clock_.advance(121);
+  // Decided: no longer listed.
+  const std::string code = hidden_code(listed.body);
+  ASSERT_FALSE(code.empty());
+  auto consent = enter_code(code, code);
+  ASSERT_EQ(consent.status, 200) << consent.body;
+  decide(consent, "deny");
+  EXPECT_NE(page(true).body.find("Nothing is waiting"), std::string::npos);
+  ASSERT_EQ(call(form_post("/bc-authorize", encoded({{"scope", "openid"}, {"login_hint", "alice"}}),
+                           "bank", "bank-secret", {}))
+                .status,
+            200);
+  EXPECT_EQ(page(true).body.find("Nothing is waiting"), std::string::npos);
+  clock_.advance(601);
   EXPECT_NE(page(true).body.find("Nothing is waiting"), std::string::npos);  // expired
 }
 
