@@ -586,6 +586,10 @@ http::Response AuthorizeEndpoint::device(const http::Request& request) const {
     r.hint_subject = asked->subject;
     r.binding_message = asked->binding_message;
     r.acr_values = asked->acr_values;
+    // The sign-in page, when it comes, is filled in with that user's name.
+    auto named = store_.users().find_by_id(*asked->subject);
+    if (!named) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
+    if (*named) r.login_hint = (*named)->username;
   }
   return proceed(ctx, Flow{std::move(r), *client, std::move(*session)});
 }

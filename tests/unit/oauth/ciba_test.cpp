@@ -129,6 +129,7 @@ TEST_F(CibaTest, OnlyTheNamedUserMayDecide) {
   auto page = enter_code(notified_[0].user_code, notified_[0].user_code);
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("name=\"password\""), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("value=\"bob\""), std::string::npos);  // the named user, filled in
   EXPECT_EQ(page.body.find("name=\"decision\""), std::string::npos);
   EXPECT_EQ(error(poll(body(r)["auth_req_id"])), "authorization_pending");
 }
