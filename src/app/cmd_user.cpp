@@ -29,6 +29,10 @@
 #include "identity/base32.h"
 #include "identity/password_hash.h"
 #include "identity/totp.h"
+#include "oauth/backchannel_logout.h"
+#include "oauth/client_cache.h"
+#include "oauth/keys.h"
+#include "oauth/tokens.h"
 #include "store/store.h"
 
 namespace tessera::app {
@@ -331,33 +335,85 @@ Result<Ok, Failure> list_sessions(const StoreChoice& choice, const std::string& 
   return Ok{};
 }
 
+// What tells clients that a session ended here (OpenID Connect Back-Channel Logout 1.0): the
+// server's signing keys and issuer, from a configuration with an `as` section. Without one
+// (--data-dir, a configuration of the store alone) nobody can sign a logout token for the server.
+struct LogoutNotifier {
+  std::unique_ptr<oauth::SigningKeys> keys;
+  std::unique_ptr<oauth::ClientCache> clients;
+  std::unique_ptr<oauth::TokenService> tokens;
+  std::unique_ptr<oauth::SessionEnder> ender;
+};
+
+Result<std::unique_ptr<LogoutNotifier>, Failure> logout_notifier(const StoreChoice& choice,
+                                                                 store::Store& store) {
+  if (choice.config_file.empty()) return std::unique_ptr<LogoutNotifier>();
+  auto config = load_config(choice.config_file);
+  if (!config) return Err(Failure{kExitBadInput, "configuration error: " + config.error()});
+  if (!config->as) return std::unique_ptr<LogoutNotifier>();
+  auto alg = chosen_signing_alg(choice);
+  if (!alg) return Err(alg.error());
+  auto secret_key = load_chosen_secret_key(choice);
+  if (!secret_key) return Err(secret_key.error());
+  auto n = std::make_unique<LogoutNotifier>();
+  n->keys = std::make_unique<oauth::SigningKeys>(store.signing_keys(), std::move(*secret_key), *alg,
+                                                 store.clock());
+  if (auto loaded = n->keys->load_or_create(); !loaded) {
+    return Err(Failure{kExitFailed, "cannot load the signing keys: " + loaded.error()});
+  }
+  n->clients = std::make_unique<oauth::ClientCache>(store.clients(), store.clock());
+  n->tokens = std::make_unique<oauth::TokenService>(config->as->issuer, *n->keys, store.clock());
+  n->ender = std::make_unique<oauth::SessionEnder>(store, *n->clients, *n->tokens);
+  return n;
+}
+
 // Ends one browser session of the user (or all of them) and revokes the grants authorized in
 // it, with their refresh and opaque access tokens, as a logout there would (OpenID
-// RP-Initiated Logout §2 applied by an administrator).
+// RP-Initiated Logout §2 applied by an administrator). With the server's configuration, the
+// session's clients with a backchannel_logout_uri get their logout tokens before the command
+// returns.
 Result<Ok, Failure> revoke_session(const StoreChoice& choice, const std::string& username,
                                    const std::string& sid, bool all) {
   if (sid.empty() && !all) return Err(Failure{kExitBadInput, "name a session id, or --all"});
   auto opened = open_with_user(choice, username);
   if (!opened) return Err(opened.error());
   auto& [store, user] = *opened;
+  auto notifier = logout_notifier(choice, *store);
+  if (!notifier) return Err(notifier.error());
   auto sessions = store->sessions().list_for_user(user.id);
   if (!sessions) return Err(store_failure(sessions.error()));
   int64_t ended = 0;
   int64_t grants = 0;
   for (const auto& session : *sessions) {
     if (!all && session.sid != sid) continue;
-    auto removed = store->sessions().remove_by_sid(session.sid);
-    if (!removed) return Err(store_failure(removed.error()));
-    auto revoked = store->grants().revoke_grants_for_session(session.sid);
-    if (!revoked) return Err(store_failure(revoked.error()));
+    if (*notifier) {
+      // The logout path: grants revoked, session removed, logout tokens queued.
+      if (auto done = (*notifier)->ender->end(session); !done) {
+        return Err(Failure{kExitFailed, "ending session " + session.sid + ": " + done.error()});
+      }
+    } else {
+      auto removed = store->sessions().remove_by_sid(session.sid);
+      if (!removed) return Err(store_failure(removed.error()));
+      auto revoked = store->grants().revoke_grants_for_session(session.sid);
+      if (!revoked) return Err(store_failure(revoked.error()));
+      grants += *revoked;
+    }
     ++ended;
-    grants += *revoked;
   }
   if (!all && ended == 0) {
     return Err(Failure{kExitFailed, user.username + " has no session " + sid});
   }
-  std::printf("%lld session(s) of %s ended; %lld grant(s) revoked\n", static_cast<long long>(ended),
-              user.username.c_str(), static_cast<long long>(grants));
+  if (*notifier) {
+    (*notifier)->ender->wait_idle();  // every logout token sent or failed (audit events)
+    std::printf("%lld session(s) of %s ended; their grants revoked; back-channel logout sent\n",
+                static_cast<long long>(ended), user.username.c_str());
+  } else {
+    std::printf("%lld session(s) of %s ended; %lld grant(s) revoked\n",
+                static_cast<long long>(ended), user.username.c_str(),
+                static_cast<long long>(grants));
+    std::printf(
+        "clients not told: back-channel logout needs --config with the server's as section\n");
+  }
   return Ok{};
 }
 

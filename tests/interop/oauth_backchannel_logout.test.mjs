@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
-import { BIN, freePort, ok, waitFor } from '../lib/tessera.mjs';
+import { BIN, freePort, ok, okAsync, waitFor } from '../lib/tessera.mjs';
 import { CookieJar, parseForm, signIn, visit } from '../lib/login.mjs';
 import {
   authorizationRequest, authorizationUrl, insecure, redeemCode, startInteropServe,
@@ -287,5 +287,30 @@ describe('tessera serve: OpenID Connect Back-Channel Logout 1.0', () => {
     const last = await deliveries(mark2, ['a']);
     assert.deepEqual(last.map((r) => r.path), ['/logout/a']);
     await assertLogoutToken(last[0], env.a, bobs.claims);
+  });
+
+  test('tessera user revoke-session: with the server\'s configuration the clients are told; with the store alone they are not', async () => {
+    // Bob, in two browsers: each session has A.
+    const first = await login(env.a, new CookieJar(), bob);
+    const second = await login(env.a, new CookieJar(), bob);
+    assert.notEqual(first.claims.sid, second.claims.sid);
+    const mark = received.length;
+    const told = await okAsync(['user', 'revoke-session', bob.username, first.claims.sid,
+      '--config', join(env.dir, 'tessera.yaml')]);
+    assert.match(told, /1 session\(s\) of bob ended; their grants revoked; back-channel logout sent/);
+    // Sent before the command returned.
+    const got = received.slice(mark);
+    assert.deepEqual(got.map((r) => r.path), ['/logout/a']);
+    await assertLogoutToken(got[0], env.a, first.claims);
+    await assertDead(env.a, first.tokens.refresh_token);
+    assert.ok((await refresh(env.a, second.tokens.refresh_token)).access_token, 'the other session lives');
+
+    const mark2 = received.length;
+    const silent = ok(['user', 'revoke-session', bob.username, second.claims.sid,
+      '--config', join(env.dir, 'store.yaml')]);
+    assert.match(silent, /clients not told/);
+    await sleep(500);
+    assert.deepEqual(received.slice(mark2), [], 'no configuration of the server: no logout token');
+    await assertDead(env.a, second.tokens.refresh_token);
   });
 });

@@ -2,11 +2,12 @@
 // run to completion or started as a server, and a scratch directory per test file.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import { promisify } from 'node:util';
 
 export const BIN = process.env.TESSERA_BIN;
 
@@ -29,6 +30,13 @@ export function ok(args, input = '') {
   const r = tessera(args, input);
   assert.equal(r.status, 0, `tessera ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
+}
+
+// ok() without blocking the event loop, for commands that call back into servers the test
+// itself runs (a synchronous run would hold their requests until it exits).
+export async function okAsync(args) {
+  const { stdout } = await promisify(execFile)(BIN, args, { encoding: 'utf8' });
+  return stdout;
 }
 
 // A directory made before the test file's tests and removed after them.
