@@ -389,6 +389,7 @@ Result<Ok, Failure> revoke_session(const StoreChoice& choice, const std::string&
     if (*notifier) {
       // The logout path: grants revoked, session removed, logout tokens queued.
       if (auto done = (*notifier)->ender->end(session); !done) {
+        (*notifier)->ender->wait_idle();  // the sessions ended before this one are still told
         return Err(Failure{kExitFailed, "ending session " + session.sid + ": " + done.error()});
       }
     } else {
@@ -405,8 +406,11 @@ Result<Ok, Failure> revoke_session(const StoreChoice& choice, const std::string&
   }
   if (*notifier) {
     (*notifier)->ender->wait_idle();  // every logout token sent or failed (audit events)
-    std::printf("%lld session(s) of %s ended; their grants revoked; back-channel logout sent\n",
-                static_cast<long long>(ended), user.username.c_str());
+    std::printf(
+        "%lld session(s) of %s ended; their grants revoked; back-channel logout attempted "
+        "(failures "
+        "are audit events)\n",
+        static_cast<long long>(ended), user.username.c_str());
   } else {
     std::printf("%lld session(s) of %s ended; %lld grant(s) revoked\n",
                 static_cast<long long>(ended), user.username.c_str(),

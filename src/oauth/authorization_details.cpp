@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
+#include <optional>
 
 #include "core/json_schema.h"
 #include "core/space_list.h"
@@ -49,8 +51,19 @@ std::string member_text(const json::Json& v) {
   return v.dump();
 }
 
-// One granted object covers one requested: same type, same members; a common list may be a
-// subset, anything else must be equal.
+// The strings of a common list, sorted; nullopt when it holds anything else.
+std::optional<std::vector<std::string>> sorted_strings(const json::Json& list) {
+  if (!is_string_list(list)) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (const auto& e : list) out.push_back(e.get<std::string>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// One granted object covers one requested: same type, same members; a common list may leave
+// entries out (but not all of them, which some resource servers read as "no restriction", and
+// without repeating any), anything else must be equal.
 bool covers(const json::Json& granted, const json::Json& requested) {
   if (!granted.is_object() || !requested.is_object() || granted.size() != requested.size()) {
     return false;
@@ -58,10 +71,12 @@ bool covers(const json::Json& granted, const json::Json& requested) {
   for (const auto& [name, value] : requested.items()) {
     auto g = granted.find(name);
     if (g == granted.end()) return false;
-    if (is_common_list(name) && value.is_array() && g->is_array()) {
-      if (!std::all_of(value.begin(), value.end(), [&](const json::Json& e) {
-            return std::find(g->begin(), g->end(), e) != g->end();
-          })) {
+    if (is_common_list(name)) {
+      auto asked = sorted_strings(value);
+      auto had = sorted_strings(*g);
+      if (!asked || !had || (asked->empty() && !had->empty()) ||
+          std::adjacent_find(asked->begin(), asked->end()) != asked->end() ||
+          !std::includes(had->begin(), had->end(), asked->begin(), asked->end())) {
         return false;
       }
     } else if (*g != value) {
@@ -88,7 +103,34 @@ bool AuthorizationDetailsTypes::knows(std::string_view type) const {
   return types_ && types_->find(type) != types_->end();
 }
 
+namespace {
+
+// RFC 6749 §5.2 error_description: %x20-21 / %x23-5B / %x5D-7E only. The descriptions here quote
+// schema values and member names a client chose; anything outside the set becomes '?', and they
+// are cut to a length that fits a redirect's Location.
+constexpr size_t kMaxDescription = 300;
+
+std::string safe_description(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, kMaxDescription)) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool allowed = byte >= 0x20 && byte <= 0x7e && c != '"' && c != '\\';
+    out.push_back(allowed ? c : (c == '"' ? '\'' : '?'));
+  }
+  if (text.size() > kMaxDescription) out += "...";
+  return out;
+}
+
+}  // namespace
+
 Result<json::Json, std::string> AuthorizationDetailsTypes::parse(
+    std::string_view text, const std::vector<std::string>& client_types) const {
+  auto checked = check(text, client_types);
+  if (!checked) return Err(safe_description(checked.error()));
+  return checked;
+}
+
+Result<json::Json, std::string> AuthorizationDetailsTypes::check(
     std::string_view text, const std::vector<std::string>& client_types) const {
   if (empty()) return Err(std::string("this server accepts no authorization_details"));
   if (text.size() > kMaxAuthorizationDetailsBytes) {
@@ -160,25 +202,36 @@ std::vector<AuthorizationDetailSummary> AuthorizationDetailsTypes::summarize(
 }
 
 bool authorization_details_within(const json::Json& requested, const json::Json& granted) {
-  if (!requested.is_array() || !granted.is_array()) return false;
-  // A narrower set repeats nothing: no object twice, no entry twice in a common list.
-  for (size_t i = 0; i < requested.size(); ++i) {
-    for (size_t j = i + 1; j < requested.size(); ++j) {
-      if (requested[i] == requested[j]) return false;
-    }
-    if (!requested[i].is_object()) return false;
-    for (std::string_view name : kCommonLists) {
-      auto list = requested[i].find(name);
-      if (list == requested[i].end() || !list->is_array()) continue;
-      for (auto a = list->begin(); a != list->end(); ++a) {
-        if (std::find(std::next(a), list->end(), *a) != list->end()) return false;
+  if (!requested.is_array() || !granted.is_array() || requested.size() > granted.size() ||
+      requested.size() > kMaxAuthorizationDetails || granted.size() > kMaxAuthorizationDetails) {
+    return false;
+  }
+  // Which granted object covers which requested one, then a matching (Kuhn's augmenting paths):
+  // each requested object needs a granted object of its own, so one payment granted never
+  // becomes two payments asked.
+  const size_t n = requested.size();
+  const size_t m = granted.size();
+  std::vector<std::vector<bool>> cover(n, std::vector<bool>(m));
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t g = 0; g < m; ++g) cover[r][g] = covers(granted[g], requested[r]);
+  }
+  std::vector<int> owner(m, -1);  // the requested object a granted one is matched to
+  std::function<bool(size_t, std::vector<bool>&)> augment = [&](size_t r, std::vector<bool>& seen) {
+    for (size_t g = 0; g < m; ++g) {
+      if (!cover[r][g] || seen[g]) continue;
+      seen[g] = true;
+      if (owner[g] < 0 || augment(static_cast<size_t>(owner[g]), seen)) {
+        owner[g] = static_cast<int>(r);
+        return true;
       }
     }
+    return false;
+  };
+  for (size_t r = 0; r < n; ++r) {
+    std::vector<bool> seen(m);
+    if (!augment(r, seen)) return false;
   }
-  return std::all_of(requested.begin(), requested.end(), [&](const json::Json& r) {
-    return std::any_of(granted.begin(), granted.end(),
-                       [&](const json::Json& g) { return covers(g, r); });
-  });
+  return true;
 }
 
 }  // namespace tessera::oauth

@@ -58,14 +58,20 @@ class AuthorizationDetailsTypes {
   std::vector<AuthorizationDetailSummary> summarize(const json::Json& details) const;
 
  private:
+  // parse() before its error is made safe for error_description.
+  Result<json::Json, std::string> check(std::string_view text,
+                                        const std::vector<std::string>& client_types) const;
+
   std::shared_ptr<const Map> types_;
 };
 
-// RFC 9396 §6.1: whether every object of `requested` is within one object of `granted`: the same
-// type and the same members, where the common lists of §2.2 (locations, actions, datatypes,
-// privileges) may leave entries out and every other member is equal. A narrower token never
-// drops a member, since a missing member could mean "any", and repeats nothing (an object, a
-// list entry).
+// RFC 9396 §6.1: whether `requested` is a subset of `granted`: each requested object within a
+// granted object of its own (one granted payment never covers two requested ones), with the
+// same type and the same members, where the common lists of §2.2 (locations, actions,
+// datatypes, privileges) may leave entries out and every other member is equal. A narrower token
+// never drops a member, since a missing member could mean "any"; never empties a common list
+// the grant had entries in, which some resource servers read as "no restriction"; and repeats
+// no list entry.
 bool authorization_details_within(const json::Json& requested, const json::Json& granted);
 
 }  // namespace tessera::oauth

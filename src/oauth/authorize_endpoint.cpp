@@ -586,10 +586,6 @@ http::Response AuthorizeEndpoint::device(const http::Request& request) const {
     r.hint_subject = asked->subject;
     r.binding_message = asked->binding_message;
     r.acr_values = asked->acr_values;
-    // The sign-in page, when it comes, is filled in with that user's name.
-    auto named = store_.users().find_by_id(*asked->subject);
-    if (!named) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
-    if (*named) r.login_hint = (*named)->username;
   }
   return proceed(ctx, Flow{std::move(r), *client, std::move(*session)});
 }
@@ -884,13 +880,16 @@ http::Response AuthorizeEndpoint::account(const http::Request& request) const {
       if (!*target || (*target)->user_id != session.user_id) {
         return error_page(ctx, 400, "Unknown session", "That session has already ended.");
       }
-      if (!sessions_.end(**target)) {
-        return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
-      }
+      auto ended = sessions_.end(**target);
+      if (!ended) return error_page(ctx, 503, "Temporarily unavailable", "Try again.");
       audit::emit("session.ended_by_user", {{"user_id", session.user_id}, {"sid", *sid}});
       if (*sid == session.sid) {
+        // This browser: signed out here, so its clients' front-channel logout pages can be
+        // framed too (Front-Channel Logout §3), as at /end_session.
         ctx.set_cookies.push_back(cookies_.clear(cookies_.session));
-        return finish(ctx, pages::html(200, pages::logged_out()));
+        auto frames = frontchannel_frames(*ended, options_.issuer, session.sid);
+        return finish(ctx, frames.empty() ? pages::html(200, pages::logged_out())
+                                          : pages::logged_out_response(frames, ""));
       }
     } else if (client_id && !client_id->empty()) {
       auto withdrawn = store::withdraw_consent(store_, session.user_id, *client_id);

@@ -4,6 +4,7 @@
 
 #include "core/audit.h"
 #include "http/client.h"
+#include "oauth/authorize_request.h"
 
 namespace tessera::oauth {
 namespace {
@@ -116,6 +117,18 @@ void SessionEnder::run() {
     sending_ = false;
     if (queue_.empty()) idle_.notify_all();
   }
+}
+
+std::vector<std::string> frontchannel_frames(
+    const std::vector<std::shared_ptr<const store::Client>>& clients, const std::string& issuer,
+    const std::string& sid) {
+  std::vector<std::string> frames;
+  for (const auto& client : clients) {
+    if (client->frontchannel_logout_uri.empty()) continue;
+    frames.push_back(
+        redirect_with(client->frontchannel_logout_uri, {{"iss", issuer}, {"sid", sid}}));
+  }
+  return frames;
 }
 
 }  // namespace tessera::oauth

@@ -66,4 +66,11 @@ class SessionEnder {
   std::thread worker_;
 };
 
+// OpenID Connect Front-Channel Logout 1.0 §2, §3: the logout URIs of `clients` (those of an
+// ended session) that have one, each with `iss` and the session's `sid` added: what the
+// signed-out page frames.
+std::vector<std::string> frontchannel_frames(
+    const std::vector<std::shared_ptr<const store::Client>>& clients, const std::string& issuer,
+    const std::string& sid);
+
 }  // namespace tessera::oauth

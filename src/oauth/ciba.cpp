@@ -23,11 +23,21 @@ OAuthError ciba_error(std::string code, std::string description) {
 
 // §7.1 binding_message: short plain text, shown on both devices. Control characters could
 // rearrange what the user reads, so they are refused with the length.
+// So are the bidirectional formatting characters (Unicode TR #9: U+200E-200F, U+202A-202E,
+// U+2066-2069), which reorder the text around them ("Pay 10 EUR" shown as something else).
 bool is_plain_message(std::string_view text) {
   size_t characters = 0;
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
     if (byte < 0x20 || byte == 0x7f) return false;
+    if (byte == 0xE2 && i + 2 < text.size()) {
+      const auto b1 = static_cast<unsigned char>(text[i + 1]);
+      const auto b2 = static_cast<unsigned char>(text[i + 2]);
+      if ((b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) ||
+          (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) {
+        return false;
+      }
+    }
     if ((byte & 0xC0) != 0x80) ++characters;
   }
   return characters <= kMaxBindingMessage;
@@ -41,8 +51,13 @@ std::optional<int64_t> positive_integer(std::string_view text) {
   return value;
 }
 
+// Prompts per (client, user): one client cannot lock a user away from the others.
 constexpr identity::LoginThrottleOptions kPromptBudget{
     .account = {20, int64_t{15} * 60, 60, int64_t{15} * 60}};
+
+std::string prompt_key(const std::string& client_id, const std::string& user_id) {
+  return client_id + '\n' + user_id;
+}
 
 }  // namespace
 
@@ -124,6 +139,13 @@ http::Response BackchannelAuthenticationEndpoint::handle(const http::Request& re
     return ciba_error("invalid_request", "signed authentication requests are not supported")
         .to_response();
   }
+  // RFC 9396 §3 allows authorization_details here; they are not carried to the approval yet, and
+  // dropping them could grant more than asked, so they are refused.
+  if (given("authorization_details")) {
+    return OAuthError::invalid_authorization_details(
+               "authorization_details are not supported with CIBA")
+        .to_response();
+  }
   // §7.1: scope is REQUIRED and holds openid.
   if (!given("scope")) return ciba_error("invalid_request", "scope is missing").to_response();
   auto scopes = grant_scopes(form->get("scope"), client.scopes);
@@ -149,11 +171,11 @@ http::Response BackchannelAuthenticationEndpoint::handle(const http::Request& re
     if (!found) return OAuthError::server_error("the store is unavailable").to_response();
     user = std::move(*found);
   } else {
-    // An ID token of ours, for any client (§7.1: "previously issued ... as a hint"); an expired
-    // one still names its user.
+    // §7.1: "An ID Token previously issued to the Client"; an expired one still names its user.
     auto hint = verify_id_token_hint(*form->get("id_token_hint"), keys_, options_.issuer, clock_);
-    if (!hint) {
-      return ciba_error("invalid_request", "id_token_hint is not an ID token of this server")
+    if (!hint || hint->client_id != client.client_id) {
+      return ciba_error("invalid_request",
+                        "id_token_hint is not an ID token this server issued to this client")
           .to_response();
     }
     auto found = users_.find_by_id(hint->subject);
@@ -190,7 +212,7 @@ http::Response BackchannelAuthenticationEndpoint::handle(const http::Request& re
     if (!asked) return asked.error().to_response();
     audiences = std::move(*asked);
   }
-  if (auto wait = prompts_->retry_after(user->id, "")) {
+  if (auto wait = prompts_->retry_after(prompt_key(client.client_id, user->id), "")) {
     http::Response r =
         OAuthError{429, "temporarily_unavailable", "this user was asked too often; try later"}
             .to_response();
@@ -215,7 +237,7 @@ http::Response BackchannelAuthenticationEndpoint::handle(const http::Request& re
   pending.interval = options_.interval;
   pending.expires_at = now + lifetime;
   if (auto refused = store_with_user_code(grants_, pending)) return refused->to_response();
-  prompts_->record_failure(user->id, "");  // counts toward the user's budget
+  prompts_->record_failure(prompt_key(client.client_id, user->id), "");  // the pair's budget
 
   const std::string shown = format_user_code(pending.user_code);
   audit::emit("ciba.requested", {{"client_id", client.client_id}, {"user_id", user->id}});

@@ -85,11 +85,11 @@ class BackchannelAuthenticationEndpoint {
   // id_token_hint (an ID token of ours; login_hint_token is not supported); binding_message,
   // requested_expiry, acr_values and resource optional. 200 {auth_req_id, expires_in, interval}
   // (§7.3); errors as §13: invalid_request, invalid_scope, unknown_user_id,
-  // invalid_binding_message, unauthorized_client, invalid_client (RFC 6749 §5.2 shape). Prompts
-  // to one user (all clients together) are throttled as logins are (identity/login_throttle.h):
-  // after 20 within 15 minutes, 429 temporarily_unavailable with Retry-After for 60 seconds,
-  // doubling with each further prompt in the window up to 15 minutes, so no client can flood a
-  // user with prompts.
+  // invalid_binding_message, unauthorized_client, invalid_client, invalid_authorization_details
+  // (RFC 6749 §5.2 shape). Prompts of one client to one user are throttled as logins are
+  // (identity/login_throttle.h): after 20 within 15 minutes, 429 temporarily_unavailable with
+  // Retry-After for 60 seconds, doubling with each further prompt in the window up to 15
+  // minutes, so no client can flood a user with prompts, nor lock the user away from others.
   http::Response handle(const http::Request& request) const;
 
  private:

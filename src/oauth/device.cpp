@@ -123,6 +123,13 @@ http::Response DeviceAuthorizationEndpoint::handle(const http::Request& request)
     return OAuthError::unauthorized_client("the client may not use the device authorization grant")
         .to_response();
   }
+  // RFC 9396 §3 allows authorization_details here; they are not carried to the approval yet, and
+  // dropping them could grant more than asked, so they are refused.
+  if (auto details = form->get("authorization_details"); details && !details->empty()) {
+    return OAuthError::invalid_authorization_details(
+               "authorization_details are not supported with the device grant")
+        .to_response();
+  }
   auto scopes = grant_scopes(form->get("scope"), client.scopes);
   if (!scopes) return scopes.error().to_response();
   // RFC 8707 §2: resources within the client's audiences; none: decided with the grant, as at

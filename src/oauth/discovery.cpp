@@ -142,6 +142,7 @@ json::Json server_metadata(const ServerMetadataInputs& in) {
         {"token_endpoint", alias("/token")},
         {"pushed_authorization_request_endpoint", alias("/par")},
         {"device_authorization_endpoint", alias("/device_authorization")},
+        {"backchannel_authentication_endpoint", alias("/bc-authorize")},  // CIBA §4
         {"introspection_endpoint", alias("/introspect")},
         {"revocation_endpoint", alias("/revoke")},
         {"userinfo_endpoint", alias("/userinfo")},

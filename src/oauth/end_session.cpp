@@ -167,11 +167,7 @@ http::Response EndSessionEndpoint::sign_out(const http::Request& request, const 
     // access tokens; JWT access tokens end with their short lifetime).
     auto ended = sessions_.end(*session);
     if (!ended) return page_error(503, "Please try again in a moment.");
-    for (const auto& client : *ended) {
-      if (client->frontchannel_logout_uri.empty()) continue;
-      frames.push_back(redirect_with(client->frontchannel_logout_uri,
-                                     {{"iss", issuer_}, {"sid", session->sid}}));
-    }
+    frames = frontchannel_frames(*ended, issuer_, session->sid);
     audit::emit("session.ended", {{"user_id", session->user_id},
                                   {"sid", session->sid},
                                   {"client_id", target.client_id.value_or("")}});

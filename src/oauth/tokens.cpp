@@ -222,6 +222,9 @@ std::optional<IdTokenHint> verify_id_token_hint(std::string_view token, const Si
   policy.issuer = issuer;
   policy.require_exp = false;
   policy.clock = &clock;
+  // Our ID tokens say typ JWT; access tokens (at+jwt) and logout tokens (logout+jwt) are signed
+  // with the same keys and must not pass for one (RFC 8725 §3.11).
+  policy.typ = "JWT";
   auto verified = jose::verify_jwt(token, keys.jwks(), {}, policy);
   if (!verified) return std::nullopt;
   const json::Json& claims = verified->claims;

@@ -54,18 +54,22 @@ StoreResult<std::unique_ptr<Store>> open_store(const StoreConfig& config) {
 
 StoreResult<std::optional<int64_t>> withdraw_consent(Store& store, std::string_view user_id,
                                                      std::string_view client_id) {
-  auto revoked = store.consents().revoke(user_id, client_id);
-  if (!revoked) return Err(revoked.error());
-  if (!*revoked) return std::optional<int64_t>();
+  // The grants go first and the consent last: a failure half way leaves the consent, so the
+  // user (or operator) can try again and nothing stays alive unseen.
+  auto consent = store.consents().find(user_id, client_id);
+  if (!consent) return Err(consent.error());
+  if (!*consent) return std::optional<int64_t>();
   auto grants = store.grants().list_grants_for_subject(user_id);
   if (!grants) return Err(grants.error());
   int64_t count = 0;
   for (const auto& grant : *grants) {
-    if (grant.client_id != client_id) continue;
+    if (grant.client_id != client_id || grant.revoked_at) continue;
     auto done = store.grants().revoke_grant(grant.id);
     if (!done) return Err(done.error());
     ++count;
   }
+  auto revoked = store.consents().revoke(user_id, client_id);
+  if (!revoked) return Err(revoked.error());
   return std::optional<int64_t>(count);
 }
 

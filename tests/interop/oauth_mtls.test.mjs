@@ -213,6 +213,7 @@ describe('tessera serve with http.tls and as.mtls', () => {
       token_endpoint: `${mtlsBase()}/token`,
       pushed_authorization_request_endpoint: `${mtlsBase()}/par`,
       device_authorization_endpoint: `${mtlsBase()}/device_authorization`,
+      backchannel_authentication_endpoint: `${mtlsBase()}/bc-authorize`,
       introspection_endpoint: `${mtlsBase()}/introspect`,
       revocation_endpoint: `${mtlsBase()}/revoke`,
       userinfo_endpoint: `${mtlsBase()}/userinfo`,

@@ -144,9 +144,24 @@ TEST(AuthorizationDetailsWithin, FewerListEntriesAreWithinAnythingElseIsNot) {
   EXPECT_FALSE(authorization_details_within(repeated, granted));
   json::Json twice = json::Json::array({fewer[0], fewer[0]});
   EXPECT_FALSE(authorization_details_within(twice, granted));
+  // Emptying a list the grant had entries in is not narrower: some read [] as "no restriction".
   json::Json none = granted;
   none[0]["actions"] = json::Json::array();
-  EXPECT_TRUE(authorization_details_within(none, granted));
+  EXPECT_FALSE(authorization_details_within(none, granted));
+  // One granted payment never covers two asked: each asked object needs a granted one of its
+  // own, even when each alone would be within it.
+  json::Json initiate = granted;
+  initiate[0]["actions"] = {"initiate"};
+  json::Json split = json::Json::array({initiate[0], fewer[0]});
+  EXPECT_FALSE(authorization_details_within(split, granted));
+  json::Json two_granted = json::Json::array({granted[0], granted[0]});
+  EXPECT_TRUE(authorization_details_within(split, two_granted));
+  // A matching is found when the greedy choice would block it: asked {status} could take either
+  // granted object, asked {initiate} only the first.
+  json::Json only_status = granted[0];
+  only_status["actions"] = {"status"};
+  json::Json mixed = json::Json::array({granted[0], only_status});
+  EXPECT_TRUE(authorization_details_within(json::Json::array({fewer[0], initiate[0]}), mixed));
 }
 
 TEST(AuthorizationDetailsSummary, HeadsEachObjectAndWritesItsMembersAsText) {

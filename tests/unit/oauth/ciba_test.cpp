@@ -129,22 +129,31 @@ TEST_F(CibaTest, OnlyTheNamedUserMayDecide) {
   auto page = enter_code(notified_[0].user_code, notified_[0].user_code);
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("name=\"password\""), std::string::npos) << page.body;
-  EXPECT_NE(page.body.find("value=\"bob\""), std::string::npos);  // the named user, filled in
+  // Who the request names is not told to whoever holds its code.
+  EXPECT_EQ(page.body.find("bob"), std::string::npos);
   EXPECT_EQ(page.body.find("name=\"decision\""), std::string::npos);
   EXPECT_EQ(error(poll(body(r)["auth_req_id"])), "authorization_pending");
 }
 
-TEST_F(CibaTest, AnIdTokenHintNamesItsUser) {
-  auto code = code_of(authorize("web"));
-  auto redeemed = redeem("web", code);
+TEST_F(CibaTest, AnIdTokenHintIssuedToTheClientNamesItsUser) {
+  auto redeemed = redeem("bank", code_of(authorize("bank")));
   ASSERT_EQ(redeemed.status, 200) << redeemed.body;
   auto r = bc_authorize(
       {{"scope", "openid"}, {"id_token_hint", body(redeemed)["id_token"].get<std::string>()}});
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(notified_.size(), 1u);
   EXPECT_EQ(notified_[0].user_id, alice_.id);
-  auto forged = bc_authorize({{"scope", "openid"}, {"id_token_hint", "e30.e30.e30"}});
-  EXPECT_EQ(error(forged), "invalid_request");
+  // §7.1: issued to this client; another client's ID token, an access token (typ at+jwt, same
+  // keys) and garbage are not hints.
+  auto web = redeem("web", code_of(authorize("web")));
+  ASSERT_EQ(web.status, 200) << web.body;
+  for (const std::string& token :
+       {body(web)["id_token"].get<std::string>(), body(redeemed)["access_token"].get<std::string>(),
+        std::string("e30.e30.e30")}) {
+    EXPECT_EQ(error(bc_authorize({{"scope", "openid"}, {"id_token_hint", token}})),
+              "invalid_request");
+  }
+  EXPECT_EQ(notified_.size(), 1u);
 }
 
 TEST_F(CibaTest, BadRequestsGetSection13Errors) {
@@ -165,6 +174,17 @@ TEST_F(CibaTest, BadRequestsGetSection13Errors) {
          "invalid_binding_message");
   expect({{"scope", "openid"}, {"login_hint", "alice"}, {"binding_message", "a\nb"}},
          "invalid_binding_message");
+  // U+202E RIGHT-TO-LEFT OVERRIDE would reorder what the user reads.
+  expect({{"scope", "openid"},
+          {"login_hint", "alice"},
+          {"binding_message",
+           "Pay \xE2\x80\xAE"
+           "01 EUR"}},
+         "invalid_binding_message");
+  expect({{"scope", "openid"},
+          {"login_hint", "alice"},
+          {"authorization_details", R"([{"type":"payment_initiation"}])"}},
+         "invalid_authorization_details");
   expect({{"scope", "openid"}, {"login_hint", "alice"}, {"requested_expiry", "-5"}},
          "invalid_request");
   expect({{"scope", "openid"}, {"login_hint", "alice"}, {"request", "e30.e30.e30"}},
@@ -193,14 +213,18 @@ TEST_F(CibaTest, TheDeviceGrantDoesNotTakeAnAuthReqIdNorTheOtherWayRound) {
   EXPECT_EQ(error(poll(body(device)["device_code"])), "invalid_grant");
 }
 
-TEST_F(CibaTest, EachUserIsAskedAtMost20TimesIn15Minutes) {
+TEST_F(CibaTest, OneClientPromptsOneUserAtMost20TimesIn15MinutesOthersStillCan) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_EQ(bc_authorize({{"scope", "openid"}, {"login_hint", "alice"}}).status, 200) << i;
   }
   auto r = bc_authorize({{"scope", "openid"}, {"login_hint", "alice"}});
   EXPECT_EQ(r.status, 429);
-  EXPECT_FALSE(header(r, "Retry-After").empty());
+  EXPECT_EQ(header(r, "Retry-After"), "60");
   EXPECT_EQ(notified_.size(), 20u);
+  // Another client is not locked out of asking alice.
+  add_browser_client("shop", /*is_public=*/false);
+  update_client("shop", [](store::Client& c) { c.grant_types = {std::string(kCibaGrantType)}; });
+  EXPECT_EQ(bc_authorize({{"scope", "openid"}, {"login_hint", "alice"}}, "shop").status, 200);
 }
 
 TEST_F(CibaTest, MetadataOffersPollMode) {

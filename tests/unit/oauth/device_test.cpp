@@ -101,6 +101,11 @@ TEST_F(DeviceTest, AuthorizationRequestErrors) {
   auto scope = device_authorization("tv", {{"scope", "invoices:write"}});
   EXPECT_EQ(scope.status, 400) << scope.body;
   EXPECT_EQ(error(scope), "invalid_scope");
+  // RFC 9396 details are refused, not dropped (they would not reach the approval).
+  auto details = device_authorization(
+      "tv", {{"authorization_details", R"([{"type":"account_information"}])"}});
+  EXPECT_EQ(details.status, 400) << details.body;
+  EXPECT_EQ(error(details), "invalid_authorization_details");
   auto unknown = device_authorization("nobody");
   EXPECT_EQ(unknown.status, 401) << unknown.body;
   EXPECT_EQ(error(unknown), "invalid_client");

@@ -264,6 +264,7 @@ TEST_F(MtlsTest, DiscoveryAdvertisesTheMethodsBindingAndAliases) {
       json::Json({{"token_endpoint", "https://mtls.as.example/token"},
                   {"pushed_authorization_request_endpoint", "https://mtls.as.example/par"},
                   {"device_authorization_endpoint", "https://mtls.as.example/device_authorization"},
+                  {"backchannel_authentication_endpoint", "https://mtls.as.example/bc-authorize"},
                   {"introspection_endpoint", "https://mtls.as.example/introspect"},
                   {"revocation_endpoint", "https://mtls.as.example/revoke"},
                   {"userinfo_endpoint", "https://mtls.as.example/userinfo"}}));
