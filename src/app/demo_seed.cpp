@@ -48,6 +48,23 @@ Result<Ok> ensure_client(store::Store& store, const store::Client& client) {
   return Ok{};
 }
 
+// A confidential client whose secret is generated once per data directory (kept); returns its
+// readiness entry without the audience, which the caller names.
+Result<json::Json> ensure_confidential_client(store::Store& store, const DemoSeedOptions& options,
+                                              store::Client client) {
+  auto secret =
+      kept(store, "clients." + client.client_id + ".secret", oauth::generate_client_secret());
+  if (!secret) return Err(secret.error());
+  client.type = store::ClientType::kConfidential;
+  client.secret_sha256 = crypto::sha256(*secret);
+  client.access_token_lifetime = options.access_token_lifetime;
+  if (auto ok = ensure_client(store, client); !ok) return Err(ok.error());
+  return json::Json{{"client_id", client.client_id},
+                    {"client_secret", *secret},
+                    {"token_endpoint_auth_method", store::to_string(client.auth_method)},
+                    {"scope", oauth::join_scope(client.scopes)}};
+}
+
 Result<Ok> ensure_user(store::Store& store, const std::string& username,
                        const std::string& password, const json::Json& profile,
                        const std::optional<std::string>& totp_seed, const std::string& secret_key) {
@@ -98,67 +115,46 @@ Result<json::Json> seed_demo(store::Store& store, const DemoSeedOptions& options
   }
   // The backend service: client credentials, client_secret_basic.
   {
-    auto secret = kept(store, "clients.service.secret", oauth::generate_client_secret());
-    if (!secret) return Err(secret.error());
     store::Client service;
     service.client_id = "service";
-    service.type = store::ClientType::kConfidential;
     service.auth_method = store::ClientAuthMethod::kClientSecretBasic;
-    service.secret_sha256 = crypto::sha256(*secret);
     service.grant_types = {"client_credentials"};
     service.scopes = {"invoices:read", "invoices:write"};
     service.audiences = {std::string(kDemoInvoicesAudience)};
-    service.access_token_lifetime = options.access_token_lifetime;
-    if (auto ok = ensure_client(store, service); !ok) return Err(ok.error());
-    out["clients"]["service"] = {{"client_id", service.client_id},
-                                 {"client_secret", *secret},
-                                 {"token_endpoint_auth_method", "client_secret_basic"},
-                                 {"scope", oauth::join_scope(service.scopes)},
-                                 {"audience", kDemoInvoicesAudience}};
+    auto entry = ensure_confidential_client(store, options, std::move(service));
+    if (!entry) return Err(entry.error());
+    (*entry)["audience"] = kDemoInvoicesAudience;
+    out["clients"]["service"] = std::move(*entry);
   }
   // The API that calls another API on the user's behalf (RFC 8693): client_secret_post, and
   // introspection of the tokens aimed at it.
   {
-    auto secret = kept(store, "clients.exchange.secret", oauth::generate_client_secret());
-    if (!secret) return Err(secret.error());
     store::Client exchange;
     exchange.client_id = "exchange";
-    exchange.type = store::ClientType::kConfidential;
     exchange.auth_method = store::ClientAuthMethod::kClientSecretPost;
-    exchange.secret_sha256 = crypto::sha256(*secret);
     exchange.grant_types = {"urn:ietf:params:oauth:grant-type:token-exchange",
                             "client_credentials"};
     exchange.scopes = {"invoices:read", "ledger:read"};
     exchange.audiences = {std::string(kDemoInvoicesAudience), std::string(kDemoLedgerAudience)};
-    exchange.access_token_lifetime = options.access_token_lifetime;
-    if (auto ok = ensure_client(store, exchange); !ok) return Err(ok.error());
-    out["clients"]["exchange"] = {{"client_id", exchange.client_id},
-                                  {"client_secret", *secret},
-                                  {"token_endpoint_auth_method", "client_secret_post"},
-                                  {"scope", oauth::join_scope(exchange.scopes)},
-                                  {"audience", kDemoLedgerAudience}};
+    auto entry = ensure_confidential_client(store, options, std::move(exchange));
+    if (!entry) return Err(entry.error());
+    (*entry)["audience"] = kDemoLedgerAudience;
+    out["clients"]["exchange"] = std::move(*entry);
   }
   // A service desk that signs users in from elsewhere (OpenID CIBA, poll mode): it names the user
   // (login_hint), the user approves at /ciba in their own browser.
   {
-    auto secret = kept(store, "clients.desk.secret", oauth::generate_client_secret());
-    if (!secret) return Err(secret.error());
     store::Client desk;
     desk.client_id = "desk";
-    desk.type = store::ClientType::kConfidential;
     desk.auth_method = store::ClientAuthMethod::kClientSecretBasic;
-    desk.secret_sha256 = crypto::sha256(*secret);
     desk.grant_types = {std::string(oauth::kCibaGrantType)};
     desk.scopes = {"openid", "profile", "invoices:read"};
     desk.audiences = {std::string(kDemoInvoicesAudience)};
-    desk.access_token_lifetime = options.access_token_lifetime;
-    if (auto ok = ensure_client(store, desk); !ok) return Err(ok.error());
-    out["clients"]["desk"] = {{"client_id", desk.client_id},
-                              {"client_secret", *secret},
-                              {"token_endpoint_auth_method", "client_secret_basic"},
-                              {"grant_type", oauth::kCibaGrantType},
-                              {"scope", oauth::join_scope(desk.scopes)},
-                              {"audience", kDemoInvoicesAudience}};
+    auto entry = ensure_confidential_client(store, options, std::move(desk));
+    if (!entry) return Err(entry.error());
+    (*entry)["grant_type"] = oauth::kCibaGrantType;
+    (*entry)["audience"] = kDemoInvoicesAudience;
+    out["clients"]["desk"] = std::move(*entry);
   }
   // Users: alice signs in with a password, bob also with TOTP.
   auto alice_password = kept(store, "users.alice.password", crypto::random_token(12));

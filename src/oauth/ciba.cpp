@@ -65,14 +65,18 @@ void CibaInbox::add(CibaNotification notification) {
   std::lock_guard lock(mutex_);
   const int64_t now = clock_.now();
   // Expired ones go first, then the oldest of the user, then (at kTotal) anyone's oldest.
-  for (auto it = by_user_.begin(); it != by_user_.end();) {
-    auto& list = it->second;
-    const size_t before = list.size();
-    std::erase_if(list, [&](const CibaNotification& n) { return n.expires_at <= now; });
-    total_ -= before - list.size();
-    it = list.empty() ? by_user_.erase(it) : std::next(it);
+  // pending() skips expired entries, so other users' lists are swept only when the inbox is full.
+  auto sweep = [&](std::vector<CibaNotification>& list) {
+    total_ -= std::erase_if(list, [&](const CibaNotification& n) { return n.expires_at <= now; });
+  };
+  if (total_ >= kTotal) {
+    for (auto it = by_user_.begin(); it != by_user_.end();) {
+      sweep(it->second);
+      it = it->second.empty() ? by_user_.erase(it) : std::next(it);
+    }
   }
   auto& mine = by_user_[notification.user_id];
+  sweep(mine);
   if (mine.size() >= kPerUser) {
     mine.erase(mine.begin());
     --total_;
