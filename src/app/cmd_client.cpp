@@ -107,6 +107,7 @@ struct MetadataOptions {
   int64_t access_token_lifetime = 0;
   int64_t refresh_token_lifetime = 0;
   std::string jwks_file;
+  std::string jwks_uri;
   // RFC 8705 §2.1.2: one certificate name per metadata parameter (only one may be given).
   std::string subject_dn;
   std::string san_dns;
@@ -155,6 +156,10 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   cmd->add_option("--jwks-file", o.jwks_file,
                   "JWKS (or one JWK) with the client's public keys: for private_key_jwt, and "
                   "for signed request objects (JAR, RFC 9101) of any client");
+  cmd->add_option("--jwks-uri", o.jwks_uri,
+                  "URL of the client's JWK Set, instead of --jwks-file (RFC 7591 §2): https, or "
+                  "http to a loopback address; fetched when needed, again on an unknown kid; "
+                  "empty to remove");
   // RFC 8705 §2.1.2: the one name a tls_client_auth client's certificate must carry.
   std::vector<CLI::Option*> names = {
       cmd->add_option("--tls-client-auth-subject-dn", o.subject_dn,
@@ -407,9 +412,25 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
       return bad("--jwks-file: a self_signed_tls_client_auth client uses --certificate-file");
     }
+    if (o.given("--jwks-uri") && !o.jwks_uri.empty()) {
+      return bad("--jwks-file and --jwks-uri: a client registers one or the other (RFC 7591 §2)");
+    }
     auto jwks = read_jwks_file(o.jwks_file);
     if (!jwks) return Err(jwks.error());
     c.jwks_json = std::move(*jwks);
+    c.jwks_uri.clear();
+  }
+  if (o.given("--jwks-uri")) {
+    if (!o.jwks_uri.empty()) {
+      if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
+        return bad("--jwks-uri: a self_signed_tls_client_auth client uses --certificate-file");
+      }
+      if (auto problem = oauth::jwks_uri_problem(o.jwks_uri, /*allow_loopback_http=*/true)) {
+        return bad("--jwks-uri: " + *problem);
+      }
+      c.jwks_json.reset();
+    }
+    c.jwks_uri = o.jwks_uri;
   }
   if (o.given("--certificate-file")) {
     if (c.auth_method != store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
@@ -427,7 +448,9 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     c.tls_client_auth_name = std::move(**name);
   }
   if (c.auth_method == store::ClientAuthMethod::kPrivateKeyJwt) {
-    if (!c.jwks_json) return bad("a private_key_jwt client needs --jwks-file (RFC 7523 §2.2)");
+    if (!c.jwks_json && c.jwks_uri.empty()) {
+      return bad("a private_key_jwt client needs --jwks-file or --jwks-uri (RFC 7523 §2.2)");
+    }
     c.secret_sha256.clear();
   } else if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
     if (!c.jwks_json || previous_method != c.auth_method) {
@@ -531,6 +554,7 @@ void print_client_text(const store::Client& c) {
                 c.tls_client_auth_name->value.c_str());
   }
   if (c.jwks_json) std::printf("jwks:                       %s\n", c.jwks_json->c_str());
+  if (!c.jwks_uri.empty()) std::printf("jwks_uri:                   %s\n", c.jwks_uri.c_str());
 }
 
 // Prints the client and, once, its new secret.

@@ -306,12 +306,10 @@ Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate_assert
   if (!client || client->auth_method != ClientAuthMethod::kPrivateKeyJwt) {
     return authentication_failed();
   }
-  auto keys = client_keys(*client);
-  if (!keys) return authentication_failed();
   jose::VerifyOptions verify_options;
   verify_options.allowed_algs = algs;
   // RFC 7515 §4.1.4 kid: when present it picks the key (Jwks::candidates).
-  auto verified = jose::verify(assertion, *keys, verify_options);
+  auto verified = verify_signed_by(*client, assertion, verify_options);
   if (!verified) return authentication_failed();
 
   // Signed by the client: the remaining failures may say what is wrong.
@@ -392,10 +390,67 @@ std::shared_ptr<const ClientAuthenticator::RegisteredKeys> ClientAuthenticator::
   return registered;
 }
 
-std::shared_ptr<const jose::Jwks> ClientAuthenticator::client_keys(
+std::shared_ptr<resource::JwksCache> ClientAuthenticator::fetched_keys(
     const store::Client& client) const {
-  auto registered = registered_keys(client);
-  return registered ? registered->keys : nullptr;
+  std::lock_guard lock(keys_mutex_);
+  auto it = fetched_.find(client.client_id);
+  if (it != fetched_.end() && it->second.jwks_uri == client.jwks_uri) return it->second.cache;
+  if (fetched_.size() >= kMaxParsedKeySets) fetched_.clear();  // crude bound, as above
+  auto fetch = [this, uri = client.jwks_uri]() -> Result<jose::Jwks, std::string> {
+    if (options_.fetch_jwks) return options_.fetch_jwks(uri);
+    return resource::fetch_jwks(http_, uri);
+  };
+  auto cache = std::make_shared<resource::JwksCache>(fetch, options_.jwks_refresh_seconds,
+                                                     options_.jwks_min_refetch_seconds,
+                                                     [this] { return clock_.now(); });
+  fetched_.insert_or_assign(client.client_id, FetchedKeys{client.jwks_uri, cache});
+  return cache;
+}
+
+Result<jose::VerifiedJws, jose::Status> ClientAuthenticator::verify_signed_by(
+    const store::Client& client, std::string_view jws, const jose::VerifyOptions& options) const {
+  if (client.jwks_uri.empty()) {
+    auto registered = registered_keys(client);
+    if (!registered || !registered->keys) return Err(jose::Status::kKeyInvalid);
+    return jose::verify(jws, *registered->keys, options);
+  }
+  // Fetched outside keys_mutex_ (JwksCache serialises its own fetches).
+  auto cache = fetched_keys(client);
+  auto keys = cache->keys();
+  if (!keys) return Err(jose::Status::kKeyInvalid);
+  auto verified = jose::verify(jws, **keys, options);
+  if (!verified && verified.error() == jose::Status::kKidNotFound) {
+    auto fresh = cache->refresh_for_unknown_kid(*keys);
+    if (fresh && *fresh != *keys) verified = jose::verify(jws, **fresh, options);
+  }
+  return verified;
+}
+
+std::optional<std::string> jwks_uri_problem(std::string_view uri, bool allow_loopback_http) {
+  if (uri.starts_with("https://")) {
+    if (uri.size() == 8 || uri.find('#') != std::string_view::npos) {
+      return "jwks_uri must be an absolute https URL without a fragment";
+    }
+    return std::nullopt;
+  }
+  if (allow_loopback_http) {
+    for (std::string_view host : {"http://127.", "http://[::1]", "http://localhost"}) {
+      if (!uri.starts_with(host)) continue;
+      const std::string_view rest = uri.substr(host.size());
+      // The host ends at the port, the path or the end (not http://localhost.example.com).
+      if (host == "http://127.") {
+        const size_t end = rest.find_first_of(":/");
+        const std::string_view digits = rest.substr(0, end);
+        if (!digits.empty() && digits.find_first_not_of("0123456789.") == std::string_view::npos) {
+          return std::nullopt;
+        }
+      } else if (rest.empty() || rest[0] == ':' || rest[0] == '/') {
+        return std::nullopt;
+      }
+    }
+    return "jwks_uri must use https (or http to a loopback address)";
+  }
+  return "jwks_uri must use https";
 }
 
 bool ClientAuthenticator::certificate_authenticates(

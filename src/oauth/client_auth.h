@@ -18,6 +18,7 @@
 #include "jose/jose.h"
 #include "oauth/client_cache.h"
 #include "oauth/error.h"
+#include "oauth/issuer_keys.h"
 #include "store/client_store.h"
 #include "store/replay_cache.h"
 
@@ -53,7 +54,18 @@ struct ClientAuthOptions {
   bool fapi2 = false;
   int64_t max_assertion_lifetime = 300;  // seconds from now to exp
   int64_t leeway = 30;                   // clock skew allowed on exp, nbf and iat
+  // Clients' jwks_uri (RFC 7591 §2): how their key sets are fetched (empty: an HTTP GET), how
+  // often refreshed, and at most how often fetched again for an unknown kid.
+  JwksFetch fetch_jwks{};
+  int64_t jwks_refresh_seconds = 300;
+  int64_t jwks_min_refetch_seconds = 30;
 };
+
+// Whether a client may name `uri` as its jwks_uri: https, or http to a loopback host
+// (127.0.0.0/8, [::1], localhost) when `allow_loopback_http` (an operator's own test setup; a
+// dynamic registration never may, so it cannot point the server at local services). nullopt when
+// it may; otherwise why not.
+std::optional<std::string> jwks_uri_problem(std::string_view uri, bool allow_loopback_http);
 
 class ClientAuthenticator {
  public:
@@ -72,9 +84,13 @@ class ClientAuthenticator {
 
   const ClientAuthOptions& options() const { return options_; }
 
-  // The keys of `client`'s registered jwks (its assertions, its request objects), parsed once
-  // per registered text and cached; null when it has none or they are unusable.
-  std::shared_ptr<const jose::Jwks> client_keys(const store::Client& client) const;
+  // Verifies a JWS signed by `client` (its assertions, its request objects) with its keys: the
+  // registered jwks, parsed once per registered text, or the set at its jwks_uri, cached and
+  // fetched again when the JWS names a kid the set lacks (a key rotation, RFC 7517 §4.5), at most
+  // every jwks_min_refetch_seconds. kKeyInvalid when the client has no usable keys (none
+  // registered, a set that does not parse, or a jwks_uri that could not be fetched).
+  Result<jose::VerifiedJws, jose::Status> verify_signed_by(
+      const store::Client& client, std::string_view jws, const jose::VerifyOptions& options) const;
 
  private:
   Result<AuthenticatedClient, OAuthError> authenticate_credentials(const http::Request& request,
@@ -107,6 +123,14 @@ class ClientAuthenticator {
   ClientAuthOptions options_;
   mutable std::mutex keys_mutex_;
   mutable std::unordered_map<std::string, ParsedKeys, StringHash, std::equal_to<>> keys_;
+  struct FetchedKeys {
+    std::string jwks_uri;  // the URI this cache fetches
+    std::shared_ptr<resource::JwksCache> cache;
+  };
+  // The cache of `client`'s jwks_uri, made on first use.
+  std::shared_ptr<resource::JwksCache> fetched_keys(const store::Client& client) const;
+  mutable http::HttpClient http_;
+  mutable std::unordered_map<std::string, FetchedKeys, StringHash, std::equal_to<>> fetched_;
 };
 
 // RFC 8705 §2.1.2: whether `certificate` carries `name` (the subject DN, compared as its

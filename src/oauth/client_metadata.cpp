@@ -167,6 +167,7 @@ json::Json client_metadata_json(const store::Client& c) {
     auto jwks = json::parse_strict(*c.jwks_json);
     out["jwks"] = jwks ? *jwks : json::Json();
   }
+  if (!c.jwks_uri.empty()) out["jwks_uri"] = c.jwks_uri;
   return out;
 }
 

@@ -176,10 +176,6 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
   } else {
     c.audiences = options_.audiences;
   }
-  if (metadata.contains("jwks_uri")) {
-    return fail(kInvalidClientMetadata, "jwks_uri is not supported; register the keys as jwks");
-  }
-
   // RFC 7591 §2 token_endpoint_auth_method: client_secret_basic when omitted.
   const std::string method_name =
       string_member("token_endpoint_auth_method")
@@ -273,6 +269,25 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
                       ? jwks->dump()
                       : keys->to_json(false).dump();
   }
+  // §2 jwks_uri: the keys by reference, https only (a registrant must not point the server at
+  // local services); never with jwks; not for a self-signed client, whose certificates are
+  // registered with it.
+  if (auto uri = metadata.find("jwks_uri"); uri != metadata.end() && !uri->is_null()) {
+    if (!uri->is_string()) return fail(kInvalidClientMetadata, "jwks_uri must be a string");
+    if (c.jwks_json) {
+      return fail(kInvalidClientMetadata, "jwks and jwks_uri must not both be present");
+    }
+    if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
+      return fail(kInvalidClientMetadata,
+                  "a self_signed_tls_client_auth client registers its certificates in jwks");
+    }
+    const std::string& text = uri->get_ref<const std::string&>();
+    if (auto problem = jwks_uri_problem(text, /*allow_loopback_http=*/false)) {
+      return fail(kInvalidClientMetadata, *problem);
+    }
+    if (text.size() > 2048) return fail(kInvalidClientMetadata, "jwks_uri is too long");
+    c.jwks_uri = text;
+  }
   // RFC 8705 §2.1.2: one certificate name for a tls_client_auth client.
   for (store::CertificateNameType type :
        {store::CertificateNameType::kSubjectDn, store::CertificateNameType::kSanDns,
@@ -302,9 +317,9 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
   }
   if ((c.auth_method == store::ClientAuthMethod::kPrivateKeyJwt ||
        c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) &&
-      !c.jwks_json) {
-    return fail(kInvalidClientMetadata,
-                "token_endpoint_auth_method " + method_name + " needs the client's keys in jwks");
+      !c.jwks_json && c.jwks_uri.empty()) {
+    return fail(kInvalidClientMetadata, "token_endpoint_auth_method " + method_name +
+                                            " needs the client's keys in jwks or jwks_uri");
   }
 
   // OpenID Connect Back-Channel Logout 1.0 §2.2 and Front-Channel Logout 1.0 §2.

@@ -84,15 +84,16 @@ Result<http::Params, OAuthError> open_request_object(std::string_view jwt,
         "the request object must be signed with an asymmetric algorithm (RS256, "
         "PS256, ES256, EdDSA and their larger variants)");
   }
-  if (!client.jwks_json) {
-    return invalid("the client has no registered jwks to verify request objects with");
+  if (!client.jwks_json && client.jwks_uri.empty()) {
+    return invalid("the client has no registered jwks or jwks_uri to verify request objects with");
   }
-  auto keys = clients.client_keys(client);
-  if (!keys) return invalid("the client's registered jwks is unusable");
   jose::VerifyOptions verify_options;
   verify_options.allowed_algs = algs;
   verify_options.max_size = options.max_bytes;
-  auto verified = jose::verify(jwt, *keys, verify_options);
+  auto verified = clients.verify_signed_by(client, jwt, verify_options);
+  if (!verified && verified.error() == jose::Status::kKeyInvalid) {
+    return invalid("the client's registered keys are unusable or could not be fetched");
+  }
   if (!verified) return invalid("the request object's signature does not verify");
 
   auto claims = json::parse_strict(verified->payload);

@@ -147,8 +147,12 @@ StoreResult<Ok> validate_client(const Client& c) {
     // RFC 7523 §2.2: the client proves itself with its private key; a secret would be a second,
     // weaker credential.
     if (!c.secret_sha256.empty()) return invalid("a private_key_jwt client has no secret");
-    if (!c.jwks_json) return invalid("a private_key_jwt client needs jwks");
-    if (auto problem = jwks_problem(*c.jwks_json, false)) return invalid(*problem);
+    if (!c.jwks_json && c.jwks_uri.empty()) {
+      return invalid("a private_key_jwt client needs jwks or jwks_uri");
+    }
+    if (c.jwks_json) {
+      if (auto problem = jwks_problem(*c.jwks_json, false)) return invalid(*problem);
+    }
   } else if (c.auth_method == ClientAuthMethod::kTlsClientAuth) {
     // RFC 8705 §2.1.2: exactly one certificate name identifies the client.
     if (!c.secret_sha256.empty()) return invalid("a tls_client_auth client has no secret");
@@ -171,6 +175,20 @@ StoreResult<Ok> validate_client(const Client& c) {
   if (c.jwks_json && c.auth_method != ClientAuthMethod::kPrivateKeyJwt &&
       c.auth_method != ClientAuthMethod::kSelfSignedTlsClientAuth) {
     if (auto problem = jwks_problem(*c.jwks_json, false)) return invalid(*problem);
+  }
+  // RFC 7591 §2: "The jwks_uri and jwks parameters MUST NOT both be present". The URL is checked
+  // for shape here; which schemes and hosts a client may name is the caller's policy
+  // (oauth::jwks_uri_problem).
+  if (!c.jwks_uri.empty()) {
+    if (c.jwks_json) return invalid("jwks and jwks_uri must not both be present");
+    if (c.auth_method == ClientAuthMethod::kSelfSignedTlsClientAuth) {
+      return invalid("a self_signed_tls_client_auth client registers its certificates in jwks");
+    }
+    if (c.jwks_uri.size() > 2048 ||
+        (!c.jwks_uri.starts_with("https://") && !c.jwks_uri.starts_with("http://")) ||
+        c.jwks_uri.find_first_of("# \t\r\n") != std::string::npos) {
+      return invalid("jwks_uri must be an absolute http(s) URL of at most 2048 characters");
+    }
   }
   if (c.tls_client_auth_name && c.auth_method != ClientAuthMethod::kTlsClientAuth) {
     return invalid("a certificate name is for tls_client_auth clients only");
@@ -211,7 +229,7 @@ constexpr std::string_view kSelectClients =
     " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
     " fapi2, require_signed_request_object, registration_token_sha256, backchannel_logout_uri,"
     " backchannel_logout_session_required, frontchannel_logout_uri,"
-    " frontchannel_logout_session_required, authorization_details_types FROM clients";
+    " frontchannel_logout_session_required, authorization_details_types, jwks_uri FROM clients";
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -262,6 +280,7 @@ StoreResult<Client> client_from_row(const Row& row) {
   c.backchannel_logout_session_required = row.integer(25) != 0;
   if (!row.is_null(26)) c.frontchannel_logout_uri = row.text(26);
   c.frontchannel_logout_session_required = row.integer(27) != 0;
+  if (!row.is_null(29)) c.jwks_uri = row.text(29);
   return c;
 }
 
@@ -323,7 +342,8 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
                                                 "backchannel_logout_session_required",
                                                 "frontchannel_logout_uri",
                                                 "frontchannel_logout_session_required",
-                                                "authorization_details_types"};
+                                                "authorization_details_types",
+                                                "jwks_uri"};
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
@@ -353,7 +373,8 @@ std::vector<Value> setting_values(const Client& c) {
                                int64_t{c.backchannel_logout_session_required},
                                text_or_null(c.frontchannel_logout_uri),
                                int64_t{c.frontchannel_logout_session_required},
-                               list_to_text(c.authorization_details_types)};
+                               list_to_text(c.authorization_details_types),
+                               text_or_null(c.jwks_uri)};
   return values;
 }
 

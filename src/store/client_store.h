@@ -69,6 +69,9 @@ struct Client {
   int64_t access_token_lifetime = 300;  // seconds
   int64_t created_at = 0;
   std::optional<std::string> jwks_json;  // RFC 7591 §2 jwks: keys for private_key_jwt
+  // RFC 7591 §2 jwks_uri: the URL of the client's JWK Set, instead of jwks (never both); empty:
+  // none. Fetched and cached by oauth::ClientAuthenticator.
+  std::string jwks_uri;
   std::vector<std::string> post_logout_redirect_uris;  // OpenID RP-Initiated Logout §3
   int64_t refresh_token_lifetime = 86400;  // seconds; absolute lifetime of a refresh-token family
   bool skip_consent = false;               // first-party client: no consent page

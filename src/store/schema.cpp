@@ -367,6 +367,11 @@ CREATE INDEX grants_by_client ON grants (client_id);
      R"sql(
 ALTER TABLE clients ADD COLUMN authorization_details_types TEXT NOT NULL DEFAULT '[]';
 )sql"},
+    // RFC 7591 §2 jwks_uri: where a private_key_jwt client publishes its keys.
+    {23, "client_jwks_uri",
+     R"sql(
+ALTER TABLE clients ADD COLUMN jwks_uri TEXT DEFAULT NULL;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

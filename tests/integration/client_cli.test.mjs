@@ -131,6 +131,25 @@ describe('client create', () => {
     assert.equal(single.jwks.keys[0].kid, 'k1');
   });
 
+  test('a private_key_jwt client may name its keys by --jwks-uri (https, or http on loopback), never with --jwks-file', () => {
+    const dir = dataDir();
+    const out = create(dir, '--id', 'by-uri', '--auth-method', 'private_key_jwt',
+      '--jwks-uri', 'https://rp.example/jwks');
+    assert.equal(out.jwks_uri, 'https://rp.example/jwks');
+    assert.equal(out.jwks, undefined);
+    assert.equal(create(dir, '--id', 'local', '--auth-method', 'private_key_jwt',
+      '--jwks-uri', 'http://127.0.0.1:8080/jwks').jwks_uri, 'http://127.0.0.1:8080/jwks');
+    fails(['client', 'create', '--id', 'x', '--auth-method', 'private_key_jwt', '--jwks-uri',
+      'http://rp.example/jwks', '--data-dir', dir], 2, /--jwks-uri: jwks_uri must use https/);
+    fails(['client', 'create', '--id', 'y', '--auth-method', 'private_key_jwt', '--jwks-uri',
+      'https://rp.example/jwks', '--jwks-file', scratch.write({ keys: [publicJwk().public] }),
+      '--data-dir', dir], 2, /one or the other/);
+    // Switching to a --jwks-file drops the URI.
+    ok(['client', 'update', 'by-uri', '--jwks-file', scratch.write({ keys: [publicJwk().public] }),
+      '--data-dir', dir]);
+    assert.equal(show(dir, 'by-uri').jwks_uri, undefined);
+  });
+
   test('without --id a random client_id is generated', () => {
     const dir = dataDir();
     const a = create(dir);

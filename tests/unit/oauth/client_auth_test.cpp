@@ -535,5 +535,91 @@ TEST(ParseClientJwks, AcceptsPublicAsymmetricKeysOnly) {
   EXPECT_FALSE(parse_client_jwks("not json"));
 }
 
+// ---- jwks_uri (RFC 7591 §2): the keys fetched, cached, fetched again on a new kid ----
+
+class JwksUriTest : public ClientAuthTest {
+ protected:
+  void SetUp() override {
+    ClientAuthTest::SetUp();
+    ClientAuthOptions options{kIssuer, kTokenEndpoint};
+    options.fetch_jwks = [this](const std::string& uri) -> Result<jose::Jwks, std::string> {
+      fetched_uris_.push_back(uri);
+      if (!published_) return Err(std::string("connection refused"));
+      return *published_;
+    };
+    auth_ = std::make_unique<ClientAuthenticator>(*cache_, store_->replay_cache(), clock_,
+                                                  std::move(options));
+    store::Client c = credentials_client("rp");
+    c.auth_method = ClientAuthMethod::kPrivateKeyJwt;
+    c.jwks_uri = "https://rp.example/jwks";
+    insert_client(std::move(c));
+  }
+  void publish(const std::vector<jose::Jwk>& keys) {
+    jose::Jwks set;
+    for (const jose::Jwk& k : keys) set.add(k.public_key());
+    published_ = std::move(set);
+  }
+  std::optional<jose::Jwks> published_;
+  std::vector<std::string> fetched_uris_;
+};
+
+TEST_F(JwksUriTest, TheSetIsFetchedOnceAndKept) {
+  publish({key_});
+  ASSERT_TRUE(authenticate_assertion(sign(claims("rp"), key_)));
+  auto again = authenticate_assertion(sign(claims("rp"), key_));
+  ASSERT_TRUE(again) << again.error().description;
+  EXPECT_EQ(fetched_uris_, std::vector<std::string>{"https://rp.example/jwks"});
+}
+
+TEST_F(JwksUriTest, ARotatedKeyIsFetchedOnItsKidAndMadeUpKidsDoNotFloodTheClient) {
+  publish({key_});
+  ASSERT_TRUE(authenticate_assertion(sign(claims("rp"), key_)));
+  // The client rotates to k2: the first assertion naming it fetches the set again.
+  const jose::Jwk k2 = generate(jose::Alg::kES256, "k2");
+  publish({k2});
+  clock_.advance(31);
+  auto rotated = authenticate_assertion(sign(claims("rp"), k2));
+  ASSERT_TRUE(rotated) << rotated.error().description;
+  EXPECT_EQ(fetched_uris_.size(), 2u);
+  // Unknown kids within 30 s of that fetch are refused without another fetch.
+  const jose::Jwk k3 = generate(jose::Alg::kES256, "k3");
+  for (int i = 0; i < 5; ++i) expect_invalid_client(authenticate_assertion(sign(claims("rp"), k3)));
+  EXPECT_EQ(fetched_uris_.size(), 2u);
+}
+
+TEST_F(JwksUriTest, AnUnreachableSetIsInvalidClientNotAServerError) {
+  expect_invalid_client(authenticate_assertion(sign(claims("rp"), key_)));
+  EXPECT_EQ(fetched_uris_.size(), 1u);
+}
+
+TEST(JwksUriProblem, HttpsAlwaysHttpOnlyToLoopbackAndOnlyWhenAllowed) {
+  EXPECT_FALSE(jwks_uri_problem("https://rp.example/jwks", false));
+  EXPECT_FALSE(jwks_uri_problem("https://rp.example/jwks", true));
+  for (const char* loopback : {"http://127.0.0.1:8080/jwks", "http://127.1.2.3/jwks",
+                               "http://[::1]:9/jwks", "http://localhost/jwks"}) {
+    EXPECT_FALSE(jwks_uri_problem(loopback, true)) << loopback;
+    EXPECT_TRUE(jwks_uri_problem(loopback, false)) << loopback;
+  }
+  for (const char* bad : {"http://rp.example/jwks", "http://localhost.example/jwks",
+                          "http://127.0.0.1.example/jwks", "http://10.0.0.1/jwks", "https://",
+                          "https://rp.example/jwks#k", "ftp://rp.example/jwks", "jwks"}) {
+    EXPECT_TRUE(jwks_uri_problem(bad, true)) << bad;
+  }
+}
+
+TEST(JwksUriStore, JwksAndJwksUriAreNeverBoth) {
+  store::Client c;
+  c.client_id = "rp";
+  c.auth_method = ClientAuthMethod::kPrivateKeyJwt;
+  c.grant_types = {"client_credentials"};
+  c.jwks_uri = "https://rp.example/jwks";
+  EXPECT_TRUE(store::validate_client(c));
+  c.jwks_json = R"({"keys":[]})";
+  EXPECT_FALSE(store::validate_client(c));
+  c.jwks_json.reset();
+  c.jwks_uri = "rp.example/jwks";
+  EXPECT_FALSE(store::validate_client(c));
+}
+
 }  // namespace
 }  // namespace tessera::oauth::testing
