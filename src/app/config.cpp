@@ -432,7 +432,11 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
 void read_fga(const Reader& r, const YAML::Node& n, FgaConfig& f) {
   r.expect_map(n, "fga",
                {"port", "preshared_keys_sha256", "access_tokens", "resolve_node_limit",
-                "tuple_cache_bytes"});
+                "tuple_cache_bytes", "tuple_index_max_tuples"});
+  if (n["tuple_index_max_tuples"]) {
+    f.tuple_index_max_tuples = static_cast<size_t>(
+        r.integer(n["tuple_index_max_tuples"], "fga.tuple_index_max_tuples", 0, int64_t{1} << 31));
+  }
   if (n["tuple_cache_bytes"]) {
     f.tuple_cache_bytes = static_cast<size_t>(
         r.integer(n["tuple_cache_bytes"], "fga.tuple_cache_bytes", 0, int64_t{16} << 30));

@@ -135,6 +135,9 @@ struct FgaConfig {
   int resolve_node_limit = 25;  // OpenFGA's default; 1-100
   // The tuple cache (exact: keyed by each store's revision); 0 turns it off.
   size_t tuple_cache_bytes = size_t{64} << 20;
+  // In-memory replicas of stores' tuples (fga/tuple_index.h), at most this many tuples in all;
+  // 0 turns them off.
+  size_t tuple_index_max_tuples = 2'000'000;
 };
 
 // The gateway role: a reverse proxy with token policies per route (gateway/gateway.h).

@@ -28,6 +28,7 @@ Result<std::unique_ptr<fga::Api>> start_fga_role(const FgaConfig& config, store:
   fga::ApiOptions options;
   options.engine.resolve_node_limit = config.resolve_node_limit;
   options.tuple_cache_bytes = config.tuple_cache_bytes;
+  options.tuple_index_max_tuples = config.tuple_index_max_tuples;
   for (const std::string& hex : config.preshared_keys_sha256) {
     options.auth.preshared_key_sha256.push_back(hex_to_bytes(hex));
   }

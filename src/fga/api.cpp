@@ -283,10 +283,21 @@ class Api::Impl {
     if (options_.tuple_cache_bytes > 0) {
       tuples_ = std::make_unique<TupleCache>(options_.tuple_cache_bytes);
     }
+    if (options_.tuple_index_max_tuples > 0) {
+      index_ = std::make_unique<TupleIndex>(
+          options_.tuple_index_max_tuples,
+          [this](const std::string& store_id) { return store_.reader_of_live_store(store_id); });
+    }
   }
 
   TupleCache::Stats tuple_cache_stats() const {
     return tuples_ ? tuples_->stats() : TupleCache::Stats{};
+  }
+  TupleIndex::Stats tuple_index_stats() const {
+    return index_ ? index_->stats() : TupleIndex::Stats{};
+  }
+  void wait_for_tuple_index() const {
+    if (index_) index_->wait_idle();
   }
 
   void add_routes(http::Router& router);
@@ -299,10 +310,11 @@ class Api::Impl {
   struct Prepared {
     std::shared_ptr<const Engine> engine;
     std::unique_ptr<TupleReader> store;   // the store's snapshot
-    std::unique_ptr<TupleReader> cached;  // the tuple cache over it, when on
+    std::unique_ptr<TupleReader> cached;  // the replica or the tuple cache over it, when on
     TupleReader& reader() const { return cached ? *cached : *store; }
   };
-  // Puts the tuple cache in front of the store's reader (keyed by the revision it sees).
+  // Reads from the store's replica when it holds the revision the store's reader sees, else
+  // puts the tuple cache in front of the store's reader (keyed by that revision).
   Result<Ok, Error> add_cache(std::string_view store_id, Prepared& prepared);
 
   using Body = std::function<Result<http::Response, Error>(const http::Request&, const json&)>;
@@ -359,6 +371,7 @@ class Api::Impl {
   // Least recently used first.
   std::list<std::pair<std::string, std::shared_ptr<const Engine>>> lru_;
   std::unordered_map<std::string, decltype(lru_)::iterator> engines_;
+  std::unique_ptr<TupleIndex> index_;  // last: its worker reads store_ until it is joined
 };
 
 std::optional<http::Response> Api::Impl::authenticate(const http::Request& request,
@@ -467,8 +480,10 @@ Result<http::Response, Error> Api::Impl::get_store(const http::Request& request)
 }
 
 Result<http::Response, Error> Api::Impl::delete_store(const http::Request& request) {
-  auto deleted = store_.delete_store(request.param("store_id").value_or(""));
+  const std::string store_id(request.param("store_id").value_or(""));
+  auto deleted = store_.delete_store(store_id);
   if (!deleted) return Err(deleted.error());
+  if (index_) index_->forget(store_id);
   return http::Response(204);
 }
 
@@ -533,7 +548,7 @@ Result<Api::Impl::Prepared, Error> Api::Impl::prepare(std::string_view store_id,
   // One look-up per request proves the store live: latest_model_id's (no model id) or the tuple
   // cache's revision read, which answers store_id_not_found for a deleted store; without either,
   // reader() looks the store up.
-  const bool looked_up = model_id->empty() || tuples_ != nullptr;
+  const bool looked_up = model_id->empty() || tuples_ != nullptr || index_ != nullptr;
   auto reader =
       looked_up ? store_.reader_of_live_store(store_id, *token) : store_.reader(store_id, *token);
   if (!reader) return Err(reader.error());
@@ -543,10 +558,22 @@ Result<Api::Impl::Prepared, Error> Api::Impl::prepare(std::string_view store_id,
 }
 
 Result<Ok, Error> Api::Impl::add_cache(std::string_view store_id, Prepared& prepared) {
-  if (!tuples_) return Ok{};
+  if (!tuples_ && !index_) return Ok{};
   auto revision = prepared.store->revision();
-  if (!revision) return Err(revision.error());
+  if (!revision) {
+    if (index_ && revision.error().code == ErrorCode::store_id_not_found) {
+      index_->forget(std::string(store_id));  // deleted, maybe by another node
+    }
+    return Err(revision.error());
+  }
   if (!*revision) return Ok{};
+  if (index_) {
+    if (auto replica = index_->reader(std::string(store_id), **revision)) {
+      prepared.cached = std::move(replica);
+      return Ok{};
+    }
+  }
+  if (!tuples_) return Ok{};
   prepared.cached = tuples_->wrap(*prepared.store, std::string(store_id) + "@" + **revision);
   return Ok{};
 }
@@ -930,6 +957,8 @@ Api::~Api() = default;
 void Api::add_routes(http::Router& router) { impl_->add_routes(router); }
 
 TupleCache::Stats Api::tuple_cache_stats() const { return impl_->tuple_cache_stats(); }
+TupleIndex::Stats Api::tuple_index_stats() const { return impl_->tuple_index_stats(); }
+void Api::wait_for_tuple_index() const { impl_->wait_for_tuple_index(); }
 
 Result<std::shared_ptr<const Engine>, Error> Api::engine(std::string_view store_id,
                                                          std::string_view model_id) {

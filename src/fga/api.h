@@ -31,6 +31,7 @@
 
 #include "fga/engine.h"
 #include "fga/tuple_cache.h"
+#include "fga/tuple_index.h"
 #include "http/router.h"
 #include "store/fga_store.h"
 
@@ -60,6 +61,9 @@ struct ApiOptions {
   size_t engine_cache_entries = kDefaultEngineCacheEntries;
   // The tuple cache (src/fga/tuple_cache.h), exact by store revision; 0 turns it off.
   size_t tuple_cache_bytes = kDefaultTupleCacheBytes;
+  // In-memory replicas of stores' tuples (src/fga/tuple_index.h): at most this many tuples
+  // across all stores (about 110 bytes each); 0 turns them off.
+  size_t tuple_index_max_tuples = kDefaultTupleIndexMaxTuples;
 };
 
 // OpenFGA's JSON for what the API and `tessera fga` both print: a timestamp
@@ -84,6 +88,9 @@ class Api {
 
   // The tuple cache's counters (all zero when it is off).
   TupleCache::Stats tuple_cache_stats() const;
+  TupleIndex::Stats tuple_index_stats() const;
+  // Until the replicas have caught up with every request seen so far (tests).
+  void wait_for_tuple_index() const;
 
  private:
   class Impl;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ struct TupleKey {
   nlohmann::json context;  // the condition's stored context: null or an object
 
   bool operator==(const TupleKey&) const = default;
+};
+
+// One entry of a store's change log: a tuple written or deleted (a delete's key carries no
+// condition).
+struct TupleChange {
+  TupleKey key;
+  bool deleted = false;
 };
 
 // The parts of an object or user string. A parse never allocates: the views point into the
@@ -66,6 +74,19 @@ class TupleReader {
   // tuple cache, src/fga/tuple_cache.h). nullopt: not known (nothing is cached).
   virtual Result<std::optional<std::string>, Error> revision() {
     return std::optional<std::string>();
+  }
+  // For replicas kept in step with a store (fga/tuple_index.h), both as of this reader's
+  // snapshot. scan: every tuple of the store, handed to `each` until it returns false; false
+  // when this reader cannot scan (the default). changes_after: the changes made after `revision` up
+  // to this snapshot's, in the order they were made; nullopt when this reader cannot tell (the
+  // default).
+  virtual Result<bool, Error> scan(const std::function<bool(TupleKey)>& each) {
+    (void)each;
+    return false;
+  }
+  virtual Result<std::optional<std::vector<TupleChange>>, Error> changes_after(int64_t revision) {
+    (void)revision;
+    return std::optional<std::vector<TupleChange>>();
   }
 };
 

@@ -445,6 +445,62 @@ class SqlTupleReader final : public fga::TupleReader {
     return std::optional<std::string>(std::to_string(rows->front().integer(0)));
   }
 
+  // Every tuple, a page at a time in primary-key order (keyset paging, all in this snapshot),
+  // so a million tuples never sit in memory as rows at once.
+  Result<bool, Error> scan(const std::function<bool(TupleKey)>& each) override {
+    auto connection = snapshot();
+    if (!connection) return Err(connection.error());
+    constexpr int64_t kPage = 10'000;
+    std::vector<Value> after;  // the last row's key columns
+    for (;;) {
+      std::string sql =
+          "SELECT " + std::string(kTupleColumns) + " FROM fga_tuples WHERE store_id = ?";
+      std::vector<Value> params = {store_id_};
+      if (!after.empty()) {
+        sql +=
+            " AND (object_type, object_id, relation, user_type, user_id, user_relation) >"
+            " (?, ?, ?, ?, ?, ?)";
+        params.insert(params.end(), after.begin(), after.end());
+      }
+      sql +=
+          " ORDER BY object_type, object_id, relation, user_type, user_id, user_relation LIMIT ?";
+      params.emplace_back(kPage);
+      auto rows = run(**connection, sql, params);
+      if (!rows) return internal(rows.error());
+      for (const Row& row : *rows) {
+        auto record = tuple_from_row(row);
+        if (!record) return internal(record.error());
+        if (!each(std::move(record->key))) return true;
+      }
+      if (static_cast<int64_t>(rows->size()) < kPage) return true;
+      const Row& last = rows->back();
+      after.clear();
+      for (size_t i = 0; i < 6; ++i) after.emplace_back(last.text(i));
+    }
+  }
+
+  // The change log after `revision` (migration 24 records each change's revision), in the order
+  // the changes were made: by revision, and within one write by ULID (deletes before writes).
+  Result<std::optional<std::vector<fga::TupleChange>>, Error> changes_after(
+      int64_t revision) override {
+    auto connection = snapshot();
+    if (!connection) return Err(connection.error());
+    auto rows = run(**connection,
+                    "SELECT operation, " + std::string(kTupleColumns) +
+                        " FROM fga_changes WHERE store_id = ? AND revision > ?"
+                        " ORDER BY revision, ulid",
+                    {store_id_, revision});
+    if (!rows) return internal(rows.error());
+    std::vector<fga::TupleChange> out;
+    out.reserve(rows->size());
+    for (const Row& row : *rows) {
+      auto record = tuple_from_row(row, 1);
+      if (!record) return internal(record.error());
+      out.push_back(fga::TupleChange{std::move(record->key), row.text(0) == "delete"});
+    }
+    return std::optional<std::vector<fga::TupleChange>>(std::move(out));
+  }
+
  private:
   Result<std::vector<TupleKey>, Error> keys(const char* where, const std::vector<Value>& params) {
     auto connection = snapshot();
@@ -1133,10 +1189,11 @@ class SqlFgaStore final : public FgaStore {
     std::string ulid = ulids_.next();
     auto inserted = c.execute(
         "INSERT INTO fga_changes (store_id, ulid, operation, object_type, object_id, relation,"
-        " user_type, user_id, user_relation, condition_name, condition_context, inserted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " user_type, user_id, user_relation, condition_name, condition_context, inserted_at,"
+        " revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " (SELECT revision FROM fga_stores WHERE id = ?))",
         {store_id, ulid, operation, o.type, o.id, key.relation, u.type, u.id, u.relation,
-         key.condition, context_column(key.context), now});
+         key.condition, context_column(key.context), now, store_id});
     if (!inserted) return Err(inserted.error());
     return ulid;
   }

@@ -372,6 +372,13 @@ ALTER TABLE clients ADD COLUMN authorization_details_types TEXT NOT NULL DEFAULT
      R"sql(
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT DEFAULT NULL;
 )sql"},
+    // The store revision each change was made at, so a replica of a store's tuples can catch up
+    // from its revision to a reader's (fga/tuple_index.h). NULL for changes made before.
+    {24, "fga_change_revisions",
+     R"sql(
+ALTER TABLE fga_changes ADD COLUMN revision BIGINT DEFAULT NULL;
+CREATE INDEX fga_changes_by_revision ON fga_changes (store_id, revision);
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

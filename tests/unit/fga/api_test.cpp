@@ -58,7 +58,8 @@ class ApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void make_api(size_t cache_entries) {
+  // The replicas (tuple_index_max_tuples) are on, as in a server, unless a test turns them off.
+  void make_api(size_t cache_entries, size_t tuple_index_max_tuples = kDefaultTupleIndexMaxTuples) {
     ApiOptions options;
     options.auth.preshared_key_sha256 = {crypto::sha256(kKey)};
     options.auth.token_scopes =
@@ -74,6 +75,7 @@ class ApiTest : public ::testing::Test {
       return it->second;
     };
     options.engine_cache_entries = cache_entries;
+    options.tuple_index_max_tuples = tuple_index_max_tuples;
     router_ = http::Router();
     api_ = std::make_unique<Api>(store_->fga(), options);
     api_->add_routes(router_);
@@ -482,6 +484,7 @@ TEST_F(ApiTest, AssertionsRoundTripPerModel) {
 
 // The tuple cache is on by default: a write is seen by the next request all the same.
 TEST_F(ApiTest, AWriteIsSeenAtOnceThroughTheTupleCache) {
+  make_api(kDefaultEngineCacheEntries, /*tuple_index_max_tuples=*/0);
   std::string store = new_store();
   // ListObjects reads from the user's side (cached); Check's point lookup goes to the store.
   const json list = {{"type", "doc"}, {"relation", "editor"}, {"user", "user:anne"}};
@@ -509,6 +512,87 @@ TEST_F(ApiTest, AWriteIsSeenAtOnceThroughTheTupleCache) {
          json::array({{{"user", "user:anne"}, {"relation", "viewer"}, {"object", "doc:1"}}})}}}};
   ASSERT_EQ(post("/stores/" + store + "/write", remove).status, 200);
   EXPECT_FALSE(body(check(store, "user:anne", "viewer", "doc:1"))["allowed"]);
+}
+
+// The replica (fga/tuple_index.h): built in the background on a store's first request, then
+// answering the requests whose snapshot has its revision; a write is seen by the next request
+// (from SQL until the replica catches up, then from the replica), deletes and conditions too.
+TEST_F(ApiTest, ChecksAreAnsweredFromTheReplicaOnceItHoldsTheirRevision) {
+  std::string store = new_store();
+  auto tuple = [](const std::string& user, const std::string& relation, const std::string& object) {
+    return json{{"user", user}, {"relation", relation}, {"object", object}};
+  };
+  json conditioned = tuple("user:carl", "viewer", "doc:3");
+  conditioned["condition"] = {{"name", "in_office"}, {"context", {{"hour", 10}}}};
+  ASSERT_EQ(write(store, json::array({tuple("user:anne", "editor", "doc:1"),
+                                      tuple("user:bob", "viewer", "doc:1"), conditioned}))
+                .status,
+            200);
+  auto allowed = [&](const std::string& user, const std::string& relation,
+                     const std::string& object, const json& extra = json::object()) {
+    auto r = check(store, user, relation, object, extra);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return body(r).value("allowed", false);
+  };
+  EXPECT_TRUE(allowed("user:anne", "editor", "doc:1"));  // from SQL: no replica yet
+  api_->wait_for_tuple_index();
+  const uint64_t hits_before = api_->tuple_index_stats().hits;
+  EXPECT_TRUE(allowed("user:anne", "editor", "doc:1"));
+  EXPECT_TRUE(allowed("user:bob", "viewer", "doc:1"));
+  EXPECT_FALSE(allowed("user:bob", "editor", "doc:1"));
+  EXPECT_TRUE(allowed("user:carl", "viewer", "doc:3"));  // the stored context's hour 10
+  // Contextual tuples still count, over the replica.
+  json contextual = {
+      {"contextual_tuples", {{"tuple_keys", json::array({tuple("user:dan", "editor", "doc:2")})}}}};
+  EXPECT_TRUE(allowed("user:dan", "editor", "doc:2", contextual));
+  auto stats = api_->tuple_index_stats();
+  EXPECT_EQ(stats.builds, 1u);
+  EXPECT_EQ(stats.stores, 1u);
+  EXPECT_EQ(stats.tuples, 3u);
+  EXPECT_EQ(stats.hits - hits_before, 5u);
+
+  // A write and a delete are seen by the very next request.
+  ASSERT_EQ(write(store, json::array({tuple("user:erin", "viewer", "doc:1")})).status, 200);
+  json remove = {
+      {"deletes", {{"tuple_keys", json::array({tuple("user:bob", "viewer", "doc:1")})}}}};
+  ASSERT_EQ(post("/stores/" + store + "/write", remove).status, 200);
+  EXPECT_TRUE(allowed("user:erin", "viewer", "doc:1"));
+  EXPECT_FALSE(allowed("user:bob", "viewer", "doc:1"));
+  // Then from the replica, caught up from the change log, not rebuilt.
+  api_->wait_for_tuple_index();
+  const uint64_t hits_caught_up = api_->tuple_index_stats().hits;
+  EXPECT_TRUE(allowed("user:erin", "viewer", "doc:1"));
+  EXPECT_FALSE(allowed("user:bob", "viewer", "doc:1"));
+  EXPECT_TRUE(allowed("user:anne", "editor", "doc:1"));
+  stats = api_->tuple_index_stats();
+  EXPECT_EQ(stats.hits - hits_caught_up, 3u);
+  EXPECT_EQ(stats.builds, 1u);
+  EXPECT_GE(stats.catch_ups, 1u);
+  EXPECT_EQ(stats.tuples, 3u);
+
+  // A deleted store loses its replica.
+  ASSERT_EQ(call("DELETE", "/stores/" + store).status, 204);
+  EXPECT_EQ(api_->tuple_index_stats().stores, 0u);
+  EXPECT_EQ(api_->tuple_index_stats().tuples, 0u);
+}
+
+TEST_F(ApiTest, AStoreLargerThanTheReplicaBoundIsReadFromSql) {
+  make_api(kDefaultEngineCacheEntries, /*tuple_index_max_tuples=*/2);
+  std::string store = new_store();
+  ASSERT_EQ(
+      write(store, json::array({{{"user", "user:a"}, {"relation", "viewer"}, {"object", "doc:1"}},
+                                {{"user", "user:b"}, {"relation", "viewer"}, {"object", "doc:1"}},
+                                {{"user", "user:c"}, {"relation", "viewer"}, {"object", "doc:1"}}}))
+          .status,
+      200);
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_TRUE(body(check(store, "user:c", "viewer", "doc:1"))["allowed"]);
+    api_->wait_for_tuple_index();
+  }
+  const auto stats = api_->tuple_index_stats();
+  EXPECT_EQ(stats.stores, 0u);
+  EXPECT_EQ(stats.tuples, 0u);
+  EXPECT_EQ(stats.hits, 0u);
 }
 
 TEST_F(ApiTest, EnginesAreCachedPerModelAndEvicted) {

@@ -1147,6 +1147,64 @@ TEST_P(FgaStoreTest, ReaderOfALiveStoreChecksTheTokenButDoesNotLookTheStoreUp) {
   EXPECT_EQ(code_of((*dead)->revision()), ErrorCode::store_id_not_found);
 }
 
+// What a replica of the store (fga/tuple_index.h) is built and kept in step from: every tuple in
+// one snapshot, past one page of the keyset scan, and the change log after a revision, in the
+// order the changes were made (a request's deletes before its writes), as of the reader's
+// snapshot.
+TEST_P(FgaStoreTest, AReaderScansEveryTupleAndListsTheChangesAfterARevision) {
+  constexpr size_t kTuples = 10'010;  // the scan pages by 10,000
+  std::vector<TupleKey> batch;
+  for (size_t i = 0; i < kTuples; ++i) {
+    batch.push_back(
+        key("document:" + std::to_string(i / 3), "viewer", "user:" + std::to_string(i)));
+    if (batch.size() == kFgaMaxTuplesPerWrite || i + 1 == kTuples) {
+      write(batch);
+      batch.clear();
+    }
+  }
+  auto before = fga().reader(store_id_);
+  ASSERT_TRUE(before);
+  auto revision = (*before)->revision();
+  ASSERT_TRUE(revision && *revision);
+  const int64_t at = std::stoll(**revision);
+  std::set<std::string> scanned;
+  auto scan = (*before)->scan([&](TupleKey k) {
+    scanned.insert(text(k));
+    return true;
+  });
+  ASSERT_TRUE(scan && *scan);
+  EXPECT_EQ(scanned.size(), kTuples);
+  EXPECT_TRUE(scanned.contains("document:0#viewer@user:0"));
+  EXPECT_TRUE(scanned.contains("document:3336#viewer@user:10009"));
+  // A scan stops when told to.
+  size_t seen = 0;
+  ASSERT_TRUE((*before)->scan([&](TupleKey) { return ++seen < 5; }));
+  EXPECT_EQ(seen, 5u);
+
+  write({key("folder:x", "viewer", "user:anne", "nonzero", {{"x", 1}})});
+  write({key("folder:y", "viewer", "user:bob")}, {key("folder:x", "viewer", "user:anne")});
+  auto after = fga().reader(store_id_);
+  ASSERT_TRUE(after);
+  auto changes = (*after)->changes_after(at);
+  ASSERT_TRUE(changes && *changes);
+  ASSERT_EQ((*changes)->size(), 3u);
+  EXPECT_EQ(text((**changes)[0].key), "folder:x#viewer@user:anne");
+  EXPECT_FALSE((**changes)[0].deleted);
+  EXPECT_EQ((**changes)[0].key.condition, "nonzero");
+  EXPECT_EQ((**changes)[0].key.context, nlohmann::json({{"x", 1}}));
+  EXPECT_EQ(text((**changes)[1].key), "folder:x#viewer@user:anne");
+  EXPECT_TRUE((**changes)[1].deleted);
+  EXPECT_EQ(text((**changes)[2].key), "folder:y#viewer@user:bob");
+  EXPECT_FALSE((**changes)[2].deleted);
+  auto later = (*after)->changes_after(at + 1);
+  ASSERT_TRUE(later && *later);
+  EXPECT_EQ((*later)->size(), 2u);
+  // The first reader's snapshot predates both writes.
+  auto none = (*before)->changes_after(at);
+  ASSERT_TRUE(none && *none);
+  EXPECT_TRUE((*none)->empty());
+}
+
 TEST_P(FgaStoreTest, StoresAreIsolated) {
   const std::string other = new_store("other");
   ASSERT_TRUE(fga().write_model(other, model_from_dsl(kModelDsl)));
