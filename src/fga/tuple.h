@@ -77,15 +77,17 @@ class TupleReader {
   }
   // For replicas kept in step with a store (fga/tuple_index.h), both as of this reader's
   // snapshot. scan: every tuple of the store, handed to `each` until it returns false; false
-  // when this reader cannot scan (the default). changes_after: the changes made after `revision` up
-  // to this snapshot's, in the order they were made; nullopt when this reader cannot tell (the
-  // default).
+  // when this reader cannot scan (the default). changes_after: the changes made after
+  // `revision` up to this snapshot's, in the order they were made; nullopt when this reader
+  // cannot tell (the default) or there are more than `max_changes`.
   virtual Result<bool, Error> scan(const std::function<bool(TupleKey)>& each) {
     (void)each;
     return false;
   }
-  virtual Result<std::optional<std::vector<TupleChange>>, Error> changes_after(int64_t revision) {
+  virtual Result<std::optional<std::vector<TupleChange>>, Error> changes_after(int64_t revision,
+                                                                               size_t max_changes) {
     (void)revision;
+    (void)max_changes;
     return std::optional<std::vector<TupleChange>>();
   }
 };

@@ -16,6 +16,7 @@ struct TupleIndex::Replica {
   std::atomic<bool> writing{false};    // the worker waits to change it: readers step aside
   std::atomic<bool> too_large{false};  // does not fit (or cannot be scanned): never built
   size_t size = 0;                     // counted in TupleIndex::tuples_ (guarded by its mutex_)
+  size_t built_bytes = 0;              // memory_bytes() when last built (worker only)
 };
 
 // The replica at one revision, held (shared) for the reader's life.
@@ -192,13 +193,13 @@ void TupleIndex::refresh(const std::string& store_id) {
   const int64_t held = replica->revision;
   if (held >= *revision) return;
   if (held < 0) {
-    rebuild(*replica, **store, *revision);
+    rebuild(store_id, *replica, **store, *revision);
     return;
   }
-  auto changes = (*store)->changes_after(held);
+  auto changes = (*store)->changes_after(held, kMaxCatchUp);
   if (!changes) return;
-  if (!*changes || (*changes)->size() > kMaxCatchUp) {
-    rebuild(*replica, **store, *revision);
+  if (!*changes) {
+    rebuild(store_id, *replica, **store, *revision);
     return;
   }
   // Writes may grow the set past the bound: a rebuild then finds whether it still fits.
@@ -210,7 +211,7 @@ void TupleIndex::refresh(const std::string& store_id) {
     over = tuples_ + writes > max_tuples_;
   }
   if (over) {
-    rebuild(*replica, **store, *revision);
+    rebuild(store_id, *replica, **store, *revision);
     return;
   }
   replica->writing = true;
@@ -228,17 +229,32 @@ void TupleIndex::refresh(const std::string& store_id) {
   replica->writing = false;
   {
     std::lock_guard lock(mutex_);
-    tuples_ = tuples_ - replica->size + replica->tuples.size();
-    replica->size = replica->tuples.size();
+    account(store_id, *replica);
+  }
+  // The string pool only grows (MemoryTupleReader): once churn has doubled the set's memory
+  // since it was built, build it afresh, from this same snapshot.
+  if (replica->tuples.memory_bytes() > 2 * replica->built_bytes + (size_t{1} << 20)) {
+    rebuild(store_id, *replica, **store, *revision);
   }
   catch_ups_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool TupleIndex::rebuild(Replica& replica, TupleReader& store, int64_t revision) {
+void TupleIndex::account(const std::string& store_id, Replica& replica) {
+  auto it = replicas_.find(store_id);
+  if (it == replicas_.end() || it->second.get() != &replica) return;
+  tuples_ = tuples_ - replica.size + replica.tuples.size();
+  replica.size = replica.tuples.size();
+}
+
+bool TupleIndex::rebuild(const std::string& store_id, Replica& replica, TupleReader& store,
+                         int64_t revision) {
   size_t budget = 0;
   {
     std::lock_guard lock(mutex_);
-    budget = max_tuples_ - (tuples_ - replica.size);
+    auto it = replicas_.find(store_id);
+    if (it == replicas_.end() || it->second.get() != &replica) return false;  // forgotten
+    const size_t others = tuples_ - replica.size;
+    budget = max_tuples_ > others ? max_tuples_ - others : 0;
   }
   MemoryTupleReader fresh;
   bool fits = true;
@@ -264,10 +280,10 @@ bool TupleIndex::rebuild(Replica& replica, TupleReader& store, int64_t revision)
     replica.revision = replica.too_large ? -1 : revision;
   }
   replica.writing = false;
+  replica.built_bytes = replica.tuples.memory_bytes();
   {
     std::lock_guard lock(mutex_);
-    tuples_ = tuples_ - replica.size + replica.tuples.size();
-    replica.size = replica.tuples.size();
+    account(store_id, replica);
   }
   if (replica.too_large) return false;
   builds_.fetch_add(1, std::memory_order_relaxed);

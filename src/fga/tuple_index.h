@@ -11,9 +11,12 @@
 // request and applies the change log after it (TupleReader::changes_after); requests never wait
 // for it. While it applies changes, new requests read SQL, so it cannot be starved by readers.
 // Bounded: at most `max_tuples` tuples across all replicas (about 110 bytes each,
-// MemoryTupleReader); a store that would not fit is read from SQL alone until the process
-// restarts. A deleted store loses its replica when this node deletes it or a request finds it
-// gone.
+// MemoryTupleReader; condition contexts, rare, are not counted); a store that would not fit is
+// read from SQL alone until the process restarts. A replica whose memory has doubled since it
+// was built (its string pool only grows) is built afresh. Changes are applied as the change log
+// records them: every node must run a release with migration 24 before one writes tuples (an
+// older release's writes record no revision and would not reach the replicas). A deleted store
+// loses its replica when this node deletes it or a request finds it gone.
 #pragma once
 
 #include <atomic>
@@ -80,7 +83,10 @@ class TupleIndex {
   void run();
   void refresh(const std::string& store_id);
   // Scans the store into a new set at the reader's revision; false when it does not fit.
-  bool rebuild(Replica& replica, TupleReader& store, int64_t revision);
+  bool rebuild(const std::string& store_id, Replica& replica, TupleReader& store, int64_t revision);
+  // Counts the replica's size in tuples_, if it is still the store's (forget() may have dropped
+  // it meanwhile). With mutex_ held.
+  void account(const std::string& store_id, Replica& replica);
 
   size_t max_tuples_;
   Open open_;

@@ -1,6 +1,11 @@
 #include "oauth/client_auth.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -218,9 +223,28 @@ bool secret_matches(const store::Client& client, std::string_view secret) {
 
 std::string generate_client_secret() { return crypto::random_token(32); }
 
+namespace {
+
+// Clients' jwks_uri are fetched while a request waits (on an io thread), and a registrant names
+// them: short timeouts and a small body, so a slow or huge key set costs little.
+http::ClientOptions jwks_fetch_options() {
+  http::ClientOptions o;
+  o.connect_timeout = std::chrono::milliseconds(2'000);
+  o.read_timeout = std::chrono::milliseconds(3'000);
+  o.max_response_body_bytes = uint64_t{256} * 1024;
+  o.max_idle_per_host = 2;
+  return o;
+}
+
+}  // namespace
+
 ClientAuthenticator::ClientAuthenticator(ClientCache& clients, store::ReplayCache& replay,
                                          const Clock& clock, ClientAuthOptions options)
-    : clients_(clients), replay_(replay), clock_(clock), options_(std::move(options)) {}
+    : clients_(clients),
+      replay_(replay),
+      clock_(clock),
+      options_(std::move(options)),
+      http_(jwks_fetch_options()) {}
 
 Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate(
     const http::Request& request, const http::Params& form) const {
@@ -426,10 +450,64 @@ Result<jose::VerifiedJws, jose::Status> ClientAuthenticator::verify_signed_by(
   return verified;
 }
 
+namespace {
+
+// Whether `host` (a URL's host: a name, an IPv4 literal or a bracketed IPv6 literal) names this
+// machine or a private network by itself: localhost names, and loopback, unspecified, private
+// (RFC 1918), carrier-grade NAT (RFC 6598), link-local and unique-local (RFC 4193) addresses.
+// Names that resolve there are not caught: DNS is not consulted.
+bool local_host(std::string_view host) {
+  std::string lower(host);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "localhost" || lower.ends_with(".localhost")) return true;
+  if (lower.size() > 2 && lower.front() == '[' && lower.back() == ']') {
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, lower.substr(1, lower.size() - 2).c_str(), &v6) != 1) return true;
+    const unsigned char* b = v6.s6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&v6) || IN6_IS_ADDR_UNSPECIFIED(&v6) || IN6_IS_ADDR_LINKLOCAL(&v6) ||
+        (b[0] & 0xfe) == 0xfc) {
+      return true;
+    }
+    if (!IN6_IS_ADDR_V4MAPPED(&v6)) return false;
+    lower = std::to_string(b[12]) + "." + std::to_string(b[13]) + "." + std::to_string(b[14]) +
+            "." + std::to_string(b[15]);
+  }
+  in_addr v4{};
+  if (inet_pton(AF_INET, lower.c_str(), &v4) != 1) return false;  // a name
+  const uint32_t a = ntohl(v4.s_addr);
+  auto in = [a](uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
+  return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x64400000, 10) || in(0x7f000000, 8) ||
+         in(0xa9fe0000, 16) || in(0xac100000, 12) || in(0xc0a80000, 16);
+}
+
+}  // namespace
+
 std::optional<std::string> jwks_uri_problem(std::string_view uri, bool allow_loopback_http) {
+  // RFC 3986 §3.2.1: userinfo ("http://localhost:80@elsewhere/") would make the host another
+  // one than it reads as; no key set URL needs it.
+  const size_t scheme_end = uri.find("://");
+  if (scheme_end != std::string_view::npos) {
+    const std::string_view authority =
+        uri.substr(scheme_end + 3, uri.find_first_of("/?#", scheme_end + 3) - (scheme_end + 3));
+    if (authority.find('@') != std::string_view::npos) {
+      return "jwks_uri must not carry userinfo";
+    }
+  }
   if (uri.starts_with("https://")) {
     if (uri.size() == 8 || uri.find('#') != std::string_view::npos) {
       return "jwks_uri must be an absolute https URL without a fragment";
+    }
+    if (!allow_loopback_http) {
+      // The host, without its port (a bracketed IPv6 literal keeps its brackets).
+      std::string_view host = uri.substr(8, uri.find_first_of("/?", 8) - 8);
+      const size_t colon = host.rfind(':');
+      if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+        host = host.substr(0, colon);
+      }
+      if (local_host(host)) {
+        return "jwks_uri must not name this machine or a private network";
+      }
     }
     return std::nullopt;
   }

@@ -482,15 +482,16 @@ class SqlTupleReader final : public fga::TupleReader {
   // The change log after `revision` (migration 24 records each change's revision), in the order
   // the changes were made: by revision, and within one write by ULID (deletes before writes).
   Result<std::optional<std::vector<fga::TupleChange>>, Error> changes_after(
-      int64_t revision) override {
+      int64_t revision, size_t max_changes) override {
     auto connection = snapshot();
     if (!connection) return Err(connection.error());
     auto rows = run(**connection,
                     "SELECT operation, " + std::string(kTupleColumns) +
                         " FROM fga_changes WHERE store_id = ? AND revision > ?"
-                        " ORDER BY revision, ulid",
-                    {store_id_, revision});
+                        " ORDER BY revision, ulid LIMIT ?",
+                    {store_id_, revision, static_cast<int64_t>(max_changes) + 1});
     if (!rows) return internal(rows.error());
+    if (rows->size() > max_changes) return std::optional<std::vector<fga::TupleChange>>();
     std::vector<fga::TupleChange> out;
     out.reserve(rows->size());
     for (const Row& row : *rows) {

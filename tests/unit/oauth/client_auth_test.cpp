@@ -600,10 +600,30 @@ TEST(JwksUriProblem, HttpsAlwaysHttpOnlyToLoopbackAndOnlyWhenAllowed) {
     EXPECT_FALSE(jwks_uri_problem(loopback, true)) << loopback;
     EXPECT_TRUE(jwks_uri_problem(loopback, false)) << loopback;
   }
-  for (const char* bad : {"http://rp.example/jwks", "http://localhost.example/jwks",
-                          "http://127.0.0.1.example/jwks", "http://10.0.0.1/jwks", "https://",
-                          "https://rp.example/jwks#k", "ftp://rp.example/jwks", "jwks"}) {
+  for (const char* bad :
+       {"http://rp.example/jwks", "http://localhost.example/jwks", "http://127.0.0.1.example/jwks",
+        "http://10.0.0.1/jwks", "https://", "https://rp.example/jwks#k", "ftp://rp.example/jwks",
+        "jwks", "http://localhost:80@evil.example/jwks", "http://127.0.0.1:80@evil.example/jwks",
+        "https://rp.example@evil.example/jwks", "HTTP://127.0.0.1/jwks"}) {
     EXPECT_TRUE(jwks_uri_problem(bad, true)) << bad;
+  }
+}
+
+TEST(JwksUriProblem, ARegistrationMayNotNameThisMachineOrAPrivateNetwork) {
+  for (const char* local :
+       {"https://localhost/jwks", "https://LOCALHOST:8443/jwks", "https://a.localhost/jwks",
+        "https://127.0.0.1/jwks", "https://127.9.9.9:8443/jwks", "https://0.0.0.0/jwks",
+        "https://10.1.2.3/jwks", "https://172.16.0.1/jwks", "https://172.31.255.255/jwks",
+        "https://192.168.1.1/jwks", "https://169.254.169.254/latest", "https://100.64.0.1/jwks",
+        "https://[::1]/jwks", "https://[::1]:8443/jwks", "https://[fe80::1]/jwks",
+        "https://[fd00::1]/jwks", "https://[::ffff:127.0.0.1]/jwks", "https://[::]/jwks"}) {
+    EXPECT_TRUE(jwks_uri_problem(local, false)) << local;
+    EXPECT_FALSE(jwks_uri_problem(local, true)) << local;  // an operator may
+  }
+  for (const char* public_host :
+       {"https://rp.example/jwks", "https://rp.example:8443/jwks", "https://172.32.0.1/jwks",
+        "https://8.8.8.8/jwks", "https://[2001:db8::1]/jwks", "https://localhost.example/jwks"}) {
+    EXPECT_FALSE(jwks_uri_problem(public_host, false)) << public_host;
   }
 }
 

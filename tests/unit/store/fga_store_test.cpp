@@ -1185,7 +1185,7 @@ TEST_P(FgaStoreTest, AReaderScansEveryTupleAndListsTheChangesAfterARevision) {
   write({key("folder:y", "viewer", "user:bob")}, {key("folder:x", "viewer", "user:anne")});
   auto after = fga().reader(store_id_);
   ASSERT_TRUE(after);
-  auto changes = (*after)->changes_after(at);
+  auto changes = (*after)->changes_after(at, 100);
   ASSERT_TRUE(changes && *changes);
   ASSERT_EQ((*changes)->size(), 3u);
   EXPECT_EQ(text((**changes)[0].key), "folder:x#viewer@user:anne");
@@ -1196,11 +1196,15 @@ TEST_P(FgaStoreTest, AReaderScansEveryTupleAndListsTheChangesAfterARevision) {
   EXPECT_TRUE((**changes)[1].deleted);
   EXPECT_EQ(text((**changes)[2].key), "folder:y#viewer@user:bob");
   EXPECT_FALSE((**changes)[2].deleted);
-  auto later = (*after)->changes_after(at + 1);
+  auto later = (*after)->changes_after(at + 1, 100);
   ASSERT_TRUE(later && *later);
   EXPECT_EQ((*later)->size(), 2u);
+  // More than the caller takes: nullopt (the replica rebuilds instead).
+  auto too_many = (*after)->changes_after(at, 2);
+  ASSERT_TRUE(too_many);
+  EXPECT_FALSE(*too_many);
   // The first reader's snapshot predates both writes.
-  auto none = (*before)->changes_after(at);
+  auto none = (*before)->changes_after(at, 100);
   ASSERT_TRUE(none && *none);
   EXPECT_TRUE((*none)->empty());
 }
