@@ -408,8 +408,7 @@ Result<Ok, Failure> revoke_session(const StoreChoice& choice, const std::string&
     (*notifier)->ender->wait_idle();  // every logout token sent or failed (audit events)
     std::printf(
         "%lld session(s) of %s ended; their grants revoked; back-channel logout attempted "
-        "(failures "
-        "are audit events)\n",
+        "(failures are audit events)\n",
         static_cast<long long>(ended), user.username.c_str());
   } else {
     std::printf("%lld session(s) of %s ended; %lld grant(s) revoked\n",

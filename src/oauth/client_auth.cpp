@@ -7,12 +7,14 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <string>
 
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "http/client_internal.h"
 #include "oauth/fapi.h"
 
 namespace tessera::oauth {
@@ -440,42 +442,60 @@ Result<jose::VerifiedJws, jose::Status> ClientAuthenticator::verify_signed_by(
   }
   // Fetched outside keys_mutex_ (JwksCache serialises its own fetches).
   auto cache = fetched_keys(client);
-  auto keys = cache->keys();
-  if (!keys) return Err(jose::Status::kKeyInvalid);
-  auto verified = jose::verify(jws, **keys, options);
-  if (!verified && verified.error() == jose::Status::kKidNotFound) {
-    auto fresh = cache->refresh_for_unknown_kid(*keys);
-    if (fresh && *fresh != *keys) verified = jose::verify(jws, **fresh, options);
-  }
-  return verified;
+  auto checked = verify_with_rotation(*cache, jws, options);
+  if (!checked) return Err(jose::Status::kKeyInvalid);
+  return std::move(*checked);
 }
 
 namespace {
 
-// Whether `host` (a URL's host: a name, an IPv4 literal or a bracketed IPv6 literal) names this
-// machine or a private network by itself: localhost names, and loopback, unspecified, private
-// (RFC 1918), carrier-grade NAT (RFC 6598), link-local and unique-local (RFC 4193) addresses.
-// Names that resolve there are not caught: DNS is not consulted.
-bool local_host(std::string_view host) {
-  std::string lower(host);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "localhost" || lower.ends_with(".localhost")) return true;
-  if (lower.size() > 2 && lower.front() == '[' && lower.back() == ']') {
-    in6_addr v6{};
-    if (inet_pton(AF_INET6, lower.substr(1, lower.size() - 2).c_str(), &v6) != 1) return true;
-    const unsigned char* b = v6.s6_addr;
-    if (IN6_IS_ADDR_LOOPBACK(&v6) || IN6_IS_ADDR_UNSPECIFIED(&v6) || IN6_IS_ADDR_LINKLOCAL(&v6) ||
-        (b[0] & 0xfe) == 0xfc) {
-      return true;
-    }
-    if (!IN6_IS_ADDR_V4MAPPED(&v6)) return false;
-    lower = std::to_string(b[12]) + "." + std::to_string(b[13]) + "." + std::to_string(b[14]) +
-            "." + std::to_string(b[15]);
-  }
+// Whether `host` (a URL's host as http::internal::parse_url gives it: a name, an IPv4 literal or
+// an IPv6 literal without brackets) is an address literal: nullopt for a name.
+std::optional<in6_addr> address_of(const std::string& host) {
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return v6;
   in_addr v4{};
-  if (inet_pton(AF_INET, lower.c_str(), &v4) != 1) return false;  // a name
-  const uint32_t a = ntohl(v4.s_addr);
+  if (inet_pton(AF_INET, host.c_str(), &v4) != 1) return std::nullopt;
+  // As an IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2), so one set of tests serves both.
+  v6 = in6_addr{};
+  v6.s6_addr[10] = 0xff;
+  v6.s6_addr[11] = 0xff;
+  std::memcpy(&v6.s6_addr[12], &v4.s_addr, 4);
+  return v6;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// 127.0.0.0/8 or ::1 (either spelling of the first), or the name localhost.
+bool loopback_host(const std::string& host) {
+  if (lowercase(host) == "localhost") return true;
+  auto address = address_of(host);
+  if (!address) return false;
+  return IN6_IS_ADDR_LOOPBACK(&*address) ||
+         (IN6_IS_ADDR_V4MAPPED(&*address) && address->s6_addr[12] == 127);
+}
+
+// Whether `host` names this machine or a private network by itself: localhost names, and
+// loopback, unspecified, private (RFC 1918), carrier-grade NAT (RFC 6598), link-local and
+// unique-local (RFC 4193) addresses. Names that resolve there are not caught: DNS is not
+// consulted.
+bool local_host(const std::string& host) {
+  const std::string lower = lowercase(host);
+  if (lower == "localhost" || lower.ends_with(".localhost")) return true;
+  auto address = address_of(host);
+  if (!address) return false;
+  const unsigned char* b = address->s6_addr;
+  if (!IN6_IS_ADDR_V4MAPPED(&*address)) {
+    return IN6_IS_ADDR_LOOPBACK(&*address) || IN6_IS_ADDR_UNSPECIFIED(&*address) ||
+           IN6_IS_ADDR_LINKLOCAL(&*address) || (b[0] & 0xfe) == 0xfc;
+  }
+  const uint32_t a =
+      (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | uint32_t{b[15]};
   auto in = [a](uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
   return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x64400000, 10) || in(0x7f000000, 8) ||
          in(0xa9fe0000, 16) || in(0xac100000, 12) || in(0xc0a80000, 16);
@@ -484,48 +504,20 @@ bool local_host(std::string_view host) {
 }  // namespace
 
 std::optional<std::string> jwks_uri_problem(std::string_view uri, bool allow_loopback_http) {
-  // RFC 3986 §3.2.1: userinfo ("http://localhost:80@elsewhere/") would make the host another
-  // one than it reads as; no key set URL needs it.
-  const size_t scheme_end = uri.find("://");
-  if (scheme_end != std::string_view::npos) {
-    const std::string_view authority =
-        uri.substr(scheme_end + 3, uri.find_first_of("/?#", scheme_end + 3) - (scheme_end + 3));
-    if (authority.find('@') != std::string_view::npos) {
-      return "jwks_uri must not carry userinfo";
-    }
+  // The URL is read by the parser the fetch uses (no userinfo, RFC 3986 §3.2.1: it would make
+  // the host another one than it reads as), so the host checked is the host fetched.
+  auto url = http::internal::parse_url(uri);
+  if (!url || uri.find('#') != std::string_view::npos) {
+    return "jwks_uri must be an absolute https URL without userinfo or a fragment";
   }
-  if (uri.starts_with("https://")) {
-    if (uri.size() == 8 || uri.find('#') != std::string_view::npos) {
-      return "jwks_uri must be an absolute https URL without a fragment";
-    }
-    if (!allow_loopback_http) {
-      // The host, without its port (a bracketed IPv6 literal keeps its brackets).
-      std::string_view host = uri.substr(8, uri.find_first_of("/?", 8) - 8);
-      const size_t colon = host.rfind(':');
-      if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
-        host = host.substr(0, colon);
-      }
-      if (local_host(host)) {
-        return "jwks_uri must not name this machine or a private network";
-      }
+  if (url->secure) {
+    if (!allow_loopback_http && local_host(url->host)) {
+      return "jwks_uri must not name this machine or a private network";
     }
     return std::nullopt;
   }
   if (allow_loopback_http) {
-    for (std::string_view host : {"http://127.", "http://[::1]", "http://localhost"}) {
-      if (!uri.starts_with(host)) continue;
-      const std::string_view rest = uri.substr(host.size());
-      // The host ends at the port, the path or the end (not http://localhost.example.com).
-      if (host == "http://127.") {
-        const size_t end = rest.find_first_of(":/");
-        const std::string_view digits = rest.substr(0, end);
-        if (!digits.empty() && digits.find_first_not_of("0123456789.") == std::string_view::npos) {
-          return std::nullopt;
-        }
-      } else if (rest.empty() || rest[0] == ':' || rest[0] == '/') {
-        return std::nullopt;
-      }
-    }
+    if (loopback_host(url->host)) return std::nullopt;
     return "jwks_uri must use https (or http to a loopback address)";
   }
   return "jwks_uri must use https";

@@ -2,6 +2,18 @@
 
 namespace tessera::oauth {
 
+Result<Result<jose::VerifiedJws, jose::Status>, std::string> verify_with_rotation(
+    resource::JwksCache& cache, std::string_view jws, const jose::VerifyOptions& options) {
+  auto keys = cache.keys();
+  if (!keys) return Err(keys.error());
+  auto verified = jose::verify(jws, **keys, options);
+  if (!verified && verified.error() == jose::Status::kKidNotFound) {
+    auto fresh = cache.refresh_for_unknown_kid(*keys);
+    if (fresh && *fresh != *keys) verified = jose::verify(jws, **fresh, options);
+  }
+  return verified;
+}
+
 IssuerKeys::IssuerKeys(const std::vector<IssuerJwks>& issuers, JwksFetch fetch,
                        int64_t refresh_seconds, int64_t min_refetch_seconds, const Clock& clock)
     : fetch_(std::move(fetch)) {
@@ -30,14 +42,9 @@ Result<IssuerKeys::Verified, IssuerKeys::Error> IssuerKeys::verify(
   }
   auto cache = caches_.find(iss->get_ref<const std::string&>());
   if (cache == caches_.end()) return Err(Error{Failure::kUntrusted, "iss is not trusted"});
-  auto keys = cache->second->keys();
-  if (!keys) return Err(Error{Failure::kUnavailable, "the issuer's keys: " + keys.error()});
-  auto verified = jose::verify(jwt, **keys, options);
-  if (!verified && verified.error() == jose::Status::kKidNotFound) {
-    // A key rotation at the issuer (RFC 7517 §4.5 kid): fetch again, at most every 30 s.
-    auto fresh = cache->second->refresh_for_unknown_kid(*keys);
-    if (fresh && *fresh != *keys) verified = jose::verify(jwt, **fresh, options);
-  }
+  auto checked = verify_with_rotation(*cache->second, jwt, options);
+  if (!checked) return Err(Error{Failure::kUnavailable, "the issuer's keys: " + checked.error()});
+  auto& verified = *checked;
   if (!verified) {
     return Err(Error{Failure::kSignature, "the signature does not verify with the issuer's keys"});
   }

@@ -24,6 +24,12 @@ namespace tessera::oauth {
 // Fetches a JWKS; empty: an HTTP GET (tests put their keys here).
 using JwksFetch = std::function<Result<jose::Jwks, std::string>(const std::string& uri)>;
 
+// `jws` verified with `cache`'s keys, and once more with a fresh set when it names a kid the set
+// lacks (a key rotation, RFC 7517 §4.5; fetched again at most every min_refetch_seconds).
+// The outer error: no key set could be had (why, in one line).
+Result<Result<jose::VerifiedJws, jose::Status>, std::string> verify_with_rotation(
+    resource::JwksCache& cache, std::string_view jws, const jose::VerifyOptions& options);
+
 struct IssuerJwks {
   std::string issuer;    // the JWTs' iss, exactly
   std::string jwks_uri;  // https, or http on loopback
