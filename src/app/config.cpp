@@ -429,10 +429,76 @@ void read_as(const Reader& r, const YAML::Node& n, AsConfig& a) {
   }
 }
 
+// The keys a token validator reads (the gateway's and the fga role's): issuer, audiences,
+// algorithms, jwks_uri, jwks_refresh_seconds under `section`.
+void read_validator(const Reader& r, const YAML::Node& n, const std::string& section,
+                    resource::ValidatorOptions& v) {
+  if (n["issuer"]) {
+    v.issuer = r.str(n["issuer"], section + ".issuer");
+    if (!is_valid_issuer(v.issuer)) {
+      r.fail(n["issuer"], section + ".issuer", "must be an https URL (http only on loopback)");
+    }
+  }
+  if (n["audiences"]) v.audiences = string_list(r, n["audiences"], section + ".audiences");
+  if (n["algorithms"]) {
+    v.algorithms = string_list(r, n["algorithms"], section + ".algorithms");
+    for (size_t i = 0; i < v.algorithms.size(); ++i) {
+      const auto& a = v.algorithms[i];
+      if (a != "ES256" && a != "ES384" && a != "ES512" && a != "RS256" && a != "RS384" &&
+          a != "RS512" && a != "PS256" && a != "PS384" && a != "PS512" && a != "EdDSA" &&
+          a != "Ed25519") {
+        r.fail(n["algorithms"][i], section + ".algorithms[" + std::to_string(i) + "]",
+               "must be an asymmetric JWS algorithm (RFC 8725 section 3.1)");
+      }
+    }
+  }
+  if (n["jwks_uri"]) v.jwks_uri = r.str(n["jwks_uri"], section + ".jwks_uri");
+  if (n["jwks_refresh_seconds"]) {
+    v.jwks_refresh_seconds =
+        r.integer(n["jwks_refresh_seconds"], section + ".jwks_refresh_seconds", 30, 86400);
+  }
+}
+
+// An introspection client (RFC 7662 §2.1, client_secret_basic): endpoint (empty: from the
+// issuer's metadata), client_id, client_secret_file.
+void read_introspection_client(const Reader& r, const YAML::Node& i, const std::string& section,
+                               resource::ValidatorOptions& v) {
+  if (i["endpoint"]) v.introspection_endpoint = r.str(i["endpoint"], section + ".endpoint");
+  if (!i["client_id"]) r.fail(i, section + ".client_id", "required");
+  v.introspection_client_id = r.str(i["client_id"], section + ".client_id");
+  if (!i["client_secret_file"]) r.fail(i, section + ".client_secret_file", "required");
+  v.introspection_client_secret =
+      read_secret_file(r, i["client_secret_file"], section + ".client_secret_file");
+}
+
 void read_fga(const Reader& r, const YAML::Node& n, FgaConfig& f) {
   r.expect_map(n, "fga",
                {"port", "preshared_keys_sha256", "access_tokens", "resolve_node_limit",
-                "tuple_cache_bytes", "tuple_index_max_tuples"});
+                "tuple_cache_bytes", "tuple_index_max_tuples", "issuer", "audiences", "algorithms",
+                "jwks_uri", "jwks_refresh_seconds", "introspection", "claims_cache_bytes"});
+  // Access tokens of an authorization server in another process.
+  const char* validator_keys[] = {"audiences", "algorithms", "jwks_uri", "jwks_refresh_seconds",
+                                  "introspection"};
+  for (const char* key : validator_keys) {
+    if (n[key] && !n["issuer"]) r.fail(n[key], std::string("fga.") + key, "needs fga.issuer");
+  }
+  if (n["issuer"]) {
+    resource::ValidatorOptions& v = f.issuer_tokens.emplace();
+    read_validator(r, n, "fga", v);
+    if (v.audiences.empty()) {
+      r.fail(n["issuer"], "fga.audiences", "required with fga.issuer (RFC 9068 section 4)");
+    }
+    v.accept = resource::TokenForm::kJwt;
+    if (const auto& i = n["introspection"]) {
+      r.expect_map(i, "fga.introspection", {"endpoint", "client_id", "client_secret_file"});
+      read_introspection_client(r, i, "fga.introspection", v);
+      v.accept = resource::TokenForm::kAny;
+    }
+  }
+  if (n["claims_cache_bytes"]) {
+    f.claims_cache_bytes = static_cast<size_t>(
+        r.integer(n["claims_cache_bytes"], "fga.claims_cache_bytes", 0, int64_t{16} << 30));
+  }
   if (n["tuple_index_max_tuples"]) {
     f.tuple_index_max_tuples = static_cast<size_t>(
         r.integer(n["tuple_index_max_tuples"], "fga.tuple_index_max_tuples", 0, int64_t{1} << 31));
@@ -619,30 +685,7 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
   gateway::Options& o = g.options;
   if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
   if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
-  if (n["issuer"]) {
-    o.jwt.issuer = r.str(n["issuer"], "gateway.issuer");
-    if (!is_valid_issuer(o.jwt.issuer)) {
-      r.fail(n["issuer"], "gateway.issuer", "must be an https URL (http only on loopback)");
-    }
-  }
-  if (n["audiences"]) o.jwt.audiences = string_list(r, n["audiences"], "gateway.audiences");
-  if (n["algorithms"]) {
-    o.jwt.algorithms = string_list(r, n["algorithms"], "gateway.algorithms");
-    for (size_t i = 0; i < o.jwt.algorithms.size(); ++i) {
-      const auto& a = o.jwt.algorithms[i];
-      if (a != "ES256" && a != "ES384" && a != "ES512" && a != "RS256" && a != "RS384" &&
-          a != "RS512" && a != "PS256" && a != "PS384" && a != "PS512" && a != "EdDSA" &&
-          a != "Ed25519") {
-        r.fail(n["algorithms"][i], "gateway.algorithms[" + std::to_string(i) + "]",
-               "must be an asymmetric JWS algorithm (RFC 8725 section 3.1)");
-      }
-    }
-  }
-  if (n["jwks_uri"]) o.jwt.jwks_uri = r.str(n["jwks_uri"], "gateway.jwks_uri");
-  if (n["jwks_refresh_seconds"]) {
-    o.jwt.jwks_refresh_seconds =
-        r.integer(n["jwks_refresh_seconds"], "gateway.jwks_refresh_seconds", 30, 86400);
-  }
+  read_validator(r, n, "gateway", o.jwt);
   if (n["claims_cache_bytes"]) {
     o.claims_cache_bytes = static_cast<size_t>(
         r.integer(n["claims_cache_bytes"], "gateway.claims_cache_bytes", 0, int64_t{64} << 30));
@@ -670,16 +713,7 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
       o.introspection_cache_seconds =
           r.integer(i["cache_seconds"], "gateway.introspection.cache_seconds", 0, 86400);
     }
-    if (i["endpoint"]) {
-      o.introspection.introspection_endpoint =
-          r.str(i["endpoint"], "gateway.introspection.endpoint");
-    }
-    if (!i["client_id"]) r.fail(i, "gateway.introspection.client_id", "required");
-    o.introspection.introspection_client_id =
-        r.str(i["client_id"], "gateway.introspection.client_id");
-    if (!i["client_secret_file"]) r.fail(i, "gateway.introspection.client_secret_file", "required");
-    o.introspection.introspection_client_secret =
-        read_secret_file(r, i["client_secret_file"], "gateway.introspection.client_secret_file");
+    read_introspection_client(r, i, "gateway.introspection", o.introspection);
   }
   auto each = [&](const char* name, auto read, auto& out) {
     const auto& list = n[name];

@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
+#include "tessera/validator.h"
 
 namespace tessera::app {
 
@@ -138,6 +139,12 @@ struct FgaConfig {
   // In-memory replicas of stores' tuples (fga/tuple_index.h), at most this many tuples in all;
   // 0 turns them off.
   size_t tuple_index_max_tuples = 2'000'000;
+  // Access tokens of an authorization server in another process (fga.issuer, fga.audiences, ...):
+  // JWTs checked by the SDK's validator against the issuer's JWKS, opaque ones introspected when
+  // fga.introspection is set; scopes as for the in-process as role's tokens.
+  std::optional<resource::ValidatorOptions> issuer_tokens;
+  // The claims cache of those tokens (valid ones, until exp); 0: every request validates.
+  size_t claims_cache_bytes = size_t{16} << 20;
 };
 
 // The gateway role: a reverse proxy with token policies per route (gateway/gateway.h).

@@ -1,11 +1,18 @@
 #include "app/fga_role.h"
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "tessera/claims_cache.h"
+#include "tessera/validator.h"
+
 namespace tessera::app {
 namespace {
+
+// How long an introspected token's answer is trusted before the issuer is asked again.
+constexpr int64_t kIntrospectionCacheSeconds = 60;
 
 // 64 hex digits (config.cpp checked them) -> 32 bytes.
 std::string hex_to_bytes(const std::string& hex) {
@@ -32,20 +39,66 @@ Result<std::unique_ptr<fga::Api>> start_fga_role(const FgaConfig& config, store:
   for (const std::string& hex : config.preshared_keys_sha256) {
     options.auth.preshared_key_sha256.push_back(hex_to_bytes(hex));
   }
+  std::function<fga::TokenScopes(std::string_view)> in_process;
   if (config.access_tokens && as != nullptr) {
     const oauth::TokenResolver* resolver = &as->token_resolver();
-    options.auth.token_scopes =
-        [resolver](std::string_view token) -> std::optional<std::vector<std::string>> {
+    in_process = [resolver](std::string_view token) {
+      fga::TokenScopes checked;
       auto resolved = resolver->resolve(token);
       // Only access tokens: a refresh token is never a credential at an API (RFC 6749 §1.5).
-      if (!resolved || resolved->kind != store::TokenKind::kAccess) return std::nullopt;
-      return resolved->scopes;
+      if (resolved && resolved->kind == store::TokenKind::kAccess) {
+        checked.scopes = resolved->scopes;
+      }
+      return checked;
+    };
+  }
+  // An authorization server in another process: the resource-server SDK's validator (RFC 9068
+  // JWTs against the issuer's JWKS, RFC 7662 introspection for opaque tokens when configured),
+  // with a claims cache so a token is validated once, not per request.
+  std::shared_ptr<resource::Authenticator> remote;
+  if (config.issuer_tokens) {
+    std::shared_ptr<resource::Validator> validator;
+    try {
+      validator = std::make_shared<resource::Validator>(*config.issuer_tokens);
+    } catch (const std::invalid_argument& e) {
+      return Err("fga.issuer: " + std::string(e.what()));
+    }
+    // Nothing is fetched yet: the issuer may start after this node. The first token fetches
+    // its metadata and keys (a failed fetch is not retried for jwks_min_refetch_seconds).
+    std::shared_ptr<resource::ClaimsCache> cache;
+    if (config.claims_cache_bytes > 0) {
+      const size_t hot = config.claims_cache_bytes / 8;
+      cache = std::make_shared<resource::ClaimsCache>(resource::ClaimsCacheOptions{
+          .max_bytes = config.claims_cache_bytes - hot, .hot_bytes = hot});
+    }
+    // An introspected token is asked about again after a minute, so a revocation at the issuer
+    // takes effect within that (RFC 7662 §4); a JWT is kept until its exp.
+    const bool introspects = config.issuer_tokens->accept != resource::TokenForm::kJwt;
+    remote = std::make_shared<resource::Authenticator>(
+        std::move(validator), std::move(cache), resource::ClaimsProvider{},
+        introspects ? kIntrospectionCacheSeconds : 0);
+  }
+  if (in_process || remote) {
+    options.auth.token_scopes = [in_process, remote](std::string_view token) {
+      fga::TokenScopes checked;
+      if (in_process) {
+        checked = in_process(token);
+        if (checked.scopes || !remote) return checked;
+      }
+      resource::Validation validation = remote->authenticate(token);
+      if (validation.ok()) {
+        checked.scopes = validation.principal->scopes;
+      } else {
+        checked.unavailable = validation.error.failure == resource::Failure::kUnavailable;
+        checked.reason = validation.error.description;
+      }
+      return checked;
     };
   }
   if (options.auth.preshared_key_sha256.empty() && !options.auth.token_scopes) {
     return Err(std::string(
-        "the fga role needs a credential to accept: fga.preshared_keys_sha256, or the as role "
-        "in the same process with fga.access_tokens on"));
+        "the fga role needs a credential to accept: fga.preshared_keys_sha256, fga.issuer, or "
+        "the as role in the same process with fga.access_tokens on"));
   }
   auto api = std::make_unique<fga::Api>(store.fga(), std::move(options));
   api->add_routes(router);

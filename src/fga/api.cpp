@@ -388,8 +388,13 @@ std::optional<http::Response> Api::Impl::authenticate(const http::Request& reque
   }
   if (preshared) return std::nullopt;
   if (!options_.auth.token_scopes) return auth_error(401, "unauthenticated", "unknown key");
-  auto scopes = options_.auth.token_scopes(value);
-  if (!scopes) return auth_error(401, "unauthenticated", "the access token is not active");
+  TokenScopes checked = options_.auth.token_scopes(value);
+  if (checked.unavailable) return auth_error(503, "unavailable", checked.reason);
+  if (!checked.scopes) {
+    return auth_error(401, "unauthenticated",
+                      checked.reason.empty() ? "the access token is not active" : checked.reason);
+  }
+  const std::vector<std::string>* scopes = &*checked.scopes;
   bool read = false;
   bool write = false;
   bool admin = false;

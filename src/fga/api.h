@@ -9,7 +9,8 @@
 //
 // Authentication (OpenFGA's `Authorization: Bearer`): a preshared key (OpenFGA's
 // --authn-method=preshared; stored as its SHA-256, compared in constant time) may do anything;
-// an access token of the in-process authorization server may do what its scopes say:
+// an access token (of the in-process authorization server, or of one in another process
+// validated by the resource-server SDK: src/app/fga_role.cpp) may do what its scopes say:
 //   fga:read   read a store, its models and assertions, Read, ReadChanges, Check, BatchCheck,
 //              ListObjects, StreamedListObjects, ListUsers, Expand
 //   fga:write  fga:read and WriteAuthorizationModel, Write, WriteAssertions
@@ -17,7 +18,8 @@
 // A request without a credential gets 401 `{"code":"bearer_token_missing"}`, one with a
 // credential that is not accepted 401 `{"code":"unauthenticated"}`, both with a
 // WWW-Authenticate challenge (RFC 6750 §3); a token without the scope gets 403
-// `{"code":"forbidden"}`.
+// `{"code":"forbidden"}`; a token that cannot be checked because its issuer cannot be reached
+// 503 `{"code":"unavailable"}`.
 #pragma once
 
 #include <cstddef>
@@ -47,12 +49,18 @@ inline constexpr int kMaxBodyJsonDepth = 128;
 // Compiled models kept per process; the least recently used one goes when it is full.
 inline constexpr size_t kDefaultEngineCacheEntries = 64;
 
+// What an access token may do: its scopes when it is active, else why not.
+struct TokenScopes {
+  std::optional<std::vector<std::string>> scopes;  // set: the token is active
+  bool unavailable = false;                        // its issuer could not be asked (503, not 401)
+  std::string reason;  // when not active: one line for the client, never the token
+};
+
 struct ApiAuthOptions {
   // SHA-256 digests (32 raw bytes each) of the preshared keys.
   std::vector<std::string> preshared_key_sha256;
-  // The scopes of an active access token, nullopt when the token is not active. Unset: access
-  // tokens are not accepted (only preshared keys).
-  std::function<std::optional<std::vector<std::string>>(std::string_view token)> token_scopes;
+  // Checks an access token. Unset: access tokens are not accepted (only preshared keys).
+  std::function<TokenScopes(std::string_view token)> token_scopes;
 };
 
 struct ApiOptions {

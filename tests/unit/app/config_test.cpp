@@ -484,3 +484,51 @@ TEST(Config, FgaKeysMustBeSha256DigestsNotKeys) {
             std::string::npos);
   EXPECT_NE(error_of("fga:\n  ports: 1\n").find("unknown key"), std::string::npos);
 }
+
+TEST(Config, FgaAcceptsTokensOfAnIssuerInAnotherProcess) {
+  auto r = parse_config(
+      "roles: [fga]\nfga:\n  issuer: https://as.example\n  audiences: [urn:tessera:fga]\n"
+      "  algorithms: [ES256]\n  jwks_refresh_seconds: 60\n  claims_cache_bytes: 0\n",
+      "tessera.yaml");
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_TRUE(r->fga.issuer_tokens);
+  EXPECT_EQ(r->fga.issuer_tokens->issuer, "https://as.example");
+  EXPECT_EQ(r->fga.issuer_tokens->audiences, std::vector<std::string>{"urn:tessera:fga"});
+  EXPECT_EQ(r->fga.issuer_tokens->algorithms, std::vector<std::string>{"ES256"});
+  EXPECT_EQ(r->fga.issuer_tokens->jwks_refresh_seconds, 60);
+  EXPECT_EQ(r->fga.issuer_tokens->accept, tessera::resource::TokenForm::kJwt);
+  EXPECT_EQ(r->fga.claims_cache_bytes, 0u);
+  EXPECT_FALSE(parse_config("roles: [fga]\n", "tessera.yaml")->fga.issuer_tokens);
+
+  // Opaque tokens too, by introspection, with the client's secret read from its file.
+  const std::string secret_path = ::testing::TempDir() + "fga_introspection_secret";
+  FILE* f = std::fopen(secret_path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("s3cret\n", f);
+  std::fclose(f);
+  auto i = parse_config(
+      "fga:\n  issuer: https://as.example\n  audiences: [a]\n"
+      "  introspection: {client_id: fga-rs, client_secret_file: " +
+          secret_path + "}\n",
+      "tessera.yaml");
+  ASSERT_TRUE(i.ok()) << i.error();
+  EXPECT_EQ(i->fga.issuer_tokens->accept, tessera::resource::TokenForm::kAny);
+  EXPECT_EQ(i->fga.issuer_tokens->introspection_client_id, "fga-rs");
+  EXPECT_EQ(i->fga.issuer_tokens->introspection_client_secret, "s3cret");
+  std::remove(secret_path.c_str());
+
+  // RFC 9068 §4: an audience is required; the other keys mean nothing without an issuer.
+  EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n").find("fga.audiences"),
+            std::string::npos);
+  EXPECT_NE(error_of("fga:\n  audiences: [a]\n").find("needs fga.issuer"), std::string::npos);
+  EXPECT_NE(error_of("fga:\n  issuer: http://as.example\n  audiences: [a]\n").find("https"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n  algorithms: [HS256]\n")
+          .find("fga.algorithms[0]"),
+      std::string::npos);
+  EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
+                     "  introspection: {client_id: x}\n")
+                .find("fga.introspection.client_secret_file"),
+            std::string::npos);
+}

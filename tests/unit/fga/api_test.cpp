@@ -62,17 +62,22 @@ class ApiTest : public ::testing::Test {
   void make_api(size_t cache_entries, size_t tuple_index_max_tuples = kDefaultTupleIndexMaxTuples) {
     ApiOptions options;
     options.auth.preshared_key_sha256 = {crypto::sha256(kKey)};
-    options.auth.token_scopes =
-        [](std::string_view token) -> std::optional<std::vector<std::string>> {
-      // Stands in for the authorization server's resolver: four active tokens.
+    options.auth.token_scopes = [](std::string_view token) {
+      // Stands in for the authorization server's resolver: four active tokens, and one whose
+      // issuer cannot be reached.
       static const std::map<std::string, std::vector<std::string>, std::less<>> tokens = {
           {"read-token", {"openid", "fga:read"}},
           {"write-token", {"fga:write"}},
           {"admin-token", {"fga:admin"}},
           {"openid-token", {"openid", "profile"}}};
-      auto it = tokens.find(token);
-      if (it == tokens.end()) return std::nullopt;
-      return it->second;
+      TokenScopes checked;
+      if (auto it = tokens.find(token); it != tokens.end()) {
+        checked.scopes = it->second;
+      } else if (token == "issuer-down-token") {
+        checked.unavailable = true;
+        checked.reason = "the issuer's JWKS could not be fetched";
+      }
+      return checked;
     };
     options.engine_cache_entries = cache_entries;
     options.tuple_index_max_tuples = tuple_index_max_tuples;
@@ -175,6 +180,12 @@ TEST_F(ApiTest, AccessTokenScopesDecideWhatACallerMayDo) {
   // Unrelated scopes and inactive tokens.
   EXPECT_EQ(post("/stores/" + store + "/read", json::object(), "openid-token").status, 403);
   EXPECT_EQ(post("/stores/" + store + "/read", json::object(), "inactive").status, 401);
+  // A token that cannot be checked now is not called invalid: 503, no challenge, and why.
+  auto down = post("/stores/" + store + "/read", json::object(), "issuer-down-token");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(code(down), "unavailable");
+  EXPECT_EQ(body(down)["message"], "the issuer's JWKS could not be fetched");
+  EXPECT_FALSE(down.headers.get("WWW-Authenticate").has_value());
 }
 
 TEST_F(ApiTest, StoresAreCreatedListedReadAndDeleted) {
