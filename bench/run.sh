@@ -22,6 +22,7 @@ echo "== OAuth: client credentials over mutual TLS, certificate-bound ES256 toke
 bash bench/oauth/mtls.sh "$BUILD_DIR/tessera" || rc=1
 echo "== FGA: in-process engine, GitHub-like model, one million tuples"
 BUILD_DIR=$BUILD_DIR bash bench/fga/run.sh || rc=1
+BUILD_DIR=$BUILD_DIR bash bench/fga/branches.sh || rc=1
 echo "== FGA: HTTP Check, the same model and tuples on SQLite (wrk -t1 -c64)"
 BUILD_DIR=$BUILD_DIR bash bench/fga/http_check.sh "$BUILD_DIR/tessera" || rc=1
 echo "== Gateway: jwt policy (cached and uncached) against nginx's reverse proxy, p99 at half rate"

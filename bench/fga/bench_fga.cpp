@@ -20,11 +20,14 @@
 #include <string>
 #include <vector>
 
+#include "bench_args.h"
 #include "fga/dsl.h"
 #include "fga/engine.h"
 #include "fga/memory_reader.h"
 
 namespace {
+
+using tessera::bench::arg;
 
 using tessera::fga::CheckRequest;
 using tessera::fga::Engine;
@@ -156,13 +159,6 @@ void print_stats(const char* name, size_t n, const Stats& s) {
       "fga: check %-5s %7zu checks: p50 %6.1f us  p99 %7.1f us  max %8.1f us  mean %6.1f us"
       "  (target p50 < 20 us, p99 < 200 us)\n",
       name, n, s.p50, s.p99, s.max, s.mean);
-}
-
-long arg(int argc, char** argv, const char* name, long fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::strtol(argv[i + 1], nullptr, 10);
-  }
-  return fallback;
 }
 
 }  // namespace

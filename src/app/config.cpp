@@ -475,7 +475,15 @@ void read_fga(const Reader& r, const YAML::Node& n, FgaConfig& f) {
   r.expect_map(n, "fga",
                {"port", "preshared_keys_sha256", "access_tokens", "resolve_node_limit",
                 "tuple_cache_bytes", "tuple_index_max_tuples", "issuer", "audiences", "algorithms",
-                "jwks_uri", "jwks_refresh_seconds", "introspection", "claims_cache_bytes"});
+                "jwks_uri", "jwks_refresh_seconds", "introspection", "claims_cache_bytes",
+                "check_threads", "check_concurrency_after"});
+  if (n["check_threads"]) {
+    f.check_threads = static_cast<int>(r.integer(n["check_threads"], "fga.check_threads", -1, 256));
+  }
+  if (n["check_concurrency_after"]) {
+    f.check_concurrency_after = static_cast<uint32_t>(
+        r.integer(n["check_concurrency_after"], "fga.check_concurrency_after", 0, 1'000'000));
+  }
   // Access tokens of an authorization server in another process.
   const char* validator_keys[] = {"audiences", "algorithms", "jwks_uri", "jwks_refresh_seconds",
                                   "introspection"};

@@ -143,6 +143,11 @@ struct FgaConfig {
   // JWTs checked by the SDK's validator against the issuer's JWKS, opaque ones introspected when
   // fga.introspection is set; scopes as for the in-process as role's tokens.
   std::optional<resource::ValidatorOptions> issuer_tokens;
+  // Threads on which one check's branches may run besides the request's own thread (fga/check.h),
+  // shared by all requests; -1: one per core but one; 0: each check on one thread. A check fans out
+  // only past check_concurrency_after dispatches, and only when read from a replica (in memory).
+  int check_threads = -1;
+  uint32_t check_concurrency_after = 32;
   // The claims cache of those tokens (valid ones, until exp); 0: every request validates.
   size_t claims_cache_bytes = size_t{16} << 20;
 };

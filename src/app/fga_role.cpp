@@ -1,10 +1,13 @@
 #include "app/fga_role.h"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "core/worker_pool.h"
 #include "tessera/claims_cache.h"
 #include "tessera/validator.h"
 
@@ -36,6 +39,14 @@ Result<std::unique_ptr<fga::Api>> start_fga_role(const FgaConfig& config, store:
   options.engine.resolve_node_limit = config.resolve_node_limit;
   options.tuple_cache_bytes = config.tuple_cache_bytes;
   options.tuple_index_max_tuples = config.tuple_index_max_tuples;
+  const size_t branch_threads = config.check_threads >= 0
+                                    ? static_cast<size_t>(config.check_threads)
+                                    : std::max(2U, std::thread::hardware_concurrency()) - 1;
+  if (branch_threads > 0) {
+    // Queued branches beyond this many are run by the requests' own threads instead.
+    options.engine.branch_pool = std::make_shared<WorkerPool>(branch_threads, 1024);
+  }
+  options.engine.branch_concurrency_after = config.check_concurrency_after;
   for (const std::string& hex : config.preshared_keys_sha256) {
     options.auth.preshared_key_sha256.push_back(hex_to_bytes(hex));
   }

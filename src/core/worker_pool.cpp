@@ -22,6 +22,7 @@ bool WorkerPool::submit(std::function<void()> job) {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(job));
+    queued_.fetch_add(1, std::memory_order_relaxed);
   }
   ready_.notify_one();
   return true;
@@ -36,8 +37,12 @@ void WorkerPool::run() {
       if (queue_.empty()) return;  // stopping, nothing left
       job = std::move(queue_.front());
       queue_.pop_front();
+      busy_.fetch_add(1, std::memory_order_relaxed);
+      queued_.fetch_sub(1, std::memory_order_relaxed);
     }
     job();
+    job = nullptr;  // what it holds goes before the thread counts as idle
+    busy_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 

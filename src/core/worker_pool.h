@@ -4,6 +4,7 @@
 // submit() refuses at once (the caller answers 503) instead of letting work pile up without end.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -25,6 +26,15 @@ class WorkerPool {
   // False (and `job` is not run) when max_queued jobs are already waiting.
   bool submit(std::function<void()> job);
 
+  size_t threads() const { return threads_.size(); }
+  // Threads neither running a job nor about to take a queued one, at the time of asking: a hint
+  // for callers that would rather do work themselves than queue it behind others.
+  size_t idle() const {
+    const size_t taken =
+        busy_.load(std::memory_order_relaxed) + queued_.load(std::memory_order_relaxed);
+    return taken >= threads_.size() ? 0 : threads_.size() - taken;
+  }
+
  private:
   void run();
 
@@ -33,6 +43,8 @@ class WorkerPool {
   std::condition_variable ready_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
+  std::atomic<size_t> busy_{0};
+  std::atomic<size_t> queued_{0};
   std::vector<std::thread> threads_;
 };
 

@@ -1,12 +1,16 @@
 #include "fga/check.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <type_traits>
 #include <utility>
+
+#include "core/worker_pool.h"
 
 namespace tessera::fga {
 
@@ -38,6 +42,26 @@ auto any_allowed(const Items& items, std::optional<Error> error, ResolveOne&& re
   }
   if (error) return Err(*error);
   return Outcome{false, cycle};
+}
+
+// OpenFGA's intersection: the first item that is not allowed (or cut by a cycle) decides;
+// otherwise an error if any item failed, else allowed.
+template <class Items, class ResolveOne>
+auto all_allowed(const Items& items, ResolveOne&& resolve_one)
+    -> decltype(resolve_one(*std::begin(items))) {
+  using Outcome = std::remove_cvref_t<decltype(resolve_one(*std::begin(items)).value())>;
+  if (std::empty(items)) return Outcome{false, false};
+  std::optional<Error> error;
+  for (const auto& item : items) {
+    auto r = resolve_one(item);
+    if (!r) {
+      error = r.error();
+      continue;
+    }
+    if (r->cycle || !r->allowed) return Outcome{false, r->cycle};
+  }
+  if (error) return Err(*error);
+  return Outcome{true, false};
 }
 
 // OpenFGA's relation names: no ':', '#', '@' or whitespace (openfga.proto RelationName).
@@ -219,7 +243,166 @@ Evaluator::Evaluator(const Engine& engine, TupleReader& reader, const nlohmann::
     : engine_(engine),
       index_(engine.compiled().index),
       reader_(reader),
-      context_(context.is_object() ? context : nlohmann::json::object()) {}
+      context_(std::make_shared<const nlohmann::json>(
+          context.is_object() ? context : nlohmann::json::object())) {}
+
+Evaluator::Evaluator(const Evaluator& parent, const std::atomic<bool>* stop)
+    : engine_(parent.engine_),
+      index_(parent.index_),
+      reader_(parent.reader_),
+      context_(parent.context_),
+      parent_(&parent),
+      stops_(parent.stops_),
+      subtract_depth_(parent.subtract_depth_),
+      path_(parent.path_),
+      dispatch_count_(parent.dispatch_count_) {
+  stops_.push_back(stop);
+}
+
+bool Evaluator::cancelled() const {
+  return std::any_of(stops_.begin(), stops_.end(), [](const std::atomic<bool>* stop) {
+    return stop->load(std::memory_order_relaxed);
+  });
+}
+
+const Evaluator::Memo* Evaluator::find_memo(const std::string& key) const {
+  for (const Evaluator* e = this; e != nullptr; e = e->parent_) {
+    if (auto it = e->memo_.find(key); it != e->memo_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+const std::optional<detail::ReverseSet>* Evaluator::find_reverse(const std::string& key) const {
+  for (const Evaluator* e = this; e != nullptr; e = e->parent_) {
+    if (auto it = e->reverse_.find(key); it != e->reverse_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+// A fan-out: `one(evaluator, item)` for each item, combined as a union or an intersection.
+// The items are resolved in order on this evaluator until the check has made
+// branch_concurrency_after dispatches and the pool has an idle thread; then, when a branch pool
+// is configured, the reader may be read from several threads and two items or more are left,
+// the rest are cut into one contiguous run per idle pool thread plus one. Each run is resolved in
+// order by a branch evaluator of its own: this thread runs the first, and any run the pool has not
+// started yet, so a full or busy pool never leaves it waiting on work nobody runs. A run that
+// reaches a deciding item stops every other (they see `stop` at their next resolve and answer
+// `cancelled`, an error the combination ignores since an item decided). The answer is the
+// sequential one: the combination reads the items' results in order; only which of several deciding
+// items is reported may differ, and with it the cycle flag of an intersection. The branches' memo
+// entries, reverse sets and counters are merged back afterwards (a reverse set that a cancellation
+// cut short is kept as "could not be gathered": the parent then checks downwards, as it would
+// anyway).
+template <class Items, class One>
+Evaluator::Resolved Evaluator::fan_out(Combine combine, const Items& items,
+                                       std::optional<Error> error, One&& one) {
+  const EngineOptions& options = engine_.options();
+  const size_t n = std::size(items);
+  WorkerPool* pool = options.branch_pool.get();
+  if (pool == nullptr || n < 2 || !reader_.concurrent_reads()) {
+    auto each = [&](const auto& item) { return one(*this, item); };
+    return combine == Combine::kAnyAllowed ? detail::any_allowed(items, std::move(error), each)
+                                           : detail::all_allowed(items, each);
+  }
+  auto decides = [combine](const Resolved& out) {
+    return out.ok() &&
+           (combine == Combine::kAnyAllowed ? out->allowed : (out->cycle || !out->allowed));
+  };
+  std::vector<std::optional<Resolved>> results(n);
+  size_t start = 0;
+  bool decided = false;
+  // Items go on here, one after the other, until the check is expensive enough, and while the
+  // pool has no idle thread (a fan-out inside a branch, when every thread is busy, gains
+  // nothing from queueing).
+  while (
+      start < n && !decided &&
+      (dispatch_count_ < options.branch_concurrency_after || n - start < 2 || pool->idle() == 0)) {
+    results[start] = one(*this, items[start]);
+    decided = decides(*results[start]);
+    ++start;
+  }
+  if (!decided && start < n) {
+    resolve_concurrently(start, n, [&](size_t i, Evaluator& branch) {
+      Resolved out = one(branch, items[i]);
+      const bool decisive = decides(out);
+      results[i] = std::move(out);
+      return decisive;
+    });
+  }
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  auto result = [&](size_t i) -> Resolved {
+    if (results[i]) return *results[i];
+    return Err(make_error(ErrorCode::cancelled, "a sibling branch decided first"));
+  };
+  return combine == Combine::kAnyAllowed ? detail::any_allowed(order, std::move(error), result)
+                                         : detail::all_allowed(order, result);
+}
+
+void Evaluator::resolve_concurrently(size_t begin, size_t end,
+                                     const std::function<bool(size_t, Evaluator&)>& resolve_item) {
+  struct Shared {
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::condition_variable finished;
+    size_t done = 0;
+    std::unique_ptr<std::atomic<bool>[]> claimed;
+  };
+  WorkerPool& pool = *engine_.options().branch_pool;
+  const size_t m = end - begin;
+  const size_t runs = std::min(m, std::max<size_t>(pool.idle(), 1) + 1);
+  const uint32_t dispatches_before = dispatch_count_;
+  auto shared = std::make_shared<Shared>();
+  shared->claimed = std::make_unique<std::atomic<bool>[]>(runs);
+  std::vector<std::unique_ptr<Evaluator>> branches;
+  branches.reserve(runs);
+  for (size_t r = 0; r < runs; ++r) {
+    branches.push_back(std::make_unique<Evaluator>(*this, &shared->stop));
+  }
+  auto run = [&](size_t r) {
+    Evaluator& branch = *branches[r];
+    for (size_t i = begin + r * m / runs; i < begin + (r + 1) * m / runs; ++i) {
+      if (branch.cancelled()) break;
+      bool decisive = false;
+      try {
+        decisive = resolve_item(i, branch);
+      } catch (const std::exception&) {
+        // Out of memory, most likely: this item stays unresolved, which reads as an error.
+      }
+      if (decisive) {
+        shared->stop.store(true, std::memory_order_relaxed);
+        break;
+      }
+    }
+    std::lock_guard lock(shared->mutex);
+    if (++shared->done == runs) shared->finished.notify_all();
+  };
+  // Whoever claims a run first runs it; the pool's copy of a run claimed here does nothing and
+  // touches nothing of this frame but `shared`, which it keeps alive.
+  auto claim = [](Shared& s, size_t r) { return !s.claimed[r].exchange(true); };
+  for (size_t r = 1; r < runs; ++r) {
+    pool.submit([shared, claim, r, run_ptr = &run] {
+      if (claim(*shared, r)) (*run_ptr)(r);
+    });
+  }
+  for (size_t r = 0; r < runs; ++r) {
+    if (claim(*shared, r)) run(r);
+  }
+  {
+    std::unique_lock lock(shared->mutex);
+    shared->finished.wait(lock, [&] { return shared->done == runs; });
+  }
+  for (const auto& branch : branches) {
+    dispatch_count_ += branch->dispatch_count_ - dispatches_before;
+    read_count_ += branch->read_count_;
+    shortcuts_ += branch->shortcuts_;
+    concurrent_fan_outs_ += branch->concurrent_fan_outs_;
+    // Moves the nodes (keys this evaluator already has stay with the branch, and go with it).
+    memo_.merge(branch->memo_);
+    reverse_.merge(branch->reverse_);
+  }
+  ++concurrent_fan_outs_;
+}
 
 Result<std::vector<TupleKey>, Error> Evaluator::read(std::string_view object,
                                                      std::string_view relation) {
@@ -266,7 +449,7 @@ Result<bool, Error> Evaluator::condition_met(const TupleKey& tuple) const {
   }
   // OpenFGA eval.EvaluateTupleCondition merges the request context first and the tuple's
   // context over it: a parameter stored with the tuple wins over the request's.
-  nlohmann::json merged = context_;
+  nlohmann::json merged = *context_;
   if (tuple.context.is_object()) {
     for (const auto& [name, value] : tuple.context.items()) merged[name] = value;
   }
@@ -301,6 +484,7 @@ Result<CheckResult, Error> Evaluator::check(std::string_view object, std::string
   result.cycle_detected = resolved->cycle;
   result.dispatch_count = dispatch_count_;
   result.read_count = read_count_;
+  result.concurrent_fan_outs = concurrent_fan_outs_;
   return result;
 }
 
@@ -316,12 +500,15 @@ Evaluator::Resolved Evaluator::resolve(std::string_view object, std::string_view
                               " dispatches) at '" + std::string(object) + "#" +
                               std::string(relation) + "@" + std::string(user) + "'"));
   }
+  if (!stops_.empty() && cancelled()) {
+    return Err(make_error(ErrorCode::cancelled, "a sibling branch decided first"));
+  }
   std::string key = node_key(object, relation, user);
   if (path_.count(key) != 0) return Outcome{false, true};
-  if (auto memo = memo_.find(key); memo != memo_.end() && memo->second.depth <= depth &&
-                                   !(memo->second.shortcut && subtract_depth_ > 0)) {
-    if (memo->second.shortcut) ++shortcuts_;  // whoever uses it relies on the shortcut too
-    return Outcome{memo->second.allowed, false};
+  if (const Memo* memo = find_memo(key);
+      memo != nullptr && memo->depth <= depth && !(memo->shortcut && subtract_depth_ > 0)) {
+    if (memo->shortcut) ++shortcuts_;  // whoever uses it relies on the shortcut too
+    return Outcome{memo->allowed, false};
   }
   // The user `object#relation` itself.
   if (user.size() == object.size() + 1 + relation.size() &&
@@ -358,26 +545,15 @@ Evaluator::Resolved Evaluator::rewrite(const Rewrite& rw, std::string_view objec
       return resolve(object, rw.relation, user, depth);
     case Rewrite::Kind::TupleToUserset:
       return tuple_to_userset(rw, object, user, depth);
-    case Rewrite::Kind::Union: {
-      return detail::any_allowed(rw.children, std::nullopt, [&](const Rewrite& child) {
-        return rewrite(child, object, relation, user, depth);
-      });
-    }
+    case Rewrite::Kind::Union:
     case Rewrite::Kind::Intersection: {
-      // OpenFGA intersection: the first operand that is not allowed (or cut by a cycle)
-      // decides; otherwise an error if any operand failed, else allowed.
-      if (rw.children.empty()) return Outcome{false, false};
-      std::optional<Error> error;
-      for (const Rewrite& child : rw.children) {
-        Resolved r = rewrite(child, object, relation, user, depth);
-        if (!r) {
-          error = r.error();
-          continue;
-        }
-        if (r->cycle || !r->allowed) return Outcome{false, r->cycle};
-      }
-      if (error) return Err(*error);
-      return Outcome{true, false};
+      // OpenFGA union: the first operand allowed decides; intersection: the first operand that
+      // is not allowed (or cut by a cycle) does; otherwise an error if any operand failed.
+      const Combine combine =
+          rw.kind == Rewrite::Kind::Union ? Combine::kAnyAllowed : Combine::kAllAllowed;
+      return fan_out(combine, rw.children, std::nullopt, [&](Evaluator& on, const Rewrite& child) {
+        return on.rewrite(child, object, relation, user, depth);
+      });
     }
     case Rewrite::Kind::Difference: {
       // OpenFGA exclusion: a cycle on either side, a base that is not allowed or a subtract
@@ -469,11 +645,11 @@ Evaluator::Resolved Evaluator::direct(std::string_view object, std::string_view 
     if (!shortcut_answer) return Err(shortcut_answer.error());
     if (*shortcut_answer) return Outcome{true, false};
   }
-  return detail::any_allowed(dispatches, error,
-                             [&](const std::pair<std::string, std::string>& userset) {
-                               ++dispatch_count_;
-                               return resolve(userset.first, userset.second, user, depth - 1);
-                             });
+  return fan_out(Combine::kAnyAllowed, dispatches, error,
+                 [&](Evaluator& on, const std::pair<std::string, std::string>& userset) {
+                   ++on.dispatch_count_;
+                   return on.resolve(userset.first, userset.second, user, depth - 1);
+                 });
 }
 
 // OpenFGA's recursive userset fast path, generalised: when many userset tuples of one
@@ -499,16 +675,16 @@ Result<bool, Error> Evaluator::shortcut(
     if (count < engine_.options().reverse_fanout) continue;
     std::string key(group.first);
     key.append("#").append(group.second).append("@").append(user);
-    auto cached = reverse_.find(key);
-    if (cached == reverse_.end()) {
+    const std::optional<detail::ReverseSet>* cached = find_reverse(key);
+    if (cached == nullptr) {
       auto gathered =
           detail::reverse_set(engine_, *this, group.first, group.second, user, kReverseSetLimit);
       std::optional<detail::ReverseSet> set;
       if (gathered) set = std::move(gathered).value();
-      cached = reverse_.emplace(std::move(key), std::move(set)).first;
+      cached = &reverse_.emplace(std::move(key), std::move(set)).first->second;
     }
-    if (!cached->second) continue;
-    const detail::ReverseSet& set = *cached->second;
+    if (!*cached) continue;
+    const detail::ReverseSet& set = **cached;
     for (const auto& [object, relation] : dispatches) {
       if (detail::type_of(object) != group.first || relation != group.second) continue;
       auto found = set.objects.find(object);
@@ -563,10 +739,11 @@ Evaluator::Resolved Evaluator::tuple_to_userset(const Rewrite& rw, std::string_v
     if (index_.relation(parent->type, rw.relation) == nullptr) continue;
     parents.push_back(t.user);
   }
-  return detail::any_allowed(parents, error, [&](const std::string& parent) {
-    ++dispatch_count_;
-    return resolve(parent, rw.relation, user, depth - 1);
-  });
+  return fan_out(Combine::kAnyAllowed, parents, error,
+                 [&](Evaluator& on, const std::string& parent) {
+                   ++on.dispatch_count_;
+                   return on.resolve(parent, rw.relation, user, depth - 1);
+                 });
 }
 
 }  // namespace tessera::fga

@@ -1,10 +1,15 @@
-// The check evaluator (internal to src/fga): OpenFGA's LocalChecker semantics, evaluated
-// depth-first in one thread per request with per-request memoisation. Also the validation
-// helpers Check, ListObjects, ListUsers and Expand share.
+// The check evaluator (internal to src/fga): OpenFGA's LocalChecker semantics, depth-first with
+// per-request memoisation; once a check has made EngineOptions::branch_concurrency_after
+// dispatches, the operands of its unions and intersections and the usersets and parents it
+// dispatches to are evaluated on several threads (EngineOptions::branch_pool), when its reader
+// may be read from several threads at once. Also the validation helpers Check, ListObjects,
+// ListUsers and Expand share.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -113,6 +118,9 @@ Result<Ok, Error> check_context(const nlohmann::json& context);
 class Evaluator {
  public:
   Evaluator(const Engine& engine, TupleReader& reader, const nlohmann::json& context);
+  // One branch of a fan-out, on any thread: the parent's path, its memo and reverse sets read
+  // (not written: the parent waits), and `stop`, set when a sibling branch has decided.
+  Evaluator(const Evaluator& parent, const std::atomic<bool>* stop);
 
   // Check(object#relation@user) for inputs already validated.
   Result<CheckResult, Error> check(std::string_view object, std::string_view relation,
@@ -154,6 +162,21 @@ class Evaluator {
   Resolved tuple_to_userset(const Rewrite& rw, std::string_view object, std::string_view user,
                             int depth);
 
+  // How a fan-out's items combine: the first allowed decides (union, dispatches), or the first
+  // not allowed does (intersection). Sequential or on several threads; see check.cpp.
+  enum class Combine { kAnyAllowed, kAllAllowed };
+  template <class Items, class One>
+  Resolved fan_out(Combine combine, const Items& items, std::optional<Error> error, One&& one);
+  // Items [begin, end) of a fan-out on branch evaluators, on the branch pool's threads and this
+  // one; `resolve_item(i, branch)` resolves item i and says whether it decides the fan-out.
+  void resolve_concurrently(size_t begin, size_t end,
+                            const std::function<bool(size_t, Evaluator&)>& resolve_item);
+  // A sibling branch of some fan-out this evaluator is part of has decided.
+  bool cancelled() const;
+  struct Memo;
+  const Memo* find_memo(const std::string& key) const;
+  const std::optional<detail::ReverseSet>* find_reverse(const std::string& key) const;
+
   // A tuple found by a point lookup counts (valid and its condition met): true, false or the
   // condition's error.
   Result<bool, Error> counts(const std::optional<TupleKey>& tuple) const;
@@ -161,7 +184,9 @@ class Evaluator {
   const Engine& engine_;
   const detail::ModelIndex& index_;
   TupleReader& reader_;
-  nlohmann::json context_;  // an object (possibly empty)
+  std::shared_ptr<const nlohmann::json> context_;  // an object (possibly empty)
+  const Evaluator* parent_ = nullptr;              // set for a fan-out's branch
+  std::vector<const std::atomic<bool>*> stops_;    // the fan-outs this branch is under
   // Userset tuples answered from the user's side (reverse_set) instead of downwards; the
   // answer "not related" there carries no cycle flag, so it is not used (nor are memo entries
   // that relied on it) under the subtracted side of a difference, where a cycle decides.
@@ -181,7 +206,8 @@ class Evaluator {
   std::unordered_map<std::string, Memo> memo_;
   std::unordered_set<std::string> path_;  // object#relation@user on the current path
   uint32_t read_count_ = 0;
-  uint32_t dispatch_count_ = 0;
+  uint32_t dispatch_count_ = 0;  // for a branch: counted from its parent's at the fan-out
+  uint32_t concurrent_fan_outs_ = 0;
 };
 
 }  // namespace tessera::fga

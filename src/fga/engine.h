@@ -18,6 +18,10 @@
 #include "fga/model.h"
 #include "fga/tuple.h"
 
+namespace tessera {
+class WorkerPool;
+}  // namespace tessera
+
 namespace tessera::fga {
 
 // OpenFGA's resolve_node_limit default: how many dispatches (userset and tuple-to-userset
@@ -44,12 +48,21 @@ inline constexpr size_t kDefaultReverseFanout = 4;
 // the check goes downwards.
 inline constexpr size_t kReverseSetLimit = 10000;
 
+// See EngineOptions::branch_concurrency_after.
+inline constexpr uint32_t kDefaultBranchConcurrencyAfter = 32;
+
 struct EngineOptions {
   int resolve_node_limit = kDefaultResolveNodeLimit;
   size_t reverse_fanout = kDefaultReverseFanout;
   size_t max_contextual_tuples = kDefaultMaxContextualTuples;
   size_t max_batch_check_items = kDefaultMaxBatchCheckItems;
   size_t max_list_candidates = kDefaultMaxListCandidates;
+  // Threads on which a check's branches may run besides the request's own (OpenFGA evaluates a
+  // union's operands and a dispatch's usersets concurrently). Null: each check on one thread.
+  std::shared_ptr<WorkerPool> branch_pool;
+  // A check fans out only after it has made this many dispatches, so the checks that finish in
+  // microseconds (most) never pay for handing work to another thread; 0: always.
+  uint32_t branch_concurrency_after = kDefaultBranchConcurrencyAfter;
 };
 
 struct CheckRequest {
@@ -65,8 +78,9 @@ struct CheckResult {
   // A cycle cut some path (OpenFGA's ResolutionMetadata.CycleDetected); the answer is still
   // definite: a cycle is "not allowed" for that path.
   bool cycle_detected = false;
-  uint32_t dispatch_count = 0;  // userset and tuple-to-userset hops evaluated
-  uint32_t read_count = 0;      // TupleReader calls
+  uint32_t dispatch_count = 0;       // userset and tuple-to-userset hops evaluated
+  uint32_t read_count = 0;           // TupleReader calls
+  uint32_t concurrent_fan_outs = 0;  // fan-outs whose branches ran on several threads
 };
 
 struct BatchCheckItem {

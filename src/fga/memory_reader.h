@@ -119,6 +119,9 @@ class MemoryTupleReader final : public TupleReader {
   MemoryTupleReader& operator=(MemoryTupleReader&&) noexcept = default;
   ~MemoryTupleReader() override = default;
 
+  // Reads change nothing: many threads may read while no one writes.
+  bool concurrent_reads() const override { return true; }
+
   void write(TupleKey tuple);
   // Removes `object#relation@user`; false when it was not there.
   bool remove(std::string_view object, std::string_view relation, std::string_view user);
@@ -209,6 +212,9 @@ class CombinedTupleReader final : public TupleReader {
   Result<std::vector<TupleKey>, Error> read_starting_with_user(
       std::string_view object_type, std::string_view relation,
       const std::vector<std::string>& users) override;
+  bool concurrent_reads() const override {
+    return store_.concurrent_reads() && contextual_.concurrent_reads();
+  }
 
  private:
   TupleReader& store_;

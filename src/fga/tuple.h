@@ -80,6 +80,9 @@ class TupleReader {
   // when this reader cannot scan (the default). changes_after: the changes made after
   // `revision` up to this snapshot's, in the order they were made; nullopt when this reader
   // cannot tell (the default) or there are more than `max_changes`.
+  // Whether the read methods above may be called from several threads at once (a check's
+  // branches evaluated concurrently, src/fga/check.h). False unless a reader says so.
+  virtual bool concurrent_reads() const { return false; }
   virtual Result<bool, Error> scan(const std::function<bool(TupleKey)>& each) {
     (void)each;
     return false;

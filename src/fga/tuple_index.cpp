@@ -47,6 +47,8 @@ class TupleIndex::ReplicaReader final : public TupleReader {
   Result<std::optional<std::string>, Error> revision() override {
     return std::optional<std::string>(revision_);
   }
+  // Requests already read one replica from many threads under the shared lock.
+  bool concurrent_reads() const override { return true; }
 
  private:
   std::shared_ptr<Replica> replica_;          // declared first: outlives the lock

@@ -17,11 +17,13 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "core/worker_pool.h"
 #include "fga/dsl.h"
 #include "fga/engine.h"
 #include "fga/memory_reader.h"
@@ -76,6 +78,7 @@ struct Tally {
   int list_objects = 0;
   int list_users = 0;
   int failed = 0;
+  int concurrent_fan_outs = 0;
 };
 Tally& tally() {
   static Tally t;
@@ -173,6 +176,7 @@ class StageRunner {
     const std::string what =
         "Check(" + request.object + "#" + request.relation + "@" + request.user + ")";
     auto result = engine_.check(store_, request);
+    if (result.ok()) tally().concurrent_fan_outs += result->concurrent_fan_outs;
     if (auto code = error_code(a)) {
       if (result.ok()) {
         fail(what + " answered " + (result->allowed ? "true" : "false") + ", expected error " +
@@ -314,13 +318,17 @@ class StageRunner {
 };
 
 // `reverse_fanout`: EngineOptions::reverse_fanout; 1 answers every userset it can from the
-// user's side, so both ways of resolving usersets are held to the suite.
-void run_test(const YAML::Node& test, bool contextual, size_t reverse_fanout) {
+// user's side, so both ways of resolving usersets are held to the suite. `branches`: a pool on
+// which every fan-out of every check runs concurrently (branch_concurrency_after 0), so the
+// concurrent evaluation is held to the suite too.
+void run_test(const YAML::Node& test, bool contextual, size_t reverse_fanout,
+              std::shared_ptr<WorkerPool> branches = nullptr) {
   MemoryTupleReader store;  // one store for all the test's stages
   size_t stage_index = 0;
   for (const YAML::Node& stage : test["stages"]) {
     SCOPED_TRACE(std::string(contextual ? "tuples as contextual tuples" : "stored tuples") +
-                 ", reverse fanout " + std::to_string(reverse_fanout) + ", stage " +
+                 ", reverse fanout " + std::to_string(reverse_fanout) +
+                 (branches ? ", concurrent branches" : "") + ", stage " +
                  std::to_string(stage_index++));
     const std::string text = stage["model"].as<std::string>();
     auto parsed = parse_dsl(text);
@@ -339,6 +347,10 @@ void run_test(const YAML::Node& test, bool contextual, size_t reverse_fanout) {
     const std::vector<TupleKey> tuples = to_tuples(stage["tuples"]);
     EngineOptions options;
     options.reverse_fanout = reverse_fanout;
+    if (branches) {
+      options.branch_pool = branches;
+      options.branch_concurrency_after = 0;
+    }
     if (contextual) options.max_contextual_tuples = tuples.size() + kDefaultMaxContextualTuples;
     auto engine = Engine::create(std::move(parsed).value(), options);
     if (!engine.ok()) {
@@ -372,9 +384,9 @@ class OpenFgaConformance : public ::testing::TestWithParam<int> {
   static void TearDownTestSuite() {
     std::printf(
         "OpenFGA conformance: %zu tests; assertions run: %d checks, %d listObjects, %d "
-        "listUsers; %d failed\n",
+        "listUsers; %d failed; %d checks' fan-outs ran on several threads\n",
         suite().tests.size(), tally().checks, tally().list_objects, tally().list_users,
-        tally().failed);
+        tally().failed, tally().concurrent_fan_outs);
   }
 };
 
@@ -387,6 +399,9 @@ TEST_P(OpenFgaConformance, Passes) {
       run_test(test, false, fanout);
       if (test["stages"].size() == 1) run_test(test, true, fanout);
     }
+    static const auto pool = std::make_shared<WorkerPool>(3, 4096);
+    run_test(test, false, kDefaultReverseFanout, pool);
+    if (test["stages"].size() == 1) run_test(test, true, kDefaultReverseFanout, pool);
   } catch (const std::exception& e) {
     FAIL() << "malformed test: " << e.what();
   }

@@ -499,6 +499,13 @@ TEST(Config, FgaAcceptsTokensOfAnIssuerInAnotherProcess) {
   EXPECT_EQ(r->fga.issuer_tokens->accept, tessera::resource::TokenForm::kJwt);
   EXPECT_EQ(r->fga.claims_cache_bytes, 0u);
   EXPECT_FALSE(parse_config("roles: [fga]\n", "tessera.yaml")->fga.issuer_tokens);
+  EXPECT_EQ(parse_config("fga: {}\n", "tessera.yaml")->fga.check_threads, -1);  // one per core
+  auto threads =
+      parse_config("fga:\n  check_threads: 0\n  check_concurrency_after: 7\n", "tessera.yaml");
+  ASSERT_TRUE(threads.ok()) << threads.error();
+  EXPECT_EQ(threads->fga.check_threads, 0);
+  EXPECT_EQ(threads->fga.check_concurrency_after, 7u);
+  EXPECT_NE(error_of("fga:\n  check_threads: -2\n").find("fga.check_threads"), std::string::npos);
 
   // Opaque tokens too, by introspection, with the client's secret read from its file.
   const std::string secret_path = ::testing::TempDir() + "fga_introspection_secret";

@@ -44,5 +44,31 @@ TEST(WorkerPool, RefusesWhenTheQueueIsFull) {
   release.set_value();
 }
 
+TEST(WorkerPool, CountsTheThreadsThatAreNeitherBusyNorAboutToBe) {
+  std::promise<void> release;
+  std::shared_future<void> gate = release.get_future().share();
+  std::latch started(1);
+  WorkerPool pool(2, 4);
+  EXPECT_EQ(pool.threads(), 2U);
+  EXPECT_EQ(pool.idle(), 2U);
+  ASSERT_TRUE(pool.submit([&] {
+    started.count_down();
+    gate.wait();
+  }));
+  started.wait();
+  EXPECT_EQ(pool.idle(), 1U);
+  // A queued job counts as taken until a thread runs it: with two more, none is idle.
+  std::latch second(1);
+  ASSERT_TRUE(pool.submit([&] {
+    second.count_down();
+    gate.wait();
+  }));
+  second.wait();
+  EXPECT_EQ(pool.idle(), 0U);
+  ASSERT_TRUE(pool.submit([] {}));
+  EXPECT_EQ(pool.idle(), 0U);
+  release.set_value();
+}
+
 }  // namespace
 }  // namespace tessera

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/worker_pool.h"
 #include "counting_reader.h"
 #include "fga/memory_reader.h"
 
@@ -167,6 +168,49 @@ class EngineTest : public ::testing::Test {
 };
 
 using Strings = std::vector<std::string>;
+
+// `count` random tuples of documents_model() over three groups, three folders and four
+// documents, for the property tests.
+MemoryTupleReader random_documents(std::mt19937& rng, int count) {
+  const Strings users{"user:a", "user:b", "user:c", "user:*"};
+  const Strings groups{"group:g1", "group:g2", "group:g3"};
+  const Strings folders{"folder:f1", "folder:f2", "folder:f3"};
+  const Strings documents{"document:d1", "document:d2", "document:d3", "document:d4"};
+  auto pick = [&](const Strings& from) { return from[rng() % from.size()]; };
+  MemoryTupleReader store;
+  for (int i = 0; i < count; ++i) {
+    switch (rng() % 9) {
+      case 0:
+        store.write(tk(pick(groups), "member", pick({"user:a", "user:b", "user:c"})));
+        break;
+      case 1:
+        store.write(tk(pick(groups), "member", pick(groups) + "#member"));
+        break;
+      case 2:
+        store.write(tk(pick(folders), "parent", pick(folders)));
+        break;
+      case 3:
+        store.write(tk(pick(folders), "viewer", pick(users)));
+        break;
+      case 4:
+        store.write(tk(pick(documents), "parent", pick(folders)));
+        break;
+      case 5:
+        store.write(tk(pick(documents), "viewer", pick(users)));
+        break;
+      case 6:
+        store.write(tk(pick(documents), "editor", pick(groups) + "#member"));
+        break;
+      case 7:
+        store.write(tk(pick(documents), "blocked", pick({"user:a", "user:b"})));
+        break;
+      default:
+        store.write(tk(pick(documents), "approved", pick({"user:a", "user:c"})));
+        break;
+    }
+  }
+  return store;
+}
 
 // --- Check ----------------------------------------------------------------------------------
 
@@ -406,6 +450,138 @@ TEST_F(EngineTest, OneEngineAnswersFromManyThreads) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+// --- Branches on several threads ------------------------------------------------------------
+
+EngineOptions concurrent(std::shared_ptr<WorkerPool> pool, uint32_t after = 0) {
+  EngineOptions options;
+  options.branch_pool = std::move(pool);
+  options.branch_concurrency_after = after;
+  return options;
+}
+
+TEST(EngineBranches, ConcurrentBranchesAnswerAsOneThreadDoes) {
+  Engine one = make_engine(documents_model());
+  Engine many = make_engine(documents_model(), concurrent(std::make_shared<WorkerPool>(2, 64)));
+  std::mt19937 rng(20261125);
+  const Strings users{"user:a", "user:b", "user:c", "user:*", "group:g1#member"};
+  const Strings documents{"document:d1", "document:d2", "document:d3", "document:d4"};
+  uint32_t fan_outs = 0;
+  for (int round = 0; round < 80; ++round) {
+    MemoryTupleReader store = random_documents(rng, 24);
+    for (const std::string relation : {"viewer", "editor", "can_view", "can_publish"}) {
+      for (const std::string& d : documents) {
+        for (const std::string& user : users) {
+          auto expected = one.check(store, {d, relation, user, {}, nullptr});
+          auto got = many.check(store, {d, relation, user, {}, nullptr});
+          ASSERT_EQ(expected.ok(), got.ok()) << d << "#" << relation << "@" << user;
+          if (!expected.ok()) {
+            EXPECT_EQ(expected.error().code, got.error().code);
+            continue;
+          }
+          EXPECT_EQ(expected->allowed, got->allowed)
+              << "round " << round << " " << d << "#" << relation << "@" << user;
+          EXPECT_EQ(expected->concurrent_fan_outs, 0U);
+          fan_outs += got->concurrent_fan_outs;
+        }
+      }
+    }
+  }
+  EXPECT_GT(fan_outs, 1000U) << "the branches never ran on the pool";
+}
+
+// A team of 40 nested teams, the user in the last one: 40 dispatches at one fan-out.
+Model teams_model() {
+  Model m;
+  m.types = {type("user"),
+             type("team", {rel("member", self(), {ref("user"), ref("team", "member")})})};
+  return m;
+}
+MemoryTupleReader teams(const std::string& user) {
+  MemoryTupleReader store;
+  for (int i = 1; i <= 40; ++i) {
+    store.write(tk("team:root", "member", "team:" + std::to_string(i) + "#member"));
+  }
+  store.write(tk("team:40", "member", user));
+  return store;
+}
+
+TEST(EngineBranches, AChecksBranchesGoToThePoolOnlyPastTheThreshold) {
+  auto pool = std::make_shared<WorkerPool>(2, 64);
+  MemoryTupleReader store = teams("user:maria");
+  EngineOptions cheap = concurrent(pool, 1000);
+  cheap.reverse_fanout = 0;  // checked downwards, one dispatch per team
+  EngineOptions always = concurrent(pool, 0);
+  always.reverse_fanout = 0;
+  // The first ten teams one after the other, then the other thirty on several threads.
+  EngineOptions after_ten = concurrent(pool, 10);
+  after_ten.reverse_fanout = 0;
+  for (const auto& [options, parallel] :
+       {std::pair{cheap, false}, std::pair{always, true}, std::pair{after_ten, true}}) {
+    Engine engine = make_engine(teams_model(), options);
+    auto yes = engine.check(store, {"team:root", "member", "user:maria", {}, nullptr});
+    ASSERT_TRUE(yes.ok()) << yes.error().message;
+    EXPECT_TRUE(yes->allowed);
+    auto no = engine.check(store, {"team:root", "member", "user:zed", {}, nullptr});
+    ASSERT_TRUE(no.ok()) << no.error().message;
+    EXPECT_FALSE(no->allowed);
+    // Every team was asked about: nothing decided early.
+    EXPECT_EQ(no->dispatch_count, 40U);
+    EXPECT_EQ(no->concurrent_fan_outs > 0, parallel);
+    EXPECT_EQ(yes->concurrent_fan_outs > 0, parallel);
+  }
+}
+
+TEST(EngineBranches, AReaderThatIsNotSafeAcrossThreadsIsReadFromOne) {
+  MemoryTupleReader inner = teams("user:maria");
+  test_support::CountingReader store(inner);  // like the SQL reader: one connection
+  EngineOptions options = concurrent(std::make_shared<WorkerPool>(2, 64));
+  options.reverse_fanout = 0;
+  Engine engine = make_engine(teams_model(), options);
+  auto result = engine.check(store, {"team:root", "member", "user:maria", {}, nullptr});
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_TRUE(result->allowed);
+  EXPECT_EQ(result->concurrent_fan_outs, 0U);
+}
+
+TEST(EngineBranches, ManyRequestsOnAOneThreadPoolNeverWaitOnEachOther) {
+  // Nested fan-outs from eight requests at once on a pool of one thread with a queue of two:
+  // every fan-out runs what the pool has not started itself, so none waits on queued work.
+  auto pool = std::make_shared<WorkerPool>(1, 2);
+  Model m;
+  m.types = {type("user"),
+             type("team", {rel("member", self(), {ref("user"), ref("team", "member")})}),
+             type("repo", {rel("reader", any_of({self(), computed("writer")}),
+                               {ref("user"), ref("team", "member")}),
+                           rel("writer", self(), {ref("user"), ref("team", "member")})})};
+  EngineOptions options = concurrent(pool);
+  options.reverse_fanout = 0;
+  Engine engine = make_engine(std::move(m), options);
+  MemoryTupleReader store;
+  for (int i = 0; i < 6; ++i) {
+    const std::string team = "team:" + std::to_string(i);
+    store.write(tk("repo:r", i % 2 == 0 ? "reader" : "writer", team + "#member"));
+    for (int j = 0; j < 6; ++j) {
+      store.write(
+          tk(team, "member", "team:" + std::to_string(i) + "-" + std::to_string(j) + "#member"));
+    }
+  }
+  store.write(tk("team:5-5", "member", "user:maria"));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  threads.reserve(8);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        auto yes = engine.check(store, {"repo:r", "reader", "user:maria", {}, nullptr});
+        auto no = engine.check(store, {"repo:r", "reader", "user:zed", {}, nullptr});
+        if (!yes.ok() || !yes->allowed || !no.ok() || no->allowed) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 // --- BatchCheck -----------------------------------------------------------------------------
 
 TEST_F(EngineTest, BatchCheckAnswersEachItemByCorrelationId) {
@@ -563,44 +739,9 @@ TEST_F(EngineTest, ListObjectsSeesContextualTuples) {
 TEST(EngineProperties, ListObjectsAndListUsersAgreeWithCheck) {
   Engine engine = make_engine(documents_model());
   std::mt19937 rng(20261123);
-  const Strings users{"user:a", "user:b", "user:c", "user:*"};
-  const Strings groups{"group:g1", "group:g2", "group:g3"};
-  const Strings folders{"folder:f1", "folder:f2", "folder:f3"};
   const Strings documents{"document:d1", "document:d2", "document:d3", "document:d4"};
-  auto pick = [&](const Strings& from) { return from[rng() % from.size()]; };
   for (int round = 0; round < 60; ++round) {
-    MemoryTupleReader store;
-    for (int i = 0; i < 14; ++i) {
-      switch (rng() % 9) {
-        case 0:
-          store.write(tk(pick(groups), "member", pick({"user:a", "user:b", "user:c"})));
-          break;
-        case 1:
-          store.write(tk(pick(groups), "member", pick(groups) + "#member"));
-          break;
-        case 2:
-          store.write(tk(pick(folders), "parent", pick(folders)));
-          break;
-        case 3:
-          store.write(tk(pick(folders), "viewer", pick(users)));
-          break;
-        case 4:
-          store.write(tk(pick(documents), "parent", pick(folders)));
-          break;
-        case 5:
-          store.write(tk(pick(documents), "viewer", pick(users)));
-          break;
-        case 6:
-          store.write(tk(pick(documents), "editor", pick(groups) + "#member"));
-          break;
-        case 7:
-          store.write(tk(pick(documents), "blocked", pick({"user:a", "user:b"})));
-          break;
-        default:
-          store.write(tk(pick(documents), "approved", pick({"user:a", "user:c"})));
-          break;
-      }
-    }
+    MemoryTupleReader store = random_documents(rng, 14);
     for (const std::string relation : {"viewer", "editor", "can_view", "can_publish"}) {
       for (const std::string& user :
            Strings{"user:a", "user:b", "user:c", "user:*", "group:g1#member"}) {
