@@ -781,7 +781,12 @@ Result<http::Response, Error> Api::Impl::check(std::string_view store_id, const 
   if (!prepared) return Err(prepared.error());
   auto result = prepared->engine->check(prepared->reader(), *request);
   if (!result) return Err(result.error());
-  return no_store_json(200, {{"allowed", result->allowed}, {"resolution", ""}});
+  // OpenFGA answers a check whose every path ran into a cycle "not allowed", like one that found
+  // nothing; Tessera tells them apart in OpenFGA's own `resolution` field (a free-form string
+  // clients ignore), as it tells the depth limit apart with its error 2002.
+  const bool cycle = !result->allowed && result->cycle_detected;
+  return no_store_json(
+      200, {{"allowed", result->allowed}, {"resolution", cycle ? kCycleResolution : ""}});
 }
 
 Result<http::Response, Error> Api::Impl::batch_check(std::string_view store_id, const json& body) {

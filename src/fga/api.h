@@ -43,6 +43,10 @@ inline constexpr std::string_view kScopeRead = "fga:read";
 inline constexpr std::string_view kScopeWrite = "fga:write";
 inline constexpr std::string_view kScopeAdmin = "fga:admin";
 
+// Check's `resolution` when the answer is "not allowed" and a cycle in the relationships cut
+// some path (OpenFGA answers such a check false, as the conformance suite requires).
+inline constexpr const char* kCycleResolution = "cycle detected";
+
 // Request bodies: the HTTP server's own limit applies first; JSON nesting is capped here (a
 // model nests two or three JSON levels per rewrite level).
 inline constexpr int kMaxBodyJsonDepth = 128;

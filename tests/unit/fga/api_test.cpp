@@ -188,6 +188,38 @@ TEST_F(ApiTest, AccessTokenScopesDecideWhatACallerMayDo) {
   EXPECT_FALSE(down.headers.get("WWW-Authenticate").has_value());
 }
 
+TEST_F(ApiTest, ACheckCutByACycleSaysSoInItsResolution) {
+  auto created = post("/stores", {{"name", "cycles"}});
+  ASSERT_EQ(created.status, 201);
+  const std::string store = body(created)["id"];
+  auto model = post("/stores/" + store + "/authorization-models", json::parse(R"({
+    "schema_version": "1.1",
+    "type_definitions": [
+      {"type": "user"},
+      {"type": "group", "relations": {"member": {"this": {}}},
+       "metadata": {"relations": {"member": {"directly_related_user_types": [
+         {"type": "user"}, {"type": "group", "relation": "member"}]}}}}]})"));
+  ASSERT_EQ(model.status, 201) << model.body;
+  // a and b contain each other; c contains a; d contains nobody.
+  ASSERT_EQ(
+      write(store, json::array(
+                       {{{"user", "group:b#member"}, {"relation", "member"}, {"object", "group:a"}},
+                        {{"user", "group:a#member"}, {"relation", "member"}, {"object", "group:b"}},
+                        {{"user", "user:anne"}, {"relation", "member"}, {"object", "group:d"}}}))
+          .status,
+      200);
+  auto cut = check(store, "user:zed", "member", "group:a");
+  ASSERT_EQ(cut.status, 200) << cut.body;
+  EXPECT_EQ(body(cut)["allowed"], false);
+  EXPECT_EQ(body(cut)["resolution"], "cycle detected");
+  auto plain = check(store, "user:zed", "member", "group:d");
+  EXPECT_EQ(body(plain)["allowed"], false);
+  EXPECT_EQ(body(plain)["resolution"], "");
+  auto yes = check(store, "user:anne", "member", "group:d");
+  EXPECT_EQ(body(yes)["allowed"], true);
+  EXPECT_EQ(body(yes)["resolution"], "");
+}
+
 TEST_F(ApiTest, StoresAreCreatedListedReadAndDeleted) {
   auto created = post("/stores", {{"name", "acme"}});
   ASSERT_EQ(created.status, 201);
