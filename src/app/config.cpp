@@ -159,22 +159,27 @@ void read_store(const Reader& r, const YAML::Node& n, StoreConfigYaml& s) {
   }
 }
 
-// RFC 8414 §2: the issuer is an https URL with no query or fragment. Plain http is allowed on
-// loopback only (development, tests, the demo).
-bool is_valid_issuer(const std::string& issuer) {
-  auto scheme_end = issuer.find("://");
+// An https URL, or plain http to a loopback host (development, tests, the demo), with no
+// userinfo, fragment or whitespace: where keys are fetched and client secrets sent.
+bool is_https_or_loopback(const std::string& url) {
+  auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return false;
-  std::string scheme = issuer.substr(0, scheme_end);
-  std::string rest = issuer.substr(scheme_end + 3);
-  std::string authority = rest.substr(0, rest.find('/'));
+  std::string scheme = url.substr(0, scheme_end);
+  std::string rest = url.substr(scheme_end + 3);
+  std::string authority = rest.substr(0, rest.find_first_of("/?"));
   if (authority.empty() || authority.find('@') != std::string::npos) return false;
-  if (issuer.find_first_of("?# \t") != std::string::npos) return false;
-  if (issuer.back() == '/') return false;
+  if (url.find_first_of("# \t") != std::string::npos) return false;
   if (scheme == "https") return true;
   if (scheme != "http") return false;
   std::string host = authority.substr(0, authority.rfind(':'));
   if (authority.front() == '[') host = authority.substr(0, authority.find(']') + 1);
   return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
+}
+
+// RFC 8414 §2: the issuer is an https URL with no query or fragment (http on loopback only).
+bool is_valid_issuer(const std::string& issuer) {
+  return is_https_or_loopback(issuer) && issuer.find('?') == std::string::npos &&
+         issuer.back() != '/';
 }
 
 std::string read_secret_file(const Reader& r, const YAML::Node& n, const std::string& key) {
@@ -452,7 +457,12 @@ void read_validator(const Reader& r, const YAML::Node& n, const std::string& sec
       }
     }
   }
-  if (n["jwks_uri"]) v.jwks_uri = r.str(n["jwks_uri"], section + ".jwks_uri");
+  if (n["jwks_uri"]) {
+    v.jwks_uri = r.str(n["jwks_uri"], section + ".jwks_uri");
+    if (!is_https_or_loopback(v.jwks_uri)) {
+      r.fail(n["jwks_uri"], section + ".jwks_uri", "must be an https URL (http only on loopback)");
+    }
+  }
   if (n["jwks_refresh_seconds"]) {
     v.jwks_refresh_seconds =
         r.integer(n["jwks_refresh_seconds"], section + ".jwks_refresh_seconds", 30, 86400);
@@ -463,7 +473,13 @@ void read_validator(const Reader& r, const YAML::Node& n, const std::string& sec
 // issuer's metadata), client_id, client_secret_file.
 void read_introspection_client(const Reader& r, const YAML::Node& i, const std::string& section,
                                resource::ValidatorOptions& v) {
-  if (i["endpoint"]) v.introspection_endpoint = r.str(i["endpoint"], section + ".endpoint");
+  if (i["endpoint"]) {
+    v.introspection_endpoint = r.str(i["endpoint"], section + ".endpoint");
+    // The client secret goes there (RFC 7662 §4: TLS required).
+    if (!is_https_or_loopback(v.introspection_endpoint)) {
+      r.fail(i["endpoint"], section + ".endpoint", "must be an https URL (http only on loopback)");
+    }
+  }
   if (!i["client_id"]) r.fail(i, section + ".client_id", "required");
   v.introspection_client_id = r.str(i["client_id"], section + ".client_id");
   if (!i["client_secret_file"]) r.fail(i, section + ".client_secret_file", "required");

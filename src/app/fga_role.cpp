@@ -17,6 +17,11 @@ namespace {
 // How long an introspected token's answer is trusted before the issuer is asked again.
 constexpr int64_t kIntrospectionCacheSeconds = 60;
 
+// OpenFGA's API takes bearer credentials only: a token bound to a DPoP key (RFC 9449 §6) or a
+// client certificate (RFC 8705 §3) would be usable here without its proof, so it is refused.
+constexpr std::string_view kBoundToken =
+    "the access token is sender-constrained (cnf); the fga API accepts bearer tokens only";
+
 // 64 hex digits (config.cpp checked them) -> 32 bytes.
 std::string hex_to_bytes(const std::string& hex) {
   std::string out;
@@ -55,11 +60,19 @@ Result<std::unique_ptr<fga::Api>> start_fga_role(const FgaConfig& config, store:
     const oauth::TokenResolver* resolver = &as->token_resolver();
     in_process = [resolver](std::string_view token) {
       fga::TokenScopes checked;
-      auto resolved = resolver->resolve(token);
-      // Only access tokens: a refresh token is never a credential at an API (RFC 6749 §1.5).
-      if (resolved && resolved->kind == store::TokenKind::kAccess) {
-        checked.scopes = resolved->scopes;
+      auto resolved = resolver->inspect(token);
+      if (!resolved) {
+        checked.unavailable = resolved.error() == oauth::TokenRejection::kStoreUnavailable;
+        if (checked.unavailable) checked.reason = "the token store is unavailable";
+        return checked;
       }
+      // Only access tokens: a refresh token is never a credential at an API (RFC 6749 §1.5).
+      if (resolved->kind != store::TokenKind::kAccess) return checked;
+      if (resolved->dpop_jkt() || resolved->certificate_thumbprint()) {
+        checked.reason = std::string(kBoundToken);
+        return checked;
+      }
+      checked.scopes = resolved->scopes;
       return checked;
     };
   }
@@ -98,7 +111,12 @@ Result<std::unique_ptr<fga::Api>> start_fga_role(const FgaConfig& config, store:
       }
       resource::Validation validation = remote->authenticate(token);
       if (validation.ok()) {
-        checked.scopes = validation.principal->scopes;
+        const resource::Principal& principal = *validation.principal;
+        if (!principal.dpop_jkt.empty() || !principal.certificate_thumbprint.empty()) {
+          checked.reason = std::string(kBoundToken);
+        } else {
+          checked.scopes = principal.scopes;
+        }
       } else {
         checked.unavailable = validation.error.failure == resource::Failure::kUnavailable;
         checked.reason = validation.error.description;

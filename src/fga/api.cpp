@@ -43,7 +43,9 @@ http::Response error_response(const Error& error) {
 // no credential came, 401 unauthenticated for one that is not accepted, 403 forbidden. RFC 6750
 // §3: a 401 names the scheme in WWW-Authenticate, with an error code only when a credential was
 // sent (§3.1: "SHOULD NOT include an error code" for a request without one).
-http::Response auth_error(int status, std::string_view code, std::string_view message) {
+// `scope`: for 403, the scope that would do (RFC 6750 §3.1 insufficient_scope).
+http::Response auth_error(int status, std::string_view code, std::string_view message,
+                          std::string_view scope = {}) {
   http::Response r = no_store_json(status, {{"code", code}, {"message", message}});
   if (status == 401) {
     bool missing = code == "bearer_token_missing";
@@ -51,6 +53,11 @@ http::Response auth_error(int status, std::string_view code, std::string_view me
                   missing
                       ? http::bearer_challenge("fga", std::nullopt, std::nullopt, std::nullopt)
                       : http::bearer_challenge("fga", http::kInvalidToken, message, std::nullopt));
+  } else if (status == 403) {
+    r.headers.set("WWW-Authenticate",
+                  http::bearer_challenge("fga", http::kInsufficientScope, message, scope));
+  } else if (status == 503) {
+    r.headers.set("Retry-After", "5");  // RFC 9110 §10.2.3: the issuer may be back soon
   }
   return r;
 }
@@ -409,7 +416,8 @@ std::optional<http::Response> Api::Impl::authenticate(const http::Request& reque
   std::string_view wanted = need == Need::kAdmin   ? kScopeAdmin
                             : need == Need::kWrite ? kScopeWrite
                                                    : kScopeRead;
-  return auth_error(403, "forbidden", "the access token lacks the scope " + std::string(wanted));
+  return auth_error(403, "forbidden", "the access token lacks the scope " + std::string(wanted),
+                    wanted);
 }
 
 http::Handler Api::Impl::with_body(Need need, Body handler) {

@@ -255,7 +255,8 @@ Evaluator::Evaluator(const Evaluator& parent, const std::atomic<bool>* stop)
       stops_(parent.stops_),
       subtract_depth_(parent.subtract_depth_),
       path_(parent.path_),
-      dispatch_count_(parent.dispatch_count_) {
+      dispatch_count_(parent.dispatch_count_),
+      check_dispatches_start_(parent.check_dispatches_start_) {
   stops_.push_back(stop);
 }
 
@@ -285,14 +286,15 @@ const std::optional<detail::ReverseSet>* Evaluator::find_reverse(const std::stri
 // is configured, the reader may be read from several threads and two items or more are left,
 // the rest are cut into one contiguous run per idle pool thread plus one. Each run is resolved in
 // order by a branch evaluator of its own: this thread runs the first, and any run the pool has not
-// started yet, so a full or busy pool never leaves it waiting on work nobody runs. A run that
-// reaches a deciding item stops every other (they see `stop` at their next resolve and answer
-// `cancelled`, an error the combination ignores since an item decided). The answer is the
-// sequential one: the combination reads the items' results in order; only which of several deciding
-// items is reported may differ, and with it the cycle flag of an intersection. The branches' memo
-// entries, reverse sets and counters are merged back afterwards (a reverse set that a cancellation
-// cut short is kept as "could not be gathered": the parent then checks downwards, as it would
-// anyway).
+// started yet, so a full or busy pool never leaves it waiting on work nobody runs. The first run
+// to reach a deciding item (union: allowed; intersection: not allowed or cut by a cycle) stops
+// the others: they see `stop` at their next resolve and unwind with `cancelled`. A result is kept
+// only when no stop was seen by the time it was reached, so what a cancellation cut short (an
+// intersection's cycle flag, say, on which a `but not` depends) is never used: not as an item's
+// answer, and not in the memo (resolve() writes no entry once its evaluator is cancelled). Then
+// the answer is made exactly as one thread would: the first deciding item in order decides, so
+// items before it left unresolved are resolved here, in order. The branches' memo entries,
+// reverse sets and counters are merged back.
 template <class Items, class One>
 Evaluator::Resolved Evaluator::fan_out(Combine combine, const Items& items,
                                        std::optional<Error> error, One&& one) {
@@ -314,20 +316,34 @@ Evaluator::Resolved Evaluator::fan_out(Combine combine, const Items& items,
   // Items go on here, one after the other, until the check is expensive enough, and while the
   // pool has no idle thread (a fan-out inside a branch, when every thread is busy, gains
   // nothing from queueing).
-  while (
-      start < n && !decided &&
-      (dispatch_count_ < options.branch_concurrency_after || n - start < 2 || pool->idle() == 0)) {
+  while (start < n && !decided &&
+         (dispatch_count_ - check_dispatches_start_ < options.branch_concurrency_after ||
+          n - start < 2 || pool->idle() == 0)) {
     results[start] = one(*this, items[start]);
     decided = decides(*results[start]);
     ++start;
   }
   if (!decided && start < n) {
-    resolve_concurrently(start, n, [&](size_t i, Evaluator& branch) {
+    resolve_concurrently(start, n, [&](size_t i, Evaluator& branch, std::atomic<bool>& stop) {
       Resolved out = one(branch, items[i]);
-      const bool decisive = decides(out);
-      results[i] = std::move(out);
-      return decisive;
+      if (branch.cancelled()) return true;  // maybe cut short: not kept
+      if (!decides(out)) {
+        results[i] = std::move(out);
+        return false;
+      }
+      // The first to decide stops the others; a later decider's answer is not needed.
+      if (!stop.exchange(true)) results[i] = std::move(out);
+      return true;
     });
+    // Exactly the one-thread answer: for an intersection the first deciding item in order, so
+    // the items before it are resolved; for a union any allowed item, else every item.
+    const bool any_decided = std::any_of(results.begin(), results.end(),
+                                         [&](const auto& r) { return r && decides(*r); });
+    for (size_t i = 0; i < n; ++i) {
+      if (combine == Combine::kAnyAllowed && any_decided) break;
+      if (!results[i]) results[i] = one(*this, items[i]);
+      if (decides(*results[i])) break;
+    }
   }
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
@@ -339,8 +355,9 @@ Evaluator::Resolved Evaluator::fan_out(Combine combine, const Items& items,
                                          : detail::all_allowed(order, result);
 }
 
-void Evaluator::resolve_concurrently(size_t begin, size_t end,
-                                     const std::function<bool(size_t, Evaluator&)>& resolve_item) {
+void Evaluator::resolve_concurrently(
+    size_t begin, size_t end,
+    const std::function<bool(size_t, Evaluator&, std::atomic<bool>&)>& resolve_item) {
   struct Shared {
     std::atomic<bool> stop{false};
     std::mutex mutex;
@@ -359,18 +376,15 @@ void Evaluator::resolve_concurrently(size_t begin, size_t end,
   for (size_t r = 0; r < runs; ++r) {
     branches.push_back(std::make_unique<Evaluator>(*this, &shared->stop));
   }
-  auto run = [&](size_t r) {
+  auto run = [&](size_t r) noexcept {
     Evaluator& branch = *branches[r];
     for (size_t i = begin + r * m / runs; i < begin + (r + 1) * m / runs; ++i) {
       if (branch.cancelled()) break;
-      bool decisive = false;
       try {
-        decisive = resolve_item(i, branch);
-      } catch (const std::exception&) {
-        // Out of memory, most likely: this item stays unresolved, which reads as an error.
-      }
-      if (decisive) {
-        shared->stop.store(true, std::memory_order_relaxed);
+        if (resolve_item(i, branch, shared->stop)) break;
+      } catch (...) {
+        // Out of memory, most likely: the run's items stay unresolved, and fan_out resolves
+        // them on its own thread, where a failure surfaces as it would without branches.
         break;
       }
     }
@@ -381,9 +395,13 @@ void Evaluator::resolve_concurrently(size_t begin, size_t end,
   // touches nothing of this frame but `shared`, which it keeps alive.
   auto claim = [](Shared& s, size_t r) { return !s.claimed[r].exchange(true); };
   for (size_t r = 1; r < runs; ++r) {
-    pool.submit([shared, claim, r, run_ptr = &run] {
-      if (claim(*shared, r)) (*run_ptr)(r);
-    });
+    try {
+      pool.submit([shared, claim, r, run_ptr = &run] {
+        if (claim(*shared, r)) (*run_ptr)(r);
+      });
+    } catch (...) {
+      // Not queued: the run is claimed below.
+    }
   }
   for (size_t r = 0; r < runs; ++r) {
     if (claim(*shared, r)) run(r);
@@ -477,6 +495,7 @@ Result<bool, Error> Evaluator::condition_met(const TupleKey& tuple) const {
 Result<CheckResult, Error> Evaluator::check(std::string_view object, std::string_view relation,
                                             std::string_view user) {
   path_.clear();
+  check_dispatches_start_ = dispatch_count_;
   auto resolved = resolve(object, relation, user, engine_.options().resolve_node_limit);
   if (!resolved) return Err(resolved.error());
   CheckResult result;
@@ -528,7 +547,8 @@ Evaluator::Resolved Evaluator::resolve(std::string_view object, std::string_view
   path_.erase(key);
   // Only answers untouched by a cycle are remembered: a path cut by a cycle may resolve
   // differently when reached along another path.
-  if (out.ok() && !out->cycle) {
+  // Nor are answers reached after a sibling branch decided: they may have been cut short.
+  if (out.ok() && !out->cycle && (stops_.empty() || !cancelled())) {
     memo_[std::move(key)] = Memo{out->allowed, depth, shortcuts_ != shortcuts_before};
   }
   return out;

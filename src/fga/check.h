@@ -168,9 +168,11 @@ class Evaluator {
   template <class Items, class One>
   Resolved fan_out(Combine combine, const Items& items, std::optional<Error> error, One&& one);
   // Items [begin, end) of a fan-out on branch evaluators, on the branch pool's threads and this
-  // one; `resolve_item(i, branch)` resolves item i and says whether it decides the fan-out.
-  void resolve_concurrently(size_t begin, size_t end,
-                            const std::function<bool(size_t, Evaluator&)>& resolve_item);
+  // one; `resolve_item(i, branch, stop)` resolves item i and says whether its run stops there
+  // (`stop` is the fan-out's: set it to stop the other runs).
+  void resolve_concurrently(
+      size_t begin, size_t end,
+      const std::function<bool(size_t, Evaluator&, std::atomic<bool>&)>& resolve_item);
   // A sibling branch of some fan-out this evaluator is part of has decided.
   bool cancelled() const;
   struct Memo;
@@ -206,7 +208,8 @@ class Evaluator {
   std::unordered_map<std::string, Memo> memo_;
   std::unordered_set<std::string> path_;  // object#relation@user on the current path
   uint32_t read_count_ = 0;
-  uint32_t dispatch_count_ = 0;  // for a branch: counted from its parent's at the fan-out
+  uint32_t dispatch_count_ = 0;          // for a branch: counted from its parent's at the fan-out
+  uint32_t check_dispatches_start_ = 0;  // dispatch_count_ when the current check() began
   uint32_t concurrent_fan_outs_ = 0;
 };
 

@@ -83,8 +83,14 @@ json::Json introspection_response(const ResolvedToken& token, const std::string&
   if (token.not_before) body["nbf"] = *token.not_before;
   if (token.jti) body["jti"] = *token.jti;
   // RFC 7662 §2.2 token_type is an RFC 6749 §7.1 access token type; a refresh token has none.
+  // So that a resource server can tell a refresh token (never a credential at an API, RFC 6749
+  // §1.5) from an access token, each answer also says which it is, in the member Ory Hydra uses
+  // for this (an RFC 7662 §2.2 extension member; clients ignore what they do not know).
   if (token.kind == store::TokenKind::kAccess) {
     body["token_type"] = token.dpop_jkt() ? "DPoP" : "Bearer";  // RFC 9449 §6
+    body["token_use"] = "access_token";
+  } else {
+    body["token_use"] = "refresh_token";
   }
   return body;
 }

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "http/bearer.h"
 #include "http/client.h"
+#include "http/message.h"
 #include "jose/jose.h"
 #include "resource/jwks_cache.h"
 
@@ -469,6 +470,19 @@ class Validator::Impl {
       return failed(Failure::kUnavailable, "introspection answered without a boolean active");
     }
     if (!active->get<bool>()) return failed(Failure::kInactive, "the access token is not active");
+    // RFC 7662 §2.2 token_type, when given, is an access token type (RFC 6749 §7.1: Bearer, or
+    // DPoP per RFC 9449 §6); anything else is no credential at an API. Neither is a token the
+    // answer calls a refresh token (RFC 6749 §1.5) in the `token_use` extension member that Ory
+    // Hydra and Tessera send.
+    if (auto use = body.find("token_use"); use != body.end() && *use != "access_token") {
+      return failed(Failure::kInactive, "the token is not an access token");
+    }
+    if (auto type = body.find("token_type"); type != body.end()) {
+      const bool access =
+          type->is_string() && (http::iequals(type->get_ref<const std::string&>(), "Bearer") ||
+                                http::iequals(type->get_ref<const std::string&>(), "DPoP"));
+      if (!access) return failed(Failure::kInactive, "the token is not an access token");
+    }
     auto p = principal_from(std::move(body));
     if (!p->issuer.empty() && p->issuer != options_.issuer) {
       return failed(Failure::kWrongIssuer, "the access token was issued by another issuer");

@@ -6,11 +6,12 @@
 // unmodified, gets its own token with the client credentials grant and drives the API with it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpenFgaClient, CredentialsMethod } from '@openfga/sdk';
+import * as jose from 'jose';
 import { BIN, ok, freePort, startTessera, waitFor } from '../lib/tessera.mjs';
 import { form, basic } from '../lib/demo.mjs';
 
@@ -203,6 +204,23 @@ test('tokens for another audience, tampered tokens and made-up ones are 401 unau
   assert.equal((await call('/stores')).body.code, 'bearer_token_missing');
   // The preshared key still works beside the issuer's tokens.
   assert.equal((await call('/stores', env.preshared)).status, 200);
+});
+
+test('a DPoP-bound token is refused: the fga API takes bearer credentials, and the proof would be missing', async () => {
+  // RFC 9449 §5: the token request carries a proof, so the token is bound (cnf.jkt).
+  const { publicKey, privateKey } = await jose.generateKeyPair('ES256');
+  const proof = await new jose.SignJWT({ htm: 'POST', htu: `${env.issuer}/token`, jti: randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await jose.exportJWK(publicKey) })
+    .setIssuedAt()
+    .sign(privateKey);
+  const r = await form(`${env.issuer}/token`, { grant_type: 'client_credentials', resource: FGA_AUD },
+    { ...basic(clients.reader.client_id, clients.reader.client_secret), dpop: proof });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.token_type, 'DPoP');
+  const bound = await call(`/stores/${env.store}`, r.body.access_token);
+  assert.equal(bound.status, 401);
+  assert.equal(bound.body.code, 'unauthenticated');
+  assert.match(bound.body.message, /sender-constrained/);
 });
 
 test('opaque tokens are introspected, and a revoked one is refused', async () => {

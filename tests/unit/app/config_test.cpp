@@ -522,7 +522,6 @@ TEST(Config, FgaAcceptsTokensOfAnIssuerInAnotherProcess) {
   EXPECT_EQ(i->fga.issuer_tokens->accept, tessera::resource::TokenForm::kAny);
   EXPECT_EQ(i->fga.issuer_tokens->introspection_client_id, "fga-rs");
   EXPECT_EQ(i->fga.issuer_tokens->introspection_client_secret, "s3cret");
-  std::remove(secret_path.c_str());
 
   // RFC 9068 §4: an audience is required; the other keys mean nothing without an issuer.
   EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n").find("fga.audiences"),
@@ -534,8 +533,24 @@ TEST(Config, FgaAcceptsTokensOfAnIssuerInAnotherProcess) {
       error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n  algorithms: [HS256]\n")
           .find("fga.algorithms[0]"),
       std::string::npos);
+  // Keys and client secrets travel over TLS (plain http only to loopback).
+  EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
+                     "  jwks_uri: http://keys.example/jwks\n")
+                .find("fga.jwks_uri"),
+            std::string::npos);
+  EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
+                     "  introspection: {endpoint: 'http://as.example/introspect', client_id: x, "
+                     "client_secret_file: " +
+                     secret_path + "}\n")
+                .find("fga.introspection.endpoint"),
+            std::string::npos);
+  EXPECT_TRUE(parse_config("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
+                           "  jwks_uri: http://127.0.0.1:9000/jwks\n",
+                           "tessera.yaml")
+                  .ok());
   EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
                      "  introspection: {client_id: x}\n")
                 .find("fga.introspection.client_secret_file"),
             std::string::npos);
+  std::remove(secret_path.c_str());
 }

@@ -166,6 +166,11 @@ TEST_F(ApiTest, AccessTokenScopesDecideWhatACallerMayDo) {
       "read-token");
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(code(denied), "forbidden");
+  // RFC 6750 §3.1: which scope would do.
+  EXPECT_EQ(denied.headers.get("WWW-Authenticate").value_or(""),
+            "Bearer realm=\"fga\", error=\"insufficient_scope\", "
+            "error_description=\"the access token lacks the scope fga:write\", "
+            "scope=\"fga:write\"");
   EXPECT_EQ(post("/stores", {{"name", "other"}}, "write-token").status, 403);
   EXPECT_EQ(post("/stores", {{"name", "other"}}, "admin-token").status, 201);
   // fga:write includes reading.
@@ -186,6 +191,7 @@ TEST_F(ApiTest, AccessTokenScopesDecideWhatACallerMayDo) {
   EXPECT_EQ(code(down), "unavailable");
   EXPECT_EQ(body(down)["message"], "the issuer's JWKS could not be fetched");
   EXPECT_FALSE(down.headers.get("WWW-Authenticate").has_value());
+  EXPECT_EQ(down.headers.get("Retry-After").value_or(""), "5");
 }
 
 TEST_F(ApiTest, ACheckCutByACycleSaysSoInItsResolution) {

@@ -179,8 +179,11 @@ TEST_F(TokenEndpointsTest, OpaqueAndRefreshTokensAreActive) {
   auto refresh = introspect_json(pair.refresh);
   EXPECT_EQ(refresh["active"], true);
   EXPECT_EQ(refresh["exp"], clock_.now() + 3600);
-  // RFC 7662 §2.2 token_type is an access token type.
+  // RFC 7662 §2.2 token_type is an access token type; token_use says which kind it is, so a
+  // resource server can refuse a refresh token (RFC 6749 §1.5).
   EXPECT_FALSE(refresh.contains("token_type"));
+  EXPECT_EQ(refresh["token_use"], "refresh_token");
+  EXPECT_EQ(access["token_use"], "access_token");
 }
 
 TEST_F(TokenEndpointsTest, InactiveTokensAnswerActiveFalseAlone) {

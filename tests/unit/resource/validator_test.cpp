@@ -719,6 +719,40 @@ TEST_F(ValidatorTest, IntrospectionNamingAnotherIssuerIsWrongIssuer) {
   EXPECT_EQ(v.error.failure, Failure::kWrongIssuer) << describe(v);
 }
 
+TEST_F(ValidatorTest, IntrospectionOfSomethingOtherThanAnAccessTokenIsInactive) {
+  // RFC 7662 §2.2 token_type names an access token type (RFC 6749 §7.1); DPoP's too (RFC 9449
+  // §6), in any case; absent is fine (it is optional). Anything else is no API credential.
+  for (const auto& [type, accepted] :
+       {std::pair{Json("Bearer"), true}, std::pair{Json("dpop"), true},
+        std::pair{Json("refresh_token"), false}, std::pair{Json(7), false},
+        std::pair{Json(), true}}) {
+    Json response = active_response();
+    if (type.is_null()) {
+      response.erase("token_type");
+    } else {
+      response["token_type"] = type;
+    }
+    issuer_.set_active("opaque-token", response);
+    Validator validator(opaque_options());
+    const Validation v = validator.validate("opaque-token");
+    EXPECT_EQ(v.ok(), accepted) << type.dump() << " " << describe(v);
+    if (!accepted) {
+      EXPECT_EQ(v.error.failure, Failure::kInactive) << type.dump();
+    }
+  }
+  // token_use (Ory Hydra's member, Tessera's too): a refresh token has no token_type, but says
+  // what it is.
+  for (const auto& [use, accepted] :
+       {std::pair{Json("access_token"), true}, std::pair{Json("refresh_token"), false}}) {
+    Json response = active_response();
+    response.erase("token_type");
+    response["token_use"] = use;
+    issuer_.set_active("opaque-token", response);
+    Validator validator(opaque_options());
+    EXPECT_EQ(validator.validate("opaque-token").ok(), accepted) << use.dump();
+  }
+}
+
 TEST_F(ValidatorTest, IntrospectionForAnotherAudienceIsWrongAudience) {
   Json response = active_response();
   response["aud"] = Json::array({"https://other.example.com"});
