@@ -117,6 +117,13 @@ struct MetadataOptions {
   std::vector<std::string> certificate_files;  // §2.2: self-signed certificates, PEM
   std::string backchannel_logout_uri;
   std::string frontchannel_logout_uri;
+  // RFC 7591 §2 display metadata.
+  std::string client_name;
+  std::string client_uri;
+  std::string logo_uri;
+  std::string policy_uri;
+  std::string tos_uri;
+  std::vector<std::string> contacts;
   // kSwitches: each one's flag, and on update its --no- flag (CLI11 writes to these).
   std::array<bool, kSwitches.size()> set{};
   std::array<bool, kSwitches.size()> withdraw{};
@@ -156,6 +163,20 @@ void add_metadata_options(CLI::App* cmd, MetadataOptions& o, bool update) {
   cmd->add_option("--jwks-file", o.jwks_file,
                   "JWKS (or one JWK) with the client's public keys: for private_key_jwt, and "
                   "for signed request objects (JAR, RFC 9101) of any client");
+  // RFC 7591 §2: what users see (the login and consent pages) and who answers for the client.
+  cmd->add_option("--name", o.client_name,
+                  "client_name: the name the login and consent pages show (default: the "
+                  "client_id); empty to remove");
+  cmd->add_option("--client-uri", o.client_uri,
+                  "client_uri: the client's home page, linked from its name on the consent page");
+  cmd->add_option("--logo-uri", o.logo_uri, "logo_uri: kept and returned in its metadata");
+  cmd->add_option("--policy-uri", o.policy_uri,
+                  "policy_uri: its privacy policy, linked from the consent page");
+  cmd->add_option("--tos-uri", o.tos_uri,
+                  "tos_uri: its terms of service, linked from the consent page");
+  cmd->add_option("--contact", o.contacts,
+                  "contacts: an e-mail address of someone responsible for the client "
+                  "(repeatable; replaces the list; one empty value removes it)");
   cmd->add_option("--jwks-uri", o.jwks_uri,
                   "URL of the client's JWK Set, instead of --jwks-file (RFC 7591 §2): https, or "
                   "http to a loopback address; fetched when needed, again on an unknown kid; "
@@ -406,6 +427,19 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     if (o.given(withdraw_flag(kSwitches[i]))) c.*kSwitches[i].field = false;
   }
 
+  for (const auto& [flag, value, field] : {std::tuple{"--name", &o.client_name, &c.client_name},
+                                           std::tuple{"--client-uri", &o.client_uri, &c.client_uri},
+                                           std::tuple{"--logo-uri", &o.logo_uri, &c.logo_uri},
+                                           std::tuple{"--policy-uri", &o.policy_uri, &c.policy_uri},
+                                           std::tuple{"--tos-uri", &o.tos_uri, &c.tos_uri}}) {
+    if (o.given(flag)) *field = *value;
+  }
+  if (o.given("--contact")) {
+    c.contacts.clear();
+    for (const std::string& contact : o.contacts) {
+      if (!contact.empty()) c.contacts.push_back(contact);
+    }
+  }
   if (o.given("--jwks-file")) {
     // private_key_jwt's keys (RFC 7523 §2.2), and any client's request object keys (RFC 9101);
     // a self-signed client registers certificates instead.
@@ -555,6 +589,16 @@ void print_client_text(const store::Client& c) {
   }
   if (c.jwks_json) std::printf("jwks:                       %s\n", c.jwks_json->c_str());
   if (!c.jwks_uri.empty()) std::printf("jwks_uri:                   %s\n", c.jwks_uri.c_str());
+  for (const auto& [label, value] : {std::pair{"name:                       ", &c.client_name},
+                                     std::pair{"client uri:                 ", &c.client_uri},
+                                     std::pair{"logo uri:                   ", &c.logo_uri},
+                                     std::pair{"policy uri:                 ", &c.policy_uri},
+                                     std::pair{"terms of service uri:       ", &c.tos_uri}}) {
+    if (!value->empty()) std::printf("%s%s\n", label, value->c_str());
+  }
+  if (!c.contacts.empty()) {
+    std::printf("contacts:                   %s\n", joined(c.contacts).c_str());
+  }
 }
 
 // Prints the client and, once, its new secret.

@@ -32,8 +32,18 @@ Result<http::Params, std::string> request_params(const http::Request& request) {
   return request.query();
 }
 
-// What the login, second-factor and consent pages show as the client's name.
-std::string client_name(const AuthorizationRequest& request) { return request.client_id; }
+// The client a page is about; null when it cannot be read now (the page then names its id).
+std::shared_ptr<const store::Client> find_client(ClientCache& clients, std::string_view id) {
+  auto found = clients.find(id);
+  return found ? *found : nullptr;
+}
+
+// What the login, second-factor and consent pages show as the client's name: the client_name it
+// registered (RFC 7591 §2), else its client_id.
+std::string client_name(ClientCache& clients, const AuthorizationRequest& request) {
+  auto client = find_client(clients, request.client_id);
+  return client && !client->client_name.empty() ? client->client_name : request.client_id;
+}
 
 // The client asked for the second factor (OpenID Core §3.1.2.1 acr_values, "the stronger level
 // of assurance" of the seeds).
@@ -194,7 +204,7 @@ http::Response AuthorizeEndpoint::login_page(Context& ctx, const AuthorizationRe
   page.form = {
       prefix_ + "/login", sealer_.csrf_token(ctx.browser_id),
       sealer_.seal("authorize", request.to_json(), ctx.browser_id, options_.interaction_lifetime)};
-  page.client_name = client_name(request);
+  page.client_name = client_name(clients_, request);
   // After a failed attempt the name typed stays; first time round, the client's login_hint.
   page.username = username.empty() ? request.login_hint.value_or("") : std::string(username);
   page.error = std::move(error);
@@ -210,7 +220,7 @@ http::Response AuthorizeEndpoint::otp_page(Context& ctx, const AuthorizationRequ
   pages::TotpPage page;
   page.form = {prefix_ + "/login/otp", sealer_.csrf_token(ctx.browser_id),
                sealer_.seal("otp", state, ctx.browser_id, options_.interaction_lifetime)};
-  page.client_name = client_name(request);
+  page.client_name = client_name(clients_, request);
   page.error = std::move(error);
   return finish(ctx, pages::html(status, pages::totp(page), request.redirect_uri));
 }
@@ -220,7 +230,15 @@ http::Response AuthorizeEndpoint::consent_page(Context& ctx, const Flow& flow) c
   pages::ConsentPage page;
   page.form = {prefix_ + "/consent", sealer_.csrf_token(ctx.browser_id),
                sealer_.seal("consent", state, ctx.browser_id, options_.interaction_lifetime)};
-  page.client_name = client_name(flow.request);
+  // RFC 7591 §5: a registered name is the registrant's own claim, so the page shows the
+  // client_id beside it, and the links the client registered.
+  page.client_name = client_name(clients_, flow.request);
+  page.client_id = flow.request.client_id;
+  if (auto client = find_client(clients_, flow.request.client_id)) {
+    page.client_uri = client->client_uri;
+    page.policy_uri = client->policy_uri;
+    page.tos_uri = client->tos_uri;
+  }
   auto user = store_.users().find_by_id(flow.session->user_id);
   if (user && *user) page.username = (*user)->username;
   page.scopes = flow.request.scopes;

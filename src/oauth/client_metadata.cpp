@@ -168,6 +168,11 @@ json::Json client_metadata_json(const store::Client& c) {
     out["jwks"] = jwks ? *jwks : json::Json();
   }
   if (!c.jwks_uri.empty()) out["jwks_uri"] = c.jwks_uri;
+  // RFC 7591 §2 human-readable metadata.
+  for (const auto& [name, field] : store::kDisplayStrings) {
+    if (!(c.*field).empty()) out[std::string(name)] = c.*field;
+  }
+  if (!c.contacts.empty()) out["contacts"] = c.contacts;
   return out;
 }
 

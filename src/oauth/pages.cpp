@@ -295,9 +295,17 @@ std::string totp(const TotpPage& page) {
 std::string consent(const ConsentPage& page) {
   Html h;
   open_page(h, "Allow access?");
-  h.raw("<h1>Allow access?</h1>\n<p><strong>")
-      .text(client_or_default(page.client_name))
-      .raw("</strong> wants to:</p>\n<ul>\n");
+  h.raw("<h1>Allow access?</h1>\n<p>");
+  // Registered URLs are absolute http(s) (store::validate_client): no script can hide in one.
+  if (!page.client_uri.empty()) {
+    h.raw("<a href=\"").text(page.client_uri).raw("\" rel=\"noreferrer\">");
+  }
+  h.raw("<strong>").text(client_or_default(page.client_name)).raw("</strong>");
+  if (!page.client_uri.empty()) h.raw("</a>");
+  if (!page.client_id.empty() && page.client_id != page.client_name) {
+    h.raw(" <span class=\"muted\">(").text(page.client_id).raw(")</span>");
+  }
+  h.raw(" wants to:</p>\n<ul>\n");
   for (const auto& scope : page.scopes) {
     h.raw("<li>");
     if (auto description = scope_description(scope)) {
@@ -331,6 +339,17 @@ std::string consent(const ConsentPage& page) {
     h.raw("<p>This connects a device showing the code <strong>")
         .text(*page.device_user_code)
         .raw("</strong>. Allow it only if you started this on a device of your own.</p>\n");
+  }
+  if (!page.policy_uri.empty() || !page.tos_uri.empty()) {
+    h.raw("<p class=\"muted\">Its ");
+    if (!page.policy_uri.empty()) {
+      h.raw("<a href=\"").text(page.policy_uri).raw("\" rel=\"noreferrer\">privacy policy</a>");
+    }
+    if (!page.policy_uri.empty() && !page.tos_uri.empty()) h.raw(" and ");
+    if (!page.tos_uri.empty()) {
+      h.raw("<a href=\"").text(page.tos_uri).raw("\" rel=\"noreferrer\">terms of service</a>");
+    }
+    h.raw(" say what it does with your data.</p>\n");
   }
   h.raw("<p class=\"muted\">Signed in as <strong>").text(page.username).raw("</strong></p>\n");
   open_form(h, page.form);

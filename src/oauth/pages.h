@@ -46,6 +46,14 @@ std::string totp(const TotpPage& page);
 struct ConsentPage {
   Form form{};
   std::string client_name{};
+  // Shown beside a client_name that differs from it (a registered name is the registrant's
+  // claim, RFC 7591 §5).
+  std::string client_id{};
+  // RFC 7591 §2 links the client registered (empty: none): its home page (the name links to
+  // it), its privacy policy and terms of service.
+  std::string client_uri{};
+  std::string policy_uri{};
+  std::string tos_uri{};
   std::string username{};
   std::vector<std::string> scopes{};
   // RFC 9396 §4: the authorization details asked for, each under its heading.

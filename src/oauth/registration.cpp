@@ -288,6 +288,20 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
     if (text.size() > 2048) return fail(kInvalidClientMetadata, "jwks_uri is too long");
     c.jwks_uri = text;
   }
+  // §2 human-readable metadata, shown to users (the store bounds their sizes). The pages link
+  // to the URLs, so https only. §2.2 language-tagged variants (`client_name#fr`) are not kept:
+  // an unknown member, ignored as §2 allows.
+  for (const auto& [member, field] : store::kDisplayStrings) {
+    const std::string name(member);
+    auto value = string_member(name.c_str());
+    if (!value) continue;
+    if (field != &store::Client::client_name &&
+        (!value->starts_with("https://") || value->size() == 8)) {
+      return fail(kInvalidClientMetadata, name + " must be an https URL");
+    }
+    c.*field = *value;
+  }
+  if (auto contacts = list_member("contacts")) c.contacts = *contacts;
   // RFC 8705 §2.1.2: one certificate name for a tls_client_auth client.
   for (store::CertificateNameType type :
        {store::CertificateNameType::kSubjectDn, store::CertificateNameType::kSanDns,

@@ -1,5 +1,8 @@
 #include "store/client_store.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "core/json.h"
 #include "store/sql_lists.h"
 #include "store/sql_stores.h"
@@ -216,6 +219,32 @@ StoreResult<Ok> validate_client(const Client& c) {
       if (v.empty()) return invalid("list entries must not be empty");
     }
   }
+  // RFC 7591 §2 display metadata: shown to users, so printable and bounded.
+  auto control = [](std::string_view text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+  };
+  if (c.client_name.size() > kMaxClientNameBytes || control(c.client_name)) {
+    return invalid("client_name must be at most " + std::to_string(kMaxClientNameBytes) +
+                   " bytes without control characters");
+  }
+  for (const auto& [name, field] : kDisplayStrings) {
+    const std::string* uri = &(c.*field);
+    if (field == &Client::client_name || uri->empty()) continue;
+    if (uri->size() > 2048 || (!uri->starts_with("https://") && !uri->starts_with("http://")) ||
+        uri->find_first_of(" \"<>`") != std::string::npos || control(*uri)) {
+      return invalid(std::string(name) + " must be an absolute http(s) URL of at most 2048 bytes");
+    }
+  }
+  if (c.contacts.size() > kMaxContacts) {
+    return invalid("at most " + std::to_string(kMaxContacts) + " contacts");
+  }
+  for (const std::string& contact : c.contacts) {
+    if (contact.empty() || contact.size() > kMaxContactBytes || control(contact)) {
+      return invalid("contacts must be non-empty, at most " + std::to_string(kMaxContactBytes) +
+                     " bytes each, without control characters");
+    }
+  }
   return Ok{};
 }
 
@@ -229,7 +258,38 @@ constexpr std::string_view kSelectClients =
     " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
     " fapi2, require_signed_request_object, registration_token_sha256, backchannel_logout_uri,"
     " backchannel_logout_session_required, frontchannel_logout_uri,"
-    " frontchannel_logout_session_required, authorization_details_types, jwks_uri FROM clients";
+    " frontchannel_logout_session_required, authorization_details_types, jwks_uri, display"
+    " FROM clients";
+
+// The display metadata (Client::client_name ...) as one JSON object; NULL when there is none.
+Value display_value(const Client& c) {
+  json::Json out = json::Json::object();
+  for (const auto& [name, field] : kDisplayStrings) {
+    if (!(c.*field).empty()) out[std::string(name)] = c.*field;
+  }
+  if (!c.contacts.empty()) out["contacts"] = c.contacts;
+  if (out.empty()) return nullptr;
+  return out.dump();
+}
+
+bool read_display(std::string_view text, Client& c) {
+  auto parsed = json::parse_strict(text);
+  if (!parsed || !parsed->is_object()) return false;
+  for (const auto& [name, field] : kDisplayStrings) {
+    auto it = parsed->find(name);
+    if (it == parsed->end()) continue;
+    if (!it->is_string()) return false;
+    c.*field = it->get<std::string>();
+  }
+  if (auto it = parsed->find("contacts"); it != parsed->end()) {
+    if (!it->is_array()) return false;
+    for (const auto& contact : *it) {
+      if (!contact.is_string()) return false;
+      c.contacts.push_back(contact.get<std::string>());
+    }
+  }
+  return true;
+}
 
 StoreResult<Client> client_from_row(const Row& row) {
   Client c;
@@ -281,6 +341,7 @@ StoreResult<Client> client_from_row(const Row& row) {
   if (!row.is_null(26)) c.frontchannel_logout_uri = row.text(26);
   c.frontchannel_logout_session_required = row.integer(27) != 0;
   if (!row.is_null(29)) c.jwks_uri = row.text(29);
+  if (!row.is_null(30) && !read_display(row.text(30), c)) return corrupt("display");
   return c;
 }
 
@@ -343,7 +404,8 @@ constexpr std::string_view kSettingColumns[] = {"client_type",
                                                 "frontchannel_logout_uri",
                                                 "frontchannel_logout_session_required",
                                                 "authorization_details_types",
-                                                "jwks_uri"};
+                                                "jwks_uri",
+                                                "display"};
 
 // The values of kSettingColumns for `c`, written by insert and update alike.
 std::vector<Value> setting_values(const Client& c) {
@@ -374,7 +436,8 @@ std::vector<Value> setting_values(const Client& c) {
                                text_or_null(c.frontchannel_logout_uri),
                                int64_t{c.frontchannel_logout_session_required},
                                list_to_text(c.authorization_details_types),
-                               text_or_null(c.jwks_uri)};
+                               text_or_null(c.jwks_uri),
+                               display_value(c)};
   return values;
 }
 

@@ -3,10 +3,12 @@
 // enough for a secret that cannot be guessed, and a token request must not cost an argon2 run.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/database.h"
@@ -106,7 +108,30 @@ struct Client {
   // RFC 9396 §10.2: the authorization details types the client may ask for; empty: any the server
   // knows (as.authorization_details_types).
   std::vector<std::string> authorization_details_types;
+  // RFC 7591 §2 human-readable metadata (empty: none): the name the login and consent pages show
+  // (else the client_id), the pages the consent page links to, a logo (kept and returned, not
+  // shown: the pages load nothing from other origins), and the e-mail addresses of the people
+  // responsible for the client. Limits: kMaxClientNameBytes, 2048 per URL, kMaxContacts.
+  std::string client_name;
+  std::string client_uri;
+  std::string logo_uri;
+  std::string policy_uri;
+  std::string tos_uri;
+  std::vector<std::string> contacts;
 };
+
+// The display members that are strings, by their RFC 7591 §2 names, for the code that reads,
+// writes and checks them alike (contacts, a list, is handled on its own).
+inline constexpr std::array<std::pair<std::string_view, std::string Client::*>, 5> kDisplayStrings =
+    {{{"client_name", &Client::client_name},
+      {"client_uri", &Client::client_uri},
+      {"logo_uri", &Client::logo_uri},
+      {"policy_uri", &Client::policy_uri},
+      {"tos_uri", &Client::tos_uri}}};
+
+inline constexpr size_t kMaxClientNameBytes = 200;
+inline constexpr size_t kMaxContacts = 10;
+inline constexpr size_t kMaxContactBytes = 320;  // RFC 5321 §4.5.3.1: 64 + 1 + 255
 
 // RFC 7591 §3: an initial access token admits dynamic registrations, `uses_left` more of them
 // until `expires_at`. Only the token's SHA-256 is stored (it has 256 bits of entropy).

@@ -379,6 +379,12 @@ ALTER TABLE clients ADD COLUMN jwks_uri TEXT DEFAULT NULL;
 ALTER TABLE fga_changes ADD COLUMN revision BIGINT DEFAULT NULL;
 CREATE INDEX fga_changes_by_revision ON fga_changes (store_id, revision);
 )sql"},
+    // RFC 7591 §2 client_name, client_uri, logo_uri, policy_uri, tos_uri, contacts: one JSON
+    // object per client, NULL when it has none of them.
+    {25, "client_display_metadata",
+     R"sql(
+ALTER TABLE clients ADD COLUMN display TEXT DEFAULT NULL;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

@@ -150,6 +150,34 @@ describe('client create', () => {
     assert.equal(show(dir, 'by-uri').jwks_uri, undefined);
   });
 
+  test('display metadata (RFC 7591 §2): set, shown, replaced and removed', () => {
+    const dir = dataDir();
+    const out = create(dir, '--id', 'shown', '--name', 'Invoices App', '--client-uri',
+      'https://app.example/', '--logo-uri', 'https://cdn.example/l.png', '--policy-uri',
+      'https://app.example/privacy', '--tos-uri', 'https://app.example/terms',
+      '--contact', 'ops@app.example', '--contact', 'sec@app.example');
+    assert.equal(out.client_name, 'Invoices App');
+    assert.equal(out.client_uri, 'https://app.example/');
+    assert.equal(out.logo_uri, 'https://cdn.example/l.png');
+    assert.equal(out.policy_uri, 'https://app.example/privacy');
+    assert.equal(out.tos_uri, 'https://app.example/terms');
+    assert.deepEqual(out.contacts, ['ops@app.example', 'sec@app.example']);
+    // The text form names them too.
+    const text = ok(['client', 'show', 'shown', '--data-dir', dir]);
+    assert.match(text, /name: +Invoices App/);
+    assert.match(text, /contacts: +ops@app\.example sec@app\.example/);
+    // Update replaces what is given and keeps the rest; empty removes.
+    ok(['client', 'update', 'shown', '--name', '', '--contact', 'new@app.example', '--data-dir', dir]);
+    const after = show(dir, 'shown');
+    assert.equal(after.client_name, undefined);
+    assert.deepEqual(after.contacts, ['new@app.example']);
+    assert.equal(after.tos_uri, 'https://app.example/terms');
+    fails(['client', 'create', '--id', 'bad', '--policy-uri', 'ftp://app.example/p', '--data-dir',
+      dir], 2, /policy_uri must be an absolute http\(s\) URL/);
+    fails(['client', 'create', '--id', 'long', '--name', 'n'.repeat(201), '--data-dir', dir], 2,
+      /client_name must be at most 200 bytes/);
+  });
+
   test('without --id a random client_id is generated', () => {
     const dir = dataDir();
     const a = create(dir);

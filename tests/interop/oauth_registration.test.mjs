@@ -99,7 +99,7 @@ describe('tessera serve with dynamic client registration', () => {
     const initial = initialToken(1);
     const config = await client.dynamicClientRegistration(new URL(env.issuer), {
       grant_types: ['client_credentials'], scope: 'profile', token_endpoint_auth_method: 'client_secret_basic',
-      client_name: 'Interop service',
+      client_name: 'Interop service', 'client_name#fr': 'Service d\'interop',
     }, client.ClientSecretBasic(), { initialAccessToken: initial.token, execute: [client.allowInsecureRequests] });
     const meta = config.clientMetadata();
     assert.match(meta.client_id, /^[A-Za-z0-9_-]{16,}$/);
@@ -110,7 +110,9 @@ describe('tessera serve with dynamic client registration', () => {
     assert.equal(meta.token_endpoint_auth_method, 'client_secret_basic');
     assert.deepEqual(meta.grant_types, ['client_credentials']);
     assert.equal(meta.scope, 'profile');
-    assert.equal(meta.client_name, undefined, 'unknown members are not echoed');
+    // RFC 7591 §2 display metadata is kept and returned; §2.2 language-tagged variants are not.
+    assert.equal(meta.client_name, 'Interop service');
+    assert.equal(meta['client_name#fr'], undefined, 'unknown members are not echoed');
     assert.equal(meta.registration_client_uri, `${env.issuer}/register/${meta.client_id}`);
     assert.equal(typeof meta.registration_access_token, 'string');
     assert.equal(clientCount(), before + 1);
@@ -141,7 +143,7 @@ describe('tessera serve with dynamic client registration', () => {
     assert.deepEqual(meta.grant_types, ['authorization_code', 'refresh_token']);
     assert.deepEqual(meta.response_types, ['code']);
     assert.equal(meta.scope, 'openid profile', 'no scope asked: the registration scopes');
-    assert.equal(meta.logo_uri, undefined);
+    assert.equal(meta.logo_uri, 'https://x.example/l.png');
     assert.equal(meta.registration_client_uri, `${env.issuer}/register/${meta.client_id}`);
     assert.equal(typeof meta.registration_access_token, 'string');
 

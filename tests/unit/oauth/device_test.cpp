@@ -23,6 +23,9 @@ class DeviceTest : public AuthorizationServerTest {
     update_client("tv", [](store::Client& c) {
       c.grant_types = {kGrantType, "refresh_token"};
       c.redirect_uris.clear();
+      // RFC 7591 §2 display metadata, which the consent page shows.
+      c.client_name = "Living Room <TV>";
+      c.policy_uri = "https://tv.example/privacy";
     });
     // "web": a code client that may not use the device grant.
     add_browser_client("web", /*is_public=*/false);
@@ -132,6 +135,12 @@ TEST_F(DeviceTest, UserApprovesAndTheDeviceGetsItsTokensOnce) {
   auto consent = enter_code(user_code, typed);
   ASSERT_EQ(consent.status, 200) << consent.body;
   EXPECT_NE(consent.body.find("Allow access?"), std::string::npos) << consent.body;
+  // The registered name, escaped, with the client_id beside it, and the registered policy.
+  EXPECT_NE(consent.body.find("<strong>Living Room &lt;TV&gt;</strong> <span class=\"muted\">"
+                              "(tv)</span>"),
+            std::string::npos)
+      << consent.body;
+  EXPECT_NE(consent.body.find("href=\"https://tv.example/privacy\""), std::string::npos);
   // RFC 8628 §5.4: the page says a device is being connected, and which code it shows.
   EXPECT_NE(consent.body.find("connects a device showing the code <strong>" + user_code),
             std::string::npos)

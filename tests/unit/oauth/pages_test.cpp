@@ -49,7 +49,9 @@ Form hostile_form() {
 }
 
 // What every page shares: the document shell, no raw markup from values, nothing fetched.
-void expect_common_shape(const std::string& body, size_t scripts = 0) {
+// `links`: absolute links the page may have (a client's registered pages, followed by the user;
+// links fetch nothing).
+void expect_common_shape(const std::string& body, size_t scripts = 0, size_t links = 0) {
   EXPECT_TRUE(body.starts_with("<!DOCTYPE html>\n<html lang=\"en\">")) << body;
   EXPECT_NE(body.find("<meta charset=\"utf-8\">"), std::string::npos);
   EXPECT_NE(body.find("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"),
@@ -62,7 +64,7 @@ void expect_common_shape(const std::string& body, size_t scripts = 0) {
   EXPECT_EQ(body.find(" src="), std::string::npos);
   EXPECT_EQ(body.find("stylesheet"), std::string::npos);
   EXPECT_EQ(body.find("url("), std::string::npos);
-  EXPECT_EQ(body.find("href=\"http"), std::string::npos);
+  EXPECT_EQ(count(body, "href=\"http"), links);
   EXPECT_EQ(body.find("@import"), std::string::npos);
 }
 
@@ -205,6 +207,37 @@ TEST(ConsentPage, ShowsEachAuthorizationDetailWithItsMembersEscaped) {
   EXPECT_NE(body.find("<dt>" + escaped("member") + "</dt>"), std::string::npos);
   // Details alone are not "know that you use it".
   EXPECT_EQ(body.find("Know that you use it"), std::string::npos);
+}
+
+// RFC 7591 §2 display metadata: the name (linking to client_uri), the client_id beside a name
+// that differs (RFC 7591 §5: the name is the registrant's claim), the policy and terms links,
+// all escaped; without them, none of it.
+TEST(ConsentPage, ShowsTheRegisteredNameWithItsIdAndLinks) {
+  std::string body = consent({.form = hostile_form(),
+                              .client_name = hostile("name"),
+                              .client_id = hostile("id"),
+                              .client_uri = "https://app.example/?a=1&b=\"2\"",
+                              .policy_uri = "https://app.example/privacy",
+                              .tos_uri = "https://app.example/terms",
+                              .username = "alice",
+                              .scopes = {"openid"}});
+  expect_common_shape(body, 0, 3);
+  EXPECT_NE(body.find("<a href=\"https://app.example/?a=1&amp;b=&quot;2&quot;\" "
+                      "rel=\"noreferrer\"><strong>" +
+                      escaped("name") + "</strong></a>"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("<span class=\"muted\">(" + escaped("id") + ")</span>"), std::string::npos);
+  EXPECT_NE(body.find("<a href=\"https://app.example/privacy\" rel=\"noreferrer\">privacy "
+                      "policy</a> and <a href=\"https://app.example/terms\" "
+                      "rel=\"noreferrer\">terms of service</a>"),
+            std::string::npos);
+
+  std::string plain = consent(
+      {.form = hostile_form(), .client_name = "spa", .client_id = "spa", .username = "alice"});
+  EXPECT_EQ(plain.find("<a href"), std::string::npos);
+  EXPECT_EQ(plain.find("(spa)"), std::string::npos);
+  EXPECT_EQ(plain.find("privacy policy"), std::string::npos);
 }
 
 // Front-Channel Logout: each frame's origin in frame-src once, compared whole, so an origin that

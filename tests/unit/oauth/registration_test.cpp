@@ -156,16 +156,55 @@ TEST_F(RegistrationTest, RegisteredCredentialsWorkAndOnlyTheirHashesAreStored) {
   EXPECT_EQ(client_credentials(id, "not-the-secret").status, 401);
 }
 
+TEST_F(RegistrationTest, DisplayMetadataIsKeptAndReturned) {
+  const json::Json display = {{"client_name", "Invoices \u00e0 la carte"},
+                              {"client_uri", "https://app.example/"},
+                              {"logo_uri", "https://cdn.example/logo.png"},
+                              {"policy_uri", "https://app.example/privacy"},
+                              {"tos_uri", "https://app.example/terms"},
+                              {"contacts", {"ops@app.example", "security@app.example"}}};
+  json::Json request = {{"redirect_uris", {"https://app.example/cb"}},
+                        {"token_endpoint_auth_method", "none"}};
+  request.update(display);
+  auto r = register_client(request);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json::Json b = body(r);
+  for (const auto& [name, value] : display.items()) EXPECT_EQ(b[name], value) << name;
+  auto stored = store_->clients().find(b["client_id"].get<std::string>());
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->client_name, "Invoices \u00e0 la carte");
+  EXPECT_EQ((*stored)->tos_uri, "https://app.example/terms");
+  EXPECT_EQ((*stored)->contacts.size(), 2U);
+
+  // Refused, each with invalid_client_metadata: links shown to users are https; names are
+  // bounded and printable; contacts are strings.
+  for (const json::Json& bad :
+       {json::Json{{"policy_uri", "http://app.example/privacy"}},
+        json::Json{{"logo_uri", "javascript:alert(1)"}},
+        json::Json{{"client_name", std::string(201, 'n')}},
+        json::Json{{"client_name", "two\nlines"}}, json::Json{{"contacts", "ops@app.example"}},
+        json::Json{{"contacts", json::Json::array({1})}}, json::Json{{"tos_uri", 42}}}) {
+    json::Json refused = {{"redirect_uris", {"https://app.example/cb"}},
+                          {"token_endpoint_auth_method", "none"}};
+    refused.update(bad);
+    auto answer = register_client(refused);
+    EXPECT_EQ(answer.status, 400) << bad.dump();
+    EXPECT_EQ(body(answer)["error"], "invalid_client_metadata") << bad.dump() << answer.body;
+  }
+}
+
 TEST_F(RegistrationTest, DefaultsAreTheCodeFlowAndTheRegistrationScopes) {
   auto r = register_client({{"redirect_uris", {"https://app.example/cb"}},
                             {"token_endpoint_auth_method", "none"},
-                            {"client_name", "ignored"}});
+                            {"client_name#fr", "ignoré"}});
   ASSERT_EQ(r.status, 201) << r.body;
   json::Json b = body(r);
   EXPECT_EQ(b["grant_types"], json::Json::array({"authorization_code"}));
   EXPECT_EQ(b["response_types"], json::Json::array({"code"}));
   EXPECT_EQ(b["scope"], "openid invoices:read");
   EXPECT_FALSE(b.contains("client_secret"));
+  // RFC 7591 §2.2 language-tagged members are not kept (none is shown), and no name is made up.
+  EXPECT_FALSE(b.contains("client_name#fr"));
   EXPECT_FALSE(b.contains("client_name"));
   auto stored = store_->clients().find(b["client_id"].get<std::string>());
   ASSERT_TRUE(stored && *stored);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <functional>
 #include <vector>
 
 #include "backend_fixture.h"
@@ -331,6 +332,49 @@ TEST_P(ClientStoreTest, RegistrationAndLogoutSettingsRoundTripAndDefaultToNone) 
   auto bad = clients().update(c);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Code::kInvalidArgument);
+}
+
+TEST_P(ClientStoreTest, DisplayMetadataRoundTripsAndIsBounded) {
+  Client c = service_client("shown");
+  c.client_name = "Invoices \xc3\xa0 la carte";
+  c.client_uri = "https://app.example/";
+  c.logo_uri = "https://cdn.example/logo.png";
+  c.policy_uri = "https://app.example/privacy";
+  c.tos_uri = "https://app.example/terms";
+  c.contacts = {"ops@app.example", "sec@app.example"};
+  ASSERT_TRUE(clients().insert(c));
+  ASSERT_TRUE(clients().insert(service_client("plain")));
+  const Client shown = **clients().find("shown");
+  EXPECT_EQ(shown.client_name, c.client_name);
+  EXPECT_EQ(shown.client_uri, c.client_uri);
+  EXPECT_EQ(shown.logo_uri, c.logo_uri);
+  EXPECT_EQ(shown.policy_uri, c.policy_uri);
+  EXPECT_EQ(shown.tos_uri, c.tos_uri);
+  EXPECT_EQ(shown.contacts, c.contacts);
+  const Client plain = **clients().find("plain");
+  EXPECT_TRUE(plain.client_name.empty() && plain.tos_uri.empty() && plain.contacts.empty());
+  // Removing them all leaves nothing behind.
+  c.client_name.clear();
+  c.contacts.clear();
+  ASSERT_TRUE(clients().update(c));
+  EXPECT_TRUE((**clients().find("shown")).client_name.empty());
+  EXPECT_TRUE((**clients().find("shown")).contacts.empty());
+  // Bounded and printable; URLs absolute http(s).
+  for (const auto& change : std::vector<std::function<void(Client&)>>{
+           [](Client& x) { x.client_name = std::string(kMaxClientNameBytes + 1, 'n'); },
+           [](Client& x) { x.client_name = "tab\there"; },
+           [](Client& x) { x.policy_uri = "javascript:alert(1)"; },
+           [](Client& x) { x.logo_uri = "https://cdn.example/a b.png"; },
+           [](Client& x) {
+             x.contacts = std::vector<std::string>(kMaxContacts + 1, "a@b.example");
+           },
+           [](Client& x) { x.contacts = {""}; }}) {
+    Client bad = service_client("shown");
+    change(bad);
+    auto refused = clients().update(bad);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
+  }
 }
 
 TEST_P(ClientStoreTest, RegistrationSpendsOneUseOfTheInitialToken) {
