@@ -30,7 +30,7 @@ Result<Engine, Error> Engine::create(Model model, EngineOptions options) {
   engine.model_ = std::make_unique<Model>(std::move(model));
   // The index points into *model_, which stays put when the Engine moves.
   engine.compiled_->index = detail::ModelIndex(*engine.model_);
-  engine.options_ = options;
+  engine.options_ = std::move(options);
   return engine;
 }
 
