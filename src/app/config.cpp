@@ -168,11 +168,24 @@ bool is_https_or_loopback(const std::string& url) {
   std::string rest = url.substr(scheme_end + 3);
   std::string authority = rest.substr(0, rest.find_first_of("/?"));
   if (authority.empty() || authority.find('@') != std::string::npos) return false;
-  if (url.find_first_of("# \t") != std::string::npos) return false;
+  if (url.find_first_of("# \t\r\n\\") != std::string::npos) return false;
   if (scheme == "https") return true;
   if (scheme != "http") return false;
-  std::string host = authority.substr(0, authority.rfind(':'));
-  if (authority.front() == '[') host = authority.substr(0, authority.find(']') + 1);
+  std::string host = authority;
+  std::string port;
+  if (authority.front() == '[') {
+    host = authority.substr(0, authority.find(']') + 1);
+    if (authority.size() > host.size()) {
+      if (authority[host.size()] != ':') return false;
+      port = authority.substr(host.size() + 1);
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (!std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return false;
+  }
   return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
 }
 

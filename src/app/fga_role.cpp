@@ -107,7 +107,11 @@ Result<std::unique_ptr<fga::Api>> start_fga_role(const FgaConfig& config, store:
       fga::TokenScopes checked;
       if (in_process) {
         checked = in_process(token);
-        if (checked.scopes || !remote) return checked;
+        // Decided here: active, refused for a reason, or the store could not be read. Only a
+        // token this server does not know goes to the other issuer.
+        if (checked.scopes || checked.unavailable || !checked.reason.empty() || !remote) {
+          return checked;
+        }
       }
       resource::Validation validation = remote->authenticate(token);
       if (validation.ok()) {

@@ -205,6 +205,7 @@ http::Response AuthorizeEndpoint::login_page(Context& ctx, const AuthorizationRe
       prefix_ + "/login", sealer_.csrf_token(ctx.browser_id),
       sealer_.seal("authorize", request.to_json(), ctx.browser_id, options_.interaction_lifetime)};
   page.client_name = client_name(clients_, request);
+  page.client_id = request.client_id;
   // After a failed attempt the name typed stays; first time round, the client's login_hint.
   page.username = username.empty() ? request.login_hint.value_or("") : std::string(username);
   page.error = std::move(error);
@@ -221,6 +222,7 @@ http::Response AuthorizeEndpoint::otp_page(Context& ctx, const AuthorizationRequ
   page.form = {prefix_ + "/login/otp", sealer_.csrf_token(ctx.browser_id),
                sealer_.seal("otp", state, ctx.browser_id, options_.interaction_lifetime)};
   page.client_name = client_name(clients_, request);
+  page.client_id = request.client_id;
   page.error = std::move(error);
   return finish(ctx, pages::html(status, pages::totp(page), request.redirect_uri));
 }

@@ -87,6 +87,11 @@ http::Response with_headers(int status, std::string body, const std::string& pol
   return r;
 }
 
+// Only absolute http(s) URLs become links (the store admits no others; this keeps it so).
+bool linkable(std::string_view url) {
+  return url.starts_with("https://") || url.starts_with("http://");
+}
+
 std::string_view client_or_default(std::string_view client_name) {
   return client_name.empty() ? std::string_view("the application") : client_name;
 }
@@ -249,12 +254,25 @@ std::string csp_form_target(std::string_view uri) {
   return out;
 }
 
+// The client as a page names it: its name in bold (isolated with <bdi>, so no character of it
+// can reorder the text around it), linked to `uri` when given, and its client_id beside a name
+// that differs from it, since a registered name is the registrant's own claim (RFC 7591 §5).
+void client_label(Html& h, std::string_view name, std::string_view id, std::string_view uri = {}) {
+  const bool link = !uri.empty() && linkable(uri);
+  if (link) h.raw("<a href=\"").text(uri).raw("\" rel=\"noreferrer\">");
+  h.raw("<strong><bdi>").text(client_or_default(name)).raw("</bdi></strong>");
+  if (link) h.raw("</a>");
+  if (!id.empty() && id != name) {
+    h.raw(" <span class=\"muted\">(<bdi>").text(id).raw("</bdi>)</span>");
+  }
+}
+
 std::string login(const LoginPage& page) {
   Html h;
   open_page(h, "Sign in");
-  h.raw("<h1>Sign in</h1>\n<p class=\"muted\">to continue to <strong>")
-      .text(client_or_default(page.client_name))
-      .raw("</strong></p>\n");
+  h.raw("<h1>Sign in</h1>\n<p class=\"muted\">to continue to ");
+  client_label(h, page.client_name, page.client_id);
+  h.raw("</p>\n");
   error_message(h, page.error);
   open_form(h, page.form);
   h.raw("<label for=\"username\">Username</label>\n")
@@ -277,9 +295,9 @@ std::string login(const LoginPage& page) {
 std::string totp(const TotpPage& page) {
   Html h;
   open_page(h, "Two-step verification");
-  h.raw("<h1>Two-step verification</h1>\n<p class=\"muted\">to continue to <strong>")
-      .text(client_or_default(page.client_name))
-      .raw("</strong></p>\n");
+  h.raw("<h1>Two-step verification</h1>\n<p class=\"muted\">to continue to ");
+  client_label(h, page.client_name, page.client_id);
+  h.raw("</p>\n");
   error_message(h, page.error);
   open_form(h, page.form);
   h.raw("<label for=\"code\">6-digit code from your authenticator app</label>\n")
@@ -296,15 +314,7 @@ std::string consent(const ConsentPage& page) {
   Html h;
   open_page(h, "Allow access?");
   h.raw("<h1>Allow access?</h1>\n<p>");
-  // Registered URLs are absolute http(s) (store::validate_client): no script can hide in one.
-  if (!page.client_uri.empty()) {
-    h.raw("<a href=\"").text(page.client_uri).raw("\" rel=\"noreferrer\">");
-  }
-  h.raw("<strong>").text(client_or_default(page.client_name)).raw("</strong>");
-  if (!page.client_uri.empty()) h.raw("</a>");
-  if (!page.client_id.empty() && page.client_id != page.client_name) {
-    h.raw(" <span class=\"muted\">(").text(page.client_id).raw(")</span>");
-  }
+  client_label(h, page.client_name, page.client_id, page.client_uri);
   h.raw(" wants to:</p>\n<ul>\n");
   for (const auto& scope : page.scopes) {
     h.raw("<li>");
@@ -340,13 +350,15 @@ std::string consent(const ConsentPage& page) {
         .text(*page.device_user_code)
         .raw("</strong>. Allow it only if you started this on a device of your own.</p>\n");
   }
-  if (!page.policy_uri.empty() || !page.tos_uri.empty()) {
+  const bool policy = linkable(page.policy_uri);
+  const bool terms = linkable(page.tos_uri);
+  if (policy || terms) {
     h.raw("<p class=\"muted\">Its ");
-    if (!page.policy_uri.empty()) {
+    if (policy) {
       h.raw("<a href=\"").text(page.policy_uri).raw("\" rel=\"noreferrer\">privacy policy</a>");
     }
-    if (!page.policy_uri.empty() && !page.tos_uri.empty()) h.raw(" and ");
-    if (!page.tos_uri.empty()) {
+    if (policy && terms) h.raw(" and ");
+    if (terms) {
       h.raw("<a href=\"").text(page.tos_uri).raw("\" rel=\"noreferrer\">terms of service</a>");
     }
     h.raw(" say what it does with your data.</p>\n");

@@ -29,7 +29,8 @@ struct Form {
 struct LoginPage {
   Form form{};
   std::string client_name{};
-  std::string username{};  // prefilled after a failed attempt
+  std::string client_id{};  // shown beside a client_name that differs from it (RFC 7591 §5)
+  std::string username{};   // prefilled after a failed attempt
   std::optional<std::string> error = std::nullopt;
 };
 // Fields: username, password; one submit button.
@@ -38,6 +39,7 @@ std::string login(const LoginPage& page);
 struct TotpPage {
   Form form{};
   std::string client_name{};
+  std::string client_id{};  // as LoginPage's
   std::optional<std::string> error = std::nullopt;
 };
 // Field: code (6 digits, RFC 6238 with the RFC 4226 §5.3 default length).

@@ -472,10 +472,15 @@ class Validator::Impl {
     if (!active->get<bool>()) return failed(Failure::kInactive, "the access token is not active");
     // RFC 7662 §2.2 token_type, when given, is an access token type (RFC 6749 §7.1: Bearer, or
     // DPoP per RFC 9449 §6); anything else is no credential at an API. Neither is a token the
-    // answer calls a refresh token (RFC 6749 §1.5) in the `token_use` extension member that Ory
-    // Hydra and Tessera send.
-    if (auto use = body.find("token_use"); use != body.end() && *use != "access_token") {
-      return failed(Failure::kInactive, "the token is not an access token");
+    // answer calls a refresh (RFC 6749 §1.5) or ID token in the `token_use` extension member
+    // that Ory Hydra and Tessera send.
+    // The member is not registered, so issuers differ (Cognito-style claim sets say "access" or
+    // "id"): only values that name another kind of token are refused.
+    if (auto use = body.find("token_use"); use != body.end() && use->is_string()) {
+      const std::string& kind = use->get_ref<const std::string&>();
+      if (kind == "refresh_token" || kind == "refresh" || kind == "id" || kind == "id_token") {
+        return failed(Failure::kInactive, "the token is not an access token");
+      }
     }
     if (auto type = body.find("token_type"); type != body.end()) {
       const bool access =
@@ -544,7 +549,25 @@ class Validator::Impl {
     if (!m) return Err(m.error());
     std::string url = string_member(*m, member);
     if (url.empty()) return Err(std::string("the issuer's metadata has no ") + member);
+    // Keys are fetched and client secrets sent there: TLS (RFC 8414 §2 "URL using the https
+    // scheme"), plain http only to a loopback address, as the issuer itself.
+    if (!https_or_loopback(url)) {
+      return Err(std::string("the issuer's metadata names a ") + member + " without https");
+    }
     return url;
+  }
+
+  static bool https_or_loopback(std::string_view url) {
+    if (url.starts_with("https://")) return true;
+    if (!url.starts_with("http://")) return false;
+    std::string_view rest = url.substr(7);
+    for (std::string_view host : {"127.0.0.1", "localhost", "[::1]"}) {
+      if (rest.starts_with(host) &&
+          (rest.size() == host.size() || rest[host.size()] == ':' || rest[host.size()] == '/')) {
+        return true;
+      }
+    }
+    return false;
   }
 
   Result<std::string, std::string> introspection_endpoint() {

@@ -85,6 +85,47 @@ std::optional<AccessTokenFormat> parse_access_token_format(std::string_view text
 
 namespace {
 
+// Valid UTF-8 (RFC 3629: shortest forms, no surrogates) without C0 or C1 controls, DEL, the
+// bidirectional formatting characters (Unicode TR9: U+061C, U+200E-200F, U+202A-202E,
+// U+2066-2069) or the invisible U+200B-200D, U+2060, U+FEFF: what a page shows is what is there.
+bool displayable(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    uint32_t cp = 0;
+    size_t n = 0;
+    if (b < 0x80) {
+      cp = b;
+      n = 1;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      cp = b & 0x1fU;
+      n = 2;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0fU;
+      n = 3;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07U;
+      n = 4;
+    } else {
+      return false;
+    }
+    if (i + n > text.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xc0U) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3fU);
+    }
+    const bool overlong = (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
+        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
 // RFC 7517 §5 / RFC 7591 §2 jwks for private_key_jwt, checked by shape: a "keys" array of public
 // RSA, EC or OKP keys (RFC 7518 §6.3.2, §6.2.1, RFC 8037 §2) with their public members. Private
 // members (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2 "d") and "oct" keys (§6.4) are refused: the
@@ -219,14 +260,12 @@ StoreResult<Ok> validate_client(const Client& c) {
       if (v.empty()) return invalid("list entries must not be empty");
     }
   }
-  // RFC 7591 §2 display metadata: shown to users, so printable and bounded.
-  auto control = [](std::string_view text) {
-    return std::any_of(text.begin(), text.end(),
-                       [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
-  };
+  // RFC 7591 §2 display metadata: shown to users, so bounded, valid UTF-8 and free of what could
+  // hide or reorder text around it (RFC 7591 §5: a name must not pass for another client).
+  auto control = [](std::string_view text) { return !displayable(text); };
   if (c.client_name.size() > kMaxClientNameBytes || control(c.client_name)) {
     return invalid("client_name must be at most " + std::to_string(kMaxClientNameBytes) +
-                   " bytes without control characters");
+                   " bytes of UTF-8 without control, bidirectional or invisible characters");
   }
   for (const auto& [name, field] : kDisplayStrings) {
     const std::string* uri = &(c.*field);
@@ -242,7 +281,7 @@ StoreResult<Ok> validate_client(const Client& c) {
   for (const std::string& contact : c.contacts) {
     if (contact.empty() || contact.size() > kMaxContactBytes || control(contact)) {
       return invalid("contacts must be non-empty, at most " + std::to_string(kMaxContactBytes) +
-                     " bytes each, without control characters");
+                     " bytes each, UTF-8 without control, bidirectional or invisible characters");
     }
   }
   return Ok{};

@@ -548,6 +548,15 @@ TEST(Config, FgaAcceptsTokensOfAnIssuerInAnotherProcess) {
                            "  jwks_uri: http://127.0.0.1:9000/jwks\n",
                            "tessera.yaml")
                   .ok());
+  // Loopback means the host is loopback: not a port that smuggles another host in.
+  EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
+                     "  jwks_uri: 'http://localhost:1\\\\evil.example/jwks'\n")
+                .find("fga.jwks_uri"),
+            std::string::npos);
+  EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
+                     "  jwks_uri: 'http://localhost:x/jwks'\n")
+                .find("fga.jwks_uri"),
+            std::string::npos);
   EXPECT_NE(error_of("fga:\n  issuer: https://as.example\n  audiences: [a]\n"
                      "  introspection: {client_id: x}\n")
                 .find("fga.introspection.client_secret_file"),

@@ -136,8 +136,8 @@ TEST_F(DeviceTest, UserApprovesAndTheDeviceGetsItsTokensOnce) {
   ASSERT_EQ(consent.status, 200) << consent.body;
   EXPECT_NE(consent.body.find("Allow access?"), std::string::npos) << consent.body;
   // The registered name, escaped, with the client_id beside it, and the registered policy.
-  EXPECT_NE(consent.body.find("<strong>Living Room &lt;TV&gt;</strong> <span class=\"muted\">"
-                              "(tv)</span>"),
+  EXPECT_NE(consent.body.find("<strong><bdi>Living Room &lt;TV&gt;</bdi></strong> "
+                              "<span class=\"muted\">(<bdi>tv</bdi>)</span>"),
             std::string::npos)
       << consent.body;
   EXPECT_NE(consent.body.find("href=\"https://tv.example/privacy\""), std::string::npos);

@@ -113,7 +113,7 @@ TEST(LoginPage, EscapesEveryFieldAndCarriesTheHiddenFields) {
 
 TEST(LoginPage, HasLabelledFieldsWithAutocompleteAndAnnouncesErrors) {
   Form form{.action = "/authorize/login", .csrf = "c1", .interaction = "i1"};
-  std::string body = login({.form = form, .client_name = "Photos"});
+  std::string body = login({.form = form, .client_name = "Photos", .client_id = "photos-app"});
   expect_common_shape(body);
   expect_forms_and_labels(body, "/authorize/login", "c1", "i1");
   EXPECT_NE(body.find("<label for=\"username\">"), std::string::npos);
@@ -123,7 +123,13 @@ TEST(LoginPage, HasLabelledFieldsWithAutocompleteAndAnnouncesErrors) {
   EXPECT_NE(body.find("name=\"password\" type=\"password\" autocomplete=\"current-password\""),
             std::string::npos);
   EXPECT_NE(body.find("<button type=\"submit\">"), std::string::npos);
-  EXPECT_NE(body.find("<strong>Photos</strong>"), std::string::npos);
+  // The registered name, isolated, with the client_id beside it (RFC 7591 §5).
+  EXPECT_NE(body.find("<strong><bdi>Photos</bdi></strong> <span class=\"muted\">(<bdi>photos-app"
+                      "</bdi>)</span>"),
+            std::string::npos)
+      << body;
+  std::string same = login({.form = form, .client_name = "spa", .client_id = "spa"});
+  EXPECT_EQ(same.find("(<bdi>spa"), std::string::npos);
   EXPECT_EQ(body.find("role=\"alert\""), std::string::npos);
   EXPECT_EQ(body.find("aria-invalid"), std::string::npos);
 
@@ -223,11 +229,12 @@ TEST(ConsentPage, ShowsTheRegisteredNameWithItsIdAndLinks) {
                               .scopes = {"openid"}});
   expect_common_shape(body, 0, 3);
   EXPECT_NE(body.find("<a href=\"https://app.example/?a=1&amp;b=&quot;2&quot;\" "
-                      "rel=\"noreferrer\"><strong>" +
-                      escaped("name") + "</strong></a>"),
+                      "rel=\"noreferrer\"><strong><bdi>" +
+                      escaped("name") + "</bdi></strong></a>"),
             std::string::npos)
       << body;
-  EXPECT_NE(body.find("<span class=\"muted\">(" + escaped("id") + ")</span>"), std::string::npos);
+  EXPECT_NE(body.find("<span class=\"muted\">(<bdi>" + escaped("id") + "</bdi>)</span>"),
+            std::string::npos);
   EXPECT_NE(body.find("<a href=\"https://app.example/privacy\" rel=\"noreferrer\">privacy "
                       "policy</a> and <a href=\"https://app.example/terms\" "
                       "rel=\"noreferrer\">terms of service</a>"),
@@ -238,6 +245,14 @@ TEST(ConsentPage, ShowsTheRegisteredNameWithItsIdAndLinks) {
   EXPECT_EQ(plain.find("<a href"), std::string::npos);
   EXPECT_EQ(plain.find("(spa)"), std::string::npos);
   EXPECT_EQ(plain.find("privacy policy"), std::string::npos);
+  // Only http(s) URLs become links, whatever reached the page.
+  std::string odd = consent({.form = hostile_form(),
+                             .client_name = "x",
+                             .client_uri = "javascript:alert(1)",
+                             .policy_uri = "data:text/html,x",
+                             .username = "alice"});
+  EXPECT_EQ(odd.find("<a href"), std::string::npos);
+  EXPECT_EQ(odd.find("javascript:"), std::string::npos);
 }
 
 // Front-Channel Logout: each frame's origin in frame-src once, compared whole, so an origin that

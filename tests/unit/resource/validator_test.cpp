@@ -743,7 +743,9 @@ TEST_F(ValidatorTest, IntrospectionOfSomethingOtherThanAnAccessTokenIsInactive) 
   // token_use (Ory Hydra's member, Tessera's too): a refresh token has no token_type, but says
   // what it is.
   for (const auto& [use, accepted] :
-       {std::pair{Json("access_token"), true}, std::pair{Json("refresh_token"), false}}) {
+       {std::pair{Json("access_token"), true}, std::pair{Json("refresh_token"), false},
+        std::pair{Json("access"), true}, std::pair{Json("id"), false},
+        std::pair{Json("something-else"), true}, std::pair{Json(3), true}}) {
     Json response = active_response();
     response.erase("token_type");
     response["token_use"] = use;

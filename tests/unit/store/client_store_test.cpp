@@ -353,16 +353,25 @@ TEST_P(ClientStoreTest, DisplayMetadataRoundTripsAndIsBounded) {
   EXPECT_EQ(shown.contacts, c.contacts);
   const Client plain = **clients().find("plain");
   EXPECT_TRUE(plain.client_name.empty() && plain.tos_uri.empty() && plain.contacts.empty());
-  // Removing them all leaves nothing behind.
-  c.client_name.clear();
+  // Removing them all leaves nothing behind (the column goes back to NULL).
+  for (const auto& [name, field] : kDisplayStrings) (c.*field).clear();
   c.contacts.clear();
   ASSERT_TRUE(clients().update(c));
-  EXPECT_TRUE((**clients().find("shown")).client_name.empty());
-  EXPECT_TRUE((**clients().find("shown")).contacts.empty());
+  const Client cleared = **clients().find("shown");
+  for (const auto& [name, field] : kDisplayStrings) EXPECT_TRUE((cleared.*field).empty()) << name;
+  EXPECT_TRUE(cleared.contacts.empty());
   // Bounded and printable; URLs absolute http(s).
   for (const auto& change : std::vector<std::function<void(Client&)>>{
            [](Client& x) { x.client_name = std::string(kMaxClientNameBytes + 1, 'n'); },
            [](Client& x) { x.client_name = "tab\there"; },
+           // RFC 7591 §5: nothing that hides or reorders text (U+202E, U+200B), no C1
+           // control (U+0085), no invalid UTF-8.
+           [](Client& x) { x.client_name = "Bank\xe2\x80\xae"; },
+           [](Client& x) { x.client_name = "Ba\xe2\x80\x8bnk"; },
+           [](Client& x) { x.client_name = "Bank\xc2\x85"; },
+           [](Client& x) { x.client_name = "Bank\xff"; },
+           [](Client& x) { x.client_name = "Bank\xc0\xaf"; },
+           [](Client& x) { x.contacts = {"ops\xe2\x81\xa6@app.example"}; },
            [](Client& x) { x.policy_uri = "javascript:alert(1)"; },
            [](Client& x) { x.logo_uri = "https://cdn.example/a b.png"; },
            [](Client& x) {
