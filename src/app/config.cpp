@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/json_schema.h"
+#include "http/client.h"
 
 namespace tessera::app {
 namespace {
@@ -159,39 +160,9 @@ void read_store(const Reader& r, const YAML::Node& n, StoreConfigYaml& s) {
   }
 }
 
-// An https URL, or plain http to a loopback host (development, tests, the demo), with no
-// userinfo, fragment or whitespace: where keys are fetched and client secrets sent.
-bool is_https_or_loopback(const std::string& url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return false;
-  std::string scheme = url.substr(0, scheme_end);
-  std::string rest = url.substr(scheme_end + 3);
-  std::string authority = rest.substr(0, rest.find_first_of("/?"));
-  if (authority.empty() || authority.find('@') != std::string::npos) return false;
-  if (url.find_first_of("# \t\r\n\\") != std::string::npos) return false;
-  if (scheme == "https") return true;
-  if (scheme != "http") return false;
-  std::string host = authority;
-  std::string port;
-  if (authority.front() == '[') {
-    host = authority.substr(0, authority.find(']') + 1);
-    if (authority.size() > host.size()) {
-      if (authority[host.size()] != ':') return false;
-      port = authority.substr(host.size() + 1);
-    }
-  } else if (const size_t colon = authority.rfind(':'); colon != std::string::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (!std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-    return false;
-  }
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
-}
-
 // RFC 8414 §2: the issuer is an https URL with no query or fragment (http on loopback only).
 bool is_valid_issuer(const std::string& issuer) {
-  return is_https_or_loopback(issuer) && issuer.find('?') == std::string::npos &&
+  return http::is_https_or_loopback(issuer) && issuer.find_first_of("?#") == std::string::npos &&
          issuer.back() != '/';
 }
 
@@ -472,7 +443,7 @@ void read_validator(const Reader& r, const YAML::Node& n, const std::string& sec
   }
   if (n["jwks_uri"]) {
     v.jwks_uri = r.str(n["jwks_uri"], section + ".jwks_uri");
-    if (!is_https_or_loopback(v.jwks_uri)) {
+    if (!http::is_https_or_loopback(v.jwks_uri)) {
       r.fail(n["jwks_uri"], section + ".jwks_uri", "must be an https URL (http only on loopback)");
     }
   }
@@ -489,7 +460,7 @@ void read_introspection_client(const Reader& r, const YAML::Node& i, const std::
   if (i["endpoint"]) {
     v.introspection_endpoint = r.str(i["endpoint"], section + ".endpoint");
     // The client secret goes there (RFC 7662 §4: TLS required).
-    if (!is_https_or_loopback(v.introspection_endpoint)) {
+    if (!http::is_https_or_loopback(v.introspection_endpoint)) {
       r.fail(i["endpoint"], section + ".endpoint", "must be an https URL (http only on loopback)");
     }
   }

@@ -306,53 +306,68 @@ Evaluator::Resolved Evaluator::fan_out(Combine combine, const Items& items,
     return combine == Combine::kAnyAllowed ? detail::any_allowed(items, std::move(error), each)
                                            : detail::all_allowed(items, each);
   }
+  // Each item's answer is folded in, in order, as any_allowed / all_allowed would: the outcome
+  // when the item decides, else nullopt (an error or a union's cycle remembered for the end).
+  bool cycle = false;
+  auto fold = [&](const Resolved& r) -> std::optional<Resolved> {
+    if (!r) {
+      error = r.error();
+      return std::nullopt;
+    }
+    Resolved decided = Outcome{combine == Combine::kAnyAllowed, false};
+    if (combine == Combine::kAnyAllowed) {
+      if (r->allowed) return decided;
+      cycle = cycle || r->cycle;
+    } else if (r->cycle || !r->allowed) {
+      decided = Outcome{false, r->cycle};
+      return decided;
+    }
+    return std::nullopt;
+  };
+  auto undecided = [&]() -> Resolved {
+    if (error) return Err(*error);
+    return Outcome{combine == Combine::kAllAllowed, combine == Combine::kAnyAllowed && cycle};
+  };
   auto decides = [combine](const Resolved& out) {
     return out.ok() &&
            (combine == Combine::kAnyAllowed ? out->allowed : (out->cycle || !out->allowed));
   };
-  std::vector<std::optional<Resolved>> results(n);
-  size_t start = 0;
-  bool decided = false;
   // Items go on here, one after the other, until the check is expensive enough, and while the
   // pool has no idle thread (a fan-out inside a branch, when every thread is busy, gains
   // nothing from queueing).
-  while (start < n && !decided &&
+  size_t start = 0;
+  while (start < n &&
          (dispatch_count_ - check_dispatches_start_ < options.branch_concurrency_after ||
           n - start < 2 || pool->idle() == 0)) {
-    results[start] = one(*this, items[start]);
-    decided = decides(*results[start]);
-    ++start;
+    if (auto decided = fold(one(*this, items[start++]))) return *decided;
   }
-  if (!decided && start < n) {
-    resolve_concurrently(start, n, [&](size_t i, Evaluator& branch, std::atomic<bool>& stop) {
-      Resolved out = one(branch, items[i]);
-      if (branch.cancelled()) return true;  // maybe cut short: not kept
-      if (!decides(out)) {
-        results[i] = std::move(out);
-        return false;
-      }
-      // The first to decide stops the others; a later decider's answer is not needed.
-      if (!stop.exchange(true)) results[i] = std::move(out);
-      return true;
-    });
-    // Exactly the one-thread answer: for an intersection the first deciding item in order, so
-    // the items before it are resolved; for a union any allowed item, else every item.
-    const bool any_decided = std::any_of(results.begin(), results.end(),
-                                         [&](const auto& r) { return r && decides(*r); });
-    for (size_t i = 0; i < n; ++i) {
-      if (combine == Combine::kAnyAllowed && any_decided) break;
-      if (!results[i]) results[i] = one(*this, items[i]);
-      if (decides(*results[i])) break;
+  if (start == n) return undecided();
+  std::vector<std::optional<Resolved>> rest(n - start);
+  resolve_concurrently(start, n, [&](size_t i, Evaluator& branch, std::atomic<bool>& stop) {
+    Resolved out = one(branch, items[i]);
+    if (branch.cancelled()) return true;  // maybe cut short: not kept
+    if (!decides(out)) {
+      rest[i - start] = std::move(out);
+      return false;
+    }
+    // The first to decide stops the others; a later decider's answer is not needed.
+    if (!stop.exchange(true)) rest[i - start] = std::move(out);
+    return true;
+  });
+  // Exactly the one-thread answer: a union's allowed item decides wherever it is; otherwise the
+  // items are folded in order, resolving here any that a stop left unresolved (for an
+  // intersection, those before the first deciding one).
+  if (combine == Combine::kAnyAllowed) {
+    for (const auto& r : rest) {
+      if (r && decides(*r)) return Outcome{true, false};
     }
   }
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  auto result = [&](size_t i) -> Resolved {
-    if (results[i]) return *results[i];
-    return Err(make_error(ErrorCode::cancelled, "a sibling branch decided first"));
-  };
-  return combine == Combine::kAnyAllowed ? detail::any_allowed(order, std::move(error), result)
-                                         : detail::all_allowed(order, result);
+  for (size_t i = start; i < n; ++i) {
+    std::optional<Resolved>& r = rest[i - start];
+    if (!r) r = one(*this, items[i]);
+    if (auto decided = fold(*r)) return *decided;
+  }
+  return undecided();
 }
 
 void Evaluator::resolve_concurrently(

@@ -146,4 +146,10 @@ class AsyncHttpClient {
   std::shared_ptr<Shared> shared_;
 };
 
+// Whether `url` may carry keys or client secrets: https, or plain http to a loopback host
+// (127.0.0.1, localhost, [::1]: development, tests, the demo), as parsed by this client itself
+// (so the host checked is the host contacted), with no whitespace, control character or
+// backslash anywhere.
+bool is_https_or_loopback(std::string_view url);
+
 }  // namespace tessera::http

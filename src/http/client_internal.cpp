@@ -1,5 +1,6 @@
 #include "http/client_internal.h"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
@@ -161,3 +162,19 @@ ClientResponse to_client_response(bhttp::response<bhttp::string_body> msg) {
 }
 
 }  // namespace tessera::http::internal
+
+namespace tessera::http {
+
+bool is_https_or_loopback(std::string_view url) {
+  if (std::any_of(url.begin(), url.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '\\';
+      })) {
+    return false;
+  }
+  auto parsed = internal::parse_url(url);
+  if (!parsed) return false;
+  return parsed->secure || parsed->host == "127.0.0.1" || parsed->host == "localhost" ||
+         parsed->host == "::1";
+}
+
+}  // namespace tessera::http

@@ -551,23 +551,10 @@ class Validator::Impl {
     if (url.empty()) return Err(std::string("the issuer's metadata has no ") + member);
     // Keys are fetched and client secrets sent there: TLS (RFC 8414 §2 "URL using the https
     // scheme"), plain http only to a loopback address, as the issuer itself.
-    if (!https_or_loopback(url)) {
+    if (!http::is_https_or_loopback(url)) {
       return Err(std::string("the issuer's metadata names a ") + member + " without https");
     }
     return url;
-  }
-
-  static bool https_or_loopback(std::string_view url) {
-    if (url.starts_with("https://")) return true;
-    if (!url.starts_with("http://")) return false;
-    std::string_view rest = url.substr(7);
-    for (std::string_view host : {"127.0.0.1", "localhost", "[::1]"}) {
-      if (rest.starts_with(host) &&
-          (rest.size() == host.size() || rest[host.size()] == ':' || rest[host.size()] == '/')) {
-        return true;
-      }
-    }
-    return false;
   }
 
   Result<std::string, std::string> introspection_endpoint() {
