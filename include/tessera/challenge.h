@@ -33,6 +33,11 @@ Challenge insufficient_user_authentication(std::string_view realm, std::string_v
                                            const std::vector<std::string>& acr_values,
                                            std::optional<int64_t> max_age);
 
+// Not the client's fault, and no challenge would help it (the issuer, its keys or a shared
+// replay store cannot be reached): 503 (RFC 9110 §15.6.4) with no WWW-Authenticate and the body
+// {"error": "temporarily_unavailable", "error_description"}. Send Retry-After with it.
+Challenge temporarily_unavailable(std::string_view description);
+
 enum class ScopeMatch { kAll, kAny };
 
 // The insufficient_scope challenge when `principal` lacks the scopes (all of them, or at least

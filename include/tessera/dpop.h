@@ -43,6 +43,10 @@ class DpopNonces {
   DpopNonceOptions options_;
 };
 
+// What a shared replay store says of a proof (DpopOptions::shared_replay).
+enum class SharedReplayAnswer { kFirst, kReplayed, kUnavailable };
+using SharedReplay = std::function<SharedReplayAnswer(std::string_view key, int64_t expires_at)>;
+
 struct DpopOptions {
   // RFC 9449 §4.3 item 5: the JWS algorithms accepted for proofs. Asymmetric only: "none" and
   // HS* are refused at construction. Also the algs="..." of every challenge (§7.1).
@@ -68,6 +72,12 @@ struct DpopOptions {
   // names its own expected_nonce); a proof without one fails with kNonce, whose challenge is
   // use_dpop_nonce, and the server sends a DPoP-Nonce field with nonces->current().
   std::shared_ptr<const DpopNonces> nonces;
+  // RFC 9449 §11.1 across several servers (a shared store such as Redis): when set, a proof the
+  // local replay cache has not seen is also offered here, as `key` (the 32-byte SHA-256 of the
+  // proof key's thumbprint and the jti) to remember until `expires_at` (Unix seconds). A replay
+  // check that cannot be made fails closed: kUnavailable, answered 503. Called from the
+  // verifying thread; it may block (bound its time).
+  SharedReplay shared_replay;
 };
 
 // Every way a proof can fail. Closed: add a value, add its string.
@@ -89,6 +99,7 @@ enum class DpopFailure {
   kKeyMismatch,      // the proof's key is not the one the token is bound to (§4.3 item 12)
   kNonce,            // nonce missing or not the expected one (§4.3 item 10, §9)
   kReplayed,         // the jti was seen before within the window (§11.1)
+  kUnavailable,      // the shared replay store could not be asked (not the client's fault)
 };
 const char* to_string(DpopFailure failure);
 
@@ -178,7 +189,8 @@ Challenge use_dpop_nonce(std::string_view realm, std::string_view description,
 Challenge dpop_invalid_token(std::string_view realm, std::string_view description,
                              const std::vector<std::string>& algs);
 // The challenge for a failed verification: kNonce gives use_dpop_nonce, kMissing and kKeyMismatch
-// give invalid_token, everything else invalid_dpop_proof.
+// give invalid_token, kUnavailable a 503 without a challenge (body error temporarily_unavailable),
+// everything else invalid_dpop_proof.
 Challenge dpop_challenge_for(std::string_view realm, const DpopError& error,
                              const std::vector<std::string>& algs);
 

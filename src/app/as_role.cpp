@@ -14,9 +14,9 @@
 
 namespace tessera::app {
 
-Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig& config,
-                                                                  store::Store& store,
-                                                                  http::Router& router) {
+Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(
+    const AsConfig& config, store::Store& store, http::Router& router,
+    const resource::SharedReplay& dpop_replay) {
   auto key = aead::load_key(config.secret_key_file);
   if (!key) return Err(key.error());
   auto alg = jose::alg_from_string(config.signing_alg);
@@ -27,6 +27,7 @@ Result<std::unique_ptr<oauth::AuthorizationServer>> start_as_role(const AsConfig
   options.secret_key = std::move(*key);
   options.scopes_supported = config.scopes_supported;
   options.dpop.nonces = config.dpop_nonces;
+  options.dpop.shared_replay = dpop_replay;
   options.require_pushed_authorization_requests = config.require_pushed_authorization_requests;
   options.profile.fapi2 = config.fapi2;
   options.profile.require_signed_request_object = config.require_signed_request_object;

@@ -29,6 +29,7 @@
 #include "app/store_config.h"
 #include "core/aead.h"
 #include "core/crypto.h"
+#include "gateway/redis_state.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -74,12 +75,38 @@ struct Listening {
   http::Server* gateway = nullptr;
 };
 
+// What the nodes of a deployment share in Redis (config `redis`): the DPoP replay check and the
+// gateway's rate-limit buckets. Empty members when Redis is not configured.
+struct SharedState {
+  std::shared_ptr<store::RedisPool> redis;
+  resource::SharedReplay dpop_replay;
+};
+
+// Connects to Redis once (PING), so a wrong address or password stops the start like an
+// unreachable store does.
+Result<SharedState> open_shared_state(const Config& config) {
+  SharedState shared;
+  if (!config.redis) return shared;
+  shared.redis = std::make_shared<store::RedisPool>(config.redis->options);
+  auto pong = shared.redis->command({"PING"});
+  if (!pong) return Err(pong.error().message);
+  if (pong->type == store::RedisReply::Type::kError) return Err("redis: " + pong->text);
+  shared.dpop_replay = gateway::redis_dpop_replay(shared.redis);
+  return shared;
+}
+
 // The gateway's options from its configuration: the in-process authorization server's issuer
 // when none is named.
-Result<std::unique_ptr<gateway::Gateway>> start_gateway_role(const Config& config) {
+Result<std::unique_ptr<gateway::Gateway>> start_gateway_role(const Config& config,
+                                                             const SharedState& shared) {
   gateway::Options options = config.gateway->options;
   for (auto* v : {&options.jwt, &options.introspection}) {
     if (v->issuer.empty() && config.as && has_role(config, "as")) v->issuer = config.as->issuer;
+  }
+  if (shared.redis) {
+    options.dpop.shared_replay = shared.dpop_replay;
+    options.shared_rate_buckets = std::make_shared<gateway::RedisBuckets>(shared.redis);
+    options.refuse_when_shared_buckets_down = config.redis->refuse_rate_limits_when_down;
   }
   try {
     return std::make_unique<gateway::Gateway>(std::move(options));
@@ -98,13 +125,18 @@ int run(const Config& config, OnReady on_ready,
     log_error("store unavailable", {{"error", store.error().message}});
     return 1;
   }
+  auto shared = open_shared_state(config);
+  if (!shared.ok()) {
+    log_error("redis unavailable", {{"error", shared.error()}});
+    return 1;
+  }
   http::Router router;
   http::Router fga_router;
   const bool fga_apart = has_role(config, "fga") && config.fga.port != 0;
   // Each role's state lives as long as the server that routes to it.
   std::unique_ptr<oauth::AuthorizationServer> as;
   if (config.as && has_role(config, "as")) {
-    auto started = start_as_role(*config.as, **store, router);
+    auto started = start_as_role(*config.as, **store, router, shared->dpop_replay);
     if (!started.ok()) {
       log_error("cannot start the as role", {{"error", started.error()}});
       return 1;
@@ -124,7 +156,7 @@ int run(const Config& config, OnReady on_ready,
   http::Router gateway_router;
   std::unique_ptr<gateway::Gateway> gateway;
   if (config.gateway && has_role(config, "gateway")) {
-    auto started = start_gateway_role(config);
+    auto started = start_gateway_role(config, *shared);
     if (!started.ok()) {
       log_error("cannot start the gateway role", {{"error", started.error()}});
       return 1;

@@ -176,6 +176,36 @@ std::string read_secret_file(const Reader& r, const YAML::Node& n, const std::st
   return secret;
 }
 
+void read_redis(const Reader& r, const YAML::Node& n, RedisConfig& c) {
+  r.expect_map(
+      n, "redis",
+      {"url", "password_file", "connections", "timeout_ms", "key_prefix", "rate_limits_when_down"});
+  if (!n["url"]) r.fail(n, "redis.url", "required (redis://host:port/database)");
+  store::RedisOptions base;
+  if (n["connections"]) {
+    base.connections =
+        static_cast<size_t>(r.integer(n["connections"], "redis.connections", 1,
+                                      static_cast<int64_t>(store::kMaxRedisConnections)));
+  }
+  if (n["timeout_ms"]) {
+    base.timeout_ms = static_cast<int>(
+        r.integer(n["timeout_ms"], "redis.timeout_ms", 1, store::kMaxRedisTimeoutMs));
+  }
+  if (n["key_prefix"]) base.key_prefix = r.str(n["key_prefix"], "redis.key_prefix");
+  auto options = store::redis_options_from_url(r.str(n["url"], "redis.url"), std::move(base));
+  if (!options) r.fail(n["url"], "redis.url", options.error());
+  c.options = std::move(*options);
+  // AUTH's password (Redis 6 ACL user from the URL's userinfo), from a file like every secret.
+  if (n["password_file"]) {
+    c.options.password = read_secret_file(r, n["password_file"], "redis.password_file");
+  }
+  if (n["rate_limits_when_down"]) {
+    c.refuse_rate_limits_when_down =
+        r.one_of(n["rate_limits_when_down"], "redis.rate_limits_when_down", {"local", "refuse"}) ==
+        "refuse";
+  }
+}
+
 // RFC 9449 §8, §9: `dpop_nonce_seconds` makes DPoP proofs carry a nonce the server gave out;
 // `dpop_nonce_secret_file` lets several nodes accept each other's nonces. Null when not asked.
 std::shared_ptr<const resource::DpopNonces> read_dpop_nonces(const Reader& r, const YAML::Node& n,
@@ -785,7 +815,7 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
   Config c;
   c.file = file;
   if (!root || root.IsNull()) return c;  // an empty file means every default
-  r.expect_map(root, "", {"roles", "http", "store", "as", "fga", "gateway", "log_level"});
+  r.expect_map(root, "", {"roles", "http", "store", "as", "fga", "gateway", "redis", "log_level"});
   if (root["roles"]) {
     const auto& roles = root["roles"];
     if (!roles.IsSequence()) r.fail(roles, "roles", "expected a list such as [as, gateway, fga]");
@@ -802,6 +832,7 @@ Config read_root(const Reader& r, const YAML::Node& root, const std::string& fil
   if (root["as"]) read_as(r, root["as"], c.as.emplace());
   if (root["fga"]) read_fga(r, root["fga"], c.fga);
   if (root["gateway"]) read_gateway(r, root["gateway"], c.gateway.emplace());
+  if (root["redis"]) read_redis(r, root["redis"], c.redis.emplace());
   if (std::find(c.roles.begin(), c.roles.end(), "gateway") != c.roles.end() && !c.gateway) {
     r.fail(root, "gateway", "required when the gateway role is on (at least gateway.routes)");
   }

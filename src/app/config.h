@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "gateway/gateway.h"
+#include "store/redis.h"
 #include "tessera/validator.h"
 
 namespace tessera::app {
@@ -162,6 +163,17 @@ struct GatewayConfig {
   gateway::Options options;
 };
 
+// Redis, for what several nodes must agree on at once (DESIGN.md "Scale-out"): DPoP proof jti
+// values at the as role and the gateway (RFC 9449 §11.1), and the gateway's rate-limit buckets.
+// Absent: both stay in each process.
+struct RedisConfig {
+  store::RedisOptions options;  // from url, password_file, connections, timeout_ms, key_prefix
+  // When Redis cannot be reached: DPoP proofs are always refused (503: a replay check that cannot
+  // be made fails closed); rate limits are counted by each node alone ("local", the default) or
+  // the request is refused with 503 ("refuse").
+  bool refuse_rate_limits_when_down = false;
+};
+
 struct Config {
   std::string file;
   std::vector<std::string> roles;  // as | gateway | fga
@@ -170,6 +182,7 @@ struct Config {
   std::optional<AsConfig> as;  // required when roles has "as"
   FgaConfig fga;
   std::optional<GatewayConfig> gateway;  // required when roles has "gateway"
+  std::optional<RedisConfig> redis;
   std::string log_level = "info";
 };
 

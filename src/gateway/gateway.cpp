@@ -155,6 +155,8 @@ class Gateway::Impl {
       RateLimiterOptions limits;
       limits.max_keys = options_.rate_limit_max_keys;
       limits.now_ns = options_.rate_clock_ns;
+      limits.shared = options_.shared_rate_buckets;
+      limits.refuse_when_shared_down = options_.refuse_when_shared_buckets_down;
       limiter_ = std::make_unique<RateLimiter>(options_.rate_plans, limits);
     }
     auto plan_id = [&](const std::string& name, const std::string& what) {
@@ -342,6 +344,12 @@ class Gateway::Impl {
                  std::shared_ptr<const resource::Principal>& cached) const {
     if (route.fga || route.policy == Policy::kBasic) return true;
     if (!http::AsyncHttpClient::supports(route.upstream)) return true;
+    // Shared state (Redis) is asked with a blocking client: never on an I/O thread.
+    if (limiter_ && limiter_->shared() &&
+        (route_plans_.count(&route) > 0 || route.policy == Policy::kApiKey)) {
+      return true;
+    }
+    if (options_.dpop.shared_replay && request.headers().count("DPoP") > 0) return true;
     if (route.policy == Policy::kNone || route.policy == Policy::kApiKey) return false;
     std::string token;
     resource::TokenScheme scheme = resource::TokenScheme::kBearer;
@@ -420,6 +428,13 @@ class Gateway::Impl {
     auto take = [&](RateLimiter::PlanId plan,
                     std::string_view key) -> std::optional<http::Response> {
       auto decision = limiter_->take(plan, key);
+      if (!decision && decision.error() == RateLimitError::kUnavailable) {
+        // refuse_when_shared_down: the shared buckets cannot be asked (RFC 9110 §15.6.4).
+        http::Response busy = http::Response::error(503, "temporarily_unavailable",
+                                                    "the rate limit cannot be checked right now");
+        busy.headers.set("Retry-After", "1");
+        return busy;
+      }
       if (!decision) {
         return http::Response::error(400, "invalid_request", "the caller cannot be counted");
       }

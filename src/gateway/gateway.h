@@ -122,6 +122,11 @@ struct Options {
   std::vector<RatePlan> rate_plans;
   size_t rate_limit_max_keys = 1'000'000;
   std::function<int64_t()> rate_clock_ns;
+  // Buckets shared with other gateway nodes (Redis); see RateLimiterOptions::shared. A request
+  // on a route whose limit is shared is decided on the upstream pool (the store may be waited
+  // on), never on an I/O thread; so is one with a DPoP proof when dpop.shared_replay is set.
+  std::shared_ptr<SharedBuckets> shared_rate_buckets;
+  bool refuse_when_shared_buckets_down = false;
   std::optional<FgaOptions> fga;
   // CORS (the Fetch standard's CORS protocol) for browser apps on other origins: the exact
   // origins ("http://127.0.0.1:8080") whose scripts may call the routes. The gateway answers their

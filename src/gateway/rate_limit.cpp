@@ -94,6 +94,8 @@ const char* to_string(RateLimitError e) {
       return "unknown rate plan";
     case RateLimitError::kBadCallerKey:
       return "rate-limit caller key is empty or too long";
+    case RateLimitError::kUnavailable:
+      return "the shared rate-limit store cannot be reached";
   }
   return "unknown rate-limit error";
 }
@@ -208,11 +210,15 @@ struct RateLimiter::Shard {
 };
 
 RateLimiter::RateLimiter(std::vector<RatePlan> plans, RateLimiterOptions options)
-    : plans_(std::move(plans)), now_ns_(std::move(options.now_ns)) {
+    : plans_(std::move(plans)),
+      now_ns_(std::move(options.now_ns)),
+      shared_(std::move(options.shared)),
+      refuse_when_shared_down_(options.refuse_when_shared_down) {
   if (plans_.empty()) throw std::invalid_argument("rate limiter: no rate plans");
   if (plans_.size() > UINT32_MAX) throw std::invalid_argument("rate limiter: too many rate plans");
   for (size_t i = 0; i < plans_.size(); ++i) {
     validate(plans_[i]);
+    if (shared_) shared_->check(plans_[i]);
     if (!plan_index_.emplace(plans_[i].name, static_cast<uint32_t>(i)).second) {
       throw std::invalid_argument("rate plan \"" + plans_[i].name + "\" is defined twice");
     }
@@ -257,6 +263,11 @@ Result<RateDecision, RateLimitError> RateLimiter::take(PlanId id, std::string_vi
   if (p == nullptr) return Err(RateLimitError::kUnknownPlan);
   if (caller_key.empty() || caller_key.size() > kMaxCallerKeyLength) {
     return Err(RateLimitError::kBadCallerKey);
+  }
+  if (shared_) {
+    if (auto decided = shared_->take(*p, caller_key)) return *decided;
+    ++shared_unavailable_;
+    if (refuse_when_shared_down_) return Err(RateLimitError::kUnavailable);
   }
   const Rate rate(*p);
   const auto plan_index = static_cast<uint32_t>(id);
@@ -313,6 +324,7 @@ RateLimiter::Stats RateLimiter::stats() const {
     s.evictions += shard.evictions;
     s.evictions_not_full += shard.evictions_not_full;
   }
+  s.shared_unavailable = shared_unavailable_.load();
   return s;
 }
 

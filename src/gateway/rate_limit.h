@@ -10,6 +10,7 @@
 // route's plan name to a PlanId once, at start-up.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -54,6 +55,7 @@ void validate(const RatePlan& plan);
 enum class RateLimitError {
   kUnknownPlan,   // no plan of that name or id: a wiring error in the gateway
   kBadCallerKey,  // empty, or longer than kMaxCallerKeyLength
+  kUnavailable,   // the shared buckets cannot be reached and the limiter may not count alone
 };
 const char* to_string(RateLimitError e);
 
@@ -68,6 +70,19 @@ struct RateDecision {
   int64_t retry_after_seconds = 0;
 };
 
+// Buckets that several gateway nodes share (Redis, gateway/redis_state.h): the same token
+// bucket as the local one, kept where every node takes from it.
+class SharedBuckets {
+ public:
+  virtual ~SharedBuckets() = default;
+  // Throws std::invalid_argument when `plan` cannot be kept exactly by this store (a start-up
+  // error naming the plan).
+  virtual void check(const RatePlan& plan) const = 0;
+  // Takes one token from the shared bucket of (plan, caller_key); nullopt when the store cannot
+  // be asked right now. Thread-safe; may block up to the store's timeout.
+  virtual std::optional<RateDecision> take(const RatePlan& plan, std::string_view caller_key) = 0;
+};
+
 struct RateLimiterOptions {
   // Cap on the (plan, caller key) buckets tracked over all shards. A shard holds at most
   // max_keys / shards and evicts its least recently used bucket for a new one. A bucket costs
@@ -80,6 +95,11 @@ struct RateLimiterOptions {
   // Monotonic clock in nanoseconds, called once per take() from any thread (must be
   // thread-safe). Empty: std::chrono::steady_clock.
   std::function<int64_t()> now_ns;
+  // When set, every take() goes to these shared buckets first. When they cannot be asked, the
+  // local bucket decides (each node then limits on its own), or with `refuse_when_shared_down`
+  // take() fails with kUnavailable.
+  std::shared_ptr<SharedBuckets> shared;
+  bool refuse_when_shared_down = false;
 };
 
 class RateLimiter {
@@ -104,12 +124,17 @@ class RateLimiter {
   Result<RateDecision, RateLimitError> take(std::string_view plan_name,
                                             std::string_view caller_key);
 
+  // True when buckets are shared with other nodes (a take() may then wait on the store).
+  bool shared() const { return shared_ != nullptr; }
+
   struct Stats {
     size_t tracked_keys = 0;
     uint64_t evictions = 0;
     // Evicted while not full: that caller's next request starts from a full bucket again (the
     // price of bounded memory; a rising count says max_keys is too small for the traffic).
     uint64_t evictions_not_full = 0;
+    // take() calls the shared buckets could not answer (decided locally, or refused).
+    uint64_t shared_unavailable = 0;
   };
   Stats stats() const;
 
@@ -123,6 +148,9 @@ class RateLimiter {
   std::vector<RatePlan> plans_;
   std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> plan_index_;
   std::function<int64_t()> now_ns_;
+  std::shared_ptr<SharedBuckets> shared_;
+  bool refuse_when_shared_down_ = false;
+  std::atomic<uint64_t> shared_unavailable_{0};
   size_t shard_capacity_;
   size_t shard_count_;
   std::unique_ptr<Shard[]> shards_;

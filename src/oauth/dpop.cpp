@@ -12,6 +12,7 @@ resource::DpopOptions verifier_options(const DpopServerOptions& options, const C
   out.algorithms = options.algorithms;
   out.max_age_seconds = options.max_age_seconds;
   out.nonces = options.nonces;
+  out.shared_replay = options.shared_replay;
   out.now = [&clock] { return clock.now(); };
   return out;
 }
@@ -58,6 +59,9 @@ Result<std::optional<std::string>, OAuthError> DpopProofs::proof_key(
   if (verified.ok()) return std::optional<std::string>(std::move(verified.proof->jkt));
   if (verified.error.failure == resource::DpopFailure::kNonce) {
     return Err(OAuthError::use_dpop_nonce(verified.error.description, current_nonce()));
+  }
+  if (verified.error.failure == resource::DpopFailure::kUnavailable) {
+    return Err(OAuthError::temporarily_unavailable(verified.error.description));
   }
   return Err(OAuthError::invalid_dpop_proof(verified.error.description));
 }

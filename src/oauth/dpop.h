@@ -28,6 +28,8 @@ struct DpopServerOptions {
   // §8: when set, every proof must carry a nonce these accept (shared with other nodes through
   // their secret); null: no nonce is asked for.
   std::shared_ptr<const resource::DpopNonces> nonces;
+  // §11.1 across nodes: the shared replay store (Redis), see resource::DpopOptions.
+  resource::SharedReplay shared_replay;
 };
 
 // The URLs one endpoint answers at: the issuer's, and its RFC 8705 §5 mTLS alias when one is

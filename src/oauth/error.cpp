@@ -11,6 +11,7 @@ http::Response OAuthError::to_response() const {
     r.headers.set("WWW-Authenticate", "Basic realm=\"tessera\", charset=\"UTF-8\"");
   }
   if (!dpop_nonce.empty()) r.headers.set("DPoP-Nonce", dpop_nonce);
+  if (status == 503) r.headers.set("Retry-After", "1");  // RFC 9110 §10.2.3
   return r;
 }
 

@@ -61,6 +61,11 @@ struct OAuthError {
   static OAuthError invalid_authorization_details(std::string description) {
     return {400, "invalid_authorization_details", std::move(description)};
   }
+  // A store the request needs (such as the shared DPoP replay store) cannot be reached: 503 with
+  // Retry-After (RFC 9110 §15.6.4), the error code of RFC 6749 §4.1.2.1.
+  static OAuthError temporarily_unavailable(std::string description) {
+    return {503, "temporarily_unavailable", std::move(description)};
+  }
   static OAuthError server_error(std::string description) {
     return {500, "server_error", std::move(description)};
   }

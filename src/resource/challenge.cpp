@@ -35,6 +35,11 @@ Challenge invalid_token(std::string_view realm, std::string_view description) {
   return with_error(401, realm, http::kInvalidToken, description);
 }
 
+Challenge temporarily_unavailable(std::string_view description) {
+  nlohmann::json body = {{"error", "temporarily_unavailable"}, {"error_description", description}};
+  return Challenge{503, std::string(), body.dump()};
+}
+
 Challenge insufficient_scope(std::string_view realm, const std::vector<std::string>& scopes) {
   const std::string scope = join_space_list(scopes);
   return with_error(403, realm, http::kInsufficientScope,

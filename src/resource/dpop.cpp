@@ -61,6 +61,8 @@ const char* to_string(DpopFailure failure) {
       return "nonce";
     case DpopFailure::kReplayed:
       return "replayed";
+    case DpopFailure::kUnavailable:
+      return "replay check unavailable";
   }
   return "unknown";
 }
@@ -608,8 +610,21 @@ class DpopVerifier::Impl {
     ReplayKey key{};
     std::memcpy(key.data(), digest.data(), key.size());
     ReplayShard& shard = *shards_[ReplayKeyHash{}(key) % shards_.size()];
-    if (!shard.remember_once(key, *iat + options_.max_age_seconds, now)) {
+    const int64_t expires_at = *iat + options_.max_age_seconds;
+    if (!shard.remember_once(key, expires_at, now)) {
       return fail(DpopFailure::kReplayed, "the DPoP proof was already used");
+    }
+    if (options_.shared_replay) {
+      // Other servers' proofs: the local cache only knows this process's. A proof refused here
+      // stays in the local cache, which is right: it has been used.
+      switch (options_.shared_replay(digest, expires_at)) {
+        case SharedReplayAnswer::kFirst:
+          break;
+        case SharedReplayAnswer::kReplayed:
+          return fail(DpopFailure::kReplayed, "the DPoP proof was already used");
+        case SharedReplayAnswer::kUnavailable:
+          return fail(DpopFailure::kUnavailable, "the DPoP replay check cannot be made right now");
+      }
     }
     return DpopVerification{DpopProof{std::move(jkt), *jti, *iat}, DpopError{}};
   }
@@ -729,6 +744,8 @@ Challenge dpop_challenge_for(std::string_view realm, const DpopError& error,
     case DpopFailure::kMissing:
     case DpopFailure::kKeyMismatch:
       return dpop_invalid_token(realm, error.description, algs);
+    case DpopFailure::kUnavailable:
+      return temporarily_unavailable(error.description);
     default:
       return invalid_dpop_proof(realm, error.description, algs);
   }

@@ -23,6 +23,7 @@ inline http::Response to_response(const Challenge& c) {
   r.headers.set("Content-Type", "application/json");
   r.headers.set("Cache-Control", "no-store");
   if (!c.www_authenticate.empty()) r.headers.set("WWW-Authenticate", c.www_authenticate);
+  if (c.status == 503) r.headers.set("Retry-After", "1");  // RFC 9110 §10.2.3
   return r;
 }
 

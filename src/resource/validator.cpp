@@ -224,11 +224,8 @@ Challenge challenge_for(std::string_view realm, const ValidationError& error) {
       return missing_token(realm);
     case Failure::kInvalidRequest:
       return invalid_request(realm, error.description);
-    case Failure::kUnavailable: {
-      // Not the client's fault, and no challenge would help it: 503 (RFC 9110 §15.6.4).
-      Json body = {{"error", "temporarily_unavailable"}, {"error_description", error.description}};
-      return Challenge{503, std::string(), body.dump()};
-    }
+    case Failure::kUnavailable:
+      return temporarily_unavailable(error.description);
     default:
       return invalid_token(realm, error.description);
   }

@@ -16,13 +16,7 @@ class SqlReplayCache final : public ReplayCache {
 
   StoreResult<bool> remember_once(std::string_view ns, std::string_view id,
                                   int64_t expires_at) override {
-    if (ns.empty() || ns.size() > kMaxNamespaceLength) {
-      return store_error(StoreError::Code::kInvalidArgument,
-                         "replay cache namespace must be 1 to 64 characters");
-    }
-    if (id.empty()) {
-      return store_error(StoreError::Code::kInvalidArgument, "replay cache id is empty");
-    }
+    if (auto bad = check_replay_key(ns, id)) return Err(*bad);
     const int64_t now = clock_.now();
     // An entry must outlive the race it arbitrates: an expiry already past would let a second
     // caller replace it and also get true.
@@ -48,6 +42,15 @@ class SqlReplayCache final : public ReplayCache {
 };
 
 }  // namespace
+
+std::optional<StoreError> check_replay_key(std::string_view ns, std::string_view id) {
+  if (ns.empty() || ns.size() > kMaxNamespaceLength) {
+    return StoreError{StoreError::Code::kInvalidArgument,
+                      "replay cache namespace must be 1 to 64 characters"};
+  }
+  if (id.empty()) return StoreError{StoreError::Code::kInvalidArgument, "replay cache id is empty"};
+  return std::nullopt;
+}
 
 std::unique_ptr<ReplayCache> make_sql_replay_cache(Database& database, const Clock& clock) {
   return std::make_unique<SqlReplayCache>(database, clock);

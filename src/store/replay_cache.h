@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "store/database.h"
@@ -22,5 +23,9 @@ class ReplayCache {
   // Deletes expired entries; returns how many.
   virtual StoreResult<int64_t> purge_expired() = 0;
 };
+
+// The argument rules every ReplayCache shares: `ns` of 1 to 64 characters, `id` not empty.
+// nullopt when both hold, else a kInvalidArgument error saying which does not.
+std::optional<StoreError> check_replay_key(std::string_view ns, std::string_view id);
 
 }  // namespace tessera::store

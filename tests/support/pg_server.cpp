@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "support/free_port.h"
+
 namespace tessera::testing {
 namespace {
 
@@ -54,24 +56,6 @@ int run(std::vector<std::string> argv, const std::filesystem::path& log) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed looking for a free port");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    throw std::runtime_error("could not bind a loopback port");
-  }
-  const int port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
 }
 
 struct PgConnCloser {

@@ -563,3 +563,50 @@ TEST(Config, FgaAcceptsTokensOfAnIssuerInAnotherProcess) {
             std::string::npos);
   std::remove(secret_path.c_str());
 }
+
+TEST(Config, RedisTakesAUrlAPasswordFileAndItsLimits) {
+  auto none = parse_config("roles: []\n", "tessera.yaml");
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_FALSE(none->redis.has_value());
+
+  const std::string password_path = ::testing::TempDir() + "redis_password";
+  FILE* f = std::fopen(password_path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("s3cret-redis\n", f);
+  std::fclose(f);
+  auto c = parse_config(
+      "redis:\n  url: redis://tessera@10.0.0.5:6380/2\n  password_file: " + password_path +
+          "\n  connections: 16\n  timeout_ms: 250\n  key_prefix: \"prod:\"\n"
+          "  rate_limits_when_down: refuse\n",
+      "tessera.yaml");
+  ASSERT_TRUE(c.ok()) << c.error();
+  ASSERT_TRUE(c->redis.has_value());
+  const auto& o = c->redis->options;
+  EXPECT_EQ(o.host, "10.0.0.5");
+  EXPECT_EQ(o.port, 6380);
+  EXPECT_EQ(o.database, 2);
+  EXPECT_EQ(o.username, "tessera");
+  EXPECT_EQ(o.password, "s3cret-redis");
+  EXPECT_EQ(o.connections, 16u);
+  EXPECT_EQ(o.timeout_ms, 250);
+  EXPECT_EQ(o.key_prefix, "prod:");
+  EXPECT_TRUE(c->redis->refuse_rate_limits_when_down);
+  auto defaults = parse_config("redis: {url: \"redis://127.0.0.1\"}\n", "tessera.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error();
+  EXPECT_FALSE(defaults->redis->refuse_rate_limits_when_down);
+  EXPECT_EQ(defaults->redis->options.key_prefix, "tessera:");
+  std::remove(password_path.c_str());
+
+  const std::string in_url = error_of("redis: {url: \"redis://u:hunter2@127.0.0.1\"}\n");
+  EXPECT_NE(in_url.find("password_file"), std::string::npos) << in_url;
+  EXPECT_EQ(in_url.find("hunter2"), std::string::npos) << in_url;
+  EXPECT_NE(error_of("redis: {}\n").find("redis.url"), std::string::npos);
+  EXPECT_NE(error_of("redis: {url: \"redis://h\", connections: 0}\n").find("redis.connections"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {url: \"redis://h\", rate_limits_when_down: open}\n")
+                .find("redis.rate_limits_when_down"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {url: \"redis://h\", key_prefix: \"a b\"}\n").find("key_prefix"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {url: \"redis://h\", pool: 3}\n").find("pool"), std::string::npos);
+}

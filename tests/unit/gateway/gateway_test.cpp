@@ -21,11 +21,14 @@
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "gateway/redis_state.h"
 #include "http/access_log.h"
 #include "http/message.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "jose/jose.h"
+#include "support/redis_options.h"
+#include "support/redis_server.h"
 
 namespace tessera::gateway {
 namespace {
@@ -517,6 +520,73 @@ TEST_F(GatewayBinding, MissingOrForgedBearerTokenNeverReachesTheUpstream) {
   EXPECT_TRUE(
       refused_with(gateway_->handle(request("Bearer " + forged)), "Bearer", "invalid_token"));
   EXPECT_EQ(upstream_.hits(), 0);
+}
+
+}  // namespace
+}  // namespace tessera::gateway
+
+// ---------------------------------------------------------------------------------------------
+// Several gateway nodes sharing Redis (gateway/redis_state.h), against a real redis-server
+
+namespace tessera::gateway {
+namespace {
+
+std::shared_ptr<store::RedisPool> redis_pool(const testing::RedisServer& server) {
+  return std::make_shared<store::RedisPool>(testing::redis_options(server));
+}
+
+// RFC 9449 §11.1: a proof spent at one node is a replay at the other; with Redis gone a proof
+// cannot be checked and is refused with 503 (fail closed), not passed on.
+TEST_F(GatewayBinding, AProofUsedAtOneNodeIsAReplayAtAnotherThroughRedis) {
+  testing::RedisServer redis;
+  Options o = options();
+  o.dpop.shared_replay = redis_dpop_replay(redis_pool(redis));
+  const Gateway node_a(o);
+  const Gateway node_b(o);
+  const std::string t = dpop_bound_token();
+  const std::string p = proof(proof_claims(t));
+  ASSERT_EQ(node_a.handle(dpop_request(t, p)).status, 200);
+  EXPECT_TRUE(refused_with(node_b.handle(dpop_request(t, p)), "DPoP", "invalid_dpop_proof"));
+  EXPECT_EQ(upstream_.hits(), 1);
+
+  redis.stop();
+  const http::Response down = node_b.handle(dpop_request(t, proof(proof_claims(t))));
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(down.headers.get("Retry-After").value_or(""), "1");
+  EXPECT_FALSE(down.headers.get("WWW-Authenticate").has_value());
+  EXPECT_EQ(echoed(down).value("error", ""), "temporarily_unavailable");
+  EXPECT_EQ(upstream_.hits(), 1);
+  // Bearer tokens need no replay check and still pass.
+  EXPECT_EQ(node_b.handle(request("Bearer " + token())).status, 200);
+}
+
+TEST_F(GatewayBinding, RateLimitsAreSharedByNodesThroughRedis) {
+  testing::RedisServer redis;
+  auto pool = redis_pool(redis);
+  Options o = options();
+  o.rate_plans = {RatePlan{"per-client", 2, 3600, 0}};
+  o.routes[0].rate_limit = RouteRateLimit{"per-client", RateKey::kClient};
+  o.shared_rate_buckets = std::make_shared<RedisBuckets>(pool);
+  const Gateway node_a(o);
+  o.refuse_when_shared_buckets_down = true;
+  const Gateway node_b(o);
+  const std::string t = token();
+  const http::Response first = node_a.handle(request("Bearer " + t));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.headers.get("RateLimit").value_or(""), "\"per-client\";r=1;t=1800");
+  ASSERT_EQ(node_b.handle(request("Bearer " + t)).status, 200);
+  const http::Response third = node_a.handle(request("Bearer " + t));
+  EXPECT_EQ(third.status, 429) << third.body;
+  EXPECT_EQ(third.headers.get("Retry-After").value_or(""), "1800");
+  EXPECT_EQ(upstream_.hits(), 2);
+
+  // Redis gone: node_a counts alone (a fresh local bucket), node_b refuses with 503.
+  redis.stop();
+  EXPECT_EQ(node_a.handle(request("Bearer " + t)).status, 200);
+  const http::Response refused = node_b.handle(request("Bearer " + t));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.headers.get("Retry-After").value_or(""), "1");
+  EXPECT_EQ(upstream_.hits(), 3);
 }
 
 }  // namespace

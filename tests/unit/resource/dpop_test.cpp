@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -449,6 +450,66 @@ TEST_F(DpopTest, RejectsAReplayedProof) {
   const std::string proof = good_proof();
   ASSERT_TRUE(verifier_.verify(request(proof)).ok());
   EXPECT_EQ(failure_of(proof), DpopFailure::kReplayed);
+}
+
+// RFC 9449 §11.1 across servers: two verifiers (two nodes) sharing a replay store. The store
+// here is a set behind a mutex; tests/unit/gateway/redis_state_test.cpp runs the same hook on
+// Redis.
+struct SharedSet {
+  std::mutex mu;
+  std::map<std::string, int64_t> seen;
+  std::vector<int64_t> expiries;
+  bool down = false;
+  SharedReplay hook() {
+    return [this](std::string_view key, int64_t expires_at) {
+      std::lock_guard lock(mu);
+      if (down) return SharedReplayAnswer::kUnavailable;
+      expiries.push_back(expires_at);
+      return seen.emplace(std::string(key), expires_at).second ? SharedReplayAnswer::kFirst
+                                                               : SharedReplayAnswer::kReplayed;
+    };
+  }
+};
+
+TEST_F(DpopTest, AProofUsedAtOneNodeIsAReplayAtAnother) {
+  SharedSet shared;
+  DpopOptions o = options();
+  o.shared_replay = shared.hook();
+  DpopVerifier node_a(o);
+  DpopVerifier node_b(o);
+  const std::string proof = good_proof();
+  ASSERT_TRUE(node_a.verify(request(proof)).ok());
+  const DpopVerification again = node_b.verify(request(proof));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error.failure, DpopFailure::kReplayed);
+  // The key offered is the 32-byte digest, remembered until iat + max_age_seconds.
+  ASSERT_EQ(shared.seen.size(), 1u);
+  EXPECT_EQ(shared.seen.begin()->first.size(), 32u);
+  EXPECT_EQ(shared.expiries.front(), kNow + o.max_age_seconds);
+  // A fresh proof passes at either node.
+  EXPECT_TRUE(node_b.verify(request(good_proof())).ok());
+}
+
+TEST_F(DpopTest, AReplayCheckThatCannotBeMadeFailsClosedWith503) {
+  SharedSet shared;
+  shared.down = true;
+  DpopOptions o = options();
+  o.shared_replay = shared.hook();
+  DpopVerifier node(o);
+  const std::string proof = good_proof();
+  const DpopVerification v = node.verify(request(proof));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error.failure, DpopFailure::kUnavailable);
+  const Challenge c = dpop_challenge_for("api", v.error, o.algorithms);
+  EXPECT_EQ(c.status, 503);
+  EXPECT_TRUE(c.www_authenticate.empty());
+  EXPECT_EQ(nlohmann::json::parse(c.body)["error"], "temporarily_unavailable");
+  // Locally the proof now counts as used: sending it again once the store is back is a replay.
+  shared.down = false;
+  const DpopVerification later = node.verify(request(proof));
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error.failure, DpopFailure::kReplayed);
+  EXPECT_TRUE(shared.seen.empty()) << "refused by the local cache before the shared store";
 }
 
 TEST_F(DpopTest, RejectsNoneOrSeveralDpopFields) {
