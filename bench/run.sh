@@ -27,6 +27,8 @@ echo "== FGA: HTTP Check, the same model and tuples on SQLite (wrk -t1 -c64)"
 BUILD_DIR=$BUILD_DIR bash bench/fga/http_check.sh "$BUILD_DIR/tessera" || rc=1
 echo "== Gateway: jwt policy (cached and uncached) against nginx's reverse proxy, p99 at half rate"
 bash bench/gateway/proxy.sh "$BUILD_DIR/tessera" || rc=1
+echo "== Gateway: per-client rate limits in memory against buckets shared in Redis"
+bash bench/gateway/redis_limits.sh "$BUILD_DIR/tessera" || rc=1
 echo "== SDK: claims cache hits, and memory for one million cached principals"
 "$BUILD_DIR/bench/resource/claims_cache_bench" || rc=1
 "$BUILD_DIR/bench/resource/claims_cache_bench" --memory || rc=1
