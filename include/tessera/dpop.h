@@ -45,7 +45,7 @@ class DpopNonces {
 
 // What a shared replay store says of a proof (DpopOptions::shared_replay).
 enum class SharedReplayAnswer { kFirst, kReplayed, kUnavailable };
-using SharedReplay = std::function<SharedReplayAnswer(std::string_view key, int64_t expires_at)>;
+using SharedReplay = std::function<SharedReplayAnswer(std::string_view key, int64_t ttl_seconds)>;
 
 struct DpopOptions {
   // RFC 9449 §4.3 item 5: the JWS algorithms accepted for proofs. Asymmetric only: "none" and
@@ -74,8 +74,10 @@ struct DpopOptions {
   std::shared_ptr<const DpopNonces> nonces;
   // RFC 9449 §11.1 across several servers (a shared store such as Redis): when set, a proof the
   // local replay cache has not seen is also offered here, as `key` (the 32-byte SHA-256 of the
-  // proof key's thumbprint and the jti) to remember until `expires_at` (Unix seconds). A replay
-  // check that cannot be made fails closed: kUnavailable, answered 503. Called from the
+  // proof key's thumbprint and the jti) to remember for at least `ttl_seconds`: as long as any
+  // server may still accept the proof, i.e. the rest of its acceptance window, plus one second
+  // for whole-second clocks, plus max_future_seconds for clocks that differ between servers. A
+  // replay check that cannot be made fails closed: kUnavailable, answered 503. Called from the
   // verifying thread; it may block (bound its time).
   SharedReplay shared_replay;
 };

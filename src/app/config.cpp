@@ -198,6 +198,8 @@ void read_redis(const Reader& r, const YAML::Node& n, RedisConfig& c) {
   // AUTH's password (Redis 6 ACL user from the URL's userinfo), from a file like every secret.
   if (n["password_file"]) {
     c.options.password = read_secret_file(r, n["password_file"], "redis.password_file");
+  } else if (!c.options.username.empty()) {
+    r.fail(n["url"], "redis.url", "names a user: its password goes in redis.password_file");
   }
   if (n["rate_limits_when_down"]) {
     c.refuse_rate_limits_when_down =

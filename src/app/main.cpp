@@ -1,6 +1,7 @@
 // tessera: one binary, several roles (DESIGN.md). Subcommands are registered
 // by the files that implement them; main() only parses and dispatches.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "app/commands.h"
@@ -8,6 +9,10 @@
 #include "core/audit.h"
 
 int main(int argc, char** argv) {
+  // A write to a peer that has reset the connection must be an error on that connection, never a
+  // signal that ends the process: hiredis (store/redis.cpp) writes with plain write(), and a
+  // pooled Redis connection can be reset while it sits idle.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "Tessera: OAuth 2.1 / OpenID Connect authorization server, API gateway, "
       "resource-server SDK and fine-grained authorization, in one binary."};

@@ -23,10 +23,9 @@ if s[1] and s[2] and s[3] then
   tokens = tonumber(s[1])
   credit = tonumber(s[2])
   last = tonumber(s[3])
-  if tokens > cap or credit >= window then
-    tokens = cap
-    credit = 0
-  end
+  -- the plan changed under the same name: keep what still fits
+  if tokens > cap then tokens = cap end
+  if credit >= window then credit = window - 1 end
 end
 if now > last then
   local earned = (now - last) * quota
@@ -52,7 +51,9 @@ else
 end
 local missing = (cap - tokens) * window - credit
 redis.call('HSET', KEYS[1], 't', tokens, 'c', credit, 'l', last)
-redis.call('PEXPIRE', KEYS[1], math.ceil(missing / quota) + 1000)
+local behind = 0
+if last > now then behind = last - now end
+redis.call('PEXPIRE', KEYS[1], math.ceil(missing / quota) + behind + 1000)
 return {allowed, tokens, missing, retry}
 )lua";
 
@@ -71,8 +72,10 @@ int64_t seconds_for(int64_t credits, int64_t quota) {
 resource::SharedReplay redis_dpop_replay(std::shared_ptr<store::RedisPool> pool) {
   std::shared_ptr<store::ReplayCache> cache =
       store::make_redis_replay_cache(std::move(pool), SystemClock::instance());
-  return [cache](std::string_view key, int64_t expires_at) {
-    auto first = cache->remember_once("dpop", key, expires_at);
+  return [cache](std::string_view key, int64_t ttl_seconds) {
+    // The cache takes an expiry and turns it back into a TTL with the same clock; the second
+    // that may tick in between only lengthens it.
+    auto first = cache->remember_once("dpop", key, SystemClock::instance().now() + ttl_seconds);
     if (!first) return resource::SharedReplayAnswer::kUnavailable;
     return *first ? resource::SharedReplayAnswer::kFirst : resource::SharedReplayAnswer::kReplayed;
   };

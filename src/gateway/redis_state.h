@@ -24,8 +24,8 @@
 namespace tessera::gateway {
 
 // RFC 9449 §11.1 across nodes, for resource::DpopOptions::shared_replay: a proof's (jkt, jti)
-// digest remembered with SET NX until the proof leaves the acceptance window (namespace "dpop"
-// of store::make_redis_replay_cache). Redis unreachable: kUnavailable (the proof is refused).
+// digest remembered with SET NX EX for the time the verifier asks (namespace "dpop" of
+// store::make_redis_replay_cache). Redis unreachable: kUnavailable (the proof is refused).
 resource::SharedReplay redis_dpop_replay(std::shared_ptr<store::RedisPool> pool);
 
 class RedisBuckets final : public SharedBuckets {

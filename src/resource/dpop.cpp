@@ -617,7 +617,10 @@ class DpopVerifier::Impl {
     if (options_.shared_replay) {
       // Other servers' proofs: the local cache only knows this process's. A proof refused here
       // stays in the local cache, which is right: it has been used.
-      switch (options_.shared_replay(digest, expires_at)) {
+      // Another server accepts the proof while its own clock, in whole seconds, is at most
+      // expires_at: up to a second later in real time, and later still if its clock is behind.
+      const int64_t ttl = expires_at - now + 1 + options_.max_future_seconds;
+      switch (options_.shared_replay(digest, std::max<int64_t>(1, ttl))) {
         case SharedReplayAnswer::kFirst:
           break;
         case SharedReplayAnswer::kReplayed:

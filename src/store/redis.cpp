@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -68,7 +69,9 @@ StoreError unavailable(std::string message) {
 }
 
 // Sends argv on `c`; nullptr when the connection failed (c->err says why; the caller drops it).
-ReplyPtr send(redisContext& c, const std::vector<std::string_view>& args) {
+// `reset` tells whether it failed because the server had closed it (end of file, reset, broken
+// pipe) rather than by a timeout.
+ReplyPtr send(redisContext& c, const std::vector<std::string_view>& args, bool* reset = nullptr) {
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   argv.reserve(args.size());
@@ -77,8 +80,15 @@ ReplyPtr send(redisContext& c, const std::vector<std::string_view>& args) {
     argv.push_back(a.data());
     lengths.push_back(a.size());
   }
-  return ReplyPtr(static_cast<redisReply*>(
+  errno = 0;
+  ReplyPtr reply(static_cast<redisReply*>(
       redisCommandArgv(&c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  if (reset != nullptr) {
+    const int error = errno;
+    *reset = !reply && (c.err == REDIS_ERR_EOF ||
+                        (c.err == REDIS_ERR_IO && (error == ECONNRESET || error == EPIPE)));
+  }
+  return reply;
 }
 
 bool valid_prefix_char(char c) { return c > ' ' && c < 0x7f; }
@@ -165,26 +175,38 @@ class RedisPool::Impl {
 
   StoreResult<RedisReply> command(const std::vector<std::string_view>& args) {
     ++commands_;
-    auto c = acquire();
-    if (!c) {
-      ++failures_;
-      return Err(c.error());
-    }
-    ReplyPtr reply = send(**c, args);
-    if (!reply) {
+    for (int attempt = 0;; ++attempt) {
+      bool reused = false;
+      auto c = acquire(reused);
+      if (!c) {
+        ++failures_;
+        return Err(c.error());
+      }
+      bool reset = false;
+      ReplyPtr reply = send(**c, args, &reset);
+      if (reply) {
+        release(std::move(*c), true);
+        return copy_reply(*reply);
+      }
       std::string why = "redis: " + std::string((*c)->errstr);
       release(std::move(*c), false);
+      if (reused && reset && attempt == 0) {
+        // The server closed a connection while it sat in the pool (a restart, its idle
+        // timeout): the others idle beside it are likely closed too. Once more, on a new one.
+        // At worst the command ran before the close and runs twice: a replay check then says
+        // "seen" (fails closed), a bucket counts one request twice.
+        drop_idle();
+        continue;
+      }
       ++failures_;
       return Err(unavailable(std::move(why)));
     }
-    release(std::move(*c), true);
-    return copy_reply(*reply);
   }
 
   Stats stats() const { return Stats{commands_.load(), failures_.load(), connections_.load()}; }
 
  private:
-  StoreResult<Context> acquire() {
+  StoreResult<Context> acquire(bool& reused) {
     std::unique_lock lock(mu_);
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(options_.timeout_ms);
     while (idle_.empty() && open_ >= options_.connections) {
@@ -197,6 +219,7 @@ class RedisPool::Impl {
     if (!idle_.empty()) {
       Context c = std::move(idle_.back());
       idle_.pop_back();
+      reused = true;
       return c;
     }
     if (SteadyClock::now() < down_until_) {
@@ -215,6 +238,16 @@ class RedisPool::Impl {
     }
     ++connections_;
     return c;
+  }
+
+  void drop_idle() {
+    std::vector<Context> dropped;
+    {
+      std::lock_guard lock(mu_);
+      open_ -= idle_.size();
+      dropped.swap(idle_);
+    }
+    freed_.notify_all();
   }
 
   void release(Context c, bool healthy) {

@@ -3,11 +3,17 @@
 // speaks the protocol; this file adds a bounded pool of blocking connections with timeouts, so
 // a slow or dead Redis costs a caller at most `timeout_ms` and, while it stays down, nothing.
 //
-// Failure model: every call answers kUnavailable (never blocks longer than the timeout, never
-// throws) when Redis cannot be reached, times out, or the pool is exhausted for `timeout_ms`.
-// After a failed connection attempt no new one is made for `retry_ms`: callers fail fast and a
-// dead Redis is not hammered. What a caller does then is its policy (the DPoP replay check
-// refuses; the rate limiter counts locally): see docs/configuration.md, `redis`.
+// Failure model: every call answers kUnavailable (never throws) when Redis cannot be reached,
+// times out, or the pool is exhausted for `timeout_ms`. Each step waits at most `timeout_ms`:
+// the wait for a free connection, connecting (per address the host name resolves to; use an IP
+// address, as name resolution has no bound of its own), AUTH and SELECT on a new connection, and
+// the command. A call on a pooled connection is one step; a call that opens one is at most four.
+// A pooled connection the server has closed (a restart, its idle timeout) is dropped with the
+// others idle beside it and the command is sent once more on a new one. After a failed connection
+// attempt no new one is made for `retry_ms`: callers fail fast and a dead Redis is not hammered.
+// The process must ignore SIGPIPE (tessera's main() does): hiredis writes with plain write(). What
+// a caller does then is its policy (the DPoP replay check refuses; the rate limiter counts
+// locally): see docs/configuration.md, `redis`.
 #pragma once
 
 #include <cstddef>

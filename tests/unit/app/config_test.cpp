@@ -601,6 +601,8 @@ TEST(Config, RedisTakesAUrlAPasswordFileAndItsLimits) {
   EXPECT_NE(in_url.find("password_file"), std::string::npos) << in_url;
   EXPECT_EQ(in_url.find("hunter2"), std::string::npos) << in_url;
   EXPECT_NE(error_of("redis: {}\n").find("redis.url"), std::string::npos);
+  EXPECT_NE(error_of("redis: {url: \"redis://tessera@h\"}\n").find("redis.password_file"),
+            std::string::npos);
   EXPECT_NE(error_of("redis: {url: \"redis://h\", connections: 0}\n").find("redis.connections"),
             std::string::npos);
   EXPECT_NE(error_of("redis: {url: \"redis://h\", rate_limits_when_down: open}\n")

@@ -458,15 +458,15 @@ TEST_F(DpopTest, RejectsAReplayedProof) {
 struct SharedSet {
   std::mutex mu;
   std::map<std::string, int64_t> seen;
-  std::vector<int64_t> expiries;
+  std::vector<int64_t> ttls;
   bool down = false;
   SharedReplay hook() {
-    return [this](std::string_view key, int64_t expires_at) {
+    return [this](std::string_view key, int64_t ttl_seconds) {
       std::lock_guard lock(mu);
       if (down) return SharedReplayAnswer::kUnavailable;
-      expiries.push_back(expires_at);
-      return seen.emplace(std::string(key), expires_at).second ? SharedReplayAnswer::kFirst
-                                                               : SharedReplayAnswer::kReplayed;
+      ttls.push_back(ttl_seconds);
+      return seen.emplace(std::string(key), ttl_seconds).second ? SharedReplayAnswer::kFirst
+                                                                : SharedReplayAnswer::kReplayed;
     };
   }
 };
@@ -482,10 +482,16 @@ TEST_F(DpopTest, AProofUsedAtOneNodeIsAReplayAtAnother) {
   const DpopVerification again = node_b.verify(request(proof));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error.failure, DpopFailure::kReplayed);
-  // The key offered is the 32-byte digest, remembered until iat + max_age_seconds.
+  // The key offered is the 32-byte digest, to be kept while any server may accept the proof:
+  // the rest of the window (iat is now), a second for whole-second clocks, and the skew allowed.
   ASSERT_EQ(shared.seen.size(), 1u);
   EXPECT_EQ(shared.seen.begin()->first.size(), 32u);
-  EXPECT_EQ(shared.expiries.front(), kNow + o.max_age_seconds);
+  EXPECT_EQ(shared.ttls.front(), o.max_age_seconds + 1 + o.max_future_seconds);
+  // A proof 50 s old has 10 s of its window left.
+  now_ += 50;
+  const std::string older = proof_with(good_claims());  // iat kNow, verified at kNow + 50
+  ASSERT_TRUE(node_a.verify(request(older)).ok());
+  EXPECT_EQ(shared.ttls.back(), 10 + 1 + o.max_future_seconds);
   // A fresh proof passes at either node.
   EXPECT_TRUE(node_b.verify(request(good_proof())).ok());
 }
