@@ -182,6 +182,10 @@ struct UnverifiedJws {
 };
 Result<UnverifiedJws, Status> decode_unverified(std::string_view compact,
                                                 size_t max_size = size_t{16} * 1024);
+// Only the protected header, WITHOUT verifying, and the compact form's shape (three parts, size
+// cap): what a verifier reads to choose its policy and keys before verify() checks it all again.
+// The payload and signature are not decoded.
+Result<Json, Status> decode_header(std::string_view compact, size_t max_size = size_t{16} * 1024);
 
 // JWT claims validation (RFC 7519 §4.1, RFC 8725 §3.8-3.11, RFC 9068 §4).
 struct ClaimsPolicy {

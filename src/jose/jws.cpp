@@ -253,6 +253,16 @@ Result<VerifiedJws, Status> verify(std::string_view compact, const Jwks& keys,
   }
 }
 
+Result<Json, Status> decode_header(std::string_view compact, size_t max_size) {
+  try {
+    auto p = internal::split_compact(compact, max_size);
+    if (!p) return Err(p.error());
+    return std::move(p->header);
+  } catch (const std::exception&) {
+    return Err(Status::kInternal);
+  }
+}
+
 Result<UnverifiedJws, Status> decode_unverified(std::string_view compact, size_t max_size) {
   try {
     auto p = internal::split_compact(compact, max_size);

@@ -307,15 +307,15 @@ class Validator::Impl {
     const bool jwt = options_.accept == TokenForm::kJwt ||
                      (options_.accept == TokenForm::kAny && looks_like_jwt(token));
     if (!jwt) return false;
-    auto unverified = jose::decode_unverified(token, verify_.max_size);
-    if (!unverified) return true;  // refused as it is
-    const auto alg = allowed_alg(unverified->header);
+    auto header = jose::decode_header(token, verify_.max_size);
+    if (!header) return true;  // refused as it is
+    const auto alg = allowed_alg(*header);
     if (!alg) return true;
     auto keys = jwks_.current_without_fetch();
     if (!keys) return false;
     std::optional<std::string_view> kid;
-    auto kid_member = unverified->header.find("kid");
-    if (kid_member != unverified->header.end() && kid_member->is_string()) {
+    auto kid_member = header->find("kid");
+    if (kid_member != header->end() && kid_member->is_string()) {
       kid = kid_member->get_ref<const std::string&>();
     }
     // An unknown kid may be the issuer's next key: validate() would fetch the set again.
@@ -357,14 +357,14 @@ class Validator::Impl {
       return ValidationError{failure_of(s),
                              std::string("the access token is not valid: ") + jose::to_string(s)};
     };
-    auto unverified = jose::decode_unverified(token, verify_.max_size);
-    if (!unverified) return Err(invalid(unverified.error()));
-    if (!allowed_alg(unverified->header)) {
+    auto header = jose::decode_header(token, verify_.max_size);
+    if (!header) return Err(invalid(header.error()));
+    if (!allowed_alg(*header)) {
       return Err(ValidationError{
           Failure::kAlgorithm,
           "the access token is not valid: its alg is not allowed (RFC 8725 section 3.1)"});
     }
-    const jose::ClaimsPolicy& policy = choose(unverified->header);
+    const jose::ClaimsPolicy& policy = choose(*header);
     auto keys = jwks_.keys();
     if (!keys) {
       return Err(ValidationError{Failure::kUnavailable, "the issuer's keys are not available"});

@@ -215,6 +215,26 @@ TEST(Defences, SizeCapIsCheckedBeforeAnyParsing) {
   EXPECT_EQ(d.error(), Status::kTooLarge);
 }
 
+TEST(Defences, DecodeHeaderReadsOnlyTheHeaderAndKeepsTheShapeChecks) {
+  const std::string token = signed_with_header(R"({"alg":"ES256","kid":"k1","typ":"at+jwt"})",
+                                               kPayload, testing::p256_key(), Alg::kES256);
+  auto h = decode_header(token);
+  ASSERT_TRUE(h.ok()) << to_string(h.error());
+  EXPECT_EQ((*h)["kid"], "k1");
+  EXPECT_EQ((*h)["typ"], "at+jwt");
+  // The payload and signature are not decoded: verify() refuses them, decode_header does not.
+  const size_t d1 = token.find('.');
+  const std::string bad_payload = token.substr(0, d1 + 1) + "!!!" + token.substr(token.rfind('.'));
+  EXPECT_TRUE(decode_header(bad_payload).ok());
+  EXPECT_EQ(verify_status(bad_payload, testing::p256_key()), Status::kBadBase64);
+  // The shape and the header itself are checked as verify() checks them.
+  EXPECT_EQ(decode_header(token + ".x").error(), Status::kMalformed);
+  EXPECT_EQ(decode_header(token.substr(0, d1)).error(), Status::kMalformed);
+  EXPECT_EQ(decode_header(token, token.size() - 1).error(), Status::kTooLarge);
+  EXPECT_EQ(decode_header("e30!." + token.substr(d1 + 1)).error(), Status::kBadBase64);
+  EXPECT_EQ(decode_header(b64("[1]") + "." + token.substr(d1 + 1)).error(), Status::kHeaderNotJson);
+}
+
 TEST(Defences, NonStrictBase64urlIsRejectedInEveryPart) {
   std::string token =
       signed_with_header(R"({"alg":"ES256"})", kPayload, testing::p256_key(), Alg::kES256);
