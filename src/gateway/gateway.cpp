@@ -244,10 +244,7 @@ class Gateway::Impl {
       proceed(request, route, nullptr, loop, std::move(*shared));
     });
     if (!queued) {
-      http::Response busy =
-          http::Response::error(503, "temporarily_unavailable", "the server is busy");
-      busy.headers.set("Retry-After", "1");
-      (*shared)(std::move(busy));
+      (*shared)(resource::to_response(resource::temporarily_unavailable("the server is busy")));
     }
   }
 
@@ -430,10 +427,8 @@ class Gateway::Impl {
       auto decision = limiter_->take(plan, key);
       if (!decision && decision.error() == RateLimitError::kUnavailable) {
         // refuse_when_shared_down: the shared buckets cannot be asked (RFC 9110 §15.6.4).
-        http::Response busy = http::Response::error(503, "temporarily_unavailable",
-                                                    "the rate limit cannot be checked right now");
-        busy.headers.set("Retry-After", "1");
-        return busy;
+        return resource::to_response(
+            resource::temporarily_unavailable("the rate limit cannot be checked right now"));
       }
       if (!decision) {
         return http::Response::error(400, "invalid_request", "the caller cannot be counted");
@@ -677,10 +672,8 @@ class Gateway::Impl {
       if (auto p = tessera::json::parse_strict(answer->body)) parsed = std::move(*p);
     }
     if (!parsed.is_object() || !parsed.contains("allowed") || !parsed["allowed"].is_boolean()) {
-      http::Response busy = http::Response::error(503, "temporarily_unavailable",
-                                                  "the authorization service did not answer");
-      busy.headers.set("Retry-After", "1");
-      return busy;
+      return resource::to_response(
+          resource::temporarily_unavailable("the authorization service did not answer"));
     }
     if (!parsed["allowed"].get<bool>()) {
       return http::Response::error(403, "access_denied", "not allowed on this resource");

@@ -96,7 +96,8 @@ std::optional<RateDecision> RedisBuckets::take(const RatePlan& plan, std::string
   const std::string quota = std::to_string(plan.quota);
   const std::string window = std::to_string(window_ms(plan));
   const std::string capacity = std::to_string(plan.capacity());
-  auto reply = pool_->eval(kTakeScript, {key}, {quota, window, capacity});
+  static const store::RedisPool::Script script(kTakeScript);
+  auto reply = pool_->eval(script, {key}, {quota, window, capacity});
   if (!reply || reply->type != store::RedisReply::Type::kArray || reply->elements.size() != 4) {
     return std::nullopt;
   }

@@ -314,18 +314,20 @@ StoreResult<RedisReply> RedisPool::command(const std::vector<std::string_view>& 
   return impl_->command(args);
 }
 
-StoreResult<RedisReply> RedisPool::eval(std::string_view script,
+RedisPool::Script::Script(std::string_view source)
+    : text(source), sha1(crypto::to_hex(crypto::digest(crypto::Digest::kSha1, source))) {}
+
+StoreResult<RedisReply> RedisPool::eval(const Script& script,
                                         const std::vector<std::string_view>& keys,
                                         const std::vector<std::string_view>& args) {
-  const std::string sha = crypto::to_hex(crypto::digest(crypto::Digest::kSha1, script));
   const std::string key_count = std::to_string(keys.size());
-  std::vector<std::string_view> argv{"EVALSHA", sha, key_count};
+  std::vector<std::string_view> argv{"EVALSHA", script.sha1, key_count};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
   auto reply = command(argv);
   if (reply && reply->type == RedisReply::Type::kError && reply->text.rfind("NOSCRIPT", 0) == 0) {
-    argv[0] = "EVAL";  // loads the script into the server's cache as it runs it
-    argv[1] = script;
+    argv[0] = "EVAL";
+    argv[1] = script.text;
     reply = command(argv);
   }
   return reply;

@@ -75,9 +75,15 @@ class RedisPool {
   // (`-ERR ...`) is a reply of type kError, not a failure. Failures: kUnavailable.
   StoreResult<RedisReply> command(const std::vector<std::string_view>& args);
 
-  // Runs a Lua script by its SHA-1 (EVALSHA), loading it on NOSCRIPT (a restarted or flushed
-  // server) and trying once more.
-  StoreResult<RedisReply> eval(std::string_view script, const std::vector<std::string_view>& keys,
+  // A Lua script and its SHA-1 (hex), which EVALSHA names it by: made once, not per call.
+  struct Script {
+    explicit Script(std::string_view source);
+    std::string text;
+    std::string sha1;
+  };
+  // Runs `script` by its SHA-1 (EVALSHA), sending its text (EVAL, which also caches it on the
+  // server) after NOSCRIPT: a restarted or flushed server.
+  StoreResult<RedisReply> eval(const Script& script, const std::vector<std::string_view>& keys,
                                const std::vector<std::string_view>& args);
 
   const RedisOptions& options() const { return options_; }

@@ -1,9 +1,11 @@
-// Pool options for a test's own redis-server: its URL, a 500 ms timeout and a 50 ms pause after
-// a failed connection (tests stop and restart the server and wait for the pool to come back).
+// Pool options (and a pool) for a test's own redis-server: its URL, a 500 ms timeout and a 50 ms
+// pause after a failed connection (tests stop and restart the server and wait for the pool to come
+// back).
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "store/redis.h"
@@ -19,6 +21,10 @@ inline store::RedisOptions redis_options(const RedisServer& server, std::string 
   o.timeout_ms = 500;
   o.retry_ms = 50;
   return o;
+}
+
+inline std::shared_ptr<store::RedisPool> redis_pool(const RedisServer& server) {
+  return std::make_shared<store::RedisPool>(redis_options(server));
 }
 
 }  // namespace tessera::testing

@@ -531,9 +531,7 @@ TEST_F(GatewayBinding, MissingOrForgedBearerTokenNeverReachesTheUpstream) {
 namespace tessera::gateway {
 namespace {
 
-std::shared_ptr<store::RedisPool> redis_pool(const testing::RedisServer& server) {
-  return std::make_shared<store::RedisPool>(testing::redis_options(server));
-}
+using testing::redis_pool;
 
 // RFC 9449 §11.1: a proof spent at one node is a replay at the other; with Redis gone a proof
 // cannot be checked and is refused with 503 (fail closed), not passed on.

@@ -22,9 +22,7 @@ namespace {
 
 using testing::RedisServer;
 
-std::shared_ptr<store::RedisPool> pool_for(const RedisServer& server) {
-  return std::make_shared<store::RedisPool>(testing::redis_options(server));
-}
+using testing::redis_pool;
 
 RatePlan plan(std::string name, int64_t quota, int64_t window_seconds, int64_t burst = 0) {
   return RatePlan{std::move(name), quota, window_seconds, burst};
@@ -44,8 +42,8 @@ class RedisBucketsTest : public ::testing::Test {
 };
 
 TEST_F(RedisBucketsTest, TwoNodesDrawFromOneBucket) {
-  auto pool_a = pool_for(server_);
-  auto pool_b = pool_for(server_);
+  auto pool_a = redis_pool(server_);
+  auto pool_b = redis_pool(server_);
   RateLimiter node_a = shared_limiter(pool_a, {plan("per-client", 3, 3600)});
   RateLimiter node_b = shared_limiter(pool_b, {plan("per-client", 3, 3600)});
   const auto id = *node_a.find_plan("per-client");
@@ -79,7 +77,7 @@ TEST_F(RedisBucketsTest, TheSameAnswersAsTheLocalLimiterForABurst) {
   RateLimiterOptions fixed;
   fixed.now_ns = [] { return int64_t{1'000'000'000}; };
   RateLimiter local({plan("p", 100, 3600, 10)}, fixed);
-  RateLimiter shared = shared_limiter(pool_for(server_), {plan("p", 100, 3600, 10)});
+  RateLimiter shared = shared_limiter(redis_pool(server_), {plan("p", 100, 3600, 10)});
   const auto id = *local.find_plan("p");
   for (int i = 0; i < 13; ++i) {
     auto l = local.take(id, "ip:10.0.0.1");
@@ -94,7 +92,7 @@ TEST_F(RedisBucketsTest, TheSameAnswersAsTheLocalLimiterForABurst) {
 }
 
 TEST_F(RedisBucketsTest, RefillsByRedisClockAndExpiresOnceFull) {
-  auto pool = pool_for(server_);
+  auto pool = redis_pool(server_);
   // 10 per second, burst 2: a token every 100 ms.
   RateLimiter limiter = shared_limiter(pool, {plan("fast", 10, 1, 2)});
   const auto id = *limiter.find_plan("fast");
@@ -116,7 +114,7 @@ TEST_F(RedisBucketsTest, RefillsByRedisClockAndExpiresOnceFull) {
 }
 
 TEST_F(RedisBucketsTest, RefusesPlansTooLargeToKeepExactly) {
-  auto pool = pool_for(server_);
+  auto pool = redis_pool(server_);
   // (1e9 + 1) * 366 days in ms is far beyond 2^53.
   EXPECT_THROW(shared_limiter(pool, {plan("huge", 1'000'000'000, 366 * 86'400)}),
                std::invalid_argument);
@@ -125,7 +123,7 @@ TEST_F(RedisBucketsTest, RefusesPlansTooLargeToKeepExactly) {
 }
 
 TEST_F(RedisBucketsTest, WhileRedisIsDownNodesCountAloneOrRefuse) {
-  auto pool = pool_for(server_);
+  auto pool = redis_pool(server_);
   RateLimiter counting = shared_limiter(pool, {plan("p", 2, 3600)});
   RateLimiter refusing = shared_limiter(pool, {plan("p", 2, 3600)}, true);
   const auto id = *counting.find_plan("p");

@@ -1,11 +1,7 @@
 // AsyncHttpClient on a real http::Server io thread: a front server whose async handlers send to
 // an upstream server through the client and answer with what came back, driven by the blocking
 // HttpClient.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +14,7 @@
 
 #include "http/client.h"
 #include "http/server.h"
+#include "support/free_port.h"
 #include "test_support.h"
 
 namespace tessera::http {
@@ -66,21 +63,7 @@ std::string header(const ClientResponse& r, std::string_view name) {
 }
 
 // A loopback port nothing listens on: bound, then released.
-uint16_t unused_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+uint16_t unused_port() { return static_cast<uint16_t>(tessera::testing::free_loopback_port()); }
 
 class AsyncHttpClientTest : public ::testing::Test {
  protected:

@@ -19,9 +19,7 @@ namespace {
 
 using testing::RedisServer;
 
-RedisOptions options_for(const RedisServer& server, std::string password = {}) {
-  return testing::redis_options(server, std::move(password));
-}
+using testing::redis_options;
 
 TEST(RedisUrl, ReadsHostPortDatabaseAndUser) {
   auto o = redis_options_from_url("redis://cache.internal:6380/3");
@@ -64,7 +62,7 @@ class RedisTest : public ::testing::Test {
 };
 
 TEST_F(RedisTest, ReplayCacheSaysTrueOncePerNamespaceAndId) {
-  auto cache = make_redis_replay_cache(std::make_shared<RedisPool>(options_for(server_)), clock_);
+  auto cache = make_redis_replay_cache(std::make_shared<RedisPool>(redis_options(server_)), clock_);
   const int64_t later = clock_.now() + 60;
   auto first = cache->remember_once("dpop", "jti-1", later);
   ASSERT_TRUE(first.ok()) << first.error().message;
@@ -82,7 +80,7 @@ TEST_F(RedisTest, ReplayCacheSaysTrueOncePerNamespaceAndId) {
 }
 
 TEST_F(RedisTest, KeysCarryThePrefixAndExpireWithTheEntry) {
-  auto pool = std::make_shared<RedisPool>(options_for(server_));
+  auto pool = std::make_shared<RedisPool>(redis_options(server_));
   auto cache = make_redis_replay_cache(pool, clock_);
   ASSERT_TRUE(cache->remember_once("dpop", "short-lived", clock_.now() + 1).ok());
   auto keys = pool->command({"KEYS", "*"});
@@ -106,7 +104,7 @@ TEST_F(RedisTest, KeysCarryThePrefixAndExpireWithTheEntry) {
 
 TEST_F(RedisTest, OfManyThreadsOnTwoNodesExactlyOneWins) {
   // Two pools: two gateway or as nodes sharing one Redis.
-  RedisOptions o = options_for(server_);
+  RedisOptions o = redis_options(server_);
   o.connections = 3;
   auto node_a = make_redis_replay_cache(std::make_shared<RedisPool>(o), clock_);
   auto node_b = make_redis_replay_cache(std::make_shared<RedisPool>(o), clock_);
@@ -135,7 +133,7 @@ TEST_F(RedisTest, OfManyThreadsOnTwoNodesExactlyOneWins) {
 }
 
 TEST_F(RedisTest, AServerThatGoesAwayIsUnavailableThenUsedAgain) {
-  auto pool = std::make_shared<RedisPool>(options_for(server_));
+  auto pool = std::make_shared<RedisPool>(redis_options(server_));
   auto cache = make_redis_replay_cache(pool, clock_);
   ASSERT_TRUE(cache->remember_once("dpop", "before", clock_.now() + 60).ok());
   server_.stop();
@@ -159,7 +157,7 @@ TEST_F(RedisTest, AServerThatGoesAwayIsUnavailableThenUsedAgain) {
 }
 
 TEST_F(RedisTest, AConnectionTheServerClosedIsReplacedWithoutFailingTheCall) {
-  RedisOptions o = options_for(server_);
+  RedisOptions o = redis_options(server_);
   o.connections = 2;
   RedisPool pool(o);
   // Two connections in the pool, then the server closes both (as a restart or its idle timeout
@@ -167,7 +165,7 @@ TEST_F(RedisTest, AConnectionTheServerClosedIsReplacedWithoutFailingTheCall) {
   std::thread other([&] { ASSERT_TRUE(pool.command({"PING"}).ok()); });
   ASSERT_TRUE(pool.command({"PING"}).ok());
   other.join();
-  RedisPool admin(options_for(server_));
+  RedisPool admin(redis_options(server_));
   auto killed = admin.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   ASSERT_TRUE(killed.ok());
   ASSERT_EQ(killed->type, RedisReply::Type::kInteger) << killed->text;
@@ -181,8 +179,8 @@ TEST_F(RedisTest, AConnectionTheServerClosedIsReplacedWithoutFailingTheCall) {
 }
 
 TEST_F(RedisTest, ScriptsRunAgainAfterTheServerForgetsThem) {
-  RedisPool pool(options_for(server_));
-  constexpr std::string_view kScript = "return tonumber(ARGV[1]) + 1";
+  RedisPool pool(redis_options(server_));
+  const RedisPool::Script kScript("return tonumber(ARGV[1]) + 1");
   auto r = pool.eval(kScript, {}, {"41"});
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->type, RedisReply::Type::kInteger) << r->text;
@@ -195,7 +193,7 @@ TEST_F(RedisTest, ScriptsRunAgainAfterTheServerForgetsThem) {
 }
 
 TEST_F(RedisTest, ErrorRepliesAreRepliesNotFailures) {
-  RedisPool pool(options_for(server_));
+  RedisPool pool(redis_options(server_));
   auto r = pool.command({"NOSUCHCOMMAND"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->type, RedisReply::Type::kError);
@@ -209,13 +207,13 @@ TEST_F(RedisTest, ErrorRepliesAreRepliesNotFailures) {
 TEST(RedisAuth, ThePasswordIsSentAndNeverShown) {
   RedisServer server("correct horse battery");
   {
-    RedisPool pool(options_for(server, "correct horse battery"));
+    RedisPool pool(redis_options(server, "correct horse battery"));
     auto pong = pool.command({"PING"});
     ASSERT_TRUE(pong.ok()) << pong.error().message;
     EXPECT_EQ(pong->text, "PONG");
   }
   {
-    RedisPool pool(options_for(server, "wrong password here"));
+    RedisPool pool(redis_options(server, "wrong password here"));
     auto refused = pool.command({"PING"});
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().code, StoreError::Code::kUnavailable);
@@ -224,7 +222,7 @@ TEST(RedisAuth, ThePasswordIsSentAndNeverShown) {
   }
   {
     // No password at all: Redis answers NOAUTH, which the replay cache reports as unavailable.
-    auto cache = make_redis_replay_cache(std::make_shared<RedisPool>(options_for(server)),
+    auto cache = make_redis_replay_cache(std::make_shared<RedisPool>(redis_options(server)),
                                          SystemClock::instance());
     auto r = cache->remember_once("dpop", "x", SystemClock::instance().now() + 60);
     ASSERT_FALSE(r.ok());
