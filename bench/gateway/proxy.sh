@@ -21,7 +21,6 @@ source "$(dirname "$0")/../oauth/lib.sh"
 bench_init "${1:-}"
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
-nginx_bin=${NGINX:-/usr/sbin/nginx}
 
 alg=${ALG:-RS256}
 DEMO_SIGNING_ALG=$alg bench_start_demo
@@ -31,67 +30,29 @@ secret=$(bench_ready_field clients service client_secret)
 token=$(curl -sf -u "$id:$secret" -d grant_type=client_credentials "$issuer/token" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
+source "$(dirname "$0")/lib.sh"
 upstream_port=$(bench_free_port)
 proxy_port=$(bench_free_port)
-chmod 755 "$bench_tmp"
-mkdir -p "$bench_tmp/html/invoices" "$bench_tmp/logs"
-printf 'hello world\n' >"$bench_tmp/html/invoices/1"
-chmod -R a+rX "$bench_tmp/html"
-cat >"$bench_tmp/nginx.conf" <<CONF
-worker_processes 2;
-daemon off;
-pid $bench_tmp/nginx.pid;
-error_log $bench_tmp/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path $bench_tmp/body;
-  proxy_temp_path $bench_tmp/proxy;
-  fastcgi_temp_path $bench_tmp/fastcgi;
-  uwsgi_temp_path $bench_tmp/uwsgi;
-  scgi_temp_path $bench_tmp/scgi;
-  default_type text/plain;
-  upstream api { server 127.0.0.1:$upstream_port; keepalive 64; }
-  server { listen 127.0.0.1:$upstream_port; root $bench_tmp/html; location / { } }
+gateway_nginx_upstream 2 "  upstream api { server 127.0.0.1:$upstream_port; keepalive 64; }
   server {
     listen 127.0.0.1:$proxy_port;
     location / {
       proxy_pass http://api;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_set_header X-Forwarded-For \$remote_addr;
     }
-  }
-}
-CONF
-"$nginx_bin" -p "$bench_tmp" -c "$bench_tmp/nginx.conf" &
-bench_pids+=("$!")
+  }"
 
-start_gateway() {  # name claims_cache_bytes; sets started_port (not $(...): the server would
-  local port        # hold the substitution's pipe open, and its pid would be lost with the subshell)
-  port=$(bench_free_port)
-  cat >"$bench_tmp/$1.yaml" <<YAML
-roles: [gateway]
-http: { listen: 127.0.0.1:$port, threads: 2, access_log: false,
-        max_requests_per_second_per_connection: 1000000 }
-store: { path: $bench_tmp/$1.db }
-gateway:
+start_gateway() {  # name claims_cache_bytes; sets started_port
+  gateway_serve "$1" "gateway:
   issuer: $issuer
   audiences: [urn:tessera:api:invoices]
   algorithms: [$alg]
   claims_cache_bytes: $2
   routes:
-    - { name: invoices, path_prefix: /invoices, upstream: "http://127.0.0.1:$upstream_port",
-        scopes: [invoices:read], claim_headers: { X-User: sub } }
-YAML
-  "$TESSERA" serve --config "$bench_tmp/$1.yaml" 2>"$bench_tmp/$1.log" &
-  bench_pids+=("$!")
-  for _ in $(seq 1 200); do
-    curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break
-    sleep 0.05
-  done
-  started_port=$port
+    - { name: invoices, path_prefix: /invoices, upstream: \"http://127.0.0.1:$upstream_port\",
+        scopes: [invoices:read], claim_headers: { X-User: sub } }"
 }
 start_gateway gateway 67108864
 gateway_port=$started_port

@@ -16,7 +16,6 @@ source "$(dirname "$0")/../oauth/lib.sh"
 bench_init "${1:-}"
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
-nginx_bin=${NGINX:-/usr/sbin/nginx}
 
 bench_start_demo
 issuer=$(bench_ready_field issuer)
@@ -25,31 +24,9 @@ secret=$(bench_ready_field clients service client_secret)
 token=$(curl -sf -u "$id:$secret" -d grant_type=client_credentials "$issuer/token" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
+source "$(dirname "$0")/lib.sh"
 upstream_port=$(bench_free_port)
-chmod 755 "$bench_tmp"
-mkdir -p "$bench_tmp/html/invoices" "$bench_tmp/logs"
-printf 'hello world\n' >"$bench_tmp/html/invoices/1"
-chmod -R a+rX "$bench_tmp/html"
-cat >"$bench_tmp/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $bench_tmp/nginx.pid;
-error_log $bench_tmp/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path $bench_tmp/body;
-  proxy_temp_path $bench_tmp/proxy;
-  fastcgi_temp_path $bench_tmp/fastcgi;
-  uwsgi_temp_path $bench_tmp/uwsgi;
-  scgi_temp_path $bench_tmp/scgi;
-  default_type text/plain;
-  server { listen 127.0.0.1:$upstream_port; root $bench_tmp/html; location / { } }
-}
-CONF
-"$nginx_bin" -p "$bench_tmp" -c "$bench_tmp/nginx.conf" &
-bench_pids+=("$!")
+gateway_nginx_upstream 1
 
 redis_port=$(bench_free_port)
 /usr/bin/redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
@@ -61,30 +38,15 @@ for _ in $(seq 1 200); do
 done
 
 start_gateway() {  # name extra-yaml; sets started_port
-  local port
-  port=$(bench_free_port)
-  cat >"$bench_tmp/$1.yaml" <<YAML
-roles: [gateway]
-http: { listen: 127.0.0.1:$port, threads: 2, access_log: false,
-        max_requests_per_second_per_connection: 1000000 }
-store: { path: $bench_tmp/$1.db }
-gateway:
+  gateway_serve "$1" "gateway:
   issuer: $issuer
   audiences: [urn:tessera:api:invoices]
   rate_plans:
     - { name: per-client, quota: 1000000000, window_seconds: 1 }
   routes:
-    - { name: invoices, path_prefix: /invoices, upstream: "http://127.0.0.1:$upstream_port",
+    - { name: invoices, path_prefix: /invoices, upstream: \"http://127.0.0.1:$upstream_port\",
         scopes: [invoices:read], rate_limit: { plan: per-client, by: client } }
-$2
-YAML
-  "$TESSERA" serve --config "$bench_tmp/$1.yaml" 2>"$bench_tmp/$1.log" &
-  bench_pids+=("$!")
-  for _ in $(seq 1 200); do
-    curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break
-    sleep 0.05
-  done
-  started_port=$port
+$2"
 }
 start_gateway local ""
 local_port=$started_port
