@@ -840,10 +840,13 @@ void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
     // A ticket carries the client certificate, and OpenSSL 3.0 decodes its public key again on
     // every resumption, which cost more than the rest of a token request; a cached session
     // keeps the parsed certificate. At most kTlsSessionCacheSize sessions (OpenSSL's default);
-    // the oldest go first.
+    // the oldest go first. One NewSessionTicket per handshake instead of OpenSSL's two: each is a
+    // session copied into the cache, and a client gets a fresh one on every connection
+    // (RFC 8446 §4.6.1 leaves the number to the server; §C.4 asks clients to use each once).
     SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx.native_handle(), kTlsSessionCacheSize);
+    SSL_CTX_set_num_tickets(ctx.native_handle(), 1);
   }
   switch (tls.client_certificates) {
     case ClientCertMode::kOff:
