@@ -602,20 +602,24 @@ void print_client_text(const store::Client& c) {
 }
 
 // Prints the client and, once, its new secret.
+// `secret` and `registration_token`, when issued, are shown this once.
 void print_result(const store::Client& c, const std::optional<std::string>& secret, bool as_json,
-                  const char* verb) {
+                  const char* verb,
+                  const std::optional<std::string>& registration_token = std::nullopt) {
   if (as_json) {
     json::Json out = client_json(c);
     if (secret) out["client_secret"] = *secret;
+    if (registration_token) out["registration_access_token"] = *registration_token;
     std::printf("%s\n", out.dump().c_str());
     return;
   }
   std::printf("%s client %s\n", verb, c.client_id.c_str());
   print_client_text(c);
-  if (secret) {
-    std::printf("client_secret:              %s\n", secret->c_str());
-    std::printf("(shown once: only its hash is stored)\n");
+  if (secret) std::printf("client_secret:              %s\n", secret->c_str());
+  if (registration_token) {
+    std::printf("registration_access_token:  %s\n", registration_token->c_str());
   }
+  if (secret || registration_token) std::printf("(shown once: only its hash is stored)\n");
 }
 
 // RFC 6749 §2.2 / Appendix A.1: client_id is VSCHAR; Tessera leaves out the space so ids survive
@@ -700,6 +704,7 @@ Result<Ok, Failure> show_client(const StoreChoice& choice, const std::string& id
 struct UpdateOptions {
   std::string id;
   bool rotate_secret = false;
+  bool rotate_registration_token = false;
   MetadataOptions metadata;
 };
 
@@ -708,11 +713,23 @@ Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions
   if (!store) return Err(store.error());
   auto c = find_client(**store, o.id);
   if (!c) return Err(c.error());
+  std::optional<std::string> registration_token;
+  if (o.rotate_registration_token) {
+    // RFC 7592 §3 rotates the token in every update's answer; a client that lost that answer
+    // gets a new one from an operator.
+    if (c->registration_token_sha256.empty()) {
+      return Err(Failure{kExitFailed, "client " + o.id +
+                                          " was not registered dynamically (RFC 7591): it has "
+                                          "no registration access token to replace"});
+    }
+    registration_token = crypto::random_token(32);
+    c->registration_token_sha256 = crypto::sha256(*registration_token);
+  }
   auto secret = apply(o.metadata, *c, /*creating=*/false, o.rotate_secret);
   if (!secret) return Err(secret.error());
   auto updated = (*store)->clients().update(*c);
   if (!updated) return Err(store_failure(updated.error()));
-  print_result(*c, *secret, o.metadata.json, "updated");
+  print_result(*c, *secret, o.metadata.json, "updated", registration_token);
   return Ok{};
 }
 
@@ -854,6 +871,9 @@ void add_client_commands(CLI::App& app, int& rc) {
   update_cmd->add_option("client_id", update.id, "client_id")->required();
   update_cmd->add_flag("--rotate-secret", update.rotate_secret,
                        "Issue a new secret (printed once); the old one stops working");
+  update_cmd->add_flag("--rotate-registration-token", update.rotate_registration_token,
+                       "Issue a new registration access token (RFC 7592; printed once) to a "
+                       "dynamically registered client; the old one stops working");
   add_metadata_options(update_cmd, update.metadata, /*update=*/true);
   add_store_options(update_cmd, choice, /*with_secret_key=*/false);
   update_cmd->callback([&rc] { rc = run("update", [] { return update_client(choice, update); }); });

@@ -406,6 +406,13 @@ Result<json::Json, http::Response> read_metadata(const http::Request& request) {
   return std::move(*metadata);
 }
 
+// RFC 7592 §2 and RFC 6750 §3.1: the token is not this client's (or there is no such client).
+http::Response registration_token_refused(const std::string& realm) {
+  return http::bearer_error(401, realm, http::kInvalidToken,
+                            "the registration access token is not valid for this client",
+                            std::nullopt);
+}
+
 }  // namespace
 
 http::Response RegistrationEndpoint::register_client(const http::Request& request) const {
@@ -494,11 +501,7 @@ Result<store::Client, http::Response> RegistrationEndpoint::authorize_management
   }
   // RFC 7592 §2: an unknown client and a wrong token look alike (401), so the endpoint does not
   // tell which client ids exist.
-  auto invalid = [&] {
-    return Err(http::bearer_error(401, realm, http::kInvalidToken,
-                                  "the registration access token is not valid for this client",
-                                  std::nullopt));
-  };
+  auto invalid = [&] { return Err(registration_token_refused(realm)); };
   auto client_id = request.param("client_id");
   if (!client_id) return invalid();
   auto found = clients_.find(*client_id);
@@ -555,8 +558,14 @@ http::Response RegistrationEndpoint::update(const http::Request& request) const 
     const Failure& f = client.error();
     return no_store(http::Response::error(f.status, f.code, f.description));
   }
-  Registration registration{std::move(*client), std::nullopt, token};
+  // RFC 7592 §3: the answer carries a new registration access token and the one used here stops
+  // working (as Keycloak does), so a token that leaked is good only until the client's next
+  // update. The store swaps the hash only if no other update has swapped it since this one
+  // was authorized, so two updates made with one token cannot both land and leave the client
+  // holding a token that no longer works.
+  Registration registration{std::move(*client), std::nullopt, crypto::random_token(32)};
   store::Client& c = registration.client;
+  c.registration_token_sha256 = crypto::sha256(registration.registration_access_token);
   // The secret stays while the client authenticates with one; a client that starts to gets one.
   if (uses_secret(c.auth_method)) {
     if (!existing->secret_sha256.empty()) {
@@ -566,11 +575,15 @@ http::Response RegistrationEndpoint::update(const http::Request& request) const 
       c.secret_sha256 = crypto::sha256(*registration.client_secret);
     }
   }
-  auto updated = clients_.update(c);
+  auto updated = clients_.update_registration(c, existing->registration_token_sha256);
   cache_.invalidate(c.client_id);
   if (!updated) {
     if (updated.error().code == store::StoreError::Code::kInvalidArgument) {
       return bad(updated.error().message);
+    }
+    if (updated.error().code == store::StoreError::Code::kNotFound) {
+      // Deleted, or updated with this token, since authorize_management read it.
+      return registration_token_refused(options_.issuer);
     }
     return no_store(
         http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));

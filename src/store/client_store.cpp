@@ -599,23 +599,11 @@ class SqlClientStore final : public ClientStore {
     return out;
   }
 
-  StoreResult<Ok> update(const Client& c) override {
-    if (auto valid = validate_client(c); !valid) return valid;
-    std::vector<Value> values = setting_values(c);
-    values.emplace_back(c.client_id);
-    static const std::string update_sql = [] {
-      std::string sql = "UPDATE clients SET ";
-      for (std::string_view column : kSettingColumns) {
-        sql.append(sql.back() == ' ' ? "" : ", ").append(column).append(" = ?");
-      }
-      return sql + " WHERE client_id = ?";
-    }();
-    auto updated = database_.execute(update_sql, values);
-    if (!updated) return Err(updated.error());
-    if (*updated == 0) {
-      return store_error(StoreError::Code::kNotFound, "client " + c.client_id + " does not exist");
-    }
-    return Ok{};
+  StoreResult<Ok> update(const Client& c) override { return replace(c, std::nullopt); }
+
+  StoreResult<Ok> update_registration(const Client& c,
+                                      std::string_view current_token_sha256) override {
+    return replace(c, current_token_sha256);
   }
 
   StoreResult<Ok> remove(std::string_view client_id) override {
@@ -629,6 +617,32 @@ class SqlClientStore final : public ClientStore {
   }
 
  private:
+  // UPDATE of every setting column; with `token_sha256`, only while it is the stored
+  // registration_token_sha256.
+  StoreResult<Ok> replace(const Client& c, std::optional<std::string_view> token_sha256) {
+    if (auto valid = validate_client(c); !valid) return valid;
+    std::vector<Value> values = setting_values(c);
+    values.emplace_back(c.client_id);
+    static const std::string update_sql = [] {
+      std::string sql = "UPDATE clients SET ";
+      for (std::string_view column : kSettingColumns) {
+        sql.append(sql.back() == ' ' ? "" : ", ").append(column).append(" = ?");
+      }
+      return sql + " WHERE client_id = ?";
+    }();
+    static const std::string conditional_sql = update_sql + " AND registration_token_sha256 = ?";
+    if (token_sha256) values.emplace_back(Blob{std::string(*token_sha256)});
+    auto updated = database_.execute(token_sha256 ? conditional_sql : update_sql, values);
+    if (!updated) return Err(updated.error());
+    if (*updated == 0) {
+      return store_error(StoreError::Code::kNotFound,
+                         token_sha256 ? "client " + c.client_id +
+                                            " does not exist or its registration token changed"
+                                      : "client " + c.client_id + " does not exist");
+    }
+    return Ok{};
+  }
+
   Database& database_;
   const Clock& clock_;
 };

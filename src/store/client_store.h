@@ -155,6 +155,12 @@ class ClientStore {
   virtual StoreResult<std::vector<Client>> list() = 0;
   // Replaces every field but client_id and created_at. kNotFound when absent.
   virtual StoreResult<Ok> update(const Client& client) = 0;
+  // As update(), only while the stored registration access token hash is still
+  // `current_token_sha256`: a compare-and-set, so of two updates made with the same token only one
+  // lands (RFC 7592 §2.2 with the token rotated in the answer, §3). kNotFound when the client is
+  // absent or its token has changed.
+  virtual StoreResult<Ok> update_registration(const Client& client,
+                                              std::string_view current_token_sha256) = 0;
   // kNotFound when absent.
   virtual StoreResult<Ok> remove(std::string_view client_id) = 0;
 

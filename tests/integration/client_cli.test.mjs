@@ -269,6 +269,10 @@ describe('client update, show and delete', () => {
     assert.notEqual(rotated.client_secret, first.client_secret);
     assert.ok(!ok(['client', 'show', 'svc', '--json', '--data-dir', dir])
       .includes(rotated.client_secret));
+    // Only a dynamically registered client has a registration access token to replace
+    // (tests/interop/oauth_registration.test.mjs replaces one).
+    fails(['client', 'update', 'svc', '--rotate-registration-token', '--data-dir', dir], 1,
+      /not registered dynamically/);
   });
 
   test('switching between a secret and private_key_jwt issues or drops the secret', () => {

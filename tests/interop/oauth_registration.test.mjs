@@ -288,7 +288,8 @@ describe('tessera serve with dynamic client registration', () => {
     assert.equal(elsewhere.status, 401, 'its token at another client\'s URI');
 
     // §2.2 update: the metadata replaced, the secret kept.
-    const updated = await manage(uri, c.registration_access_token, 'PUT', {
+    let token = c.registration_access_token;
+    const updated = await manage(uri, token, 'PUT', {
       ...metadata, client_id: c.client_id, client_secret: c.client_secret,
       redirect_uris: ['https://app.example/new-cb'], scope: 'openid',
     });
@@ -298,8 +299,19 @@ describe('tessera serve with dynamic client registration', () => {
     assert.equal(now.scope, 'openid');
     assert.equal(now.client_id, c.client_id);
     assert.equal(now.registration_client_uri, uri);
-    assert.deepEqual((await (await manage(uri, c.registration_access_token)).json()).redirect_uris,
-      ['https://app.example/new-cb']);
+    // §3: the answer carries a new registration access token, and the one used is spent.
+    assert.equal(typeof now.registration_access_token, 'string');
+    assert.notEqual(now.registration_access_token, token, 'the token is rotated on update');
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const spent = await manage(uri, token, method, method === 'PUT' ? { ...metadata, client_id: c.client_id }
+        : undefined);
+      assert.equal(spent.status, 401, `${method} with the token the update replaced`);
+      assert.match(challenge(spent), /error="invalid_token"/);
+    }
+    token = now.registration_access_token;
+    const reread = await (await manage(uri, token)).json();
+    assert.deepEqual(reread.redirect_uris, ['https://app.example/new-cb']);
+    assert.equal(reread.registration_access_token, token, 'a read does not rotate the token');
     const cc = await oauth.processClientCredentialsResponse(as, { client_id: c.client_id },
       await clientCredentials(c, { scope: 'openid' }));
     assert.equal(cc.scope, 'openid');
@@ -308,7 +320,7 @@ describe('tessera serve with dynamic client registration', () => {
     assert.equal((await narrowed.json()).error, 'invalid_scope');
 
     // A full replacement: a member left out takes its default.
-    const replaced = await manage(uri, c.registration_access_token, 'PUT', {
+    const replaced = await manage(uri, token, 'PUT', {
       client_id: c.client_id, redirect_uris: ['https://app.example/cb'],
     });
     assert.equal(replaced.status, 200, await replaced.clone().text());
@@ -316,9 +328,10 @@ describe('tessera serve with dynamic client registration', () => {
     assert.deepEqual(defaults.grant_types, ['authorization_code']);
     assert.equal(defaults.scope, 'openid profile');
     assert.equal(defaults.token_endpoint_auth_method, 'client_secret_basic');
+    token = defaults.registration_access_token;
 
     const refusals = [
-      ['registration_access_token sent', { registration_access_token: c.registration_access_token }],
+      ['registration_access_token sent', { registration_access_token: token }],
       ['registration_client_uri sent', { registration_client_uri: uri }],
       ['client_secret_expires_at sent', { client_secret_expires_at: 0 }],
       ['client_id_issued_at sent', { client_id_issued_at: c.client_id_issued_at }],
@@ -328,22 +341,30 @@ describe('tessera serve with dynamic client registration', () => {
     ];
     for (const [name, change] of refusals) {
       const body = { ...metadata, client_id: c.client_id, ...change };
-      const response = await manage(uri, c.registration_access_token, 'PUT', body);
+      const response = await manage(uri, token, 'PUT', body);
       assert.equal(response.status, 400, `${name}: ${await response.clone().text()}`);
       assert.equal((await response.json()).error, 'invalid_client_metadata', name);
     }
-    const badUri = await manage(uri, c.registration_access_token, 'PUT',
+    const badUri = await manage(uri, token, 'PUT',
       { ...metadata, client_id: c.client_id, redirect_uris: ['http://evil.example/cb'] });
     assert.equal(badUri.status, 400);
     assert.equal((await badUri.json()).error, 'invalid_redirect_uri');
-    assert.deepEqual((await (await manage(uri, c.registration_access_token)).json()).redirect_uris,
+    assert.deepEqual((await (await manage(uri, token)).json()).redirect_uris,
       ['https://app.example/cb'], 'a refused update changed nothing');
 
+    // A client that lost an update's answer (and so its new token) gets one from an operator.
+    const reissued = JSON.parse(cli('client', 'update', c.client_id, '--rotate-registration-token', '--json'));
+    assert.match(reissued.registration_access_token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal((await manage(uri, token)).status, 401, 'the token the operator replaced');
+    token = reissued.registration_access_token;
+    assert.equal((await manage(uri, token)).status, 200);
+    assert.ok(!cli('client', 'show', c.client_id, '--json').includes(token), 'only its hash is kept');
+
     // §2.3 delete: 204, then the registration and the credentials are gone.
-    const gone = await manage(uri, c.registration_access_token, 'DELETE');
+    const gone = await manage(uri, token, 'DELETE');
     assert.equal(gone.status, 204);
     assert.equal(await gone.text(), '');
-    const readAgain = await manage(uri, c.registration_access_token);
+    const readAgain = await manage(uri, token);
     assert.equal(readAgain.status, 401);
     assert.match(challenge(readAgain), /error="invalid_token"/);
     const refused = await clientCredentials(c, { scope: 'openid' });

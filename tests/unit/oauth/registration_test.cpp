@@ -373,7 +373,7 @@ TEST_F(RegistrationTest, ConfigurationEndpointReadsWithItsOwnTokenOnly) {
 TEST_F(RegistrationTest, UpdateReplacesTheMetadataAndKeepsTheSecret) {
   json::Json a = body(register_client(service_metadata()));
   const std::string id = a["client_id"].get<std::string>();
-  const std::string token = a["registration_access_token"].get<std::string>();
+  std::string token = a["registration_access_token"].get<std::string>();
   const std::string path = path_of(a);
   ASSERT_EQ(client_credentials(id, a["client_secret"].get<std::string>()).status, 200);
 
@@ -385,6 +385,16 @@ TEST_F(RegistrationTest, UpdateReplacesTheMetadataAndKeepsTheSecret) {
   auto r = send("PUT", path, token, update.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   json::Json b = body(r);
+  // RFC 7592 §3: a new registration access token; the one used stops working.
+  ASSERT_TRUE(b["registration_access_token"].is_string());
+  const std::string rotated = b["registration_access_token"].get<std::string>();
+  EXPECT_NE(rotated, token);
+  EXPECT_EQ(send("GET", path, token).status, 401);
+  EXPECT_EQ(send("PUT", path, token, update.dump()).status, 401);
+  auto read = send("GET", path, rotated);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(body(read)["registration_access_token"], rotated);  // a read does not rotate
+  token = rotated;
   EXPECT_EQ(b["redirect_uris"], json::Json::array({"https://app.example/new"}));
   EXPECT_EQ(b["scope"], "openid");
   EXPECT_FALSE(b.contains("client_secret"));  // unchanged, not shown
@@ -400,7 +410,9 @@ TEST_F(RegistrationTest, UpdateReplacesTheMetadataAndKeepsTheSecret) {
     c.access_token_lifetime = 60;
     c.audiences = {"urn:operator:choice"};
   });
-  ASSERT_EQ(send("PUT", path, token, update.dump()).status, 200);
+  auto second = send("PUT", path, token, update.dump());
+  ASSERT_EQ(second.status, 200) << second.body;
+  token = body(second)["registration_access_token"].get<std::string>();
   auto kept = store_->clients().find(id);
   ASSERT_TRUE(kept && *kept);
   EXPECT_EQ((*kept)->access_token_lifetime, 60);
@@ -426,6 +438,37 @@ TEST_F(RegistrationTest, UpdateReplacesTheMetadataAndKeepsTheSecret) {
   auto again = store_->clients().find(id);
   ASSERT_TRUE(again && *again);
   EXPECT_EQ((*again)->redirect_uris, std::vector<std::string>{"https://app.example/new"});
+  // A refused update rotates nothing: the token still works.
+  EXPECT_EQ(send("GET", path, token).status, 200);
+  EXPECT_EQ((*again)->registration_token_sha256, crypto::sha256(token));
+}
+
+// The store swaps the token only while the hash the update was authorized with is still stored:
+// of two updates made with one token, the one that lands second is refused (401 at the endpoint).
+TEST_F(RegistrationTest, UpdateWithATokenAnotherUpdateRotatedIsRefusedByTheStore) {
+  json::Json a = body(register_client(service_metadata()));
+  const std::string id = a["client_id"].get<std::string>();
+  const std::string token_hash = crypto::sha256(a["registration_access_token"].get<std::string>());
+  auto stored = store_->clients().find(id);
+  ASSERT_TRUE(stored && *stored);
+  store::Client first = **stored;
+  first.registration_token_sha256 = crypto::sha256("first");
+  ASSERT_TRUE(store_->clients().update_registration(first, token_hash));
+  store::Client second = **stored;
+  second.registration_token_sha256 = crypto::sha256("second");
+  second.redirect_uris = {"https://app.example/second"};
+  auto lost = store_->clients().update_registration(second, token_hash);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, store::StoreError::Code::kNotFound);
+  auto now = store_->clients().find(id);
+  ASSERT_TRUE(now && *now);
+  EXPECT_EQ((*now)->registration_token_sha256, crypto::sha256("first"));
+  EXPECT_EQ((*now)->redirect_uris, (*stored)->redirect_uris);
+  store::Client nobody = **stored;
+  nobody.client_id = "nobody";
+  auto missing = store_->clients().update_registration(nobody, token_hash);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, store::StoreError::Code::kNotFound);
 }
 
 TEST_F(RegistrationTest, DeleteEndsTheClientAndItsGrants) {
