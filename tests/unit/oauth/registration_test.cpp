@@ -443,34 +443,6 @@ TEST_F(RegistrationTest, UpdateReplacesTheMetadataAndKeepsTheSecret) {
   EXPECT_EQ((*again)->registration_token_sha256, crypto::sha256(token));
 }
 
-// The store swaps the token only while the hash the update was authorized with is still stored:
-// of two updates made with one token, the one that lands second is refused (401 at the endpoint).
-TEST_F(RegistrationTest, UpdateWithATokenAnotherUpdateRotatedIsRefusedByTheStore) {
-  json::Json a = body(register_client(service_metadata()));
-  const std::string id = a["client_id"].get<std::string>();
-  const std::string token_hash = crypto::sha256(a["registration_access_token"].get<std::string>());
-  auto stored = store_->clients().find(id);
-  ASSERT_TRUE(stored && *stored);
-  store::Client first = **stored;
-  first.registration_token_sha256 = crypto::sha256("first");
-  ASSERT_TRUE(store_->clients().update_registration(first, token_hash));
-  store::Client second = **stored;
-  second.registration_token_sha256 = crypto::sha256("second");
-  second.redirect_uris = {"https://app.example/second"};
-  auto lost = store_->clients().update_registration(second, token_hash);
-  ASSERT_FALSE(lost);
-  EXPECT_EQ(lost.error().code, store::StoreError::Code::kNotFound);
-  auto now = store_->clients().find(id);
-  ASSERT_TRUE(now && *now);
-  EXPECT_EQ((*now)->registration_token_sha256, crypto::sha256("first"));
-  EXPECT_EQ((*now)->redirect_uris, (*stored)->redirect_uris);
-  store::Client nobody = **stored;
-  nobody.client_id = "nobody";
-  auto missing = store_->clients().update_registration(nobody, token_hash);
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, store::StoreError::Code::kNotFound);
-}
-
 TEST_F(RegistrationTest, DeleteEndsTheClientAndItsGrants) {
   json::Json a = body(register_client(service_metadata()));
   const std::string id = a["client_id"].get<std::string>();

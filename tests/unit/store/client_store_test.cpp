@@ -295,6 +295,32 @@ TEST_P(ClientStoreTest, UpdateReplacesFieldsAndKeepsCreatedAt) {
   EXPECT_EQ(missing.error().code, Code::kNotFound);
 }
 
+// RFC 7592 §3 rotation: the update lands only while the registration token hash it was
+// authorized with is still stored, so of two updates made with one token the second is refused.
+TEST_P(ClientStoreTest, UpdateRegistrationIsACompareAndSetOnTheToken) {
+  Client c = service_client("dyn");
+  c.registration_token_sha256 = crypto::sha256("issued");
+  ASSERT_TRUE(clients().insert(c));
+  Client first = c;
+  first.registration_token_sha256 = crypto::sha256("first");
+  ASSERT_TRUE(clients().update_registration(first, crypto::sha256("issued")));
+  Client second = c;
+  second.registration_token_sha256 = crypto::sha256("second");
+  second.scopes = {"only:this"};
+  auto lost = clients().update_registration(second, crypto::sha256("issued"));
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, Code::kNotFound);
+  auto found = clients().find("dyn");
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->registration_token_sha256, crypto::sha256("first"));
+  EXPECT_EQ((*found)->scopes, c.scopes);
+  Client nobody = first;
+  nobody.client_id = "nobody";
+  auto missing = clients().update_registration(nobody, crypto::sha256("first"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Code::kNotFound);
+}
+
 TEST_P(ClientStoreTest, RemoveDeletesOnce) {
   ASSERT_TRUE(clients().insert(service_client("svc")));
   ASSERT_TRUE(clients().remove("svc"));
