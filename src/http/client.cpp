@@ -25,6 +25,7 @@
 namespace tessera::http {
 
 using internal::error;
+using internal::internal_address;
 using internal::parse_url;
 using internal::Url;
 namespace net = boost::asio;
@@ -58,6 +59,8 @@ const char* to_string(ClientErrorCode code) {
       return "protocol_error";
     case ClientErrorCode::kResponseTooLarge:
       return "response_too_large";
+    case ClientErrorCode::kAddressRefused:
+      return "address_refused";
   }
   return "unknown";
 }
@@ -185,9 +188,20 @@ class HttpClient::Impl {
             error(ClientErrorCode::kResolveFailed, "resolve " + url.host + ": " + ec.message()));
       }
     }
+    std::vector<tcp::endpoint> dial;
+    for (const auto& entry : endpoints) {
+      if (!options_.public_addresses_only || !internal_address(entry.endpoint().address())) {
+        dial.push_back(entry.endpoint());
+      }
+    }
+    if (dial.empty()) {
+      return Err(error(ClientErrorCode::kAddressRefused,
+                       url.host + " has no public address (this machine and private networks "
+                                  "are not called for this URL)"));
+    }
     error_code ec;
     c->plain->expires_after(options_.connect_timeout);
-    c->plain->async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { ec = e; });
+    c->plain->async_connect(dial, [&](error_code e, const tcp::endpoint&) { ec = e; });
     run(*c);
     if (ec == beast::error::timeout) {
       return Err(

@@ -39,6 +39,13 @@ struct ClientOptions {
   uint64_t max_response_body_bytes = uint64_t{16} * 1024 * 1024;
   uint32_t max_response_header_bytes = 64 * 1024;
   std::string user_agent = "tessera";
+  // Dial only public addresses: when a stranger chose the URL (a dynamically registered
+  // client's jwks_uri or back-channel logout URI), neither this machine nor its private networks
+  // (http::internal::internal_address) are reached, whatever the name resolves to. The addresses
+  // checked are the ones dialled, so a name that resolves differently a moment later (DNS
+  // rebinding) gains nothing. Unchecked before: a registration refuses such address literals, not
+  // names.
+  bool public_addresses_only = false;
 };
 
 struct ClientRequest {
@@ -67,6 +74,7 @@ enum class ClientErrorCode {
   kConnectionClosed,      // peer closed before a complete response
   kProtocolError,         // malformed response
   kResponseTooLarge,      // over max_response_body_bytes / header bytes
+  kAddressRefused,        // public_addresses_only, and the host has no public address
 };
 const char* to_string(ClientErrorCode code);
 

@@ -23,6 +23,36 @@ bool Url::host_is_ip() const {
   return !ec;
 }
 
+namespace {
+
+bool internal_v4(uint32_t a) {
+  auto in = [a](uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
+  return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x64400000, 10) || in(0x7f000000, 8) ||
+         in(0xa9fe0000, 16) || in(0xac100000, 12) || in(0xc0000000, 24) || in(0xc0a80000, 16) ||
+         in(0xc6120000, 15) || in(0xe0000000, 4) || in(0xf0000000, 4);
+}
+
+}  // namespace
+
+bool internal_address(const net::ip::address& address) {
+  if (address.is_v4()) return internal_v4(address.to_v4().to_uint());
+  const net::ip::address_v6::bytes_type b = address.to_v6().to_bytes();
+  auto zeros = [&b](size_t from, size_t to) {
+    return std::all_of(b.begin() + static_cast<std::ptrdiff_t>(from),
+                       b.begin() + static_cast<std::ptrdiff_t>(to),
+                       [](unsigned char x) { return x == 0; });
+  };
+  const uint32_t low =
+      (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | uint32_t{b[15]};
+  const bool mapped = zeros(0, 10) && b[10] == 0xff && b[11] == 0xff;
+  const bool compatible = zeros(0, 12);  // ::/96, which holds :: and ::1 too
+  const bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && zeros(4, 12);
+  if (mapped || compatible || nat64) return internal_v4(low);
+  return (b[0] & 0xfe) == 0xfc ||                    // fc00::/7
+         (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||  // fe80::/10 and fec0::/10
+         b[0] == 0xff;                               // ff00::/8
+}
+
 std::optional<Url> parse_url(std::string_view s) {
   Url u;
   if (s.starts_with("https://")) {

@@ -3,6 +3,7 @@
 // failed response read is reported, and the io thread's event loop.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -29,6 +30,14 @@ struct Url {
 
 // An absolute http or https URL without userinfo; nullopt otherwise.
 std::optional<Url> parse_url(std::string_view s);
+
+// Whether `address` belongs to this machine, a private network or no one (RFC 6890's special
+// purposes): IPv4 0/8, 10/8, 100.64/10 (RFC 6598), 127/8, 169.254/16, 172.16/12, 192.0.0/24,
+// 192.168/16, 198.18/15 (RFC 2544), 224/4 and 240/4; IPv6 ::, ::1, fc00::/7 (RFC 4193),
+// fe80::/10, fec0::/10, ff00::/8, and an IPv4 address inside ::ffff:0:0/96 (RFC 4291
+// §2.5.5.2), ::/96 or 64:ff9b::/96 (RFC 6052) by the IPv4 rules. A server told where to go by
+// a stranger (a registered client's jwks_uri or logout URI) must not go there.
+bool internal_address(const boost::asio::ip::address& address);
 
 ClientError error(ClientErrorCode code, std::string message);
 

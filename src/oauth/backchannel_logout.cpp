@@ -14,11 +14,14 @@ SessionEnder::Post http_post() {
   options.connect_timeout = std::chrono::seconds(5);
   options.read_timeout = std::chrono::seconds(5);
   options.max_response_body_bytes = uint64_t{64} * 1024;
-  auto client = std::make_shared<http::HttpClient>(options);
-  return [client](const std::string& uri, const std::string& token) -> Result<int, std::string> {
+  auto operators = std::make_shared<http::HttpClient>(options);
+  options.public_addresses_only = true;
+  auto strangers = std::make_shared<http::HttpClient>(options);
+  return [operators, strangers](const std::string& uri, const std::string& token,
+                                bool public_only) -> Result<int, std::string> {
     http::Params form;
     form.add("logout_token", token);
-    auto response = client->post_form(uri, form);
+    auto response = (public_only ? strangers : operators)->post_form(uri, form);
     if (!response) return Err(response.error().message);
     return response->status;
   };
@@ -62,7 +65,9 @@ Result<std::vector<std::shared_ptr<const store::Client>>> SessionEnder::end(
     if ((*client)->backchannel_logout_uri.empty()) continue;
     auto token = tokens_.logout_token(session.user_id, session.sid, client_id);
     if (!token) continue;
-    deliveries.push_back({client_id, (*client)->backchannel_logout_uri, std::move(*token)});
+    // A client holding a registration access token registered itself: a stranger chose its URI.
+    deliveries.push_back({client_id, (*client)->backchannel_logout_uri, std::move(*token),
+                          !(*client)->registration_token_sha256.empty()});
   }
   if (deliveries.empty()) return clients;
   {
@@ -105,7 +110,7 @@ void SessionEnder::run() {
     sending_ = true;
     lock.unlock();
     // §2.8: the RP answers 200 (or 204) when it logged the user out.
-    auto status = post_(d.uri, d.token);
+    auto status = post_(d.uri, d.token, d.public_only);
     if (status && (*status == 200 || *status == 204)) {
       audit::emit("logout.backchannel", {{"client_id", d.client_id}, {"status", *status}});
     } else {

@@ -27,8 +27,10 @@ namespace tessera::oauth {
 class SessionEnder {
  public:
   // POSTs `logout_token` (form-encoded, §2.5) to `uri`; the HTTP status, or why there is none.
-  using Post = std::function<Result<int, std::string>(const std::string& uri,
-                                                      const std::string& logout_token)>;
+  // `public_only`: the client registered itself (RFC 7591), so a stranger chose `uri`, and only
+  // public addresses may be dialled (http::ClientOptions::public_addresses_only).
+  using Post = std::function<Result<int, std::string>(
+      const std::string& uri, const std::string& logout_token, bool public_only)>;
   static constexpr size_t kMaxQueued = 10'000;
 
   // `post` empty: an HTTP client with the timeouts above.
@@ -50,6 +52,7 @@ class SessionEnder {
     std::string client_id;
     std::string uri;
     std::string token;
+    bool public_only = false;
   };
   void run();
 

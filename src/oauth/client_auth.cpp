@@ -229,8 +229,9 @@ namespace {
 
 // Clients' jwks_uri are fetched while a request waits (on an io thread), and a registrant names
 // them: short timeouts and a small body, so a slow or huge key set costs little.
-http::ClientOptions jwks_fetch_options() {
+http::ClientOptions jwks_fetch_options(bool public_only) {
   http::ClientOptions o;
+  o.public_addresses_only = public_only;
   o.connect_timeout = std::chrono::milliseconds(2'000);
   o.read_timeout = std::chrono::milliseconds(3'000);
   o.max_response_body_bytes = uint64_t{256} * 1024;
@@ -246,7 +247,8 @@ ClientAuthenticator::ClientAuthenticator(ClientCache& clients, store::ReplayCach
       replay_(replay),
       clock_(clock),
       options_(std::move(options)),
-      http_(jwks_fetch_options()) {}
+      http_(jwks_fetch_options(false)),
+      registered_http_(jwks_fetch_options(true)) {}
 
 Result<AuthenticatedClient, OAuthError> ClientAuthenticator::authenticate(
     const http::Request& request, const http::Params& form) const {
@@ -422,15 +424,30 @@ std::shared_ptr<resource::JwksCache> ClientAuthenticator::fetched_keys(
   auto it = fetched_.find(client.client_id);
   if (it != fetched_.end() && it->second.jwks_uri == client.jwks_uri) return it->second.cache;
   if (fetched_.size() >= kMaxParsedKeySets) fetched_.clear();  // crude bound, as above
-  auto fetch = [this, uri = client.jwks_uri]() -> Result<jose::Jwks, std::string> {
-    if (options_.fetch_jwks) return options_.fetch_jwks(uri);
-    return resource::fetch_jwks(http_, uri);
+  // A dynamically registered client holds a registration access token; a stranger chose its URI.
+  auto fetch = [this, uri = client.jwks_uri,
+                public_only = !client.registration_token_sha256.empty()] {
+    return fetch_client_jwks(uri, public_only);
   };
   auto cache = std::make_shared<resource::JwksCache>(fetch, options_.jwks_refresh_seconds,
                                                      options_.jwks_min_refetch_seconds,
                                                      [this] { return clock_.now(); });
   fetched_.insert_or_assign(client.client_id, FetchedKeys{client.jwks_uri, cache});
   return cache;
+}
+
+Result<jose::Jwks, std::string> ClientAuthenticator::fetch_client_jwks(const std::string& uri,
+                                                                       bool public_only) const {
+  if (fetching_.fetch_add(1) >= options_.max_concurrent_jwks_fetches) {
+    fetching_.fetch_sub(1);
+    return Err(std::string("too many client key sets are being fetched at once; try later"));
+  }
+  struct Done {
+    std::atomic<int>& n;
+    ~Done() { n.fetch_sub(1); }
+  } done{fetching_};
+  if (options_.fetch_jwks) return options_.fetch_jwks(uri);
+  return resource::fetch_jwks(public_only ? registered_http_ : http_, uri);
 }
 
 Result<jose::VerifiedJws, jose::Status> ClientAuthenticator::verify_signed_by(
@@ -480,47 +497,43 @@ bool loopback_host(const std::string& host) {
          (IN6_IS_ADDR_V4MAPPED(&*address) && address->s6_addr[12] == 127);
 }
 
-// Whether `host` names this machine or a private network by itself: localhost names, and
-// loopback, unspecified, private (RFC 1918), carrier-grade NAT (RFC 6598), link-local and
-// unique-local (RFC 4193) addresses. Names that resolve there are not caught: DNS is not
-// consulted.
+// Whether `host` names this machine or a private network by itself: localhost names and the
+// address literals http::internal::internal_address refuses. Names that resolve there are
+// caught when they are fetched (ClientOptions::public_addresses_only).
 bool local_host(const std::string& host) {
   const std::string lower = lowercase(host);
   if (lower == "localhost" || lower.ends_with(".localhost")) return true;
-  auto address = address_of(host);
-  if (!address) return false;
-  const unsigned char* b = address->s6_addr;
-  if (!IN6_IS_ADDR_V4MAPPED(&*address)) {
-    return IN6_IS_ADDR_LOOPBACK(&*address) || IN6_IS_ADDR_UNSPECIFIED(&*address) ||
-           IN6_IS_ADDR_LINKLOCAL(&*address) || (b[0] & 0xfe) == 0xfc;
-  }
-  const uint32_t a =
-      (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | uint32_t{b[15]};
-  auto in = [a](uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
-  return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x64400000, 10) || in(0x7f000000, 8) ||
-         in(0xa9fe0000, 16) || in(0xac100000, 12) || in(0xc0a80000, 16);
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && http::internal::internal_address(address);
 }
 
 }  // namespace
 
-std::optional<std::string> jwks_uri_problem(std::string_view uri, bool allow_loopback_http) {
+std::optional<std::string> outbound_uri_problem(std::string_view uri, std::string_view member,
+                                                bool allow_loopback_http) {
+  const std::string name(member);
   // The URL is read by the parser the fetch uses (no userinfo, RFC 3986 §3.2.1: it would make
   // the host another one than it reads as), so the host checked is the host fetched.
   auto url = http::internal::parse_url(uri);
   if (!url || uri.find('#') != std::string_view::npos) {
-    return "jwks_uri must be an absolute https URL without userinfo or a fragment";
+    return name + " must be an absolute https URL without userinfo or a fragment";
   }
   if (url->secure) {
     if (!allow_loopback_http && local_host(url->host)) {
-      return "jwks_uri must not name this machine or a private network";
+      return name + " must not name this machine or a private network";
     }
     return std::nullopt;
   }
   if (allow_loopback_http) {
     if (loopback_host(url->host)) return std::nullopt;
-    return "jwks_uri must use https (or http to a loopback address)";
+    return name + " must use https (or http to a loopback address)";
   }
-  return "jwks_uri must use https";
+  return name + " must use https";
+}
+
+std::optional<std::string> jwks_uri_problem(std::string_view uri, bool allow_loopback_http) {
+  return outbound_uri_problem(uri, "jwks_uri", allow_loopback_http);
 }
 
 bool ClientAuthenticator::certificate_authenticates(

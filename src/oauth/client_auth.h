@@ -4,6 +4,7 @@
 // client uses exactly the method it registered (RFC 7591 §2 token_endpoint_auth_method).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,11 @@ struct ClientAuthOptions {
   JwksFetch fetch_jwks{};
   int64_t jwks_refresh_seconds = 300;
   int64_t jwks_min_refetch_seconds = 30;
+  // At most this many jwks_uri fetches at once, over every client. They run while a request
+  // waits on an io thread, so a registrant whose URI answers slowly holds a thread for up to the
+  // fetch's timeouts (2 s to connect, 3 s to read); past the cap a fetch fails at once and the
+  // client's assertion is refused (invalid_client) instead of another io thread stopping.
+  int max_concurrent_jwks_fetches = 2;
 };
 
 // Whether a client may name `uri` as its jwks_uri: https, or http to a loopback host
@@ -66,6 +72,10 @@ struct ClientAuthOptions {
 // dynamic registration never may, so it cannot point the server at local services). nullopt when
 // it may; otherwise why not.
 std::optional<std::string> jwks_uri_problem(std::string_view uri, bool allow_loopback_http);
+// The same rules for any URL the server will call, named `member` in the answer (a
+// back-channel logout URI).
+std::optional<std::string> outbound_uri_problem(std::string_view uri, std::string_view member,
+                                                bool allow_loopback_http);
 
 class ClientAuthenticator {
  public:
@@ -129,7 +139,12 @@ class ClientAuthenticator {
   };
   // The cache of `client`'s jwks_uri, made on first use.
   std::shared_ptr<resource::JwksCache> fetched_keys(const store::Client& client) const;
-  mutable http::HttpClient http_;
+  // The key set at `uri`, within max_concurrent_jwks_fetches. `public_only`: `uri` is a
+  // dynamically registered client's, so only public addresses are dialled.
+  Result<jose::Jwks, std::string> fetch_client_jwks(const std::string& uri, bool public_only) const;
+  mutable http::HttpClient http_;             // for clients an operator made
+  mutable http::HttpClient registered_http_;  // for registered ones: public addresses only
+  mutable std::atomic<int> fetching_{0};
   mutable std::unordered_map<std::string, FetchedKeys, StringHash, std::equal_to<>> fetched_;
 };
 

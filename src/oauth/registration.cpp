@@ -343,6 +343,13 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
       if (auto problem = logout_uri_problem(*uri)) {
         return fail(kInvalidClientMetadata, std::string(name) + " " + *uri + ": " + *problem);
       }
+      // The server posts to the back-channel URI itself: https, and (as for jwks_uri) not this
+      // machine or a private network; the post dials public addresses only.
+      if (field == &c.backchannel_logout_uri) {
+        if (auto problem = outbound_uri_problem(*uri, name, /*allow_loopback_http=*/false)) {
+          return fail(kInvalidClientMetadata, *problem);
+        }
+      }
       *field = std::move(*uri);
     }
   }

@@ -5,6 +5,7 @@
 #include <future>
 #include <thread>
 
+#include "http/client_internal.h"
 #include "http/server.h"
 #include "test_support.h"
 
@@ -93,6 +94,71 @@ TEST(HttpClientRequests, PostsFormEncodedBodies) {
   auto r = client.post_form(s.url("/form"), form);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->body, R"({"ct":"application/x-www-form-urlencoded","token":"a b&c=d"})");
+}
+
+// A URL a stranger chose must not reach this machine or a private network, by an address
+// literal or by a name that resolves there.
+TEST(HttpClientErrors, PublicAddressesOnlyRefusesThisMachineByLiteralAndByName) {
+  auto s = start_server(echo_router());
+  ClientOptions o;
+  o.public_addresses_only = true;
+  HttpClient strict(o);
+  const std::string port = std::to_string(s.port());
+  for (const std::string& url : {s.url("/hello"), "http://localhost:" + port + "/hello",
+                                 "http://[::1]:" + port + "/hello"}) {
+    auto refused = strict.get(url);
+    ASSERT_FALSE(refused.ok()) << url;
+    EXPECT_EQ(refused.error().code, ClientErrorCode::kAddressRefused) << url;
+    EXPECT_NE(refused.error().message.find("no public address"), std::string::npos);
+  }
+  EXPECT_EQ(strict.connections_opened(), 0u);
+  HttpClient open;  // the default: an operator's own URLs may be local
+  auto r = open.get("http://localhost:" + port + "/hello");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(InternalAddress, ThisMachinePrivateNetworksAndNoOnesAddressesAreInternal) {
+  for (const char* internal : {"0.0.0.0",
+                               "0.1.2.3",
+                               "10.0.0.1",
+                               "100.64.0.1",
+                               "100.127.255.255",
+                               "127.0.0.1",
+                               "127.255.0.1",
+                               "169.254.169.254",
+                               "172.16.0.1",
+                               "172.31.255.255",
+                               "192.0.0.8",
+                               "192.168.0.1",
+                               "198.18.0.1",
+                               "198.19.255.255",
+                               "224.0.0.1",
+                               "239.1.1.1",
+                               "240.0.0.1",
+                               "255.255.255.255",
+                               "::",
+                               "::1",
+                               "::127.0.0.1",
+                               "::ffff:127.0.0.1",
+                               "::ffff:10.1.1.1",
+                               "::ffff:169.254.169.254",
+                               "64:ff9b::a9fe:a9fe",
+                               "64:ff9b::7f00:1",
+                               "fc00::1",
+                               "fd12::1",
+                               "fe80::1",
+                               "febf::1",
+                               "fec0::1",
+                               "ff02::1"}) {
+    EXPECT_TRUE(internal::internal_address(boost::asio::ip::make_address(internal))) << internal;
+  }
+  for (const char* external :
+       {"1.1.1.1", "8.8.8.8", "100.63.255.255", "100.128.0.1", "172.15.255.255", "172.32.0.1",
+        "192.0.1.1", "192.169.0.1", "198.17.255.255", "198.20.0.1", "223.255.255.255",
+        "2001:db8::1", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "fbff::1"}) {
+    EXPECT_FALSE(internal::internal_address(boost::asio::ip::make_address(external))) << external;
+  }
 }
 
 TEST(HttpClientErrors, ReadTimeoutIsReported) {

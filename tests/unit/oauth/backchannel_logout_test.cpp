@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -26,14 +27,15 @@ class BackchannelLogoutTest : public AuthorizationServerTest {
   struct Sent {
     std::string uri;
     std::string token;
+    bool public_only = false;
   };
 
   AuthorizationServerOptions server_options() override {
     AuthorizationServerOptions options = AuthorizationServerTest::server_options();
-    options.logout_post = [this](const std::string& uri,
-                                 const std::string& token) -> Result<int, std::string> {
+    options.logout_post = [this](const std::string& uri, const std::string& token,
+                                 bool public_only) -> Result<int, std::string> {
       std::lock_guard lock(mutex_);
-      sent_.push_back({uri, token});
+      sent_.push_back({uri, token, public_only});
       if (uri.find("unreachable") != std::string::npos) return Err(std::string("refused"));
       return uri.find("broken") != std::string::npos ? 500 : 200;
     };
@@ -101,6 +103,25 @@ class BackchannelLogoutTest : public AuthorizationServerTest {
   std::vector<Sent> sent_;
 };
 
+// A client that registered itself chose its URI: the post dials public addresses only.
+TEST_F(BackchannelLogoutTest, ARegisteredClientsUriIsPostedToPublicAddressesOnly) {
+  auto c = store_->clients().find("rp-c");
+  ASSERT_TRUE(c && *c);
+  store::Client registered = **c;
+  registered.registration_token_sha256 = crypto::sha256("registration token");
+  ASSERT_TRUE(store_->clients().update(registered));
+  add_grant("g-a", "rp-a", "sid-1");
+  add_grant("g-c", "rp-c", "sid-1");
+  ASSERT_TRUE(as_->sessions().end(alice_session()));
+  std::vector<Sent> posts = sent();
+  ASSERT_EQ(posts.size(), 2U);
+  std::sort(posts.begin(), posts.end(), [](const Sent& a, const Sent& b) { return a.uri < b.uri; });
+  EXPECT_EQ(posts[0].uri, "https://a.example/logout");
+  EXPECT_FALSE(posts[0].public_only);
+  EXPECT_EQ(posts[1].uri, "https://c.example/logout");
+  EXPECT_TRUE(posts[1].public_only);
+}
+
 TEST_F(BackchannelLogoutTest, MetadataAdvertisesBackchannelLogoutWithSessions) {
   EXPECT_EQ(as_->metadata()["backchannel_logout_supported"], true);
   EXPECT_EQ(as_->metadata()["backchannel_logout_session_supported"], true);
@@ -116,6 +137,7 @@ TEST_F(BackchannelLogoutTest, ClientsOfTheEndedSessionWithAUriGetASignedLogoutTo
   const std::vector<Sent> posts = sent();
   ASSERT_EQ(posts.size(), 1U);
   EXPECT_EQ(posts[0].uri, "https://a.example/logout");
+  EXPECT_FALSE(posts[0].public_only);  // an operator made rp-a
   auto verified = jose::verify(posts[0].token, as_->signing_keys().jwks());
   ASSERT_TRUE(verified);
   EXPECT_EQ(verified->header["typ"], "logout+jwt");

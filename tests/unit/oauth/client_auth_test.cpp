@@ -4,6 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "http/server.h"
 #include "oauth_fixture.h"
 
 namespace tessera::oauth::testing {
@@ -590,6 +596,101 @@ TEST_F(JwksUriTest, ARotatedKeyIsFetchedOnItsKidAndMadeUpKidsDoNotFloodTheClient
 TEST_F(JwksUriTest, AnUnreachableSetIsInvalidClientNotAServerError) {
   expect_invalid_client(authenticate_assertion(sign(claims("rp"), key_)));
   EXPECT_EQ(fetched_uris_.size(), 1u);
+}
+
+// Fetches run while a request waits on an io thread: past max_concurrent_jwks_fetches (2) one
+// fails at once instead of holding another thread.
+TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesAreCapped) {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<std::string> fetched;
+  bool release = false;
+  ClientAuthOptions options{kIssuer, kTokenEndpoint};
+  options.fetch_jwks = [&](const std::string& uri) -> Result<jose::Jwks, std::string> {
+    std::unique_lock lock(mu);
+    fetched.push_back(uri);
+    changed.notify_all();
+    // The slow ones hang until released (so a missing cap fails the test rather than hangs it).
+    if (uri.find("slow") != std::string::npos) changed.wait(lock, [&] { return release; });
+    jose::Jwks set;
+    set.add(key_.public_key());
+    return set;
+  };
+  auth_ = std::make_unique<ClientAuthenticator>(*cache_, store_->replay_cache(), clock_,
+                                                std::move(options));
+  for (const char* id : {"slow-1", "slow-2", "third"}) {
+    store::Client c = credentials_client(id);
+    c.auth_method = ClientAuthMethod::kPrivateKeyJwt;
+    c.jwks_uri = "https://" + std::string(id) + ".example/jwks";
+    insert_client(std::move(c));
+  }
+  // Two fetches hang (as a registrant's slow URI would); their requests wait.
+  std::vector<std::thread> waiting;
+  std::atomic<int> authenticated{0};
+  for (const char* id : {"slow-1", "slow-2"}) {
+    const std::string jwt = sign(claims(id), key_);
+    waiting.emplace_back([&, jwt] {
+      if (auth_->authenticate(assertion_request(jwt), *assertion_request(jwt).form())) {
+        ++authenticated;
+      }
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return fetched.size() == 2; });
+  }
+  // A third client's fetch is not started: its assertion is refused at once.
+  expect_invalid_client(authenticate_assertion(sign(claims("third"), key_)));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(fetched.size(), 2u);
+    release = true;
+  }
+  changed.notify_all();
+  for (auto& t : waiting) t.join();
+  EXPECT_EQ(authenticated.load(), 2);
+  // Below the cap again, the third client's set is fetched; its next kid-less retry waits out
+  // jwks_min_refetch_seconds after the refused attempt.
+  clock_.advance(31);
+  auto third = authenticate_assertion(sign(claims("third"), key_));
+  EXPECT_TRUE(third) << third.error().description;
+}
+
+// A dynamically registered client's jwks_uri is fetched from public addresses only: a name that
+// resolves to this machine reaches nothing. The same URI on a client an operator made is fetched.
+TEST_F(ClientAuthTest, ARegisteredClientsJwksUriNeverReachesThisMachine) {
+  jose::Jwks set;
+  set.add(key_.public_key());
+  http::Router router;
+  std::atomic<int> served{0};
+  router.get("/jwks", [&](const http::Request&) {
+    ++served;
+    return http::Response::json(200, set.to_json(false));
+  });
+  http::ServerOptions server_options;
+  server_options.address = "127.0.0.1";
+  server_options.port = 0;
+  server_options.io_threads = 1;
+  http::Server server(std::move(server_options), std::move(router));
+  ASSERT_TRUE(server.start());
+  server.set_ready(true);
+  const std::string uri = "http://localhost:" + std::to_string(server.port()) + "/jwks";
+
+  store::Client operator_made = credentials_client("operator-made");
+  operator_made.auth_method = ClientAuthMethod::kPrivateKeyJwt;
+  operator_made.jwks_uri = uri;
+  insert_client(operator_made);
+  store::Client registered = operator_made;
+  registered.client_id = "registered";
+  registered.registration_token_sha256 = crypto::sha256("registration token");
+  insert_client(registered);
+
+  auto made = authenticate_assertion(sign(claims("operator-made"), key_));
+  EXPECT_TRUE(made) << made.error().description;
+  EXPECT_EQ(served.load(), 1);
+  expect_invalid_client(authenticate_assertion(sign(claims("registered"), key_)));
+  EXPECT_EQ(served.load(), 1);
+  server.stop();
 }
 
 TEST(JwksUriProblem, HttpsAlwaysHttpOnlyToLoopbackAndOnlyWhenAllowed) {

@@ -281,6 +281,19 @@ TEST_F(RegistrationTest, RefusedMetadataSpendsNothingAndSaysWhy) {
       {{{"grant_types", {"client_credentials"}},
         {"backchannel_logout_uri", "com.example.app:/logout"}},
        "invalid_client_metadata"},
+      // The server posts there itself: not this machine or a private network.
+      {{{"grant_types", {"client_credentials"}},
+        {"backchannel_logout_uri", "http://127.0.0.1:8080/logout"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}},
+        {"backchannel_logout_uri", "https://localhost/logout"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}},
+        {"backchannel_logout_uri", "https://169.254.169.254/latest"}},
+       "invalid_client_metadata"},
+      {{{"grant_types", {"client_credentials"}},
+        {"backchannel_logout_uri", "https://[fd00::1]/logout"}},
+       "invalid_client_metadata"},
   };
   for (const Case& c : cases) {
     auto r = register_client(c.metadata);
