@@ -419,6 +419,15 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       if (auto problem = oauth::logout_uri_problem(*value)) {
         return bad(std::string(name) + " " + *value + ": " + *problem);
       }
+      // A client that registered itself has its POSTs dialled at public addresses only
+      // (oauth/backchannel_logout.cpp): a local URI would fail every time, so it is refused.
+      if (field == &c.backchannel_logout_uri && !c.registration_token_sha256.empty()) {
+        if (auto problem = oauth::outbound_uri_problem(*value, name, false)) {
+          return bad(*problem +
+                     " (the client registered itself: its URIs are called at public "
+                     "addresses only)");
+        }
+      }
     }
     *field = *value;
   }
@@ -456,10 +465,10 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
   }
   if (o.given("--jwks-uri")) {
     if (!o.jwks_uri.empty()) {
-      if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
-        return bad("--jwks-uri: a self_signed_tls_client_auth client uses --certificate-file");
-      }
-      if (auto problem = oauth::jwks_uri_problem(o.jwks_uri, /*allow_loopback_http=*/true)) {
+      // Loopback http for an operator's own test setup, but not for a client that registered
+      // itself: its set is fetched from public addresses only (oauth/client_auth.cpp).
+      const bool registered = !c.registration_token_sha256.empty();
+      if (auto problem = oauth::jwks_uri_problem(o.jwks_uri, /*allow_loopback_http=*/!registered)) {
         return bad("--jwks-uri: " + *problem);
       }
       c.jwks_json.reset();
@@ -470,9 +479,13 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     if (c.auth_method != store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
       return bad("--certificate-file is for self_signed_tls_client_auth clients");
     }
+    if (o.given("--jwks-uri") && !o.jwks_uri.empty()) {
+      return bad("--certificate-file and --jwks-uri: a client registers one or the other");
+    }
     auto jwks = read_certificate_files(o.certificate_files);
     if (!jwks) return Err(jwks.error());
     c.jwks_json = std::move(*jwks);
+    c.jwks_uri.clear();
   }
   if (auto name = certificate_name(o)) {
     if (c.auth_method != store::ClientAuthMethod::kTlsClientAuth) {
@@ -487,10 +500,13 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     }
     c.secret_sha256.clear();
   } else if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
-    if (!c.jwks_json || previous_method != c.auth_method) {
-      if (!o.given("--certificate-file")) {
+    // RFC 8705 §2.2.2: its certificates, registered here or published at its jwks_uri.
+    const bool has_certificates = c.jwks_json.has_value() || !c.jwks_uri.empty();
+    if (!has_certificates || previous_method != c.auth_method) {
+      if (!o.given("--certificate-file") && c.jwks_uri.empty()) {
         return bad(
-            "a self_signed_tls_client_auth client needs --certificate-file (RFC 8705 §2.2.2)");
+            "a self_signed_tls_client_auth client needs --certificate-file or --jwks-uri "
+            "(RFC 8705 §2.2.2)");
       }
     }
   } else if (previous_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth &&
@@ -713,6 +729,7 @@ Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions
   if (!store) return Err(store.error());
   auto c = find_client(**store, o.id);
   if (!c) return Err(c.error());
+  const std::string token_as_read = c->registration_token_sha256;
   std::optional<std::string> registration_token;
   if (o.rotate_registration_token) {
     // RFC 7592 §3 rotates the token in every update's answer; a client that lost that answer
@@ -727,7 +744,16 @@ Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions
   }
   auto secret = apply(o.metadata, *c, /*creating=*/false, o.rotate_secret);
   if (!secret) return Err(secret.error());
-  auto updated = (*store)->clients().update(*c);
+  // A client that registered itself may rotate its token (RFC 7592 §3) while this runs: the
+  // write lands only if it has not, so a spent token never comes back.
+  auto updated = token_as_read.empty() ? (*store)->clients().update(*c)
+                                       : (*store)->clients().update_registration(*c, token_as_read);
+  if (!updated && updated.error().code == store::StoreError::Code::kNotFound &&
+      !token_as_read.empty()) {
+    return Err(Failure{kExitFailed, "client " + o.id +
+                                        " was deleted or updated itself (RFC 7592) while this "
+                                        "ran; nothing was changed: run the command again"});
+  }
   if (!updated) return Err(store_failure(updated.error()));
   print_result(*c, *secret, o.metadata.json, "updated", registration_token);
   return Ok{};

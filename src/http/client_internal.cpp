@@ -27,9 +27,26 @@ namespace {
 
 bool internal_v4(uint32_t a) {
   auto in = [a](uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
-  return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x64400000, 10) || in(0x7f000000, 8) ||
-         in(0xa9fe0000, 16) || in(0xac100000, 12) || in(0xc0000000, 24) || in(0xc0a80000, 16) ||
-         in(0xc6120000, 15) || in(0xe0000000, 4) || in(0xf0000000, 4);
+  return in(0x00000000, 8) ||   // "this network"
+         in(0x0a000000, 8) ||   // RFC 1918
+         in(0x64400000, 10) ||  // RFC 6598 shared address space
+         in(0x7f000000, 8) ||   // loopback
+         in(0xa9fe0000, 16) ||  // link-local
+         in(0xac100000, 12) ||  // RFC 1918
+         in(0xc0000000, 24) ||  // IETF protocol assignments
+         in(0xc0000200, 24) ||  // TEST-NET-1
+         in(0xc0586300, 24) ||  // 6to4 relay anycast (RFC 7526)
+         in(0xc0a80000, 16) ||  // RFC 1918
+         in(0xc6120000, 15) ||  // benchmarking (RFC 2544)
+         in(0xc6336400, 24) ||  // TEST-NET-2
+         in(0xcb007100, 24) ||  // TEST-NET-3
+         in(0xe0000000, 4) ||   // multicast
+         in(0xf0000000, 4);     // reserved, broadcast
+}
+
+uint32_t v4_at(const net::ip::address_v6::bytes_type& b, size_t i) {
+  return (uint32_t{b[i]} << 24) | (uint32_t{b[i + 1]} << 16) | (uint32_t{b[i + 2]} << 8) |
+         uint32_t{b[i + 3]};
 }
 
 }  // namespace
@@ -42,15 +59,24 @@ bool internal_address(const net::ip::address& address) {
                        b.begin() + static_cast<std::ptrdiff_t>(to),
                        [](unsigned char x) { return x == 0; });
   };
-  const uint32_t low =
-      (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | uint32_t{b[15]};
+  auto starts = [&b](std::initializer_list<unsigned char> prefix) {
+    return std::equal(prefix.begin(), prefix.end(), b.begin());
+  };
+  // IPv4 inside IPv6, judged by the IPv4 rules: ::/96 (which holds :: and ::1), ::ffff:0:0/96
+  // (RFC 4291 §2.5.5.2), ::ffff:0:0:0/96 (RFC 2765 IPv4-translated), 64:ff9b::/96 (RFC 6052),
+  // and 6to4's 2002::/16 (RFC 3056; the IPv4 address in bytes 2-5).
   const bool mapped = zeros(0, 10) && b[10] == 0xff && b[11] == 0xff;
-  const bool compatible = zeros(0, 12);  // ::/96, which holds :: and ::1 too
-  const bool nat64 = b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && zeros(4, 12);
-  if (mapped || compatible || nat64) return internal_v4(low);
-  return (b[0] & 0xfe) == 0xfc ||                    // fc00::/7
-         (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||  // fe80::/10 and fec0::/10
-         b[0] == 0xff;                               // ff00::/8
+  const bool translated = zeros(0, 8) && b[8] == 0xff && b[9] == 0xff && zeros(10, 12);
+  const bool nat64 = starts({0x00, 0x64, 0xff, 0x9b}) && zeros(4, 12);
+  if (zeros(0, 12) || mapped || translated || nat64) return internal_v4(v4_at(b, 12));
+  if (starts({0x20, 0x02})) return internal_v4(v4_at(b, 2));
+  return starts({0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}) ||  // 64:ff9b:1::/48, local NAT64 (RFC 8215)
+         (starts({0x01, 0x00}) && zeros(2, 8)) ||         // 100::/64, discard (RFC 6666)
+         (starts({0x20, 0x01}) && b[2] < 0x02) ||         // 2001::/23, Teredo included
+         starts({0x20, 0x01, 0x0d, 0xb8}) ||              // 2001:db8::/32, documentation
+         (b[0] & 0xfe) == 0xfc ||                         // fc00::/7, unique local
+         (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||       // fe80::/10 and fec0::/10
+         b[0] == 0xff;                                    // ff00::/8, multicast
 }
 
 std::optional<Url> parse_url(std::string_view s) {

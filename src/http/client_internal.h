@@ -31,12 +31,15 @@ struct Url {
 // An absolute http or https URL without userinfo; nullopt otherwise.
 std::optional<Url> parse_url(std::string_view s);
 
-// Whether `address` belongs to this machine, a private network or no one (RFC 6890's special
-// purposes): IPv4 0/8, 10/8, 100.64/10 (RFC 6598), 127/8, 169.254/16, 172.16/12, 192.0.0/24,
-// 192.168/16, 198.18/15 (RFC 2544), 224/4 and 240/4; IPv6 ::, ::1, fc00::/7 (RFC 4193),
-// fe80::/10, fec0::/10, ff00::/8, and an IPv4 address inside ::ffff:0:0/96 (RFC 4291
-// §2.5.5.2), ::/96 or 64:ff9b::/96 (RFC 6052) by the IPv4 rules. A server told where to go by
-// a stranger (a registered client's jwks_uri or logout URI) must not go there.
+// Whether `address` belongs to this machine, a private network, or a range no public service
+// lives in (the IANA special-purpose registries, RFC 6890): IPv4 0/8, 10/8, 100.64/10
+// (RFC 6598), 127/8, 169.254/16, 172.16/12, 192.0.0/24, the three TEST-NETs, 192.88.99/24,
+// 192.168/16, 198.18/15, 224/4, 240/4; IPv6 64:ff9b:1::/48, 100::/64, 2001::/23 (Teredo
+// included), 2001:db8::/32, fc00::/7, fe80::/10, fec0::/10, ff00::/8; and IPv4 inside IPv6
+// (::/96, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 6to4's 2002::/16) by the IPv4 rules.
+// Not known here: this host's own public addresses, or a NAT64 prefix of the operator's own.
+// A server told where to go by a stranger (a registered client's jwks_uri or logout URI) must
+// not go there.
 bool internal_address(const boost::asio::ip::address& address);
 
 ClientError error(ClientErrorCode code, std::string message);

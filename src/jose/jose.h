@@ -105,6 +105,10 @@ class Jwk {
   const std::string& kid() const;
   std::optional<Alg> alg() const;  // the JWK's "alg" member, if any
   bool is_private() const;         // has private part (always true for oct)
+  // RFC 7517 §4.7: the DER of the key's own certificate, the first of its x5c chain (the rest
+  // is not kept); empty when the JWK has no x5c. Only what the JWK says: the certificate is not
+  // parsed or checked against the key. A self-signed mTLS client's certificates (RFC 8705 §2.2).
+  const std::string& certificate_der() const;
   // True when `a` may be used with this key: key type and curve agree with the
   // algorithm, and the JWK's own "alg" (if present) is `a` (RFC 8725 §3.1).
   bool allows(Alg a) const;

@@ -434,6 +434,16 @@ Result<Jwk, Status> Jwk::from_json(const Json& j) {
     if (!m) return Err(m.error());
     // A JWK whose own alg contradicts its key type is unusable (RFC 8725 §3.1).
     if (alg && !kty_allows(**m, *alg)) return Err(Status::kAlgKeyMismatch);
+    // RFC 7517 §4.7: an array of base64 (not base64url) DER certificates, the key's own first.
+    // A malformed x5c leaves the key without a certificate rather than poisoning its set: the key
+    // itself is what a signature is checked with, and whoever needs the certificate (a
+    // self-signed mTLS client's registration) checks for it.
+    if (auto it = j.find("x5c");
+        it != j.end() && it->is_array() && !it->empty() && (*it)[0].is_string()) {
+      if (auto der = base64::decode((*it)[0].get_ref<const std::string&>())) {
+        (*m)->certificate_der = std::move(*der);
+      }
+    }
     return make_jwk(std::move(*m), std::move(kid), alg, std::move(use));
   } catch (const std::exception&) {
     return Err(Status::kKeyInvalid);
@@ -588,6 +598,7 @@ Json Jwk::to_json(bool include_private) const {
   if (!impl_->kid.empty()) j["kid"] = impl_->kid;
   if (impl_->alg) j["alg"] = jose::to_string(*impl_->alg);
   if (impl_->use) j["use"] = *impl_->use;
+  if (!m.certificate_der.empty()) j["x5c"] = Json::array({base64::encode(m.certificate_der)});
   return j;
 }
 
@@ -607,6 +618,7 @@ KeyType Jwk::kty() const { return impl_->m->kty; }
 const std::string& Jwk::kid() const { return impl_->kid; }
 std::optional<Alg> Jwk::alg() const { return impl_->alg; }
 bool Jwk::is_private() const { return impl_->m->is_private; }
+const std::string& Jwk::certificate_der() const { return impl_->m->certificate_der; }
 
 bool Jwk::allows(Alg a) const {
   if (impl_->alg && *impl_->alg != a) return false;
@@ -634,6 +646,7 @@ Jwk Jwk::public_key() const {
   OPENSSL_free(der);
   auto pm = material_from_pkey(std::move(pub), false);
   if (!pm) return *this;
+  (*pm)->certificate_der = m.certificate_der;
   return make_jwk(std::move(*pm), impl_->kid, impl_->alg, impl_->use);
 }
 

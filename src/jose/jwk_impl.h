@@ -23,10 +23,11 @@ struct KeyMaterial {
   KeyType kty = KeyType::kOct;
   Curve crv = Curve::kNone;
   bool is_private = false;
-  ossl::PkeyPtr pkey;    // null for oct
-  std::string secret;    // oct only
-  int bits = 0;          // RSA modulus bits, EC field bits
-  size_t sig_bytes = 0;  // RSA modulus bytes, ECDSA P1363 length (2 * field), Ed25519 64
+  ossl::PkeyPtr pkey;           // null for oct
+  std::string secret;           // oct only
+  int bits = 0;                 // RSA modulus bits, EC field bits
+  size_t sig_bytes = 0;         // RSA modulus bytes, ECDSA P1363 length (2 * field), Ed25519 64
+  std::string certificate_der;  // RFC 7517 §4.7 x5c[0], decoded; empty without x5c
 
   mutable std::array<ossl::ContextPool<ossl::PkeyCtxPtr>, kAlgCount> verify_ctx;
   mutable std::array<ossl::ContextPool<ossl::PkeyCtxPtr>, kAlgCount> sign_ctx;

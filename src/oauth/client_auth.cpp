@@ -200,20 +200,10 @@ bool certificate_has_name(const http::ClientCertificate& certificate,
   return false;
 }
 
-std::vector<std::string> registered_certificates(std::string_view jwks_json) {
+std::vector<std::string> certificates_of(const jose::Jwks& keys) {
   std::vector<std::string> out;
-  auto parsed = json::parse_strict(jwks_json);
-  if (!parsed || !parsed->is_object()) return out;
-  auto keys = parsed->find("keys");
-  if (keys == parsed->end() || !keys->is_array()) return out;
-  for (const json::Json& key : *keys) {
-    if (!key.is_object()) continue;
-    auto x5c = key.find("x5c");
-    if (x5c == key.end() || !x5c->is_array() || x5c->empty() || !(*x5c)[0].is_string()) continue;
-    // RFC 7517 §4.7: base64 (not base64url) DER, the key's own certificate first.
-    if (auto der = base64::decode((*x5c)[0].get_ref<const std::string&>())) {
-      out.push_back(std::move(*der));
-    }
+  for (const jose::Jwk& key : keys.keys()) {
+    if (!key.certificate_der().empty()) out.push_back(key.certificate_der());
   }
   return out;
 }
@@ -410,8 +400,8 @@ std::shared_ptr<const ClientAuthenticator::RegisteredKeys> ClientAuthenticator::
   auto registered = std::make_shared<RegisteredKeys>();
   if (auto parsed = parse_client_jwks(*client.jwks_json)) {
     registered->keys = std::make_shared<const jose::Jwks>(std::move(*parsed));
+    registered->certificates = certificates_of(*registered->keys);
   }
-  registered->certificates = registered_certificates(*client.jwks_json);
   std::lock_guard lock(keys_mutex_);
   if (keys_.size() >= kMaxParsedKeySets) keys_.clear();  // crude bound, as in ClientCache
   keys_.insert_or_assign(client.client_id, ParsedKeys{*client.jwks_json, registered});
@@ -438,16 +428,46 @@ std::shared_ptr<resource::JwksCache> ClientAuthenticator::fetched_keys(
 
 Result<jose::Jwks, std::string> ClientAuthenticator::fetch_client_jwks(const std::string& uri,
                                                                        bool public_only) const {
-  if (fetching_.fetch_add(1) >= options_.max_concurrent_jwks_fetches) {
+  if (options_.fetch_jwks) return options_.fetch_jwks(uri);
+  return resource::fetch_jwks(public_only ? registered_http_ : http_, uri);
+}
+
+Result<resource::JwksCache::KeySet, std::string> ClientAuthenticator::client_key_set(
+    const store::Client& client, resource::JwksCache& cache,
+    const resource::JwksCache::KeySet* seen) const {
+  if (seen == nullptr) {
+    if (auto current = cache.current_without_fetch()) return current;
+  }
+  // This call may fetch, or wait for a fetch. For a client that registered itself (a stranger
+  // chose the URI, and may have made it slow) it runs within max_concurrent_jwks_fetches; past
+  // the cap it fails at once, before the cache records an attempt, so no io thread waits.
+  const bool capped = !client.registration_token_sha256.empty();
+  if (capped && fetching_.fetch_add(1) >= options_.max_concurrent_jwks_fetches) {
     fetching_.fetch_sub(1);
     return Err(std::string("too many client key sets are being fetched at once; try later"));
   }
   struct Done {
-    std::atomic<int>& n;
-    ~Done() { n.fetch_sub(1); }
-  } done{fetching_};
-  if (options_.fetch_jwks) return options_.fetch_jwks(uri);
-  return resource::fetch_jwks(public_only ? registered_http_ : http_, uri);
+    std::atomic<int>* n;
+    ~Done() {
+      if (n != nullptr) n->fetch_sub(1);
+    }
+  } done{capped ? &fetching_ : nullptr};
+  return seen == nullptr ? cache.keys() : cache.refresh_for_unknown_kid(*seen);
+}
+
+bool ClientAuthenticator::fetched_certificate_matches(const store::Client& client,
+                                                      const std::string& der) const {
+  auto holds = [&der](const jose::Jwks& set) {
+    return std::any_of(set.keys().begin(), set.keys().end(), [&der](const jose::Jwk& key) {
+      return !key.certificate_der().empty() && crypto::equal_ct(key.certificate_der(), der);
+    });
+  };
+  auto cache = fetched_keys(client);
+  auto set = client_key_set(client, *cache, nullptr);
+  if (!set) return false;
+  if (holds(**set)) return true;
+  auto fresh = client_key_set(client, *cache, &*set);
+  return fresh && *fresh != *set && holds(**fresh);
 }
 
 Result<jose::VerifiedJws, jose::Status> ClientAuthenticator::verify_signed_by(
@@ -459,7 +479,9 @@ Result<jose::VerifiedJws, jose::Status> ClientAuthenticator::verify_signed_by(
   }
   // Fetched outside keys_mutex_ (JwksCache serialises its own fetches).
   auto cache = fetched_keys(client);
-  auto checked = verify_with_rotation(*cache, jws, options);
+  auto checked = verify_with_rotation(
+      [&](const resource::JwksCache::KeySet* seen) { return client_key_set(client, *cache, seen); },
+      jws, options);
   if (!checked) return Err(jose::Status::kKeyInvalid);
   return std::move(*checked);
 }
@@ -546,8 +568,10 @@ bool ClientAuthenticator::certificate_authenticates(
            certificate_has_name(*certificate, *client.tls_client_auth_name);
   }
   if (client.auth_method == ClientAuthMethod::kSelfSignedTlsClientAuth) {
-    // RFC 8705 §2.2: the certificate is one the client registered in its jwks (x5c); its chain
-    // does not matter. The TLS handshake proved the private key.
+    // RFC 8705 §2.2: the certificate is one the client registered in its jwks (x5c), or
+    // publishes at its jwks_uri; its chain does not matter. The TLS handshake proved the
+    // private key.
+    if (!client.jwks_uri.empty()) return fetched_certificate_matches(client, certificate->der);
     auto registered = registered_keys(client);
     if (!registered) return false;
     return std::any_of(

@@ -60,10 +60,11 @@ struct ClientAuthOptions {
   JwksFetch fetch_jwks{};
   int64_t jwks_refresh_seconds = 300;
   int64_t jwks_min_refetch_seconds = 30;
-  // At most this many jwks_uri fetches at once, over every client. They run while a request
-  // waits on an io thread, so a registrant whose URI answers slowly holds a thread for up to the
-  // fetch's timeouts (2 s to connect, 3 s to read); past the cap a fetch fails at once and the
-  // client's assertion is refused (invalid_client) instead of another io thread stopping.
+  // At most this many requests at once fetch, or wait for a fetch of, the key set of a client
+  // that registered itself (RFC 7591). They run on io threads, and a registrant whose URI answers
+  // slowly would hold one for up to the fetch's timeouts (2 s each to resolve, connect and
+  // handshake, 3 s to read); past the cap such a request fails at once (invalid_client), and the
+  // client's set is not marked as tried. Clients an operator made are not counted.
   int max_concurrent_jwks_fetches = 2;
 };
 
@@ -139,9 +140,19 @@ class ClientAuthenticator {
   };
   // The cache of `client`'s jwks_uri, made on first use.
   std::shared_ptr<resource::JwksCache> fetched_keys(const store::Client& client) const;
-  // The key set at `uri`, within max_concurrent_jwks_fetches. `public_only`: `uri` is a
-  // dynamically registered client's, so only public addresses are dialled.
+  // RFC 8705 §2.2.2 by reference: whether `der` is a certificate in the set at `client`'s
+  // jwks_uri, fetched again (at most once per jwks_min_refetch_seconds) when it is not, as for a
+  // new kid: the client may have rotated its certificate.
+  bool fetched_certificate_matches(const store::Client& client, const std::string& der) const;
+  // The key set at `uri`. `public_only`: `uri` is a dynamically registered client's, so only
+  // public addresses are dialled.
   Result<jose::Jwks, std::string> fetch_client_jwks(const std::string& uri, bool public_only) const;
+  // `client`'s set from `cache`: the current one (null `seen`), or one fetched again because
+  // `seen` lacked what was looked for. A self-registered client's calls that may fetch run
+  // within max_concurrent_jwks_fetches.
+  Result<resource::JwksCache::KeySet, std::string> client_key_set(
+      const store::Client& client, resource::JwksCache& cache,
+      const resource::JwksCache::KeySet* seen) const;
   mutable http::HttpClient http_;             // for clients an operator made
   mutable http::HttpClient registered_http_;  // for registered ones: public addresses only
   mutable std::atomic<int> fetching_{0};
@@ -156,9 +167,9 @@ bool certificate_has_name(const http::ClientCertificate& certificate,
 // tls_client_auth or self_signed_tls_client_auth.
 bool uses_certificate(store::ClientAuthMethod method);
 
-// The certificates (DER) a JWK Set registers in its keys' x5c members (the first of each chain),
-// for self_signed_tls_client_auth (RFC 8705 §2.2.2). Unparseable entries are skipped.
-std::vector<std::string> registered_certificates(std::string_view jwks_json);
+// The certificates (DER) a JWK Set holds in its keys' x5c members (the first of each chain,
+// jose::Jwk::certificate_der), for self_signed_tls_client_auth (RFC 8705 §2.2.2).
+std::vector<std::string> certificates_of(const jose::Jwks& keys);
 
 // The secret check: one SHA-256 and a constant-time compare (secrets have 256 bits of entropy,
 // so a slow hash adds nothing; see store/client_store.h).

@@ -4,11 +4,20 @@ namespace tessera::oauth {
 
 Result<Result<jose::VerifiedJws, jose::Status>, std::string> verify_with_rotation(
     resource::JwksCache& cache, std::string_view jws, const jose::VerifyOptions& options) {
-  auto keys = cache.keys();
+  return verify_with_rotation(
+      [&cache](const resource::JwksCache::KeySet* seen) {
+        return seen == nullptr ? cache.keys() : cache.refresh_for_unknown_kid(*seen);
+      },
+      jws, options);
+}
+
+Result<Result<jose::VerifiedJws, jose::Status>, std::string> verify_with_rotation(
+    const KeySetSource& key_set, std::string_view jws, const jose::VerifyOptions& options) {
+  auto keys = key_set(nullptr);
   if (!keys) return Err(keys.error());
   auto verified = jose::verify(jws, **keys, options);
   if (!verified && verified.error() == jose::Status::kKidNotFound) {
-    auto fresh = cache.refresh_for_unknown_kid(*keys);
+    auto fresh = key_set(&*keys);
     if (fresh && *fresh != *keys) verified = jose::verify(jws, **fresh, options);
   }
   return verified;

@@ -29,6 +29,12 @@ using JwksFetch = std::function<Result<jose::Jwks, std::string>(const std::strin
 // The outer error: no key set could be had (why, in one line).
 Result<Result<jose::VerifiedJws, jose::Status>, std::string> verify_with_rotation(
     resource::JwksCache& cache, std::string_view jws, const jose::VerifyOptions& options);
+// The same with the key sets from `key_set`: the current one for a null argument, a fresh one
+// for the set given (which lacked the kid).
+using KeySetSource = std::function<Result<resource::JwksCache::KeySet, std::string>(
+    const resource::JwksCache::KeySet* seen)>;
+Result<Result<jose::VerifiedJws, jose::Status>, std::string> verify_with_rotation(
+    const KeySetSource& key_set, std::string_view jws, const jose::VerifyOptions& options);
 
 struct IssuerJwks {
   std::string issuer;    // the JWTs' iss, exactly

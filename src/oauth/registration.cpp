@@ -269,17 +269,13 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
                       ? jwks->dump()
                       : keys->to_json(false).dump();
   }
-  // §2 jwks_uri: the keys by reference, https only (a registrant must not point the server at
-  // local services); never with jwks; not for a self-signed client, whose certificates are
-  // registered with it.
+  // §2 jwks_uri: the keys by reference (RFC 8705 §2.2.2: or a self-signed client's
+  // certificates), https only (a registrant must not point the server at local services); never
+  // with jwks.
   if (auto uri = metadata.find("jwks_uri"); uri != metadata.end() && !uri->is_null()) {
     if (!uri->is_string()) return fail(kInvalidClientMetadata, "jwks_uri must be a string");
     if (c.jwks_json) {
       return fail(kInvalidClientMetadata, "jwks and jwks_uri must not both be present");
-    }
-    if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
-      return fail(kInvalidClientMetadata,
-                  "a self_signed_tls_client_auth client registers its certificates in jwks");
     }
     const std::string& text = uri->get_ref<const std::string&>();
     if (auto problem = jwks_uri_problem(text, /*allow_loopback_http=*/false)) {

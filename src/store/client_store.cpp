@@ -207,8 +207,13 @@ StoreResult<Ok> validate_client(const Client& c) {
     if (!c.secret_sha256.empty()) {
       return invalid("a self_signed_tls_client_auth client has no secret");
     }
-    if (!c.jwks_json) return invalid("a self_signed_tls_client_auth client needs jwks");
-    if (auto problem = jwks_problem(*c.jwks_json, true)) return invalid(*problem);
+    // RFC 8705 §2.2.2: its certificates in jwks, or in the set at jwks_uri (checked there).
+    if (!c.jwks_json && c.jwks_uri.empty()) {
+      return invalid("a self_signed_tls_client_auth client needs jwks or jwks_uri");
+    }
+    if (c.jwks_json) {
+      if (auto problem = jwks_problem(*c.jwks_json, true)) return invalid(*problem);
+    }
   } else if (c.secret_sha256.size() != 32) {
     return invalid("secret_sha256 must be 32 bytes");
   }
@@ -225,9 +230,6 @@ StoreResult<Ok> validate_client(const Client& c) {
   // (oauth::jwks_uri_problem).
   if (!c.jwks_uri.empty()) {
     if (c.jwks_json) return invalid("jwks and jwks_uri must not both be present");
-    if (c.auth_method == ClientAuthMethod::kSelfSignedTlsClientAuth) {
-      return invalid("a self_signed_tls_client_auth client registers its certificates in jwks");
-    }
     if (c.jwks_uri.size() > 2048 ||
         (!c.jwks_uri.starts_with("https://") && !c.jwks_uri.starts_with("http://")) ||
         c.jwks_uri.find_first_of("# \t\r\n") != std::string::npos) {

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createHash, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,21 @@ function makeCertificates() {
 
 const certs = makeCertificates();
 after(() => rmSync(certs.dir, { recursive: true, force: true }));
+
+// RFC 8705 §2.2.2 by reference: a self-signed client that publishes its certificate at its
+// jwks_uri (a JWK of the certificate's key with x5c), served here on 127.0.0.1.
+const publishedCertificate = (cert) => {
+  const x509 = new X509Certificate(cert.pem);
+  return { keys: [{ ...x509.publicKey.export({ format: 'jwk' }), x5c: [x509.raw.toString('base64')] }] };
+};
+let published = publishedCertificate(certs.self);
+const jwksServer = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(published));
+});
+await new Promise((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+after(() => jwksServer.close());
+const selfJwksUri = `http://127.0.0.1:${jwksServer.address().port}/jwks`;
 
 // RFC 8705 §3.1: base64url SHA-256 of the certificate's DER.
 const thumbprint = (cert) =>
@@ -176,6 +192,8 @@ describe('tessera serve with http.tls and as.mtls', () => {
         '--tls-client-certificate-bound-access-tokens'),
       selfSigned: service('self-signed', '--auth-method', 'self_signed_tls_client_auth',
         '--certificate-file', certs.self.certFile, '--tls-client-certificate-bound-access-tokens'),
+      selfSignedUri: service('self-signed-uri', '--auth-method', 'self_signed_tls_client_auth',
+        '--jwks-uri', selfJwksUri, '--tls-client-certificate-bound-access-tokens'),
       web: ['--id', 'web', '--type', 'confidential', '--auth-method', 'tls_client_auth',
         '--tls-client-auth-san-dns', 'client.example', '--grant-type', 'authorization_code',
         '--redirect-uri', `${issuer}/web/cb`, '--scope', 'openid profile'],
@@ -315,6 +333,24 @@ describe('tessera serve with http.tls and as.mtls', () => {
       ['CA-issued', certs.client], ['none', undefined]]) {
       await assertInvalidClient(env.selfSigned, await clientCredentials(env.selfSigned, cert), what);
     }
+  });
+
+  test('self_signed_tls_client_auth with the certificate at the client\'s jwks_uri (§2.2.2)', async () => {
+    const response = await clientCredentials(env.selfSignedUri, certs.self);
+    assert.equal(response.status, 200, await response.clone().text());
+    const result = await oauth.processClientCredentialsResponse(as, mtlsClient(env.selfSignedUri), response);
+    const claims = await accessTokenClaims(as, result.access_token);
+    assert.equal(claims.client_id, env.selfSignedUri.client_id);
+    assert.deepEqual(claims.cnf, { 'x5t#S256': thumbprint(certs.self) });
+    for (const [what, cert] of [['a certificate not published', certs.selfOther],
+      ['CA-issued', certs.client], ['none', undefined]]) {
+      await assertInvalidClient(env.selfSignedUri, await clientCredentials(env.selfSignedUri, cert), what);
+    }
+    // The client publishes another certificate: the set is fetched again for it, at most once
+    // per 30 s after the last fetch, so it is refused until then.
+    published = publishedCertificate(certs.selfOther);
+    await assertInvalidClient(env.selfSignedUri,
+      await clientCredentials(env.selfSignedUri, certs.selfOther), 'within 30 s of the last fetch');
   });
 
   // Introspection of `token` by client `c` through the alias, presenting `cert`.

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { BIN, ok } from '../lib/tessera.mjs';
+import { BIN, ok, tessera } from '../lib/tessera.mjs';
 import { signIn } from '../lib/login.mjs';
 import {
   authorizationRequest, authorizationUrl, insecure, jwksPublisher, redeemCode, startInteropServe,
@@ -351,6 +351,15 @@ describe('tessera serve with dynamic client registration', () => {
     assert.equal((await badUri.json()).error, 'invalid_redirect_uri');
     assert.deepEqual((await (await manage(uri, token)).json()).redirect_uris,
       ['https://app.example/cb'], 'a refused update changed nothing');
+
+    // An operator may not give a client that registered itself a local URI: its sets and
+    // logout POSTs go to public addresses only, so such a URI would fail every time.
+    for (const option of ['--jwks-uri', '--backchannel-logout-uri']) {
+      const refused = tessera(['client', 'update', c.client_id, option, 'http://127.0.0.1:9/x',
+        '--config', join(env.dir, 'store.yaml')]);
+      assert.equal(refused.status, 2, `${option}: ${refused.stderr}`);
+      assert.match(refused.stderr, /must use https|public addresses/, option);
+    }
 
     // A client that lost an update's answer (and so its new token) gets one from an operator.
     const reissued = JSON.parse(cli('client', 'update', c.client_id, '--rotate-registration-token', '--json'));

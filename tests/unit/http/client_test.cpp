@@ -150,13 +150,26 @@ TEST(InternalAddress, ThisMachinePrivateNetworksAndNoOnesAddressesAreInternal) {
                                "fe80::1",
                                "febf::1",
                                "fec0::1",
-                               "ff02::1"}) {
+                               "ff02::1",
+                               "192.0.2.1",
+                               "198.51.100.1",
+                               "203.0.113.1",
+                               "192.88.99.1",
+                               "2002:7f00:1::1",
+                               "2002:a9fe:a9fe::1",
+                               "2002:c0a8:1::1",
+                               "64:ff9b:1::7f00:1",
+                               "::ffff:0:7f00:1",
+                               "2001:0:4136:e378::1",
+                               "2001:db8::1",
+                               "100::1"}) {
     EXPECT_TRUE(internal::internal_address(boost::asio::ip::make_address(internal))) << internal;
   }
   for (const char* external :
        {"1.1.1.1", "8.8.8.8", "100.63.255.255", "100.128.0.1", "172.15.255.255", "172.32.0.1",
         "192.0.1.1", "192.169.0.1", "198.17.255.255", "198.20.0.1", "223.255.255.255",
-        "2001:db8::1", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "fbff::1"}) {
+        "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "fbff::1", "2002:808:808::1",
+        "2001:200::1", "2001:4860::8888"}) {
     EXPECT_FALSE(internal::internal_address(boost::asio::ip::make_address(external))) << external;
   }
 }

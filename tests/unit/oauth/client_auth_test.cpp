@@ -598,9 +598,10 @@ TEST_F(JwksUriTest, AnUnreachableSetIsInvalidClientNotAServerError) {
   EXPECT_EQ(fetched_uris_.size(), 1u);
 }
 
-// Fetches run while a request waits on an io thread: past max_concurrent_jwks_fetches (2) one
-// fails at once instead of holding another thread.
-TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesAreCapped) {
+// Fetches of a self-registered client's set run while a request waits on an io thread: past
+// max_concurrent_jwks_fetches (2) one fails at once instead of holding another thread, without
+// counting as a try; clients an operator made are not counted.
+TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesOfRegisteredClientsAreCapped) {
   std::mutex mu;
   std::condition_variable changed;
   std::vector<std::string> fetched;
@@ -618,10 +619,13 @@ TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesAreCapped) {
   };
   auth_ = std::make_unique<ClientAuthenticator>(*cache_, store_->replay_cache(), clock_,
                                                 std::move(options));
-  for (const char* id : {"slow-1", "slow-2", "third"}) {
+  for (const char* id : {"slow-1", "slow-2", "third", "operator-made"}) {
     store::Client c = credentials_client(id);
     c.auth_method = ClientAuthMethod::kPrivateKeyJwt;
     c.jwks_uri = "https://" + std::string(id) + ".example/jwks";
+    if (std::string(id) != "operator-made") {
+      c.registration_token_sha256 = crypto::sha256(std::string("token of ") + id);
+    }
     insert_client(std::move(c));
   }
   // Two fetches hang (as a registrant's slow URI would); their requests wait.
@@ -639,19 +643,22 @@ TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesAreCapped) {
     std::unique_lock lock(mu);
     changed.wait(lock, [&] { return fetched.size() == 2; });
   }
-  // A third client's fetch is not started: its assertion is refused at once.
+  // A third registered client's fetch is not started: its assertion is refused at once.
   expect_invalid_client(authenticate_assertion(sign(claims("third"), key_)));
+  // A client an operator made is not held back.
+  auto made = authenticate_assertion(sign(claims("operator-made"), key_));
+  EXPECT_TRUE(made) << made.error().description;
   {
     std::lock_guard lock(mu);
-    EXPECT_EQ(fetched.size(), 2u);
+    EXPECT_EQ(fetched.size(), 3u);
+    EXPECT_EQ(std::count(fetched.begin(), fetched.end(), "https://third.example/jwks"), 0);
     release = true;
   }
   changed.notify_all();
   for (auto& t : waiting) t.join();
   EXPECT_EQ(authenticated.load(), 2);
-  // Below the cap again, the third client's set is fetched; its next kid-less retry waits out
-  // jwks_min_refetch_seconds after the refused attempt.
-  clock_.advance(31);
+  // Below the cap again, the third client's set is fetched at once: the refusal was not a try
+  // (no wait for jwks_min_refetch_seconds).
   auto third = authenticate_assertion(sign(claims("third"), key_));
   EXPECT_TRUE(third) << third.error().description;
 }
@@ -693,6 +700,49 @@ TEST_F(ClientAuthTest, ARegisteredClientsJwksUriNeverReachesThisMachine) {
   server.stop();
 }
 
+// RFC 8705 §2.2.2: a self-signed client may publish its certificates at its jwks_uri. The set
+// is fetched once and kept; a certificate it lacks fetches it again (the client rotated), at
+// most once per jwks_min_refetch_seconds.
+TEST_F(JwksUriTest, ASelfSignedClientsCertificatesMayBeAtItsJwksUri) {
+  store::Client c = credentials_client("self");
+  c.auth_method = ClientAuthMethod::kSelfSignedTlsClientAuth;
+  c.jwks_uri = "https://self.example/jwks";
+  insert_client(std::move(c));
+  auto with_certificate = [this](const std::string& der) {
+    json::Json j = key_.public_key().to_json();
+    j["x5c"] = json::Json::array({base64::encode(der)});
+    auto k = jose::Jwk::from_json(j);
+    EXPECT_TRUE(k);
+    return *k;
+  };
+  auto present = [this](const std::string& der) {
+    http::Request r = form_request("grant_type=client_credentials&client_id=self");
+    auto certificate = std::make_shared<http::ClientCertificate>();
+    certificate->der = der;
+    r.mutable_tls().secure = true;
+    r.mutable_tls().client_certificate = certificate;
+    return authenticate(r);
+  };
+  publish({with_certificate("certificate A")});
+  auto first = present("certificate A");
+  ASSERT_TRUE(first) << first.error().description;
+  EXPECT_EQ(first->method, ClientAuthMethod::kSelfSignedTlsClientAuth);
+  ASSERT_TRUE(present("certificate A"));
+  EXPECT_EQ(fetched_uris_.size(), 1u);
+  // The client rotates to B: within 30 s of the last fetch a certificate the set lacks is
+  // refused without another fetch; after that, it fetches the set again.
+  publish({with_certificate("certificate B")});
+  expect_invalid_client(present("certificate B"));
+  EXPECT_EQ(fetched_uris_.size(), 1u);
+  clock_.advance(31);
+  auto rotated = present("certificate B");
+  ASSERT_TRUE(rotated) << rotated.error().description;
+  EXPECT_EQ(fetched_uris_.size(), 2u);
+  expect_invalid_client(present("certificate A"));  // gone from the set
+  expect_invalid_client(present("certificate C"));  // never in it; no fetch within 30 s
+  EXPECT_EQ(fetched_uris_.size(), 2u);
+}
+
 TEST(JwksUriProblem, HttpsAlwaysHttpOnlyToLoopbackAndOnlyWhenAllowed) {
   EXPECT_FALSE(jwks_uri_problem("https://rp.example/jwks", false));
   EXPECT_FALSE(jwks_uri_problem("https://rp.example/jwks", true));
@@ -723,7 +773,8 @@ TEST(JwksUriProblem, ARegistrationMayNotNameThisMachineOrAPrivateNetwork) {
   }
   for (const char* public_host :
        {"https://rp.example/jwks", "https://rp.example:8443/jwks", "https://172.32.0.1/jwks",
-        "https://8.8.8.8/jwks", "https://[2001:db8::1]/jwks", "https://localhost.example/jwks"}) {
+        "https://8.8.8.8/jwks", "https://[2606:4700::1111]/jwks",
+        "https://localhost.example/jwks"}) {
     EXPECT_FALSE(jwks_uri_problem(public_host, false)) << public_host;
   }
 }

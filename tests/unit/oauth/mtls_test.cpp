@@ -313,12 +313,24 @@ TEST(CertificateHasName, EmptySubjectNeverMatches) {
   EXPECT_FALSE(certificate_has_name(c, {CertificateNameType::kSubjectDn, "cn=a"}));
 }
 
-TEST(RegisteredCertificates, ReadsTheFirstX5cEntryOfEachKey) {
-  const std::string jwks =
-      R"({"keys":[{"kty":"EC","x5c":["QUJD","REVG"]},{"kty":"EC"},{"x5c":[7]},)"
-      R"({"x5c":["!!"]},{"x5c":["WFla"]}]})";
-  EXPECT_EQ(registered_certificates(jwks), (std::vector<std::string>{"ABC", "XYZ"}));
-  EXPECT_TRUE(registered_certificates("not json").empty());
+TEST(CertificatesOf, ReadsTheFirstX5cEntryOfEachKey) {
+  auto key = [](const char* x5c) {
+    auto k = jose::Jwk::generate(jose::Alg::kES256);
+    EXPECT_TRUE(k);
+    json::Json j = k->public_key().to_json();
+    if (x5c != nullptr) j["x5c"] = json::Json::parse(x5c);
+    return j;
+  };
+  json::Json set = {{"keys",
+                     {key(R"(["QUJD","REVG"])"), key(nullptr), key("[7]"), key(R"(["!!"])"),
+                      key(R"(["WFla"])")}}};
+  auto keys = jose::Jwks::from_json(set);
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(certificates_of(*keys), (std::vector<std::string>{"ABC", "XYZ"}));
+  // Kept through a copy without the private part, and written out again (x5c[0] only).
+  auto round_trip = jose::Jwks::from_json(keys->to_json());
+  ASSERT_TRUE(round_trip);
+  EXPECT_EQ(certificates_of(*round_trip), (std::vector<std::string>{"ABC", "XYZ"}));
 }
 
 }  // namespace
