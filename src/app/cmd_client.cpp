@@ -500,14 +500,16 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     }
     c.secret_sha256.clear();
   } else if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
-    // RFC 8705 §2.2.2: its certificates, registered here or published at its jwks_uri.
+    // RFC 8705 §2.2.2: its certificates, registered here or published at its jwks_uri, given
+    // with the switch to this method (a private_key_jwt client's set holds keys, not
+    // certificates).
     const bool has_certificates = c.jwks_json.has_value() || !c.jwks_uri.empty();
-    if (!has_certificates || previous_method != c.auth_method) {
-      if (!o.given("--certificate-file") && c.jwks_uri.empty()) {
-        return bad(
-            "a self_signed_tls_client_auth client needs --certificate-file or --jwks-uri "
-            "(RFC 8705 §2.2.2)");
-      }
+    const bool given =
+        o.given("--certificate-file") || (o.given("--jwks-uri") && !o.jwks_uri.empty());
+    if (!has_certificates || (previous_method != c.auth_method && !given)) {
+      return bad(
+          "a self_signed_tls_client_auth client needs --certificate-file or --jwks-uri "
+          "(RFC 8705 §2.2.2)");
     }
   } else if (previous_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth &&
              !o.given("--jwks-file")) {
@@ -653,7 +655,7 @@ struct CreateOptions {
 
 Result<Ok, Failure> create_client(const StoreChoice& choice, const CreateOptions& o) {
   store::Client c;
-  c.client_id = o.id.empty() ? crypto::random_token(16) : o.id;
+  c.client_id = o.id.empty() ? crypto::random_identifier(16) : o.id;
   if (!acceptable_client_id(c.client_id)) {
     return Err(
         Failure{kExitBadInput, "--id must be 1 to 200 printable ASCII characters without spaces"});

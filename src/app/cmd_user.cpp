@@ -513,7 +513,8 @@ void add_user_commands(CLI::App& app, int& rc) {
   auto* end_cmd = user->add_subcommand(
       "revoke-session", "End a user's browser session (or --all) and revoke the grants made in it");
   end_cmd->add_option("username", target, "Username")->required();
-  auto* sid_option = end_cmd->add_option("sid", sid, "Session id (sid, as `sessions` lists it)");
+  auto* sid_option = end_cmd->add_option(
+      "sid", sid, "Session id (sid, as `sessions` lists it; one beginning with '-' goes after --)");
   auto* all_option = end_cmd->add_flag("--all", all_sessions, "Every session of the user");
   sid_option->excludes(all_option);
   add_user_store_options(end_cmd, choice);

@@ -38,6 +38,12 @@ std::string random_bytes(size_t n) {
 
 std::string random_token(size_t bytes) { return base64url::encode(random_bytes(bytes)); }
 
+std::string random_identifier(size_t bytes) {
+  std::string id = random_token(bytes);
+  while (!id.empty() && id.front() == '-') id = random_token(bytes);
+  return id;
+}
+
 std::string digest(Digest d, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

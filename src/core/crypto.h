@@ -13,6 +13,10 @@ std::string random_bytes(size_t n);
 
 // `bytes` random bytes, base64url-encoded: tokens, secrets, ids.
 std::string random_token(size_t bytes = 32);
+// random_token for an identifier people pass on command lines (a client_id, a session id): never
+// beginning with '-', which a command line would read as an option. Drawn again until it does not
+// (one draw in 64), so each remaining value stays equally likely.
+std::string random_identifier(size_t bytes = 16);
 
 enum class Digest { kSha1, kSha256, kSha384, kSha512 };
 

@@ -70,13 +70,15 @@ bool internal_address(const net::ip::address& address) {
   const bool nat64 = starts({0x00, 0x64, 0xff, 0x9b}) && zeros(4, 12);
   if (zeros(0, 12) || mapped || translated || nat64) return internal_v4(v4_at(b, 12));
   if (starts({0x20, 0x02})) return internal_v4(v4_at(b, 2));
-  return starts({0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}) ||  // 64:ff9b:1::/48, local NAT64 (RFC 8215)
-         (starts({0x01, 0x00}) && zeros(2, 8)) ||         // 100::/64, discard (RFC 6666)
-         (starts({0x20, 0x01}) && b[2] < 0x02) ||         // 2001::/23, Teredo included
-         starts({0x20, 0x01, 0x0d, 0xb8}) ||              // 2001:db8::/32, documentation
-         (b[0] & 0xfe) == 0xfc ||                         // fc00::/7, unique local
-         (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||       // fe80::/10 and fec0::/10
-         b[0] == 0xff;                                    // ff00::/8, multicast
+  return starts({0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}) ||   // 64:ff9b:1::/48, local NAT64 (RFC 8215)
+         (starts({0x01, 0x00}) && zeros(2, 8)) ||          // 100::/64, discard (RFC 6666)
+         (starts({0x20, 0x01}) && b[2] < 0x02) ||          // 2001::/23, Teredo included
+         starts({0x20, 0x01, 0x0d, 0xb8}) ||               // 2001:db8::/32, documentation
+         (b[0] == 0x3f && b[1] == 0xff && b[2] < 0x10) ||  // 3fff::/20, documentation (RFC 9637)
+         starts({0x5f, 0x00}) ||                           // 5f00::/16, SRv6 SIDs (RFC 9602)
+         (b[0] & 0xfe) == 0xfc ||                          // fc00::/7, unique local
+         (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||        // fe80::/10 and fec0::/10
+         b[0] == 0xff;                                     // ff00::/8, multicast
 }
 
 std::optional<Url> parse_url(std::string_view s) {

@@ -35,7 +35,8 @@ std::optional<Url> parse_url(std::string_view s);
 // lives in (the IANA special-purpose registries, RFC 6890): IPv4 0/8, 10/8, 100.64/10
 // (RFC 6598), 127/8, 169.254/16, 172.16/12, 192.0.0/24, the three TEST-NETs, 192.88.99/24,
 // 192.168/16, 198.18/15, 224/4, 240/4; IPv6 64:ff9b:1::/48, 100::/64, 2001::/23 (Teredo
-// included), 2001:db8::/32, fc00::/7, fe80::/10, fec0::/10, ff00::/8; and IPv4 inside IPv6
+// included), 2001:db8::/32, 3fff::/20, 5f00::/16, fc00::/7, fe80::/10, fec0::/10, ff00::/8; and
+// IPv4 inside IPv6
 // (::/96, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 6to4's 2002::/16) by the IPv4 rules.
 // Not known here: this host's own public addresses, or a NAT64 prefix of the operator's own.
 // A server told where to go by a stranger (a registered client's jwks_uri or logout URI) must

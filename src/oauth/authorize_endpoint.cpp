@@ -640,7 +640,7 @@ Result<store::Session, std::string> AuthorizeEndpoint::start_session(
   // A new cookie value at every login (OWASP session management: no fixation). The same user
   // signing in again keeps the session's sid, so logout still ends every grant given in it;
   // another user signing in on this browser ends the previous user's session and its grants.
-  std::string sid = crypto::random_token(16);
+  std::string sid = crypto::random_identifier(16);
   auto current = current_session(ctx.request);
   if (!current) return Err(current.error());
   if (const auto& old = *current) {

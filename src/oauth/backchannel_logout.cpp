@@ -7,9 +7,8 @@
 #include "oauth/authorize_request.h"
 
 namespace tessera::oauth {
-namespace {
 
-SessionEnder::Post http_post() {
+SessionEnder::Post SessionEnder::http_post() {
   http::ClientOptions options;
   options.connect_timeout = std::chrono::seconds(5);
   options.read_timeout = std::chrono::seconds(5);
@@ -26,8 +25,6 @@ SessionEnder::Post http_post() {
     return response->status;
   };
 }
-
-}  // namespace
 
 SessionEnder::SessionEnder(store::Store& store, ClientCache& clients, const TokenService& tokens,
                            Post post)

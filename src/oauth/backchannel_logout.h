@@ -33,9 +33,12 @@ class SessionEnder {
       const std::string& uri, const std::string& logout_token, bool public_only)>;
   static constexpr size_t kMaxQueued = 10'000;
 
-  // `post` empty: an HTTP client with the timeouts above.
+  // `post` empty: http_post().
   SessionEnder(store::Store& store, ClientCache& clients, const TokenService& tokens,
                Post post = {});
+  // The default Post: HTTP clients with 5 s to connect and 5 s to answer, one of them dialling
+  // public addresses only (for `public_only`).
+  static Post http_post();
   ~SessionEnder();
   SessionEnder(const SessionEnder&) = delete;
   SessionEnder& operator=(const SessionEnder&) = delete;

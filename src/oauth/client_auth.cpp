@@ -444,6 +444,9 @@ Result<resource::JwksCache::KeySet, std::string> ClientAuthenticator::client_key
   const bool capped = !client.registration_token_sha256.empty();
   if (capped && fetching_.fetch_add(1) >= options_.max_concurrent_jwks_fetches) {
     fetching_.fetch_sub(1);
+    // The set held, however old, serves meanwhile (as JwksCache does when a refresh fails).
+    if (seen != nullptr) return *seen;
+    if (auto held = cache.held()) return held;
     return Err(std::string("too many client key sets are being fetched at once; try later"));
   }
   struct Done {

@@ -265,6 +265,16 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
     if (auto problem = client_keys_problem(*keys)) {
       return fail(kInvalidClientMetadata, "jwks " + *problem);
     }
+    // RFC 8705 §2.2.2: every key of a self-signed client's set carries its certificate, and is
+    // one this server reads (a key it would skip would take its certificate with it).
+    if (c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth) {
+      const auto& raw = (*jwks)["keys"];
+      if (!raw.is_array() || certificates_of(*keys).size() != raw.size()) {
+        return fail(kInvalidClientMetadata,
+                    "jwks: each key of a self_signed_tls_client_auth client carries its "
+                    "certificate in x5c, and is an RSA, EC or Ed25519 signing key");
+      }
+    }
     c.jwks_json = c.auth_method == store::ClientAuthMethod::kSelfSignedTlsClientAuth
                       ? jwks->dump()
                       : keys->to_json(false).dump();
@@ -466,7 +476,7 @@ http::Response RegistrationEndpoint::register_client(const http::Request& reques
   Registration registration;
   registration.client = std::move(*client);
   store::Client& c = registration.client;
-  c.client_id = crypto::random_token(16);
+  c.client_id = crypto::random_identifier(16);
   c.created_at = clock_.now();
   if (uses_secret(c.auth_method)) {
     registration.client_secret = generate_client_secret();

@@ -1,5 +1,6 @@
 #include "resource/jwks_cache.h"
 
+#include <optional>
 #include <utility>
 
 namespace tessera::resource {
@@ -85,17 +86,27 @@ Result<JwksCache::KeySet, std::string> JwksCache::keys() {
   return Err(last_error_.empty() ? std::string("the JWKS is not available") : last_error_);
 }
 
+JwksCache::KeySet JwksCache::held() {
+  std::lock_guard state(state_mutex_);
+  return keys_;
+}
+
 Result<JwksCache::KeySet, std::string> JwksCache::refresh_for_unknown_kid(const KeySet& seen) {
   const int64_t now = now_();
-  std::lock_guard fetching(fetch_mutex_);
-  {
+  // Answered without waiting when there is nothing to fetch: a fetch under way has set
+  // last_attempt_, so a flood of unknown kids does not queue up behind a slow issuer.
+  auto settled = [&]() -> std::optional<Result<KeySet, std::string>> {
     std::lock_guard state(state_mutex_);
-    if (keys_ && keys_ != seen) return keys_;  // fetched since the token looked
+    if (keys_ && keys_ != seen) return Result<KeySet, std::string>(keys_);  // fetched since
     if (attempted_ && now - last_attempt_ < min_refetch_seconds_) {
-      if (keys_) return keys_;
-      return Err(last_error_);
+      if (keys_) return Result<KeySet, std::string>(keys_);
+      return Result<KeySet, std::string>(Err(last_error_));
     }
-  }
+    return std::nullopt;
+  };
+  if (auto answer = settled()) return std::move(*answer);
+  std::lock_guard fetching(fetch_mutex_);
+  if (auto answer = settled()) return std::move(*answer);
   return fetch_locked(now);
 }
 

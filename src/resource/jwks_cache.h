@@ -40,6 +40,8 @@ class JwksCache {
 
   // The set keys() would return without fetching; null when keys() would fetch.
   KeySet current_without_fetch();
+  // The last set fetched, however old; null when none was.
+  KeySet held();
 
   uint64_t fetches() const { return fetches_.load(std::memory_order_relaxed); }
 

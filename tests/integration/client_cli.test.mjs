@@ -715,9 +715,25 @@ describe('mutual-TLS client authentication (RFC 8705 §2 tls_client_auth, self_s
       [new X509Certificate(b.pem).raw.toString('base64')]);
   });
 
+  test('self_signed_tls_client_auth by --jwks-uri (RFC 8705 §2.2.2), and back to certificates', () => {
+    const dir = dataDir();
+    const out = create(dir, '--id', 'self-uri', '--auth-method', 'self_signed_tls_client_auth',
+      '--jwks-uri', 'https://self.example/jwks');
+    assert.equal(out.token_endpoint_auth_method, 'self_signed_tls_client_auth');
+    assert.equal(out.jwks_uri, 'https://self.example/jwks');
+    assert.equal(out.jwks, undefined);
+    const cert = selfSignedCertificate('delta');
+    const inline = JSON.parse(ok(['client', 'update', 'self-uri', '--certificate-file', cert.file,
+      '--json', '--data-dir', dir]));
+    assert.equal(inline.jwks_uri, undefined, 'the certificates replace the URI');
+    assert.equal(inline.jwks.keys.length, 1);
+  });
+
   test('bad mTLS input exits 2 with a reason and changes nothing', () => {
     const dir = dataDir();
     create(dir, '--id', 'taken');
+    create(dir, '--id', 'signer', '--auth-method', 'private_key_jwt', '--jwks-uri',
+      'https://signer.example/jwks');
     const cert = selfSignedCertificate('gamma');
     const cases = [
       // Two names at once.
@@ -746,6 +762,11 @@ describe('mutual-TLS client authentication (RFC 8705 §2 tls_client_auth, self_s
       [['create', '--auth-method', 'self_signed_tls_client_auth', '--certificate-file',
         join(scratch.path, 'missing.pem')], /cannot read/],
       [['create', '--auth-method', 'self_signed_tls_client_auth'], /needs --certificate-file/],
+      [['create', '--auth-method', 'self_signed_tls_client_auth', '--certificate-file', cert.file,
+        '--jwks-uri', 'https://self.example/jwks'], /one or the other/],
+      // A private_key_jwt client's jwks_uri publishes keys, not certificates: switching to the
+      // self-signed method names its certificates again.
+      [['update', 'signer', '--auth-method', 'self_signed_tls_client_auth'], /needs --certificate-file or --jwks-uri/],
       [['create', '--certificate-file', cert.file], /for self_signed_tls_client_auth clients/],
       [['create', '--auth-method', 'tls_client_auth', '--tls-client-auth-san-dns', 'a.example',
         '--certificate-file', cert.file], /for self_signed_tls_client_auth clients/],
@@ -761,7 +782,9 @@ describe('mutual-TLS client authentication (RFC 8705 §2 tls_client_auth, self_s
       }
     }
     const clients = list(dir);
-    assert.deepEqual(clients.map((c) => c.client_id), ['taken']);
+    assert.deepEqual(clients.map((c) => c.client_id), ['signer', 'taken']);
+    assert.equal(clients[0].token_endpoint_auth_method, 'private_key_jwt');
+    clients.shift();
     assert.equal(clients[0].token_endpoint_auth_method, 'client_secret_basic');
     assert.equal(clients[0].tls_client_certificate_bound_access_tokens, false);
     for (const n of NAMES) assert.equal(clients[0][n], undefined, n);

@@ -220,7 +220,8 @@ describe('user consents and revoke-consent, on the store of a running demo', () 
     const three = await codeFlow(demo, alice);
     const newest = sessions().find((s) => !before.has(s.sid));
     assert.ok(newest, 'a third session');
-    const out = ok(['user', 'revoke-session', 'alice', newest.sid, '--data-dir', demo.dir]);
+    // A sid is base64url: after `--`, one that begins with '-' is not read as an option.
+    const out = ok(['user', 'revoke-session', '--data-dir', demo.dir, '--', 'alice', newest.sid]);
     assert.match(out, /^1 session\(s\) of alice ended; 1 grant\(s\) revoked$/m);
     assert.equal((await refresh(three.tokens.refresh_token)).body.error, 'invalid_grant');
     assert.equal((await refresh(one.tokens.refresh_token)).status, 200, 'other sessions live on');

@@ -295,8 +295,9 @@ describe('tessera serve: OpenID Connect Back-Channel Logout 1.0', () => {
     const second = await login(env.a, new CookieJar(), bob);
     assert.notEqual(first.claims.sid, second.claims.sid);
     const mark = received.length;
-    const told = await okAsync(['user', 'revoke-session', bob.username, first.claims.sid,
-      '--config', join(env.dir, 'tessera.yaml')]);
+    // A sid is base64url: after `--`, one that begins with '-' is not read as an option.
+    const told = await okAsync(['user', 'revoke-session', '--config', join(env.dir, 'tessera.yaml'),
+      '--', bob.username, first.claims.sid]);
     assert.match(told, /1 session\(s\) of bob ended; their grants revoked; back-channel logout attempted/);
     // Sent before the command returned.
     const got = received.slice(mark);
@@ -306,8 +307,8 @@ describe('tessera serve: OpenID Connect Back-Channel Logout 1.0', () => {
     assert.ok((await refresh(env.a, second.tokens.refresh_token)).access_token, 'the other session lives');
 
     const mark2 = received.length;
-    const silent = ok(['user', 'revoke-session', bob.username, second.claims.sid,
-      '--config', join(env.dir, 'store.yaml')]);
+    const silent = ok(['user', 'revoke-session', '--config', join(env.dir, 'store.yaml'), '--',
+      bob.username, second.claims.sid]);
     assert.match(silent, /clients not told/);
     await sleep(500);
     assert.deepEqual(received.slice(mark2), [], 'no configuration of the server: no logout token');

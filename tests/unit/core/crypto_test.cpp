@@ -23,6 +23,19 @@ TEST(Crypto, RandomTokensAreDistinctAndSized) {
   EXPECT_EQ(random_token(32).size(), 43u);  // 256 bits, base64url without padding
 }
 
+// Ids go on command lines: none begins with '-' (a random_token does once in 64 draws, so 2,000
+// draws of one that did not redraw would all but surely show one).
+TEST(Crypto, RandomIdentifiersNeverBeginWithADash) {
+  std::set<char> first;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string id = random_identifier(16);
+    ASSERT_EQ(id.size(), 22u);
+    first.insert(id.front());
+  }
+  EXPECT_EQ(first.count('-'), 0u);
+  EXPECT_GT(first.size(), 60u);  // the other 63 first characters all turn up
+}
+
 TEST(Crypto, ConstantTimeEqual) {
   EXPECT_TRUE(equal_ct("secret", "secret"));
   EXPECT_FALSE(equal_ct("secret", "secreT"));

@@ -11,11 +11,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "as_fixture.h"
+#include "http/server.h"
 
 namespace tessera::oauth::testing {
 namespace {
@@ -120,6 +122,30 @@ TEST_F(BackchannelLogoutTest, ARegisteredClientsUriIsPostedToPublicAddressesOnly
   EXPECT_FALSE(posts[0].public_only);
   EXPECT_EQ(posts[1].uri, "https://c.example/logout");
   EXPECT_TRUE(posts[1].public_only);
+}
+
+// The default post: what a self-registered client named is dialled at public addresses only,
+// so a name of this machine reaches nothing; an operator's client may name it.
+TEST(BackchannelLogoutPost, PublicOnlyPostsNeverReachThisMachine) {
+  std::atomic<int> received{0};
+  http::Router router;
+  router.post("/logout", [&](const http::Request&) {
+    ++received;
+    return http::Response(200);
+  });
+  auto server = start_local_server(std::move(router));
+  ASSERT_TRUE(server);
+  const std::string uri = "http://localhost:" + std::to_string(server->port()) + "/logout";
+  SessionEnder::Post post = SessionEnder::http_post();
+  auto refused = post(uri, "a.logout.token", /*public_only=*/true);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("no public address"), std::string::npos) << refused.error();
+  EXPECT_EQ(received.load(), 0);
+  auto sent = post(uri, "a.logout.token", /*public_only=*/false);
+  ASSERT_TRUE(sent) << sent.error();
+  EXPECT_EQ(*sent, 200);
+  EXPECT_EQ(received.load(), 1);
+  server->stop();
 }
 
 TEST_F(BackchannelLogoutTest, MetadataAdvertisesBackchannelLogoutWithSessions) {

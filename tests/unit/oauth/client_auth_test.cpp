@@ -619,7 +619,7 @@ TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesOfRegisteredClientsAreCapped) {
   };
   auth_ = std::make_unique<ClientAuthenticator>(*cache_, store_->replay_cache(), clock_,
                                                 std::move(options));
-  for (const char* id : {"slow-1", "slow-2", "third", "operator-made"}) {
+  for (const char* id : {"slow-1", "slow-2", "third", "operator-made", "stale"}) {
     store::Client c = credentials_client(id);
     c.auth_method = ClientAuthMethod::kPrivateKeyJwt;
     c.jwks_uri = "https://" + std::string(id) + ".example/jwks";
@@ -628,6 +628,9 @@ TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesOfRegisteredClientsAreCapped) {
     }
     insert_client(std::move(c));
   }
+  // "stale" fetched its set long ago: past the refresh interval, it would be fetched again.
+  ASSERT_TRUE(authenticate_assertion(sign(claims("stale"), key_)));
+  clock_.advance(301);
   // Two fetches hang (as a registrant's slow URI would); their requests wait.
   std::vector<std::thread> waiting;
   std::atomic<int> authenticated{0};
@@ -641,16 +644,20 @@ TEST_F(ClientAuthTest, ConcurrentJwksUriFetchesOfRegisteredClientsAreCapped) {
   }
   {
     std::unique_lock lock(mu);
-    changed.wait(lock, [&] { return fetched.size() == 2; });
+    changed.wait(lock, [&] { return fetched.size() == 3; });  // stale's, then both slow ones
   }
   // A third registered client's fetch is not started: its assertion is refused at once.
   expect_invalid_client(authenticate_assertion(sign(claims("third"), key_)));
   // A client an operator made is not held back.
   auto made = authenticate_assertion(sign(claims("operator-made"), key_));
   EXPECT_TRUE(made) << made.error().description;
+  // A registered client with a set, however old, is served from it without a fetch.
+  auto stale = authenticate_assertion(sign(claims("stale"), key_));
+  EXPECT_TRUE(stale) << stale.error().description;
   {
     std::lock_guard lock(mu);
-    EXPECT_EQ(fetched.size(), 3u);
+    EXPECT_EQ(fetched.size(), 4u);  // stale (once, before), slow-1, slow-2, operator-made
+    EXPECT_EQ(std::count(fetched.begin(), fetched.end(), "https://stale.example/jwks"), 1);
     EXPECT_EQ(std::count(fetched.begin(), fetched.end(), "https://third.example/jwks"), 0);
     release = true;
   }
@@ -674,14 +681,9 @@ TEST_F(ClientAuthTest, ARegisteredClientsJwksUriNeverReachesThisMachine) {
     ++served;
     return http::Response::json(200, set.to_json(false));
   });
-  http::ServerOptions server_options;
-  server_options.address = "127.0.0.1";
-  server_options.port = 0;
-  server_options.io_threads = 1;
-  http::Server server(std::move(server_options), std::move(router));
-  ASSERT_TRUE(server.start());
-  server.set_ready(true);
-  const std::string uri = "http://localhost:" + std::to_string(server.port()) + "/jwks";
+  auto server = start_local_server(std::move(router));
+  ASSERT_TRUE(server);
+  const std::string uri = "http://localhost:" + std::to_string(server->port()) + "/jwks";
 
   store::Client operator_made = credentials_client("operator-made");
   operator_made.auth_method = ClientAuthMethod::kPrivateKeyJwt;
@@ -697,7 +699,7 @@ TEST_F(ClientAuthTest, ARegisteredClientsJwksUriNeverReachesThisMachine) {
   EXPECT_EQ(served.load(), 1);
   expect_invalid_client(authenticate_assertion(sign(claims("registered"), key_)));
   EXPECT_EQ(served.load(), 1);
-  server.stop();
+  server->stop();
 }
 
 // RFC 8705 §2.2.2: a self-signed client may publish its certificates at its jwks_uri. The set

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "http/message.h"
+#include "http/server.h"
 #include "jose/jose.h"
 #include "oauth/keys.h"
 #include "oauth/token_resolver.h"
@@ -24,6 +25,20 @@
 #include "store/store.h"
 
 namespace tessera::oauth::testing {
+
+// An in-process HTTP server of `router` on 127.0.0.1 (an ephemeral port, one io thread): what a
+// test has the authorization server call (a client's JWKS, a logout endpoint). Null when it does
+// not start (the test then fails on it).
+inline std::unique_ptr<http::Server> start_local_server(http::Router router) {
+  http::ServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  auto server = std::make_unique<http::Server>(std::move(options), std::move(router));
+  if (!server->start()) return nullptr;
+  server->set_ready(true);
+  return server;
+}
 
 class OAuthTest : public ::testing::Test {
  protected:
