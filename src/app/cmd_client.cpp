@@ -421,7 +421,7 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
       }
       // A client that registered itself has its POSTs dialled at public addresses only
       // (oauth/backchannel_logout.cpp): a local URI would fail every time, so it is refused.
-      if (field == &c.backchannel_logout_uri && !c.registration_token_sha256.empty()) {
+      if (field == &c.backchannel_logout_uri && c.self_registered()) {
         if (auto problem = oauth::outbound_uri_problem(*value, name, false)) {
           return bad(*problem +
                      " (the client registered itself: its URIs are called at public "
@@ -467,8 +467,8 @@ Result<std::optional<std::string>, Failure> apply(const MetadataOptions& o, stor
     if (!o.jwks_uri.empty()) {
       // Loopback http for an operator's own test setup, but not for a client that registered
       // itself: its set is fetched from public addresses only (oauth/client_auth.cpp).
-      const bool registered = !c.registration_token_sha256.empty();
-      if (auto problem = oauth::jwks_uri_problem(o.jwks_uri, /*allow_loopback_http=*/!registered)) {
+      if (auto problem =
+              oauth::jwks_uri_problem(o.jwks_uri, /*allow_loopback_http=*/!c.self_registered())) {
         return bad("--jwks-uri: " + *problem);
       }
       c.jwks_json.reset();
@@ -562,7 +562,7 @@ json::Json client_json(const store::Client& c) {
   out["may_impersonate"] = c.may_impersonate;
   out["fapi2"] = c.fapi2;
   out["created_at"] = c.created_at;
-  out["dynamically_registered"] = !c.registration_token_sha256.empty();
+  out["dynamically_registered"] = c.self_registered();
   return out;
 }
 
@@ -736,7 +736,7 @@ Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions
   if (o.rotate_registration_token) {
     // RFC 7592 §3 rotates the token in every update's answer; a client that lost that answer
     // gets a new one from an operator.
-    if (c->registration_token_sha256.empty()) {
+    if (!c->self_registered()) {
       return Err(Failure{kExitFailed, "client " + o.id +
                                           " was not registered dynamically (RFC 7591): it has "
                                           "no registration access token to replace"});

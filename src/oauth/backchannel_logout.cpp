@@ -62,9 +62,8 @@ Result<std::vector<std::shared_ptr<const store::Client>>> SessionEnder::end(
     if ((*client)->backchannel_logout_uri.empty()) continue;
     auto token = tokens_.logout_token(session.user_id, session.sid, client_id);
     if (!token) continue;
-    // A client holding a registration access token registered itself: a stranger chose its URI.
     deliveries.push_back({client_id, (*client)->backchannel_logout_uri, std::move(*token),
-                          !(*client)->registration_token_sha256.empty()});
+                          (*client)->self_registered()});
   }
   if (deliveries.empty()) return clients;
   {

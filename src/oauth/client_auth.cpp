@@ -1,13 +1,9 @@
 #include "oauth/client_auth.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <optional>
 #include <string>
 
@@ -414,9 +410,7 @@ std::shared_ptr<resource::JwksCache> ClientAuthenticator::fetched_keys(
   auto it = fetched_.find(client.client_id);
   if (it != fetched_.end() && it->second.jwks_uri == client.jwks_uri) return it->second.cache;
   if (fetched_.size() >= kMaxParsedKeySets) fetched_.clear();  // crude bound, as above
-  // A dynamically registered client holds a registration access token; a stranger chose its URI.
-  auto fetch = [this, uri = client.jwks_uri,
-                public_only = !client.registration_token_sha256.empty()] {
+  auto fetch = [this, uri = client.jwks_uri, public_only = client.self_registered()] {
     return fetch_client_jwks(uri, public_only);
   };
   auto cache = std::make_shared<resource::JwksCache>(fetch, options_.jwks_refresh_seconds,
@@ -441,7 +435,7 @@ Result<resource::JwksCache::KeySet, std::string> ClientAuthenticator::client_key
   // This call may fetch, or wait for a fetch. For a client that registered itself (a stranger
   // chose the URI, and may have made it slow) it runs within max_concurrent_jwks_fetches; past
   // the cap it fails at once, before the cache records an attempt, so no io thread waits.
-  const bool capped = !client.registration_token_sha256.empty();
+  const bool capped = client.self_registered();
   if (capped && fetching_.fetch_add(1) >= options_.max_concurrent_jwks_fetches) {
     fetching_.fetch_sub(1);
     // The set held, however old, serves meanwhile (as JwksCache does when a refresh fails).
@@ -491,19 +485,13 @@ Result<jose::VerifiedJws, jose::Status> ClientAuthenticator::verify_signed_by(
 
 namespace {
 
-// Whether `host` (a URL's host as http::internal::parse_url gives it: a name, an IPv4 literal or
-// an IPv6 literal without brackets) is an address literal: nullopt for a name.
-std::optional<in6_addr> address_of(const std::string& host) {
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return v6;
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) != 1) return std::nullopt;
-  // As an IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2), so one set of tests serves both.
-  v6 = in6_addr{};
-  v6.s6_addr[10] = 0xff;
-  v6.s6_addr[11] = 0xff;
-  std::memcpy(&v6.s6_addr[12], &v4.s_addr, 4);
-  return v6;
+// `host` (a URL's host as http::internal::parse_url gives it: a name, an IPv4 literal or an
+// IPv6 literal without brackets) as an address literal: nullopt for a name.
+std::optional<boost::asio::ip::address> address_of(const std::string& host) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  return address;
 }
 
 std::string lowercase(std::string_view text) {
@@ -518,8 +506,11 @@ bool loopback_host(const std::string& host) {
   if (lowercase(host) == "localhost") return true;
   auto address = address_of(host);
   if (!address) return false;
-  return IN6_IS_ADDR_LOOPBACK(&*address) ||
-         (IN6_IS_ADDR_V4MAPPED(&*address) && address->s6_addr[12] == 127);
+  if (address->is_v4()) return address->to_v4().is_loopback();
+  const auto v6 = address->to_v6();
+  return v6.is_loopback() ||
+         (v6.is_v4_mapped() &&
+          boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).is_loopback());
 }
 
 // Whether `host` names this machine or a private network by itself: localhost names and the
@@ -528,9 +519,8 @@ bool loopback_host(const std::string& host) {
 bool local_host(const std::string& host) {
   const std::string lower = lowercase(host);
   if (lower == "localhost" || lower.ends_with(".localhost")) return true;
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(host, ec);
-  return !ec && http::internal::internal_address(address);
+  auto address = address_of(host);
+  return address && http::internal::internal_address(*address);
 }
 
 }  // namespace

@@ -522,7 +522,7 @@ Result<store::Client, http::Response> RegistrationEndpoint::authorize_management
     return Err(
         no_store(http::Response::error(503, "temporarily_unavailable", "store unavailable")));
   }
-  if (!*found || (*found)->registration_token_sha256.empty() ||
+  if (!*found || !(*found)->self_registered() ||
       !crypto::equal_ct(crypto::sha256((*bearer)->value), (*found)->registration_token_sha256)) {
     return invalid();
   }

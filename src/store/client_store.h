@@ -96,6 +96,9 @@ struct Client {
   // RFC 7592 §1: the SHA-256 (raw 32 bytes) of the registration access token a client
   // registered over HTTP manages itself with; empty: the client is managed by operators only.
   std::string registration_token_sha256;
+  // Registered itself (RFC 7591): it holds a registration access token. A stranger chose its
+  // URIs, so the server calls them at public addresses only.
+  bool self_registered() const { return !registration_token_sha256.empty(); }
   // OpenID Connect Back-Channel Logout 1.0 §2.2: where the server POSTs a logout token when a
   // session the client has grants in ends; empty: none. session_required: the token must carry
   // sid (Tessera's always do).

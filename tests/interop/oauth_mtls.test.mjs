@@ -224,6 +224,15 @@ describe('tessera serve with http.tls and as.mtls', () => {
         (e instanceof oauth.ResponseBodyError && e.error === 'invalid_client')), what);
   }
 
+  // A self-signed client `c` whose certificate is certs.self: another self-signed one, a CA-issued
+  // one, or none is invalid_client.
+  async function assertOnlyItsCertificate(c) {
+    for (const [what, cert] of [['another self-signed', certs.selfOther],
+      ['CA-issued', certs.client], ['none', undefined]]) {
+      await assertInvalidClient(c, await clientCredentials(c, cert), what);
+    }
+  }
+
   test('discovery: mtls_endpoint_aliases, bound tokens and both mTLS methods (RFC 8705 §2.1.1, §2.2.1, §3.3, §5)', async () => {
     assert.equal(as.issuer, `https://127.0.0.1:${env.port}`);
     assert.equal(as.token_endpoint, `${as.issuer}/token`);
@@ -329,10 +338,7 @@ describe('tessera serve with http.tls and as.mtls', () => {
   });
 
   test('self_signed_tls_client_auth: another certificate, even with the same names or a trusted chain, is invalid_client', async () => {
-    for (const [what, cert] of [['another self-signed', certs.selfOther],
-      ['CA-issued', certs.client], ['none', undefined]]) {
-      await assertInvalidClient(env.selfSigned, await clientCredentials(env.selfSigned, cert), what);
-    }
+    await assertOnlyItsCertificate(env.selfSigned);
   });
 
   test('self_signed_tls_client_auth with the certificate at the client\'s jwks_uri (§2.2.2)', async () => {
@@ -342,10 +348,7 @@ describe('tessera serve with http.tls and as.mtls', () => {
     const claims = await accessTokenClaims(as, result.access_token);
     assert.equal(claims.client_id, env.selfSignedUri.client_id);
     assert.deepEqual(claims.cnf, { 'x5t#S256': thumbprint(certs.self) });
-    for (const [what, cert] of [['a certificate not published', certs.selfOther],
-      ['CA-issued', certs.client], ['none', undefined]]) {
-      await assertInvalidClient(env.selfSignedUri, await clientCredentials(env.selfSignedUri, cert), what);
-    }
+    await assertOnlyItsCertificate(env.selfSignedUri);
     // The client publishes another certificate: the set is fetched again for it, at most once
     // per 30 s after the last fetch, so it is refused until then.
     published = publishedCertificate(certs.selfOther);
