@@ -731,7 +731,6 @@ Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions
   if (!store) return Err(store.error());
   auto c = find_client(**store, o.id);
   if (!c) return Err(c.error());
-  const std::string token_as_read = c->registration_token_sha256;
   std::optional<std::string> registration_token;
   if (o.rotate_registration_token) {
     // RFC 7592 §3 rotates the token in every update's answer; a client that lost that answer
@@ -746,15 +745,15 @@ Result<Ok, Failure> update_client(const StoreChoice& choice, const UpdateOptions
   }
   auto secret = apply(o.metadata, *c, /*creating=*/false, o.rotate_secret);
   if (!secret) return Err(secret.error());
-  // A client that registered itself may rotate its token (RFC 7592 §3) while this runs: the
-  // write lands only if it has not, so a spent token never comes back.
-  auto updated = token_as_read.empty() ? (*store)->clients().update(*c)
-                                       : (*store)->clients().update_registration(*c, token_as_read);
-  if (!updated && updated.error().code == store::StoreError::Code::kNotFound &&
-      !token_as_read.empty()) {
+  // Another operator, or a client that registered itself (RFC 7592 §3, which also rotates its
+  // token), may change the client while this runs: the write lands only if nothing has, so
+  // neither change undoes the other and a spent token never comes back.
+  auto updated = (*store)->clients().update(*c);
+  if (!updated && (updated.error().code == store::StoreError::Code::kConflict ||
+                   updated.error().code == store::StoreError::Code::kNotFound)) {
     return Err(Failure{kExitFailed, "client " + o.id +
-                                        " was deleted or updated itself (RFC 7592) while this "
-                                        "ran; nothing was changed: run the command again"});
+                                        " was deleted or changed while this ran; nothing was "
+                                        "changed: run the command again"});
   }
   if (!updated) return Err(store_failure(updated.error()));
   print_result(*c, *secret, o.metadata.json, "updated", registration_token);

@@ -164,6 +164,7 @@ Result<store::Client, RegistrationEndpoint::Failure> RegistrationEndpoint::clien
     c.client_id = existing->client_id;
     c.created_at = existing->created_at;
     c.registration_token_sha256 = existing->registration_token_sha256;
+    c.revision = existing->revision;
     // What only operators set (`tessera client update`) stays as they left it: the client
     // replaces its RFC 7591 metadata, not the server's policy for it.
     c.audiences = existing->audiences;
@@ -539,6 +540,19 @@ http::Response RegistrationEndpoint::read(const http::Request& request) const {
 }
 
 http::Response RegistrationEndpoint::update(const http::Request& request) const {
+  // An operator's `tessera client update` may land between update_once's read of the client and
+  // its write. The store then refuses the write (the client's revision moved) and the update is
+  // made again on top of the operator's change, so neither undoes the other.
+  constexpr int kAttempts = 3;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (auto answered = update_once(request)) return std::move(*answered);
+  }
+  return no_store(http::Response::error(503, "temporarily_unavailable",
+                                        "the client kept changing while it was updated"));
+}
+
+std::optional<http::Response> RegistrationEndpoint::update_once(
+    const http::Request& request) const {
   std::string token;
   auto existing = authorize_management(request, &token);
   if (!existing) return existing.error();
@@ -598,6 +612,7 @@ http::Response RegistrationEndpoint::update(const http::Request& request) const 
       // Deleted, or updated with this token, since authorize_management read it.
       return registration_token_refused(options_.issuer);
     }
+    if (updated.error().code == store::StoreError::Code::kConflict) return std::nullopt;
     return no_store(
         http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));
   }
@@ -614,9 +629,15 @@ http::Response RegistrationEndpoint::remove(const http::Request& request) const 
     return no_store(
         http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));
   }
-  auto removed = clients_.remove(client->client_id);
+  // Only while the token that authorized this is still the client's: an update that rotated it
+  // (RFC 7592 §3) in the meantime wins, and this request is refused as if it came after it. The
+  // grants revoked above then stay revoked (the token holder asked for that).
+  auto removed = clients_.remove_registration(client->client_id, client->registration_token_sha256);
   cache_.invalidate(client->client_id);
-  if (!removed && removed.error().code != store::StoreError::Code::kNotFound) {
+  if (!removed) {
+    if (removed.error().code == store::StoreError::Code::kNotFound) {
+      return registration_token_refused(options_.issuer);
+    }
     return no_store(
         http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));
   }

@@ -95,6 +95,8 @@ class RegistrationEndpoint {
   Result<store::Client, http::Response> authorize_management(const http::Request& request,
                                                              std::string* token) const;
   http::Response answer(int status, const Registration& registration) const;
+  // One try of update(): no answer when an operator changed the client after it was read.
+  std::optional<http::Response> update_once(const http::Request& request) const;
 
   RegistrationOptions options_;
   store::ClientStore& clients_;

@@ -299,8 +299,8 @@ constexpr std::string_view kSelectClients =
     " tls_client_certificate_bound_access_tokens, tls_client_auth_name_type, tls_client_auth_name,"
     " fapi2, require_signed_request_object, registration_token_sha256, backchannel_logout_uri,"
     " backchannel_logout_session_required, frontchannel_logout_uri,"
-    " frontchannel_logout_session_required, authorization_details_types, jwks_uri, display"
-    " FROM clients";
+    " frontchannel_logout_session_required, authorization_details_types, jwks_uri, display,"
+    " revision FROM clients";
 
 // The display metadata (Client::client_name ...) as one JSON object; NULL when there is none.
 Value display_value(const Client& c) {
@@ -383,6 +383,7 @@ StoreResult<Client> client_from_row(const Row& row) {
   c.frontchannel_logout_session_required = row.integer(27) != 0;
   if (!row.is_null(29)) c.jwks_uri = row.text(29);
   if (!row.is_null(30) && !read_display(row.text(30), c)) return corrupt("display");
+  c.revision = row.integer(31);
   return c;
 }
 
@@ -609,38 +610,66 @@ class SqlClientStore final : public ClientStore {
   }
 
   StoreResult<Ok> remove(std::string_view client_id) override {
-    auto deleted = database_.execute("DELETE FROM clients WHERE client_id = ?", {client_id});
-    if (!deleted) return Err(deleted.error());
-    if (*deleted == 0) {
-      return store_error(StoreError::Code::kNotFound,
-                         "client " + std::string(client_id) + " does not exist");
-    }
-    return Ok{};
+    return erase(client_id, std::nullopt);
+  }
+
+  StoreResult<Ok> remove_registration(std::string_view client_id,
+                                      std::string_view current_token_sha256) override {
+    return erase(client_id, current_token_sha256);
   }
 
  private:
-  // UPDATE of every setting column; with `token_sha256`, only while it is the stored
-  // registration_token_sha256.
+  // Why a conditional write on `client_id` touched no row: kNotFound when the client is absent or
+  // (with `token_sha256`) holds another registration token, kConflict when only its revision moved.
+  StoreResult<Ok> missed(const std::string& client_id,
+                         std::optional<std::string_view> token_sha256) {
+    auto rows = database_.query("SELECT registration_token_sha256 FROM clients WHERE client_id = ?",
+                                {client_id});
+    if (!rows) return Err(rows.error());
+    if (rows->empty() ||
+        (token_sha256 && (rows->front().is_null(0) || rows->front().blob(0) != *token_sha256))) {
+      return store_error(
+          StoreError::Code::kNotFound,
+          token_sha256 ? "client " + client_id + " does not exist or its registration token changed"
+                       : "client " + client_id + " does not exist");
+    }
+    return store_error(StoreError::Code::kConflict,
+                       "client " + client_id + " was updated since it was read");
+  }
+
+  // UPDATE of every setting column while the stored revision is c.revision; with
+  // `token_sha256`, only while it is the stored registration_token_sha256 too.
   StoreResult<Ok> replace(const Client& c, std::optional<std::string_view> token_sha256) {
     if (auto valid = validate_client(c); !valid) return valid;
     std::vector<Value> values = setting_values(c);
     values.emplace_back(c.client_id);
+    values.emplace_back(c.revision);
     static const std::string update_sql = [] {
       std::string sql = "UPDATE clients SET ";
-      for (std::string_view column : kSettingColumns) {
-        sql.append(sql.back() == ' ' ? "" : ", ").append(column).append(" = ?");
-      }
-      return sql + " WHERE client_id = ?";
+      for (std::string_view column : kSettingColumns) sql.append(column).append(" = ?, ");
+      return sql + "revision = revision + 1 WHERE client_id = ? AND revision = ?";
     }();
     static const std::string conditional_sql = update_sql + " AND registration_token_sha256 = ?";
     if (token_sha256) values.emplace_back(Blob{std::string(*token_sha256)});
     auto updated = database_.execute(token_sha256 ? conditional_sql : update_sql, values);
     if (!updated) return Err(updated.error());
-    if (*updated == 0) {
+    if (*updated == 0) return missed(c.client_id, token_sha256);
+    return Ok{};
+  }
+
+  StoreResult<Ok> erase(std::string_view client_id, std::optional<std::string_view> token_sha256) {
+    auto deleted =
+        token_sha256
+            ? database_.execute(
+                  "DELETE FROM clients WHERE client_id = ? AND registration_token_sha256 = ?",
+                  {client_id, Blob{std::string(*token_sha256)}})
+            : database_.execute("DELETE FROM clients WHERE client_id = ?", {client_id});
+    if (!deleted) return Err(deleted.error());
+    if (*deleted == 0) {
       return store_error(StoreError::Code::kNotFound,
-                         token_sha256 ? "client " + c.client_id +
-                                            " does not exist or its registration token changed"
-                                      : "client " + c.client_id + " does not exist");
+                         "client " + std::string(client_id) +
+                             (token_sha256 ? " does not exist or its registration token changed"
+                                           : " does not exist"));
     }
     return Ok{};
   }

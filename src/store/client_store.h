@@ -121,6 +121,11 @@ struct Client {
   std::string policy_uri;
   std::string tos_uri;
   std::vector<std::string> contacts;
+  // How many times the stored client has been updated; kept by the store (insert starts at 0,
+  // every update adds 1). update() writes only while it is still the revision the caller read,
+  // so a read-modify-write (an operator's CLI run, a client's RFC 7592 update) never undoes
+  // another that landed in between.
+  int64_t revision = 0;
 };
 
 // The display members that are strings, by their RFC 7591 §2 names, for the code that reads,
@@ -156,16 +161,24 @@ class ClientStore {
   virtual StoreResult<std::optional<Client>> find(std::string_view client_id) = 0;
   // Every client, by client_id.
   virtual StoreResult<std::vector<Client>> list() = 0;
-  // Replaces every field but client_id and created_at. kNotFound when absent.
+  // Replaces every field but client_id, created_at and revision, only while the stored revision
+  // is still client.revision (a compare-and-set), and adds 1 to it. kNotFound when absent,
+  // kConflict when the client was updated since it was read.
   virtual StoreResult<Ok> update(const Client& client) = 0;
-  // As update(), only while the stored registration access token hash is still
-  // `current_token_sha256`: a compare-and-set, so of two updates made with the same token only one
-  // lands (RFC 7592 §2.2 with the token rotated in the answer, §3). kNotFound when the client is
-  // absent or its token has changed.
+  // As update(), and only while the stored registration access token hash is still
+  // `current_token_sha256`, so of two updates made with the same token only one lands (RFC 7592
+  // §2.2 with the token rotated in the answer, §3). kNotFound when the client is absent or its
+  // token has changed; kConflict when the token is unchanged but the client was updated since it
+  // was read (by an operator).
   virtual StoreResult<Ok> update_registration(const Client& client,
                                               std::string_view current_token_sha256) = 0;
   // kNotFound when absent.
   virtual StoreResult<Ok> remove(std::string_view client_id) = 0;
+  // As remove(), only while the stored registration access token hash is still
+  // `current_token_sha256` (RFC 7592 §2.3 with the token rotated by updates, §3). kNotFound when
+  // the client is absent or its token has changed.
+  virtual StoreResult<Ok> remove_registration(std::string_view client_id,
+                                              std::string_view current_token_sha256) = 0;
 
   // RFC 7591 §3: a registration. With `initial_token_sha256`, one use of that initial access
   // token is spent in the same transaction as the insert: kNotFound when the token is unknown,

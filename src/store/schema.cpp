@@ -385,6 +385,12 @@ CREATE INDEX fga_changes_by_revision ON fga_changes (store_id, revision);
      R"sql(
 ALTER TABLE clients ADD COLUMN display TEXT DEFAULT NULL;
 )sql"},
+    // How many times each client was updated: updates are compare-and-sets on it, so an
+    // operator's change and a client's own (RFC 7592) cannot undo each other.
+    {26, "client_revision",
+     R"sql(
+ALTER TABLE clients ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+)sql"},
 };
 
 // BYTEA for BLOB, the one difference between the dialects in this schema.

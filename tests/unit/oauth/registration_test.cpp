@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "as_fixture.h"
@@ -480,6 +481,178 @@ TEST_F(RegistrationTest, DeleteEndsTheClientAndItsGrants) {
   EXPECT_TRUE((*revoked)->revoked_at.has_value());
   EXPECT_EQ(client_credentials(id, secret).status, 401);
   EXPECT_EQ(send("GET", path_of(a), token).status, 401);
+}
+
+// The store a second RegistrationEndpoint works on in the race tests: every call goes to the real
+// store, and `before_write` (when set) runs just before each conditional write, as another writer
+// that lands between the endpoint's read of the client and its write.
+class RacingClientStore final : public store::ClientStore {
+ public:
+  explicit RacingClientStore(store::ClientStore& real) : real_(real) {}
+  std::function<void()> before_write;
+  int writes = 0;
+
+  store::StoreResult<Ok> insert(const store::Client& c) override { return real_.insert(c); }
+  store::StoreResult<std::optional<store::Client>> find(std::string_view id) override {
+    return real_.find(id);
+  }
+  store::StoreResult<std::vector<store::Client>> list() override { return real_.list(); }
+  store::StoreResult<Ok> update(const store::Client& c) override { return real_.update(c); }
+  store::StoreResult<Ok> update_registration(const store::Client& c,
+                                             std::string_view token_sha256) override {
+    race();
+    return real_.update_registration(c, token_sha256);
+  }
+  store::StoreResult<Ok> remove(std::string_view id) override { return real_.remove(id); }
+  store::StoreResult<Ok> remove_registration(std::string_view id,
+                                             std::string_view token_sha256) override {
+    race();
+    return real_.remove_registration(id, token_sha256);
+  }
+  store::StoreResult<Ok> register_client(const store::Client& c,
+                                         std::optional<std::string> initial_token_sha256) override {
+    return real_.register_client(c, std::move(initial_token_sha256));
+  }
+  store::StoreResult<Ok> create_initial_access_token(const store::InitialAccessToken& t) override {
+    return real_.create_initial_access_token(t);
+  }
+  store::StoreResult<std::optional<store::InitialAccessToken>> find_initial_access_token(
+      std::string_view token_sha256) override {
+    return real_.find_initial_access_token(token_sha256);
+  }
+  store::StoreResult<std::vector<store::InitialAccessToken>> list_initial_access_tokens() override {
+    return real_.list_initial_access_tokens();
+  }
+  store::StoreResult<Ok> revoke_initial_access_token(std::string_view id) override {
+    return real_.revoke_initial_access_token(id);
+  }
+
+ private:
+  void race() {
+    ++writes;
+    if (before_write) before_write();
+  }
+  store::ClientStore& real_;
+};
+
+// RFC 7592 management racing other writers: an operator's `tessera client update`, or the
+// client's own update with the same token, landing between the endpoint's read and its write.
+class RegistrationRaceTest : public RegistrationTest {
+ protected:
+  void SetUp() override {
+    RegistrationTest::SetUp();
+    RegistrationOptions options = server_options().registration;
+    options.issuer = kIssuer;
+    racing_ = std::make_unique<RacingClientStore>(store_->clients());
+    cache_ = std::make_unique<ClientCache>(*racing_, clock_);
+    endpoint_ = std::make_unique<RegistrationEndpoint>(options, *racing_, store_->grants(), *cache_,
+                                                       clock_);
+    registered_ = body(register_client(service_metadata()));
+    id_ = registered_["client_id"].get<std::string>();
+    token_ = registered_["registration_access_token"].get<std::string>();
+  }
+  // `method` on the client's configuration endpoint of the racing endpoint.
+  http::Response manage(const std::string& method, const std::string& token,
+                        const std::string& body = {}) {
+    http::Request r;
+    r.set_method(method);
+    r.set_target("/register/" + id_);
+    r.mutable_params().emplace_back("client_id", id_);
+    r.mutable_headers().add("Authorization", "Bearer " + token);
+    if (!body.empty()) r.mutable_headers().add("Content-Type", "application/json");
+    r.mutable_body() = body;
+    return method == "PUT" ? endpoint_->update(r) : endpoint_->remove(r);
+  }
+  std::string update_body() const {
+    return json::Json{
+        {"client_id", id_}, {"grant_types", {"client_credentials"}}, {"scope", "openid"}}
+        .dump();
+  }
+  store::Client stored() {
+    auto found = store_->clients().find(id_);
+    EXPECT_TRUE(found && *found);
+    return found && *found ? **found : store::Client{};
+  }
+
+  std::unique_ptr<RacingClientStore> racing_;
+  std::unique_ptr<ClientCache> cache_;
+  std::unique_ptr<RegistrationEndpoint> endpoint_;
+  json::Json registered_;
+  std::string id_;
+  std::string token_;
+};
+
+// An operator's change that lands first is kept: the client's update is merged again on top of
+// it instead of writing back what it read.
+TEST_F(RegistrationRaceTest, UpdateKeepsAnOperatorChangeMadeMeanwhile) {
+  racing_->before_write = [&] {
+    racing_->before_write = nullptr;
+    store::Client c = stored();
+    c.may_impersonate = true;
+    c.access_token_lifetime = 60;
+    ASSERT_TRUE(store_->clients().update(c));
+  };
+  auto r = manage("PUT", token_, update_body());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(racing_->writes, 2);  // the first write lost, the second landed
+  const store::Client after = stored();
+  EXPECT_TRUE(after.may_impersonate);
+  EXPECT_EQ(after.access_token_lifetime, 60);
+  EXPECT_EQ(after.scopes, std::vector<std::string>{"openid"});
+  EXPECT_EQ(after.registration_token_sha256,
+            crypto::sha256(body(r)["registration_access_token"].get<std::string>()));
+  EXPECT_EQ(after.revision, 2);
+}
+
+// Two updates made with one token: the one that lands second finds the token spent (401) and
+// changes nothing.
+TEST_F(RegistrationRaceTest, UpdateAfterTheTokenWasRotatedMeanwhileIsRefused) {
+  std::string rotated;
+  racing_->before_write = [&] {
+    racing_->before_write = nullptr;
+    auto other =
+        manage("PUT", token_,
+               json::Json{{"client_id", id_}, {"grant_types", {"client_credentials"}}}.dump());
+    ASSERT_EQ(other.status, 200) << other.body;
+    rotated = body(other)["registration_access_token"].get<std::string>();
+  };
+  auto r = manage("PUT", token_, update_body());
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_NE(r.headers.get("WWW-Authenticate").value_or("").find("invalid_token"),
+            std::string::npos);
+  const store::Client after = stored();
+  EXPECT_EQ(after.registration_token_sha256, crypto::sha256(rotated));
+  EXPECT_NE(after.scopes, std::vector<std::string>{"openid"});
+}
+
+// A client whose operator changes it on every try gets 503 after three tries, and nothing of its
+// update is written.
+TEST_F(RegistrationRaceTest, UpdateGivesUpAfterThreeLostWrites) {
+  racing_->before_write = [&] {
+    store::Client c = stored();
+    c.access_token_lifetime = c.access_token_lifetime == 60 ? 120 : 60;
+    ASSERT_TRUE(store_->clients().update(c));
+  };
+  auto r = manage("PUT", token_, update_body());
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(error_of(r), "temporarily_unavailable");
+  EXPECT_EQ(racing_->writes, 3);
+  const store::Client after = stored();
+  EXPECT_EQ(after.registration_token_sha256, crypto::sha256(token_));
+  EXPECT_NE(after.scopes, std::vector<std::string>{"openid"});
+}
+
+// RFC 7592 §2.3 with rotated tokens: a delete authorized with a token that an update spent in the
+// meantime is refused, and the client stays.
+TEST_F(RegistrationRaceTest, DeleteAfterTheTokenWasRotatedMeanwhileIsRefused) {
+  racing_->before_write = [&] {
+    racing_->before_write = nullptr;
+    auto other = manage("PUT", token_, update_body());
+    ASSERT_EQ(other.status, 200) << other.body;
+  };
+  auto r = manage("DELETE", token_);
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(stored().scopes, std::vector<std::string>{"openid"});  // the update landed, and stays
 }
 
 TEST_F(RegistrationTest, SoftwareStatementClaimsWin) {

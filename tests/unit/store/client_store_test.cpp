@@ -158,6 +158,7 @@ TEST_P(ClientStoreTest, UpdateReplacesTheNewSettings) {
   EXPECT_FALSE((*found)->may_impersonate);
   // Back to a secret: the keys go.
   Client basic = service_client("rp");
+  basic.revision = (*found)->revision;
   ASSERT_TRUE(clients().update(basic));
   found = clients().find("rp");
   ASSERT_TRUE(found && found->has_value());
@@ -319,6 +320,80 @@ TEST_P(ClientStoreTest, UpdateRegistrationIsACompareAndSetOnTheToken) {
   auto missing = clients().update_registration(nobody, crypto::sha256("first"));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, Code::kNotFound);
+}
+
+// Every update is a compare-and-set on the revision it read: a write made from an older read is
+// refused (kConflict) and changes nothing, so an operator's change and a client's own (RFC 7592)
+// cannot undo each other.
+TEST_P(ClientStoreTest, UpdateIsACompareAndSetOnTheRevision) {
+  ASSERT_TRUE(clients().insert(service_client("svc")));
+  const Client read = **clients().find("svc");
+  EXPECT_EQ(read.revision, 0);
+  Client operator_change = read;
+  operator_change.may_impersonate = true;
+  ASSERT_TRUE(clients().update(operator_change));
+  EXPECT_EQ((*clients().find("svc"))->revision, 1);
+  Client stale = read;
+  stale.scopes = {"only:this"};
+  auto lost = clients().update(stale);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, Code::kConflict);
+  Client after = **clients().find("svc");
+  EXPECT_TRUE(after.may_impersonate);
+  EXPECT_EQ(after.scopes, read.scopes);
+  EXPECT_EQ(after.revision, 1);
+  // Made again from a fresh read, it lands on top of the other.
+  after.scopes = {"only:this"};
+  ASSERT_TRUE(clients().update(after));
+  const Client both = **clients().find("svc");
+  EXPECT_TRUE(both.may_impersonate);
+  EXPECT_EQ(both.scopes, std::vector<std::string>{"only:this"});
+  EXPECT_EQ(both.revision, 2);
+}
+
+// A registration update whose token is still current but whose read is older than an operator's
+// change is a conflict (the endpoint merges again), not a refused token.
+TEST_P(ClientStoreTest, UpdateRegistrationConflictsWithAnOperatorChange) {
+  Client c = service_client("dyn");
+  c.registration_token_sha256 = crypto::sha256("issued");
+  ASSERT_TRUE(clients().insert(c));
+  const Client read = **clients().find("dyn");
+  Client operator_change = read;
+  operator_change.may_impersonate = false;
+  operator_change.access_token_lifetime = 60;
+  ASSERT_TRUE(clients().update(operator_change));
+  Client own = read;
+  own.registration_token_sha256 = crypto::sha256("next");
+  auto lost = clients().update_registration(own, crypto::sha256("issued"));
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, Code::kConflict);
+  const Client after = **clients().find("dyn");
+  EXPECT_EQ(after.registration_token_sha256, crypto::sha256("issued"));
+  EXPECT_EQ(after.access_token_lifetime, 60);
+  own.revision = after.revision;
+  ASSERT_TRUE(clients().update_registration(own, crypto::sha256("issued")));
+  EXPECT_EQ((*clients().find("dyn"))->registration_token_sha256, crypto::sha256("next"));
+}
+
+// RFC 7592 §2.3 with rotated tokens: a delete lands only while the token it was authorized with
+// is still the client's.
+TEST_P(ClientStoreTest, RemoveRegistrationIsACompareAndSetOnTheToken) {
+  Client c = service_client("dyn");
+  c.registration_token_sha256 = crypto::sha256("issued");
+  ASSERT_TRUE(clients().insert(c));
+  auto stale = clients().remove_registration("dyn", crypto::sha256("spent"));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, Code::kNotFound);
+  ASSERT_TRUE(clients().find("dyn")->has_value());
+  ASSERT_TRUE(clients().insert(service_client("operator")));
+  auto unregistered = clients().remove_registration("operator", crypto::sha256("issued"));
+  ASSERT_FALSE(unregistered);
+  EXPECT_EQ(unregistered.error().code, Code::kNotFound);
+  ASSERT_TRUE(clients().remove_registration("dyn", crypto::sha256("issued")));
+  EXPECT_FALSE(clients().find("dyn")->has_value());
+  auto again = clients().remove_registration("dyn", crypto::sha256("issued"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Code::kNotFound);
 }
 
 TEST_P(ClientStoreTest, RemoveDeletesOnce) {

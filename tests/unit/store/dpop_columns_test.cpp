@@ -134,6 +134,7 @@ TEST_P(DpopColumnsTest, TlsClientAuthNameRoundTripsForEveryType) {
   c.auth_method = ClientAuthMethod::kClientSecretBasic;
   c.secret_sha256 = crypto::sha256("s");
   c.tls_client_auth_name.reset();
+  c.revision = 1;  // the update above was the first
   ASSERT_TRUE(clients().update(c));
   EXPECT_FALSE((*clients().find("pki-x"))->tls_client_auth_name);
 }
@@ -196,6 +197,7 @@ TEST_P(DpopColumnsTest, Fapi2AndSignedRequestObjectFlagsRoundTripAndAreValidated
   EXPECT_FALSE((*found)->fapi2);
   EXPECT_TRUE((*found)->require_signed_request_object);
   fapi.require_signed_request_object = false;
+  fapi.revision = (*found)->revision;
   ASSERT_TRUE(clients().update(fapi));
   EXPECT_FALSE((*clients().find("fapi"))->require_signed_request_object);
 
@@ -232,6 +234,7 @@ TEST_P(DpopColumnsTest, DpopBoundAccessTokensFollowsUpdatesBothWays) {
   ASSERT_TRUE(clients().update(c));
   EXPECT_TRUE(stored_flag("spa"));
   c.dpop_bound_access_tokens = false;
+  c.revision = 1;
   ASSERT_TRUE(clients().update(c));
   EXPECT_FALSE(stored_flag("spa"));
 }
