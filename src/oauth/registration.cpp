@@ -641,6 +641,11 @@ http::Response RegistrationEndpoint::remove(const http::Request& request) const 
     return no_store(
         http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));
   }
+  // A grant issued between the revocation above and the delete would outlive the client.
+  if (!grants_.revoke_grants_for_client(client->client_id)) {
+    return no_store(
+        http::Response::error(503, "temporarily_unavailable", "the store is unavailable"));
+  }
   return no_store(http::Response(204));
 }
 

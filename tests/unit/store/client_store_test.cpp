@@ -306,6 +306,7 @@ TEST_P(ClientStoreTest, UpdateRegistrationIsACompareAndSetOnTheToken) {
   first.registration_token_sha256 = crypto::sha256("first");
   ASSERT_TRUE(clients().update_registration(first, crypto::sha256("issued")));
   Client second = c;
+  second.revision = 1;  // current: only the token is stale
   second.registration_token_sha256 = crypto::sha256("second");
   second.scopes = {"only:this"};
   auto lost = clients().update_registration(second, crypto::sha256("issued"));
