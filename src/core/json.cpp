@@ -113,6 +113,9 @@ class StrictDom {
 
 Result<Json, ParseError> parse_strict(std::string_view text, Limits limits) {
   if (text.size() > limits.max_bytes) return Err(ParseError::kTooLarge);
+  // nlohmann's lexer takes a NUL byte for the end of the input and would ignore what follows it;
+  // RFC 8259 allows the byte nowhere (not even escaped-free inside a string).
+  if (text.find('\0') != std::string_view::npos) return Err(ParseError::kSyntax);
   StrictDom dom(limits.max_depth);
   const bool ok = Json::sax_parse(text.begin(), text.end(), &dom, Json::input_format_t::json,
                                   /*strict=*/true);

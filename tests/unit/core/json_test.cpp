@@ -22,6 +22,9 @@ TEST(StrictJson, RejectsSyntaxErrorsAndTrailingGarbage) {
   EXPECT_EQ(parse_strict("{").error(), ParseError::kSyntax);
   EXPECT_EQ(parse_strict("{} x").error(), ParseError::kSyntax);
   EXPECT_EQ(parse_strict("").error(), ParseError::kSyntax);
+  // nlohmann alone would stop at a NUL byte and ignore the rest.
+  EXPECT_EQ(parse_strict(std::string("{\"a\":1}\0{\"a\":2}", 15)).error(), ParseError::kSyntax);
+  EXPECT_EQ(parse_strict(std::string("{\"a\":1}\0", 8)).error(), ParseError::kSyntax);
 }
 
 TEST(StrictJson, EnforcesDepthAndSizeLimits) {
