@@ -65,7 +65,7 @@ std::shared_ptr<Principal> make_principal(uint64_t index) {
       R"("scope":"invoices:read invoices:write profile","jti":")" +
       jti + R"(","iat":1700000000,"exp":)" + std::to_string(kExp) +
       R"(,"auth_time":1699999000,"acr":"urn:mace:incommon:iap:silver","amr":["pwd","otp"]})");
-  p->issuer = p->claims["iss"].get<std::string>();
+  p->issuer = p->claims.mutable_json()["iss"].get<std::string>();
   p->subject = sub;
   p->client_id = "spa-web";
   p->scopes = {"invoices:read", "invoices:write", "profile"};

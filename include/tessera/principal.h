@@ -3,6 +3,7 @@
 // standard library and nlohmann/json.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -18,6 +19,45 @@ struct Actor {
   std::string client_id;  // act.client_id, when present
 
   bool operator==(const Actor&) const = default;
+};
+
+// Every claim of a token as JSON: the JWT payload, or the introspection response. A Validator
+// keeps the payload's text, already checked by a strict parse, and builds the JSON tree on the
+// first call of json(), so a caller that reads only the Principal's typed members never pays for
+// one (for an RS256 token the tree cost about a fifth of a validation). json() and find() may be
+// called from many threads at once; mutable_json() and assignment, like any change, may not.
+class Claims {
+ public:
+  Claims() = default;  // an empty object
+  // NOLINTNEXTLINE(google-explicit-constructor): `principal.claims = {{"tenant", "t1"}}`
+  Claims(nlohmann::json value);
+  // NOLINTNEXTLINE(google-explicit-constructor): `principal.claims = {{"a", 1}, {"b", 2}}`
+  Claims(nlohmann::json::initializer_list_t init) : Claims(nlohmann::json(init)) {}
+  // `text` must be JSON that tessera's strict parse accepts (what the Validator checked); text
+  // that is not reads as an empty object.
+  static Claims from_text(std::string text);
+
+  Claims(const Claims& other);
+  Claims(Claims&& other) noexcept;
+  Claims& operator=(const Claims& other);
+  Claims& operator=(Claims&& other) noexcept;
+  ~Claims();
+
+  const nlohmann::json& json() const;
+  // The member `name` of an object, nullptr when there is none.
+  const nlohmann::json* find(std::string_view name) const;
+  nlohmann::json& mutable_json();
+  // The JSON text the claims are read from (the token's payload as the issuer wrote it); empty
+  // when they were made as a tree or changed through mutable_json().
+  const std::string& text() const { return text_; }
+
+  bool operator==(const Claims& other) const { return json() == other.json(); }
+
+ private:
+  nlohmann::json* tree() const;  // parsed on first use
+
+  std::string text_;  // the JSON not parsed yet; empty once parsed_ is set (or for {})
+  mutable std::atomic<nlohmann::json*> parsed_{nullptr};
 };
 
 struct Principal {
@@ -43,7 +83,7 @@ struct Principal {
   // upstream in place of the opaque token.
   std::string signed_introspection;
   // Every claim of the token: the JWT payload, or the introspection response (RFC 7662 §2.2).
-  nlohmann::json claims = nlohmann::json::object();
+  Claims claims;
   // What a ClaimsProvider added (tenant, roles, ...): looked up once per token, cached with it.
   nlohmann::json domain_claims = nlohmann::json::object();
 

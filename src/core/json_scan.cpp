@@ -564,6 +564,7 @@ std::optional<int64_t> integer_value(RawValue number) {
 
 double double_value(RawValue number) {
   if (number.kind != Kind::kNumber) return 0;
+  if (auto whole = integer_value(number)) return static_cast<double>(*whole);
   const std::string text(number.text);
   return std::strtod(text.c_str(), nullptr);
 }

@@ -650,8 +650,8 @@ class Gateway::Impl {
     const std::string_view segment = rest.substr(0, rest.find('/'));
     if (segment.empty()) return std::nullopt;  // a collection: the API filters it
     auto decoded = http::percent_decode(segment, /*plus_is_space=*/false);
-    auto claim = principal.claims.find(check.user_claim);
-    if (!decoded || decoded->empty() || claim == principal.claims.end() || !claim->is_string() ||
+    const json* claim = principal.claims.find(check.user_claim);
+    if (!decoded || decoded->empty() || claim == nullptr || !claim->is_string() ||
         claim->get<std::string>().empty()) {
       return http::Response::error(403, "access_denied", "this request cannot be authorized");
     }
@@ -730,8 +730,9 @@ class Gateway::Impl {
     }
     if (principal) {
       for (const auto& [header, claim] : route.claim_headers) {
-        auto it = principal->claims.find(claim);
-        if (it != principal->claims.end()) up.headers.set(header, header_value(*it));
+        if (const json* value = principal->claims.find(claim)) {
+          up.headers.set(header, header_value(*value));
+        }
       }
     }
     up.headers.set("X-Forwarded-For", request.peer_address());

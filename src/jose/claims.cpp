@@ -10,94 +10,124 @@ namespace {
 
 // RFC 7515 §4.1.9: "application/" may be omitted from typ; media types compare
 // case-insensitively (RFC 2045 §5.1).
-std::string normalize_typ(std::string_view t) {
-  std::string s(t);
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+std::string_view without_application(std::string_view t) {
   constexpr std::string_view kPrefix = "application/";
-  if (s.size() > kPrefix.size() && s.compare(0, kPrefix.size(), kPrefix) == 0) {
-    s.erase(0, kPrefix.size());
+  if (t.size() > kPrefix.size() &&
+      std::equal(kPrefix.begin(), kPrefix.end(), t.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+    t.remove_prefix(kPrefix.size());
   }
-  return s;
+  return t;
 }
 
-// RFC 7519 §4.1: the JSON types of the registered claims.
-bool registered_claims_well_typed(const Json& c) {
-  for (const char* name : {"iss", "sub", "jti"}) {
-    if (auto it = c.find(name); it != c.end() && !it->is_string()) return false;
-  }
-  for (const char* name : {"exp", "nbf", "iat"}) {
-    if (auto it = c.find(name); it != c.end() && !it->is_number()) return false;
-  }
+bool same_typ(std::string_view a, std::string_view b) {
+  a = without_application(a);
+  b = without_application(b);
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+// The registered claims of a JSON tree, as check_claims reads them.
+RegisteredClaims registered_of(const Json& c, const ClaimsPolicy& policy) {
+  RegisteredClaims r;
+  auto string_claim = [&](const char* name, std::optional<std::string>* out) {
+    auto it = c.find(name);
+    if (it == c.end()) return;
+    if (!it->is_string()) {
+      r.well_typed = false;
+    } else if (out != nullptr) {
+      *out = it->get<std::string>();
+    }
+  };
+  string_claim("iss", &r.iss);
+  string_claim("sub", nullptr);
+  string_claim("jti", nullptr);
+  auto date_claim = [&](const char* name, std::optional<double>* out) {
+    auto it = c.find(name);
+    if (it == c.end()) return;
+    if (!it->is_number()) {
+      r.well_typed = false;
+    } else {
+      *out = it->get<double>();
+    }
+  };
+  date_claim("exp", &r.exp);
+  date_claim("nbf", &r.nbf);
+  date_claim("iat", &r.iat);
   if (auto it = c.find("aud"); it != c.end()) {
-    if (it->is_array()) {
+    r.has_aud = true;
+    if (it->is_string()) {
+      r.aud.push_back(it->get<std::string>());
+    } else if (it->is_array()) {
       for (const auto& a : *it) {
-        if (!a.is_string()) return false;
+        if (!a.is_string()) {
+          r.well_typed = false;
+          break;
+        }
+        r.aud.push_back(a.get<std::string>());
       }
-    } else if (!it->is_string()) {
-      return false;
+    } else {
+      r.well_typed = false;
     }
   }
-  return true;
+  for (size_t i = 0; i < policy.required_claims.size() && i < 64; ++i) {
+    if (c.contains(policy.required_claims[i])) r.required_present |= uint64_t{1} << i;
+  }
+  return r;
 }
 
-// NumericDate (RFC 7519 §2) may be fractional; double is exact for any
-// realistic second count.
-double numeric_date(const Json& j) { return j.get<double>(); }
-
 }  // namespace
+
+Status check_claims(const Json& header, const RegisteredClaims& claims,
+                    const ClaimsPolicy& policy) {
+  // RFC 8725 §3.11: explicit typing keeps one kind of JWT from passing as another.
+  if (policy.typ) {
+    auto t = header.find("typ");
+    if (t == header.end() || !t->is_string() ||
+        !same_typ(t->get_ref<const std::string&>(), *policy.typ)) {
+      return Status::kTypMismatch;
+    }
+  }
+  if (!claims.well_typed) return Status::kClaimInvalid;
+  for (size_t i = 0; i < policy.required_claims.size(); ++i) {
+    if (i >= 64 || (claims.required_present & (uint64_t{1} << i)) == 0) {
+      return Status::kClaimMissing;
+    }
+  }
+  if (policy.require_exp && !claims.exp) return Status::kClaimMissing;
+
+  // RFC 8725 §3.8: the issuer is compared exactly.
+  if (policy.issuer) {
+    if (!claims.iss) return Status::kClaimMissing;
+    if (*claims.iss != *policy.issuer) return Status::kIssuerMismatch;
+  }
+  // RFC 7519 §4.1.3 / RFC 8725 §3.9: aud is a string or an array; one must match.
+  if (!policy.audiences.empty()) {
+    if (!claims.has_aud) return Status::kClaimMissing;
+    const bool match = std::any_of(claims.aud.begin(), claims.aud.end(), [&](const std::string& a) {
+      return std::find(policy.audiences.begin(), policy.audiences.end(), a) !=
+             policy.audiences.end();
+    });
+    if (!match) return Status::kAudienceMismatch;
+  }
+
+  const Clock& clock = policy.clock ? *policy.clock : SystemClock::instance();
+  const double now = static_cast<double>(clock.now());
+  const double leeway = static_cast<double>(policy.leeway_seconds);
+  // RFC 7519 §4.1.4: reject on or after exp.
+  if (claims.exp && now >= *claims.exp + leeway) return Status::kExpired;
+  // RFC 7519 §4.1.5: reject before nbf.
+  if (claims.nbf && now < *claims.nbf - leeway) return Status::kNotYetValid;
+  if (claims.iat && *claims.iat > now + leeway) return Status::kIssuedInFuture;
+  return Status::kOk;
+}
 
 Status validate_claims(const Json& header, const Json& claims, const ClaimsPolicy& policy) {
   try {
     if (!claims.is_object()) return Status::kPayloadNotJson;
-    // RFC 8725 §3.11: explicit typing keeps one kind of JWT from passing as another.
-    if (policy.typ) {
-      auto t = header.find("typ");
-      if (t == header.end() || !t->is_string() ||
-          normalize_typ(t->get_ref<const std::string&>()) != normalize_typ(*policy.typ)) {
-        return Status::kTypMismatch;
-      }
-    }
-    if (!registered_claims_well_typed(claims)) return Status::kClaimInvalid;
-    for (const auto& name : policy.required_claims) {
-      if (!claims.contains(name)) return Status::kClaimMissing;
-    }
-    if (policy.require_exp && !claims.contains("exp")) return Status::kClaimMissing;
-
-    // RFC 8725 §3.8: the issuer is compared exactly.
-    if (policy.issuer) {
-      auto iss = claims.find("iss");
-      if (iss == claims.end()) return Status::kClaimMissing;
-      if (iss->get_ref<const std::string&>() != *policy.issuer) return Status::kIssuerMismatch;
-    }
-    // RFC 7519 §4.1.3 / RFC 8725 §3.9: aud is a string or an array; one must match.
-    if (!policy.audiences.empty()) {
-      auto aud = claims.find("aud");
-      if (aud == claims.end()) return Status::kClaimMissing;
-      auto expected = [&](const Json& a) {
-        return std::find(policy.audiences.begin(), policy.audiences.end(),
-                         a.get_ref<const std::string&>()) != policy.audiences.end();
-      };
-      bool match =
-          aud->is_string() ? expected(*aud) : std::any_of(aud->begin(), aud->end(), expected);
-      if (!match) return Status::kAudienceMismatch;
-    }
-
-    const Clock& clock = policy.clock ? *policy.clock : SystemClock::instance();
-    double now = static_cast<double>(clock.now());
-    double leeway = static_cast<double>(policy.leeway_seconds);
-    // RFC 7519 §4.1.4: reject on or after exp.
-    if (auto exp = claims.find("exp"); exp != claims.end() && now >= numeric_date(*exp) + leeway) {
-      return Status::kExpired;
-    }
-    // RFC 7519 §4.1.5: reject before nbf.
-    if (auto nbf = claims.find("nbf"); nbf != claims.end() && now < numeric_date(*nbf) - leeway) {
-      return Status::kNotYetValid;
-    }
-    if (auto iat = claims.find("iat"); iat != claims.end() && numeric_date(*iat) > now + leeway) {
-      return Status::kIssuedInFuture;
-    }
-    return Status::kOk;
+    return check_claims(header, registered_of(claims, policy), policy);
   } catch (const std::exception&) {
     return Status::kInternal;
   }

@@ -216,4 +216,21 @@ Result<Jwt, Status> verify_jwt(std::string_view compact, const Jwks& keys,
 // Claims checks alone (for tokens already verified elsewhere).
 Status validate_claims(const Json& header, const Json& claims, const ClaimsPolicy& policy);
 
+// What a ClaimsPolicy judges in a JWT's claims, read by whoever parsed them (validate_claims from
+// a JSON tree; the resource server's validator from core/json's scanner, building no tree).
+struct RegisteredClaims {
+  // RFC 7519 §4.1: iss, sub and jti are strings; exp, nbf and iat numbers; aud a string or an
+  // array of strings.
+  bool well_typed = true;
+  std::optional<std::string> iss;
+  bool has_aud = false;
+  std::vector<std::string> aud;  // a single string as one element
+  std::optional<double> exp;     // NumericDate (RFC 7519 §2) may be fractional
+  std::optional<double> nbf;
+  std::optional<double> iat;
+  uint64_t required_present = 0;  // bit i: policy.required_claims[i] is a member
+};
+// The checks of validate_claims() on claims already read (policy.required_claims: at most 64).
+Status check_claims(const Json& header, const RegisteredClaims& claims, const ClaimsPolicy& policy);
+
 }  // namespace tessera::jose

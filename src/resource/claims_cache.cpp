@@ -147,7 +147,10 @@ size_t principal_heap(const Principal& p) {
   n += strings_heap(p.scopes) + strings_heap(p.audiences) + strings_heap(p.amr);
   n += chunk(p.actors.capacity() * sizeof(Actor));
   for (const Actor& a : p.actors) n += string_heap(a.subject) + string_heap(a.client_id);
-  n += json_heap(p.claims) + json_heap(p.domain_claims);
+  // The claims' tree (parsed here if it was not yet: a cached principal's claims are read sooner
+  // or later) on the heap, and the text it was parsed from.
+  n += chunk(sizeof(nlohmann::json)) + json_heap(p.claims.json()) + string_heap(p.claims.text());
+  n += json_heap(p.domain_claims);
   return n;
 }
 

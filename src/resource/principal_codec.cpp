@@ -164,17 +164,18 @@ EncodedPrincipal encode_principal(const Principal& p) {
   put_strings(out.shared, p.amr);
 
   uint32_t flags = 0;
-  const Json* claims = &p.claims;
+  const Json& all = p.claims.json();
+  const Json* claims = &all;
   Json rest;
-  if (p.claims.is_object()) {
+  if (all.is_object()) {
     for (const Rule& rule : rules()) {
-      auto it = p.claims.find(rule.claim);
-      if (it == p.claims.end()) continue;
+      auto it = all.find(rule.claim);
+      if (it == all.end()) continue;
       const Json again = rule.rebuild(p);
       if (same_kind(*it, again) && *it == again) flags |= rule.bit;
     }
     if (flags != 0) {
-      rest = p.claims;
+      rest = all;
       for (const Rule& rule : rules()) {
         if ((flags & rule.bit) != 0) rest.erase(rule.claim);
       }
@@ -233,10 +234,11 @@ Principal decode_principal(std::string_view shared, std::string_view own) {
   p.dpop_jkt = o.string();
   p.certificate_thumbprint = o.string();
   p.signed_introspection = o.string();
-  p.claims = get_json(o);
+  Json claims = get_json(o);
   for (const Rule& rule : rules()) {
-    if ((flags & rule.bit) != 0) p.claims[rule.claim] = rule.rebuild(p);
+    if ((flags & rule.bit) != 0) claims[rule.claim] = rule.rebuild(p);
   }
+  p.claims = std::move(claims);
   p.domain_claims = (flags & kEmptyDomainClaims) != 0 ? Json::object() : get_json(o);
   if (!s.done() || !o.done()) throw std::runtime_error("principal encoding has trailing bytes");
   return p;

@@ -87,18 +87,23 @@ std::string string_member(const Json& j, const char* name) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::optional<int64_t> number_member(const Json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  if (!it->is_number_float()) return it->get<int64_t>();
-  // A NumericDate (RFC 7519 §2) may be fractional; one outside int64 is no date at all.
-  const double d = it->get<double>();
+// A NumericDate (RFC 7519 §2) in whole seconds: it may be fractional, and one outside int64 is no
+// date at all.
+std::optional<int64_t> seconds_of(json::RawValue v) {
+  if (v.kind != json::Kind::kNumber) return std::nullopt;
+  if (auto whole = json::integer_value(v)) return whole;
+  const double d = json::double_value(v);
   if (!(d > -9.2e18 && d < 9.2e18)) return std::nullopt;
   return static_cast<int64_t>(d);
 }
 
+std::string string_of(json::RawValue v) {
+  return v.kind == json::Kind::kString ? json::string_value(v) : std::string();
+}
+
 std::vector<std::string> split_scope(std::string_view scope) {
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(std::count(scope.begin(), scope.end(), ' ')) + 1);
   size_t i = 0;
   while (i < scope.size()) {
     const size_t end = std::min(scope.find(' ', i), scope.size());
@@ -108,15 +113,14 @@ std::vector<std::string> split_scope(std::string_view scope) {
   return out;
 }
 
-std::vector<std::string> strings_of(const Json& j, const char* name) {
+// A string, or the strings of an array (others skipped): aud (RFC 7519 §4.1.3), amr.
+std::vector<std::string> strings_of(json::RawValue v) {
   std::vector<std::string> out;
-  auto it = j.find(name);
-  if (it == j.end()) return out;
-  if (it->is_string()) out.push_back(it->get<std::string>());
-  if (it->is_array()) {
-    for (const auto& v : *it) {
-      if (v.is_string()) out.push_back(v.get<std::string>());
-    }
+  if (v.kind == json::Kind::kString) out.push_back(json::string_value(v));
+  if (v.kind == json::Kind::kArray) {
+    json::for_each_element(v, [&](json::RawValue e) {
+      if (e.kind == json::Kind::kString) out.push_back(json::string_value(e));
+    });
   }
   return out;
 }
@@ -128,35 +132,173 @@ constexpr size_t kMaxActorDepth = 16;
 // RFC 9701 §4: the media type of a signed introspection response.
 constexpr std::string_view kTokenIntrospectionJwt = "application/token-introspection+jwt";
 
-// A Principal from a JWT payload or an introspection response: both use the JWT claim names
-// (RFC 9068 §2.2, RFC 7662 §2.2).
-std::shared_ptr<Principal> principal_from(Json claims) {
+// The members of a token's claims (a JWT payload or an introspection response: both use the JWT
+// claim names, RFC 9068 §2.2, RFC 7662 §2.2) that a Principal and a ClaimsPolicy read, as raw JSON
+// values found in one pass over the text; an absent member has empty text.
+struct ClaimViews {
+  json::RawValue iss, sub, client_id, scope, aud, jti, iat, exp, nbf, auth_time, acr, amr, act, cnf;
+  // Bit i: policy.required_claims[i], a name not held above, is a member.
+  uint64_t other_required = 0;
+
+  json::RawValue* slot(std::string_view name) { return slot_in(*this, name); }
+  const json::RawValue* slot(std::string_view name) const { return slot_in(*this, name); }
+
+  template <class Self>
+  static auto slot_in(Self& self, std::string_view name) -> decltype(&self.iss) {
+    using namespace std::string_view_literals;
+    switch (name.size()) {
+      case 3:
+        switch (name[0]) {
+          case 'i':
+            return name == "iss"sv ? &self.iss : name == "iat"sv ? &self.iat : nullptr;
+          case 's':
+            return name == "sub"sv ? &self.sub : nullptr;
+          case 'a':
+            return name == "aud"sv   ? &self.aud
+                   : name == "acr"sv ? &self.acr
+                   : name == "amr"sv ? &self.amr
+                   : name == "act"sv ? &self.act
+                                     : nullptr;
+          case 'j':
+            return name == "jti"sv ? &self.jti : nullptr;
+          case 'e':
+            return name == "exp"sv ? &self.exp : nullptr;
+          case 'n':
+            return name == "nbf"sv ? &self.nbf : nullptr;
+          case 'c':
+            return name == "cnf"sv ? &self.cnf : nullptr;
+          default:
+            return nullptr;
+        }
+      case 5:
+        return name == "scope"sv ? &self.scope : nullptr;
+      case 9:
+        return name == "client_id"sv   ? &self.client_id
+               : name == "auth_time"sv ? &self.auth_time
+                                       : nullptr;
+      default:
+        return nullptr;
+    }
+  }
+
+  // Reads the root members of `text`, which must be a JSON object that parse_strict accepts;
+  // the status when it is not.
+  std::optional<jose::Status> read(std::string_view text, const jose::ClaimsPolicy* policy) {
+    auto root = json::scan_strict(text, {}, [&](std::string_view name, json::RawValue value) {
+      if (json::RawValue* held = slot(name)) {
+        *held = value;
+        return;
+      }
+      if (policy == nullptr) return;
+      for (size_t i = 0; i < policy->required_claims.size() && i < 64; ++i) {
+        if (policy->required_claims[i] == name) other_required |= uint64_t{1} << i;
+      }
+    });
+    if (!root) {
+      return root.error() == json::ParseError::kDuplicateMember ? jose::Status::kDuplicateMember
+                                                                : jose::Status::kPayloadNotJson;
+    }
+    if (root->kind != json::Kind::kObject) return jose::Status::kPayloadNotJson;
+    return std::nullopt;
+  }
+
+  // What `policy` judges (jose::check_claims), from these members.
+  jose::RegisteredClaims registered(const jose::ClaimsPolicy& policy) const {
+    jose::RegisteredClaims r;
+    auto present = [](json::RawValue v) { return !v.text.empty(); };
+    for (json::RawValue v : {iss, sub, jti}) {
+      if (present(v) && v.kind != json::Kind::kString) r.well_typed = false;
+    }
+    if (present(iss) && iss.kind == json::Kind::kString) r.iss = json::string_value(iss);
+    for (auto [v, out] : {std::pair{exp, &r.exp}, std::pair{nbf, &r.nbf}, std::pair{iat, &r.iat}}) {
+      if (!present(v)) continue;
+      if (v.kind != json::Kind::kNumber) {
+        r.well_typed = false;
+      } else {
+        *out = json::double_value(v);
+      }
+    }
+    if (present(aud)) {
+      r.has_aud = true;
+      if (aud.kind == json::Kind::kString) {
+        r.aud.push_back(json::string_value(aud));
+      } else if (aud.kind == json::Kind::kArray) {
+        json::for_each_element(aud, [&](json::RawValue e) {
+          if (e.kind != json::Kind::kString) {
+            r.well_typed = false;
+          } else {
+            r.aud.push_back(json::string_value(e));
+          }
+        });
+      } else {
+        r.well_typed = false;
+      }
+    }
+    for (size_t i = 0; i < policy.required_claims.size() && i < 64; ++i) {
+      const json::RawValue* held = slot(policy.required_claims[i]);
+      const bool there = held != nullptr ? present(*held) : ((other_required >> i) & 1) != 0;
+      if (there) r.required_present |= uint64_t{1} << i;
+    }
+    return r;
+  }
+};
+
+// The Principal these members describe; its claims are `text`, the JSON they were read from (the
+// views point into it: it is moved only once they have been read). With `checked`, the issuer and
+// audiences read for the claims policy are taken from there instead of being read again.
+std::shared_ptr<Principal> principal_from(const ClaimViews& v, std::string&& text,
+                                          jose::RegisteredClaims* checked = nullptr) {
   auto p = std::make_shared<Principal>();
-  p->issuer = string_member(claims, "iss");
-  p->subject = string_member(claims, "sub");
-  p->client_id = string_member(claims, "client_id");
-  p->scopes = split_scope(string_member(claims, "scope"));
-  p->audiences = strings_of(claims, "aud");
-  p->token_id = string_member(claims, "jti");
-  p->issued_at = number_member(claims, "iat").value_or(0);
-  p->expires_at = number_member(claims, "exp").value_or(0);
-  p->auth_time = number_member(claims, "auth_time");
-  p->acr = string_member(claims, "acr");
-  p->amr = strings_of(claims, "amr");
+  if (checked != nullptr && checked->iss) {
+    p->issuer = std::move(*checked->iss);
+  } else {
+    p->issuer = string_of(v.iss);
+  }
+  p->subject = string_of(v.sub);
+  p->client_id = string_of(v.client_id);
+  if (v.scope.kind == json::Kind::kString && v.scope.text.find('\\') == std::string_view::npos) {
+    p->scopes = split_scope(v.scope.text.substr(1, v.scope.text.size() - 2));  // nothing escaped
+  } else {
+    p->scopes = split_scope(string_of(v.scope));
+  }
+  if (checked != nullptr && checked->well_typed) {
+    p->audiences = std::move(checked->aud);
+  } else {
+    p->audiences = strings_of(v.aud);
+  }
+  p->token_id = string_of(v.jti);
+  p->issued_at = seconds_of(v.iat).value_or(0);
+  p->expires_at = seconds_of(v.exp).value_or(0);
+  p->auth_time = seconds_of(v.auth_time);
+  p->acr = string_of(v.acr);
+  p->amr = strings_of(v.amr);
   // RFC 8693 §4.1: act names the current actor; a nested act, the one before it.
-  const Json* act = &claims;
-  for (size_t depth = 0; depth < kMaxActorDepth; ++depth) {
-    auto it = act->find("act");
-    if (it == act->end() || !it->is_object()) break;
-    act = &*it;
-    p->actors.push_back(Actor{string_member(*act, "sub"), string_member(*act, "client_id")});
+  json::RawValue act = v.act;
+  for (size_t depth = 0; depth < kMaxActorDepth && act.kind == json::Kind::kObject; ++depth) {
+    Actor actor;
+    json::RawValue next;
+    json::for_each_member(act, [&](std::string_view name, json::RawValue m) {
+      if (name == "sub") actor.subject = string_of(m);
+      if (name == "client_id") actor.client_id = string_of(m);
+      if (name == "act") next = m;
+    });
+    p->actors.push_back(std::move(actor));
+    act = next;
   }
-  if (auto cnf = claims.find("cnf"); cnf != claims.end() && cnf->is_object()) {
-    p->dpop_jkt = string_member(*cnf, "jkt");                     // RFC 9449 §6.1
-    p->certificate_thumbprint = string_member(*cnf, "x5t#S256");  // RFC 8705 §3.1
-  }
-  p->claims = std::move(claims);
+  json::for_each_member(v.cnf, [&](std::string_view name, json::RawValue m) {
+    if (name == "jkt") p->dpop_jkt = string_of(m);                     // RFC 9449 §6.1
+    if (name == "x5t#S256") p->certificate_thumbprint = string_of(m);  // RFC 8705 §3.1
+  });
+  p->claims = Claims::from_text(std::move(text));
   return p;
+}
+
+// A Principal from an introspection response (RFC 7662 §2.2), a JSON object.
+std::shared_ptr<Principal> principal_from(const Json& claims) {
+  std::string text = claims.dump();
+  ClaimViews views;
+  views.read(text, nullptr);  // dump() writes JSON that parse_strict accepts
+  return principal_from(views, std::move(text));
 }
 
 bool looks_like_jwt(std::string_view token) {
@@ -347,36 +489,66 @@ class Validator::Impl {
     return alg;
   }
 
-  // Verifies a JWT of the issuer against its JWKS, with the policy `choose` picks from the
-  // unverified header. What can be refused without the issuer's keys is refused before they are
-  // fetched, so garbage, "none" and HS* tokens get their 401 even while the issuer is down and
-  // never make the gateway fetch anything.
-  template <class Choose>
-  Result<jose::Jwt, ValidationError> verify_with_jwks(std::string_view token, Choose choose) {
-    auto invalid = [](jose::Status s) {
-      return ValidationError{failure_of(s),
-                             std::string("the access token is not valid: ") + jose::to_string(s)};
-    };
-    auto header = jose::decode_header(token, verify_.max_size);
-    if (!header) return Err(invalid(header.error()));
-    if (!allowed_alg(*header)) {
-      return Err(ValidationError{
+  static ValidationError invalid(jose::Status s) {
+    using jose::Status;
+    if (s == Status::kAlgMissing || s == Status::kAlgNone || s == Status::kAlgUnknown ||
+        s == Status::kAlgNotAllowed) {
+      return ValidationError{
           Failure::kAlgorithm,
-          "the access token is not valid: its alg is not allowed (RFC 8725 section 3.1)"});
+          "the access token is not valid: its alg is not allowed (RFC 8725 section 3.1)"};
     }
-    const jose::ClaimsPolicy& policy = choose(*header);
-    auto keys = jwks_.keys();
+    return ValidationError{failure_of(s),
+                           std::string("the access token is not valid: ") + jose::to_string(s)};
+  }
+
+  // A JWT whose signature verified, and the claims policy it is held to.
+  struct Verified {
+    jose::VerifiedJws jws;
+    const jose::ClaimsPolicy* policy;
+  };
+
+  // Verifies the signature of a JWT of the issuer against its JWKS, and picks its claims policy
+  // with `choose` from the header. With the issuer's keys at hand (the usual case) the token goes
+  // straight to jose::verify(), which checks the header, its alg against the allow-list (RFC 8725
+  // §3.1) and the signature. Otherwise what can be refused without the keys is refused before
+  // they are fetched, so garbage, "none" and HS* tokens get their 401 even while the issuer is
+  // down and never make the gateway fetch anything.
+  template <class Choose>
+  Result<Verified, ValidationError> verify_with_jwks(std::string_view token, Choose choose) {
+    JwksCache::KeySet keys = jwks_.current_without_fetch();
     if (!keys) {
-      return Err(ValidationError{Failure::kUnavailable, "the issuer's keys are not available"});
+      auto header = jose::decode_header(token, verify_.max_size);
+      if (!header) return Err(invalid(header.error()));
+      if (!allowed_alg(*header)) return Err(invalid(jose::Status::kAlgNotAllowed));
+      auto fetched = jwks_.keys();
+      if (!fetched) {
+        return Err(ValidationError{Failure::kUnavailable, "the issuer's keys are not available"});
+      }
+      keys = std::move(*fetched);
     }
-    auto jwt = jose::verify_jwt(token, **keys, verify_, policy);
-    if (!jwt && jwt.error() == jose::Status::kKidNotFound) {
+    auto jws = jose::verify(token, *keys, verify_);
+    if (!jws && jws.error() == jose::Status::kKidNotFound) {
       // RFC 7517 §4.5: a kid we have not seen may be the issuer's next key.
-      auto fresh = jwks_.refresh_for_unknown_kid(*keys);
-      if (fresh && *fresh != *keys) jwt = jose::verify_jwt(token, **fresh, verify_, policy);
+      auto fresh = jwks_.refresh_for_unknown_kid(keys);
+      if (fresh && *fresh != keys) jws = jose::verify(token, **fresh, verify_);
     }
-    if (!jwt) return Err(invalid(jwt.error()));
-    return std::move(*jwt);
+    if (!jws) return Err(invalid(jws.error()));
+    const jose::ClaimsPolicy& policy = choose(jws->header);
+    return Verified{std::move(*jws), &policy};
+  }
+
+  // The claims of a verified JWT as a JSON tree, held to its policy: for signed introspection
+  // answers, read for one nested member.
+  static Result<Json, ValidationError> claims_tree(const Verified& v) {
+    auto claims = json::parse_strict(v.jws.payload);
+    if (!claims || !claims->is_object()) {
+      return Err(invalid(!claims && claims.error() == json::ParseError::kDuplicateMember
+                             ? jose::Status::kDuplicateMember
+                             : jose::Status::kPayloadNotJson));
+    }
+    const jose::Status checked = jose::validate_claims(v.jws.header, *claims, *v.policy);
+    if (checked != jose::Status::kOk) return Err(invalid(checked));
+    return std::move(*claims);
   }
 
   static bool is_signed_introspection(const Json& header) {
@@ -390,19 +562,33 @@ class Validator::Impl {
   Validation validate_jwt(std::string_view token) {
     const bool phantom_accepted = !options_.introspection_jwt_audiences.empty();
     bool forwarded = false;
-    auto jwt = verify_with_jwks(token, [&](const Json& header) -> const jose::ClaimsPolicy& {
+    auto verified = verify_with_jwks(token, [&](const Json& header) -> const jose::ClaimsPolicy& {
       forwarded = phantom_accepted && is_signed_introspection(header);
       return forwarded ? forwarded_policy_ : policy_;
     });
-    if (!jwt) return Validation{nullptr, jwt.error()};
-    if (!forwarded) return Validation{principal_from(std::move(jwt->claims)), {}};
+    if (!verified) return Validation{nullptr, verified.error()};
+    if (!forwarded) {
+      // An access token: its claims are read in one pass over the payload and no JSON tree is
+      // built (Principal::claims keeps the text and parses it if asked).
+      ClaimViews views;
+      if (auto bad = views.read(verified->jws.payload, &policy_)) {
+        return Validation{nullptr, invalid(*bad)};
+      }
+      jose::RegisteredClaims registered = views.registered(policy_);
+      const jose::Status checked = jose::check_claims(verified->jws.header, registered, policy_);
+      if (checked != jose::Status::kOk) return Validation{nullptr, invalid(checked)};
+      return Validation{principal_from(views, std::move(verified->jws.payload), &registered), {}};
+    }
     // A phantom token (RFC 9701) a trusted gateway forwarded: as fresh as configured, then its
     // token_introspection member is checked like an introspection answer.
-    const int64_t iat = number_member(jwt->claims, "iat").value_or(0);
-    if (clock_.now() - iat > options_.introspection_jwt_max_age_seconds + options_.leeway_seconds) {
+    auto claims = claims_tree(*verified);
+    if (!claims) return Validation{nullptr, claims.error()};
+    const double iat = (*claims)["iat"].get<double>();  // required, a number: checked
+    if (static_cast<double>(clock_.now()) - iat >
+        static_cast<double>(options_.introspection_jwt_max_age_seconds + options_.leeway_seconds)) {
       return failed(Failure::kExpired, "the forwarded introspection response is too old");
     }
-    return from_introspection(std::move(jwt->claims["token_introspection"]));
+    return from_introspection((*claims)["token_introspection"]);
   }
 
   Validation introspect(std::string_view token) {
@@ -435,20 +621,21 @@ class Validator::Impl {
       if (!body) {
         return failed(Failure::kUnavailable, "introspection answered something other than JSON");
       }
-      return from_introspection(std::move(*body));
+      return from_introspection(*body);
     }
     // RFC 9701 §5: the answer is a JWT signed by the issuer for us (aud = our client_id).
     auto type = response->headers.get("Content-Type");
     if (!type || type->substr(0, kTokenIntrospectionJwt.size()) != kTokenIntrospectionJwt) {
       return failed(Failure::kUnavailable, "introspection did not answer with a signed JWT");
     }
-    auto jwt = verify_with_jwks(response->body, [this](const Json&) -> const jose::ClaimsPolicy& {
-      return signed_response_policy_;
-    });
-    if (!jwt) {
+    auto verified = verify_with_jwks(
+        response->body,
+        [this](const Json&) -> const jose::ClaimsPolicy& { return signed_response_policy_; });
+    auto claims = verified ? claims_tree(*verified) : Err(verified.error());
+    if (!claims) {
       return failed(Failure::kUnavailable, "the signed introspection response does not verify");
     }
-    auto v = from_introspection(std::move(jwt->claims["token_introspection"]));
+    auto v = from_introspection((*claims)["token_introspection"]);
     if (v.ok()) {
       auto p = std::const_pointer_cast<Principal>(v.principal);
       p->signed_introspection = std::move(response->body);
@@ -457,7 +644,7 @@ class Validator::Impl {
   }
 
   // An introspection answer (RFC 7662 §2.2), from the endpoint or inside a signed response.
-  Validation from_introspection(Json body) {
+  Validation from_introspection(const Json& body) {
     if (!body.is_object()) {
       return failed(Failure::kUnavailable, "introspection answered something other than JSON");
     }
@@ -485,7 +672,7 @@ class Validator::Impl {
                                 http::iequals(type->get_ref<const std::string&>(), "DPoP"));
       if (!access) return failed(Failure::kInactive, "the token is not an access token");
     }
-    auto p = principal_from(std::move(body));
+    auto p = principal_from(body);
     if (!p->issuer.empty() && p->issuer != options_.issuer) {
       return failed(Failure::kWrongIssuer, "the access token was issued by another issuer");
     }

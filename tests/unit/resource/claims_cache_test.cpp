@@ -129,7 +129,7 @@ TEST(ClaimsCache, LaterEntriesOfOneClientShareTheirCommonPart) {
   // Another client: its own shared part.
   auto other = make_principal("user-x");
   other->client_id = "cli";
-  other->claims["client_id"] = "cli";
+  other->claims.mutable_json()["client_id"] = "cli";
   ASSERT_TRUE(cache.insert(token(10), other, kNow));
   EXPECT_EQ(cache.stats().bytes, first + 9 * later + ClaimsCache::estimated_bytes(*other));
   // The shared part goes with the last entry that uses it.
@@ -397,11 +397,11 @@ TEST(ClaimsCache, EstimatedBytesGrowsWithClaims) {
   // The key, the bookkeeping, subject, jti and the shared part at least.
   EXPECT_GT(base, 32 + p->subject.size() + p->token_id.size() + p->issuer.size());
 
-  p->claims["tenant_description"] = std::string(1000, 'd');
+  p->claims.mutable_json()["tenant_description"] = std::string(1000, 'd');
   const size_t with_string = ClaimsCache::estimated_bytes(*p);
   EXPECT_GE(with_string, base + 1000);
 
-  p->claims["groups"] = std::vector<std::string>(20, std::string(30, 'g'));
+  p->claims.mutable_json()["groups"] = std::vector<std::string>(20, std::string(30, 'g'));
   const size_t with_array = ClaimsCache::estimated_bytes(*p);
   EXPECT_GE(with_array, with_string + size_t{20} * 30);
 

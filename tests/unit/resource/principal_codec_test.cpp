@@ -39,7 +39,7 @@ void expect_round_trip(const Principal& p) {
   const Principal back = decode_principal(e.shared, e.own);
   EXPECT_EQ(back, p);
   // Equal as JSON is not enough: the claims must print the same (types kept).
-  EXPECT_EQ(back.claims.dump(), p.claims.dump());
+  EXPECT_EQ(back.claims.json().dump(), p.claims.json().dump());
   EXPECT_EQ(back.domain_claims.dump(), p.domain_claims.dump());
 }
 
@@ -54,61 +54,65 @@ TEST(PrincipalCodec, AnAccessTokenRoundTripsAndItsRegisteredClaimsAreNotStoredTw
   EXPECT_EQ(e.shared.find("https://as.tessera.example"),
             e.shared.rfind("https://as.tessera.example"));
   EXPECT_LT(e.own.size(), 110U);
-  EXPECT_LT(e.own.size() + e.shared.size(), p.claims.dump().size() * 3 / 4);
+  EXPECT_LT(e.own.size() + e.shared.size(), p.claims.json().dump().size() * 3 / 4);
 }
 
 TEST(PrincipalCodec, TokensOfOneClientShareTheirSharedPart) {
   Principal a = access_token_principal();
   Principal b = access_token_principal();
-  b.subject = b.claims["sub"] = "someone-else";
-  b.token_id = b.claims["jti"] = "another-jti";
+  b.subject = b.claims.mutable_json()["sub"] = "someone-else";
+  b.token_id = b.claims.mutable_json()["jti"] = "another-jti";
   EXPECT_EQ(encode_principal(a).shared, encode_principal(b).shared);
   EXPECT_NE(encode_principal(a).own, encode_principal(b).own);
   b.scopes.pop_back();
-  b.claims["scope"] = "invoices:read invoices:write";
+  b.claims.mutable_json()["scope"] = "invoices:read invoices:write";
   EXPECT_NE(encode_principal(a).shared, encode_principal(b).shared);
   expect_round_trip(b);
 }
 
 TEST(PrincipalCodec, ClaimsThatDisagreeWithTheTypedFieldsAreKeptAsTheyAre) {
   Principal p = access_token_principal();
-  p.claims["iss"] = "https://elsewhere.example";             // differs from p.issuer
-  p.claims["scope"] = "invoices:read  invoices:write";       // two spaces: not join(scopes)
-  p.claims["aud"] = "https://api.tessera.example/invoices";  // a single string (RFC 7519 §4.1.3)
-  p.claims["exp"] = 1'700'003'600.0;                         // a float, not an integer
-  p.claims["iat"] = -5;                                      // negative: a signed integer
+  p.claims.mutable_json()["iss"] = "https://elsewhere.example";  // differs from p.issuer
+  p.claims.mutable_json()["scope"] =
+      "invoices:read  invoices:write";  // two spaces: not join(scopes)
+  p.claims.mutable_json()["aud"] =
+      "https://api.tessera.example/invoices";        // a single string (RFC 7519 §4.1.3)
+  p.claims.mutable_json()["exp"] = 1'700'003'600.0;  // a float, not an integer
+  p.claims.mutable_json()["iat"] = -5;               // negative: a signed integer
   p.issued_at = -5;
-  p.claims["auth_time"] = nullptr;
+  p.claims.mutable_json()["auth_time"] = nullptr;
   p.auth_time.reset();
   expect_round_trip(p);
   EXPECT_TRUE(decode_principal(encode_principal(p).shared, encode_principal(p).own)
-                  .claims["exp"]
-                  .is_number_float());
+                  .claims.find("exp")
+                  ->is_number_float());
 }
 
 TEST(PrincipalCodec, EveryFieldRoundTrips) {
   Principal p = access_token_principal();
   p.actors = {{"api-a", "invoices-api"}, {"api-b", ""}};
-  p.claims["act"] = {{"sub", "api-a"}, {"client_id", "invoices-api"}, {"act", {{"sub", "api-b"}}}};
+  p.claims.mutable_json()["act"] = {
+      {"sub", "api-a"}, {"client_id", "invoices-api"}, {"act", {{"sub", "api-b"}}}};
   p.dpop_jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
   p.certificate_thumbprint = "A4DtL2JmUMhAsvJj5tKyn64SqzmuXbMrJa0n761y5v0";
-  p.claims["cnf"] = {{"jkt", p.dpop_jkt}};
+  p.claims.mutable_json()["cnf"] = {{"jkt", p.dpop_jkt}};
   p.signed_introspection = std::string(3000, 'j');
   p.domain_claims = {{"tenant", "acme"}, {"roles", {"accountant", "viewer"}}, {"level", 3}};
-  p.claims["custom"] = {{"nested", {1, 2.5, "x", true, nullptr}}, {"big", 18446744073709551615ULL}};
+  p.claims.mutable_json()["custom"] = {{"nested", {1, 2.5, "x", true, nullptr}},
+                                       {"big", 18446744073709551615ULL}};
   expect_round_trip(p);
 
   p.expires_at = std::numeric_limits<int64_t>::max();
-  p.claims["exp"] = p.expires_at;
+  p.claims.mutable_json()["exp"] = p.expires_at;
   p.issued_at = std::numeric_limits<int64_t>::min();
-  p.claims["iat"] = p.issued_at;
+  p.claims.mutable_json()["iat"] = p.issued_at;
   expect_round_trip(p);
 }
 
 TEST(PrincipalCodec, EmptyAndUnusualPrincipalsRoundTrip) {
   expect_round_trip(Principal{});
   Principal p;
-  p.claims = nullptr;  // not an object: stored whole
+  p.claims = Json(nullptr);  // not an object: stored whole
   p.domain_claims = Json::array({1, 2});
   expect_round_trip(p);
   Principal q;

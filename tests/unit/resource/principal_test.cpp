@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/json.h"
@@ -89,10 +90,52 @@ TEST(PrincipalDelegation, DelegatedWhenActorsArePresent) {
   EXPECT_TRUE(p.delegated());
 }
 
+// Claims kept as text are parsed on first use, once, whichever thread asks first; copies, moves
+// and changes keep what they hold.
+TEST(PrincipalClaims, TextIsParsedOnFirstUseAndSharedByThreads) {
+  const std::string text = R"({"sub":"alice","tenant":"acme","roles":["a","b"],"n":{"x":1}})";
+  const Claims claims = Claims::from_text(text);
+  EXPECT_EQ(claims.text(), text);
+  std::vector<const nlohmann::json*> seen(8, nullptr);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    threads.emplace_back([&, i] { seen[i] = &claims.json(); });
+  }
+  for (auto& t : threads) t.join();
+  for (const nlohmann::json* j : seen) EXPECT_EQ(j, seen[0]);  // one tree, published once
+  EXPECT_EQ(*seen[0], *tessera::json::parse_strict(text));
+  ASSERT_NE(claims.find("tenant"), nullptr);
+  EXPECT_EQ(*claims.find("tenant"), "acme");
+  EXPECT_EQ(claims.find("missing"), nullptr);
+
+  Claims copy = claims;
+  EXPECT_EQ(copy, claims);
+  EXPECT_NE(&copy.json(), &claims.json());
+  Claims moved = std::move(copy);
+  EXPECT_EQ(moved, claims);
+  moved.mutable_json()["tenant"] = "globex";
+  EXPECT_TRUE(moved.text().empty());  // the text no longer says what the claims are
+  EXPECT_EQ(*moved.find("tenant"), "globex");
+  EXPECT_EQ(*claims.find("tenant"), "acme");
+  moved = claims;
+  EXPECT_EQ(*moved.find("tenant"), "acme");
+
+  // Not yet parsed when copied: the copy parses its own.
+  const Claims unparsed = Claims::from_text(text);
+  const Claims unparsed_copy = unparsed;
+  EXPECT_EQ(unparsed_copy.json(), unparsed.json());
+  // Text a strict parse refuses reads as an empty object; a tree is kept as it is.
+  EXPECT_EQ(Claims::from_text(R"({"a":1,"a":2})").json(), nlohmann::json::object());
+  EXPECT_EQ(Claims(nlohmann::json(nullptr)).json(), nlohmann::json(nullptr));
+  const Claims listed = {{"a", 1}, {"b", "two"}};
+  EXPECT_EQ(*listed.find("b"), "two");
+  EXPECT_EQ(listed.find("a")->get<int>(), 1);
+}
+
 TEST(PrincipalDefaults, ClaimsAndDomainClaimsStartAsEmptyObjects) {
   const Principal p;
-  EXPECT_TRUE(p.claims.is_object());
-  EXPECT_TRUE(p.claims.empty());
+  EXPECT_TRUE(p.claims.json().is_object());
+  EXPECT_TRUE(p.claims.json().empty());
   EXPECT_TRUE(p.domain_claims.is_object());
   EXPECT_TRUE(p.domain_claims.empty());
   EXPECT_FALSE(p.auth_time.has_value());

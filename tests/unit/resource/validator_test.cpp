@@ -159,10 +159,67 @@ TEST_F(ValidatorTest, ValidEs256TokenGivesEveryPrincipalField) {
   EXPECT_EQ(p.dpop_jkt, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
   EXPECT_EQ(p.certificate_thumbprint, "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2");
   EXPECT_EQ(p.claims, payload);
-  EXPECT_EQ(p.claims["tenant"], "acme");
+  EXPECT_EQ(p.claims.json().at("tenant"), "acme");
   EXPECT_TRUE(p.domain_claims.is_object());
   EXPECT_TRUE(p.domain_claims.empty());
   EXPECT_TRUE(p.has_scope("invoices:write"));
+}
+
+// The claims are read in one pass over the payload's text (no JSON tree), exactly as a strict
+// parse reads them: escaped member names and values, fractional dates, nested act and cnf; and
+// Principal::claims is that text, parsed only when asked.
+TEST_F(ValidatorTest, ClaimsAreReadFromThePayloadTextAsAStrictParseReadsThem) {
+  Validator validator(options());
+  const std::string iat = std::to_string(now());
+  const std::string text =
+      R"({"\u0069ss":")" + issuer_.url() + R"(","s\u0075b":"al\u0069ce","aud":[")" + kAudience +
+      R"("],"client_id":"spa","iat":)" + iat + R"(,"exp":)" + std::to_string(now() + 600) +
+      R"(.75,"jti":"j\"1","scope":"a  b",)"
+      R"("act":{"sub":"svc-b","act":{"sub":"svc-a","client_id":"c"}},)"
+      R"("cnf":{"x5t#S256":"thumb"},"deep":{"list":[1,2.5,{"x":null}]}})";
+  const auto signed_text = jose::sign(text, es256_, Alg::kES256, [] {
+    jose::SignOptions o;
+    o.typ = "at+jwt";
+    return o;
+  }());
+  ASSERT_TRUE(signed_text);
+  const Validation v = validator.validate(*signed_text);
+  ASSERT_TRUE(v.ok()) << describe(v);
+  const Principal& p = *v.principal;
+  EXPECT_EQ(p.issuer, issuer_.url());
+  EXPECT_EQ(p.subject, "alice");
+  EXPECT_EQ(p.token_id, "j\"1");
+  EXPECT_EQ(p.scopes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(p.audiences, std::vector<std::string>{kAudience});
+  EXPECT_EQ(p.expires_at, now() + 600);
+  ASSERT_EQ(p.actors.size(), 2u);
+  EXPECT_EQ(p.actors[1].client_id, "c");
+  EXPECT_EQ(p.certificate_thumbprint, "thumb");
+  EXPECT_EQ(p.claims.text(), text);
+  EXPECT_EQ(p.claims.json(), *tessera::json::parse_strict(text));
+  EXPECT_EQ(p.claims.json().at("deep").at("list").at(1), 2.5);
+
+  // Payloads a strict parse refuses, or whose registered claims have the wrong JSON types
+  // (RFC 7519 §4.1), or that lack a claim RFC 9068 §2.2 requires, are refused.
+  const std::string base = R"("aud":")" + std::string(kAudience) + R"(","client_id":"spa","iat":)" +
+                           iat + R"(,"exp":)" + std::to_string(now() + 600) + R"(,"jti":"j")";
+  const std::string iss = R"("iss":")" + issuer_.url() + R"(")";
+  for (const std::string& bad :
+       {"{" + iss + R"(,"\u0069ss":"https://evil.example","sub":"a",)" + base + "}",
+        "{" + iss + R"(,"sub":"a","sub":"b",)" + base + "}",
+        "{" + iss + R"(,"sub":5,)" + base + "}",
+        "{" + iss + R"(,"sub":"a","nbf":"soon",)" + base + "}",
+        "{" + iss + R"(,"sub":"a",)" + base + R"(,"aud":[")" + kAudience + R"(",1]})",
+        "{" + iss + R"(,)" + base + "}", "{" + iss + R"(,"sub":"a",)" + base + R"(,"x":[1,})",
+        "{" + iss + R"(,"sub":"a",)" + base + "}" + std::string(1, '\0'), "[" + iss + "]"}) {
+    jose::SignOptions o;
+    o.typ = "at+jwt";
+    const auto refused = jose::sign(bad, es256_, Alg::kES256, o);
+    ASSERT_TRUE(refused);
+    const Validation r = validator.validate(*refused);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error.failure, Failure::kBadSignature) << bad;
+  }
 }
 
 TEST_F(ValidatorTest, AudienceStringIsOneAudienceAndPlainTokenHasNoActorsOrBinding) {
@@ -666,8 +723,8 @@ TEST_F(ValidatorTest, ActiveOpaqueTokenGivesPrincipal) {
   EXPECT_EQ(p.audiences, std::vector<std::string>{kAudience});
   EXPECT_EQ(p.issued_at, kStart);
   EXPECT_EQ(p.expires_at, kStart + 600);
-  EXPECT_EQ(p.claims["token_type"], "Bearer");
-  EXPECT_EQ(p.claims["active"], true);
+  EXPECT_EQ(p.claims.json().at("token_type"), "Bearer");
+  EXPECT_EQ(p.claims.json().at("active"), true);
   EXPECT_EQ(issuer_.last_introspected_token(), opaque);
   EXPECT_EQ(issuer_.introspection_requests(), 1);
   EXPECT_EQ(issuer_.introspection_auth_failures(), 0);
