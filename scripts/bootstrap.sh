@@ -11,6 +11,8 @@ packages=(
   libhiredis-dev libspdlog-dev libfmt-dev libcli11-dev libargon2-dev
   # tests, sanitizers, fuzzing, linting
   libgtest-dev libgmock-dev clang clang-format clang-tidy libclang-rt-14-dev
+  # locale sources: a test builds de_DE (decimal comma) to show JSON numbers ignore the locale
+  locales
   # real servers the tests and benchmarks start themselves
   postgresql redis-server nginx-light wrk
   # browser tests (tests/browser), driven by npm playwright-core

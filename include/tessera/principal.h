@@ -47,8 +47,9 @@ class Claims {
   // The member `name` of an object, nullptr when there is none.
   const nlohmann::json* find(std::string_view name) const;
   nlohmann::json& mutable_json();
-  // The JSON text the claims are read from (the token's payload as the issuer wrote it); empty
-  // when they were made as a tree or changed through mutable_json().
+  // The JSON text the claims are read from (the token's payload as the issuer wrote it), before
+  // and after json() parsed it, and in copies; empty when they were made as a tree or changed
+  // through mutable_json(). A parsed Claims holds both.
   const std::string& text() const { return text_; }
 
   bool operator==(const Claims& other) const { return json() == other.json(); }
@@ -56,7 +57,9 @@ class Claims {
  private:
   nlohmann::json* tree() const;  // parsed on first use
 
-  std::string text_;  // the JSON not parsed yet; empty once parsed_ is set (or for {})
+  // The JSON text the claims came as: kept once parsed (another thread may be reading it), empty
+  // for claims made as a tree or changed.
+  std::string text_;
   mutable std::atomic<nlohmann::json*> parsed_{nullptr};
 };
 

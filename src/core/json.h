@@ -39,7 +39,8 @@ using MemberVisitor = std::function<void(std::string_view name, RawValue value)>
 // number range, duplicate names, limits and error for every input), building nothing. When the
 // root is an object and `on_root_member` is set, it is called for each member of the root, in
 // order. Returns the root value. What a hot path uses to read a few members of a document it may
-// never need whole (a JWT's claims, json_scan.cpp).
+// never need whole (a JWT's claims, json_scan.cpp). One difference: a max_depth above 1,024 counts
+// as 1,024 (the scanner recurses; parse_strict does not).
 Result<RawValue, ParseError> scan_strict(std::string_view text, Limits limits = {},
                                          const MemberVisitor& on_root_member = nullptr);
 

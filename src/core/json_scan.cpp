@@ -13,9 +13,13 @@
 //   problem in the text decides the error as it does there.
 // tests/unit/core/json_scan_test.cpp holds the two to the same answers on a corpus and on
 // mutations of it.
+#include <locale.h>  // newlocale, strtod_l (POSIX)
+#include <stdlib.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <clocale>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -29,6 +33,14 @@ namespace tessera::json {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// strtod in the "C" locale: JSON's decimal point is '.' whatever locale the host program set
+// (nlohmann puts the locale's point in before calling strtod; the result is the same). Unlike
+// from_chars, it reads an underflowing number as 0 (or the nearest denormal), as nlohmann does.
+double c_strtod(const std::string& text) {
+  static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", nullptr);
+  return strtod_l(text.c_str(), nullptr, c_locale);
+}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -207,7 +219,7 @@ const char* walk_number(const char* p, const char* end) {
     }
   }
   const std::string text(start, p);  // strtod wants a terminated string
-  return std::isfinite(std::strtod(text.c_str(), nullptr)) ? p : nullptr;
+  return std::isfinite(c_strtod(text)) ? p : nullptr;
 }
 
 // The member names of one object, for refusing a duplicate: kept inline while few, in a hash set
@@ -242,12 +254,16 @@ class Names {
   std::vector<std::unique_ptr<std::string>> kept_;
 };
 
+// The scanner recurses once per open container (a few hundred bytes of stack each): deeper limits
+// are held to this one, where parse_strict (iterative) would go on.
+constexpr int kMaxScanDepth = 1024;
+
 class Scanner {
  public:
   Scanner(std::string_view text, int max_depth)
       : p_(text.data()),
         end_(text.data() + text.size()),
-        max_depth_(static_cast<size_t>(std::max(max_depth, 0))) {}
+        max_depth_(static_cast<size_t>(std::clamp(max_depth, 0, kMaxScanDepth))) {}
 
   Result<RawValue, ParseError> root(const MemberVisitor* on_member) {
     // nlohmann's lexer skips a UTF-8 byte order mark at the start (and refuses a broken one).
@@ -565,8 +581,7 @@ std::optional<int64_t> integer_value(RawValue number) {
 double double_value(RawValue number) {
   if (number.kind != Kind::kNumber) return 0;
   if (auto whole = integer_value(number)) return static_cast<double>(*whole);
-  const std::string text(number.text);
-  return std::strtod(text.c_str(), nullptr);
+  return c_strtod(std::string(number.text));
 }
 
 }  // namespace tessera::json

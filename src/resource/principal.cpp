@@ -18,7 +18,6 @@ Claims Claims::from_text(std::string text) {
 
 Claims::Claims(const Claims& other) : text_(other.text_) {
   if (const nlohmann::json* p = other.parsed_.load(std::memory_order_acquire)) {
-    text_.clear();
     parsed_.store(new nlohmann::json(*p), std::memory_order_relaxed);
   }
 }

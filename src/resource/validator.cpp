@@ -183,8 +183,9 @@ struct ClaimViews {
 
   // Reads the root members of `text`, which must be a JSON object that parse_strict accepts;
   // the status when it is not.
-  std::optional<jose::Status> read(std::string_view text, const jose::ClaimsPolicy* policy) {
-    auto root = json::scan_strict(text, {}, [&](std::string_view name, json::RawValue value) {
+  std::optional<jose::Status> read(std::string_view text, const jose::ClaimsPolicy* policy,
+                                   json::Limits limits = {}) {
+    auto root = json::scan_strict(text, limits, [&](std::string_view name, json::RawValue value) {
       if (json::RawValue* held = slot(name)) {
         *held = value;
         return;
@@ -293,11 +294,15 @@ std::shared_ptr<Principal> principal_from(const ClaimViews& v, std::string&& tex
   return p;
 }
 
-// A Principal from an introspection response (RFC 7662 §2.2), a JSON object.
+// A Principal from an introspection response (RFC 7662 §2.2), a JSON object; null when its text
+// cannot be read back (never for what parse_strict built, but a refusal must not pass as a
+// principal with no audience and no expiry).
 std::shared_ptr<Principal> principal_from(const Json& claims) {
   std::string text = claims.dump();
   ClaimViews views;
-  views.read(text, nullptr);  // dump() writes JSON that parse_strict accepts
+  json::Limits limits;
+  limits.max_bytes = text.size();  // dump() may be longer than the text parsed (1E14 → 1e+14 ...)
+  if (views.read(text, nullptr, limits)) return nullptr;
   return principal_from(views, std::move(text));
 }
 
@@ -532,7 +537,15 @@ class Validator::Impl {
       auto fresh = jwks_.refresh_for_unknown_kid(keys);
       if (fresh && *fresh != keys) jws = jose::verify(token, **fresh, verify_);
     }
-    if (!jws) return Err(invalid(jws.error()));
+    if (!jws) {
+      // Refused: said as the path without keys says it, the alg first (jose::verify looks at
+      // embedded keys and crit before the allow-list).
+      if (auto header = jose::decode_header(token, verify_.max_size);
+          header && !allowed_alg(*header)) {
+        return Err(invalid(jose::Status::kAlgNotAllowed));
+      }
+      return Err(invalid(jws.error()));
+    }
     const jose::ClaimsPolicy& policy = choose(jws->header);
     return Verified{std::move(*jws), &policy};
   }
@@ -673,6 +686,7 @@ class Validator::Impl {
       if (!access) return failed(Failure::kInactive, "the token is not an access token");
     }
     auto p = principal_from(body);
+    if (!p) return failed(Failure::kUnavailable, "the introspection answer could not be read");
     if (!p->issuer.empty() && p->issuer != options_.issuer) {
       return failed(Failure::kWrongIssuer, "the access token was issued by another issuer");
     }

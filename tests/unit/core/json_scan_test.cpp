@@ -3,8 +3,12 @@
 // it; and the raw readers (for_each_member, for_each_element, string_value, the numbers) rebuild
 // exactly the tree parse_strict() builds.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <clocale>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -285,6 +289,30 @@ TEST(JsonScanTest, AgreesOnMutations) {
     expect_agree(text);
     if (::testing::Test::HasFailure()) break;  // one reported mutation is enough
   }
+}
+
+// A host program may set a locale whose decimal point is a comma (de_DE): JSON numbers still use
+// '.', in both readers. The locale is compiled from Debian's `locales` sources into a temporary
+// directory (scripts/bootstrap.sh installs them).
+TEST(JsonScanTest, NumbersIgnoreTheHostLocale) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tessera-locale-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string make =
+      "localedef -i de_DE -f UTF-8 '" + (dir / "de_DE.UTF-8").string() + "' >/dev/null 2>&1";
+  std::system(make.c_str());  // NOLINT(cert-env33-c): a fixed command line
+  ::setenv("LOCPATH", dir.c_str(), 1);
+  ASSERT_NE(std::setlocale(LC_ALL, "de_DE.UTF-8"), nullptr) << "could not build the de_DE locale";
+  EXPECT_EQ(std::strtod("1.5", nullptr), 1.0);  // the locale is in force
+  for (const std::string& text : {std::string("1.5e400"), std::string("[1.5, -2.25e3, 1e-400]"),
+                                  std::string(R"({"exp":1700000000.5,"nbf":2e9})")}) {
+    expect_agree(text);
+  }
+  EXPECT_EQ(double_value(RawValue{Kind::kNumber, "1.7e9"}), 1.7e9);
+  EXPECT_EQ(double_value(RawValue{Kind::kNumber, "1700000000.5"}), 1700000000.5);
+  std::setlocale(LC_ALL, "C");
+  ::unsetenv("LOCPATH");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(JsonScanTest, ReportsRootMembersInOrderWithUnescapedNames) {

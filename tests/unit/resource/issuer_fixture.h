@@ -35,6 +35,7 @@ class FakeIssuer {
     bool publish_introspection = true;                // "introspection_endpoint" in the metadata
     jose::Jwks jwks;                                  // published keys (public parts only)
     std::map<std::string, jose::Json> introspection;  // token -> active response
+    std::map<std::string, std::string> introspection_text;  // token -> the answer's exact text
     std::string client_id = "resource-api";
     std::string client_secret = "s3cret";
     std::string last_introspected_token;
@@ -113,6 +114,11 @@ class FakeIssuer {
     std::lock_guard lock(state_->mu);
     state_->introspection[token] = std::move(response);
   }
+  // The introspection answer for `token` as this exact JSON text (as another issuer may write it).
+  void set_answer_text(const std::string& token, std::string text) {
+    std::lock_guard lock(state_->mu);
+    state_->introspection_text[token] = std::move(text);
+  }
   // Revoked (or never issued): introspection answers active: false from now on.
   void set_inactive(const std::string& token) {
     std::lock_guard lock(state_->mu);
@@ -188,6 +194,10 @@ class FakeIssuer {
       const std::string token(*form->get("token"));
       std::lock_guard lock(state->mu);
       state->last_introspected_token = token;
+      if (auto text = state->introspection_text.find(token);
+          text != state->introspection_text.end()) {
+        return http::Response::text(200, text->second, "application/json");
+      }
       const auto found = state->introspection.find(token);
       const jose::Json answer =
           found == state->introspection.end() ? jose::Json{{"active", false}} : found->second;

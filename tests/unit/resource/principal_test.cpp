@@ -109,6 +109,7 @@ TEST(PrincipalClaims, TextIsParsedOnFirstUseAndSharedByThreads) {
   EXPECT_EQ(claims.find("missing"), nullptr);
 
   Claims copy = claims;
+  EXPECT_EQ(copy.text(), text);  // a copy of parsed claims keeps the text too
   EXPECT_EQ(copy, claims);
   EXPECT_NE(&copy.json(), &claims.json());
   Claims moved = std::move(copy);

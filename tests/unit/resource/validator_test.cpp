@@ -822,6 +822,22 @@ TEST_F(ValidatorTest, IntrospectionForAnotherAudienceIsWrongAudience) {
   EXPECT_EQ(v.error.failure, Failure::kWrongAudience) << describe(v);
 }
 
+// An answer whose numbers print longer than they were written (1E14 → 100000000000000.0) is still
+// read whole: its audience is checked, not skipped.
+TEST_F(ValidatorTest, IntrospectionAnswerIsCheckedWhateverItsNumbersLookLike) {
+  std::string text = R"({"active":true,"iss":")" + issuer_.url() +
+                     R"(","sub":"bob","aud":"https://other.example.com","exp":)" +
+                     std::to_string(now() + 600) + R"(,"x":[1E14)";
+  for (int i = 0; i < 70'000; ++i) text += ",1E14";
+  text += "]}";
+  ASSERT_LT(text.size(), size_t{1} << 20);  // within the validator's cap on the answer
+  issuer_.set_answer_text("opaque-token", text);
+  Validator validator(opaque_options());
+  const Validation v = validator.validate("opaque-token");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error.failure, Failure::kWrongAudience) << describe(v);
+}
+
 TEST_F(ValidatorTest, ExplicitIntrospectionEndpointSkipsDiscovery) {
   issuer_.set_active("opaque-token", active_response());
   ValidatorOptions o = opaque_options();
