@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace tessera::fga::cel::detail {
 
 struct NullValue {};
@@ -116,7 +118,6 @@ bool is_valid_map_key(const Value& v);
 // ---- Strings -------------------------------------------------------------------------------
 bool valid_utf8(std::string_view s);
 size_t utf8_length(std::string_view s);  // code points; s is valid UTF-8
-void append_utf8(std::string& out, uint32_t code_point);
 // Go's strconv.FormatFloat(v, 'g', -1, 64), i.e. fmt's %g: what cel-go's string(double) gives.
 std::string format_double(double v);
 
