@@ -35,6 +35,28 @@ namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
+namespace {
+
+// The system's trust anchors (OpenSSL's default file and directory), read once per process and
+// shared by every client context. Each context used to read the bundle itself: ~140 PEM
+// certificates parsed per HttpClient, which made building a client cost more than most requests.
+// X509_STORE is reference-counted and locks its own look-ups, so contexts on any thread may share
+// it. A CA bundle changed on disk is seen by the next process, as with most TLS clients. Null
+// when the defaults cannot be loaded; the caller then reports that the per-context way.
+X509_STORE* system_trust_store() {
+  static X509_STORE* const store = [] {
+    X509_STORE* s = X509_STORE_new();
+    if (s != nullptr && X509_STORE_set_default_paths(s) != 1) {
+      X509_STORE_free(s);
+      s = nullptr;
+    }
+    return s;
+  }();
+  return store;
+}
+
+}  // namespace
+
 const char* to_string(ClientErrorCode code) {
   switch (code) {
     case ClientErrorCode::kInvalidUrl:
@@ -125,6 +147,8 @@ class HttpClient::Impl {
           ctx.add_certificate_authority(net::buffer(options_.ca_pem));
         } else if (!options_.ca_file.empty()) {
           ctx.load_verify_file(options_.ca_file);
+        } else if (X509_STORE* system = system_trust_store(); system != nullptr) {
+          SSL_CTX_set1_cert_store(ctx.native_handle(), system);  // takes its own reference
         } else {
           ctx.set_default_verify_paths();
         }

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -295,6 +298,34 @@ TEST_F(TlsTest, ClientRefusesAnUntrustedCertificate) {
   auto r = client.get(s.url("/whoami", true));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ClientErrorCode::kCertificateUntrusted) << r.error().message;
+}
+
+// Without a CA of its own a client trusts OpenSSL's default anchors, read once per process and
+// shared by every client (system_trust_store in client.cpp). Run in a fresh process whose
+// SSL_CERT_FILE names a bundle holding only the test CA: two clients built one after the other
+// both verify the server through the shared store.
+TEST_F(TlsTest, ClientsShareTheSystemTrustAnchors) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // re-executes: the shared store starts empty
+  EXPECT_EXIT(
+      {
+        auto s = start_server(whoami_router(), tls_options(ClientCertMode::kOff));
+        const std::string bundle =
+            ::testing::TempDir() + "tessera-anchors-" + std::to_string(getpid()) + ".pem";
+        {
+          std::ofstream out(bundle);
+          out << server_pki.ca_certificate();
+        }
+        setenv("SSL_CERT_FILE", bundle.c_str(), 1);
+        int answered = 0;
+        for (int i = 0; i < 2; ++i) {
+          HttpClient client;
+          auto r = client.get(s.url("/whoami", true));
+          if (r.ok() && r->status == 200) ++answered;
+        }
+        std::remove(bundle.c_str());
+        _exit(answered == 2 ? 0 : 1);  // _exit: the server's threads are still running
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(TlsTest, ClientRefusesACertificateForAnotherHost) {
