@@ -508,6 +508,9 @@ bool ClaimsCache::insert(std::string_view token, std::shared_ptr<const Principal
 
 bool ClaimsCache::insert_main(std::string_view token, const std::shared_ptr<const Principal>& p,
                               int64_t now, std::optional<int64_t> keep_until) {
+  // With no bytes nothing was ever stored (the hot tier only takes what the main tier holds):
+  // nothing to encode, nothing to drop.
+  if (shard_budget_ == 0) return false;
   TokenDigest key;
   if (!token_digest(token, key)) return false;
   Shard& s = shard_for(key.data());
