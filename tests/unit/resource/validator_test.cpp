@@ -313,6 +313,58 @@ TEST_F(ValidatorTest, AlgorithmOutsideTheAllowListIsRefused) {
   EXPECT_TRUE(validator.validate(token()).ok());
 }
 
+// With the issuer's keys already at hand a token goes straight to jose::verify; without them the
+// validator decodes the header first and fetches the keys. Both paths must refuse a bad header
+// with the same failure: an alg outside the allow-list is kAlgorithm on either, whatever else
+// the header says (an embedded key, a key URL, an unknown crit extension).
+TEST_F(ValidatorTest, BadHeadersAreRefusedAlikeWithAndWithoutKeysAtHand) {
+  const jose::Jwk es384 = make_key(Alg::kES384, "es384-1");
+  issuer_.publish(es384);
+  auto signed_with = [&](const jose::Jwk& key, Alg alg, const Json& extra) {
+    jose::SignOptions so;
+    so.typ = "at+jwt";
+    so.extra_header = extra;
+    auto t = jose::sign(claims().dump(), key, alg, so);
+    if (!t) throw std::runtime_error("sign failed");
+    return *t;
+  };
+  const Json embedded = {{"jwk", es256_.public_key().to_json()}};
+  const Json key_url = {{"jku", "https://attacker.example/jwks"}};
+  const Json unknown_crit = {{"crit", {"urn:example:unknown"}}, {"urn:example:unknown", true}};
+  const struct {
+    const char* what;
+    std::string token;
+    Failure expected;
+  } cases[] = {
+      {"ES384 outside the list", signed_with(es384, Alg::kES384, Json::object()),
+       Failure::kAlgorithm},
+      {"ES384 outside the list, with a jku", signed_with(es384, Alg::kES384, key_url),
+       Failure::kAlgorithm},
+      {"ES384 outside the list, with a jwk", signed_with(es384, Alg::kES384, embedded),
+       Failure::kAlgorithm},
+      {"ES384 outside the list, with an unknown crit",
+       signed_with(es384, Alg::kES384, unknown_crit), Failure::kAlgorithm},
+      {"ES256 with a jku", signed_with(es256_, Alg::kES256, key_url), Failure::kMalformed},
+      {"ES256 with a jwk", signed_with(es256_, Alg::kES256, embedded), Failure::kMalformed},
+      {"ES256 with an unknown crit", signed_with(es256_, Alg::kES256, unknown_crit),
+       Failure::kMalformed},
+  };
+  ValidatorOptions o = options();
+  o.algorithms = {"ES256"};
+  Validator warm(o);
+  ASSERT_TRUE(warm.validate(token()).ok());  // the issuer's keys are now at hand
+  for (const auto& c : cases) {
+    Validator cold(o);  // a fresh validator: header first, keys fetched if it gets that far
+    const Validation first = cold.validate(c.token);
+    const Validation at_hand = warm.validate(c.token);
+    ASSERT_FALSE(first.ok()) << c.what;
+    ASSERT_FALSE(at_hand.ok()) << c.what;
+    EXPECT_EQ(first.error.failure, at_hand.error.failure)
+        << c.what << ": without keys " << describe(first) << "; with keys " << describe(at_hand);
+    EXPECT_EQ(at_hand.error.failure, c.expected) << c.what << ": " << describe(at_hand);
+  }
+}
+
 TEST_F(ValidatorTest, Hs256TokenKeyedWithThePublicKeyIsRefused) {
   // The classic confusion attack: HMAC keyed with the issuer's public key, under its kid.
   const std::string public_jwk = es256_.public_key().to_json().dump();
