@@ -25,8 +25,8 @@
 namespace tessera::http {
 
 using internal::error;
-using internal::internal_address;
 using internal::parse_url;
+using internal::refused_address;
 using internal::Url;
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -214,7 +214,7 @@ class HttpClient::Impl {
     }
     std::vector<tcp::endpoint> dial;
     for (const auto& entry : endpoints) {
-      if (!options_.public_addresses_only || !internal_address(entry.endpoint().address())) {
+      if (!options_.public_addresses_only || !refused_address(entry.endpoint().address())) {
         dial.push_back(entry.endpoint());
       }
     }

@@ -40,8 +40,9 @@ struct ClientOptions {
   uint32_t max_response_header_bytes = 64 * 1024;
   std::string user_agent = "tessera";
   // Dial only public addresses: when a stranger chose the URL (a dynamically registered
-  // client's jwks_uri or back-channel logout URI), neither this machine nor its private networks
-  // (http::internal::internal_address) are reached, whatever the name resolves to. The addresses
+  // client's jwks_uri or back-channel logout URI), neither this machine (loopback, and the
+  // addresses of its interfaces, public ones included) nor its private networks
+  // (http::internal::refused_address) are reached, whatever the name resolves to. The addresses
   // checked are the ones dialled, so a name that resolves differently a moment later (DNS
   // rebinding) gains nothing. Unchecked before: a registration refuses such address literals, not
   // names.

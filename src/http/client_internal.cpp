@@ -1,10 +1,15 @@
 #include "http/client_internal.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
+#include <cstring>
 #include <utility>
 
 #include "http/message.h"
@@ -49,36 +54,82 @@ uint32_t v4_at(const net::ip::address_v6::bytes_type& b, size_t i) {
          uint32_t{b[i + 3]};
 }
 
+bool zeros(const net::ip::address_v6::bytes_type& b, size_t from, size_t to) {
+  return std::all_of(b.begin() + static_cast<std::ptrdiff_t>(from),
+                     b.begin() + static_cast<std::ptrdiff_t>(to),
+                     [](unsigned char x) { return x == 0; });
+}
+
+bool starts(const net::ip::address_v6::bytes_type& b, std::initializer_list<unsigned char> prefix) {
+  return std::equal(prefix.begin(), prefix.end(), b.begin());
+}
+
+// The IPv4 address inside an IPv6 one: ::/96 (which holds :: and ::1), ::ffff:0:0/96 (RFC 4291
+// §2.5.5.2), ::ffff:0:0:0/96 (RFC 2765 IPv4-translated), 64:ff9b::/96 (RFC 6052), and 6to4's
+// 2002::/16 (RFC 3056; the IPv4 address in bytes 2-5).
+std::optional<uint32_t> embedded_v4(const net::ip::address_v6::bytes_type& b) {
+  const bool mapped = zeros(b, 0, 10) && b[10] == 0xff && b[11] == 0xff;
+  const bool translated = zeros(b, 0, 8) && b[8] == 0xff && b[9] == 0xff && zeros(b, 10, 12);
+  const bool nat64 = starts(b, {0x00, 0x64, 0xff, 0x9b}) && zeros(b, 4, 12);
+  if (zeros(b, 0, 12) || mapped || translated || nat64) return v4_at(b, 12);
+  if (starts(b, {0x20, 0x02})) return v4_at(b, 2);
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool internal_address(const net::ip::address& address) {
   if (address.is_v4()) return internal_v4(address.to_v4().to_uint());
   const net::ip::address_v6::bytes_type b = address.to_v6().to_bytes();
-  auto zeros = [&b](size_t from, size_t to) {
-    return std::all_of(b.begin() + static_cast<std::ptrdiff_t>(from),
-                       b.begin() + static_cast<std::ptrdiff_t>(to),
-                       [](unsigned char x) { return x == 0; });
-  };
-  auto starts = [&b](std::initializer_list<unsigned char> prefix) {
-    return std::equal(prefix.begin(), prefix.end(), b.begin());
-  };
-  // IPv4 inside IPv6, judged by the IPv4 rules: ::/96 (which holds :: and ::1), ::ffff:0:0/96
-  // (RFC 4291 §2.5.5.2), ::ffff:0:0:0/96 (RFC 2765 IPv4-translated), 64:ff9b::/96 (RFC 6052),
-  // and 6to4's 2002::/16 (RFC 3056; the IPv4 address in bytes 2-5).
-  const bool mapped = zeros(0, 10) && b[10] == 0xff && b[11] == 0xff;
-  const bool translated = zeros(0, 8) && b[8] == 0xff && b[9] == 0xff && zeros(10, 12);
-  const bool nat64 = starts({0x00, 0x64, 0xff, 0x9b}) && zeros(4, 12);
-  if (zeros(0, 12) || mapped || translated || nat64) return internal_v4(v4_at(b, 12));
-  if (starts({0x20, 0x02})) return internal_v4(v4_at(b, 2));
-  return starts({0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}) ||   // 64:ff9b:1::/48, local NAT64 (RFC 8215)
-         (starts({0x01, 0x00}) && zeros(2, 8)) ||          // 100::/64, discard (RFC 6666)
-         (starts({0x20, 0x01}) && b[2] < 0x02) ||          // 2001::/23, Teredo included
-         starts({0x20, 0x01, 0x0d, 0xb8}) ||               // 2001:db8::/32, documentation
+  // IPv4 inside IPv6 is judged by the IPv4 rules.
+  if (auto v4 = embedded_v4(b)) return internal_v4(*v4);
+  return starts(b,
+                {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}) ||   // 64:ff9b:1::/48, local NAT64 (RFC 8215)
+         (starts(b, {0x01, 0x00}) && zeros(b, 2, 8)) ||    // 100::/64, discard (RFC 6666)
+         (starts(b, {0x20, 0x01}) && b[2] < 0x02) ||       // 2001::/23, Teredo included
+         starts(b, {0x20, 0x01, 0x0d, 0xb8}) ||            // 2001:db8::/32, documentation
          (b[0] == 0x3f && b[1] == 0xff && b[2] < 0x10) ||  // 3fff::/20, documentation (RFC 9637)
-         starts({0x5f, 0x00}) ||                           // 5f00::/16, SRv6 SIDs (RFC 9602)
+         starts(b, {0x5f, 0x00}) ||                        // 5f00::/16, SRv6 SIDs (RFC 9602)
          (b[0] & 0xfe) == 0xfc ||                          // fc00::/7, unique local
          (b[0] == 0xfe && (b[1] & 0x80) == 0x80) ||        // fe80::/10 and fec0::/10
          b[0] == 0xff;                                     // ff00::/8, multicast
+}
+
+std::vector<net::ip::address> interface_addresses() {
+  std::vector<net::ip::address> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      out.emplace_back(net::ip::address_v4(ntohl(in->sin_addr.s_addr)));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      net::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), in6->sin6_addr.s6_addr, bytes.size());
+      out.emplace_back(net::ip::address_v6(bytes));
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+bool own_address(const net::ip::address& address, const std::vector<net::ip::address>& own) {
+  net::ip::address plain = address;
+  if (address.is_v6()) {
+    if (auto v4 = embedded_v4(address.to_v6().to_bytes())) plain = net::ip::address_v4(*v4);
+  }
+  // Compared without the IPv6 scope: a link-local address is the host's on any interface.
+  auto same = [&plain](const net::ip::address& a) {
+    if (a.is_v4() || plain.is_v4()) return a == plain;
+    return a.to_v6().to_bytes() == plain.to_v6().to_bytes();
+  };
+  return std::any_of(own.begin(), own.end(), same);
+}
+
+bool refused_address(const net::ip::address& address) {
+  return internal_address(address) || own_address(address, interface_addresses());
 }
 
 std::optional<Url> parse_url(std::string_view s) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/client.h"
 
@@ -38,10 +39,24 @@ std::optional<Url> parse_url(std::string_view s);
 // included), 2001:db8::/32, 3fff::/20, 5f00::/16, fc00::/7, fe80::/10, fec0::/10, ff00::/8; and
 // IPv4 inside IPv6
 // (::/96, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 6to4's 2002::/16) by the IPv4 rules.
-// Not known here: this host's own public addresses, or a NAT64 prefix of the operator's own.
-// A server told where to go by a stranger (a registered client's jwks_uri or logout URI) must
-// not go there.
+// Not known here: this host's own public addresses (own_address), or a NAT64 prefix of the
+// operator's own. A server told where to go by a stranger (a registered client's jwks_uri or
+// logout URI) must not go there.
 bool internal_address(const boost::asio::ip::address& address);
+
+// The addresses of this host's network interfaces as getifaddrs(3) lists them now (IPv4 and
+// IPv6, any state); empty when they cannot be listed.
+std::vector<boost::asio::ip::address> interface_addresses();
+
+// Whether `address` is one of `own` (this host's addresses), directly or as IPv4 inside IPv6
+// (the forms internal_address reads: mapped, translated, NAT64 64:ff9b::/96, 6to4).
+bool own_address(const boost::asio::ip::address& address,
+                 const std::vector<boost::asio::ip::address>& own);
+
+// What a client that dials only public addresses refuses: internal_address, or an address of
+// one of this host's interfaces, read afresh at each call (a public address of this host would
+// reach its own listeners from outside the loopback rules).
+bool refused_address(const boost::asio::ip::address& address);
 
 ClientError error(ClientErrorCode code, std::string message);
 

@@ -514,13 +514,14 @@ bool loopback_host(const std::string& host) {
 }
 
 // Whether `host` names this machine or a private network by itself: localhost names and the
-// address literals http::internal::internal_address refuses. Names that resolve there are
-// caught when they are fetched (ClientOptions::public_addresses_only).
+// address literals http::internal::refused_address refuses (private and special ranges, and the
+// addresses of this host's interfaces). Names that resolve there are caught when they are
+// fetched (ClientOptions::public_addresses_only).
 bool local_host(const std::string& host) {
   const std::string lower = lowercase(host);
   if (lower == "localhost" || lower.ends_with(".localhost")) return true;
   auto address = address_of(host);
-  return address && http::internal::internal_address(*address);
+  return address && http::internal::refused_address(*address);
 }
 
 }  // namespace

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "http/client_internal.h"
 #include "http/server.h"
@@ -177,6 +179,32 @@ TEST(InternalAddress, ThisMachinePrivateNetworksAndNoOnesAddressesAreInternal) {
         "5f01::1"}) {
     EXPECT_FALSE(internal::internal_address(boost::asio::ip::make_address(external))) << external;
   }
+}
+
+// This host's own addresses are refused whatever range they are in: a public address of the
+// host reaches its own listeners as surely as 127.0.0.1 does. Here 8.8.8.8 and 2606:4700::1111
+// stand for public addresses of the host's interfaces.
+TEST(OwnAddress, TheHostsAddressesAreItsOwnInEveryForm) {
+  using boost::asio::ip::make_address;
+  const std::vector<boost::asio::ip::address> own = {
+      make_address("8.8.8.8"), make_address("2606:4700::1111"), make_address("fe80::1%1")};
+  for (const char* mine : {"8.8.8.8", "::ffff:8.8.8.8", "::ffff:0:808:808", "64:ff9b::808:808",
+                           "2002:808:808::1", "2606:4700::1111", "fe80::1", "fe80::1%2"}) {
+    EXPECT_TRUE(internal::own_address(make_address(mine), own)) << mine;
+  }
+  for (const char* other : {"8.8.4.4", "2606:4700::1001", "1.1.1.1", "fe80::2"}) {
+    EXPECT_FALSE(internal::own_address(make_address(other), own)) << other;
+  }
+  EXPECT_FALSE(internal::own_address(make_address("8.8.8.8"), {}));
+}
+
+TEST(OwnAddress, InterfaceAddressesAreReadFromThisHostAndRefused) {
+  const auto own = internal::interface_addresses();
+  const auto loopback = boost::asio::ip::make_address("127.0.0.1");
+  EXPECT_NE(std::find(own.begin(), own.end(), loopback), own.end())
+      << "getifaddrs did not list 127.0.0.1";
+  for (const auto& a : own) EXPECT_TRUE(internal::refused_address(a)) << a.to_string();
+  EXPECT_FALSE(internal::refused_address(boost::asio::ip::make_address("2606:4700::1111")));
 }
 
 TEST(HttpClientErrors, ReadTimeoutIsReported) {
