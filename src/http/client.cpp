@@ -25,6 +25,7 @@
 namespace tessera::http {
 
 using internal::error;
+using internal::internal_address;
 using internal::parse_url;
 using internal::refused_address;
 using internal::Url;
@@ -37,12 +38,13 @@ using boost::system::error_code;
 
 namespace {
 
-// The system's trust anchors (OpenSSL's default file and directory), read once per process and
-// shared by every client context. Each context used to read the bundle itself: ~140 PEM
-// certificates parsed per HttpClient, which made building a client cost more than most requests.
-// X509_STORE is reference-counted and locks its own look-ups, so contexts on any thread may share
-// it. A CA bundle changed on disk is seen by the next process, as with most TLS clients. Null
-// when the defaults cannot be loaded; the caller then reports that the per-context way.
+// The system's trust anchors (OpenSSL's default file and directory), shared by every client
+// context. Each context used to read the bundle itself: ~140 PEM certificates parsed per
+// HttpClient, which made building a client cost more than most requests. X509_STORE is
+// reference-counted and locks its own look-ups, so contexts on any thread may share it. The
+// bundle file is read once per process (a changed bundle is seen by the next process, as with
+// most TLS clients); certificates in the hashed directory are still looked up when first needed.
+// Null only when the store cannot be made (no memory); the caller then uses the per-context way.
 X509_STORE* system_trust_store() {
   static X509_STORE* const store = [] {
     X509_STORE* s = X509_STORE_new();
@@ -213,10 +215,17 @@ class HttpClient::Impl {
       }
     }
     std::vector<tcp::endpoint> dial;
+    // This host's addresses, read once per connection and only when a name resolved to some
+    // address outside the private and special ranges.
+    std::optional<std::optional<std::vector<net::ip::address>>> own;
     for (const auto& entry : endpoints) {
-      if (!options_.public_addresses_only || !refused_address(entry.endpoint().address())) {
-        dial.push_back(entry.endpoint());
+      const net::ip::address address = entry.endpoint().address();
+      if (options_.public_addresses_only) {
+        if (internal_address(address)) continue;
+        if (!own) own = internal::interface_addresses();
+        if (refused_address(address, *own)) continue;
       }
+      dial.push_back(entry.endpoint());
     }
     if (dial.empty()) {
       return Err(error(ClientErrorCode::kAddressRefused,

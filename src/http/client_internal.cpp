@@ -95,10 +95,10 @@ bool internal_address(const net::ip::address& address) {
          b[0] == 0xff;                                     // ff00::/8, multicast
 }
 
-std::vector<net::ip::address> interface_addresses() {
-  std::vector<net::ip::address> out;
+std::optional<std::vector<net::ip::address>> interface_addresses() {
   ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return out;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::vector<net::ip::address> out;
   for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
     if (i->ifa_addr == nullptr) continue;
     if (i->ifa_addr->sa_family == AF_INET) {
@@ -115,21 +115,38 @@ std::vector<net::ip::address> interface_addresses() {
   return out;
 }
 
-bool own_address(const net::ip::address& address, const std::vector<net::ip::address>& own) {
-  net::ip::address plain = address;
-  if (address.is_v6()) {
-    if (auto v4 = embedded_v4(address.to_v6().to_bytes())) plain = net::ip::address_v4(*v4);
+namespace {
+
+// The ways an address may be written that own_address compares: its 16 IPv6 bytes (an IPv4
+// address as ::ffff:a.b.c.d, the IPv6 scope left out: a link-local address is the host's on
+// any interface), and the IPv4 address it carries, if any.
+struct AddressForms {
+  net::ip::address_v6::bytes_type bytes;
+  std::optional<uint32_t> v4;
+};
+
+AddressForms forms_of(const net::ip::address& a) {
+  if (a.is_v4()) {
+    const auto v4 = a.to_v4();
+    return {net::ip::make_address_v6(net::ip::v4_mapped, v4).to_bytes(), v4.to_uint()};
   }
-  // Compared without the IPv6 scope: a link-local address is the host's on any interface.
-  auto same = [&plain](const net::ip::address& a) {
-    if (a.is_v4() || plain.is_v4()) return a == plain;
-    return a.to_v6().to_bytes() == plain.to_v6().to_bytes();
-  };
-  return std::any_of(own.begin(), own.end(), same);
+  const auto bytes = a.to_v6().to_bytes();
+  return {bytes, embedded_v4(bytes)};
 }
 
-bool refused_address(const net::ip::address& address) {
-  return internal_address(address) || own_address(address, interface_addresses());
+}  // namespace
+
+bool own_address(const net::ip::address& address, const std::vector<net::ip::address>& own) {
+  const AddressForms dialled = forms_of(address);
+  return std::any_of(own.begin(), own.end(), [&dialled](const net::ip::address& a) {
+    const AddressForms mine = forms_of(a);
+    return mine.bytes == dialled.bytes || (mine.v4 && mine.v4 == dialled.v4);
+  });
+}
+
+bool refused_address(const net::ip::address& address,
+                     const std::optional<std::vector<net::ip::address>>& own) {
+  return internal_address(address) || !own || own_address(address, *own);
 }
 
 std::optional<Url> parse_url(std::string_view s) {

@@ -45,18 +45,20 @@ std::optional<Url> parse_url(std::string_view s);
 bool internal_address(const boost::asio::ip::address& address);
 
 // The addresses of this host's network interfaces as getifaddrs(3) lists them now (IPv4 and
-// IPv6, any state); empty when they cannot be listed.
-std::vector<boost::asio::ip::address> interface_addresses();
+// IPv6, any state, in this process's network namespace); nullopt when they cannot be listed.
+std::optional<std::vector<boost::asio::ip::address>> interface_addresses();
 
-// Whether `address` is one of `own` (this host's addresses), directly or as IPv4 inside IPv6
-// (the forms internal_address reads: mapped, translated, NAT64 64:ff9b::/96, 6to4).
+// Whether `address` is one of `own` (this host's addresses): the same address, or the same IPv4
+// address inside IPv6 on either side (the forms internal_address reads: mapped, compatible,
+// translated, NAT64 64:ff9b::/96, 6to4), the IPv6 scope left out.
 bool own_address(const boost::asio::ip::address& address,
                  const std::vector<boost::asio::ip::address>& own);
 
-// What a client that dials only public addresses refuses: internal_address, or an address of
-// one of this host's interfaces, read afresh at each call (a public address of this host would
-// reach its own listeners from outside the loopback rules).
-bool refused_address(const boost::asio::ip::address& address);
+// What a client that dials only public addresses refuses: internal_address, or one of `own`
+// (interface_addresses(): a public address of this host reaches its own listeners as 127.0.0.1
+// does). Every address when `own` could not be read: refusing is the safe side.
+bool refused_address(const boost::asio::ip::address& address,
+                     const std::optional<std::vector<boost::asio::ip::address>>& own);
 
 ClientError error(ClientErrorCode code, std::string message);
 

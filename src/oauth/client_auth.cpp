@@ -521,7 +521,8 @@ bool local_host(const std::string& host) {
   const std::string lower = lowercase(host);
   if (lower == "localhost" || lower.ends_with(".localhost")) return true;
   auto address = address_of(host);
-  return address && http::internal::refused_address(*address);
+  return address &&
+         http::internal::refused_address(*address, http::internal::interface_addresses());
 }
 
 }  // namespace

@@ -182,29 +182,43 @@ TEST(InternalAddress, ThisMachinePrivateNetworksAndNoOnesAddressesAreInternal) {
 }
 
 // This host's own addresses are refused whatever range they are in: a public address of the
-// host reaches its own listeners as surely as 127.0.0.1 does. Here 8.8.8.8 and 2606:4700::1111
-// stand for public addresses of the host's interfaces.
+// host reaches its own listeners as surely as 127.0.0.1 does. Here 8.8.8.8, 2606:4700::1111 and
+// the 6to4 address 2002:101:101::1 stand for public addresses of the host's interfaces.
 TEST(OwnAddress, TheHostsAddressesAreItsOwnInEveryForm) {
   using boost::asio::ip::make_address;
   const std::vector<boost::asio::ip::address> own = {
-      make_address("8.8.8.8"), make_address("2606:4700::1111"), make_address("fe80::1%1")};
+      make_address("8.8.8.8"), make_address("2606:4700::1111"), make_address("fe80::1%1"),
+      make_address("2002:101:101::1")};
   for (const char* mine : {"8.8.8.8", "::ffff:8.8.8.8", "::ffff:0:808:808", "64:ff9b::808:808",
-                           "2002:808:808::1", "2606:4700::1111", "fe80::1", "fe80::1%2"}) {
+                           "2002:808:808::1", "2606:4700::1111", "fe80::1", "fe80::1%2",
+                           // the 6to4 address, and the IPv4 address it carries in every form
+                           "2002:101:101::1", "1.1.1.1", "::ffff:1.1.1.1", "64:ff9b::101:101"}) {
     EXPECT_TRUE(internal::own_address(make_address(mine), own)) << mine;
   }
-  for (const char* other : {"8.8.4.4", "2606:4700::1001", "1.1.1.1", "fe80::2"}) {
+  for (const char* other : {"8.8.4.4", "2606:4700::1001", "1.0.0.1", "fe80::2"}) {
     EXPECT_FALSE(internal::own_address(make_address(other), own)) << other;
   }
   EXPECT_FALSE(internal::own_address(make_address("8.8.8.8"), {}));
 }
 
-TEST(OwnAddress, InterfaceAddressesAreReadFromThisHostAndRefused) {
+TEST(OwnAddress, PublicAddressesOfThisHostAndAllWhenTheyCannotBeReadAreRefused) {
+  using boost::asio::ip::make_address;
+  const std::vector<boost::asio::ip::address> own = {make_address("8.8.8.8")};
+  EXPECT_TRUE(internal::refused_address(make_address("8.8.8.8"), own));
+  EXPECT_TRUE(internal::refused_address(make_address("2002:808:808::1"), own));
+  EXPECT_FALSE(internal::refused_address(make_address("8.8.4.4"), own));
+  EXPECT_TRUE(internal::refused_address(make_address("10.0.0.1"), own));  // private, as before
+  // When this host's addresses cannot be listed, nothing is dialled.
+  EXPECT_TRUE(internal::refused_address(make_address("8.8.4.4"), std::nullopt));
+}
+
+TEST(OwnAddress, InterfaceAddressesAreReadFromThisHost) {
   const auto own = internal::interface_addresses();
+  ASSERT_TRUE(own.has_value());
   const auto loopback = boost::asio::ip::make_address("127.0.0.1");
-  EXPECT_NE(std::find(own.begin(), own.end(), loopback), own.end())
+  EXPECT_NE(std::find(own->begin(), own->end(), loopback), own->end())
       << "getifaddrs did not list 127.0.0.1";
-  for (const auto& a : own) EXPECT_TRUE(internal::refused_address(a)) << a.to_string();
-  EXPECT_FALSE(internal::refused_address(boost::asio::ip::make_address("2606:4700::1111")));
+  for (const auto& a : *own) EXPECT_TRUE(internal::refused_address(a, own)) << a.to_string();
 }
 
 TEST(HttpClientErrors, ReadTimeoutIsReported) {

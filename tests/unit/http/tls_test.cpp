@@ -302,28 +302,30 @@ TEST_F(TlsTest, ClientRefusesAnUntrustedCertificate) {
 
 // Without a CA of its own a client trusts OpenSSL's default anchors, read once per process and
 // shared by every client (system_trust_store in client.cpp). Run in a fresh process whose
-// SSL_CERT_FILE names a bundle holding only the test CA: two clients built one after the other
-// both verify the server through the shared store.
+// SSL_CERT_FILE names a bundle holding only the test CA: the first client verifies the server
+// through it; then SSL_CERT_FILE names an empty bundle and the first one is gone, and a second
+// client still verifies, as it can only with the anchors the first read.
 TEST_F(TlsTest, ClientsShareTheSystemTrustAnchors) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // re-executes: the shared store starts empty
   EXPECT_EXIT(
       {
         auto s = start_server(whoami_router(), tls_options(ClientCertMode::kOff));
-        const std::string bundle =
-            ::testing::TempDir() + "tessera-anchors-" + std::to_string(getpid()) + ".pem";
-        {
-          std::ofstream out(bundle);
-          out << server_pki.ca_certificate();
-        }
+        const std::string base =
+            ::testing::TempDir() + "tessera-anchors-" + std::to_string(getpid());
+        const std::string bundle = base + ".pem";
+        const std::string empty = base + "-empty.pem";
+        std::ofstream(bundle) << server_pki.ca_certificate();
+        std::ofstream{empty};
         setenv("SSL_CERT_FILE", bundle.c_str(), 1);
-        int answered = 0;
-        for (int i = 0; i < 2; ++i) {
-          HttpClient client;
-          auto r = client.get(s.url("/whoami", true));
-          if (r.ok() && r->status == 200) ++answered;
-        }
+        HttpClient first;
+        auto a = first.get(s.url("/whoami", true));
+        setenv("SSL_CERT_FILE", empty.c_str(), 1);
         std::remove(bundle.c_str());
-        _exit(answered == 2 ? 0 : 1);  // _exit: the server's threads are still running
+        HttpClient second;
+        auto b = second.get(s.url("/whoami", true));
+        std::remove(empty.c_str());
+        const bool both = a.ok() && a->status == 200 && b.ok() && b->status == 200;
+        _exit(both ? 0 : 1);  // _exit: the server's threads are still running
       },
       ::testing::ExitedWithCode(0), "");
 }
