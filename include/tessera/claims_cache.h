@@ -40,6 +40,10 @@ struct ClaimsCacheOptions {
 class ClaimsCache {
  public:
   explicit ClaimsCache(ClaimsCacheOptions options = {});
+  // A cache whose two tiers hold at most `bytes` together: an eighth for the hot tier (recent
+  // tokens, decoded), the rest for the main one. Null when `bytes` is 0: no cache at all, since
+  // a cache of no bytes would still hash and encode every token offered to it only to refuse it.
+  static std::shared_ptr<ClaimsCache> within(size_t bytes);
   ~ClaimsCache();
   ClaimsCache(const ClaimsCache&) = delete;
   ClaimsCache& operator=(const ClaimsCache&) = delete;

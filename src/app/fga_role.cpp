@@ -89,12 +89,8 @@ Result<std::unique_ptr<fga::Api>> start_fga_role(const FgaConfig& config, store:
     }
     // Nothing is fetched yet: the issuer may start after this node. The first token fetches
     // its metadata and keys (a failed fetch is not retried for jwks_min_refetch_seconds).
-    std::shared_ptr<resource::ClaimsCache> cache;
-    if (config.claims_cache_bytes > 0) {
-      const size_t hot = config.claims_cache_bytes / 8;
-      cache = std::make_shared<resource::ClaimsCache>(resource::ClaimsCacheOptions{
-          .max_bytes = config.claims_cache_bytes - hot, .hot_bytes = hot});
-    }
+    std::shared_ptr<resource::ClaimsCache> cache =
+        resource::ClaimsCache::within(config.claims_cache_bytes);
     // An introspected token is asked about again after a minute, so a revocation at the issuer
     // takes effect within that (RFC 7662 §4); a JWT is kept until its exp.
     const bool introspects = config.issuer_tokens->accept != resource::TokenForm::kJwt;

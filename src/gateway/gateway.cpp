@@ -182,21 +182,14 @@ class Gateway::Impl {
     // audiences must not be served from cache to a route of the other.
     const size_t validators = (uses(Policy::kJwt) ? 1 : 0) + (uses(Policy::kIntrospect) ? 1 : 0) +
                               (uses(Policy::kPhantom) ? 1 : 0);
-    // claims_cache_bytes bounds both tiers of every validator's cache together: each gets its
-    // share, an eighth of it for the hot tier (recent tokens, decoded), the rest for the main one.
+    // claims_cache_bytes bounds every validator's cache together: each gets its share
+    // (ClaimsCache::within; 0 is no cache).
     const size_t share = options_.claims_cache_bytes / std::max<size_t>(validators, 1);
     auto authenticator = [&](resource::ValidatorOptions v, resource::TokenForm form,
                              int64_t max_cache_seconds) {
       v.accept = form;
-      // claims_cache_bytes: 0 is no cache at all. A cache of no bytes would still hash, encode
-      // and offer every accepted token, only to refuse it (~9% of a validating request's CPU).
-      std::shared_ptr<resource::ClaimsCache> cache;
-      if (share > 0) {
-        cache = std::make_shared<resource::ClaimsCache>(
-            resource::ClaimsCacheOptions{.max_bytes = share - share / 8, .hot_bytes = share / 8});
-      }
       return std::make_unique<resource::Authenticator>(
-          std::make_shared<resource::Validator>(std::move(v)), std::move(cache),
+          std::make_shared<resource::Validator>(std::move(v)), resource::ClaimsCache::within(share),
           resource::ClaimsProvider{}, max_cache_seconds);
     };
     if (uses(Policy::kJwt)) jwt_ = authenticator(options_.jwt, resource::TokenForm::kJwt, 0);

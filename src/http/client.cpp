@@ -25,7 +25,6 @@
 namespace tessera::http {
 
 using internal::error;
-using internal::internal_address;
 using internal::parse_url;
 using internal::refused_address;
 using internal::Url;
@@ -215,17 +214,13 @@ class HttpClient::Impl {
       }
     }
     std::vector<tcp::endpoint> dial;
-    // This host's addresses, read once per connection and only when a name resolved to some
-    // address outside the private and special ranges.
-    std::optional<std::optional<std::vector<net::ip::address>>> own;
+    // This host's addresses, read once per connection.
+    std::optional<std::vector<net::ip::address>> own;
+    if (options_.public_addresses_only) own = internal::interface_addresses();
     for (const auto& entry : endpoints) {
-      const net::ip::address address = entry.endpoint().address();
-      if (options_.public_addresses_only) {
-        if (internal_address(address)) continue;
-        if (!own) own = internal::interface_addresses();
-        if (refused_address(address, *own)) continue;
+      if (!options_.public_addresses_only || !refused_address(entry.endpoint().address(), own)) {
+        dial.push_back(entry.endpoint());
       }
-      dial.push_back(entry.endpoint());
     }
     if (dial.empty()) {
       return Err(error(ClientErrorCode::kAddressRefused,

@@ -349,6 +349,13 @@ ClaimsCache::ClaimsCache(ClaimsCacheOptions options)
 
 ClaimsCache::~ClaimsCache() = default;
 
+std::shared_ptr<ClaimsCache> ClaimsCache::within(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  const size_t hot = bytes / 8;
+  return std::make_shared<ClaimsCache>(
+      ClaimsCacheOptions{.max_bytes = bytes - hot, .hot_bytes = hot});
+}
+
 ClaimsCache::Shard& ClaimsCache::shard_for(const unsigned char* digest) const {
   uint64_t h = 0;
   std::memcpy(&h, digest + 8, sizeof h);

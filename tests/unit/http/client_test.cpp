@@ -218,7 +218,6 @@ TEST(OwnAddress, InterfaceAddressesAreReadFromThisHost) {
   const auto loopback = boost::asio::ip::make_address("127.0.0.1");
   EXPECT_NE(std::find(own->begin(), own->end(), loopback), own->end())
       << "getifaddrs did not list 127.0.0.1";
-  for (const auto& a : *own) EXPECT_TRUE(internal::refused_address(a, own)) << a.to_string();
 }
 
 TEST(HttpClientErrors, ReadTimeoutIsReported) {

@@ -440,6 +440,14 @@ TEST(ClaimsCache, ZeroMaxBytesCachesNothing) {
   EXPECT_EQ(st.misses, 1U);
 }
 
+TEST(ClaimsCache, WithinABudgetOfNoBytesIsNoCache) {
+  EXPECT_EQ(ClaimsCache::within(0), nullptr);
+  const auto cache = ClaimsCache::within(size_t{1} << 20);
+  ASSERT_NE(cache, nullptr);
+  ASSERT_TRUE(cache->insert(token(1), make_principal("alice"), kNow));
+  EXPECT_NE(cache->find(token(1), kNow), nullptr);
+}
+
 TEST(ClaimsCache, ConcurrentFindAndInsertFromEightThreads) {
   constexpr int kThreads = 8;
   constexpr int kTokens = 2000;
