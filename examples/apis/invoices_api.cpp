@@ -63,6 +63,7 @@ class InvoicesApi::Impl {
         authenticator_(std::make_shared<resource::Validator>(options_.validator),
                        std::make_shared<resource::ClaimsCache>(),
                        [this](const resource::Principal& p) { return domain_claims(p); }),
+        dpop_(options_.dpop),
         client_(client_options()),
         pool_(options_.threads, 1024) {
     if (!options_.fga_url.empty() && (options_.fga_store.empty() || options_.fga_token.empty())) {
@@ -177,9 +178,16 @@ class InvoicesApi::Impl {
 
   // --- Handlers --------------------------------------------------------------------------
 
+  // The token and its binding (a DPoP proof, a client certificate), then `scope`.
+  resource::RequestAuthentication authenticate(const http::Request& request,
+                                               const std::vector<std::string>& scope) const {
+    return resource::authenticate_request(authenticator_, options_.realm, request, scope,
+                                          resource::ScopeMatch::kAll, &dpop_, nullptr,
+                                          options_.trust_forwarded);
+  }
+
   http::Response list(const http::Request& request) const {
-    auto caller =
-        resource::authenticate_request(authenticator_, options_.realm, request, {"invoices:read"});
+    auto caller = authenticate(request, {"invoices:read"});
     if (caller.refusal) return std::move(*caller.refusal);
     Json out = Json::array();
     if (auto user = domain_user(*caller.principal)) {
@@ -214,8 +222,7 @@ class InvoicesApi::Impl {
   }
 
   http::Response show(const http::Request& request) const {
-    auto caller =
-        resource::authenticate_request(authenticator_, options_.realm, request, {"invoices:read"});
+    auto caller = authenticate(request, {"invoices:read"});
     if (caller.refusal) return std::move(*caller.refusal);
     auto invoice =
         viewable_invoice(*caller.principal, std::string(request.param("id").value_or("")));
@@ -224,8 +231,7 @@ class InvoicesApi::Impl {
   }
 
   http::Response create(const http::Request& request) {
-    auto caller =
-        resource::authenticate_request(authenticator_, options_.realm, request, {"invoices:write"});
+    auto caller = authenticate(request, {"invoices:write"});
     if (caller.refusal) return std::move(*caller.refusal);
     auto user = domain_user(*caller.principal);
     if (!user) return denied("this API serves users; the token names none it knows");
@@ -293,8 +299,7 @@ class InvoicesApi::Impl {
   // API A of the chain: the caller's token is exchanged (RFC 8693 §2.1) for one aimed at the
   // ledger with invoices:read only; that one, never the caller's, goes to the ledger.
   http::Response chain(const http::Request& request) const {
-    auto caller =
-        resource::authenticate_request(authenticator_, options_.realm, request, {"invoices:read"});
+    auto caller = authenticate(request, {"invoices:read"});
     if (caller.refusal) return std::move(*caller.refusal);
     const resource::Principal& p = *caller.principal;
     auto invoice = viewable_invoice(p, std::string(request.param("id").value_or("")));
@@ -302,8 +307,9 @@ class InvoicesApi::Impl {
     if (options_.token_endpoint.empty() || options_.ledger_url.empty()) {
       return http::Response::error(404, "not_found", "this API has no ledger to ask");
     }
-    std::string token;
-    resource::bearer_token(request.header("Authorization"), token);  // validated above
+    std::string token;  // under the Bearer or the DPoP scheme, validated above
+    resource::TokenScheme scheme = resource::TokenScheme::kBearer;
+    resource::access_token(request.header("Authorization"), token, scheme);
     const int64_t now = SystemClock::instance().now();
     const std::string cache_key = crypto::sha256(token);
     std::string ledger_token;
@@ -390,6 +396,7 @@ class InvoicesApi::Impl {
 
   InvoicesApiOptions options_;
   resource::Authenticator authenticator_;
+  resource::DpopVerifier dpop_;
   mutable http::HttpClient client_;
   mutable std::mutex mutex_;
   std::map<std::string, Invoice> invoices_;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "http/router.h"
+#include "tessera/dpop.h"
 #include "tessera/validator.h"
 
 namespace tessera::examples {
@@ -58,6 +59,13 @@ struct InvoicesApiOptions {
   std::string client_secret;
   std::string ledger_audience;
   std::string ledger_url;  // http://host:port of the ledger API
+
+  // RFC 9449: DPoP-bound tokens are accepted with a valid proof, checked again here against a
+  // replay cache of this API's own (the gateway's has seen every proof already).
+  resource::DpopOptions dpop;
+  // Behind the gateway: a proof names the URL the client called at the gateway, which the gateway
+  // asserts in X-Forwarded-Proto, -Host and -Uri (tessera/sender_constraint.h forwarded_url).
+  bool trust_forwarded = false;
 
   size_t threads = 8;  // handlers wait on the fga role and the token endpoint
   size_t max_invoices = 10'000;

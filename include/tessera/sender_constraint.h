@@ -37,6 +37,18 @@ struct Presentation {
   std::string_view client_certificate_der;
 };
 
+// RFC 9449 §4.3 item 9 behind a reverse proxy: the URL the client called, which a proof's htu
+// names, from what the proxy asserts: X-Forwarded-Proto (`proto`, "http" or "https"),
+// X-Forwarded-Host (`host`, the Host field the client sent) and X-Forwarded-Uri (`uri`, the
+// request-target the client sent, before any path rewriting), as Tessera's gateway sets them.
+// nullopt when a value is malformed: another scheme, an empty host or one with characters no
+// authority has (RFC 3986 §3.2), a uri that is not an origin-form target (RFC 9112 §3.2.1).
+// Trust these fields only from a proxy that sets them and drops them from clients, in front of
+// an API that cannot be reached but through it: a client that can reach the API directly can
+// name any URL (it still needs a proof of the token's key whose jti the API has not seen).
+std::optional<std::string> forwarded_url(std::string_view proto, std::string_view host,
+                                         std::string_view uri);
+
 // The challenge when the presentation does not match the token's binding, nullopt when it does:
 // - cnf.jkt: the DPoP scheme (§7.2: a bound token sent as Bearer is invalid_token) and a proof
 //   `dpop` verifies for that key, this request and this token (§4.3, §7.1); without a verifier

@@ -715,8 +715,9 @@ class Gateway::Impl {
                       [&](const auto& h) { return http::iequals(h.first, name); })) {
         continue;
       }
-      if (http::iequals(name, "X-Forwarded-For") || http::iequals(name, "X-Forwarded-Host") ||
-          http::iequals(name, "X-Forwarded-Proto")) {
+      if (http::iequals(name, "X-Forwarded-For") ||
+          std::any_of(resource::kForwardedUrlFields.begin(), resource::kForwardedUrlFields.end(),
+                      [&](std::string_view f) { return http::iequals(f, name); })) {
         continue;
       }
       up.headers.add(name, value);
@@ -736,6 +737,10 @@ class Gateway::Impl {
     up.headers.set("X-Forwarded-For", request.peer_address());
     up.headers.set("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
     if (auto h = request.header("Host")) up.headers.set("X-Forwarded-Host", *h);
+    // The target the client sent, before strip_prefix and the upstream's base path: with the two
+    // above, the URL a DPoP proof's htu names, for an API that checks the proof again
+    // (resource::called_url).
+    up.headers.set("X-Forwarded-Uri", request.target());
     up.headers.set("X-Request-Id", request.request_id());
     up.body = request.body();
     return up;

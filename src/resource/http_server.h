@@ -2,6 +2,7 @@
 // of the installed SDK, whose users bring their own HTTP framework.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,31 @@ inline std::string request_url(const http::Request& request) {
   return url;
 }
 
+// The fields a reverse proxy in front of an API asserts the client's URL with (the gateway sets
+// them and drops any a client sent); tessera/sender_constraint.h forwarded_url.
+inline constexpr std::array<std::string_view, 3> kForwardedUrlFields = {
+    "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri"};
+
+// The URL the client called. With `trust_forwarded` (an API behind the gateway), a request that
+// carries any of kForwardedUrlFields must carry each exactly once and well formed, and the URL is
+// the one they name; nullopt otherwise. A request with none of them is taken as it came.
+inline std::optional<std::string> called_url(const http::Request& request, bool trust_forwarded) {
+  if (!trust_forwarded) return request_url(request);
+  std::array<std::string_view, kForwardedUrlFields.size()> values;
+  size_t present = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const size_t n = request.headers().count(kForwardedUrlFields[i]);
+    if (n > 1) return std::nullopt;
+    if (n == 1) {
+      values[i] = *request.header(kForwardedUrlFields[i]);
+      ++present;
+    }
+  }
+  if (present == 0) return request_url(request);
+  if (present != values.size()) return std::nullopt;
+  return forwarded_url(values[0], values[1], values[2]);
+}
+
 // Every DPoP field value of `request`, in order (RFC 9449 §4.3 item 1 refuses more than one).
 inline std::vector<std::string_view> dpop_fields(const http::Request& request) {
   std::vector<std::string_view> out;
@@ -76,10 +102,13 @@ inline Presentation presentation_of(const http::Request& request, TokenScheme sc
 // `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
 // §3.1 insufficient_scope). `cached`: the principal a caller already found for the request's
 // token in the authenticator's claims cache (the validation is then skipped; the rest is not).
+// `trust_forwarded`: a proof's htu is compared with called_url's URL (an API that can be reached
+// only through the gateway; tessera/sender_constraint.h forwarded_url says what it trusts).
 inline RequestAuthentication authenticate_request(
     const Authenticator& authenticator, std::string_view realm, const http::Request& request,
     const std::vector<std::string>& scopes, ScopeMatch match = ScopeMatch::kAll,
-    const DpopVerifier* dpop = nullptr, std::shared_ptr<const Principal> cached = nullptr) {
+    const DpopVerifier* dpop = nullptr, std::shared_ptr<const Principal> cached = nullptr,
+    bool trust_forwarded = false) {
   if (request.headers().count("Authorization") > 1) {
     return {nullptr, to_response(invalid_request(realm, "repeated Authorization header"))};
   }
@@ -107,8 +136,14 @@ inline RequestAuthentication authenticate_request(
   const Principal& principal = *v.principal;
   if (scheme == TokenScheme::kDpop || !principal.dpop_jkt.empty() ||
       !principal.certificate_thumbprint.empty()) {
-    const std::string url = request_url(request);
-    const Presentation presented = presentation_of(request, scheme, token, url);
+    const std::optional<std::string> url = called_url(request, trust_forwarded);
+    if (!url) {
+      return {nullptr, to_response(invalid_request(
+                           realm,
+                           "X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri must "
+                           "come together, once each, and name a URL"))};
+    }
+    const Presentation presented = presentation_of(request, scheme, token, *url);
     if (auto c = require_binding(principal, presented, dpop, realm)) {
       return scheme == TokenScheme::kDpop ? refuse_with_nonce(*c)
                                           : RequestAuthentication{nullptr, to_response(*c)};

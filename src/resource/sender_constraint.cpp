@@ -1,5 +1,8 @@
 #include "tessera/sender_constraint.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "http/bearer.h"
@@ -53,6 +56,36 @@ std::optional<Challenge> require_binding(const Principal& principal, const Prese
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+// RFC 3986 §3.2.2-3.2.3 host [":" port] without userinfo: unreserved, pct-encoded, sub-delims,
+// ":" and the brackets of an IP literal.
+bool authority_char(char c) {
+  static constexpr std::string_view kOther = "-._~%!$&'()*+,;=:[]";
+  const auto u = static_cast<unsigned char>(c);
+  return std::isalnum(u) != 0 || kOther.find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> forwarded_url(std::string_view proto, std::string_view host,
+                                         std::string_view uri) {
+  if (proto != "http" && proto != "https") return std::nullopt;
+  if (host.empty() || !std::all_of(host.begin(), host.end(), authority_char)) return std::nullopt;
+  // RFC 9112 §3.2.1 origin-form: absolute-path [ "?" query ], visible characters only, no
+  // fragment.
+  if (uri.empty() || uri.front() != '/' || !std::all_of(uri.begin(), uri.end(), [](char c) {
+        return c > ' ' && c < 0x7F && c != '#';
+      })) {
+    return std::nullopt;
+  }
+  std::string url(proto);
+  url += "://";
+  url += host;
+  url += uri;
+  return url;
 }
 
 }  // namespace tessera::resource

@@ -5,23 +5,39 @@
 // a request is refused (RFC 6750 §3 at the gateway and at each API).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import * as jose from 'jose';
 import { BIN } from '../lib/tessera.mjs';
 import { basic, codeFlow, form, startDemo } from '../lib/demo.mjs';
 
 assert.ok(BIN, 'TESSERA_BIN must point to the tessera binary');
 
 const SCOPE = 'openid invoices:read invoices:write';
+// An ES256 DPoP proof (RFC 9449 §4.2) of `key` for `htm` on `htu`, with ath for `token`.
+async function proof(key, htm, htu, token) {
+  const claims = { htm, htu, jti: randomUUID() };
+  if (token) claims.ath = createHash('sha256').update(token).digest('base64url');
+  return new jose.SignJWT(claims).setIssuedAt()
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicKey.export({ format: 'jwk' }) })
+    .sign(key.privateKey);
+}
+
+const aliceKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const demo = startDemo('tessera-demo-apis-', async (d) => {
   d.alice = (await codeFlow(d, d.ready.users.alice, { scope: SCOPE })).tokens;
+  d.aliceBound = (await codeFlow(d, d.ready.users.alice, {
+    scope: SCOPE,
+    tokenHeaders: { dpop: await proof(aliceKey, 'POST', d.metadata.token_endpoint) },
+  })).tokens;
   d.bob = (await codeFlow(d, d.ready.users.bob, { scope: SCOPE })).tokens;
   d.aliceReadOnly = (await codeFlow(d, d.ready.users.alice, { scope: 'openid invoices:read' })).tokens;
 });
 
 const gw = (path) => `${demo.ready.gateway}${path}`;
 
-async function call(url, token, { method = 'GET', body, headers = {} } = {}) {
+async function call(url, token, { method = 'GET', body, headers = {}, scheme = 'Bearer' } = {}) {
   const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
+  if (token) h.authorization = `${scheme} ${token}`;
   if (body !== undefined) h['content-type'] = 'application/json';
   const r = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
@@ -203,4 +219,66 @@ test('a second sign-in gets a new token, and both it and the first one work', as
   for (const token of [again.access_token, demo.alice.access_token]) {
     assert.equal((await call(gw('/invoices/inv-1'), token)).status, 200);
   }
+});
+
+test('a DPoP-bound token through the gateway: the invoices API checks the proof again, for the URL the client called', async () => {
+  const token = demo.aliceBound.access_token;
+  assert.equal(demo.aliceBound.token_type, 'DPoP');
+  const url = gw('/invoices/inv-1');
+  const dpop = (p) => ({ scheme: 'DPoP', headers: { dpop: p } });
+
+  // The gateway checks the proof and forwards it with X-Forwarded-Proto, -Host and -Uri; the API
+  // checks it again against the URL they name (its own address is another port).
+  const first = await proof(aliceKey, 'GET', url, token);
+  const ok = await call(url, token, dpop(first));
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal(ok.body.owner, 'alice');
+  // What a client says of the URL is replaced by the gateway: the API still sees the real one.
+  const spoofed = await call(url, token, {
+    ...dpop(await proof(aliceKey, 'GET', url, token)),
+    headers: { dpop: await proof(aliceKey, 'GET', url, token), 'x-forwarded-uri': '/elsewhere', 'x-forwarded-host': 'evil.example' },
+  });
+  assert.equal(spoofed.status, 200, JSON.stringify(spoofed.body));
+
+  // Bypassing the gateway. The API's own address is not the URL the proof names...
+  const port = Number(new URL(demo.ready.issuer).port);
+  const direct = `http://127.0.0.1:${port + 3}/invoices/inv-1`;  // DESIGN.md: P+3
+  const wrongUrl = await call(direct, token, dpop(await proof(aliceKey, 'GET', url, token)));
+  assert.equal(wrongUrl.status, 401);
+  assert.match(wrongUrl.headers.get('www-authenticate'), /^DPoP .*error="invalid_dpop_proof"/);
+  // ...and a proof for its own address works: the API itself enforces the binding.
+  const own = await call(direct, token, dpop(await proof(aliceKey, 'GET', direct, token)));
+  assert.equal(own.status, 200, JSON.stringify(own.body));
+  // The first proof, replayed at the API with the gateway's fields forged: the API saw its jti.
+  const forwarded = {
+    'x-forwarded-proto': 'http', 'x-forwarded-host': new URL(url).host, 'x-forwarded-uri': '/invoices/inv-1',
+  };
+  const replayed = await call(direct, token, { scheme: 'DPoP', headers: { dpop: first, ...forwarded } });
+  assert.equal(replayed.status, 401);
+  assert.match(replayed.headers.get('www-authenticate'), /error="invalid_dpop_proof"/);
+  assert.match(replayed.body.error_description, /replay|seen|used/i);
+  // Half of the gateway's fields is refused, not guessed at.
+  const partial = await call(direct, token, {
+    scheme: 'DPoP',
+    headers: { dpop: await proof(aliceKey, 'GET', url, token), 'x-forwarded-host': new URL(url).host },
+  });
+  assert.equal(partial.status, 400);
+  assert.equal(partial.body.error, 'invalid_request');
+
+  // The chain: API A exchanges the bound token (RFC 8693 keeps no binding of the subject token)
+  // for the ledger's; the ledger sees alice and API A.
+  const chainUrl = gw('/chain/invoices/inv-1');
+  const chain = await call(chainUrl, token, dpop(await proof(aliceKey, 'GET', chainUrl, token)));
+  assert.equal(chain.status, 200, JSON.stringify(chain.body));
+  const ledger = chain.body.hops[1];
+  assert.equal(ledger.status, 200);
+  assert.equal(ledger.answer.decision.subject, subjectOf(token), 'the user stays in sub');
+  assert.deepEqual(ledger.answer.decision.actors, ['exchange'], 'API A is the actor');
+
+  // Without a proof, or as a bearer token, the bound token is refused at the gateway.
+  const bearer = await call(url, token);
+  assert.equal(bearer.status, 401);
+  assert.match(bearer.headers.get('www-authenticate'), /error="invalid_token"/);
+  const stolen = await call(url, token, dpop(await proof(generateKeyPairSync('ec', { namedCurve: 'P-256' }), 'GET', url, token)));
+  assert.equal(stolen.status, 401, 'a proof of another key');
 });

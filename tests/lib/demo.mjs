@@ -63,9 +63,11 @@ export function pkce() {
 
 // `user` signs in for `client` (a public client such as the demo's spa) in `jar`, and the code
 // is redeemed at the token endpoint with the PKCE verifier (RFC 6749 §4.1.3, RFC 7636 §4.5).
+// `tokenHeaders` go with the token request (a DPoP proof, RFC 9449 §5).
 // Returns the pages walked through and the token response.
 export async function codeFlow(demo, user, {
   client = demo.ready.clients.spa, scope = 'openid offline_access', jar = new CookieJar(),
+  tokenHeaders = {},
 } = {}) {
   const { verifier, challenge } = pkce();
   const state = randomBytes(16).toString('base64url');
@@ -83,7 +85,7 @@ export async function codeFlow(demo, user, {
   const tokens = await form(demo.metadata.token_endpoint, {
     grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier,
     client_id: client.client_id,
-  });
+  }, tokenHeaders);
   assert.equal(tokens.status, 200, tokens.text);
   return { pages: signedIn.pages, jar, tokens: tokens.body };
 }

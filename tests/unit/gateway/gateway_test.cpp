@@ -27,6 +27,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "jose/jose.h"
+#include "resource/http_server.h"
 #include "support/redis_options.h"
 #include "support/redis_server.h"
 
@@ -75,7 +76,9 @@ class EchoUpstream {
           200, {{"method", request.method()},
                 {"target", request.target()},
                 {"authorization", request.header("Authorization").value_or("")},
-                {"x_forwarded_host", request.header("X-Forwarded-Host").value_or("")}});
+                {"x_forwarded_host", request.header("X-Forwarded-Host").value_or("")},
+                // What an API behind the gateway takes for the URL the client called.
+                {"called_url", resource::called_url(request, true).value_or("(refused)")}});
     };
     router.get("/invoices/{id}", echo);
     router.post("/invoices/{id}", echo);
@@ -245,6 +248,48 @@ TEST_F(GatewayBinding, DpopBoundTokenWithAValidProofReachesTheUpstream) {
   EXPECT_EQ(echo.value("target", ""), kTarget);
   EXPECT_EQ(echo.value("authorization", ""), "DPoP " + t);
   EXPECT_EQ(echo.value("x_forwarded_host", ""), kHost);
+  // The proof goes upstream as it came, with the URL it names asserted for the API.
+  EXPECT_EQ(echo.value("called_url", ""), std::string("http://") + kHost + kTarget);
+}
+
+// An API behind the gateway checks the proof again: it needs the URL the client called, not its
+// own, even when the route strips a prefix and the upstream has a base path; what a client says
+// of that URL never reaches it.
+TEST_F(GatewayBinding, TheUpstreamLearnsTheUrlTheClientCalledAndNotOneTheClientClaims) {
+  Options o = options();
+  o.routes[0].path_prefix = "/api";
+  o.routes[0].strip_prefix = true;
+  o.routes[0].upstream = upstream_.url() + "/invoices";
+  gateway_ = std::make_unique<Gateway>(o);
+  const std::string t = dpop_bound_token();
+  Json claims = proof_claims(t);
+  claims["htu"] = std::string("http://") + kHost + "/api/7";
+  http::Request r = request("DPoP " + t, {proof(claims)}, "GET", "/api/7?view=full");
+  r.mutable_headers().add("X-Forwarded-Uri", "/elsewhere");
+  r.mutable_headers().add("X-Forwarded-Host", "evil.example");
+  r.mutable_headers().add("X-Forwarded-Proto", "https");
+  const http::Response answer = gateway_->handle(std::move(r));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const Json echo = echoed(answer);
+  EXPECT_EQ(echo.value("target", ""), "/invoices/7?view=full");
+  EXPECT_EQ(echo.value("called_url", ""), std::string("http://") + kHost + "/api/7?view=full");
+}
+
+// resource::called_url: the three fields together, once each, well formed; or none of them.
+TEST(CalledUrl, TrustsTheForwardedFieldsOnlyWhenAskedAndOnlyWhole) {
+  http::Request r;
+  r.set_method("GET");
+  r.set_target("/invoices/7");
+  r.mutable_headers().add("Host", "api.internal:8443");
+  EXPECT_EQ(resource::called_url(r, true), "http://api.internal:8443/invoices/7");
+  r.mutable_headers().add("X-Forwarded-Proto", "https");
+  r.mutable_headers().add("X-Forwarded-Host", "gw.example.com");
+  EXPECT_EQ(resource::called_url(r, true), std::nullopt) << "X-Forwarded-Uri missing";
+  r.mutable_headers().add("X-Forwarded-Uri", "/api/invoices/7?x=1");
+  EXPECT_EQ(resource::called_url(r, true), "https://gw.example.com/api/invoices/7?x=1");
+  EXPECT_EQ(resource::called_url(r, false), "http://api.internal:8443/invoices/7");
+  r.mutable_headers().add("X-Forwarded-Host", "evil.example");
+  EXPECT_EQ(resource::called_url(r, true), std::nullopt) << "X-Forwarded-Host twice";
 }
 
 TEST_F(GatewayBinding, DpopProofForAPostIsAccepted) {

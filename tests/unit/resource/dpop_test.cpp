@@ -17,6 +17,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "jose/jose.h"
+#include "tessera/sender_constraint.h"
 
 namespace tessera::resource {
 namespace {
@@ -777,6 +778,28 @@ TEST(DpopChallenge, DropsCharactersThatWouldBreakTheHeader) {
   EXPECT_NE(c.www_authenticate.find(R"(realm="api")"), std::string::npos);
   EXPECT_NE(c.www_authenticate.find(R"(error_description="bad quoteX-Injected: 1")"),
             std::string::npos);
+}
+
+// RFC 9449 §4.3 item 9 behind a reverse proxy: forwarded_url builds the URL from what the proxy
+// asserts, and refuses what no URL has.
+TEST(ForwardedUrl, BuildsTheUrlTheClientCalled) {
+  EXPECT_EQ(forwarded_url("https", "gw.example.com", "/api/invoices/7?view=full"),
+            "https://gw.example.com/api/invoices/7?view=full");
+  EXPECT_EQ(forwarded_url("http", "127.0.0.1:8081", "/"), "http://127.0.0.1:8081/");
+  EXPECT_EQ(forwarded_url("https", "[::1]:8443", "/a%20b"), "https://[::1]:8443/a%20b");
+}
+
+TEST(ForwardedUrl, RefusesWhatNoUrlHas) {
+  for (std::string_view proto : {"", "ftp", "HTTPS", "https:", "http "}) {
+    EXPECT_EQ(forwarded_url(proto, "gw.example.com", "/"), std::nullopt) << proto;
+  }
+  for (std::string_view host : {"", "gw.example.com/x", "user@gw.example.com", "gw example",
+                                "gw.example.com?", "gw.example.com#", "gw\r\n.example"}) {
+    EXPECT_EQ(forwarded_url("https", host, "/"), std::nullopt) << host;
+  }
+  for (std::string_view uri : {"", "invoices", "*", "/a b", "/a#frag", "/a\tb", "//x\x7f"}) {
+    EXPECT_EQ(forwarded_url("https", "gw.example.com", uri), std::nullopt) << uri;
+  }
 }
 
 }  // namespace
