@@ -183,7 +183,7 @@ class InvoicesApi::Impl {
                                                const std::vector<std::string>& scope) const {
     return resource::authenticate_request(authenticator_, options_.realm, request, scope,
                                           resource::ScopeMatch::kAll, &dpop_, nullptr,
-                                          options_.trust_forwarded);
+                                          options_.gateway_origins);
   }
 
   http::Response list(const http::Request& request) const {

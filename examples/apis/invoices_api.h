@@ -1,6 +1,7 @@
 // The demo's invoices API, built on the resource-server SDK (DESIGN.md, the seeds' architecture):
-// the gateway in front checks the token and the route's scope; this API checks them again (it
-// trusts no network), adds its domain claims (the caller's user name and tenant) once per token
+// the gateway in front checks the token and the route's scope; this API checks them again, and a
+// DPoP-bound token's proof too (for the URL the gateway's X-Forwarded-* fields name), adds its
+// domain claims (the caller's user name and tenant) once per token
 // through the SDK's ClaimsProvider, and decides per invoice who may see it through the fga role
 // (OpenFGA's HTTP API: owner, or accountant of the invoice's tenant), or by the same rule locally
 // when no fga role is configured.
@@ -63,9 +64,10 @@ struct InvoicesApiOptions {
   // RFC 9449: DPoP-bound tokens are accepted with a valid proof, checked again here against a
   // replay cache of this API's own (the gateway's has seen every proof already).
   resource::DpopOptions dpop;
-  // Behind the gateway: a proof names the URL the client called at the gateway, which the gateway
-  // asserts in X-Forwarded-Proto, -Host and -Uri (tessera/sender_constraint.h forwarded_url).
-  bool trust_forwarded = false;
+  // Behind the gateway: its origins as clients call it ("https://gw.example.com"). A proof names
+  // the URL the client called there, which the gateway asserts in X-Forwarded-Proto, -Host and
+  // -Uri (tessera/sender_constraint.h forwarded_url); empty: the API is called directly.
+  std::vector<std::string> gateway_origins;
 
   size_t threads = 8;  // handlers wait on the fga role and the token endpoint
   size_t max_invoices = 10'000;

@@ -37,17 +37,27 @@ struct Presentation {
   std::string_view client_certificate_der;
 };
 
-// RFC 9449 §4.3 item 9 behind a reverse proxy: the URL the client called, which a proof's htu
-// names, from what the proxy asserts: X-Forwarded-Proto (`proto`, "http" or "https"),
+// RFC 9112 §3.3: the target URI of a request, reconstructed from its scheme ("http" or "https"),
+// its Host field and its origin-form request-target (RFC 9112 §3.2.1: absolute-path ["?" query]
+// of RFC 3986 characters); what a DPoP proof's htu names (RFC 9449 §4.3 item 9). nullopt when a
+// part is malformed: another scheme, an empty host or one with characters no RFC 3986 §3.2.2
+// host [":" port] has (userinfo included), or another form of target.
+std::optional<std::string> target_uri(std::string_view scheme, std::string_view host,
+                                      std::string_view request_target);
+
+// The same behind a reverse proxy, from what the proxy asserts: X-Forwarded-Proto (`proto`),
 // X-Forwarded-Host (`host`, the Host field the client sent) and X-Forwarded-Uri (`uri`, the
 // request-target the client sent, before any path rewriting), as Tessera's gateway sets them.
-// nullopt when a value is malformed: another scheme, an empty host or one with characters no
-// authority has (RFC 3986 §3.2), a uri that is not an origin-form target (RFC 9112 §3.2.1).
-// Trust these fields only from a proxy that sets them and drops them from clients, in front of
-// an API that cannot be reached but through it: a client that can reach the API directly can
-// name any URL (it still needs a proof of the token's key whose jti the API has not seen).
+// nullopt when target_uri refuses them, or when proto://host is not one of `trusted_origins`
+// (the proxy's origins as clients call them, "https://gw.example.com"; compared after RFC 3986
+// §6.2.2-6.2.3 normalisation, so case and a default port do not matter).
+// Trust these fields only from a proxy that sets them and drops them from clients. A client that
+// reaches the API directly can name any URL of those origins; it still needs a proof of the
+// token's key, for that method and URL, whose jti this API has not seen (a proof the gateway
+// passed to this API has been seen; one it refused, or passed to another API, has not).
 std::optional<std::string> forwarded_url(std::string_view proto, std::string_view host,
-                                         std::string_view uri);
+                                         std::string_view uri,
+                                         const std::vector<std::string>& trusted_origins);
 
 // The challenge when the presentation does not match the token's binding, nullopt when it does:
 // - cnf.jkt: the DPoP scheme (§7.2: a bound token sent as Bearer is invalid_token) and a proof

@@ -362,21 +362,23 @@ int demo(uint16_t port, std::string data_dir, const std::string& signing_alg) {
         for (const char* field : {"fga_store", "fga_model"}) {
           line[field] = (*fga)[field];
         }
-        DemoApisOptions apis_options{as.issuer,
-                                     invoices_server,
-                                     ledger_server,
-                                     line["fga"].get<std::string>(),
-                                     (*fga)["fga_store"].get<std::string>(),
-                                     (*fga)["fga_model"].get<std::string>(),
-                                     fga_token,
-                                     (*seeded)["clients"]["exchange"]["client_secret"]};
+        DemoApisOptions apis_options{
+            as.issuer,
+            invoices_server,
+            ledger_server,
+            line["fga"].get<std::string>(),
+            (*fga)["fga_store"].get<std::string>(),
+            (*fga)["fga_model"].get<std::string>(),
+            fga_token,
+            (*seeded)["clients"]["exchange"]["client_secret"],
+            "http://127.0.0.1:" + std::to_string(listening.gateway->port())};
         auto started = start_demo_apis(store, apis_options);
         if (!started.ok()) {
           log_error("cannot start the demo APIs", {{"error", started.error()}});
           std::exit(1);
         }
         apis = std::move(*started);
-        line["gateway"] = "http://127.0.0.1:" + std::to_string(listening.gateway->port());
+        line["gateway"] = apis_options.gateway_origin;
         line["apis"] = {{"invoices", "/invoices"},
                         {"chain", "/chain/invoices/{id}"},
                         {"ledger", "http://127.0.0.1:" + std::to_string(ledger_server.port)}};

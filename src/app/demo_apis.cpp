@@ -80,7 +80,7 @@ Result<std::shared_ptr<DemoApis>> start_demo_apis(store::Store& store,
   invoices.client_secret = options.exchange_client_secret;
   invoices.ledger_audience = kDemoLedgerAudience;
   invoices.ledger_url = local_url(options.ledger_server);
-  invoices.trust_forwarded = true;  // reached through the demo's gateway
+  invoices.gateway_origins = {options.gateway_origin};
 
   examples::LedgerApiOptions ledger;
   ledger.validator = validator_for(options.issuer, kDemoLedgerAudience);

@@ -23,6 +23,7 @@ struct DemoApisOptions {
   std::string fga_model;
   std::string fga_token;
   std::string exchange_client_secret;  // the demo's `exchange` client: the invoices API's own
+  std::string gateway_origin;          // http://host:port of the gateway in front of the APIs
 };
 
 class DemoApis;

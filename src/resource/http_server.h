@@ -37,38 +37,37 @@ struct RequestAuthentication {
   std::optional<std::string> dpop_nonce = std::nullopt;
 };
 
-// The URL the client called (RFC 9449 §4.3 item 9: what htu is compared with): the scheme of the
-// connection, the Host field and the request-target.
-inline std::string request_url(const http::Request& request) {
-  std::string url = request.tls().secure ? "https://" : "http://";
-  url += request.header("Host").value_or("");
-  url += request.target();
-  return url;
-}
-
 // The fields a reverse proxy in front of an API asserts the client's URL with (the gateway sets
 // them and drops any a client sent); tessera/sender_constraint.h forwarded_url.
 inline constexpr std::array<std::string_view, 3> kForwardedUrlFields = {
     "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri"};
 
-// The URL the client called. With `trust_forwarded` (an API behind the gateway), a request that
-// carries any of kForwardedUrlFields must carry each exactly once and well formed, and the URL is
-// the one they name; nullopt otherwise. A request with none of them is taken as it came.
-inline std::optional<std::string> called_url(const http::Request& request, bool trust_forwarded) {
-  if (!trust_forwarded) return request_url(request);
-  std::array<std::string_view, kForwardedUrlFields.size()> values;
-  size_t present = 0;
-  for (size_t i = 0; i < values.size(); ++i) {
-    const size_t n = request.headers().count(kForwardedUrlFields[i]);
-    if (n > 1) return std::nullopt;
-    if (n == 1) {
-      values[i] = *request.header(kForwardedUrlFields[i]);
-      ++present;
+// The URL the client called (RFC 9449 §4.3 item 9: what htu is compared with), nullopt when it
+// cannot be told. With `trusted_origins` (an API behind the gateway: the gateway's origins), a
+// request that carries any of kForwardedUrlFields must carry each once, naming a URL of one of
+// those origins (forwarded_url). Otherwise, RFC 9112 §3.3: the connection's scheme, the Host
+// field and the request-target (target_uri).
+inline std::optional<std::string> called_url(const http::Request& request,
+                                             const std::vector<std::string>& trusted_origins) {
+  if (!trusted_origins.empty()) {
+    std::array<std::string_view, kForwardedUrlFields.size()> values;
+    size_t present = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+      const size_t n = request.headers().count(kForwardedUrlFields[i]);
+      if (n > 1) return std::nullopt;
+      if (n == 1) {
+        values[i] = *request.header(kForwardedUrlFields[i]);
+        ++present;
+      }
     }
+    if (present == values.size()) {
+      return forwarded_url(values[0], values[1], values[2], trusted_origins);
+    }
+    if (present != 0) return std::nullopt;
   }
-  if (present == 0) return request_url(request);
-  if (present != values.size()) return std::nullopt;
-  return forwarded_url(values[0], values[1], values[2]);
+  const auto host = request.headers().count("Host") == 1 ? request.header("Host") : std::nullopt;
+  if (!host) return std::nullopt;
+  return target_uri(request.tls().secure ? "https" : "http", *host, request.target());
 }
 
 // Every DPoP field value of `request`, in order (RFC 9449 §4.3 item 1 refuses more than one).
@@ -102,13 +101,13 @@ inline Presentation presentation_of(const http::Request& request, TokenScheme sc
 // `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
 // §3.1 insufficient_scope). `cached`: the principal a caller already found for the request's
 // token in the authenticator's claims cache (the validation is then skipped; the rest is not).
-// `trust_forwarded`: a proof's htu is compared with called_url's URL (an API that can be reached
-// only through the gateway; tessera/sender_constraint.h forwarded_url says what it trusts).
+// `forwarded_origins`: the origins of a gateway in front, whose X-Forwarded-* fields name the
+// URL a proof's htu is compared with (called_url); empty at the edge.
 inline RequestAuthentication authenticate_request(
     const Authenticator& authenticator, std::string_view realm, const http::Request& request,
     const std::vector<std::string>& scopes, ScopeMatch match = ScopeMatch::kAll,
     const DpopVerifier* dpop = nullptr, std::shared_ptr<const Principal> cached = nullptr,
-    bool trust_forwarded = false) {
+    const std::vector<std::string>& forwarded_origins = {}) {
   if (request.headers().count("Authorization") > 1) {
     return {nullptr, to_response(invalid_request(realm, "repeated Authorization header"))};
   }
@@ -136,12 +135,14 @@ inline RequestAuthentication authenticate_request(
   const Principal& principal = *v.principal;
   if (scheme == TokenScheme::kDpop || !principal.dpop_jkt.empty() ||
       !principal.certificate_thumbprint.empty()) {
-    const std::optional<std::string> url = called_url(request, trust_forwarded);
+    const std::optional<std::string> url = called_url(request, forwarded_origins);
     if (!url) {
       return {nullptr, to_response(invalid_request(
-                           realm,
-                           "X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri must "
-                           "come together, once each, and name a URL"))};
+                           realm, forwarded_origins.empty()
+                                      ? "the Host field and the request-target name no URL"
+                                      : "the Host field and the request-target name no URL, or "
+                                        "X-Forwarded-Proto, -Host and -Uri do not name one of a "
+                                        "trusted origin, once each"))};
     }
     const Presentation presented = presentation_of(request, scheme, token, *url);
     if (auto c = require_binding(principal, presented, dpop, realm)) {

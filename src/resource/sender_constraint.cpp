@@ -1,7 +1,6 @@
 #include "tessera/sender_constraint.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/base64url.h"
 #include "core/crypto.h"
@@ -60,31 +59,53 @@ std::optional<Challenge> require_binding(const Principal& principal, const Prese
 
 namespace {
 
-// RFC 3986 §3.2.2-3.2.3 host [":" port] without userinfo: unreserved, pct-encoded, sub-delims,
-// ":" and the brackets of an IP literal.
+bool ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// RFC 3986 §3.2.2-3.2.3 host [":" port]: unreserved, pct-encoded, sub-delims, ":" and the
+// brackets of an IP literal.
 bool authority_char(char c) {
   static constexpr std::string_view kOther = "-._~%!$&'()*+,;=:[]";
-  const auto u = static_cast<unsigned char>(c);
-  return std::isalnum(u) != 0 || kOther.find(c) != std::string_view::npos;
+  return ascii_alnum(c) || kOther.find(c) != std::string_view::npos;
+}
+
+// RFC 3986 §3.3-3.4: pchar (unreserved, pct-encoded, sub-delims, ":", "@"), and the "/" and "?"
+// of a path and a query.
+bool target_char(char c) {
+  static constexpr std::string_view kOther = "-._~%!$&'()*+,;=:@/?";
+  return ascii_alnum(c) || kOther.find(c) != std::string_view::npos;
 }
 
 }  // namespace
 
-std::optional<std::string> forwarded_url(std::string_view proto, std::string_view host,
-                                         std::string_view uri) {
-  if (proto != "http" && proto != "https") return std::nullopt;
+std::optional<std::string> target_uri(std::string_view scheme, std::string_view host,
+                                      std::string_view request_target) {
+  if (scheme != "http" && scheme != "https") return std::nullopt;
   if (host.empty() || !std::all_of(host.begin(), host.end(), authority_char)) return std::nullopt;
-  // RFC 9112 §3.2.1 origin-form: absolute-path [ "?" query ], visible characters only, no
-  // fragment.
-  if (uri.empty() || uri.front() != '/' || !std::all_of(uri.begin(), uri.end(), [](char c) {
-        return c > ' ' && c < 0x7F && c != '#';
-      })) {
+  if (request_target.empty() || request_target.front() != '/' ||
+      !std::all_of(request_target.begin(), request_target.end(), target_char)) {
     return std::nullopt;
   }
-  std::string url(proto);
+  std::string url(scheme);
   url += "://";
   url += host;
-  url += uri;
+  url += request_target;
+  return url;
+}
+
+std::optional<std::string> forwarded_url(std::string_view proto, std::string_view host,
+                                         std::string_view uri,
+                                         const std::vector<std::string>& trusted_origins) {
+  auto url = target_uri(proto, host, uri);
+  if (!url) return std::nullopt;
+  const auto origin = normalize_htu(std::string(proto) + "://" + std::string(host) + "/");
+  if (!origin) return std::nullopt;
+  const bool trusted =
+      std::any_of(trusted_origins.begin(), trusted_origins.end(), [&](const std::string& o) {
+        return normalize_htu(o.ends_with('/') ? o : o + "/") == origin;
+      });
+  if (!trusted) return std::nullopt;
   return url;
 }
 

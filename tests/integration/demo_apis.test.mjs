@@ -235,8 +235,11 @@ test('a DPoP-bound token through the gateway: the invoices API checks the proof 
   assert.equal(ok.body.owner, 'alice');
   // What a client says of the URL is replaced by the gateway: the API still sees the real one.
   const spoofed = await call(url, token, {
-    ...dpop(await proof(aliceKey, 'GET', url, token)),
-    headers: { dpop: await proof(aliceKey, 'GET', url, token), 'x-forwarded-uri': '/elsewhere', 'x-forwarded-host': 'evil.example' },
+    scheme: 'DPoP',
+    headers: {
+      dpop: await proof(aliceKey, 'GET', url, token),
+      'x-forwarded-uri': '/elsewhere', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https',
+    },
   });
   assert.equal(spoofed.status, 200, JSON.stringify(spoofed.body));
 
@@ -257,7 +260,19 @@ test('a DPoP-bound token through the gateway: the invoices API checks the proof 
   assert.equal(replayed.status, 401);
   assert.match(replayed.headers.get('www-authenticate'), /error="invalid_dpop_proof"/);
   assert.match(replayed.body.error_description, /replay|seen|used/i);
-  // Half of the gateway's fields is refused, not guessed at.
+  // The API trusts the fields for the gateway's origin only: a client that calls it directly
+  // cannot name another origin's URL (its proofs for the issuer, say)...
+  const elsewhere = `${demo.ready.issuer}/invoices/inv-1`;
+  const foreign = await call(direct, token, {
+    scheme: 'DPoP',
+    headers: {
+      dpop: await proof(aliceKey, 'GET', elsewhere, token),
+      'x-forwarded-proto': 'http', 'x-forwarded-host': new URL(elsewhere).host, 'x-forwarded-uri': '/invoices/inv-1',
+    },
+  });
+  assert.equal(foreign.status, 400);
+  assert.equal(foreign.body.error, 'invalid_request');
+  // ...and half of the gateway's fields is refused, not guessed at.
   const partial = await call(direct, token, {
     scheme: 'DPoP',
     headers: { dpop: await proof(aliceKey, 'GET', url, token), 'x-forwarded-host': new URL(url).host },
@@ -265,8 +280,9 @@ test('a DPoP-bound token through the gateway: the invoices API checks the proof 
   assert.equal(partial.status, 400);
   assert.equal(partial.body.error, 'invalid_request');
 
-  // The chain: API A exchanges the bound token (RFC 8693 keeps no binding of the subject token)
-  // for the ledger's; the ledger sees alice and API A.
+  // The chain: API A exchanges the bound token for the ledger's (Tessera accepts a bound subject
+  // token without its key: API A checked the proof and never holds the key); the ledger sees alice
+  // and API A.
   const chainUrl = gw('/chain/invoices/inv-1');
   const chain = await call(chainUrl, token, dpop(await proof(aliceKey, 'GET', chainUrl, token)));
   assert.equal(chain.status, 200, JSON.stringify(chain.body));

@@ -780,26 +780,44 @@ TEST(DpopChallenge, DropsCharactersThatWouldBreakTheHeader) {
             std::string::npos);
 }
 
-// RFC 9449 §4.3 item 9 behind a reverse proxy: forwarded_url builds the URL from what the proxy
-// asserts, and refuses what no URL has.
-TEST(ForwardedUrl, BuildsTheUrlTheClientCalled) {
-  EXPECT_EQ(forwarded_url("https", "gw.example.com", "/api/invoices/7?view=full"),
+// RFC 9112 §3.3: target_uri rebuilds the URL a request names, and refuses what no URL has.
+TEST(TargetUri, BuildsTheUrlTheClientCalled) {
+  EXPECT_EQ(target_uri("https", "gw.example.com", "/api/invoices/7?view=full"),
             "https://gw.example.com/api/invoices/7?view=full");
-  EXPECT_EQ(forwarded_url("http", "127.0.0.1:8081", "/"), "http://127.0.0.1:8081/");
-  EXPECT_EQ(forwarded_url("https", "[::1]:8443", "/a%20b"), "https://[::1]:8443/a%20b");
+  EXPECT_EQ(target_uri("http", "127.0.0.1:8081", "/"), "http://127.0.0.1:8081/");
+  EXPECT_EQ(target_uri("https", "[::1]:8443", "/a%20b/c:d@e?x=/y?"),
+            "https://[::1]:8443/a%20b/c:d@e?x=/y?");
 }
 
-TEST(ForwardedUrl, RefusesWhatNoUrlHas) {
-  for (std::string_view proto : {"", "ftp", "HTTPS", "https:", "http "}) {
-    EXPECT_EQ(forwarded_url(proto, "gw.example.com", "/"), std::nullopt) << proto;
+TEST(TargetUri, RefusesWhatNoUrlHas) {
+  for (std::string_view scheme : {"", "ftp", "HTTPS", "https:", "http "}) {
+    EXPECT_EQ(target_uri(scheme, "gw.example.com", "/"), std::nullopt) << scheme;
   }
-  for (std::string_view host : {"", "gw.example.com/x", "user@gw.example.com", "gw example",
-                                "gw.example.com?", "gw.example.com#", "gw\r\n.example"}) {
-    EXPECT_EQ(forwarded_url("https", host, "/"), std::nullopt) << host;
+  // A host that would move the path or cut it off (the part of htu a proof binds) is refused.
+  for (std::string_view host :
+       {"", "gw.example.com/x", "user@gw.example.com", "gw example", "gw.example.com?",
+        "gw.example.com#", "gw\r\n.example", "gw.\xc3\xa9xample.com"}) {
+    EXPECT_EQ(target_uri("https", host, "/"), std::nullopt) << host;
   }
-  for (std::string_view uri : {"", "invoices", "*", "/a b", "/a#frag", "/a\tb", "//x\x7f"}) {
-    EXPECT_EQ(forwarded_url("https", "gw.example.com", uri), std::nullopt) << uri;
+  for (std::string_view target : {"", "invoices", "*", "http://gw.example.com/", "/a b", "/a#frag",
+                                  "/a\tb", "/x\x7f", "/a\\b", "/{x}", "/a\"b"}) {
+    EXPECT_EQ(target_uri("https", "gw.example.com", target), std::nullopt) << target;
   }
+}
+
+// Behind a reverse proxy: only the origins the API was told to trust, however they are written.
+TEST(ForwardedUrl, NamesOnlyAUrlOfATrustedOrigin) {
+  const std::vector<std::string> gateway = {"https://GW.example.com:443/", "http://127.0.0.1:8081"};
+  EXPECT_EQ(forwarded_url("https", "gw.example.com", "/api/7?x=1", gateway),
+            "https://gw.example.com/api/7?x=1");
+  EXPECT_EQ(forwarded_url("http", "127.0.0.1:8081", "/api/7", gateway),
+            "http://127.0.0.1:8081/api/7");
+  EXPECT_EQ(forwarded_url("https", "evil.example", "/api/7", gateway), std::nullopt);
+  EXPECT_EQ(forwarded_url("http", "gw.example.com", "/api/7", gateway), std::nullopt)
+      << "the scheme is part of the origin";
+  EXPECT_EQ(forwarded_url("https", "127.0.0.1:8081", "/api/7", gateway), std::nullopt);
+  EXPECT_EQ(forwarded_url("https", "gw.example.com", "api/7", gateway), std::nullopt);
+  EXPECT_EQ(forwarded_url("https", "gw.example.com", "/api/7", {}), std::nullopt);
 }
 
 }  // namespace

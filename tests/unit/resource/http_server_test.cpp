@@ -1,0 +1,59 @@
+// The SDK on Tessera's own HTTP server: which URL a request's DPoP proof is compared with.
+#include "resource/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tessera::resource {
+namespace {
+
+http::Request request_to(std::string_view host, std::string_view target = "/invoices/7") {
+  http::Request r;
+  r.set_method("GET");
+  r.set_target(target);
+  if (!host.empty()) r.mutable_headers().add("Host", host);
+  return r;
+}
+
+const std::vector<std::string> kGateway = {"https://gw.example.com"};
+
+TEST(CalledUrl, AtTheEdgeIsTheConnectionsSchemeTheHostAndTheTarget) {
+  http::Request r = request_to("api.internal:8443");
+  EXPECT_EQ(called_url(r, {}), "http://api.internal:8443/invoices/7");
+  r.mutable_tls().secure = true;
+  EXPECT_EQ(called_url(r, {}), "https://api.internal:8443/invoices/7");
+  // Forwarded fields mean nothing to a server that trusts no gateway.
+  r.mutable_headers().add("X-Forwarded-Proto", "https");
+  r.mutable_headers().add("X-Forwarded-Host", "gw.example.com");
+  r.mutable_headers().add("X-Forwarded-Uri", "/api/invoices/7");
+  EXPECT_EQ(called_url(r, {}), "https://api.internal:8443/invoices/7");
+}
+
+TEST(CalledUrl, AHostThatWouldMoveOrCutThePathNamesNoUrl) {
+  EXPECT_EQ(called_url(request_to("gw.example.com#"), {}), std::nullopt);
+  EXPECT_EQ(called_url(request_to("gw.example.com/api"), {}), std::nullopt);
+  EXPECT_EQ(called_url(request_to(""), {}), std::nullopt) << "no Host at all";
+  http::Request twice = request_to("gw.example.com");
+  twice.mutable_headers().add("Host", "other.example");
+  EXPECT_EQ(called_url(twice, {}), std::nullopt);
+}
+
+TEST(CalledUrl, BehindAGatewayTheForwardedFieldsTogetherOnceEachAndOfItsOrigin) {
+  http::Request r = request_to("api.internal:8443");
+  EXPECT_EQ(called_url(r, kGateway), "http://api.internal:8443/invoices/7")
+      << "called directly, without the gateway's fields";
+  r.mutable_headers().add("X-Forwarded-Proto", "https");
+  r.mutable_headers().add("X-Forwarded-Host", "gw.example.com");
+  EXPECT_EQ(called_url(r, kGateway), std::nullopt) << "X-Forwarded-Uri missing";
+  r.mutable_headers().add("x-forwarded-uri", "/api/invoices/7?x=1");
+  EXPECT_EQ(called_url(r, kGateway), "https://gw.example.com/api/invoices/7?x=1");
+  EXPECT_EQ(called_url(r, {"https://other.example"}), std::nullopt) << "an origin not trusted";
+  r.mutable_headers().add("X-Forwarded-Host", "evil.example");
+  EXPECT_EQ(called_url(r, kGateway), std::nullopt) << "X-Forwarded-Host twice";
+}
+
+}  // namespace
+}  // namespace tessera::resource
