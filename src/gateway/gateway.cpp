@@ -700,6 +700,9 @@ class Gateway::Impl {
       const std::string& name = field.first;
       const std::string& value = field.second;
       if (hop_by_hop(name) || named_by_connection(in, name)) continue;
+      // RFC 9110 §10.1.1: the gateway has the whole content and sends it with the header, so
+      // there is nothing for the upstream to say "100 Continue" to.
+      if (http::iequals(name, "Expect")) continue;
       // Basic credentials stay at the edge.
       if (route.policy == Policy::kBasic && http::iequals(name, "Authorization")) continue;
       // The API key stays at the edge.

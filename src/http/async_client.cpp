@@ -176,12 +176,20 @@ class Operation : public std::enable_shared_from_this<Operation> {
     });
   }
 
-  void read() {
+  void read(int interim = 0) {
     parser_.emplace();
     internal::prepare_parser(*parser_, options(), std::string_view(request_.method_string()));
     bhttp::async_read_header(
-        conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](error_code e, size_t) {
+        conn_->stream, conn_->buffer, *parser_,
+        [self = shared_from_this(), interim](error_code e, size_t) {
           if (e) return self->read_failed(e);
+          if (internal::is_interim(*self->parser_)) {
+            if (interim == internal::kMaxInterimResponses) {
+              return self->fail(error(ClientErrorCode::kProtocolError, "too many 1xx answers"),
+                                false);
+            }
+            return self->read(interim + 1);
+          }
           if (auto too_large = internal::declared_body_too_large(*self->parser_, self->options())) {
             return self->fail(std::move(*too_large), false);
           }

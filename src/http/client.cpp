@@ -307,10 +307,20 @@ class HttpClient::Impl {
                     : error(ClientErrorCode::kConnectionClosed, "write: " + ec.message());
       return x;
     }
-    internal::ResponseParser parser;
-    internal::prepare_parser(parser, options_, std::string_view(req.method_string()));
-    bhttp::async_read_header(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
-    run(c);
+    std::optional<internal::ResponseParser> interim_or_final;
+    for (int interim = 0;; ++interim) {
+      interim_or_final.emplace();
+      internal::prepare_parser(*interim_or_final, options_, std::string_view(req.method_string()));
+      bhttp::async_read_header(stream, c.buffer, *interim_or_final,
+                               [&](error_code e, size_t) { ec = e; });
+      run(c);
+      if (ec || !internal::is_interim(*interim_or_final)) break;
+      if (interim == internal::kMaxInterimResponses) {
+        x.error = error(ClientErrorCode::kProtocolError, "too many 1xx answers");
+        return x;
+      }
+    }
+    internal::ResponseParser& parser = *interim_or_final;
     if (!ec) {
       if ((x.error = internal::declared_body_too_large(parser, options_))) return x;
       if (!parser.is_done()) {

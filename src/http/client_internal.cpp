@@ -256,6 +256,11 @@ ClientError read_failure(error_code ec, bool got_some, bool& nothing_received) {
   return error(ClientErrorCode::kConnectionClosed, "read: " + ec.message());
 }
 
+bool is_interim(const ResponseParser& parser) {
+  const unsigned status = parser.get().result_int();
+  return parser.is_header_done() && status >= 100 && status < 200 && status != 101;
+}
+
 void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method) {
   parser.body_limit(options.max_response_body_bytes);
   parser.header_limit(options.max_response_header_bytes);

@@ -82,6 +82,12 @@ using ResponseParser = boost::beast::http::response_parser<boost::beast::http::s
 // HEAD (RFC 9110 §9.3.2, whatever Content-Length says).
 void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method);
 
+// RFC 9110 §15.2: a client MUST parse 1xx answers before the final one, expected or not; these
+// are skipped (101 Switching Protocols is final here: no request asks for an upgrade). At most
+// kMaxInterimResponses per request, all within its read timeout.
+constexpr int kMaxInterimResponses = 16;
+bool is_interim(const ResponseParser& parser);
+
 // Boost.Beast 1.74 reads a whole message "eagerly" and loses the body_limit error when the header
 // and the first body bytes arrive in one read (boostorg/beast#2183). So both clients read the
 // header first and ask this: kResponseTooLarge when the declared Content-Length is over the

@@ -307,6 +307,8 @@ std::string_view reason_phrase(int status) {
       return "Unsupported Media Type";
     case 417:
       return "Expectation Failed";
+    case 421:
+      return "Misdirected Request";
     case 422:
       return "Unprocessable Content";
     case 428:
@@ -330,6 +332,28 @@ std::string_view reason_phrase(int status) {
     default:
       return "";
   }
+}
+
+std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target) {
+  const size_t sep = target.find("://");
+  if (sep == std::string_view::npos) return std::nullopt;
+  AbsoluteTarget out;
+  const std::string_view scheme = target.substr(0, sep);
+  if (iequals(scheme, "https")) {
+    out.secure = true;
+  } else if (!iequals(scheme, "http")) {
+    return std::nullopt;
+  }
+  std::string_view rest = target.substr(sep + 3);
+  if (rest.find('#') != std::string_view::npos) return std::nullopt;
+  const size_t end = rest.find_first_of("/?");
+  const std::string_view authority = rest.substr(0, end);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  out.authority.assign(authority);
+  rest.remove_prefix(authority.size());
+  if (rest.empty() || rest.front() == '?') out.origin_form = "/";
+  out.origin_form += rest;
+  return out;
 }
 
 }  // namespace tessera::http

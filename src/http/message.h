@@ -203,4 +203,15 @@ class Response {
 // Standard reason phrase for a status code (RFC 9110 §15), "" if unknown.
 std::string_view reason_phrase(int status);
 
+// RFC 9112 §3.2.2 absolute-form, "http://host[:port]/path?query" (scheme case-insensitive): its
+// scheme's security, its authority, and the origin-form target it names ("/" for an empty path,
+// §3.2.1). nullopt for another form, another scheme, userinfo (RFC 9110 §4.2.4), an empty
+// authority or a fragment.
+struct AbsoluteTarget {
+  bool secure = false;  // https
+  std::string authority;
+  std::string origin_form;
+};
+std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target);
+
 }  // namespace tessera::http

@@ -175,6 +175,8 @@ const Response& canned_error(int status) {
   static const Response r408 =
       Response::error(408, "request_timeout", "request not received in time");
   static const Response r413 = Response::error(413, "request_too_large", "request body too large");
+  static const Response r421 =
+      Response::error(421, "misdirected_request", "the request's URI is not for this connection");
   static const Response r431 =
       Response::error(431, "request_header_fields_too_large", "request header too large");
   static const Response r500 = Response::error(500, "server_error", "internal error");
@@ -187,6 +189,8 @@ const Response& canned_error(int status) {
       return r408;
     case 413:
       return r413;
+    case 421:
+      return r421;
     case 431:
       return r431;
     default:
@@ -416,6 +420,30 @@ class Connection final : public ConnectionBase,
     header_done_seen_ = {};
     timed_out_ = false;
     enter(Phase::kReading);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for a 100 (Continue) before
+  // it sends the content; an origin server MUST send one, or a final answer, once it has the
+  // header section. The header's limits (Host, sizes) were checked by then. Not to an HTTP/1.0
+  // client (§15.2), and not when some of the content came already.
+  void on_header(error_code ec) {
+    if (ec || parser_->is_done()) return on_read(ec);
+    const auto& msg = parser_->get();
+    const bool expects_continue = msg.version() >= 11 && buffer_.size() == 0 &&
+                                  iequals(msg[bhttp::field::expect], "100-continue");
+    if (!expects_continue) return read_body();
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = this->shared_from_this()](error_code e, size_t) {
+                       if (e) return self->force_close();
+                       self->read_body();
+                     });
+  }
+
+  void read_body() {
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
@@ -464,10 +492,23 @@ class Connection final : public ConnectionBase,
     if (msg.version() >= 11 && msg.count(bhttp::field::host) != 1) {
       return answer_error_and_close(400);
     }
+    // RFC 9112 §3.2.2: a server MUST accept the absolute-form. Its target URI is the
+    // request-target itself (§3.3): the request is routed by its path, and its authority stands
+    // for the Host field (a proxy MUST ignore the received Host likewise). A URI of the other
+    // scheme is not this connection's to answer (RFC 9110 §15.5.20, 421).
+    std::optional<AbsoluteTarget> absolute;
+    if (const std::string_view t = msg.target();
+        !t.empty() && t.front() != '/' && t != "*" && t.find("://") != std::string_view::npos) {
+      absolute = parse_absolute_target(t);
+      if (!absolute) return answer_error_and_close(400);
+      if (absolute->secure != kTls) return answer_error_and_close(421);
+      request_.set_target(absolute->origin_form);
+    }
     if (o.max_requests_per_second > 0 && !take_token()) return answer_rate_limited();
 
     auto& headers = request_.mutable_headers();
     for (const auto& f : msg) headers.add(f.name_string(), f.value());
+    if (absolute) headers.set("Host", absolute->authority);
     std::string& body = msg.body();
     if (body.size() > size_t{64} * 1024) {
       request_.mutable_body() = std::move(body);

@@ -77,6 +77,8 @@ class EchoUpstream {
                 {"target", request.target()},
                 {"authorization", request.header("Authorization").value_or("")},
                 {"x_forwarded_host", request.header("X-Forwarded-Host").value_or("")},
+                {"expect", request.header("Expect").value_or("")},
+                {"body", request.body()},
                 // What an API behind the gateway takes for the URL the client called.
                 {"called_url", resource::called_url(request, {std::string("http://") + kHost})
                                    .value_or("(refused)")}});
@@ -288,6 +290,19 @@ TEST_F(GatewayBinding, AHostFieldThatNamesNoUrlIsRefusedForABoundToken) {
   const http::Response answer = gateway_->handle(std::move(r));
   EXPECT_EQ(answer.status, 400) << answer.body;
   EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// RFC 9110 §10.1.1: the gateway sends the whole content with the header, so the client's
+// 100-continue expectation (met by the gateway's own server) does not go upstream, where a
+// "100 Continue" would only come back.
+TEST_F(GatewayBinding, AnExpectationIsNotPassedUpstream) {
+  http::Request r = request("Bearer " + token(), {}, "POST", "/invoices/7");
+  r.mutable_headers().add("Expect", "100-continue");
+  r.mutable_body() = "amount=1";
+  const http::Response answer = gateway_->handle(std::move(r));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(echoed(answer).value("expect", "(absent)"), "");
+  EXPECT_EQ(echoed(answer).value("body", ""), "amount=1");
 }
 
 // Without a Host field (HTTP/1.0) the gateway has no X-Forwarded-Host to assert, and the one a

@@ -377,6 +377,23 @@ TEST_F(AsyncHttpClientTest, ConcurrentRequestsFromManyClientsAllSucceed) {
   EXPECT_LE(client_->connections_opened(), static_cast<uint64_t>(kThreads));
 }
 
+// RFC 9110 §15.2: 1xx answers before the final one are skipped.
+TEST_F(AsyncHttpClientTest, InterimAnswersAreSkippedForTheFinalOne) {
+  testing::ScriptedServer upstream{
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+      "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Upstream: yes\r\n\r\nok"};
+  upstream_base_ = "http://127.0.0.1:" + std::to_string(upstream.port());
+  start_front();
+  for (int i = 0; i < 2; ++i) {  // and the connection stays in step
+    auto r = post("/anything", "body");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 201) << r->body << " " << header(*r, "X-Error-Message");
+    EXPECT_EQ(r->body, "ok");
+  }
+  EXPECT_EQ(client_->connections_opened(), 1U);
+}
+
 TEST_F(AsyncHttpClientTest, HeadResponseWithContentLengthCompletes) {
   start_upstream();
   ClientOptions options;

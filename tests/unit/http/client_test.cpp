@@ -276,6 +276,35 @@ TEST(HttpClientRequests, HeadAnswerWithContentLengthCompletesWithoutABody) {
   EXPECT_TRUE(again->reused_connection);
 }
 
+// RFC 9110 §15.2: a client MUST parse 1xx answers before the final one, expected or not.
+constexpr std::string_view kInterimThenFinal =
+    "HTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+    "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Final: yes\r\n\r\nok";
+
+TEST(HttpClientRequests, InterimAnswersAreSkippedForTheFinalOne) {
+  testing::ScriptedServer upstream{std::string(kInterimThenFinal)};
+  HttpClient client;
+  for (int i = 0; i < 2; ++i) {  // and the connection stays in step
+    auto r = client.post_form(upstream.url("/x"), Params{});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 201);
+    EXPECT_EQ(r->body, "ok");
+    EXPECT_EQ(r->headers.get("X-Final").value_or(""), "yes");
+    EXPECT_EQ(r->reused_connection, i == 1);
+  }
+}
+
+TEST(HttpClientErrors, EndlessInterimAnswersAreAProtocolError) {
+  std::string answer;
+  for (int i = 0; i < 40; ++i) answer += "HTTP/1.1 100 Continue\r\n\r\n";
+  testing::ScriptedServer upstream{answer};
+  HttpClient client;
+  auto r = client.get(upstream.url("/x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ClientErrorCode::kProtocolError);
+}
+
 TEST(HttpClientErrors, RefusedConnectionIsReported) {
   uint16_t port;
   {

@@ -27,6 +27,11 @@ Router demo_router() {
                                 {"user", std::string(req.query().get("user").value_or(""))}});
   });
   r.post("/echo", [](const Request& req) { return Response::text(200, req.body()); });
+  r.get("/where/{id}", [](const Request& req) {
+    return Response::json(200, {{"target", req.target()},
+                                {"path", req.path()},
+                                {"host", std::string(req.header("Host").value_or(""))}});
+  });
   r.get("/throws", [](const Request&) -> Response { throw std::runtime_error("boom"); });
   r.get("/split", [](const Request&) {
     Response resp(200);
@@ -117,6 +122,79 @@ TEST(ServerRouting, MissingHostInHttp11IsJson400) {
   std::string resp = c.read_until_closed();
   EXPECT_EQ(status_of(resp), 400);
   EXPECT_EQ(header_of(resp, "Connection"), "close");
+}
+
+// RFC 9110 §10.1.1: a client that expects 100-continue sends the content after the 100.
+TEST(ServerBody, ExpectContinueGetsA100BeforeTheContentIsSent) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n");
+  EXPECT_EQ(c.read_response(), "HTTP/1.1 100 Continue\r\n\r\n");
+  c.send("hello");
+  std::string resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 200);
+  EXPECT_EQ(body_of(resp), "hello");
+  // Content sent with the header already: no 100, the final answer only.
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+  resp = c.read_response();
+  EXPECT_EQ(status_of(resp), 200);
+  EXPECT_EQ(body_of(resp), "hi");
+  // A body too large is refused at once, without a 100.
+  c.send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: "
+      "999999999\r\n\r\n");
+  EXPECT_EQ(status_of(c.read_until_closed()), 413);
+}
+
+TEST(ServerBody, NoInterimAnswerToAnHttp10Client) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  // RFC 9110 §15.2: a server MUST NOT send a 1xx response to an HTTP/1.0 client.
+  c.send("POST /echo HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  c.send("hello");
+  std::string resp = c.read_until_closed();
+  EXPECT_EQ(status_of(resp), 200) << resp;
+  EXPECT_EQ(resp.find("100 Continue"), std::string::npos);
+}
+
+// RFC 9112 §3.2.2: a server MUST accept the absolute-form; its target URI is the request-target
+// (§3.3), so the path routes and the URI's authority stands for Host.
+TEST(ServerRouting, AbsoluteFormTargetIsRoutedByItsPathWithItsAuthorityForHost) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("GET HTTP://api.example.com:8080/where/7?x=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string resp = c.read_response();
+  ASSERT_EQ(status_of(resp), 200) << resp;
+  auto j = json::parse_strict(body_of(resp));
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)["target"], "/where/7?x=1");
+  EXPECT_EQ((*j)["path"], "/where/7");
+  EXPECT_EQ((*j)["host"], "api.example.com:8080");
+  // An empty path is "/" (§3.2.1); the connection stays open for the next request.
+  c.send("GET http://api.example.com?x=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(status_of(c.read_response()), 404);
+  c.send(get("/hello"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+}
+
+TEST(ServerRouting, AbsoluteFormOfAnotherSchemeOrWithUserinfoIsRefused) {
+  auto s = start_server(demo_router());
+  {
+    RawConnection c(s.port());
+    c.send("GET https://api.example.com/where/7 HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string resp = c.read_until_closed();
+    EXPECT_EQ(status_of(resp), 421) << "an https URI on a plain connection";
+    auto j = json::parse_strict(body_of(resp));
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ((*j)["error"], "misdirected_request");
+  }
+  for (const char* target : {"http://user@api.example.com/where/7", "ftp://api.example.com/where/7",
+                             "http:///where/7", "http://api.example.com/where/7#f"}) {
+    RawConnection c(s.port());
+    c.send("GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_closed()), 400) << target;
+  }
 }
 
 TEST(ServerRouting, MalformedRequestIsJson400AndClosed) {

@@ -235,4 +235,58 @@ RunningServer start_server(Router router, ServerOptions options) {
   return s;
 }
 
+ScriptedServer::ScriptedServer(std::string answer) : answer_(std::move(answer)) {
+  listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listener_, 8) != 0 ||
+      ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("scripted server: cannot listen");
+  }
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+ScriptedServer::~ScriptedServer() {
+  stopping_.store(true);
+  ::shutdown(listener_, SHUT_RDWR);
+  if (const int c = connection_.load(); c >= 0) ::shutdown(c, SHUT_RDWR);
+  thread_.join();
+  ::close(listener_);
+}
+
+std::string ScriptedServer::url(std::string_view path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+}
+
+void ScriptedServer::serve() {
+  while (!stopping_.load()) {
+    const int c = ::accept(listener_, nullptr, nullptr);
+    if (c < 0) return;
+    connection_.store(c);
+    std::string pending;
+    char buf[4096];
+    while (!stopping_.load()) {
+      const size_t head_end = pending.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const std::string length = header_of(pending.substr(0, head_end + 4), "Content-Length");
+        const size_t total = head_end + 4 + (length.empty() ? 0 : std::stoul(length));
+        if (pending.size() >= total) {
+          pending.erase(0, total);
+          if (::send(c, answer_.data(), answer_.size(), MSG_NOSIGNAL) < 0) break;
+          continue;
+        }
+      }
+      const ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      pending.append(buf, static_cast<size_t>(n));
+    }
+    connection_.store(-1);
+    ::close(c);
+  }
+}
+
 }  // namespace tessera::http::testing

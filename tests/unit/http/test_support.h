@@ -2,10 +2,12 @@
 // client that sends exact bytes, and a server started in-process.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "http/access_log.h"
@@ -75,5 +77,26 @@ struct RunningServer {
 
 // Starts a server on 127.0.0.1 with an ephemeral port and a memory access log.
 RunningServer start_server(Router router, ServerOptions options = {});
+
+// A TCP server on 127.0.0.1 that answers every request (a header section, then Content-Length
+// bytes) of one connection at a time with the same bytes, exactly: for answers no Server sends.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::string answer);
+  ~ScriptedServer();
+  ScriptedServer(const ScriptedServer&) = delete;
+  ScriptedServer& operator=(const ScriptedServer&) = delete;
+  uint16_t port() const { return port_; }
+  std::string url(std::string_view path) const;
+
+ private:
+  void serve();
+  std::string answer_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connection_{-1};
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
 
 }  // namespace tessera::http::testing
