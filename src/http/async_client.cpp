@@ -176,19 +176,21 @@ class Operation : public std::enable_shared_from_this<Operation> {
     });
   }
 
-  void read(int interim = 0) {
+  void read() {
     parser_.emplace();
     internal::prepare_parser(*parser_, options(), std::string_view(request_.method_string()));
     bhttp::async_read_header(
-        conn_->stream, conn_->buffer, *parser_,
-        [self = shared_from_this(), interim](error_code e, size_t) {
+        conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](error_code e, size_t) {
           if (e) return self->read_failed(e);
           if (internal::is_interim(*self->parser_)) {
-            if (interim == internal::kMaxInterimResponses) {
+            if (++self->interims_ > internal::kMaxInterimResponses) {
               return self->fail(error(ClientErrorCode::kProtocolError, "too many 1xx answers"),
                                 false);
             }
-            return self->read(interim + 1);
+            return self->read();
+          }
+          if (auto upgrade = internal::unasked_upgrade(*self->parser_)) {
+            return self->fail(std::move(*upgrade), false);
           }
           if (auto too_large = internal::declared_body_too_large(*self->parser_, self->options())) {
             return self->fail(std::move(*too_large), false);
@@ -211,7 +213,9 @@ class Operation : public std::enable_shared_from_this<Operation> {
 
   void read_failed(error_code e) {
     bool nothing_received = false;
-    ClientError err = internal::read_failure(e, parser_->got_some(), nothing_received);
+    // After a 1xx the server has the request: it is not sent again.
+    ClientError err =
+        internal::read_failure(e, parser_->got_some() || interims_ > 0, nothing_received);
     fail(std::move(err), nothing_received);
   }
 
@@ -258,6 +262,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   std::optional<tcp::resolver> resolver_;
   std::optional<net::steady_timer> resolve_timer_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  int interims_ = 0;  // 1xx answers read for this request
 };
 
 }  // namespace

@@ -308,7 +308,8 @@ class HttpClient::Impl {
       return x;
     }
     std::optional<internal::ResponseParser> interim_or_final;
-    for (int interim = 0;; ++interim) {
+    int interim = 0;
+    for (;; ++interim) {
       interim_or_final.emplace();
       internal::prepare_parser(*interim_or_final, options_, std::string_view(req.method_string()));
       bhttp::async_read_header(stream, c.buffer, *interim_or_final,
@@ -322,6 +323,7 @@ class HttpClient::Impl {
     }
     internal::ResponseParser& parser = *interim_or_final;
     if (!ec) {
+      if ((x.error = internal::unasked_upgrade(parser))) return x;
       if ((x.error = internal::declared_body_too_large(parser, options_))) return x;
       if (!parser.is_done()) {
         bhttp::async_read(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
@@ -329,7 +331,8 @@ class HttpClient::Impl {
       }
     }
     if (ec) {
-      x.error = internal::read_failure(ec, parser.got_some(), x.nothing_received);
+      // After a 1xx the server has the request: it is not sent again.
+      x.error = internal::read_failure(ec, parser.got_some() || interim > 0, x.nothing_received);
       return x;
     }
     if ((x.error = internal::body_over_limit(parser, options_))) return x;

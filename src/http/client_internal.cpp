@@ -261,6 +261,12 @@ bool is_interim(const ResponseParser& parser) {
   return parser.is_header_done() && status >= 100 && status < 200 && status != 101;
 }
 
+std::optional<ClientError> unasked_upgrade(const ResponseParser& parser) {
+  if (parser.get().result_int() != 101) return std::nullopt;
+  return ClientError{ClientErrorCode::kProtocolError,
+                     "101 Switching Protocols to a request that asked for no upgrade"};
+}
+
 void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method) {
   parser.body_limit(options.max_response_body_bytes);
   parser.header_limit(options.max_response_header_bytes);

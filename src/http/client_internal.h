@@ -87,6 +87,9 @@ void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::s
 // kMaxInterimResponses per request, all within its read timeout.
 constexpr int kMaxInterimResponses = 16;
 bool is_interim(const ResponseParser& parser);
+// RFC 9110 §15.2.2: 101 answers a request that asked for an upgrade; none of ours does, and the
+// connection speaks another protocol after it: a protocol error, and the connection is dropped.
+std::optional<ClientError> unasked_upgrade(const ResponseParser& parser);
 
 // Boost.Beast 1.74 reads a whole message "eagerly" and loses the body_limit error when the header
 // and the first body bytes arrive in one read (boostorg/beast#2183). So both clients read the

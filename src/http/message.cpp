@@ -334,6 +334,46 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+namespace {
+
+// RFC 3986 §3.2.2-3.2.3 host [":" port] of an http(s) URI, without userinfo (RFC 9110 §4.2.4):
+// a bracketed IP literal or a non-empty reg-name / IPv4 address (RFC 9110 §4.2.1: a recipient
+// MUST reject an empty host), then an optional port of digits.
+bool valid_authority(std::string_view authority) {
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return false;
+    port = after.empty() ? after : after.substr(1);
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                 c == ':' || c == '.';
+        })) {
+      return false;
+    }
+  } else {
+    const size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+    }
+    static constexpr std::string_view kOther = "-._~%!$&'()*+,;=";
+    if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 kOther.find(c) != std::string_view::npos;
+        })) {
+      return false;
+    }
+  }
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
 std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target) {
   const size_t sep = target.find("://");
   if (sep == std::string_view::npos) return std::nullopt;
@@ -348,7 +388,7 @@ std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target) {
   if (rest.find('#') != std::string_view::npos) return std::nullopt;
   const size_t end = rest.find_first_of("/?");
   const std::string_view authority = rest.substr(0, end);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  if (!valid_authority(authority)) return std::nullopt;
   out.authority.assign(authority);
   rest.remove_prefix(authority.size());
   if (rest.empty() || rest.front() == '?') out.origin_form = "/";

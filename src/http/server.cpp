@@ -168,6 +168,15 @@ std::shared_ptr<const ClientCertificate> peer_certificate(SSL* ssl) {
   return out;
 }
 
+// The part of a refused request's target the access log keeps: for an absolute-form target,
+// only what follows its authority (no scheme, host, or userinfo with its password).
+std::string_view loggable_target(std::string_view target) {
+  const size_t sep = target.find("://");
+  if (target.empty() || target.front() == '/' || sep == std::string_view::npos) return target;
+  const size_t rest = target.find_first_of("/?", sep + 3);
+  return rest == std::string_view::npos ? std::string_view("/") : target.substr(rest);
+}
+
 const Response& canned_error(int status) {
   // Built once: error answers on the limit paths must not allocate much.
   static const Response r400 = Response::error(400, "invalid_request", "malformed HTTP request");
@@ -413,6 +422,7 @@ class Connection final : public ConnectionBase,
     if (phase_ == Phase::kClosed) return;
     const auto& o = *state_.options;
     parser_.emplace();
+    absolute_.reset();
     parser_->header_limit(o.max_header_bytes);
     parser_->body_limit(o.max_body_bytes);
     request_.reset();
@@ -425,11 +435,33 @@ class Connection final : public ConnectionBase,
         [self = this->shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
   }
 
+  // What the header section alone refuses, before any content is read: RFC 9112 §3.2, a client
+  // MUST send exactly one Host in HTTP/1.1 and a server MUST answer 400 otherwise; §3.2.2, a
+  // server MUST accept the absolute-form, whose target URI is the request-target itself (§3.3):
+  // it is routed by its path and its authority stands for Host (a proxy MUST ignore the received
+  // Host likewise), and a URI of the other scheme is not this connection's to answer (RFC 9110
+  // §15.5.20, 421). Sets absolute_.
+  std::optional<int> header_refusal() {
+    const auto& msg = parser_->get();
+    if (msg.version() >= 11 && msg.count(bhttp::field::host) != 1) return 400;
+    if (const std::string_view t = msg.target();
+        !t.empty() && t.front() != '/' && t != "*" && t.find("://") != std::string_view::npos) {
+      absolute_ = parse_absolute_target(t);
+      if (!absolute_) return 400;
+      if (absolute_->secure != kTls) return 421;
+    }
+    return std::nullopt;
+  }
+
   // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for a 100 (Continue) before
   // it sends the content; an origin server MUST send one, or a final answer, once it has the
-  // header section. The header's limits (Host, sizes) were checked by then. Not to an HTTP/1.0
-  // client (§15.2), and not when some of the content came already.
+  // header section. Its size limits, Host and target form are checked by then
+  // (header_refusal); what the route decides comes after the content. Not to an HTTP/1.0 client
+  // (§15.2), and not when some of the content came already.
   void on_header(error_code ec) {
+    if (!ec && phase_ != Phase::kClosed) {
+      if (auto status = header_refusal()) return answer_error_and_close(*status);
+    }
     if (ec || parser_->is_done()) return on_read(ec);
     const auto& msg = parser_->get();
     const bool expects_continue = msg.version() >= 11 && buffer_.size() == 0 &&
@@ -487,28 +519,12 @@ class Connection final : public ConnectionBase,
     request_.set_method(msg.method_string());
     request_.set_target(msg.target());
 
-    // RFC 9112 §3.2: a client MUST send exactly one Host in HTTP/1.1; a server
-    // MUST answer 400 otherwise.
-    if (msg.version() >= 11 && msg.count(bhttp::field::host) != 1) {
-      return answer_error_and_close(400);
-    }
-    // RFC 9112 §3.2.2: a server MUST accept the absolute-form. Its target URI is the
-    // request-target itself (§3.3): the request is routed by its path, and its authority stands
-    // for the Host field (a proxy MUST ignore the received Host likewise). A URI of the other
-    // scheme is not this connection's to answer (RFC 9110 §15.5.20, 421).
-    std::optional<AbsoluteTarget> absolute;
-    if (const std::string_view t = msg.target();
-        !t.empty() && t.front() != '/' && t != "*" && t.find("://") != std::string_view::npos) {
-      absolute = parse_absolute_target(t);
-      if (!absolute) return answer_error_and_close(400);
-      if (absolute->secure != kTls) return answer_error_and_close(421);
-      request_.set_target(absolute->origin_form);
-    }
+    if (absolute_) request_.set_target(absolute_->origin_form);  // header_refusal
     if (o.max_requests_per_second > 0 && !take_token()) return answer_rate_limited();
 
     auto& headers = request_.mutable_headers();
     for (const auto& f : msg) headers.add(f.name_string(), f.value());
-    if (absolute) headers.set("Host", absolute->authority);
+    if (absolute_) headers.set("Host", absolute_->authority);
     std::string& body = msg.body();
     if (body.size() > size_t{64} * 1024) {
       request_.mutable_body() = std::move(body);
@@ -600,7 +616,7 @@ class Connection final : public ConnectionBase,
       // once its query is dropped by Request::path().
       auto& msg = parser_->get();
       request_.set_method(msg.method_string());
-      request_.set_target(msg.target());
+      request_.set_target(loggable_target(msg.target()));
     }
     if (request_.request_id().empty()) {
       mint_request_id(request_id_scratch_);
@@ -725,6 +741,7 @@ class Connection final : public ConnectionBase,
   std::string request_id_scratch_;
   Phase phase_ = Phase::kReading;
   SteadyClock::time_point phase_start_ = SteadyClock::now();
+  std::optional<AbsoluteTarget> absolute_;  // the request's absolute-form target, parsed
   SteadyClock::time_point first_byte_seen_{};
   SteadyClock::time_point header_done_seen_{};
   SteadyClock::time_point request_received_{};

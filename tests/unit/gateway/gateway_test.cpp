@@ -271,7 +271,7 @@ TEST_F(GatewayBinding, TheUpstreamLearnsTheUrlTheClientCalledAndNotOneTheClientC
   r.mutable_headers().add("X-Forwarded-Uri", "/elsewhere");
   r.mutable_headers().add("X-Forwarded-Host", "evil.example");
   r.mutable_headers().add("X-Forwarded-Proto", "https");
-  const http::Response answer = gateway_->handle(std::move(r));
+  const http::Response answer = gateway_->handle(r);
   ASSERT_EQ(answer.status, 200) << answer.body;
   const Json echo = echoed(answer);
   EXPECT_EQ(echo.value("target", ""), "/invoices/7?view=full");
@@ -287,7 +287,7 @@ TEST_F(GatewayBinding, AHostFieldThatNamesNoUrlIsRefusedForABoundToken) {
   claims["htu"] = std::string("http://") + kHost + "/";
   http::Request r = dpop_request(t, proof(claims));
   r.mutable_headers().set("Host", std::string(kHost) + "#");
-  const http::Response answer = gateway_->handle(std::move(r));
+  const http::Response answer = gateway_->handle(r);
   EXPECT_EQ(answer.status, 400) << answer.body;
   EXPECT_EQ(upstream_.hits(), 0);
 }
@@ -299,7 +299,7 @@ TEST_F(GatewayBinding, AnExpectationIsNotPassedUpstream) {
   http::Request r = request("Bearer " + token(), {}, "POST", "/invoices/7");
   r.mutable_headers().add("Expect", "100-continue");
   r.mutable_body() = "amount=1";
-  const http::Response answer = gateway_->handle(std::move(r));
+  const http::Response answer = gateway_->handle(r);
   ASSERT_EQ(answer.status, 200) << answer.body;
   EXPECT_EQ(echoed(answer).value("expect", "(absent)"), "");
   EXPECT_EQ(echoed(answer).value("body", ""), "amount=1");
@@ -311,7 +311,7 @@ TEST_F(GatewayBinding, AClientsForwardedFieldsNeverReachTheUpstream) {
   http::Request r = request("Bearer " + token());
   r.mutable_headers().remove("Host");
   r.mutable_headers().add("X-Forwarded-Host", "evil.example");
-  const http::Response answer = gateway_->handle(std::move(r));
+  const http::Response answer = gateway_->handle(r);
   ASSERT_EQ(answer.status, 200) << answer.body;
   EXPECT_EQ(echoed(answer).value("x_forwarded_host", "(absent)"), "");
 }

@@ -305,6 +305,35 @@ TEST(HttpClientErrors, EndlessInterimAnswersAreAProtocolError) {
   EXPECT_EQ(r.error().code, ClientErrorCode::kProtocolError);
 }
 
+// RFC 9110 §15.2.2: no request of ours asks for an upgrade; a 101 is a protocol error and the
+// connection, now speaking something else, is not used again.
+TEST(HttpClientErrors, AnUnaskedUpgradeIsAProtocolErrorAndItsConnectionIsDropped) {
+  testing::ScriptedServer upstream{
+      {{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"},
+       {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"}}};
+  HttpClient client;
+  auto upgraded = client.get(upstream.url("/x"));
+  ASSERT_FALSE(upgraded.ok());
+  EXPECT_EQ(upgraded.error().code, ClientErrorCode::kProtocolError);
+  auto next = client.get(upstream.url("/x"));
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->body, "ok");
+  EXPECT_FALSE(next->reused_connection);
+}
+
+// A kept-alive connection that closes before an answer is retried once on a fresh one; not when
+// a 1xx came first, for the server had the request.
+TEST(HttpClientErrors, AClosedConnectionAfterA1xxIsNotRetried) {
+  testing::ScriptedServer upstream{{{"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
+                                    {"HTTP/1.1 100 Continue\r\n\r\n", /*close=*/true}}};
+  HttpClient client;
+  ASSERT_TRUE(client.get(upstream.url("/x")).ok());
+  auto second = client.get(upstream.url("/x"));  // on the kept-alive connection
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ClientErrorCode::kConnectionClosed) << second.error().message;
+  EXPECT_EQ(upstream.requests(), 2) << "sent again after the server had it";
+}
+
 TEST(HttpClientErrors, RefusedConnectionIsReported) {
   uint16_t port;
   {

@@ -97,6 +97,33 @@ TEST(ClientCertificateThumbprint, IsBase64UrlSha256OfDer) {
   EXPECT_EQ(c.sha256_thumbprint().size(), 43u);
 }
 
+// RFC 9112 §3.2.2 absolute-form: the scheme's security, the authority, the origin-form target.
+TEST(AbsoluteTarget, SplitsTheUriIntoAuthorityAndOriginForm) {
+  auto a = parse_absolute_target("HTTP://Api.Example.com:8080/where/7?x=1");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_FALSE(a->secure);
+  EXPECT_EQ(a->authority, "Api.Example.com:8080");
+  EXPECT_EQ(a->origin_form, "/where/7?x=1");
+  a = parse_absolute_target("https://[2001:db8::1]:8443?x=1");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_TRUE(a->secure);
+  EXPECT_EQ(a->authority, "[2001:db8::1]:8443");
+  EXPECT_EQ(a->origin_form, "/?x=1") << "an empty path is / (RFC 9112 §3.2.1)";
+  a = parse_absolute_target("http://127.0.0.1");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->origin_form, "/");
+}
+
+TEST(AbsoluteTarget, RefusesWhatNamesNoHttpResource) {
+  for (std::string_view t :
+       {"/where/7", "*", "api.example.com:443", "ftp://api.example.com/", "http:///x",
+        "http://:80/x", "http://user@api.example.com/x", "http://user:pw@api.example.com/x",
+        "http://api.example.com:8o/x", "http://[::1/x", "http://[]/x", "http://[::1]x/",
+        "http://api.example.com/x#frag", "http://api example.com/x", "http://[g::1]/"}) {
+    EXPECT_FALSE(parse_absolute_target(t).has_value()) << t;
+  }
+}
+
 TEST(ResponseHelpers, ErrorIsOAuthShapedJsonAndNotCacheable) {
   Response r = Response::error(400, "invalid_request", "missing grant_type");
   EXPECT_EQ(r.status, 400);

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -224,10 +226,11 @@ RunningServer start_server(Router router, ServerOptions options) {
   options.address = "127.0.0.1";
   options.port = 0;
   if (options.io_threads == 0) options.io_threads = 2;
-  if (!options.access_log)
+  if (!options.access_log) {
     options.access_log = s.log;
-  else
+  } else {
     s.log = std::dynamic_pointer_cast<MemoryAccessLog>(options.access_log);
+  }
   s.server = std::make_unique<Server>(std::move(options), std::move(router));
   auto started = s.server->start();
   if (!started) throw std::runtime_error(started.error());
@@ -235,15 +238,17 @@ RunningServer start_server(Router router, ServerOptions options) {
   return s;
 }
 
-ScriptedServer::ScriptedServer(std::string answer) : answer_(std::move(answer)) {
+ScriptedServer::ScriptedServer(std::vector<Answer> script) : script_(std::move(script)) {
   listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+  if (script_.empty() || listener_ < 0 ||
+      ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::listen(listener_, 8) != 0 ||
       ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (listener_ >= 0) ::close(listener_);
     throw std::runtime_error("scripted server: cannot listen");
   }
   port_ = ntohs(addr.sin_port);
@@ -253,7 +258,10 @@ ScriptedServer::ScriptedServer(std::string answer) : answer_(std::move(answer)) 
 ScriptedServer::~ScriptedServer() {
   stopping_.store(true);
   ::shutdown(listener_, SHUT_RDWR);
-  if (const int c = connection_.load(); c >= 0) ::shutdown(c, SHUT_RDWR);
+  {
+    std::lock_guard lock(connection_mu_);
+    if (connection_ >= 0) ::shutdown(connection_, SHUT_RDWR);
+  }
   thread_.join();
   ::close(listener_);
 }
@@ -265,18 +273,28 @@ std::string ScriptedServer::url(std::string_view path) const {
 void ScriptedServer::serve() {
   while (!stopping_.load()) {
     const int c = ::accept(listener_, nullptr, nullptr);
-    if (c < 0) return;
-    connection_.store(c);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;
+    }
+    {
+      std::lock_guard lock(connection_mu_);
+      connection_ = c;
+    }
     std::string pending;
     char buf[4096];
-    while (!stopping_.load()) {
+    bool open = true;
+    while (open && !stopping_.load()) {
       const size_t head_end = pending.find("\r\n\r\n");
       if (head_end != std::string::npos) {
         const std::string length = header_of(pending.substr(0, head_end + 4), "Content-Length");
         const size_t total = head_end + 4 + (length.empty() ? 0 : std::stoul(length));
         if (pending.size() >= total) {
           pending.erase(0, total);
-          if (::send(c, answer_.data(), answer_.size(), MSG_NOSIGNAL) < 0) break;
+          const size_t n = static_cast<size_t>(requests_.fetch_add(1));
+          const Answer& answer = script_[std::min(n, script_.size() - 1)];
+          open = ::send(c, answer.bytes.data(), answer.bytes.size(), MSG_NOSIGNAL) >= 0 &&
+                 !answer.close;
           continue;
         }
       }
@@ -284,7 +302,8 @@ void ScriptedServer::serve() {
       if (n <= 0) break;
       pending.append(buf, static_cast<size_t>(n));
     }
-    connection_.store(-1);
+    std::lock_guard lock(connection_mu_);
+    connection_ = -1;
     ::close(c);
   }
 }

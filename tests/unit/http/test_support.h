@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -78,22 +79,31 @@ struct RunningServer {
 // Starts a server on 127.0.0.1 with an ephemeral port and a memory access log.
 RunningServer start_server(Router router, ServerOptions options = {});
 
-// A TCP server on 127.0.0.1 that answers every request (a header section, then Content-Length
-// bytes) of one connection at a time with the same bytes, exactly: for answers no Server sends.
+// A TCP server on 127.0.0.1 that answers the requests (a header section, then Content-Length
+// bytes) of one connection at a time with scripted bytes, exactly: for answers no Server sends.
 class ScriptedServer {
  public:
-  explicit ScriptedServer(std::string answer);
+  struct Answer {
+    std::string bytes;
+    bool close = false;  // close the connection after sending `bytes`
+  };
+  // The n-th request (counted across connections) gets script[n], the last one once past its end.
+  explicit ScriptedServer(std::vector<Answer> script);
+  explicit ScriptedServer(std::string answer) : ScriptedServer({Answer{std::move(answer)}}) {}
   ~ScriptedServer();
   ScriptedServer(const ScriptedServer&) = delete;
   ScriptedServer& operator=(const ScriptedServer&) = delete;
   uint16_t port() const { return port_; }
   std::string url(std::string_view path) const;
+  int requests() const { return requests_.load(); }
 
  private:
   void serve();
-  std::string answer_;
+  std::vector<Answer> script_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> connection_{-1};
+  std::atomic<int> requests_{0};
+  std::mutex connection_mu_;  // guards connection_ against a close racing the destructor
+  int connection_ = -1;
   int listener_ = -1;
   uint16_t port_ = 0;
   std::thread thread_;

@@ -256,7 +256,7 @@ std::pair<bool, SSL_SESSION*> resumed_request(uint16_t port, const std::string& 
             static_cast<int>(request.size()));
   std::string response;
   char buf[4096];
-  while (response.find("}") == std::string::npos) {
+  while (response.find('}') == std::string::npos) {
     const int n = SSL_read(ssl.get(), buf, sizeof(buf));
     if (n <= 0) break;
     response.append(buf, static_cast<size_t>(n));
