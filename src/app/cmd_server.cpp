@@ -54,6 +54,7 @@ http::ServerOptions server_options(const HttpConfig& c) {
     t.certificate_chain_file = c.tls->cert_file;
     t.private_key_file = c.tls->key_file;
     t.client_ca_file = c.tls->client_ca_file;
+    t.session_ticket_key_files = c.tls->session_ticket_key_files;
     t.client_certificates = c.tls->client_auth == "required"   ? http::ClientCertMode::kRequired
                             : c.tls->client_auth == "optional" ? http::ClientCertMode::kOptional
                             : c.tls->client_auth == "optional_any_issuer"
@@ -183,6 +184,7 @@ int run(const Config& config, OnReady on_ready,
     options.port = config.as->mtls->port;
     options.tls->client_certificates = http::ClientCertMode::kOptionalAnyIssuer;
     options.tls->client_ca_file = config.as->mtls->client_ca_file;
+    options.tls->session_ticket_key_files.clear();  // its sessions are cached, not ticketed
     http::Router mtls_router;
     as->add_mtls_routes(mtls_router);
     mtls_server.emplace(options, std::move(mtls_router));

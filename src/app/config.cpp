@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -85,7 +86,9 @@ class Reader {
 };
 
 void read_tls(const Reader& r, const YAML::Node& n, TlsConfig& tls) {
-  r.expect_map(n, "http.tls", {"cert_file", "key_file", "client_ca_file", "client_auth"});
+  r.expect_map(
+      n, "http.tls",
+      {"cert_file", "key_file", "client_ca_file", "client_auth", "session_ticket_key_files"});
   for (auto [key, field] :
        {std::pair{"cert_file", &tls.cert_file}, std::pair{"key_file", &tls.key_file},
         std::pair{"client_ca_file", &tls.client_ca_file}}) {
@@ -103,6 +106,25 @@ void read_tls(const Reader& r, const YAML::Node& n, TlsConfig& tls) {
   }
   for (const auto* f : {&tls.cert_file, &tls.key_file, &tls.client_ca_file}) {
     if (!f->empty() && !std::ifstream(*f)) r.fail(n, "http.tls", "cannot read file " + *f);
+  }
+  if (const YAML::Node files = n["session_ticket_key_files"]) {
+    const std::string what = "http.tls.session_ticket_key_files";
+    if (!files.IsSequence() || files.size() == 0) r.fail(files, what, "expected a list of files");
+    if (tls.client_auth != "none") {
+      r.fail(files, what, "not with client_auth: those sessions are kept in a cache");
+    }
+    for (const auto& f : files) {
+      const std::string path = r.str(f, what);
+      std::ifstream in(path, std::ios::binary);
+      if (!in.is_open()) r.fail(f, what, "cannot read file " + path);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+      if (bytes.size() != 80) {
+        r.fail(f, what,
+               path + " holds " + std::to_string(bytes.size()) +
+                   " bytes, not 80 (openssl rand 80 > FILE)");
+      }
+      tls.session_ticket_key_files.push_back(path);
+    }
   }
 }
 

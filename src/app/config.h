@@ -25,6 +25,10 @@ struct TlsConfig {
   // none | optional | required | optional_any_issuer (a certificate of any issuer is accepted
   // and handed over marked unverified: RFC 8705 §2.2 self-signed certificates)
   std::string client_auth = "none";
+  // RFC 8446 §4.6.1 session ticket keys, 80 bytes each (`openssl rand 80 > FILE`), the first
+  // sealing new tickets: nodes behind one load balancer share them to resume each other's TLS
+  // sessions. Empty: a random key per process. Not with client_auth (sessions are cached then).
+  std::vector<std::string> session_ticket_key_files;
 };
 
 // RFC 8705 §5: a listener that asks clients for certificates, serving the authorization

@@ -1,11 +1,16 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -19,6 +24,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <thread>
 #include <unordered_set>
@@ -879,6 +885,82 @@ std::string read_file_or(const std::string& pem, const std::string& path) {
 
 constexpr long kTlsSessionCacheSize = 20'480;
 
+// Session ticket keys, owned by the SSL_CTX they serve (freed with it through its ex_data).
+struct TicketKey {
+  std::array<unsigned char, 16> name;
+  std::array<unsigned char, 32> hmac;
+  std::array<unsigned char, 32> aes;
+};
+using TicketKeys = std::vector<TicketKey>;
+
+int ticket_keys_index() {
+  static const int index = SSL_CTX_get_ex_new_index(
+      0, nullptr, nullptr, nullptr, [](void*, void* keys, CRYPTO_EX_DATA*, int, long, void*) {
+        delete static_cast<TicketKeys*>(keys);
+      });
+  return index;
+}
+
+// RFC 5077 §4's recommended ticket protection, as OpenSSL builds it around this: AES-256-CBC
+// under the key `key_name` names, HMAC-SHA256 over the ticket. 1: sealed or opened with the
+// current key; 2: opened with an older one (OpenSSL issues a fresh ticket); 0: no such key (a
+// full handshake); -1: failure.
+int ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+                        EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int seal) {
+  const auto* keys = static_cast<const TicketKeys*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ticket_keys_index()));
+  if (keys == nullptr || keys->empty()) return -1;
+  const TicketKey* key = nullptr;
+  bool current = true;
+  if (seal != 0) {
+    key = &keys->front();
+    std::memcpy(key_name, key->name.data(), key->name.size());
+    if (RAND_bytes(iv, 16) != 1) return -1;
+  } else {
+    for (size_t i = 0; i < keys->size() && key == nullptr; ++i) {
+      if (CRYPTO_memcmp(key_name, (*keys)[i].name.data(), 16) == 0) {
+        key = &(*keys)[i];
+        current = i == 0;
+      }
+    }
+    if (key == nullptr) return 0;
+  }
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(
+          OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key->hmac.data()), key->hmac.size()),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+  const int ok = seal != 0
+                     ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv)
+                     : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv);
+  if (ok != 1) return -1;
+  return current ? 1 : 2;
+}
+
+void use_ticket_keys(ssl::context& ctx, const TlsOptions& tls) {
+  std::vector<std::string> raw = tls.session_ticket_keys;
+  for (const auto& file : tls.session_ticket_key_files) raw.push_back(read_file_or("", file));
+  if (raw.empty()) return;
+  auto keys = std::make_unique<TicketKeys>();
+  for (const std::string& k : raw) {
+    if (k.size() != kTicketKeyBytes) {
+      throw std::runtime_error("a session ticket key must be " + std::to_string(kTicketKeyBytes) +
+                               " bytes (openssl rand 80)");
+    }
+    TicketKey& key = keys->emplace_back();
+    std::memcpy(key.name.data(), k.data(), 16);
+    std::memcpy(key.hmac.data(), k.data() + 16, 32);
+    std::memcpy(key.aes.data(), k.data() + 48, 32);
+  }
+  if (SSL_CTX_set_ex_data(ctx.native_handle(), ticket_keys_index(), keys.get()) != 1) {
+    throw std::runtime_error("cannot keep the session ticket keys");
+  }
+  (void)keys.release();  // the SSL_CTX owns them now
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx.native_handle(), ticket_key_callback);
+}
+
 void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
@@ -905,6 +987,13 @@ void configure_tls(ssl::context& ctx, const TlsOptions& tls) {
     SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx.native_handle(), kTlsSessionCacheSize);
     SSL_CTX_set_num_tickets(ctx.native_handle(), 1);
+    if (!tls.session_ticket_keys.empty() || !tls.session_ticket_key_files.empty()) {
+      throw std::runtime_error(
+          "session ticket keys are for listeners without client certificates (those keep "
+          "sessions in a cache)");
+    }
+  } else {
+    use_ticket_keys(ctx, tls);
   }
   switch (tls.client_certificates) {
     case ClientCertMode::kOff:

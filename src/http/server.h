@@ -43,7 +43,15 @@ struct TlsOptions {
   // Trust anchors for client certificates (mutual TLS, RFC 8705 §2.1 PKI method).
   std::string client_ca_pem;
   std::string client_ca_file;
+  // Session ticket keys (RFC 8446 §4.6.1, RFC 5077), each kTicketKeyBytes: a 16-byte name, a
+  // 32-byte HMAC-SHA256 key and a 32-byte AES-256 key. The first seals new tickets; all open
+  // them, so servers that share the list resume each other's sessions, and a new key goes first
+  // while the old ones stay for a ticket lifetime. Empty: a random key for this process. Only on
+  // listeners without client certificates (those keep sessions in a cache, no tickets).
+  std::vector<std::string> session_ticket_keys;
+  std::vector<std::string> session_ticket_key_files;  // read at start, added after those above
 };
+inline constexpr size_t kTicketKeyBytes = 80;
 
 struct ServerOptions {
   std::string address = "127.0.0.1";

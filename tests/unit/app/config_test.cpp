@@ -1,8 +1,10 @@
 #include "app/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 
 using tessera::app::parse_config;
 
@@ -412,6 +414,31 @@ TEST(Config, ClientCertificatesOnTheMainListenerOfferMutualTls) {
   EXPECT_FALSE(optional->as->self_signed_certificates);
   EXPECT_NE(error_of(with("optional")).find("http.tls.client_ca_file"), std::string::npos);
   EXPECT_NE(error_of(with("sometimes")).find("http.tls.client_auth"), std::string::npos);
+}
+
+// Session ticket keys: files of exactly 80 bytes, on a listener without client certificates.
+TEST(Config, SessionTicketKeyFilesAreEightyBytesEachAndNotWithClientAuth) {
+  const std::string file = TESSERA_SOURCE_DIR "/CMakeLists.txt";
+  const std::string key = ::testing::TempDir() + "/ticket-" + std::to_string(::getpid()) + ".key";
+  const std::string short_key = key + ".short";
+  std::ofstream(key, std::ios::binary) << std::string(80, 'k');
+  std::ofstream(short_key, std::ios::binary) << std::string(48, 'k');
+  const auto with = [&](const std::string& files, const std::string& client_auth = "none") {
+    return "http:\n  tls:\n    cert_file: " + file + "\n    key_file: " + file +
+           "\n    client_auth: " + client_auth + "\n    client_ca_file: " + file +
+           "\n    session_ticket_key_files: " + files + "\n";
+  };
+  auto ok = parse_config(with("[" + key + ", " + key + "]"), "tessera.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(ok->http.tls->session_ticket_key_files, (std::vector<std::string>{key, key}));
+  EXPECT_NE(error_of(with("[" + short_key + "]")).find("48 bytes, not 80"), std::string::npos);
+  EXPECT_NE(error_of(with("[/nonexistent/ticket.key]")).find("cannot read file"),
+            std::string::npos);
+  EXPECT_NE(error_of(with("[]")).find("expected a list"), std::string::npos);
+  EXPECT_NE(error_of(with("[" + key + "]", "optional")).find("not with client_auth"),
+            std::string::npos);
+  std::remove(key.c_str());
+  std::remove(short_key.c_str());
 }
 
 TEST(Config, YamlSyntaxErrorNamesTheLine) {

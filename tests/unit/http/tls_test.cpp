@@ -230,18 +230,20 @@ std::pair<bool, SSL_SESSION*> resumed_request(uint16_t port, const std::string& 
   X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca_cert);
   X509_free(ca_cert);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
-      BIO_new_mem_buf(client.certificate.data(), static_cast<int>(client.certificate.size())),
-      &BIO_free);
-  X509* cert = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr);
-  SSL_CTX_use_certificate(ctx.get(), cert);
-  X509_free(cert);
-  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
-      BIO_new_mem_buf(client.private_key.data(), static_cast<int>(client.private_key.size())),
-      &BIO_free);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
-  SSL_CTX_use_PrivateKey(ctx.get(), key);
-  EVP_PKEY_free(key);
+  if (!client.certificate.empty()) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
+        BIO_new_mem_buf(client.certificate.data(), static_cast<int>(client.certificate.size())),
+        &BIO_free);
+    X509* cert = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr);
+    SSL_CTX_use_certificate(ctx.get(), cert);
+    X509_free(cert);
+    std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
+        BIO_new_mem_buf(client.private_key.data(), static_cast<int>(client.private_key.size())),
+        &BIO_free);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+    SSL_CTX_use_PrivateKey(ctx.get(), key);
+    EVP_PKEY_free(key);
+  }
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
   std::unique_ptr<BIO, decltype(&BIO_free_all)> conn(
       BIO_new_connect(("127.0.0.1:" + std::to_string(port)).c_str()), &BIO_free_all);
@@ -261,7 +263,9 @@ std::pair<bool, SSL_SESSION*> resumed_request(uint16_t port, const std::string& 
     if (n <= 0) break;
     response.append(buf, static_cast<size_t>(n));
   }
-  EXPECT_NE(response.find("\"x5t#S256\""), std::string::npos) << response;
+  EXPECT_NE(response.find(client.certificate.empty() ? "\"secure\":true" : "\"x5t#S256\""),
+            std::string::npos)
+      << response;
   const bool reused = SSL_session_reused(ssl.get()) == 1;
   SSL_SESSION* next = SSL_get1_session(ssl.get());
   // Dropped without close_notify: the socket closes with the SSL. Marked shut down first, only
@@ -290,6 +294,47 @@ TEST_F(TlsTest, ClientCertificateSessionsResumeAfterAnImproperClose) {
     }
     SSL_SESSION_free(session);
   }
+}
+
+// RFC 8446 §4.6.1 / RFC 5077: servers given the same session ticket keys resume each other's
+// sessions (nodes behind one load balancer); a server without the key makes a full handshake;
+// after a rotation (new key first) tickets sealed with the old key still open.
+TEST_F(TlsTest, SessionTicketKeysSharedBetweenServersResumeAcrossThem) {
+  const std::string old_key(kTicketKeyBytes, 'a');
+  std::string new_key(kTicketKeyBytes, 'b');
+  auto with_keys = [&](std::vector<std::string> keys) {
+    ServerOptions o = tls_options(ClientCertMode::kOff);
+    o.tls->session_ticket_keys = std::move(keys);
+    return start_server(whoami_router(), o);
+  };
+  auto a = with_keys({old_key});
+  auto b = with_keys({old_key});
+  auto stranger = with_keys({new_key});
+  auto rotated = with_keys({new_key, old_key});
+  const Pem none;
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto [first_reused, session] =
+        resumed_request(a.port(), server_pki.ca_certificate(), none, nullptr, version);
+    EXPECT_FALSE(first_reused);
+    for (auto* s : {&b, &stranger, &rotated}) {
+      auto [reused, next] =
+          resumed_request(s->port(), server_pki.ca_certificate(), none, session, version);
+      EXPECT_EQ(reused, s != &stranger) << "version " << version << " port " << s->port();
+      SSL_SESSION_free(next);
+    }
+    SSL_SESSION_free(session);
+  }
+}
+
+TEST_F(TlsTest, SessionTicketKeysOfAnotherSizeOrOnAClientCertificateListenerAreRefused) {
+  ServerOptions o = tls_options(ClientCertMode::kOff);
+  o.tls->session_ticket_keys = {std::string(48, 'a')};
+  Server short_key(o, Router{});
+  EXPECT_FALSE(short_key.start().ok());
+  ServerOptions m = tls_options(ClientCertMode::kOptional);
+  m.tls->session_ticket_keys = {std::string(kTicketKeyBytes, 'a')};
+  Server mtls(m, Router{});
+  EXPECT_FALSE(mtls.start().ok());
 }
 
 TEST_F(TlsTest, ClientRefusesAnUntrustedCertificate) {
