@@ -896,15 +896,18 @@ using TicketKeys = std::vector<TicketKey>;
 int ticket_keys_index() {
   static const int index = SSL_CTX_get_ex_new_index(
       0, nullptr, nullptr, nullptr, [](void*, void* keys, CRYPTO_EX_DATA*, int, long, void*) {
-        delete static_cast<TicketKeys*>(keys);
+        auto* owned = static_cast<TicketKeys*>(keys);
+        if (owned != nullptr) OPENSSL_cleanse(owned->data(), owned->size() * sizeof(TicketKey));
+        delete owned;
       });
   return index;
 }
 
-// RFC 5077 §4's recommended ticket protection, as OpenSSL builds it around this: AES-256-CBC
-// under the key `key_name` names, HMAC-SHA256 over the ticket. 1: sealed or opened with the
-// current key; 2: opened with an older one (OpenSSL issues a fresh ticket); 0: no such key (a
-// full handshake); -1: failure.
+// Ticket protection as OpenSSL builds it around this (RFC 5077 §4's construction, with AES-256
+// rather than its AES-128, as OpenSSL's own keys and RFC 9325 §3.4's "at least as strong as the
+// TLS cipher" have it): AES-256-CBC under the key `key_name` names, HMAC-SHA256 over the ticket. 1:
+// sealed or opened with the current key; 2: opened with an older one (OpenSSL issues a fresh
+// ticket); 0: no such key (a full handshake); -1: failure.
 int ticket_key_callback(SSL* ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                         EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int seal) {
   const auto* keys = static_cast<const TicketKeys*>(
@@ -943,17 +946,30 @@ void use_ticket_keys(ssl::context& ctx, const TlsOptions& tls) {
   std::vector<std::string> raw = tls.session_ticket_keys;
   for (const auto& file : tls.session_ticket_key_files) raw.push_back(read_file_or("", file));
   if (raw.empty()) return;
-  auto keys = std::make_unique<TicketKeys>();
-  for (const std::string& k : raw) {
+  auto keys = std::unique_ptr<TicketKeys, void (*)(TicketKeys*)>(new TicketKeys, [](TicketKeys* k) {
+    OPENSSL_cleanse(k->data(), k->size() * sizeof(TicketKey));
+    delete k;
+  });
+  keys->reserve(raw.size());  // no copies of key material left behind by a reallocation
+  std::string problem;
+  for (std::string& k : raw) {
     if (k.size() != kTicketKeyBytes) {
-      throw std::runtime_error("a session ticket key must be " + std::to_string(kTicketKeyBytes) +
-                               " bytes (openssl rand 80)");
+      problem = "a session ticket key must be " + std::to_string(kTicketKeyBytes) +
+                " bytes (openssl rand 80)";
+    } else if (std::any_of(keys->begin(), keys->end(), [&](const TicketKey& other) {
+                 return std::memcmp(other.name.data(), k.data(), other.name.size()) == 0;
+               })) {
+      // A ticket names its key; a second key of that name could never open one.
+      problem = "two session ticket keys have the same name (their first 16 bytes)";
+    } else {
+      TicketKey& key = keys->emplace_back();
+      std::memcpy(key.name.data(), k.data(), 16);
+      std::memcpy(key.hmac.data(), k.data() + 16, 32);
+      std::memcpy(key.aes.data(), k.data() + 48, 32);
     }
-    TicketKey& key = keys->emplace_back();
-    std::memcpy(key.name.data(), k.data(), 16);
-    std::memcpy(key.hmac.data(), k.data() + 16, 32);
-    std::memcpy(key.aes.data(), k.data() + 48, 32);
+    OPENSSL_cleanse(k.data(), k.size());
   }
+  if (!problem.empty()) throw std::runtime_error(problem);
   if (SSL_CTX_set_ex_data(ctx.native_handle(), ticket_keys_index(), keys.get()) != 1) {
     throw std::runtime_error("cannot keep the session ticket keys");
   }

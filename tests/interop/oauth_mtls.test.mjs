@@ -11,7 +11,7 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createHash, randomInt } from 'node:crypto';
+import { X509Certificate, createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -87,6 +87,8 @@ function makeCertificates() {
 }
 
 const certs = makeCertificates();
+certs.ticketKeyFile = join(certs.dir, 'ticket.key');
+writeFileSync(certs.ticketKeyFile, randomBytes(80));
 after(() => rmSync(certs.dir, { recursive: true, force: true }));
 
 // RFC 8705 §2.2.2 by reference: a self-signed client that publishes its certificate at its
@@ -177,6 +179,9 @@ describe('tessera serve with http.tls and as.mtls', () => {
       `  cert_file: ${certs.server.certFile}`,
       `  key_file: ${join(certs.dir, 'server.key')}`,
       '  client_auth: none',
+      // Shared ticket keys on the main listener; the mTLS listener, which caches sessions, drops
+      // them (`serve` would not start otherwise).
+      `  session_ticket_key_files: [${certs.ticketKeyFile}]`,
     ],
     asExtra: (serve) => [
       'mtls:',

@@ -297,33 +297,52 @@ TEST_F(TlsTest, ClientCertificateSessionsResumeAfterAnImproperClose) {
 }
 
 // RFC 8446 §4.6.1 / RFC 5077: servers given the same session ticket keys resume each other's
-// sessions (nodes behind one load balancer); a server without the key makes a full handshake;
-// after a rotation (new key first) tickets sealed with the old key still open.
+// sessions (nodes behind one load balancer); a server without the key makes a full handshake,
+// also one whose key has the same name but other secrets; after a rotation (new key first)
+// tickets sealed with the old key still open, and the ticket then issued is sealed with the new
+// one. The keys are read from files, as `tessera serve` gives them.
 TEST_F(TlsTest, SessionTicketKeysSharedBetweenServersResumeAcrossThem) {
   const std::string old_key(kTicketKeyBytes, 'a');
-  std::string new_key(kTicketKeyBytes, 'b');
-  auto with_keys = [&](std::vector<std::string> keys) {
+  const std::string new_key(kTicketKeyBytes, 'b');
+  const std::string impostor = std::string(16, 'a') + std::string(kTicketKeyBytes - 16, 'c');
+  const std::string dir = ::testing::TempDir();
+  std::vector<std::string> files;
+  auto file_of = [&](const std::string& key) {
+    files.push_back(dir + "/ticket-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(files.size()) + ".key");
+    std::ofstream(files.back(), std::ios::binary) << key;
+    return files.back();
+  };
+  auto with_keys = [&](const std::vector<std::string>& keys) {
     ServerOptions o = tls_options(ClientCertMode::kOff);
-    o.tls->session_ticket_keys = std::move(keys);
+    for (const auto& k : keys) o.tls->session_ticket_key_files.push_back(file_of(k));
     return start_server(whoami_router(), o);
   };
   auto a = with_keys({old_key});
   auto b = with_keys({old_key});
   auto stranger = with_keys({new_key});
+  auto twin = with_keys({impostor});
   auto rotated = with_keys({new_key, old_key});
   const Pem none;
+  const std::string& ca = server_pki.ca_certificate();
   for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
-    auto [first_reused, session] =
-        resumed_request(a.port(), server_pki.ca_certificate(), none, nullptr, version);
+    auto [first_reused, session] = resumed_request(a.port(), ca, none, nullptr, version);
     EXPECT_FALSE(first_reused);
-    for (auto* s : {&b, &stranger, &rotated}) {
-      auto [reused, next] =
-          resumed_request(s->port(), server_pki.ca_certificate(), none, session, version);
-      EXPECT_EQ(reused, s != &stranger) << "version " << version << " port " << s->port();
+    for (auto* s : {&b, &stranger, &twin}) {
+      auto [reused, next] = resumed_request(s->port(), ca, none, session, version);
+      EXPECT_EQ(reused, s == &b) << "version " << version << " port " << s->port();
       SSL_SESSION_free(next);
     }
+    auto [rotated_reused, renewed] = resumed_request(rotated.port(), ca, none, session, version);
+    EXPECT_TRUE(rotated_reused) << "version " << version;
+    // The renewed ticket is sealed with the new key: the stranger, which has only it, opens it.
+    auto [renewed_reused, last] = resumed_request(stranger.port(), ca, none, renewed, version);
+    EXPECT_TRUE(renewed_reused) << "version " << version;
+    SSL_SESSION_free(last);
+    SSL_SESSION_free(renewed);
     SSL_SESSION_free(session);
   }
+  for (const auto& f : files) std::remove(f.c_str());
 }
 
 TEST_F(TlsTest, SessionTicketKeysOfAnotherSizeOrOnAClientCertificateListenerAreRefused) {
@@ -331,6 +350,10 @@ TEST_F(TlsTest, SessionTicketKeysOfAnotherSizeOrOnAClientCertificateListenerAreR
   o.tls->session_ticket_keys = {std::string(48, 'a')};
   Server short_key(o, Router{});
   EXPECT_FALSE(short_key.start().ok());
+  o.tls->session_ticket_keys = {std::string(kTicketKeyBytes, 'a'),
+                                std::string(16, 'a') + std::string(kTicketKeyBytes - 16, 'b')};
+  Server same_name(o, Router{});
+  EXPECT_FALSE(same_name.start().ok());
   ServerOptions m = tls_options(ClientCertMode::kOptional);
   m.tls->session_ticket_keys = {std::string(kTicketKeyBytes, 'a')};
   Server mtls(m, Router{});
