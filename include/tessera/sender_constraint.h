@@ -40,8 +40,9 @@ struct Presentation {
 // RFC 9112 §3.3: the target URI of a request, reconstructed from its scheme ("http" or "https"),
 // its Host field and its origin-form request-target (RFC 9112 §3.2.1: absolute-path ["?" query]
 // of RFC 3986 characters); what a DPoP proof's htu names (RFC 9449 §4.3 item 9). nullopt when a
-// part is malformed: another scheme, an empty host or one with characters no RFC 3986 §3.2.2
-// host [":" port] has (userinfo included), or another form of target.
+// part is malformed: another scheme, a Host that is no RFC 3986 §3.2.2-3.2.3 host [":" port]
+// (a bracketed IP literal, or a non-empty reg-name or IPv4 address; a port of digits; no
+// userinfo), or another form of target.
 std::optional<std::string> target_uri(std::string_view scheme, std::string_view host,
                                       std::string_view request_target);
 

@@ -3,14 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <set>
 #include <sstream>
 
 #include "core/json_schema.h"
 #include "http/client.h"
+#include "http/server.h"
 
 namespace tessera::app {
 namespace {
@@ -115,13 +116,14 @@ void read_tls(const Reader& r, const YAML::Node& n, TlsConfig& tls) {
     }
     for (const auto& f : files) {
       const std::string path = r.str(f, what);
-      std::ifstream in(path, std::ios::binary);
-      if (!in.is_open()) r.fail(f, what, "cannot read file " + path);
-      const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-      if (bytes.size() != 80) {
+      // Checked without reading the key itself: the server reads it once, at start.
+      std::error_code size_error;
+      const auto size = std::filesystem::file_size(path, size_error);
+      if (!std::ifstream(path) || size_error) r.fail(f, what, "cannot read file " + path);
+      if (size != http::kTicketKeyBytes) {
         r.fail(f, what,
-               path + " holds " + std::to_string(bytes.size()) +
-                   " bytes, not 80 (openssl rand 80 > FILE)");
+               path + " holds " + std::to_string(size) + " bytes, not " +
+                   std::to_string(http::kTicketKeyBytes) + " (openssl rand 80 > FILE)");
       }
       tls.session_ticket_key_files.push_back(path);
     }

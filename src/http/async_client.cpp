@@ -182,19 +182,9 @@ class Operation : public std::enable_shared_from_this<Operation> {
     bhttp::async_read_header(
         conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](error_code e, size_t) {
           if (e) return self->read_failed(e);
-          if (internal::is_interim(*self->parser_)) {
-            if (++self->interims_ > internal::kMaxInterimResponses) {
-              return self->fail(error(ClientErrorCode::kProtocolError, "too many 1xx answers"),
-                                false);
-            }
-            return self->read();
-          }
-          if (auto upgrade = internal::unasked_upgrade(*self->parser_)) {
-            return self->fail(std::move(*upgrade), false);
-          }
-          if (auto too_large = internal::declared_body_too_large(*self->parser_, self->options())) {
-            return self->fail(std::move(*too_large), false);
-          }
+          auto kind = internal::judge_header(*self->parser_, self->options(), self->interims_);
+          if (!kind) return self->fail(kind.error(), false);
+          if (*kind == internal::HeaderKind::kInterim) return self->read();
           if (self->parser_->is_done()) return self->complete();
           self->read_body();
         });

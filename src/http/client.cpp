@@ -308,31 +308,30 @@ class HttpClient::Impl {
       return x;
     }
     std::optional<internal::ResponseParser> interim_or_final;
-    int interim = 0;
-    for (;; ++interim) {
+    int interims = 0;
+    auto kind = internal::HeaderKind::kInterim;
+    while (kind == internal::HeaderKind::kInterim) {
       interim_or_final.emplace();
       internal::prepare_parser(*interim_or_final, options_, std::string_view(req.method_string()));
       bhttp::async_read_header(stream, c.buffer, *interim_or_final,
                                [&](error_code e, size_t) { ec = e; });
       run(c);
-      if (ec || !internal::is_interim(*interim_or_final)) break;
-      if (interim == internal::kMaxInterimResponses) {
-        x.error = error(ClientErrorCode::kProtocolError, "too many 1xx answers");
+      if (ec) break;
+      auto judged = internal::judge_header(*interim_or_final, options_, interims);
+      if (!judged) {
+        x.error = judged.error();
         return x;
       }
+      kind = *judged;
     }
     internal::ResponseParser& parser = *interim_or_final;
-    if (!ec) {
-      if ((x.error = internal::unasked_upgrade(parser))) return x;
-      if ((x.error = internal::declared_body_too_large(parser, options_))) return x;
-      if (!parser.is_done()) {
-        bhttp::async_read(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
-        run(c);
-      }
+    if (!ec && !parser.is_done()) {
+      bhttp::async_read(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
+      run(c);
     }
     if (ec) {
       // After a 1xx the server has the request: it is not sent again.
-      x.error = internal::read_failure(ec, parser.got_some() || interim > 0, x.nothing_received);
+      x.error = internal::read_failure(ec, parser.got_some() || interims > 0, x.nothing_received);
       return x;
     }
     if ((x.error = internal::body_over_limit(parser, options_))) return x;

@@ -256,30 +256,30 @@ ClientError read_failure(error_code ec, bool got_some, bool& nothing_received) {
   return error(ClientErrorCode::kConnectionClosed, "read: " + ec.message());
 }
 
-bool is_interim(const ResponseParser& parser) {
-  const unsigned status = parser.get().result_int();
-  return parser.is_header_done() && status >= 100 && status < 200 && status != 101;
-}
-
-std::optional<ClientError> unasked_upgrade(const ResponseParser& parser) {
-  if (parser.get().result_int() != 101) return std::nullopt;
-  return ClientError{ClientErrorCode::kProtocolError,
-                     "101 Switching Protocols to a request that asked for no upgrade"};
-}
-
 void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method) {
   parser.body_limit(options.max_response_body_bytes);
   parser.header_limit(options.max_response_header_bytes);
   if (method == "HEAD") parser.skip(true);
 }
 
-std::optional<ClientError> declared_body_too_large(const ResponseParser& parser,
-                                                   const ClientOptions& options) {
+Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
+                                             const ClientOptions& options, int& interims) {
+  const unsigned status = parser.get().result_int();
+  if (status >= 100 && status < 200 && status != 101) {
+    if (++interims > kMaxInterimResponses) {
+      return Err(error(ClientErrorCode::kProtocolError, "too many 1xx answers"));
+    }
+    return HeaderKind::kInterim;
+  }
+  if (status == 101) {
+    return Err(error(ClientErrorCode::kProtocolError,
+                     "101 Switching Protocols to a request that asked for no upgrade"));
+  }
   const auto length = parser.content_length();
   if (length && *length > options.max_response_body_bytes) {
-    return error(ClientErrorCode::kResponseTooLarge, "response too large");
+    return Err(error(ClientErrorCode::kResponseTooLarge, "response too large"));
   }
-  return std::nullopt;
+  return HeaderKind::kFinal;
 }
 
 std::optional<ClientError> body_over_limit(const ResponseParser& parser,

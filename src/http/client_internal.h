@@ -82,21 +82,21 @@ using ResponseParser = boost::beast::http::response_parser<boost::beast::http::s
 // HEAD (RFC 9110 §9.3.2, whatever Content-Length says).
 void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method);
 
-// RFC 9110 §15.2: a client MUST parse 1xx answers before the final one, expected or not; these
-// are skipped (101 Switching Protocols is final here: no request asks for an upgrade). At most
-// kMaxInterimResponses per request, all within its read timeout.
+// What a header section just read is. Both clients read the header first: Boost.Beast 1.74
+// reads a whole message "eagerly" and loses the body_limit error when the header and the first
+// body bytes arrive in one read (boostorg/beast#2183).
+// - kInterim: a 1xx to skip (RFC 9110 §15.2: a client MUST parse 1xx answers before the final
+//   one, expected or not), counted in `interims`; read the next header.
+// - kFinal: the answer; read its body, if any.
+// - an error: more than kMaxInterimResponses 1xx (all within the request's read timeout); a 101
+//   (§15.2.2: it answers a request for an upgrade, which none of ours is, and the connection then
+//   speaks another protocol: dropped); a declared Content-Length over the limit
+//   (kResponseTooLarge). After the body, `body_over_limit` checks what actually came (chunked
+//   bodies).
 constexpr int kMaxInterimResponses = 16;
-bool is_interim(const ResponseParser& parser);
-// RFC 9110 §15.2.2: 101 answers a request that asked for an upgrade; none of ours does, and the
-// connection speaks another protocol after it: a protocol error, and the connection is dropped.
-std::optional<ClientError> unasked_upgrade(const ResponseParser& parser);
-
-// Boost.Beast 1.74 reads a whole message "eagerly" and loses the body_limit error when the header
-// and the first body bytes arrive in one read (boostorg/beast#2183). So both clients read the
-// header first and ask this: kResponseTooLarge when the declared Content-Length is over the
-// limit. After the body, `body_over_limit` checks what actually came (chunked bodies).
-std::optional<ClientError> declared_body_too_large(const ResponseParser& parser,
-                                                   const ClientOptions& options);
+enum class HeaderKind { kInterim, kFinal };
+Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
+                                             const ClientOptions& options, int& interims);
 std::optional<ClientError> body_over_limit(const ResponseParser& parser,
                                            const ClientOptions& options);
 

@@ -334,11 +334,6 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-namespace {
-
-// RFC 3986 §3.2.2-3.2.3 host [":" port] of an http(s) URI, without userinfo (RFC 9110 §4.2.4):
-// a bracketed IP literal or a non-empty reg-name / IPv4 address (RFC 9110 §4.2.1: a recipient
-// MUST reject an empty host), then an optional port of digits.
 bool valid_authority(std::string_view authority) {
   std::string_view host = authority;
   std::string_view port;
@@ -371,8 +366,6 @@ bool valid_authority(std::string_view authority) {
   }
   return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
-
-}  // namespace
 
 std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target) {
   const size_t sep = target.find("://");

@@ -203,6 +203,11 @@ class Response {
 // Standard reason phrase for a status code (RFC 9110 §15), "" if unknown.
 std::string_view reason_phrase(int status);
 
+// RFC 3986 §3.2.2-3.2.3 host [":" port] of an http(s) URI, without userinfo (RFC 9110 §4.2.4):
+// a bracketed IP literal (hex digits, ":" and ".") or a non-empty reg-name / IPv4 address
+// (RFC 9110 §4.2.1: a recipient MUST reject an empty host), then an optional port of digits.
+bool valid_authority(std::string_view authority);
+
 // RFC 9112 §3.2.2 absolute-form, "http://host[:port]/path?query" (scheme case-insensitive): its
 // scheme's security, its authority, and the origin-form target it names ("/" for an empty path,
 // §3.2.1). nullopt for another form, another scheme, userinfo (RFC 9110 §4.2.4), an empty

@@ -450,8 +450,9 @@ class Connection final : public ConnectionBase,
   std::optional<int> header_refusal() {
     const auto& msg = parser_->get();
     if (msg.version() >= 11 && msg.count(bhttp::field::host) != 1) return 400;
+    // Not origin-form (a query may hold "://"), asterisk-form nor authority-form: absolute-form.
     if (const std::string_view t = msg.target();
-        !t.empty() && t.front() != '/' && t != "*" && t.find("://") != std::string_view::npos) {
+        !t.starts_with('/') && t.find("://") != std::string_view::npos) {
       absolute_ = parse_absolute_target(t);
       if (!absolute_) return 400;
       if (absolute_->secure != kTls) return 421;

@@ -5,6 +5,7 @@
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "http/bearer.h"
+#include "http/message.h"
 
 namespace tessera::resource {
 
@@ -59,22 +60,12 @@ std::optional<Challenge> require_binding(const Principal& principal, const Prese
 
 namespace {
 
-bool ascii_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// RFC 3986 §3.2.2-3.2.3 host [":" port]: unreserved, pct-encoded, sub-delims, ":" and the
-// brackets of an IP literal.
-bool authority_char(char c) {
-  static constexpr std::string_view kOther = "-._~%!$&'()*+,;=:[]";
-  return ascii_alnum(c) || kOther.find(c) != std::string_view::npos;
-}
-
 // RFC 3986 §3.3-3.4: pchar (unreserved, pct-encoded, sub-delims, ":", "@"), and the "/" and "?"
 // of a path and a query.
 bool target_char(char c) {
   static constexpr std::string_view kOther = "-._~%!$&'()*+,;=:@/?";
-  return ascii_alnum(c) || kOther.find(c) != std::string_view::npos;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         kOther.find(c) != std::string_view::npos;
 }
 
 }  // namespace
@@ -82,7 +73,7 @@ bool target_char(char c) {
 std::optional<std::string> target_uri(std::string_view scheme, std::string_view host,
                                       std::string_view request_target) {
   if (scheme != "http" && scheme != "https") return std::nullopt;
-  if (host.empty() || !std::all_of(host.begin(), host.end(), authority_char)) return std::nullopt;
+  if (!http::valid_authority(host)) return std::nullopt;
   if (request_target.empty() || request_target.front() != '/' ||
       !std::all_of(request_target.begin(), request_target.end(), target_char)) {
     return std::nullopt;
