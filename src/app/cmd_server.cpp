@@ -195,6 +195,14 @@ int run(const Config& config, OnReady on_ready,
     options.port = config.gateway->port;
     gateway_server.emplace(options, std::move(gateway_router));
   }
+  if (gateway) {
+    // The gateway's families on the main listener's /metrics, and on its own listener's.
+    for (http::Server* s : {&server, gateway_server ? &*gateway_server : nullptr}) {
+      if (s != nullptr) {
+        s->metrics().add_source([g = gateway.get()](std::string& out) { g->render_metrics(out); });
+      }
+    }
+  }
   // Before readiness is announced: a SIGTERM sent right after the announcement drains.
   http::ShutdownSignals signals;
   std::vector<http::Server*> servers = {&server};

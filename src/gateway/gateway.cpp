@@ -1,8 +1,12 @@
 #include "gateway/gateway.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -14,6 +18,7 @@
 #include "core/worker_pool.h"
 #include "http/bearer.h"
 #include "http/client.h"
+#include "http/metrics.h"
 #include "identity/password_hash.h"
 #include "resource/http_server.h"
 
@@ -21,6 +26,7 @@ namespace tessera::gateway {
 namespace {
 
 using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
 
 // RFC 9110 §7.6.1: fields that describe one connection, never forwarded; plus Proxy-Authorization
 // (§11.7.2: meant for this proxy) and Host and Content-Length, which the client sets itself.
@@ -143,6 +149,33 @@ const char* to_string(Policy policy) {
   return "unknown";
 }
 
+namespace {
+
+// One route's series: its answers by status with their latency, and its upstream's latency.
+struct RouteSeries {
+  explicit RouteSeries(std::string_view name) : answers(http::label("route", name)) {}
+  http::RouteMetrics answers;
+  http::Histogram upstream;
+};
+
+// Completes a request's responder and counts the answer in its route's series.
+class CountedSink final : public http::Responder::Sink {
+ public:
+  CountedSink(http::Responder inner, RouteSeries& series, SteadyClock::time_point start)
+      : inner_(std::move(inner)), series_(series), start_(start) {}
+  void complete(http::Response response) override {
+    series_.answers.record(http::this_thread_shard(), response.status, SteadyClock::now() - start_);
+    inner_(std::move(response));
+  }
+
+ private:
+  http::Responder inner_;
+  RouteSeries& series_;
+  SteadyClock::time_point start_;
+};
+
+}  // namespace
+
 class Gateway::Impl {
  public:
   explicit Impl(Options o)
@@ -150,7 +183,18 @@ class Gateway::Impl {
         dpop_(options_.dpop),
         pool_(options_.upstream_threads, options_.max_queued) {
     if (options_.routes.empty()) throw std::invalid_argument("the gateway has no routes");
-    for (const auto& r : options_.routes) check_route(r);
+    std::set<std::string, std::less<>> names;
+    for (size_t i = 0; i < options_.routes.size(); ++i) {
+      const Route& r = options_.routes[i];
+      check_route(r);
+      // A route's series in the metrics: its name, or where it has none its place in the list.
+      const std::string name = r.name.empty() ? "routes[" + std::to_string(i) + "]" : r.name;
+      if (!names.insert(name).second) {
+        throw std::invalid_argument("two gateway routes are named " + name);
+      }
+      series_.push_back(std::make_unique<RouteSeries>(name));
+    }
+    series_.push_back(std::make_unique<RouteSeries>(kUnrouted));
     if (!options_.rate_plans.empty()) {
       RateLimiterOptions limits;
       limits.max_keys = options_.rate_limit_max_keys;
@@ -229,17 +273,20 @@ class Gateway::Impl {
   // goes to the pool first.
   void serve(const http::Request& request, http::Responder respond) const {
     const http::EventLoop loop = http::EventLoop::current();
+    const auto start = SteadyClock::now();
     auto routed = route_for(request);
+    respond = http::Responder(
+        std::make_shared<CountedSink>(std::move(respond), series_for(routed.route), start));
     if (routed.answer) return respond(std::move(*routed.answer));
     const Route& route = *routed.route;
-    std::shared_ptr<const resource::Principal> cached;
+    resource::CacheLookup cached;
     if (!must_wait(request, route, cached)) {
       return proceed(request, route, std::move(cached), loop, std::move(respond));
     }
     auto shared = std::make_shared<http::Responder>(std::move(respond));
     // The server keeps `request` alive until the responder is called.
-    const bool queued = pool_.submit([this, &request, &route, loop, shared] {
-      proceed(request, route, nullptr, loop, std::move(*shared));
+    const bool queued = pool_.submit([this, &request, &route, loop, shared, cached] {
+      proceed(request, route, cached, loop, std::move(*shared));
     });
     if (!queued) {
       (*shared)(resource::to_response(resource::temporarily_unavailable("the server is busy")));
@@ -248,13 +295,73 @@ class Gateway::Impl {
 
   // The same, blocking (Gateway::handle).
   http::Response handle(const http::Request& request) const {
+    const auto start = SteadyClock::now();
     auto routed = route_for(request);
-    if (routed.answer) return std::move(*routed.answer);
-    Decision d = decide(request, *routed.route, nullptr);
-    if (d.answer) return with_cors(std::move(*d.answer), request);
-    return forwarded(from_upstream(upstream_->request(
-                         upstream_request(request, *routed.route, d.principal.get()))),
-                     d, request);
+    RouteSeries& series = series_for(routed.route);
+    http::Response answer = [&] {
+      if (routed.answer) return std::move(*routed.answer);
+      Decision d = decide(request, *routed.route, {});
+      if (d.answer) return with_cors(std::move(*d.answer), request);
+      return forwarded(
+          call_upstream(upstream_request(request, *routed.route, d.principal.get()), series), d,
+          request);
+    }();
+    series.answers.record(http::this_thread_shard(), answer.status, SteadyClock::now() - start);
+    return answer;
+  }
+
+  // The gateway's metric families (Prometheus text format 0.0.4), for /metrics.
+  void render_metrics(std::string& out) const {
+    out +=
+        "# HELP tessera_gateway_requests_total Requests the gateway answered, by route (its name; "
+        "<unrouted>: no route took the request) and status.\n"
+        "# TYPE tessera_gateway_requests_total counter\n";
+    for (const auto& s : series_) s->answers.render_counts(out, "tessera_gateway_requests_total");
+    out +=
+        "# HELP tessera_gateway_request_duration_seconds Time from the route table to the answer, "
+        "the upstream's part included.\n"
+        "# TYPE tessera_gateway_request_duration_seconds histogram\n";
+    for (const auto& s : series_) {
+      s->answers.render_histogram(out, "tessera_gateway_request_duration_seconds");
+    }
+    out +=
+        "# HELP tessera_gateway_upstream_duration_seconds Time the upstream took to answer, or to "
+        "fail, by route.\n"
+        "# TYPE tessera_gateway_upstream_duration_seconds histogram\n";
+    for (const auto& s : series_) {
+      s->upstream.render(out, "tessera_gateway_upstream_duration_seconds", s->answers.labels());
+    }
+    // One claims cache per token policy (a cache of no bytes is none: no series).
+    std::vector<std::pair<std::string, resource::ClaimsCache::Stats>> caches;
+    for (const auto& [policy, auth] :
+         {std::pair{Policy::kJwt, jwt_.get()}, std::pair{Policy::kIntrospect, introspect_.get()},
+          std::pair{Policy::kPhantom, phantom_.get()}}) {
+      if (auth != nullptr && auth->cache() != nullptr) {
+        caches.emplace_back(http::label("policy", to_string(policy)), auth->cache()->stats());
+      }
+    }
+    auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                      auto value) {
+      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+      for (const auto& [labels, stats] : caches) {
+        out += fmt::format("{}{{{}}} {}\n", name, labels, value(stats));
+      }
+    };
+    using Stats = resource::ClaimsCache::Stats;
+    family("tessera_gateway_claims_cache_hits_total", "counter",
+           "Access tokens the claims cache knew, by policy.",
+           [](const Stats& s) { return s.hits; });
+    family("tessera_gateway_claims_cache_misses_total", "counter",
+           "Access tokens the claims cache did not know (validated, then cached if valid).",
+           [](const Stats& s) { return s.misses; });
+    family("tessera_gateway_claims_cache_evictions_total", "counter",
+           "Tokens dropped from the claims cache for room before their exp.",
+           [](const Stats& s) { return s.evictions; });
+    family("tessera_gateway_claims_cache_entries", "gauge", "Tokens in the claims cache.",
+           [](const Stats& s) { return s.entries; });
+    family("tessera_gateway_claims_cache_bytes", "gauge",
+           "The claims cache's estimated size, as counted against claims_cache_bytes.",
+           [](const Stats& s) { return s.bytes + s.hot_bytes; });
   }
 
  private:
@@ -336,7 +443,7 @@ class Gateway::Impl {
   // role) or its upstream speaks https; otherwise, for a token the claims cache holds, `cached`
   // is its principal.
   bool must_wait(const http::Request& request, const Route& route,
-                 std::shared_ptr<const resource::Principal>& cached) const {
+                 resource::CacheLookup& cached) const {
     if (route.fga || route.policy == Policy::kBasic) return true;
     if (!http::AsyncHttpClient::supports(route.upstream)) return true;
     // Shared state (Redis) is asked with a blocking client: never on an I/O thread.
@@ -353,9 +460,11 @@ class Gateway::Impl {
       return false;  // refused without asking anyone
     }
     const resource::Authenticator& auth = authenticator_for(route);
-    if (auth.cache() != nullptr) cached = auth.cache()->find(token, auth.validator().now());
+    if (auth.cache() != nullptr) {
+      cached = {true, auth.cache()->find(token, auth.validator().now())};
+    }
     // A JWT whose key is at hand is validated right here: signature checks are CPU work.
-    return cached == nullptr && !auth.validator().validates_without_waiting(token);
+    return cached.hit == nullptr && !auth.validator().validates_without_waiting(token);
   }
 
   const resource::Authenticator& authenticator_for(const Route& route) const {
@@ -366,22 +475,37 @@ class Gateway::Impl {
 
   // Decides, then calls the upstream: on `loop` when there is one and the upstream speaks plain
   // HTTP, blocking otherwise (only ever on a pool thread: must_wait() sends https there).
-  void proceed(const http::Request& request, const Route& route,
-               std::shared_ptr<const resource::Principal> cached, const http::EventLoop& loop,
-               http::Responder respond) const {
+  void proceed(const http::Request& request, const Route& route, resource::CacheLookup cached,
+               const http::EventLoop& loop, http::Responder respond) const {
     Decision d = decide(request, route, std::move(cached));
     if (d.answer) return respond(with_cors(std::move(*d.answer), request));
     http::ClientRequest up = upstream_request(request, route, d.principal.get());
+    RouteSeries& series = series_for(&route);
     if (!loop || !http::AsyncHttpClient::supports(up.url)) {
-      return respond(forwarded(from_upstream(upstream_->request(up)), d, request));
+      return respond(forwarded(call_upstream(up, series), d, request));
     }
     auto shared = std::make_shared<http::Responder>(std::move(respond));
     auto decided = std::make_shared<Decision>(std::move(d));
     upstream_async_->send(
         loop, up,
-        [this, &request, decided, shared](Result<http::ClientResponse, http::ClientError> answer) {
+        [this, &request, decided, shared, &series,
+         sent = SteadyClock::now()](Result<http::ClientResponse, http::ClientError> answer) {
+          series.upstream.observe(http::this_thread_shard(), SteadyClock::now() - sent);
           (*shared)(forwarded(from_upstream(std::move(answer)), *decided, request));
         });
+  }
+
+  // The upstream's answer with the blocking client (a pool thread, or handle()), timed.
+  http::Response call_upstream(const http::ClientRequest& up, RouteSeries& series) const {
+    const auto sent = SteadyClock::now();
+    auto answer = upstream_->request(up);
+    series.upstream.observe(http::this_thread_shard(), SteadyClock::now() - sent);
+    return from_upstream(std::move(answer));
+  }
+
+  RouteSeries& series_for(const Route* route) const {
+    return route == nullptr ? *series_.back()
+                            : *series_[static_cast<size_t>(route - options_.routes.data())];
   }
 
   // What the gateway decided about a request: its own answer, or the caller and what the answer
@@ -410,7 +534,7 @@ class Gateway::Impl {
   // Rate limits, authentication, scopes, step-up and the fga check of `request` on `route`. With
   // `cached`, the principal the claims cache gave for the request's token (must_wait()).
   Decision decide(const http::Request& request, const Route& route,
-                  std::shared_ptr<const resource::Principal> cached) const {
+                  resource::CacheLookup cached) const {
     Decision d;
     auto refuse = [&d](http::Response r) {
       d.answer = std::move(r);
@@ -791,6 +915,9 @@ class Gateway::Impl {
   mutable std::unordered_map<std::string, int64_t> basic_cache_;
   std::unique_ptr<http::HttpClient> upstream_;
   std::unique_ptr<http::AsyncHttpClient> upstream_async_;
+  // Per route (options_.routes' order), then one for requests no route took.
+  static constexpr std::string_view kUnrouted = "<unrouted>";
+  std::vector<std::unique_ptr<RouteSeries>> series_;
   mutable WorkerPool pool_;
 };
 
@@ -800,5 +927,6 @@ void Gateway::install(http::Router& router) { impl_->install(router); }
 http::Response Gateway::handle(const http::Request& request) const {
   return impl_->handle(request);
 }
+void Gateway::render_metrics(std::string& out) const { impl_->render_metrics(out); }
 
 }  // namespace tessera::gateway

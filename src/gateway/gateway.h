@@ -74,7 +74,7 @@ struct BasicUser {
 };
 
 struct Route {
-  std::string name;               // for logs and metrics
+  std::string name;               // the route's series in the metrics; unique (default: routes[i])
   std::string host;               // Host to match (no port), case-insensitive; empty: any
   std::string path_prefix = "/";  // whole segments: /invoices matches /invoices/7, not /invoicesx
   std::vector<std::string> methods;  // empty: any
@@ -170,6 +170,10 @@ class Gateway {
   // One request, start to finish, on the calling thread (install() runs it on the gateway's
   // threads).
   http::Response handle(const http::Request& request) const;
+
+  // Appends the gateway's metric families (Prometheus text format 0.0.4): requests by route and
+  // status, their latency and the upstream's, and each token policy's claims cache.
+  void render_metrics(std::string& out) const;
 
   class Impl;
 

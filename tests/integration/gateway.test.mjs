@@ -623,6 +623,48 @@ describe('routing and upstreams', () => {
     assert.match(r.headers.get('content-type'), /application\/json/);
     assert.equal(r.body?.error, 'bad_gateway', r.text);
   });
+
+  // The gateway's families (gateway.md, Metrics) on both listeners' /metrics: what the test's
+  // own requests add to each series, read before and after.
+  test('/metrics counts answers per route and status, upstream calls, and claims-cache hits',
+    async () => {
+      const scrape = async (base) => {
+        const r = await fetch(base + '/metrics');
+        assert.equal(r.status, 200);
+        assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+        const samples = new Map();
+        for (const line of (await r.text()).split('\n')) {
+          if (line === '' || line.startsWith('#')) continue;
+          const space = line.lastIndexOf(' ');
+          const series = line.slice(0, space);
+          assert.ok(!samples.has(series), `series given twice: ${series}`);
+          samples.set(series, Number(line.slice(space + 1)));
+        }
+        return samples;
+      };
+      const series = {
+        ok: 'tessera_gateway_requests_total{route="jwt",status="200"}',
+        refused: 'tessera_gateway_requests_total{route="jwt",status="401"}',
+        down: 'tessera_gateway_requests_total{route="down",status="502"}',
+        unrouted: 'tessera_gateway_requests_total{route="<unrouted>",status="404"}',
+        upstream: 'tessera_gateway_upstream_duration_seconds_count{route="jwt"}',
+        hits: 'tessera_gateway_claims_cache_hits_total{policy="jwt"}',
+        misses: 'tessera_gateway_claims_cache_misses_total{policy="jwt"}',
+      };
+      const before = await scrape(env.issuer);
+      const token = await serviceToken(JWT_AUD, 'invoices:read');
+      for (let i = 0; i < 3; i++) assert.equal((await call('/jwt/x', { token })).status, 200);
+      assert.equal((await call('/jwt/x')).status, 401);
+      assert.equal((await call('/down/x')).status, 502);
+      assert.equal((await call('/nowhere')).status, 404);
+      for (const base of [env.issuer, env.gateway]) {
+        const after = await scrape(base);
+        const added = (name) => (after.get(series[name]) ?? 0) - (before.get(series[name]) ?? 0);
+        assert.deepEqual(
+          Object.fromEntries(Object.keys(series).map((name) => [name, added(name)])),
+          { ok: 3, refused: 1, down: 1, unrouted: 1, upstream: 3, hits: 2, misses: 1 }, base);
+      }
+    });
 });
 
 // Token buckets per route (RFC 6585 §4, draft-ietf-httpapi-ratelimit-headers-11).

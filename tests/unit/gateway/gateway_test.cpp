@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,6 +25,7 @@
 #include "core/json.h"
 #include "gateway/redis_state.h"
 #include "http/access_log.h"
+#include "http/client.h"
 #include "http/message.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -589,6 +592,147 @@ TEST_F(GatewayBinding, MissingOrForgedBearerTokenNeverReachesTheUpstream) {
   EXPECT_TRUE(
       refused_with(gateway_->handle(request("Bearer " + forged)), "Bearer", "invalid_token"));
   EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics (Prometheus text format 0.0.4), through a real server on the io threads' path
+
+// The samples of a /metrics page, `name{labels}` -> value. Fails on what the format forbids:
+// a sample before its family's TYPE line, a family declared twice, a series given twice.
+::testing::AssertionResult parse_exposition(const std::string& page,
+                                            std::map<std::string, double>& samples) {
+  std::set<std::string> families;
+  std::string declared;
+  size_t start = 0;
+  while (start < page.size()) {
+    const size_t end = std::min(page.find('\n', start), page.size());
+    const std::string line = page.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      declared = line.substr(7, line.find(' ', 7) - 7);
+      if (!families.insert(declared).second) {
+        return ::testing::AssertionFailure() << "family declared twice: " << declared;
+      }
+      continue;
+    }
+    if (line.empty() || line.front() == '#') continue;
+    const size_t space = line.rfind(' ');
+    const std::string series = line.substr(0, space);
+    const std::string name = series.substr(0, series.find('{'));
+    // A histogram's samples are FAMILY_bucket, _sum and _count.
+    const bool of_declared = name == declared || (name.rfind(declared, 0) == 0 &&
+                                                  (name.substr(declared.size()) == "_bucket" ||
+                                                   name.substr(declared.size()) == "_sum" ||
+                                                   name.substr(declared.size()) == "_count"));
+    if (!of_declared) {
+      return ::testing::AssertionFailure() << "sample outside its family: " << line;
+    }
+    if (!samples.emplace(series, std::stod(line.substr(space + 1))).second) {
+      return ::testing::AssertionFailure() << "series given twice: " << series;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class GatewayMetrics : public GatewayBinding {
+ protected:
+  // Serves `gateway` as `tessera serve` does: the fallback of a server whose /metrics carries
+  // the gateway's families.
+  void serve(Gateway& gateway) {
+    http::Router router;
+    gateway.install(router);
+    http::ServerOptions so;
+    so.address = "127.0.0.1";
+    so.port = 0;
+    so.io_threads = 1;
+    so.access_log = std::make_shared<http::NullAccessLog>();
+    server_ = std::make_unique<http::Server>(std::move(so), std::move(router));
+    server_->metrics().add_source([&gateway](std::string& out) { gateway.render_metrics(out); });
+    auto started = server_->start();
+    ASSERT_TRUE(started.ok()) << started.error();
+    server_->set_ready(true);
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+  }
+
+  int get(const std::string& path, std::string_view authorization = "") {
+    http::ClientRequest r;
+    r.method = "GET";
+    r.url = "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+    if (!authorization.empty()) r.headers.set("Authorization", authorization);
+    auto answer = client_.request(r);
+    return answer ? answer->status : 0;
+  }
+
+  std::map<std::string, double> scrape() {
+    std::map<std::string, double> samples;
+    http::ClientRequest r;
+    r.method = "GET";
+    r.url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/metrics";
+    auto page = client_.request(r);
+    EXPECT_TRUE(page && page->status == 200);
+    if (page) {
+      EXPECT_TRUE(parse_exposition(page->body, samples)) << page->body;
+    }
+    return samples;
+  }
+
+  http::HttpClient client_{http::ClientOptions{}};
+  std::unique_ptr<http::Server> server_;
+};
+
+TEST_F(GatewayMetrics, EachRouteCountsItsAnswersAndItsUpstreamAndTheClaimsCacheItsTokens) {
+  serve(*gateway_);
+  const std::string t = token();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(get("/invoices/7", "Bearer " + t), 200);
+  ASSERT_EQ(get("/invoices/7"), 401);
+  ASSERT_EQ(get("/elsewhere"), 404);
+  auto m = scrape();
+  EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="invoices",status="200"})"], 3);
+  EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="invoices",status="401"})"], 1);
+  EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="<unrouted>",status="404"})"], 1);
+  EXPECT_EQ(m[R"(tessera_gateway_request_duration_seconds_count{route="invoices"})"], 4);
+  EXPECT_EQ(m[R"(tessera_gateway_request_duration_seconds_bucket{route="invoices",le="+Inf"})"], 4);
+  // Only the three accepted requests went upstream.
+  EXPECT_EQ(m[R"(tessera_gateway_upstream_duration_seconds_count{route="invoices"})"], 3);
+  EXPECT_EQ(m.count(R"(tessera_gateway_upstream_duration_seconds_count{route="<unrouted>"})"), 0U);
+  // One token: validated once (one miss, even though the io thread looked first and the pool
+  // validated it), then found twice.
+  EXPECT_EQ(m[R"(tessera_gateway_claims_cache_misses_total{policy="jwt"})"], 1);
+  EXPECT_EQ(m[R"(tessera_gateway_claims_cache_hits_total{policy="jwt"})"], 2);
+  EXPECT_EQ(m[R"(tessera_gateway_claims_cache_entries{policy="jwt"})"], 1);
+  EXPECT_GT(m[R"(tessera_gateway_claims_cache_bytes{policy="jwt"})"], 0);
+  EXPECT_EQ(upstream_.hits(), 3);
+}
+
+TEST_F(GatewayMetrics, AGatewayWithoutAClaimsCacheShowsNone) {
+  Options o = options();
+  o.claims_cache_bytes = 0;
+  Gateway uncached(o);
+  serve(uncached);
+  const std::string t = token();
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(get("/invoices/7", "Bearer " + t), 200);
+  auto m = scrape();
+  EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="invoices",status="200"})"], 2);
+  for (const auto& [series, value] : m) {
+    EXPECT_EQ(series.find("claims_cache"), std::string::npos) << series << " " << value;
+  }
+}
+
+TEST_F(GatewayMetrics, RoutesAreNamedOnceAndAnUnnamedRouteByItsPlace) {
+  Options o = options();
+  o.routes.push_back(o.routes[0]);
+  EXPECT_THROW(Gateway{o}, std::invalid_argument);
+  o.routes[1].name.clear();
+  o.routes[1].path_prefix = "/other";
+  o.routes[1].upstream = upstream_.url() + "/invoices";
+  o.routes[1].strip_prefix = true;
+  Gateway two(o);
+  serve(two);
+  ASSERT_EQ(get("/other/1", "Bearer " + token()), 200);
+  auto m = scrape();
+  EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="routes[1]",status="200"})"], 1);
 }
 
 }  // namespace
