@@ -49,8 +49,10 @@ class ClaimsCache {
   ClaimsCache& operator=(const ClaimsCache&) = delete;
 
   // The principal cached for `token`, if its exp is still after `now` (Unix seconds); an expired
-  // entry is dropped on the way.
-  std::shared_ptr<const Principal> find(std::string_view token, int64_t now);
+  // entry is dropped on the way. `count_miss` false: a miss is not counted in stats(), for a
+  // caller that looks first and then asks an Authenticator, which counts it.
+  std::shared_ptr<const Principal> find(std::string_view token, int64_t now,
+                                        bool count_miss = true);
   // Caches `principal` for `token` until principal->expires_at, or until `keep_until` when that
   // is sooner (RFC 7662 §4: a resource server bounds how long it trusts an introspection answer,
   // against the risk of a revoked token). False (nothing cached) when it has already expired at

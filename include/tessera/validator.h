@@ -151,9 +151,6 @@ class Authenticator {
                 ClaimsProvider provider = {}, int64_t max_cache_seconds = 0);
 
   Validation authenticate(std::string_view token) const;
-  // The same for a token the caller has just looked up in cache() and not found: validated and
-  // cached without a second look-up (nor a second miss counted).
-  Validation authenticate_uncached(std::string_view token) const;
   // From the Authorization field value (nullopt when the request had none).
   Validation authenticate_header(std::optional<std::string_view> authorization) const;
 

@@ -183,14 +183,15 @@ class Gateway::Impl {
         dpop_(options_.dpop),
         pool_(options_.upstream_threads, options_.max_queued) {
     if (options_.routes.empty()) throw std::invalid_argument("the gateway has no routes");
-    std::set<std::string, std::less<>> names;
+    std::set<std::string, std::less<>> names = {std::string(kUnrouted)};
     for (size_t i = 0; i < options_.routes.size(); ++i) {
       const Route& r = options_.routes[i];
       check_route(r);
       // A route's series in the metrics: its name, or where it has none its place in the list.
       const std::string name = r.name.empty() ? "routes[" + std::to_string(i) + "]" : r.name;
       if (!names.insert(name).second) {
-        throw std::invalid_argument("two gateway routes are named " + name);
+        throw std::invalid_argument("gateway route routes[" + std::to_string(i) + "]: the name " +
+                                    name + " is taken");
       }
       series_.push_back(std::make_unique<RouteSeries>(name));
     }
@@ -279,14 +280,15 @@ class Gateway::Impl {
         std::make_shared<CountedSink>(std::move(respond), series_for(routed.route), start));
     if (routed.answer) return respond(std::move(*routed.answer));
     const Route& route = *routed.route;
-    resource::CacheLookup cached;
+    std::shared_ptr<const resource::Principal> cached;
     if (!must_wait(request, route, cached)) {
       return proceed(request, route, std::move(cached), loop, std::move(respond));
     }
     auto shared = std::make_shared<http::Responder>(std::move(respond));
     // The server keeps `request` alive until the responder is called.
-    const bool queued = pool_.submit([this, &request, &route, loop, shared, cached] {
-      proceed(request, route, cached, loop, std::move(*shared));
+    // The pool asks the claims cache again: the token may have been cached while this waited.
+    const bool queued = pool_.submit([this, &request, &route, loop, shared] {
+      proceed(request, route, nullptr, loop, std::move(*shared));
     });
     if (!queued) {
       (*shared)(resource::to_response(resource::temporarily_unavailable("the server is busy")));
@@ -300,7 +302,7 @@ class Gateway::Impl {
     RouteSeries& series = series_for(routed.route);
     http::Response answer = [&] {
       if (routed.answer) return std::move(*routed.answer);
-      Decision d = decide(request, *routed.route, {});
+      Decision d = decide(request, *routed.route, nullptr);
       if (d.answer) return with_cors(std::move(*d.answer), request);
       return forwarded(
           call_upstream(upstream_request(request, *routed.route, d.principal.get()), series), d,
@@ -443,7 +445,7 @@ class Gateway::Impl {
   // role) or its upstream speaks https; otherwise, for a token the claims cache holds, `cached`
   // is its principal.
   bool must_wait(const http::Request& request, const Route& route,
-                 resource::CacheLookup& cached) const {
+                 std::shared_ptr<const resource::Principal>& cached) const {
     if (route.fga || route.policy == Policy::kBasic) return true;
     if (!http::AsyncHttpClient::supports(route.upstream)) return true;
     // Shared state (Redis) is asked with a blocking client: never on an I/O thread.
@@ -460,11 +462,12 @@ class Gateway::Impl {
       return false;  // refused without asking anyone
     }
     const resource::Authenticator& auth = authenticator_for(route);
+    // A miss is counted by the look-up decide() makes (Authenticator::authenticate).
     if (auth.cache() != nullptr) {
-      cached = {true, auth.cache()->find(token, auth.validator().now())};
+      cached = auth.cache()->find(token, auth.validator().now(), /*count_miss=*/false);
     }
     // A JWT whose key is at hand is validated right here: signature checks are CPU work.
-    return cached.hit == nullptr && !auth.validator().validates_without_waiting(token);
+    return cached == nullptr && !auth.validator().validates_without_waiting(token);
   }
 
   const resource::Authenticator& authenticator_for(const Route& route) const {
@@ -475,8 +478,9 @@ class Gateway::Impl {
 
   // Decides, then calls the upstream: on `loop` when there is one and the upstream speaks plain
   // HTTP, blocking otherwise (only ever on a pool thread: must_wait() sends https there).
-  void proceed(const http::Request& request, const Route& route, resource::CacheLookup cached,
-               const http::EventLoop& loop, http::Responder respond) const {
+  void proceed(const http::Request& request, const Route& route,
+               std::shared_ptr<const resource::Principal> cached, const http::EventLoop& loop,
+               http::Responder respond) const {
     Decision d = decide(request, route, std::move(cached));
     if (d.answer) return respond(with_cors(std::move(*d.answer), request));
     http::ClientRequest up = upstream_request(request, route, d.principal.get());
@@ -534,7 +538,7 @@ class Gateway::Impl {
   // Rate limits, authentication, scopes, step-up and the fga check of `request` on `route`. With
   // `cached`, the principal the claims cache gave for the request's token (must_wait()).
   Decision decide(const http::Request& request, const Route& route,
-                  resource::CacheLookup cached) const {
+                  std::shared_ptr<const resource::Principal> cached) const {
     Decision d;
     auto refuse = [&d](http::Response r) {
       d.answer = std::move(r);

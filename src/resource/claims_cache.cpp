@@ -362,7 +362,8 @@ ClaimsCache::Shard& ClaimsCache::shard_for(const unsigned char* digest) const {
   return shards_[h % shard_count_];
 }
 
-std::shared_ptr<const Principal> ClaimsCache::find(std::string_view token, int64_t now) {
+std::shared_ptr<const Principal> ClaimsCache::find(std::string_view token, int64_t now,
+                                                   bool count_miss) {
   uint64_t hash = 0;
   if (hot_) {
     hash = hot_hash(token, hot_->seed);
@@ -391,13 +392,13 @@ std::shared_ptr<const Principal> ClaimsCache::find(std::string_view token, int64
     std::lock_guard<std::mutex> lock(s.mu);
     auto it = s.index.find(key);
     if (it == s.index.end()) {
-      ++s.misses;
+      if (count_miss) ++s.misses;
       return nullptr;
     }
     Entry* e = &it->second;
     if (now >= e->expires_at) {
       s.drop(e);
-      ++s.misses;
+      if (count_miss) ++s.misses;
       return nullptr;
     }
     if (e != s.newest) {

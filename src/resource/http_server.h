@@ -96,24 +96,17 @@ inline Presentation presentation_of(const http::Request& request, TokenScheme sc
   return presented;
 }
 
-// What a caller learned from an Authenticator's claims cache for a request's token.
-struct CacheLookup {
-  bool looked_up = false;
-  std::shared_ptr<const Principal> hit;  // null: not there (or not looked up)
-};
-
 // The access token of `request` (RFC 6750 §2.1 Bearer or RFC 9449 §7.1 DPoP; exactly one
 // Authorization field) through `authenticator`, then its sender constraint (DPoP proof with
 // `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
-// §3.1 insufficient_scope). `cached`: what a caller already learned from the authenticator's
-// claims cache for the request's token (a hit skips the validation, not the rest; a miss skips
-// the second look-up).
+// §3.1 insufficient_scope). `cached`: the principal a caller already found for the request's
+// token in the authenticator's claims cache (the validation is then skipped; the rest is not).
 // `forwarded_origins`: the origins of a gateway in front, whose X-Forwarded-* fields name the
 // URL a proof's htu is compared with (called_url); empty at the edge.
 inline RequestAuthentication authenticate_request(
     const Authenticator& authenticator, std::string_view realm, const http::Request& request,
     const std::vector<std::string>& scopes, ScopeMatch match = ScopeMatch::kAll,
-    const DpopVerifier* dpop = nullptr, CacheLookup cached = {},
+    const DpopVerifier* dpop = nullptr, std::shared_ptr<const Principal> cached = nullptr,
     const std::vector<std::string>& forwarded_origins = {}) {
   if (request.headers().count("Authorization") > 1) {
     return {nullptr, to_response(invalid_request(realm, "repeated Authorization header"))};
@@ -134,9 +127,8 @@ inline RequestAuthentication authenticate_request(
     }
     return {nullptr, to_response(challenge_for(realm, *e))};
   }
-  Validation v = cached.hit != nullptr ? Validation{std::move(cached.hit), {}}
-                 : cached.looked_up    ? authenticator.authenticate_uncached(token)
-                                       : authenticator.authenticate(token);
+  Validation v =
+      cached != nullptr ? Validation{std::move(cached), {}} : authenticator.authenticate(token);
   if (!v.ok()) return {nullptr, to_response(challenge_for(realm, v.error))};
   // The proof list, the URL and the certificate matter only to a bound token or the DPoP scheme;
   // a plain bearer token (the hot path) skips building them.

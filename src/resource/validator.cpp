@@ -804,14 +804,10 @@ Authenticator::Authenticator(std::shared_ptr<const Validator> validator,
       max_cache_seconds_(max_cache_seconds) {}
 
 Validation Authenticator::authenticate(std::string_view token) const {
-  if (cache_) {
-    if (auto hit = cache_->find(token, validator_->now())) return Validation{std::move(hit), {}};
-  }
-  return authenticate_uncached(token);
-}
-
-Validation Authenticator::authenticate_uncached(std::string_view token) const {
   const int64_t now = validator_->now();
+  if (cache_) {
+    if (auto hit = cache_->find(token, now)) return Validation{std::move(hit), {}};
+  }
   Validation v = validator_->validate(token);
   if (!v.ok()) return v;
   if (provider_) {

@@ -679,6 +679,7 @@ class GatewayMetrics : public GatewayBinding {
   }
 
   http::HttpClient client_{http::ClientOptions{}};
+  std::unique_ptr<Gateway> other_;  // a test's own gateway: outlives the server that routes to it
   std::unique_ptr<http::Server> server_;
 };
 
@@ -686,31 +687,33 @@ TEST_F(GatewayMetrics, EachRouteCountsItsAnswersAndItsUpstreamAndTheClaimsCacheI
   serve(*gateway_);
   const std::string t = token();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(get("/invoices/7", "Bearer " + t), 200);
+  // Another token, its key now at hand: validated on the io thread, one miss there too.
+  ASSERT_EQ(get("/invoices/8", "Bearer " + token()), 200);
   ASSERT_EQ(get("/invoices/7"), 401);
   ASSERT_EQ(get("/elsewhere"), 404);
   auto m = scrape();
-  EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="invoices",status="200"})"], 3);
+  EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="invoices",status="200"})"], 4);
   EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="invoices",status="401"})"], 1);
   EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="<unrouted>",status="404"})"], 1);
-  EXPECT_EQ(m[R"(tessera_gateway_request_duration_seconds_count{route="invoices"})"], 4);
-  EXPECT_EQ(m[R"(tessera_gateway_request_duration_seconds_bucket{route="invoices",le="+Inf"})"], 4);
-  // Only the three accepted requests went upstream.
-  EXPECT_EQ(m[R"(tessera_gateway_upstream_duration_seconds_count{route="invoices"})"], 3);
+  EXPECT_EQ(m[R"(tessera_gateway_request_duration_seconds_count{route="invoices"})"], 5);
+  EXPECT_EQ(m[R"(tessera_gateway_request_duration_seconds_bucket{route="invoices",le="+Inf"})"], 5);
+  // Only the four accepted requests went upstream.
+  EXPECT_EQ(m[R"(tessera_gateway_upstream_duration_seconds_count{route="invoices"})"], 4);
   EXPECT_EQ(m.count(R"(tessera_gateway_upstream_duration_seconds_count{route="<unrouted>"})"), 0U);
-  // One token: validated once (one miss, even though the io thread looked first and the pool
-  // validated it), then found twice.
-  EXPECT_EQ(m[R"(tessera_gateway_claims_cache_misses_total{policy="jwt"})"], 1);
+  // Each token counted one miss (the first on the pool, where its key was fetched; the second on
+  // the io thread), though the io thread looked both up before deciding; then two hits.
+  EXPECT_EQ(m[R"(tessera_gateway_claims_cache_misses_total{policy="jwt"})"], 2);
   EXPECT_EQ(m[R"(tessera_gateway_claims_cache_hits_total{policy="jwt"})"], 2);
-  EXPECT_EQ(m[R"(tessera_gateway_claims_cache_entries{policy="jwt"})"], 1);
+  EXPECT_EQ(m[R"(tessera_gateway_claims_cache_entries{policy="jwt"})"], 2);
   EXPECT_GT(m[R"(tessera_gateway_claims_cache_bytes{policy="jwt"})"], 0);
-  EXPECT_EQ(upstream_.hits(), 3);
+  EXPECT_EQ(upstream_.hits(), 4);
 }
 
 TEST_F(GatewayMetrics, AGatewayWithoutAClaimsCacheShowsNone) {
   Options o = options();
   o.claims_cache_bytes = 0;
-  Gateway uncached(o);
-  serve(uncached);
+  other_ = std::make_unique<Gateway>(o);
+  serve(*other_);
   const std::string t = token();
   for (int i = 0; i < 2; ++i) ASSERT_EQ(get("/invoices/7", "Bearer " + t), 200);
   auto m = scrape();
@@ -724,12 +727,14 @@ TEST_F(GatewayMetrics, RoutesAreNamedOnceAndAnUnnamedRouteByItsPlace) {
   Options o = options();
   o.routes.push_back(o.routes[0]);
   EXPECT_THROW(Gateway{o}, std::invalid_argument);
+  o.routes[1].name = "<unrouted>";  // the series of what no route takes
+  EXPECT_THROW(Gateway{o}, std::invalid_argument);
   o.routes[1].name.clear();
   o.routes[1].path_prefix = "/other";
   o.routes[1].upstream = upstream_.url() + "/invoices";
   o.routes[1].strip_prefix = true;
-  Gateway two(o);
-  serve(two);
+  other_ = std::make_unique<Gateway>(o);
+  serve(*other_);
   ASSERT_EQ(get("/other/1", "Bearer " + token()), 200);
   auto m = scrape();
   EXPECT_EQ(m[R"(tessera_gateway_requests_total{route="routes[1]",status="200"})"], 1);
