@@ -183,7 +183,7 @@ class InvoicesApi::Impl {
                                                const std::vector<std::string>& scope) const {
     return resource::authenticate_request(authenticator_, options_.realm, request, scope,
                                           resource::ScopeMatch::kAll, &dpop_, nullptr,
-                                          options_.gateway_origins);
+                                          options_.gateway);
   }
 
   http::Response list(const http::Request& request) const {

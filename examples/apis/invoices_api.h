@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "http/router.h"
+#include "resource/http_server.h"
 #include "tessera/dpop.h"
 #include "tessera/validator.h"
 
@@ -64,10 +65,11 @@ struct InvoicesApiOptions {
   // RFC 9449: DPoP-bound tokens are accepted with a valid proof, checked again here against a
   // replay cache of this API's own (the gateway's has seen every proof already).
   resource::DpopOptions dpop;
-  // Behind the gateway: its origins as clients call it ("https://gw.example.com"). A proof names
-  // the URL the client called there, which the gateway asserts in X-Forwarded-Proto, -Host and
-  // -Uri (tessera/sender_constraint.h forwarded_url); empty: the API is called directly.
-  std::vector<std::string> gateway_origins;
+  // Behind the gateway: its origins as clients call it ("https://gw.example.com") and the keys it
+  // signs with. A proof names the URL the client called there, which the gateway asserts in
+  // X-Forwarded-Proto, -Host and -Uri (tessera/sender_constraint.h forwarded_url) under its
+  // RFC 9421 signature; no origins: the API is called directly.
+  resource::GatewayTrust gateway;
 
   size_t threads = 8;  // handlers wait on the fga role and the token endpoint
   size_t max_invoices = 10'000;

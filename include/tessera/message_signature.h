@@ -18,6 +18,13 @@
 
 namespace tessera::resource {
 
+// The label and tag of the signature Tessera's gateway puts on its upstream requests (RFC 9421
+// §4.1, §2.3). It covers @method, @authority, @path, @query and, when the request carries them,
+// authorization, dpop, x-forwarded-for, -proto, -host, -uri, x-request-id and the route's claim
+// headers.
+inline constexpr std::string_view kGatewaySignatureLabel = "tessera";
+inline constexpr std::string_view kGatewaySignatureTag = "tessera-gateway";
+
 // A shared secret for hmac-sha256 (RFC 9421 §3.3.3), named by `keyid` (§2.3). RFC 9421 §7.3.3
 // (and RFC 2104 §3) want it random and at least as long as the hash output: 32 bytes or more.
 struct HmacKey {

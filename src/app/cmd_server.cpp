@@ -333,6 +333,7 @@ int demo(uint16_t port, std::string data_dir, const std::string& signing_alg) {
     return 1;
   }
   const std::string fga_token = demo_fga_token(*secret_key);
+  gateway.options.upstream_signature = demo_gateway_signing_key(*secret_key);
   config.fga.preshared_keys_sha256 = {crypto::to_hex(crypto::sha256(fga_token))};
   AsConfig& as = config.as.emplace();
   as.issuer = "http://127.0.0.1:" + std::to_string(port);
@@ -381,7 +382,8 @@ int demo(uint16_t port, std::string data_dir, const std::string& signing_alg) {
             (*fga)["fga_model"].get<std::string>(),
             fga_token,
             (*seeded)["clients"]["exchange"]["client_secret"],
-            "http://127.0.0.1:" + std::to_string(listening.gateway->port())};
+            "http://127.0.0.1:" + std::to_string(listening.gateway->port()),
+            *gateway.options.upstream_signature};
         auto started = start_demo_apis(store, apis_options);
         if (!started.ok()) {
           log_error("cannot start the demo APIs", {{"error", started.error()}});

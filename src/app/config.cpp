@@ -602,12 +602,26 @@ std::vector<std::string> string_list(const Reader& r, const YAML::Node& n, const
   return out;
 }
 
+// RFC 9421 hmac-sha256: `{key_id, key_file}`, the key at least 32 bytes (the file's content
+// without trailing line breaks, as every *_file secret).
+resource::HmacKey read_signing_key(const Reader& r, const YAML::Node& n, const std::string& key) {
+  r.expect_map(n, key, {"key_id", "key_file"});
+  if (!n["key_id"]) r.fail(n, key + ".key_id", "required");
+  if (!n["key_file"]) r.fail(n, key + ".key_file", "required");
+  resource::HmacKey out{r.str(n["key_id"], key + ".key_id"),
+                        read_secret_file(r, n["key_file"], key + ".key_file")};
+  if (out.secret.size() < resource::kMinHmacKeyBytes) {
+    r.fail(n["key_file"], key + ".key_file", "must hold at least 32 bytes");
+  }
+  return out;
+}
+
 void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string& key,
                         gateway::Route& route) {
   r.expect_map(n, key,
                {"name", "host", "path_prefix", "methods", "upstream", "strip_prefix", "policy",
                 "scopes", "scope_match", "acr_values", "max_age", "claim_headers",
-                "forward_authorization", "rate_limit", "fga"});
+                "forward_authorization", "rate_limit", "fga", "upstream_signature"});
   if (n["name"]) route.name = r.str(n["name"], key + ".name");
   if (n["host"]) route.host = r.str(n["host"], key + ".host");
   if (n["path_prefix"]) route.path_prefix = r.str(n["path_prefix"], key + ".path_prefix");
@@ -662,6 +676,10 @@ void read_gateway_route(const Reader& r, const YAML::Node& n, const std::string&
     }
     if (f["user_type"]) check.user_type = r.str(f["user_type"], fkey + ".user_type");
     if (f["user_claim"]) check.user_claim = r.str(f["user_claim"], fkey + ".user_claim");
+  }
+  if (n["upstream_signature"]) {
+    route.upstream_signature =
+        read_signing_key(r, n["upstream_signature"], key + ".upstream_signature");
   }
   if (const auto& l = n["rate_limit"]) {
     r.expect_map(l, key + ".rate_limit", {"plan", "by"});
@@ -745,8 +763,13 @@ void read_gateway(const Reader& r, const YAML::Node& n, GatewayConfig& g) {
                 "cors_origins",
                 "cors_max_age_seconds",
                 "dpop_nonce_seconds",
-                "dpop_nonce_secret_file"});
+                "dpop_nonce_secret_file",
+                "upstream_signature"});
   gateway::Options& o = g.options;
+  if (n["upstream_signature"]) {
+    o.upstream_signature =
+        read_signing_key(r, n["upstream_signature"], "gateway.upstream_signature");
+  }
   if (n["port"]) g.port = static_cast<uint16_t>(r.integer(n["port"], "gateway.port", 0, 65535));
   if (n["realm"]) o.realm = r.str(n["realm"], "gateway.realm");
   read_validator(r, n, "gateway", o.jwt);

@@ -80,7 +80,8 @@ Result<std::shared_ptr<DemoApis>> start_demo_apis(store::Store& store,
   invoices.client_secret = options.exchange_client_secret;
   invoices.ledger_audience = kDemoLedgerAudience;
   invoices.ledger_url = local_url(options.ledger_server);
-  invoices.gateway_origins = {options.gateway_origin};
+  invoices.gateway.origins = {options.gateway_origin};
+  invoices.gateway.keys = {options.gateway_signing_key};
 
   examples::LedgerApiOptions ledger;
   ledger.validator = validator_for(options.issuer, kDemoLedgerAudience);

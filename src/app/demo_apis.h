@@ -22,8 +22,9 @@ struct DemoApisOptions {
   std::string fga_store;
   std::string fga_model;
   std::string fga_token;
-  std::string exchange_client_secret;  // the demo's `exchange` client: the invoices API's own
-  std::string gateway_origin;          // http://host:port of the gateway in front of the APIs
+  std::string exchange_client_secret;     // the demo's `exchange` client: the invoices API's own
+  std::string gateway_origin;             // http://host:port of the gateway in front of the APIs
+  resource::HmacKey gateway_signing_key;  // what the gateway signs its requests with (RFC 9421)
 };
 
 class DemoApis;

@@ -215,6 +215,11 @@ std::string demo_fga_token(std::string_view secret_key) {
       crypto::hmac(crypto::Digest::kSha256, secret_key, "tessera demo fga preshared key"));
 }
 
+resource::HmacKey demo_gateway_signing_key(std::string_view secret_key) {
+  return {"demo-gateway",
+          crypto::hmac(crypto::Digest::kSha256, secret_key, "tessera demo gateway signature key")};
+}
+
 Result<json::Json> seed_demo_fga(store::Store& store) {
   json::Json out = json::Json::object();
   auto store_id = store.settings().get("demo.fga.store");

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "store/store.h"
+#include "tessera/message_signature.h"
 
 namespace tessera::app {
 
@@ -37,6 +38,10 @@ Result<json::Json> seed_demo_fga(store::Store& store);
 // The demo fga role's preshared API key, derived from the data directory's secret key (so the
 // same directory keeps it, and the role knows it before the store is open).
 std::string demo_fga_token(std::string_view secret_key);
+
+// The key the demo's gateway signs its upstream requests with (RFC 9421 hmac-sha256), and the
+// invoices API checks them with; derived from the demo's secret key.
+resource::HmacKey demo_gateway_signing_key(std::string_view secret_key);
 
 // The invoices model of the demo (OpenFGA DSL).
 extern const char* const kDemoInvoicesModel;

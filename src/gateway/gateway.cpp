@@ -90,6 +90,37 @@ std::string host_without_port(std::string_view host) {
   return std::string(host.substr(0, host.find(':')));
 }
 
+void check_signing_key(const resource::HmacKey& key, const std::string& what) {
+  if (key.id.empty() || key.secret.size() < resource::kMinHmacKeyBytes) {
+    throw std::invalid_argument(what + ": an upstream signature key needs a key_id and at least " +
+                                std::to_string(resource::kMinHmacKeyBytes) + " bytes");
+  }
+}
+
+// RFC 9421 §3.1: signs `up` with `key`, covering its method, authority, path and query and the
+// fields of `signed_fields` it carries (lowercase), with the gateway's label and tag.
+void sign_upstream(http::ClientRequest& up, const resource::HmacKey& key,
+                   const std::vector<std::string>& signed_fields) {
+  const size_t scheme_end = up.url.find("://") + 3;
+  const size_t target_start = std::min(up.url.find('/', scheme_end), up.url.size());
+  resource::SignedMessage m;
+  m.method = up.method;
+  m.scheme = up.url.rfind("https://", 0) == 0 ? "https" : "http";
+  m.authority = std::string_view(up.url).substr(scheme_end, target_start - scheme_end);
+  m.target = std::string_view(up.url).substr(target_start);
+  for (const auto& [name, value] : up.headers) m.fields.emplace_back(name, value);
+  std::vector<std::string> covered = {"@method", "@authority", "@path", "@query"};
+  for (const auto& field : signed_fields) {
+    if (up.headers.get(field)) covered.push_back(field);
+  }
+  auto fields =
+      resource::sign_hmac_sha256(m, covered, key, SystemClock::instance().now(),
+                                 resource::kGatewaySignatureLabel, resource::kGatewaySignatureTag);
+  if (!fields) return;  // cannot happen: every covered component is there
+  up.headers.set("Signature-Input", fields->signature_input);
+  up.headers.set("Signature", fields->signature);
+}
+
 void check_route(const Route& r) {
   const std::string what = "gateway route " + (r.name.empty() ? r.path_prefix : r.name);
   if (r.path_prefix.empty() || r.path_prefix.front() != '/') {
@@ -117,9 +148,11 @@ void check_route(const Route& r) {
       (!r.acr_values.empty() || r.max_age)) {
     throw std::invalid_argument(what + ": API keys carry no authentication to step up");
   }
+  if (r.upstream_signature) check_signing_key(*r.upstream_signature, what);
   for (const auto& [header, claim] : r.claim_headers) {
     if (header.empty() || claim.empty() || hop_by_hop(header) ||
-        http::iequals(header, "Authorization")) {
+        http::iequals(header, "Authorization") || http::iequals(header, "Signature") ||
+        http::iequals(header, "Signature-Input")) {
       std::string message = what;
       message += ": claim header ";
       message += header;
@@ -183,6 +216,9 @@ class Gateway::Impl {
         dpop_(options_.dpop),
         pool_(options_.upstream_threads, options_.max_queued) {
     if (options_.routes.empty()) throw std::invalid_argument("the gateway has no routes");
+    if (options_.upstream_signature) {
+      check_signing_key(*options_.upstream_signature, "gateway.upstream_signature");
+    }
     std::set<std::string, std::less<>> names = {std::string(kUnrouted)};
     for (size_t i = 0; i < options_.routes.size(); ++i) {
       const Route& r = options_.routes[i];
@@ -194,6 +230,18 @@ class Gateway::Impl {
                                     name + " is taken");
       }
       series_.push_back(std::make_unique<RouteSeries>(name));
+      // What its signature covers besides the request line (RFC 9421 §2.1: lowercase names).
+      std::vector<std::string> fields = {"authorization",    "dpop",
+                                         "x-forwarded-for",  "x-forwarded-proto",
+                                         "x-forwarded-host", "x-forwarded-uri",
+                                         "x-request-id"};
+      for (const auto& [header, claim] : r.claim_headers) {
+        std::string lower = header;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (std::find(fields.begin(), fields.end(), lower) == fields.end()) fields.push_back(lower);
+      }
+      signed_fields_.push_back(std::move(fields));
     }
     series_.push_back(std::make_unique<RouteSeries>(kUnrouted));
     if (!options_.rate_plans.empty()) {
@@ -507,9 +555,11 @@ class Gateway::Impl {
     return from_upstream(std::move(answer));
   }
 
+  size_t index_of(const Route& route) const {
+    return static_cast<size_t>(&route - options_.routes.data());
+  }
   RouteSeries& series_for(const Route* route) const {
-    return route == nullptr ? *series_.back()
-                            : *series_[static_cast<size_t>(route - options_.routes.data())];
+    return route == nullptr ? *series_.back() : *series_[index_of(*route)];
   }
 
   // What the gateway decided about a request: its own answer, or the caller and what the answer
@@ -822,6 +872,9 @@ class Gateway::Impl {
     if (base.find('/', scheme_end) != std::string::npos && base.back() == '/') base.pop_back();
     up.url = base + (path.empty() || path.front() != '/' ? "/" : "") + std::string(path);
     if (!request.raw_query().empty()) up.url += "?" + std::string(request.raw_query());
+    const resource::HmacKey* key = route.upstream_signature      ? &*route.upstream_signature
+                                   : options_.upstream_signature ? &*options_.upstream_signature
+                                                                 : nullptr;
 
     const http::Headers& in = request.headers();
     for (const auto& field : in) {
@@ -844,6 +897,11 @@ class Gateway::Impl {
       // Never let a client set what the gateway asserts.
       if (std::any_of(route.claim_headers.begin(), route.claim_headers.end(),
                       [&](const auto& h) { return http::iequals(h.first, name); })) {
+        continue;
+      }
+      // The gateway's signature is the only one on its hop (RFC 9421 §4: its label is ours).
+      if (key != nullptr &&
+          (http::iequals(name, "Signature") || http::iequals(name, "Signature-Input"))) {
         continue;
       }
       if (http::iequals(name, "X-Forwarded-For") ||
@@ -874,6 +932,7 @@ class Gateway::Impl {
     up.headers.set("X-Forwarded-Uri", request.target());
     up.headers.set("X-Request-Id", request.request_id());
     up.body = request.body();
+    if (key != nullptr) sign_upstream(up, *key, signed_fields_[index_of(route)]);
     return up;
   }
 
@@ -922,6 +981,8 @@ class Gateway::Impl {
   // Per route (options_.routes' order), then one for requests no route took.
   static constexpr std::string_view kUnrouted = "<unrouted>";
   std::vector<std::unique_ptr<RouteSeries>> series_;
+  std::vector<std::vector<std::string>>
+      signed_fields_;  // per route: the fields its signature covers
   mutable WorkerPool pool_;
 };
 

@@ -21,6 +21,7 @@
 #include "http/router.h"
 #include "tessera/challenge.h"
 #include "tessera/dpop.h"
+#include "tessera/message_signature.h"
 #include "tessera/validator.h"
 
 namespace tessera::gateway {
@@ -94,6 +95,9 @@ struct Route {
   // Token buckets (RFC 6585 §4 429 with Retry-After and the RateLimit fields); none: unlimited.
   std::optional<RouteRateLimit> rate_limit;
   std::optional<FgaCheck> fga;  // needs Options::fga and a token policy
+  // RFC 9421: the key this route's upstream requests are signed with; unset: the gateway's
+  // (Options::upstream_signature).
+  std::optional<resource::HmacKey> upstream_signature;
 };
 
 // Where the routes' fine-grained checks go: the fga role's OpenFGA HTTP API.
@@ -153,6 +157,12 @@ struct Options {
   size_t max_queued = 4096;
   int64_t upstream_timeout_ms = 30'000;
   bool verify_upstream_tls = true;
+  // RFC 9421 HTTP Message Signatures (hmac-sha256) on every upstream request, label "tessera",
+  // tag "tessera-gateway": the method, authority, path and query, and the fields the gateway
+  // asserts or passes on (Authorization, DPoP, X-Forwarded-*, X-Request-Id, the claim headers).
+  // An API that holds the key trusts those fields from the gateway alone
+  // (resource::GatewayTrust). Unset: requests go unsigned (a route may still sign with its own).
+  std::optional<resource::HmacKey> upstream_signature;
 };
 
 class Gateway {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +14,7 @@
 #include "http/message.h"
 #include "tessera/challenge.h"
 #include "tessera/dpop.h"
+#include "tessera/message_signature.h"
 #include "tessera/sender_constraint.h"
 #include "tessera/validator.h"
 
@@ -42,13 +45,70 @@ struct RequestAuthentication {
 inline constexpr std::array<std::string_view, 3> kForwardedUrlFields = {
     "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri"};
 
+// The gateway in front of an API, as the API trusts it.
+struct GatewayTrust {
+  // Its origins as clients call them ("https://gw.example.com"); empty: no gateway, the API is
+  // called directly and X-Forwarded-* fields are not read.
+  std::vector<std::string> origins = {};
+  // The keys it signs its requests with (RFC 9421 hmac-sha256, gateway.upstream_signature). With
+  // keys, X-Forwarded-* fields count only under the gateway's valid signature; without, they are
+  // trusted as they come.
+  std::vector<HmacKey> keys = {};
+  int64_t max_age_seconds = 60;       // how old a signature's `created` may be (RFC 9421 §7.2.4)
+  std::function<int64_t()> now = {};  // Unix seconds; empty: the system clock
+};
+
+// The request as RFC 9421 derives its components. Views into `request`.
+inline SignedMessage signed_message(const http::Request& request) {
+  SignedMessage m;
+  m.method = request.method();
+  m.scheme = request.tls().secure ? "https" : "http";
+  m.authority = request.header("Host").value_or("");
+  m.target = request.target();
+  for (const auto& [name, value] : request.headers()) m.fields.emplace_back(name, value);
+  return m;
+}
+
+// A field's lines joined with ", " (RFC 9110 §5.3); empty when there is none.
+inline std::string combined_field(const http::Request& request, std::string_view name) {
+  std::string out;
+  for (const auto& [field, value] : request.headers()) {
+    if (!http::iequals(field, name)) continue;
+    if (!out.empty()) out += ", ";
+    out += value;
+  }
+  return out;
+}
+
+// The gateway's signature on `request` (RFC 9421 §3.2), which must cover `required` besides the
+// request's method, authority, path and query. An API that reads the claim headers of a route
+// (gateway.md) checks them this way.
+inline SignatureCheck gateway_signature(const http::Request& request, const GatewayTrust& trust,
+                                        const std::vector<std::string>& required) {
+  SignaturePolicy policy;
+  policy.label = kGatewaySignatureLabel;
+  policy.tag = kGatewaySignatureTag;
+  policy.required = {"@method", "@authority", "@path", "@query"};
+  policy.required.insert(policy.required.end(), required.begin(), required.end());
+  policy.keys = trust.keys;
+  policy.max_age_seconds = trust.max_age_seconds;
+  const int64_t now = trust.now ? trust.now()
+                                : std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
+  return verify_hmac_sha256(signed_message(request), combined_field(request, "Signature-Input"),
+                            combined_field(request, "Signature"), policy, now);
+}
+
 // The URL the client called (RFC 9449 §4.3 item 9: what htu is compared with), nullopt when it
-// cannot be told. With `trusted_origins` (an API behind the gateway: the gateway's origins), a
-// request that carries any of kForwardedUrlFields must carry each once, naming a URL of one of
-// those origins (forwarded_url). Otherwise, RFC 9112 §3.3: the connection's scheme, the Host
-// field and the request-target (target_uri).
+// cannot be told. With `gateway.origins` (an API behind the gateway), a request that carries any
+// of kForwardedUrlFields must carry each once, naming a URL of one of those origins
+// (forwarded_url), and with `gateway.keys` under the gateway's valid signature covering them.
+// Otherwise, RFC 9112 §3.3: the connection's scheme, the Host field and the request-target
+// (target_uri).
 inline std::optional<std::string> called_url(const http::Request& request,
-                                             const std::vector<std::string>& trusted_origins) {
+                                             const GatewayTrust& gateway) {
+  const std::vector<std::string>& trusted_origins = gateway.origins;
   if (!trusted_origins.empty()) {
     std::array<std::string_view, kForwardedUrlFields.size()> values;
     size_t present = 0;
@@ -61,6 +121,12 @@ inline std::optional<std::string> called_url(const http::Request& request,
       }
     }
     if (present == values.size()) {
+      if (!gateway.keys.empty() &&
+          !gateway_signature(request, gateway,
+                             {"x-forwarded-proto", "x-forwarded-host", "x-forwarded-uri"})
+               .valid) {
+        return std::nullopt;
+      }
       return forwarded_url(values[0], values[1], values[2], trusted_origins);
     }
     if (present != 0) return std::nullopt;
@@ -101,13 +167,13 @@ inline Presentation presentation_of(const http::Request& request, TokenScheme sc
 // `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
 // §3.1 insufficient_scope). `cached`: the principal a caller already found for the request's
 // token in the authenticator's claims cache (the validation is then skipped; the rest is not).
-// `forwarded_origins`: the origins of a gateway in front, whose X-Forwarded-* fields name the
-// URL a proof's htu is compared with (called_url); empty at the edge.
+// `gateway`: the gateway in front, whose X-Forwarded-* fields name the URL a proof's htu is
+// compared with (called_url), under its signature when it has keys; none at the edge.
 inline RequestAuthentication authenticate_request(
     const Authenticator& authenticator, std::string_view realm, const http::Request& request,
     const std::vector<std::string>& scopes, ScopeMatch match = ScopeMatch::kAll,
     const DpopVerifier* dpop = nullptr, std::shared_ptr<const Principal> cached = nullptr,
-    const std::vector<std::string>& forwarded_origins = {}) {
+    const GatewayTrust& gateway = {}) {
   if (request.headers().count("Authorization") > 1) {
     return {nullptr, to_response(invalid_request(realm, "repeated Authorization header"))};
   }
@@ -135,14 +201,15 @@ inline RequestAuthentication authenticate_request(
   const Principal& principal = *v.principal;
   if (scheme == TokenScheme::kDpop || !principal.dpop_jkt.empty() ||
       !principal.certificate_thumbprint.empty()) {
-    const std::optional<std::string> url = called_url(request, forwarded_origins);
+    const std::optional<std::string> url = called_url(request, gateway);
     if (!url) {
       return {nullptr, to_response(invalid_request(
-                           realm, forwarded_origins.empty()
+                           realm, gateway.origins.empty()
                                       ? "the Host field and the request-target name no URL"
                                       : "the Host field and the request-target name no URL, or "
                                         "X-Forwarded-Proto, -Host and -Uri do not name one of a "
-                                        "trusted origin, once each"))};
+                                        "trusted origin, once each, under the gateway's "
+                                        "signature when it signs"))};
     }
     const Presentation presented = presentation_of(request, scheme, token, *url);
     if (auto c = require_binding(principal, presented, dpop, realm)) {

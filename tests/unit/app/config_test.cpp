@@ -9,6 +9,14 @@
 using tessera::app::parse_config;
 
 namespace {
+// Replaces `path`'s content (a secret file the configuration names).
+void write_file(const std::string& path, const std::string& content) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(content.c_str(), f);
+  std::fclose(f);
+}
+
 std::string error_of(const std::string& yaml) {
   auto r = parse_config(yaml, "tessera.yaml");
   EXPECT_FALSE(r.ok()) << "accepted:\n" << yaml;
@@ -120,12 +128,7 @@ TEST(Config, GatewayDpopNoncesTakeAPeriodAndASharedSecretOfAtLeast32Bytes) {
   EXPECT_EQ(off->gateway->options.dpop.nonces, nullptr);
 
   const std::string secret_path = ::testing::TempDir() + "dpop_nonce_secret";
-  auto write = [&](const std::string& content) {
-    FILE* f = std::fopen(secret_path.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs(content.c_str(), f);
-    std::fclose(f);
-  };
+  auto write = [&](const std::string& content) { write_file(secret_path, content); };
   write(std::string(40, 'n') + "\n");
   const std::string with_secret =
       head + "  dpop_nonce_seconds: 30\n  dpop_nonce_secret_file: " + secret_path + "\n";
@@ -145,6 +148,37 @@ TEST(Config, GatewayDpopNoncesTakeAPeriodAndASharedSecretOfAtLeast32Bytes) {
                 .find("needs gateway.dpop_nonce_seconds"),
             std::string::npos);
   std::remove(secret_path.c_str());
+}
+
+TEST(Config, GatewayUpstreamSignatureKeysAreNamedAndAtLeast32Bytes) {
+  const std::string key_path = ::testing::TempDir() + "hop_key";
+  auto write = [&](const std::string& content) { write_file(key_path, content); };
+  write(std::string(64, 'a') + "\n");
+  const std::string sig = "{key_id: hop-1, key_file: " + key_path + "}";
+  const std::string config =
+      "roles: [gateway]\ngateway:\n  upstream_signature: " + sig +
+      "\n  routes:\n    - {path_prefix: /a, upstream: http://x}\n"
+      "    - {path_prefix: /b, upstream: http://y, upstream_signature: {key_id: "
+      "hop-2, key_file: " +
+      key_path + "}}\n";
+  auto parsed = parse_config(config, "tessera.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  const auto& o = parsed->gateway->options;
+  ASSERT_TRUE(o.upstream_signature);
+  EXPECT_EQ(o.upstream_signature->id, "hop-1");
+  EXPECT_EQ(o.upstream_signature->secret, std::string(64, 'a')) << "without the line break";
+  EXPECT_FALSE(o.routes[0].upstream_signature);
+  ASSERT_TRUE(o.routes[1].upstream_signature);
+  EXPECT_EQ(o.routes[1].upstream_signature->id, "hop-2");
+
+  write(std::string(31, 'a'));
+  EXPECT_NE(error_of(config).find("gateway.upstream_signature.key_file"), std::string::npos);
+  write(std::string(64, 'a'));
+  EXPECT_NE(error_of("roles: [gateway]\ngateway:\n  upstream_signature: {key_file: " + key_path +
+                     "}\n  routes:\n    - {path_prefix: /, upstream: http://x}\n")
+                .find("gateway.upstream_signature.key_id"),
+            std::string::npos);
+  std::remove(key_path.c_str());
 }
 
 TEST(Config, AsRoleReadsItsSection) {

@@ -61,9 +61,19 @@ std::string fresh_jti() {
   return "proof-" + std::to_string(counter.fetch_add(1));
 }
 
+// The key of the gateway's RFC 9421 signature in the tests that sign, which the upstream checks.
+const resource::HmacKey kHopKey{"hop-1", std::string(32, 'h')};
+
 // The upstream API: answers every GET or POST under /invoices with what it received, as JSON,
 // and counts the requests that reached it.
 class EchoUpstream {
+  // The gateway's signature as this upstream sees it: what it covers, or why it does not verify.
+  static Json signature_of(const http::Request& request) {
+    const auto check = resource::gateway_signature(
+        request, {.origins = {std::string("http://") + kHost}, .keys = {kHopKey}}, {});
+    return check.valid ? Json(check.covered) : Json(check.error);
+  }
+
  public:
   EchoUpstream() : hits_(std::make_shared<std::atomic<int>>(0)) {
     http::ServerOptions options;
@@ -83,8 +93,10 @@ class EchoUpstream {
                 {"expect", request.header("Expect").value_or("")},
                 {"body", request.body()},
                 // What an API behind the gateway takes for the URL the client called.
-                {"called_url", resource::called_url(request, {std::string("http://") + kHost})
-                                   .value_or("(refused)")}});
+                {"called_url",
+                 resource::called_url(request, {.origins = {std::string("http://") + kHost}})
+                     .value_or("(refused)")},
+                {"signed", signature_of(request)}});
     };
     router.get("/invoices/{id}", echo);
     router.post("/invoices/{id}", echo);
@@ -592,6 +604,41 @@ TEST_F(GatewayBinding, MissingOrForgedBearerTokenNeverReachesTheUpstream) {
   EXPECT_TRUE(
       refused_with(gateway_->handle(request("Bearer " + forged)), "Bearer", "invalid_token"));
   EXPECT_EQ(upstream_.hits(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway's signature on its upstream requests (RFC 9421, hmac-sha256)
+
+TEST_F(GatewayBinding, WithAKeyEveryUpstreamRequestIsSignedOverWhatTheGatewayAsserts) {
+  Options o = options();
+  o.upstream_signature = kHopKey;
+  o.routes[0].claim_headers = {{"X-User", "sub"}};
+  const Gateway signing(o);
+  const std::string t = dpop_bound_token();
+  http::Request r = dpop_request(t, proof(proof_claims(t)));
+  // A client's own signature fields do not reach the upstream: the hop's are the gateway's.
+  r.mutable_headers().add("Signature-Input", "tessera=();created=1");
+  r.mutable_headers().add("Signature", "tessera=:AAAA:");
+  const http::Response answer = signing.handle(r);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(
+      echoed(answer)["signed"],
+      Json({"@method", "@authority", "@path", "@query", "authorization", "dpop", "x-forwarded-for",
+            "x-forwarded-proto", "x-forwarded-host", "x-forwarded-uri", "x-request-id", "x-user"}));
+}
+
+TEST_F(GatewayBinding, WithoutAKeyNothingIsSignedAndARoutesOwnKeyWins) {
+  const http::Response unsigned_answer = gateway_->handle(request("Bearer " + token()));
+  ASSERT_EQ(unsigned_answer.status, 200);
+  EXPECT_EQ(echoed(unsigned_answer)["signed"], "no signature labelled tessera");
+  Options o = options();
+  o.upstream_signature = kHopKey;
+  o.routes[0].upstream_signature = resource::HmacKey{"route-key", std::string(40, 'r')};
+  const http::Response other_key = Gateway(o).handle(request("Bearer " + token()));
+  ASSERT_EQ(other_key.status, 200);
+  EXPECT_EQ(echoed(other_key)["signed"], "keyid names no key of ours");
+  o.routes[0].upstream_signature = resource::HmacKey{"short", std::string(31, 'r')};
+  EXPECT_THROW(Gateway{o}, std::invalid_argument) << "a key under 32 bytes";
 }
 
 // ---------------------------------------------------------------------------------------------
