@@ -15,7 +15,8 @@
 # (3) rounds, each side keeping its best. The demo signs with ALG (RS256, the
 # most deployed JWT algorithm; ES256 verification alone costs about 60 µs of CPU, so with it the
 # every-request figure is bounded by the two cores, not by the gateway). Env: DURATION (10s),
-# CONNECTIONS (64), ALG (RS256). Exits 1 if a target is missed.
+# CONNECTIONS (64), ALG (RS256), SIGN (0; 1: the gateways sign upstream requests, RFC 9421). Exits
+# 1 if a target is missed.
 set -euo pipefail
 source "$(dirname "$0")/../oauth/lib.sh"
 bench_init "${1:-}"
@@ -44,8 +45,15 @@ gateway_nginx_upstream 2 "  upstream api { server 127.0.0.1:$upstream_port; keep
     }
   }"
 
+# SIGN=1: both gateways sign their upstream requests (RFC 9421 hmac-sha256, upstream_signature).
+signature=""
+if [[ ${SIGN:-0} == 1 ]]; then
+  openssl rand -hex 32 >"$bench_tmp/hop.key"
+  signature="upstream_signature: { key_id: bench, key_file: $bench_tmp/hop.key }"
+fi
 start_gateway() {  # name claims_cache_bytes; sets started_port
   gateway_serve "$1" "gateway:
+  $signature
   issuer: $issuer
   audiences: [urn:tessera:api:invoices]
   algorithms: [$alg]

@@ -44,15 +44,18 @@ struct SignedMessage {
 
 // RFC 9421 §2.5: the signature base for `covered` (component identifiers without their quotes:
 // "@method", "content-type") and `signature_params` (the serialised @signature-params value).
-// nullopt when a component is absent, given twice, unknown or carries a newline.
+// nullopt when a component is absent, given twice or unknown, or its value holds a line break or
+// a byte outside ASCII (§2.5).
 std::optional<std::string> signature_base(const SignedMessage& message,
                                           const std::vector<std::string>& covered,
                                           std::string_view signature_params);
 
 // §2.3: ("@method" "x-forwarded-uri");created=...;keyid="...";alg="hmac-sha256"[;tag="..."].
-// `covered` must hold lowercase field names or derived component names.
-std::string signature_params(const std::vector<std::string>& covered, int64_t created,
-                             std::string_view keyid, std::string_view tag);
+// `covered` must hold lowercase field names or derived component names. nullopt when a name,
+// the keyid or the tag cannot be an RFC 8941 String (printable ASCII).
+std::optional<std::string> signature_params(const std::vector<std::string>& covered,
+                                            int64_t created, std::string_view keyid,
+                                            std::string_view tag);
 
 // The Signature-Input and Signature field values (§4.1, §4.2) for one signature labelled `label`.
 struct SignatureFields {

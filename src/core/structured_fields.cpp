@@ -236,7 +236,10 @@ class Parser {
     for (char c : text) {
       if (!base64_char(c)) return std::nullopt;
     }
-    auto bytes = base64::decode(text);
+    // "Parsers SHOULD NOT fail when '=' padding is not present": it is added back.
+    std::string padded(text);
+    while (padded.size() % 4 != 0) padded += '=';
+    auto bytes = base64::decode(padded);
     if (!bytes) return std::nullopt;
     return BareItem{ByteSequence{std::move(*bytes)}};
   }
@@ -283,7 +286,8 @@ std::optional<std::string> serialize(const BareItem& item) {
   if (const auto* d = std::get_if<Decimal>(&item)) {
     // §4.1.5: rounded to three fractional digits, at most 12 integer digits, no trailing zeros
     // beyond the first fractional digit.
-    const double rounded = std::nearbyint(d->value * 1000) / 1000;
+    double rounded = std::nearbyint(d->value * 1000) / 1000;
+    if (rounded == 0) rounded = 0;  // -0.0 is 0.0
     if (std::fabs(rounded) >= 1e12) return std::nullopt;
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.3f", rounded);

@@ -91,15 +91,28 @@ std::string host_without_port(std::string_view host) {
 }
 
 void check_signing_key(const resource::HmacKey& key, const std::string& what) {
-  if (key.id.empty() || key.secret.size() < resource::kMinHmacKeyBytes) {
-    throw std::invalid_argument(what + ": an upstream signature key needs a key_id and at least " +
+  // The keyid is an RFC 8941 String: printable ASCII.
+  const bool printable = std::all_of(key.id.begin(), key.id.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7E;
+  });
+  if (key.id.empty() || !printable || key.secret.size() < resource::kMinHmacKeyBytes) {
+    throw std::invalid_argument(what +
+                                ": an upstream signature key needs a key_id of printable ASCII "
+                                "and at least " +
                                 std::to_string(resource::kMinHmacKeyBytes) + " bytes");
   }
 }
 
+bool ascii(std::string_view v) {
+  return std::all_of(v.begin(), v.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
 // RFC 9421 §3.1: signs `up` with `key`, covering its method, authority, path and query and the
-// fields of `signed_fields` it carries (lowercase), with the gateway's label and tag.
-void sign_upstream(http::ClientRequest& up, const resource::HmacKey& key,
+// fields of `signed_fields` it carries (lowercase), with the gateway's label and tag. A field
+// whose value is not ASCII (a claim header with a UTF-8 name, say) is sent unsigned: §2.5 signs
+// ASCII only. False when the request line itself cannot be signed.
+bool sign_upstream(http::ClientRequest& up, const resource::HmacKey& key,
                    const std::vector<std::string>& signed_fields) {
   const size_t scheme_end = up.url.find("://") + 3;
   const size_t target_start = std::min(up.url.find('/', scheme_end), up.url.size());
@@ -111,14 +124,22 @@ void sign_upstream(http::ClientRequest& up, const resource::HmacKey& key,
   for (const auto& [name, value] : up.headers) m.fields.emplace_back(name, value);
   std::vector<std::string> covered = {"@method", "@authority", "@path", "@query"};
   for (const auto& field : signed_fields) {
-    if (up.headers.get(field)) covered.push_back(field);
+    bool present = false;
+    bool signable = true;
+    for (const auto& [name, value] : up.headers) {
+      if (!http::iequals(name, field)) continue;
+      present = true;
+      signable = signable && ascii(value);
+    }
+    if (present && signable) covered.push_back(field);
   }
   auto fields =
       resource::sign_hmac_sha256(m, covered, key, SystemClock::instance().now(),
                                  resource::kGatewaySignatureLabel, resource::kGatewaySignatureTag);
-  if (!fields) return;  // cannot happen: every covered component is there
+  if (!fields) return false;
   up.headers.set("Signature-Input", fields->signature_input);
   up.headers.set("Signature", fields->signature);
+  return true;
 }
 
 void check_route(const Route& r) {
@@ -150,7 +171,7 @@ void check_route(const Route& r) {
   }
   if (r.upstream_signature) check_signing_key(*r.upstream_signature, what);
   for (const auto& [header, claim] : r.claim_headers) {
-    if (header.empty() || claim.empty() || hop_by_hop(header) ||
+    if (header.empty() || claim.empty() || hop_by_hop(header) || !http::is_token(header) ||
         http::iequals(header, "Authorization") || http::iequals(header, "Signature") ||
         http::iequals(header, "Signature-Input")) {
       std::string message = what;
@@ -352,9 +373,9 @@ class Gateway::Impl {
       if (routed.answer) return std::move(*routed.answer);
       Decision d = decide(request, *routed.route, nullptr);
       if (d.answer) return with_cors(std::move(*d.answer), request);
-      return forwarded(
-          call_upstream(upstream_request(request, *routed.route, d.principal.get()), series), d,
-          request);
+      auto up = upstream_request(request, *routed.route, d.principal.get());
+      if (!up) return with_cors(unsignable(), request);
+      return forwarded(call_upstream(*up, series), d, request);
     }();
     series.answers.record(http::this_thread_shard(), answer.status, SteadyClock::now() - start);
     return answer;
@@ -531,7 +552,9 @@ class Gateway::Impl {
                http::Responder respond) const {
     Decision d = decide(request, route, std::move(cached));
     if (d.answer) return respond(with_cors(std::move(*d.answer), request));
-    http::ClientRequest up = upstream_request(request, route, d.principal.get());
+    auto signed_up = upstream_request(request, route, d.principal.get());
+    if (!signed_up) return respond(with_cors(unsignable(), request));
+    http::ClientRequest& up = *signed_up;
     RouteSeries& series = series_for(&route);
     if (!loop || !http::AsyncHttpClient::supports(up.url)) {
       return respond(forwarded(call_upstream(up, series), d, request));
@@ -859,8 +882,9 @@ class Gateway::Impl {
 
   // The request the upstream gets: the client's, without hop-by-hop fields and what stays at the
   // edge, with what the gateway asserts.
-  http::ClientRequest upstream_request(const http::Request& request, const Route& route,
-                                       const resource::Principal* principal) const {
+  std::optional<http::ClientRequest> upstream_request(const http::Request& request,
+                                                      const Route& route,
+                                                      const resource::Principal* principal) const {
     http::ClientRequest up;
     up.method = std::string(request.method());
     std::string_view path = request.path();
@@ -904,6 +928,8 @@ class Gateway::Impl {
           (http::iequals(name, "Signature") || http::iequals(name, "Signature-Input"))) {
         continue;
       }
+      // What other proxies assert (RFC 7239 Forwarded, X-Real-IP): never taken from a client.
+      if (http::iequals(name, "Forwarded") || http::iequals(name, "X-Real-IP")) continue;
       if (http::iequals(name, "X-Forwarded-For") ||
           std::any_of(resource::kForwardedUrlFields.begin(), resource::kForwardedUrlFields.end(),
                       [&](std::string_view f) { return http::iequals(f, name); })) {
@@ -932,8 +958,15 @@ class Gateway::Impl {
     up.headers.set("X-Forwarded-Uri", request.target());
     up.headers.set("X-Request-Id", request.request_id());
     up.body = request.body();
-    if (key != nullptr) sign_upstream(up, *key, signed_fields_[index_of(route)]);
+    if (key != nullptr && !sign_upstream(up, *key, signed_fields_[index_of(route)])) {
+      return std::nullopt;
+    }
     return up;
+  }
+
+  // A request the route must sign and cannot (a target outside ASCII): never sent unsigned.
+  static http::Response unsignable() {
+    return http::Response::error(502, "bad_gateway", "the request cannot be signed for upstream");
   }
 
   // The upstream's answer as the client gets it, or the gateway's 502 / 504.

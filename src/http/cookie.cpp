@@ -12,31 +12,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// RFC 9110 §5.6.2 tchar.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 // RFC 6265 §4.1.1 cookie-octet: US-ASCII except CTLs, whitespace, DQUOTE, comma, semicolon and
 // backslash.
 bool is_cookie_octet(char c) {
@@ -49,14 +24,6 @@ bool is_cookie_octet(char c) {
 bool is_av_octet(char c) {
   auto u = static_cast<unsigned char>(c);
   return u >= 0x20 && u < 0x7F && c != ';';
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_tchar(c)) return false;
-  }
-  return true;
 }
 
 bool all_cookie_octets(std::string_view s) {

@@ -203,6 +203,9 @@ class Response {
 // Standard reason phrase for a status code (RFC 9110 §15), "" if unknown.
 std::string_view reason_phrase(int status);
 
+// RFC 9110 §5.6.2 token (a field name, §5.1, is one): one or more tchar.
+bool is_token(std::string_view s);
+
 // RFC 3986 §3.2.2-3.2.3 host [":" port] of an http(s) URI, without userinfo (RFC 9110 §4.2.4):
 // a bracketed IP literal (hex digits, ":" and ".") or a non-empty reg-name / IPv4 address
 // (RFC 9110 §4.2.1: a recipient MUST reject an empty host), then an optional port of digits.

@@ -69,6 +69,13 @@ std::optional<std::string> component_value(const SignedMessage& m, std::string_v
   return out;
 }
 
+// No newline, nothing outside ASCII (RFC 9421 §2.5).
+bool ascii_line(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](char c) {
+    return c == '\n' || c == '\r' || static_cast<unsigned char>(c) >= 0x80;
+  });
+}
+
 sf::InnerList covered_list(const std::vector<std::string>& covered) {
   sf::InnerList list;
   for (const auto& id : covered) list.items.push_back(sf::Item{id, {}});
@@ -90,8 +97,9 @@ std::optional<std::string> signature_base(const SignedMessage& message,
       return std::nullopt;
     }
     auto value = component_value(message, id);
-    // §2.5 step 2.4.2: a value with a newline fails (it would forge a line of the base).
-    if (!value || value->find('\n') != std::string::npos) return std::nullopt;
+    // §2.5: a value with a newline fails (it would forge a line of the base), and the base is
+    // ASCII.
+    if (!value || !ascii_line(*value)) return std::nullopt;
     base += '"';
     base += id;
     base += "\": ";
@@ -103,24 +111,26 @@ std::optional<std::string> signature_base(const SignedMessage& message,
   return base;
 }
 
-std::string signature_params(const std::vector<std::string>& covered, int64_t created,
-                             std::string_view keyid, std::string_view tag) {
+std::optional<std::string> signature_params(const std::vector<std::string>& covered,
+                                            int64_t created, std::string_view keyid,
+                                            std::string_view tag) {
   sf::InnerList list = covered_list(covered);
   list.params = {{"created", created}, {"keyid", std::string(keyid)}, {"alg", std::string(kAlg)}};
   if (!tag.empty()) list.params.emplace_back("tag", std::string(tag));
-  return sf::serialize(list).value_or("()");
+  return sf::serialize(list);
 }
 
 std::optional<SignatureFields> sign_hmac_sha256(const SignedMessage& message,
                                                 const std::vector<std::string>& covered,
                                                 const HmacKey& key, int64_t created,
                                                 std::string_view label, std::string_view tag) {
-  const std::string params = signature_params(covered, created, key.id, tag);
-  auto base = signature_base(message, covered, params);
+  const auto params = signature_params(covered, created, key.id, tag);
+  if (!params) return std::nullopt;
+  auto base = signature_base(message, covered, *params);
   if (!base) return std::nullopt;
   const std::string mac = crypto::hmac(crypto::Digest::kSha256, key.secret, *base);
   SignatureFields out;
-  out.signature_input = std::string(label) + "=" + params;
+  out.signature_input = std::string(label) + "=" + *params;
   out.signature = std::string(label) + "=:" + base64::encode(mac) + ":";
   return out;
 }

@@ -268,7 +268,7 @@ test('a DPoP-bound token through the gateway: the invoices API checks the proof 
   // Nor under a signature made with a key the API does not hold. The same signature made with the
   // demo gateway's key (derived from the data directory's secret.key, as the demo does) passes:
   // this test's own RFC 9421 signature base (node's HMAC) agrees with the SDK's byte for byte.
-  const signedCall = async (key) => {
+  const signedCall = async (key, dpopProof) => {
     const created = Math.floor(Date.now() / 1000);
     const input = '("@method" "@authority" "@path" "@query" "x-forwarded-proto" "x-forwarded-host" ' +
       `"x-forwarded-uri");created=${created};keyid="demo-gateway";alg="hmac-sha256";tag="tessera-gateway"`;
@@ -279,7 +279,7 @@ test('a DPoP-bound token through the gateway: the invoices API checks the proof 
     return call(direct, token, {
       scheme: 'DPoP',
       headers: {
-        dpop: await proof(aliceKey, 'GET', url, token), ...forwarded,
+        dpop: dpopProof ?? await proof(aliceKey, 'GET', url, token), ...forwarded,
         'signature-input': `tessera=${input}`,
         signature: `tessera=:${createHmac('sha256', key).update(base).digest('base64')}:`,
       },
@@ -291,6 +291,12 @@ test('a DPoP-bound token through the gateway: the invoices API checks the proof 
   const gatewayKey = createHmac('sha256', secret).update('tessera demo gateway signature key').digest();
   const gateways = await signedCall(gatewayKey);
   assert.equal(gateways.status, 200, JSON.stringify(gateways.body));
+  // The API keeps a replay cache of its own: the first proof, which reached it through the
+  // gateway, is a replay there even under a good signature.
+  const replayedAtApi = await signedCall(gatewayKey, first);
+  assert.equal(replayedAtApi.status, 401);
+  assert.match(replayedAtApi.headers.get('www-authenticate'), /error="invalid_dpop_proof"/);
+  assert.match(replayedAtApi.body.error_description, /replay|seen|used/i);
   // The first proof replayed at the gateway: its own replay cache refuses it.
   const replayed = await call(url, token, dpop(first));
   assert.equal(replayed.status, 401);

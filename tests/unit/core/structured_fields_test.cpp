@@ -114,6 +114,14 @@ TEST(StructuredFields, WhatCannotBeSerialisedIsRefused) {
   EXPECT_FALSE(serialize(Parameters{{"Upper", BareItem{true}}}));
   EXPECT_EQ(serialize(BareItem{ByteSequence{"hello"}}), ":aGVsbG8=:");
   EXPECT_EQ(serialize(BareItem{Decimal{-0.25}}), "-0.25");
+  EXPECT_EQ(serialize(BareItem{Decimal{-0.0001}}), "0.0") << "rounds to zero, unsigned";
+}
+
+TEST(StructuredFields, AByteSequenceWithoutPaddingIsRead) {
+  // §4.2.7: "parsers SHOULD NOT fail when '=' padding is not present".
+  auto d = parse_dictionary("a=:aGVsbG8:");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(item_of(*d, "a").value, BareItem{ByteSequence{"hello"}});
 }
 
 }  // namespace

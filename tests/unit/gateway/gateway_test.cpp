@@ -90,6 +90,8 @@ class EchoUpstream {
                 {"target", request.target()},
                 {"authorization", request.header("Authorization").value_or("")},
                 {"x_forwarded_host", request.header("X-Forwarded-Host").value_or("")},
+                {"forwarded", request.header("Forwarded").value_or("")},
+                {"x_real_ip", request.header("X-Real-IP").value_or("")},
                 {"expect", request.header("Expect").value_or("")},
                 {"body", request.body()},
                 // What an API behind the gateway takes for the URL the client called.
@@ -616,7 +618,7 @@ TEST_F(GatewayBinding, WithAKeyEveryUpstreamRequestIsSignedOverWhatTheGatewayAss
   const Gateway signing(o);
   const std::string t = dpop_bound_token();
   http::Request r = dpop_request(t, proof(proof_claims(t)));
-  // A client's own signature fields do not reach the upstream: the hop's are the gateway's.
+  // A client's own signature fields are dropped: the hop's are the gateway's alone.
   r.mutable_headers().add("Signature-Input", "tessera=();created=1");
   r.mutable_headers().add("Signature", "tessera=:AAAA:");
   const http::Response answer = signing.handle(r);
@@ -639,6 +641,38 @@ TEST_F(GatewayBinding, WithoutAKeyNothingIsSignedAndARoutesOwnKeyWins) {
   EXPECT_EQ(echoed(other_key)["signed"], "keyid names no key of ours");
   o.routes[0].upstream_signature = resource::HmacKey{"short", std::string(31, 'r')};
   EXPECT_THROW(Gateway{o}, std::invalid_argument) << "a key under 32 bytes";
+  o.routes[0].upstream_signature = resource::HmacKey{"cl\xc3\xa9", std::string(32, 'r')};
+  EXPECT_THROW(Gateway{o}, std::invalid_argument) << "a keyid outside printable ASCII";
+  o.routes[0].upstream_signature.reset();
+  o.routes[0].claim_headers = {{"X User", "sub"}};
+  EXPECT_THROW(Gateway{o}, std::invalid_argument) << "a claim header that is no field name";
+}
+
+TEST_F(GatewayBinding, AClaimOutsideAsciiGoesUpstreamUnsignedAndTheRestSigned) {
+  Options o = options();
+  o.upstream_signature = kHopKey;
+  o.routes[0].claim_headers = {{"X-Name", "name"}, {"X-User", "sub"}};
+  const Gateway signing(o);
+  Json claims = {{"iss", issuer_.url()}, {"sub", "alice"},        {"aud", kAudience},
+                 {"client_id", "spa"},   {"iat", now()},          {"exp", now() + 600},
+                 {"jti", fresh_jti()},   {"name", "J\u00fcrgen"}, {"scope", "invoices:read"}};
+  const http::Response answer =
+      signing.handle(request("Bearer " + sign_token(claims, signing_key_, Alg::kES256)));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const Json covered = echoed(answer)["signed"];
+  ASSERT_TRUE(covered.is_array()) << covered;
+  EXPECT_NE(std::find(covered.begin(), covered.end(), "x-user"), covered.end());
+  EXPECT_EQ(std::find(covered.begin(), covered.end(), "x-name"), covered.end());
+}
+
+TEST_F(GatewayBinding, WhatOtherProxiesAssertIsNeverTakenFromAClient) {
+  http::Request r = request("Bearer " + token());
+  r.mutable_headers().add("Forwarded", "for=198.51.100.1;host=evil.example");
+  r.mutable_headers().add("X-Real-IP", "198.51.100.1");
+  const http::Response answer = gateway_->handle(r);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(echoed(answer)["forwarded"], "");
+  EXPECT_EQ(echoed(answer)["x_real_ip"], "");
 }
 
 // ---------------------------------------------------------------------------------------------
