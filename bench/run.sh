@@ -32,6 +32,8 @@ bash bench/gateway/redis_limits.sh "$BUILD_DIR/tessera" || rc=1
 echo "== SDK: claims cache hits, and memory for one million cached principals"
 "$BUILD_DIR/bench/resource/claims_cache_bench" || rc=1
 "$BUILD_DIR/bench/resource/claims_cache_bench" --memory || rc=1
+echo "== SDK: RFC 9421 hmac-sha256, one gateway request signed and verified"
+"$BUILD_DIR/bench/resource/message_signature_bench" || rc=1
 echo "== SDK: uncached validation (RS256, ES256, EdDSA) against openssl speed verify (one core)"
 BUILD_DIR=$BUILD_DIR bash bench/resource/run.sh || rc=1
 echo "== Memory: idle"
