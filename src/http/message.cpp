@@ -384,6 +384,7 @@ std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target) {
   if (!valid_authority(authority)) return std::nullopt;
   out.authority.assign(authority);
   rest.remove_prefix(authority.size());
+  out.bare = rest.empty();
   if (rest.empty() || rest.front() == '?') out.origin_form = "/";
   out.origin_form += rest;
   return out;

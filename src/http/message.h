@@ -219,6 +219,7 @@ struct AbsoluteTarget {
   bool secure = false;  // https
   std::string authority;
   std::string origin_form;
+  bool bare = false;  // neither path nor query: for OPTIONS, the server as a whole (§3.2.4)
 };
 std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target);
 

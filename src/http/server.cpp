@@ -26,6 +26,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <set>
 #include <thread>
 #include <unordered_set>
 
@@ -239,6 +240,7 @@ struct Server::State {
   AccessLogSink* access_log = nullptr;
   std::shared_ptr<AccessLogSink> owned_access_log;
   RouteMetrics* unrouted_metrics = nullptr;
+  std::string server_allow;  // what `OPTIONS *` answers in Allow (RFC 9110 §9.3.7)
   SteadyClock::duration sweep_interval{};
   std::atomic<bool> draining{false};
   std::atomic<size_t> active{0};
@@ -451,6 +453,8 @@ class Connection final : public ConnectionBase,
     const auto& msg = parser_->get();
     if (msg.version() >= 11 && msg.count(bhttp::field::host) != 1) return 400;
     // Not origin-form (a query may hold "://"), asterisk-form nor authority-form: absolute-form.
+    // RFC 9112 §3.2.4: the asterisk-form is for OPTIONS alone.
+    if (msg.target() == "*" && msg.method() != bhttp::verb::options) return 400;
     if (const std::string_view t = msg.target();
         !t.starts_with('/') && t.find("://") != std::string_view::npos) {
       absolute_ = parse_absolute_target(t);
@@ -552,6 +556,14 @@ class Connection final : public ConnectionBase,
       request_.set_request_id(scratch);
     }
 
+    // RFC 9110 §9.3.7: OPTIONS of the server as a whole, asterisk-form (RFC 9112 §3.2.4), or the
+    // absolute-form with neither path nor query, which names the same (§3.2.2, §3.2.4).
+    if (msg.method() == bhttp::verb::options &&
+        (msg.target() == "*" || (absolute_ && absolute_->bare))) {
+      response_ = Response(200);
+      response_.headers.set("Allow", state_.server_allow);
+      return write_response(response_);
+    }
     Router::Match match = state_.router->match(request_.method(), request_.path(), request_);
     switch (match.kind) {
       case Router::Match::Kind::kNotFound:
@@ -1096,6 +1108,20 @@ Result<Ok> Server::start() {
       options_.access_log ? options_.access_log : std::make_shared<JsonLinesAccessLog>(2);
   state->access_log = state->owned_access_log.get();
   state->unrouted_metrics = metrics_->add_route("<unmatched>", "*");
+  // Every method some route takes (a fallback, the gateway's, takes the usual ones), and OPTIONS.
+  std::set<std::string> methods = {"OPTIONS"};
+  for (Route* route : router_.routes()) {
+    if (route->method == "*") {
+      methods.insert({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"});
+    } else {
+      methods.insert(route->method);
+      if (route->method == "GET") methods.insert("HEAD");  // RFC 9110 §9.3.2, as the router
+    }
+  }
+  for (const auto& m : methods) {
+    if (!state->server_allow.empty()) state->server_allow += ", ";
+    state->server_allow += m;
+  }
   auto smallest = std::min({options_.header_timeout, options_.body_timeout, options_.idle_timeout,
                             options_.write_timeout});
   state->sweep_interval = std::clamp<SteadyClock::duration>(

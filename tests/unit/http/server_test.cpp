@@ -187,6 +187,28 @@ TEST(ServerRouting, AbsoluteFormTargetIsRoutedByItsPathWithItsAuthorityForHost) 
   EXPECT_EQ(status_of(c.read_response()), 200);
 }
 
+// RFC 9110 §9.3.7: OPTIONS with the asterisk-form (RFC 9112 §3.2.4), or an absolute-form with
+// neither path nor query (§3.2.2), asks about the server as a whole: 200 with Allow, no content.
+TEST(ServerRouting, OptionsForTheWholeServerListsItsMethods) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  for (const char* target : {"*", "http://api.example.com:8080"}) {
+    c.send("OPTIONS " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string resp = c.read_response();
+    EXPECT_EQ(status_of(resp), 200) << target << ": " << resp;
+    EXPECT_EQ(header_of(resp, "Allow"), "GET, HEAD, OPTIONS, POST") << target;
+    EXPECT_EQ(header_of(resp, "Content-Length"), "0") << target;
+  }
+  // With a path, or a query, it is a resource's OPTIONS, routed as any request (none here).
+  c.send("OPTIONS http://api.example.com/ HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(status_of(c.read_response()), 405);
+  c.send("OPTIONS http://api.example.com?x HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(status_of(c.read_response()), 405);
+  // The asterisk-form with another method is malformed.
+  c.send("GET * HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(status_of(c.read_until_closed()), 400);
+}
+
 TEST(ServerRouting, AbsoluteFormOfAnotherSchemeOrWithUserinfoIsRefused) {
   auto s = start_server(demo_router());
   {
