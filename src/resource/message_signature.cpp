@@ -128,7 +128,7 @@ std::optional<SignatureFields> sign_hmac_sha256(const SignedMessage& message,
   if (!params) return std::nullopt;
   auto base = signature_base(message, covered, *params);
   if (!base) return std::nullopt;
-  const std::string mac = crypto::hmac(crypto::Digest::kSha256, key.secret, *base);
+  const std::string mac = crypto::hmac_sha256_reused_key(key.secret, *base);
   SignatureFields out;
   out.signature_input = std::string(label) + "=" + *params;
   out.signature = std::string(label) + "=:" + base64::encode(mac) + ":";
@@ -198,7 +198,7 @@ SignatureCheck verify_hmac_sha256(const SignedMessage& message, std::string_view
   if (!params) return fail("the signature parameters cannot be serialised");
   const auto base = signature_base(message, covered, *params);
   if (!base) return fail("a covered component is absent or malformed");
-  const std::string expected = crypto::hmac(crypto::Digest::kSha256, key->secret, *base);
+  const std::string expected = crypto::hmac_sha256_reused_key(key->secret, *base);
   if (!crypto::equal_ct(expected, mac->bytes)) return fail("the signature does not match");
   check.valid = true;
   check.covered = std::move(covered);

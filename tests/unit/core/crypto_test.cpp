@@ -42,3 +42,25 @@ TEST(Crypto, ConstantTimeEqual) {
   EXPECT_FALSE(equal_ct("secret", "secret2"));
   EXPECT_TRUE(equal_ct("", ""));
 }
+
+namespace tessera::crypto {
+namespace {
+
+// RFC 4231 §4.3 (test case 2), then alternating keys on one thread: the kept key schedule must
+// never answer for another key.
+TEST(CryptoHmacReusedKey, MatchesRfc4231AndTheOneShotHmacAcrossKeyChanges) {
+  EXPECT_EQ(to_hex(hmac_sha256_reused_key("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const std::string a(32, 'a');
+  const std::string b(64, 'b');
+  const std::string a_prefix(31, 'a');
+  for (int i = 0; i < 3; ++i) {
+    for (const std::string* key : {&a, &b, &a_prefix, &a}) {
+      const std::string data = "message " + std::to_string(i);
+      EXPECT_EQ(hmac_sha256_reused_key(*key, data), hmac(Digest::kSha256, *key, data));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tessera::crypto
