@@ -1,8 +1,9 @@
 #include "core/structured_fields.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <cstdint>
 
 #include "core/base64url.h"
 
@@ -20,6 +21,36 @@ bool tchar(char c) {
   return alpha(c) || digit(c) || kOthers.find(c) != std::string_view::npos;
 }
 bool base64_char(char c) { return alpha(c) || digit(c) || c == '+' || c == '/' || c == '='; }
+
+// §4.2.7: base64 (RFC 4648 §4), where "parsers SHOULD NOT fail when '=' padding is not
+// present" and non-zero pad bits are tolerated; '=' only at the end, at most two.
+std::optional<std::string> lenient_base64(std::string_view text) {
+  size_t pad = 0;
+  while (!text.empty() && text.back() == '=' && pad < 2) {
+    text.remove_suffix(1);
+    ++pad;
+  }
+  if (text.find('=') != std::string_view::npos || text.size() % 4 == 1) return std::nullopt;
+  auto value = [](char c) -> uint32_t {
+    if (c >= 'A' && c <= 'Z') return static_cast<uint32_t>(c - 'A');
+    if (c >= 'a' && c <= 'z') return static_cast<uint32_t>(c - 'a' + 26);
+    if (c >= '0' && c <= '9') return static_cast<uint32_t>(c - '0' + 52);
+    return c == '+' ? 62U : 63U;  // '/': base64_char() allowed nothing else
+  };
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    bits = (bits << 6) | value(c);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xFF);
+    }
+  }
+  return out;  // the bits left over (fewer than 8) are padding, whatever they are
+}
 
 // A parser over one field value (§4.2: "input_string"), consuming as it goes.
 class Parser {
@@ -187,13 +218,16 @@ class Parser {
       if (!decimal && digits.size() > 15) return std::nullopt;
       if (decimal && digits.size() > 16) return std::nullopt;
     }
+    // std::from_chars: the C locale's digits whatever the process's locale.
     if (!decimal) {
-      const int64_t v = std::stoll(digits);
+      int64_t v = 0;
+      std::from_chars(digits.data(), digits.data() + digits.size(), v);  // at most 15 digits
       return BareItem{negative ? -v : v};
     }
     const size_t fraction = digits.size() - digits.find('.') - 1;
     if (fraction == 0 || fraction > 3) return std::nullopt;
-    const double v = std::stod(digits);
+    double v = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), v);
     return BareItem{Decimal{negative ? -v : v}};
   }
 
@@ -236,10 +270,7 @@ class Parser {
     for (char c : text) {
       if (!base64_char(c)) return std::nullopt;
     }
-    // "Parsers SHOULD NOT fail when '=' padding is not present": it is added back.
-    std::string padded(text);
-    while (padded.size() % 4 != 0) padded += '=';
-    auto bytes = base64::decode(padded);
+    auto bytes = lenient_base64(text);
     if (!bytes) return std::nullopt;
     return BareItem{ByteSequence{std::move(*bytes)}};
   }
@@ -290,8 +321,9 @@ std::optional<std::string> serialize(const BareItem& item) {
     if (rounded == 0) rounded = 0;  // -0.0 is 0.0
     if (std::fabs(rounded) >= 1e12) return std::nullopt;
     char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.3f", rounded);
-    std::string out = buf;
+    const auto written =
+        std::to_chars(buf, buf + sizeof(buf), rounded, std::chars_format::fixed, 3);
+    std::string out(buf, written.ptr);
     while (out.back() == '0' && out[out.size() - 2] != '.') out.pop_back();
     return out;
   }

@@ -122,6 +122,15 @@ TEST(StructuredFields, AByteSequenceWithoutPaddingIsRead) {
   auto d = parse_dictionary("a=:aGVsbG8:");
   ASSERT_TRUE(d);
   EXPECT_EQ(item_of(*d, "a").value, BareItem{ByteSequence{"hello"}});
+  // Nor on non-zero pad bits: "aGVsbG9=" is "hello" with the last 2 bits set.
+  d = parse_dictionary("a=:aGVsbG9=:, b=::, c=:w4ZibGV0w6ZydGU=:");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(item_of(*d, "a").value, BareItem{ByteSequence{"hello"}});
+  EXPECT_EQ(item_of(*d, "b").value, BareItem{ByteSequence{""}});
+  EXPECT_EQ(item_of(*d, "c").value, BareItem{ByteSequence{"\xc3\x86"
+                                                          "blet\xc3\xa6rte"}});
+  EXPECT_FALSE(parse_dictionary("a=:aG=VsbG8:")) << "'=' inside";
+  EXPECT_FALSE(parse_dictionary("a=:aGVsb:")) << "a length no base64 has";
 }
 
 }  // namespace
