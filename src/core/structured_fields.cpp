@@ -52,6 +52,17 @@ std::optional<std::string> lenient_base64(std::string_view text) {
   return out;  // the bits left over (fewer than 8) are padding, whatever they are
 }
 
+// §4.2.2, §4.2.3.2: a key given again keeps its first place and takes the later value.
+template <class Ordered, class Value>
+void put(Ordered& out, std::string key, Value value) {
+  auto same = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == key; });
+  if (same != out.end()) {
+    same->second = std::move(value);
+  } else {
+    out.emplace_back(std::move(key), std::move(value));
+  }
+}
+
 // A parser over one field value (§4.2: "input_string"), consuming as it goes.
 class Parser {
  public:
@@ -83,13 +94,7 @@ class Parser {
         if (!params) return std::nullopt;
         member = Item{true, std::move(*params)};
       }
-      auto same =
-          std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == *key; });
-      if (same != out.end()) {
-        same->second = std::move(member);
-      } else {
-        out.emplace_back(std::move(*key), std::move(member));
-      }
+      put(out, std::move(*key), std::move(member));
       skip_ows();
       if (done()) return out;
       if (peek() != ',') return std::nullopt;
@@ -169,13 +174,7 @@ class Parser {
         if (!v) return std::nullopt;
         value = std::move(*v);
       }
-      auto same =
-          std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == *key; });
-      if (same != out.end()) {
-        same->second = std::move(value);
-      } else {
-        out.emplace_back(std::move(*key), std::move(value));
-      }
+      put(out, std::move(*key), std::move(value));
     }
     return out;
   }

@@ -137,6 +137,7 @@ bool sign_upstream(http::ClientRequest& up, const resource::HmacKey& key,
       resource::sign_hmac_sha256(m, covered, key, SystemClock::instance().now(),
                                  resource::kGatewaySignatureLabel, resource::kGatewaySignatureTag);
   if (!fields) return false;
+  // set(): a client's own Signature fields are replaced; the hop's signature is the gateway's.
   up.headers.set("Signature-Input", fields->signature_input);
   up.headers.set("Signature", fields->signature);
   return true;
@@ -257,9 +258,7 @@ class Gateway::Impl {
                                          "x-forwarded-host", "x-forwarded-uri",
                                          "x-request-id"};
       for (const auto& [header, claim] : r.claim_headers) {
-        std::string lower = header;
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::string lower = http::ascii_lower(header);
         if (std::find(fields.begin(), fields.end(), lower) == fields.end()) fields.push_back(lower);
       }
       signed_fields_.push_back(std::move(fields));
@@ -921,11 +920,6 @@ class Gateway::Impl {
       // Never let a client set what the gateway asserts.
       if (std::any_of(route.claim_headers.begin(), route.claim_headers.end(),
                       [&](const auto& h) { return http::iequals(h.first, name); })) {
-        continue;
-      }
-      // The gateway's signature is the only one on its hop (RFC 9421 §4: its label is ours).
-      if (key != nullptr &&
-          (http::iequals(name, "Signature") || http::iequals(name, "Signature-Input"))) {
         continue;
       }
       // What other proxies assert (RFC 7239 Forwarded, X-Real-IP): never taken from a client.

@@ -6,11 +6,7 @@ namespace {
 
 // RFC 6265 §5.4 and §4.2.1: pairs are separated by ';' followed by optional whitespace; user
 // agents in the wild also pad around '=' and the ends, so trim SP and HTAB everywhere.
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+std::string_view trim(std::string_view s) { return trim_ows(s); }
 
 // RFC 6265 §4.1.1 cookie-octet: US-ASCII except CTLs, whitespace, DQUOTE, comma, semicolon and
 // backslash.

@@ -206,6 +206,12 @@ std::string_view reason_phrase(int status);
 // RFC 9110 §5.6.2 token (a field name, §5.1, is one): one or more tchar.
 bool is_token(std::string_view s);
 
+// RFC 9110 §5.5: a field value without the optional whitespace (SP, HTAB) around it.
+std::string_view trim_ows(std::string_view v);
+
+// ASCII letters lowercased, other bytes kept (field names, RFC 9110 §5.1, are case-insensitive).
+std::string ascii_lower(std::string_view s);
+
 // RFC 3986 §3.2.2-3.2.3 host [":" port] of an http(s) URI, without userinfo (RFC 9110 §4.2.4):
 // a bracketed IP literal (hex digits, ":" and ".") or a non-empty reg-name / IPv4 address
 // (RFC 9110 §4.2.1: a recipient MUST reject an empty host), then an optional port of digits.

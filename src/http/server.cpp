@@ -46,7 +46,6 @@ using boost::system::error_code;
 namespace {
 
 // Index of the io thread running this code, for sharded counters.
-thread_local size_t tl_worker_index = 0;
 
 tcp::socket& lowest_layer(tcp::socket& s) { return s; }
 tcp::socket& lowest_layer(ssl::stream<tcp::socket>& s) { return s.next_layer(); }
@@ -219,8 +218,6 @@ class ConnectionBase;
 // One io thread with its own io_context: a connection lives on one thread for
 // its whole life, so its state needs no locks.
 struct Worker {
-  explicit Worker(size_t i) : index(i) {}
-  size_t index;
   // Declared before the io_context: handlers destroyed with the io_context
   // unregister their connections from this set.
   std::unordered_set<ConnectionBase*> connections;
@@ -704,7 +701,7 @@ class Connection final : public ConnectionBase,
 
   void on_write(error_code ec) {
     const auto duration = SteadyClock::now() - request_received_;
-    if (route_metrics_) route_metrics_->record(tl_worker_index, status_, duration);
+    if (route_metrics_) route_metrics_->record(this_thread_shard(), status_, duration);
     AccessLogEntry entry;
     entry.time = request_wall_time_;
     entry.method = request_.method();
@@ -1135,7 +1132,7 @@ Result<Ok> Server::start() {
       configure_tls(*state->ssl_context, *options_.tls);
       state->any_issuer = options_.tls->client_certificates == ClientCertMode::kOptionalAnyIssuer;
     }
-    for (unsigned i = 0; i < threads; ++i) state->workers.push_back(std::make_unique<Worker>(i));
+    for (unsigned i = 0; i < threads; ++i) state->workers.push_back(std::make_unique<Worker>());
     auto& ioc0 = state->workers[0]->ioc;
     tcp::endpoint endpoint(net::ip::make_address(options_.address), options_.port);
     state->acceptor.emplace(ioc0);
@@ -1154,7 +1151,6 @@ Result<Ok> Server::start() {
     schedule_sweep(*state, *w);
     Worker* worker = w.get();
     w->thread = std::thread([worker] {
-      tl_worker_index = worker->index;
       internal::set_current_event_loop(&worker->ioc);
       worker->ioc.run();
     });

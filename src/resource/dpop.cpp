@@ -208,13 +208,6 @@ class ReplayShard {
   std::deque<std::pair<int64_t, ReplayKey>> order_;
 };
 
-// RFC 9110 §5.5: optional whitespace around a field value is not part of it.
-std::string_view trim_ows(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 DpopVerification fail(DpopFailure failure, std::string description) {
   return DpopVerification{std::nullopt, DpopError{failure, std::move(description)}};
 }
@@ -472,7 +465,7 @@ class DpopVerifier::Impl {
     if (request.proofs.size() > 1 || request.proofs.front().find(',') != std::string_view::npos) {
       return fail(DpopFailure::kMultipleProofs, "more than one DPoP proof in the request");
     }
-    const std::string_view proof = trim_ows(request.proofs.front());
+    const std::string_view proof = http::trim_ows(request.proofs.front());
     // Size before any parsing.
     if (proof.size() > options_.max_proof_bytes) {
       return fail(DpopFailure::kTooLarge, "the DPoP proof is too large");

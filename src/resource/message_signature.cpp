@@ -12,22 +12,12 @@ namespace {
 
 constexpr std::string_view kAlg = "hmac-sha256";
 
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim_ows(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
+using http::ascii_lower;
+using http::trim_ows;
 
 // RFC 9421 §2.2.3: the target URI's authority, host lowercased, a default port dropped.
 std::string authority_value(const SignedMessage& m) {
-  std::string a = lowercase(m.authority);
+  std::string a = ascii_lower(m.authority);
   const std::string_view default_port = m.scheme == "https" ? ":443" : ":80";
   const size_t bracket = a.rfind(']');
   const size_t colon = a.rfind(':');
@@ -91,7 +81,7 @@ std::optional<std::string> signature_base(const SignedMessage& message,
   for (size_t i = 0; i < covered.size(); ++i) {
     const std::string& id = covered[i];
     // §2.5 step 2.1: a component named twice fails; names are lowercase (§2.1).
-    if (id != lowercase(id) ||
+    if (id != ascii_lower(id) ||
         std::find(covered.begin(), covered.begin() + static_cast<ptrdiff_t>(i), id) !=
             covered.begin() + static_cast<ptrdiff_t>(i)) {
       return std::nullopt;

@@ -215,6 +215,11 @@ TEST_F(TlsTest, ClientCertificateSubjectAltNamesReachTheHandler) {
   EXPECT_EQ(j["san"]["email"], json::Json({"client@example.org"}));
 }
 
+// A memory BIO over `pem`, for OpenSSL's PEM readers.
+std::unique_ptr<BIO, decltype(&BIO_free)> pem_bio(const std::string& pem) {
+  return {BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free};
+}
+
 // One request over a fresh TLS connection presenting `client`, offering `session` for
 // resumption; the connection is then dropped without close_notify. Returns whether the session
 // was resumed and the session to offer next (owned by the caller).
@@ -224,23 +229,16 @@ std::pair<bool, SSL_SESSION*> resumed_request(uint16_t port, const std::string& 
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
                                                         &SSL_CTX_free);
   SSL_CTX_set_max_proto_version(ctx.get(), max_version);
-  std::unique_ptr<BIO, decltype(&BIO_free)> ca_bio(
-      BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())), &BIO_free);
-  X509* ca_cert = PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr);
+  X509* ca_cert = PEM_read_bio_X509(pem_bio(ca_pem).get(), nullptr, nullptr, nullptr);
   X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca_cert);
   X509_free(ca_cert);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   if (!client.certificate.empty()) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
-        BIO_new_mem_buf(client.certificate.data(), static_cast<int>(client.certificate.size())),
-        &BIO_free);
-    X509* cert = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr);
+    X509* cert = PEM_read_bio_X509(pem_bio(client.certificate).get(), nullptr, nullptr, nullptr);
     SSL_CTX_use_certificate(ctx.get(), cert);
     X509_free(cert);
-    std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
-        BIO_new_mem_buf(client.private_key.data(), static_cast<int>(client.private_key.size())),
-        &BIO_free);
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+    EVP_PKEY* key =
+        PEM_read_bio_PrivateKey(pem_bio(client.private_key).get(), nullptr, nullptr, nullptr);
     SSL_CTX_use_PrivateKey(ctx.get(), key);
     EVP_PKEY_free(key);
   }
