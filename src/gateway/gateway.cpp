@@ -38,21 +38,27 @@ bool hop_by_hop(std::string_view name) {
                      [&](std::string_view f) { return http::iequals(f, name); });
 }
 
-// §7.6.1: a field the Connection header names is hop-by-hop too.
-bool named_by_connection(const http::Headers& headers, std::string_view name) {
+// §7.6.1: a field the Connection header names is hop-by-hop too. The names, copied: the list
+// they come from may change while they are used.
+std::vector<std::string> connection_options(const http::Headers& headers) {
+  std::vector<std::string> out;
   for (const auto& [field, value] : headers) {
     if (!http::iequals(field, "Connection")) continue;
     std::string_view rest = value;
     while (!rest.empty()) {
       const size_t comma = std::min(rest.find(','), rest.size());
-      std::string_view token = rest.substr(0, comma);
-      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-      if (http::iequals(token, name)) return true;
+      if (auto token = http::trim_ows(rest.substr(0, comma)); !token.empty()) {
+        out.emplace_back(token);
+      }
       rest = comma < rest.size() ? rest.substr(comma + 1) : std::string_view();
     }
   }
-  return false;
+  return out;
+}
+
+bool named_in(const std::vector<std::string>& names, std::string_view name) {
+  return std::any_of(names.begin(), names.end(),
+                     [name](const std::string& n) { return http::iequals(n, name); });
 }
 
 // A claim as one header value: strings as they are, arrays space-joined, anything else as JSON;
@@ -262,6 +268,7 @@ class Gateway::Impl {
         if (std::find(fields.begin(), fields.end(), lower) == fields.end()) fields.push_back(lower);
       }
       signed_fields_.push_back(std::move(fields));
+      async_upstream_.push_back(http::AsyncHttpClient::supports(r.upstream));
     }
     series_.push_back(std::make_unique<RouteSeries>(kUnrouted));
     if (!options_.rate_plans.empty()) {
@@ -515,7 +522,7 @@ class Gateway::Impl {
   bool must_wait(const http::Request& request, const Route& route,
                  std::shared_ptr<const resource::Principal>& cached) const {
     if (route.fga || route.policy == Policy::kBasic) return true;
-    if (!http::AsyncHttpClient::supports(route.upstream)) return true;
+    if (!async_upstream_[index_of(route)]) return true;
     // Shared state (Redis) is asked with a blocking client: never on an I/O thread.
     if (limiter_ && limiter_->shared() &&
         (route_plans_.count(&route) > 0 || route.policy == Policy::kApiKey)) {
@@ -555,7 +562,7 @@ class Gateway::Impl {
     if (!signed_up) return respond(with_cors(unsignable(), request));
     http::ClientRequest& up = *signed_up;
     RouteSeries& series = series_for(&route);
-    if (!loop || !http::AsyncHttpClient::supports(up.url)) {
+    if (!loop || !async_upstream_[index_of(route)]) {
       return respond(forwarded(call_upstream(up, series), d, request));
     }
     auto shared = std::make_shared<http::Responder>(std::move(respond));
@@ -885,6 +892,7 @@ class Gateway::Impl {
                                                       const Route& route,
                                                       const resource::Principal* principal) const {
     http::ClientRequest up;
+    up.headers.reserve(request.headers().size() + route.claim_headers.size() + 5);
     up.method = std::string(request.method());
     std::string_view path = request.path();
     if (route.strip_prefix && route.path_prefix != "/") {
@@ -900,10 +908,11 @@ class Gateway::Impl {
                                                                  : nullptr;
 
     const http::Headers& in = request.headers();
+    const std::vector<std::string> hop_fields = connection_options(in);
     for (const auto& field : in) {
       const std::string& name = field.first;
       const std::string& value = field.second;
-      if (hop_by_hop(name) || named_by_connection(in, name)) continue;
+      if (hop_by_hop(name) || named_in(hop_fields, name)) continue;
       // RFC 9110 §10.1.1: the gateway has the whole content and sends it with the header, so
       // there is nothing for the upstream to say "100 Continue" to.
       if (http::iequals(name, "Expect")) continue;
@@ -943,13 +952,14 @@ class Gateway::Impl {
         }
       }
     }
-    up.headers.set("X-Forwarded-For", request.peer_address());
-    up.headers.set("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
-    if (auto h = request.header("Host")) up.headers.set("X-Forwarded-Host", *h);
+    // The loop above passed none of these on: added, not set.
+    up.headers.add("X-Forwarded-For", request.peer_address());
+    up.headers.add("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
+    if (auto h = request.header("Host")) up.headers.add("X-Forwarded-Host", *h);
     // The target the client sent, before strip_prefix and the upstream's base path: with the two
     // above, the URL a DPoP proof's htu names, for an API that checks the proof again
     // (resource::called_url).
-    up.headers.set("X-Forwarded-Uri", request.target());
+    up.headers.add("X-Forwarded-Uri", request.target());
     up.headers.set("X-Request-Id", request.request_id());
     up.body = request.body();
     if (key != nullptr && !sign_upstream(up, *key, signed_fields_[index_of(route)])) {
@@ -974,13 +984,14 @@ class Gateway::Impl {
                  : http::Response::error(502, "bad_gateway", "the upstream could not be reached");
     }
     http::Response out(answer->status);
-    for (const auto& [name, value] : answer->headers) {
-      if (hop_by_hop(name) || named_by_connection(answer->headers, name)) continue;
+    out.headers = std::move(answer->headers);
+    const std::vector<std::string> hop_fields = connection_options(out.headers);
+    out.headers.remove_if([&hop_fields](const http::Headers::Field& f) {
       // The client gets the id this gateway logged and sent upstream (the server adds it), not
       // one the upstream made up.
-      if (http::iequals(name, "X-Request-Id")) continue;
-      out.headers.add(name, value);
-    }
+      return hop_by_hop(f.first) || named_in(hop_fields, f.first) ||
+             http::iequals(f.first, "X-Request-Id");
+    });
     out.body = std::move(answer->body);
     return out;
   }
@@ -1008,8 +1019,10 @@ class Gateway::Impl {
   // Per route (options_.routes' order), then one for requests no route took.
   static constexpr std::string_view kUnrouted = "<unrouted>";
   std::vector<std::unique_ptr<RouteSeries>> series_;
-  std::vector<std::vector<std::string>>
-      signed_fields_;  // per route: the fields its signature covers
+  // Per route: the fields its signature covers; whether its upstream speaks plain HTTP (the
+  // event loop's AsyncHttpClient; an https upstream is called from the pool).
+  std::vector<std::vector<std::string>> signed_fields_;
+  std::vector<bool> async_upstream_;
   mutable WorkerPool pool_;
 };
 

@@ -6,12 +6,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,14 +90,15 @@ namespace {
 class Operation : public std::enable_shared_from_this<Operation> {
  public:
   Operation(std::shared_ptr<AsyncHttpClient::Shared> shared, net::io_context& ioc,
-            internal::Url url, bhttp::request<bhttp::string_body> request, bool idempotent,
+            internal::Url url, std::string method, std::string wire, bool idempotent,
             AsyncHttpClient::Callback done)
       : shared_(std::move(shared)),
         ioc_(ioc),
         pool_(net::use_service<IdleConnections>(ioc)),
         url_(std::move(url)),
         key_(url_.pool_key()),
-        request_(std::move(request)),
+        method_(std::move(method)),
+        wire_(std::move(wire)),
         idempotent_(idempotent),
         done_(std::move(done)) {}
 
@@ -164,21 +164,23 @@ class Operation : public std::enable_shared_from_this<Operation> {
 
   void write() {
     conn_->stream.expires_after(options().read_timeout);
-    bhttp::async_write(conn_->stream, request_, [self = shared_from_this()](error_code e, size_t) {
-      if (e) {
-        const bool retry = e != beast::error::timeout;
-        return self->fail(e == beast::error::timeout
-                              ? error(ClientErrorCode::kTimeout, "writing request timed out")
-                              : error(ClientErrorCode::kConnectionClosed, "write: " + e.message()),
-                          retry);
-      }
-      self->read();
-    });
+    net::async_write(
+        conn_->stream, net::buffer(wire_), [self = shared_from_this()](error_code e, size_t) {
+          if (e) {
+            const bool retry = e != beast::error::timeout;
+            return self->fail(
+                e == beast::error::timeout
+                    ? error(ClientErrorCode::kTimeout, "writing request timed out")
+                    : error(ClientErrorCode::kConnectionClosed, "write: " + e.message()),
+                retry);
+          }
+          self->read();
+        });
   }
 
   void read() {
     parser_.emplace();
-    internal::prepare_parser(*parser_, options(), std::string_view(request_.method_string()));
+    internal::prepare_parser(*parser_, options(), method_);
     bhttp::async_read_header(
         conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](error_code e, size_t) {
           if (e) return self->read_failed(e);
@@ -210,8 +212,8 @@ class Operation : public std::enable_shared_from_this<Operation> {
   }
 
   void complete() {
-    const bool keep_alive = parser_->get().keep_alive();
-    ClientResponse response = internal::to_client_response(parser_->release());
+    const bool keep_alive = parser_->keep_alive();
+    ClientResponse response = parser_->release();
     response.reused_connection = reused_;
     if (keep_alive) {
       conn_->stream.expires_never();
@@ -244,14 +246,15 @@ class Operation : public std::enable_shared_from_this<Operation> {
   IdleConnections& pool_;
   internal::Url url_;
   std::string key_;
-  bhttp::request<bhttp::string_body> request_;
+  std::string method_;
+  std::string wire_;  // the request as sent (internal::build_request)
   bool idempotent_;
   AsyncHttpClient::Callback done_;
   std::unique_ptr<Connection> conn_;
   bool reused_ = false;
   std::optional<tcp::resolver> resolver_;
   std::optional<net::steady_timer> resolve_timer_;
-  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  std::optional<internal::ResponseParser> parser_;
   int interims_ = 0;  // 1xx answers read for this request
 };
 
@@ -279,8 +282,9 @@ void AsyncHttpClient::send(const EventLoop& loop, const ClientRequest& request,
   auto& ioc = *static_cast<net::io_context*>(loop.context_);
   const bool idempotent = internal::idempotent(request.method);
   auto wire = internal::build_request(request, *url, shared_->options.user_agent);
-  auto op = std::make_shared<Operation>(shared_, ioc, std::move(*url), std::move(wire), idempotent,
-                                        std::move(done));
+  if (!wire) return done(Err(wire.error()));
+  auto op = std::make_shared<Operation>(shared_, ioc, std::move(*url), request.method,
+                                        std::move(*wire), idempotent, std::move(done));
   // On the loop's own thread the operation starts at once; from elsewhere it is posted there.
   if (tl_loop == &ioc) return op->start();
   net::post(ioc, [op] { op->start(); });

@@ -7,13 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <mutex>
 #include <optional>
@@ -84,6 +83,8 @@ const char* to_string(ClientErrorCode code) {
       return "response_too_large";
     case ClientErrorCode::kAddressRefused:
       return "address_refused";
+    case ClientErrorCode::kInvalidRequest:
+      return "invalid_request";
   }
   return "unknown";
 }
@@ -293,12 +294,12 @@ class HttpClient::Impl {
   };
 
   template <class Stream>
-  Exchange exchange(PooledConnection& c, Stream& stream,
-                    const bhttp::request<bhttp::string_body>& req) {
+  Exchange exchange(PooledConnection& c, Stream& stream, std::string_view method,
+                    const std::string& wire) {
     Exchange x;
     error_code ec;
     beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
-    bhttp::async_write(stream, req, [&](error_code e, size_t) { ec = e; });
+    net::async_write(stream, net::buffer(wire), [&](error_code e, size_t) { ec = e; });
     run(c);
     if (ec) {
       x.nothing_received = ec != beast::error::timeout;
@@ -312,7 +313,7 @@ class HttpClient::Impl {
     auto kind = internal::HeaderKind::kInterim;
     while (kind == internal::HeaderKind::kInterim) {
       interim_or_final.emplace();
-      internal::prepare_parser(*interim_or_final, options_, std::string_view(req.method_string()));
+      internal::prepare_parser(*interim_or_final, options_, method);
       bhttp::async_read_header(stream, c.buffer, *interim_or_final,
                                [&](error_code e, size_t) { ec = e; });
       run(c);
@@ -335,9 +336,8 @@ class HttpClient::Impl {
       return x;
     }
     if ((x.error = internal::body_over_limit(parser, options_))) return x;
-    x.keep_alive = parser.get().keep_alive();
-    ClientResponse r = internal::to_client_response(parser.release());
-    x.response = std::move(r);
+    x.keep_alive = parser.keep_alive();
+    x.response = parser.release();
     return x;
   }
 };
@@ -351,8 +351,8 @@ HttpClient::~HttpClient() = default;
 Result<ClientResponse, ClientError> HttpClient::request(const ClientRequest& request) {
   auto url = parse_url(request.url);
   if (!url) return Err(error(ClientErrorCode::kInvalidUrl, "not an absolute http(s) URL"));
-  bhttp::request<bhttp::string_body> req =
-      internal::build_request(request, *url, impl_->options_.user_agent);
+  auto wire = internal::build_request(request, *url, impl_->options_.user_agent);
+  if (!wire) return Err(wire.error());
   const std::string key = url->pool_key();
   const bool idempotent = internal::idempotent(request.method);
   // A pooled connection may have been closed by the server while idle; retry
@@ -365,8 +365,8 @@ Result<ClientResponse, ClientError> HttpClient::request(const ClientRequest& req
       if (!fresh) return Err(fresh.error());
       conn = std::move(*fresh);
     }
-    Impl::Exchange x = conn->tls ? impl_->exchange(*conn, *conn->tls, req)
-                                 : impl_->exchange(*conn, *conn->plain, req);
+    Impl::Exchange x = conn->tls ? impl_->exchange(*conn, *conn->tls, request.method, *wire)
+                                 : impl_->exchange(*conn, *conn->plain, request.method, *wire);
     if (x.response) {
       x.response->reused_connection = reused;
       if (x.keep_alive) impl_->give_back(key, std::move(conn));

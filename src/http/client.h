@@ -76,6 +76,7 @@ enum class ClientErrorCode {
   kProtocolError,         // malformed response
   kResponseTooLarge,      // over max_response_body_bytes / header bytes
   kAddressRefused,        // public_addresses_only, and the host has no public address
+  kInvalidRequest,        // a method, field or content HTTP/1.1 cannot carry
 };
 const char* to_string(ClientErrorCode code);
 

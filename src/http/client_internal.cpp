@@ -199,36 +199,64 @@ std::optional<Url> parse_url(std::string_view s) {
 
 ClientError error(ClientErrorCode code, std::string message) { return {code, std::move(message)}; }
 
-bhttp::request<bhttp::string_body> build_request(const ClientRequest& request, const Url& url,
-                                                 const std::string& user_agent) {
-  bhttp::request<bhttp::string_body> req;
-  req.version(11);
-  bhttp::verb verb = bhttp::string_to_verb(request.method);
-  if (verb == bhttp::verb::unknown) {
-    req.method_string(request.method);
-  } else {
-    req.method(verb);
+Result<std::string, ClientError> build_request(const ClientRequest& request, const Url& url,
+                                               std::string_view user_agent) {
+  if (!is_token(request.method)) {
+    return Err(error(ClientErrorCode::kInvalidRequest, "the method is not a token"));
   }
-  req.target(url.target);
-  const bool default_port = url.port == (url.secure ? 443 : 80);
-  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  if (!default_port) host += ":" + std::to_string(url.port);
-  req.set(bhttp::field::host, host);
-  if (!user_agent.empty()) req.set(bhttp::field::user_agent, user_agent);
+  if (std::any_of(url.target.begin(), url.target.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
+    return Err(
+        error(ClientErrorCode::kInvalidUrl, "the target holds whitespace or a control character"));
+  }
+  if (request.method == "TRACE" && !request.body.empty()) {
+    return Err(error(ClientErrorCode::kInvalidRequest, "content in a TRACE request"));
+  }
+  // RFC 9110 §8.6: Content-Length for any content, and for none when the method gives content
+  // a meaning.
+  const bool with_length = !request.body.empty() || request.method == "POST" ||
+                           request.method == "PUT" || request.method == "PATCH";
+  size_t size = request.method.size() + url.target.size() + url.host.size() + user_agent.size() +
+                request.body.size() + 96;
+  for (const auto& [name, value] : request.headers) size += name.size() + value.size() + 4;
+  std::string out;
+  out.reserve(size);
+  out.append(request.method).append(" ").append(url.target).append(" HTTP/1.1\r\nHost: ");
+  // RFC 9112 §3.2, RFC 9110 §7.2: the URI's authority, an IPv6 literal in brackets, the port
+  // only when it is not the scheme's default.
+  const size_t authority_at = out.size();
+  if (url.host.find(':') != std::string::npos) {
+    out.append("[").append(url.host).append("]");
+  } else {
+    out.append(url.host);
+  }
+  if (url.port != (url.secure ? 443 : 80)) out.append(":").append(std::to_string(url.port));
+  if (!valid_authority(std::string_view(out).substr(authority_at))) {
+    return Err(error(ClientErrorCode::kInvalidUrl, "the URL's host is not a host"));
+  }
+  out.append("\r\n");
+  // The client's own User-Agent unless the caller names one.
+  if (!user_agent.empty() && !request.headers.contains("User-Agent")) {
+    out.append("User-Agent: ").append(user_agent).append("\r\n");
+  }
   for (const auto& [name, value] : request.headers) {
     if (iequals(name, "Host") || iequals(name, "Content-Length") ||
         iequals(name, "Transfer-Encoding") || iequals(name, "Connection")) {
       continue;
     }
-    req.insert(name, value);
+    if (!is_token(name)) {
+      return Err(error(ClientErrorCode::kInvalidRequest, "a field name is not a token"));
+    }
+    if (!safe_field_value(value)) {
+      return Err(error(ClientErrorCode::kInvalidRequest, "CR, LF or NUL in a field value"));
+    }
+    out.append(name).append(": ").append(trim_ows(value)).append("\r\n");
   }
-  req.body() = request.body;
-  req.keep_alive(true);
-  if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
-      request.method == "PATCH") {
-    req.prepare_payload();
+  if (with_length) {
+    out.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
   }
-  return req;
+  out.append("\r\n").append(request.body);
+  return out;
 }
 
 bool idempotent(std::string_view method) {
@@ -264,7 +292,7 @@ void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::s
 
 Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
                                              const ClientOptions& options, int& interims) {
-  const unsigned status = parser.get().result_int();
+  const int status = parser.get().status;
   if (status >= 100 && status < 200 && status != 101) {
     if (++interims > kMaxInterimResponses) {
       return Err(error(ClientErrorCode::kProtocolError, "too many 1xx answers"));
@@ -284,18 +312,10 @@ Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
 
 std::optional<ClientError> body_over_limit(const ResponseParser& parser,
                                            const ClientOptions& options) {
-  if (parser.get().body().size() > options.max_response_body_bytes) {
+  if (parser.get().body.size() > options.max_response_body_bytes) {
     return error(ClientErrorCode::kResponseTooLarge, "response too large");
   }
   return std::nullopt;
-}
-
-ClientResponse to_client_response(bhttp::response<bhttp::string_body> msg) {
-  ClientResponse r;
-  r.status = static_cast<int>(msg.result_int());
-  for (const auto& f : msg) r.headers.add(f.name_string(), f.value());
-  r.body = std::move(msg.body());
-  return r;
 }
 
 }  // namespace tessera::http::internal

@@ -4,9 +4,8 @@
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/optional/optional.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <optional>
@@ -62,11 +61,15 @@ bool refused_address(const boost::asio::ip::address& address,
 
 ClientError error(ClientErrorCode code, std::string message);
 
-// `request` for `url` as HTTP/1.1 puts it on the wire: Host from the URL, the framing fields
-// (Host, Content-Length, Transfer-Encoding, Connection) the caller gave dropped and set here,
-// keep-alive.
-boost::beast::http::request<boost::beast::http::string_body> build_request(
-    const ClientRequest& request, const Url& url, const std::string& user_agent);
+// `request` for `url` as HTTP/1.1 puts it on the wire (RFC 9112 §2.1): the request line, Host
+// from the URL, User-Agent, the caller's fields without the framing ones (Host, Content-Length,
+// Transfer-Encoding, Connection: set here), Content-Length, then the content; persistent (§9.3).
+// Written straight into one buffer, not through Beast's serializer: the gateway sends one per
+// request. kInvalidRequest for what HTTP/1.1 cannot carry: a method that is not a token (RFC 9110
+// §9.1), a field name that is not one (§5.1), CR, LF or NUL in a value (§5.5), a target with
+// whitespace or a control character (RFC 9112 §3.2), content in a TRACE (RFC 9110 §9.3.8).
+Result<std::string, ClientError> build_request(const ClientRequest& request, const Url& url,
+                                               std::string_view user_agent);
 
 // RFC 9110 §9.2.2: a request that may be sent again when a reused connection closed before any
 // answer (RFC 9112 §9.3.1).
@@ -76,7 +79,45 @@ bool idempotent(std::string_view method);
 // byte of the response came (a retry on a fresh connection is then safe for idempotent methods).
 ClientError read_failure(boost::system::error_code ec, bool got_some, bool& nothing_received);
 
-using ResponseParser = boost::beast::http::response_parser<boost::beast::http::string_body>;
+// An answer parsed straight into a ClientResponse: each field is copied once, from the read
+// buffer into its Headers (Beast's own parser keeps a field list of its own first).
+class ResponseParser final : public boost::beast::http::basic_parser<false> {
+ public:
+  const ClientResponse& get() const { return response_; }
+  ClientResponse release() { return std::move(response_); }
+
+ private:
+  using string_view = boost::beast::string_view;
+  using error_code = boost::system::error_code;
+  void on_request_impl(boost::beast::http::verb, string_view, string_view, int,
+                       error_code&) override {}
+  void on_response_impl(int code, string_view, int, error_code&) override {
+    response_.status = code;
+    response_.headers.reserve(16);  // one allocation for the usual answer's fields
+  }
+  void on_field_impl(boost::beast::http::field, string_view name, string_view value,
+                     error_code&) override {
+    response_.headers.add(std::string_view(name.data(), name.size()),
+                          std::string_view(value.data(), value.size()));
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    // The size was checked against the limit (judge_header, and basic_parser's body_limit).
+    if (length) response_.body.reserve(static_cast<size_t>(*length));
+  }
+  size_t on_body_impl(string_view body, error_code&) override {
+    response_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
+    response_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  ClientResponse response_;
+};
 
 // The parser for the answer to a `method` request: the size limits, and no body expected after
 // HEAD (RFC 9110 §9.3.2, whatever Content-Length says).
@@ -99,9 +140,6 @@ Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
                                              const ClientOptions& options, int& interims);
 std::optional<ClientError> body_over_limit(const ResponseParser& parser,
                                            const ClientOptions& options);
-
-ClientResponse to_client_response(
-    boost::beast::http::response<boost::beast::http::string_body> msg);
 
 // Called by each http::Server io thread before it runs its io_context (EventLoop::current()).
 void set_current_event_loop(void* io_context);

@@ -55,12 +55,17 @@ bool is_utf8(std::string_view s) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+bool iequals_same_size(std::string_view a, std::string_view b) {
   for (size_t i = 0; i < a.size(); ++i) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
+}
+
+bool safe_field_value(std::string_view value) {
+  // Three memchr scans: a value may be a kilobyte-long token.
+  return value.find('\r') == std::string_view::npos && value.find('\n') == std::string_view::npos &&
+         value.find('\0') == std::string_view::npos;
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
@@ -91,10 +96,7 @@ void Headers::add(std::string_view name, std::string_view value) {
 }
 
 void Headers::remove(std::string_view name) {
-  auto live_end = fields_.begin() + static_cast<std::ptrdiff_t>(used_);
-  auto kept_end = std::stable_partition(fields_.begin(), live_end,
-                                        [&](const Field& f) { return !iequals(f.first, name); });
-  used_ = static_cast<size_t>(kept_end - fields_.begin());
+  remove_if([name](const Field& f) { return iequals(f.first, name); });
 }
 
 std::optional<std::string_view> Params::get(std::string_view name) const {

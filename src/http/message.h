@@ -19,7 +19,14 @@ namespace tessera::http {
 
 // ASCII case-insensitive comparison: field names are case-insensitive
 // (RFC 9110 §5.1), and so are method-independent tokens like "close".
-bool iequals(std::string_view a, std::string_view b);
+// Inline for the length check, which settles most comparisons of field names.
+bool iequals_same_size(std::string_view a, std::string_view b);
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && iequals_same_size(a, b);
+}
+
+// RFC 9110 §5.5: a field value MUST NOT hold CR, LF or NUL.
+bool safe_field_value(std::string_view value);
 
 // Ordered list of name/value pairs with case-insensitive lookup. A flat vector
 // beats a map for the dozen fields a request carries.
@@ -39,8 +46,21 @@ class Headers {
   // Appends a field without touching existing ones.
   void add(std::string_view name, std::string_view value);
   void remove(std::string_view name);
+  // Removes every field `drop` is true of, keeping the order of the rest (and the removed
+  // strings' storage as spare). `drop` must not look at this list.
+  template <class Pred>
+  void remove_if(Pred drop) {
+    size_t kept = 0;
+    for (size_t i = 0; i < used_; ++i) {
+      if (drop(std::as_const(fields_[i]))) continue;
+      if (kept != i) std::swap(fields_[kept], fields_[i]);
+      ++kept;
+    }
+    used_ = kept;
+  }
   // Empties the list but keeps the strings' storage for the next request.
   void clear() { used_ = 0; }
+  void reserve(size_t fields) { fields_.reserve(fields); }
   bool empty() const { return used_ == 0; }
   size_t size() const { return used_; }
 

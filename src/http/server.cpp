@@ -92,10 +92,7 @@ bool safe_field(std::string_view name, std::string_view value) {
   for (char c : name) {
     if (c <= ' ' || c == ':' || c == 0x7f) return false;
   }
-  for (char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
+  return safe_field_value(value);
 }
 
 // Fields the server computes itself (RFC 9112 §6 framing, §9.6 connection).

@@ -93,6 +93,8 @@ class EchoUpstream {
                 {"forwarded", request.header("Forwarded").value_or("")},
                 {"x_real_ip", request.header("X-Real-IP").value_or("")},
                 {"expect", request.header("Expect").value_or("")},
+                {"x_secret_hop", request.header("X-Secret-Hop").value_or("")},
+                {"x_kept", request.header("X-Kept").value_or("")},
                 {"body", request.body()},
                 // What an API behind the gateway takes for the URL the client called.
                 {"called_url",
@@ -101,6 +103,15 @@ class EchoUpstream {
                 {"signed", signature_of(request)}});
     };
     router.get("/invoices/{id}", echo);
+    // An answer with fields for this hop alone, and an id of the upstream's own making.
+    router.get("/invoices/{id}/hop", [](const http::Request&) {
+      http::Response r = http::Response::json(200, {{"hop", true}});
+      r.headers.add("Keep-Alive", "timeout=5");
+      r.headers.add("Trailer", "X-Checksum");
+      r.headers.add("X-Request-Id", "made-upstream");
+      r.headers.add("X-Kept", "yes");
+      return r;
+    });
     router.post("/invoices/{id}", echo);
     server_ = std::make_unique<http::Server>(std::move(options), std::move(router));
     auto started = server_->start();
@@ -320,6 +331,28 @@ TEST_F(GatewayBinding, AnExpectationIsNotPassedUpstream) {
   ASSERT_EQ(answer.status, 200) << answer.body;
   EXPECT_EQ(echoed(answer).value("expect", "(absent)"), "");
   EXPECT_EQ(echoed(answer).value("body", ""), "amount=1");
+}
+
+// RFC 9110 §7.6.1: the fields of this hop (Connection, those it names, Keep-Alive, TE, ...) go no
+// further, either way; the client gets the id the gateway logged, not one the upstream made.
+TEST_F(GatewayBinding, HopByHopFieldsStopAtTheGatewayBothWays) {
+  http::Request r = request("Bearer " + token());
+  r.mutable_headers().add("Connection", "keep-alive, X-Secret-Hop");
+  r.mutable_headers().add("X-Secret-Hop", "1");
+  r.mutable_headers().add("X-Kept", "yes");
+  const http::Response answer = gateway_->handle(r);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(echoed(answer).value("x_secret_hop", "(absent)"), "");
+  EXPECT_EQ(echoed(answer).value("x_kept", "(absent)"), "yes");
+
+  const http::Response hop =
+      gateway_->handle(request("Bearer " + token(), {}, "GET", "/invoices/7/hop"));
+  ASSERT_EQ(hop.status, 200) << hop.body;
+  EXPECT_EQ(hop.body, R"({"hop":true})");
+  EXPECT_EQ(hop.headers.get("X-Kept").value_or(""), "yes");
+  for (const char* gone : {"Keep-Alive", "Trailer", "X-Request-Id", "Connection"}) {
+    EXPECT_FALSE(hop.headers.contains(gone)) << gone;
+  }
 }
 
 // Without a Host field (HTTP/1.0) the gateway has no X-Forwarded-Host to assert, and the one a

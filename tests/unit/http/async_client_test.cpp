@@ -117,21 +117,28 @@ class AsyncHttpClientTest : public ::testing::Test {
                       });
       });
     });
-    // GET /hello upstream over https://, which AsyncHttpClient refuses; X-Synchronous says whether
-    // the callback ran inside send().
-    r.add_async("GET", "/via-https", [this](const Request&, Responder respond) {
-      auto in_send = std::make_shared<std::atomic<bool>>(true);
-      auto responder = std::make_shared<Responder>(std::move(respond));
-      ClientRequest upstream;
-      upstream.url = "https://127.0.0.1:" + std::to_string(upstream_.port()) + "/hello";
-      client_->send(EventLoop::current(), std::move(upstream),
-                    [in_send, responder](Result<ClientResponse, ClientError> result) {
-                      Response res = answer(result);
-                      res.headers.set("X-Synchronous", in_send->load() ? "true" : "false");
-                      (*responder)(std::move(res));
-                    });
-      in_send->store(false);
-    });
+    // Requests AsyncHttpClient refuses: GET /hello over https://, and with a field value HTTP/1.1
+    // cannot carry (a line break). X-Synchronous says whether the callback ran inside send().
+    auto refused_by_send = [this](ClientRequest upstream) {
+      return [this, upstream](const Request&, Responder respond) {
+        auto in_send = std::make_shared<std::atomic<bool>>(true);
+        auto responder = std::make_shared<Responder>(std::move(respond));
+        client_->send(EventLoop::current(), upstream,
+                      [in_send, responder](Result<ClientResponse, ClientError> result) {
+                        Response res = answer(result);
+                        res.headers.set("X-Synchronous", in_send->load() ? "true" : "false");
+                        (*responder)(std::move(res));
+                      });
+        in_send->store(false);
+      };
+    };
+    ClientRequest https;
+    https.url = "https" + upstream_base_.substr(4) + "/hello";  // http://... as https://...
+    r.add_async("GET", "/via-https", refused_by_send(https));
+    ClientRequest line_break;
+    line_break.url = upstream_base_ + "/hello";
+    line_break.headers.add("X-Claim", "a\r\nX-Injected: 1");
+    r.add_async("GET", "/via-line-break", refused_by_send(line_break));
     // HEAD /hello upstream: the answer carries Content-Length but no content (RFC 9110 §9.3.2).
     r.add_async("GET", "/via-head", [this](const Request&, Responder respond) {
       auto responder = std::make_shared<Responder>(std::move(respond));
@@ -157,6 +164,16 @@ class AsyncHttpClientTest : public ::testing::Test {
     req.url = front_.url(path);
     req.body = std::move(body);
     return front_client_.request(req);
+  }
+
+  // `path` of the front: answered 502 with `code`, inside send(), and nothing sent upstream.
+  void expect_refused_inside_send(std::string_view path, std::string_view code) {
+    auto r = get(path);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 502);
+    EXPECT_EQ(r->body, code) << header(*r, "X-Error-Message");
+    EXPECT_EQ(header(*r, "X-Synchronous"), "true");
+    EXPECT_EQ(client_->connections_opened(), 0u);
   }
 
   // Until the upstream has closed every connection (its idle timeout).
@@ -298,12 +315,13 @@ TEST_F(AsyncHttpClientTest, HttpsUrlIsInvalidAndAnsweredInsideSend) {
   EXPECT_FALSE(AsyncHttpClient::supports("/relative"));
   start_upstream();
   start_front();
-  auto r = get("/via-https");
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->status, 502);
-  EXPECT_EQ(r->body, "invalid_url") << header(*r, "X-Error-Message");
-  EXPECT_EQ(header(*r, "X-Synchronous"), "true");
-  EXPECT_EQ(client_->connections_opened(), 0u);
+  expect_refused_inside_send("/via-https", "invalid_url");
+}
+
+TEST_F(AsyncHttpClientTest, ALineBreakInAFieldIsRefusedInsideSendAndNothingIsSent) {
+  start_upstream();
+  start_front();
+  expect_refused_inside_send("/via-line-break", "invalid_request");
 }
 
 TEST_F(AsyncHttpClientTest, EmptyLoopIsInvalidAndAnsweredInsideSend) {

@@ -295,6 +295,127 @@ TEST(HttpClientRequests, InterimAnswersAreSkippedForTheFinalOne) {
   }
 }
 
+// RFC 9112 §7.1: a chunked answer, its chunk extensions and trailer, parsed into the body alone;
+// the connection stays in step for the next answer.
+TEST(HttpClientRequests, ChunkedAnswersAreJoinedIntoTheBody) {
+  testing::ScriptedServer upstream{
+      std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Before: 1\r\n\r\n"
+                  "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n")};
+  HttpClient client;
+  for (int i = 0; i < 2; ++i) {
+    auto r = client.get(upstream.url("/x"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "hello, world");
+    EXPECT_EQ(r->headers.get("X-Before").value_or(""), "1");
+    EXPECT_EQ(r->reused_connection, i == 1);
+  }
+}
+
+TEST(HttpClientErrors, AChunkedBodyOverTheLimitIsResponseTooLarge) {
+  std::string chunks;
+  for (int i = 0; i < 8; ++i) chunks += "100\r\n" + std::string(256, 'c') + "\r\n";
+  testing::ScriptedServer upstream{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                   chunks + "0\r\n\r\n"};
+  ClientOptions o;
+  o.max_response_body_bytes = 1024;
+  HttpClient client(o);
+  auto r = client.get(upstream.url("/x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ClientErrorCode::kResponseTooLarge);
+}
+
+// What goes on the wire, byte for byte (internal::build_request, RFC 9112 §2.1, §3).
+TEST(BuildRequest, WritesTheRequestLineHostTheCallersFieldsAndTheFraming) {
+  auto url = internal::parse_url("http://[::1]:8080/a/b?c=d");
+  ASSERT_TRUE(url);
+  ClientRequest get;
+  get.method = "GET";
+  get.headers.add("Accept", "text/plain");
+  get.headers.add("Host", "spoofed");      // the URL's authority wins
+  get.headers.add("Connection", "close");  // framing: set by the client
+  get.headers.add("Content-Length", "99");
+  get.headers.add("Transfer-Encoding", "chunked");
+  get.headers.add("X-Padded", "  v  ");  // RFC 9110 §5.5: no whitespace around a value
+  auto wire = internal::build_request(get, *url, "tessera");
+  ASSERT_TRUE(wire.ok()) << wire.error().message;
+  EXPECT_EQ(*wire,
+            "GET /a/b?c=d HTTP/1.1\r\nHost: [::1]:8080\r\nUser-Agent: tessera\r\n"
+            "Accept: text/plain\r\nX-Padded: v\r\n\r\n");
+
+  // The default port is left out; a caller's User-Agent is sent instead of the client's;
+  // RFC 9110 §8.6: POST, PUT and PATCH carry Content-Length even for no content.
+  auto plain = internal::parse_url("http://api.example/x");
+  ASSERT_TRUE(plain);
+  for (const char* method : {"POST", "PUT", "PATCH"}) {
+    ClientRequest empty;
+    empty.method = method;
+    empty.headers.add("User-Agent", "caller/1");
+    auto w = internal::build_request(empty, *plain, "tessera");
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    EXPECT_EQ(*w, std::string(method) +
+                      " /x HTTP/1.1\r\nHost: api.example\r\nUser-Agent: caller/1\r\n"
+                      "Content-Length: 0\r\n\r\n");
+  }
+  ClientRequest post;
+  post.method = "DELETE";
+  post.body = "abc";
+  auto w = internal::build_request(post, *plain, "");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, "DELETE /x HTTP/1.1\r\nHost: api.example\r\nContent-Length: 3\r\n\r\nabc");
+}
+
+TEST(BuildRequest, RefusesWhatHttp11CannotCarry) {
+  auto url = internal::parse_url("http://api.example/x");
+  ASSERT_TRUE(url);
+  auto refused = [&](ClientRequest r, ClientErrorCode code) {
+    auto w = internal::build_request(r, *url, "tessera");
+    ASSERT_FALSE(w.ok()) << *w;
+    EXPECT_EQ(w.error().code, code);
+  };
+  for (std::string_view value : {std::string_view("a\r\nX-Injected: 1"), std::string_view("a\nb"),
+                                 std::string_view("a\rb"), std::string_view("a\0b", 3)}) {
+    ClientRequest r;
+    r.headers.add("X-Claim", value);
+    refused(r, ClientErrorCode::kInvalidRequest);
+  }
+  for (std::string name : {"Bad Name", "Bad:Name", "", "X-\r\nY"}) {
+    ClientRequest r;
+    r.headers.add(name, "v");
+    refused(r, ClientErrorCode::kInvalidRequest);
+  }
+  for (std::string method : {"GE T", "", "GET\r\n"}) {
+    ClientRequest r;
+    r.method = method;
+    refused(r, ClientErrorCode::kInvalidRequest);
+  }
+  ClientRequest trace;
+  trace.method = "TRACE";
+  trace.body = "x";
+  refused(trace, ClientErrorCode::kInvalidRequest);  // RFC 9110 §9.3.8
+  for (const char* bad_url : {"http://api.example/a b", "http://api.example/a\r\nX: 1",
+                              "http://api.example\r\nX-Injected/", "http://a b/"}) {
+    auto bad = internal::parse_url(bad_url);
+    ASSERT_TRUE(bad) << bad_url;
+    auto w = internal::build_request(ClientRequest{}, *bad, "tessera");
+    ASSERT_FALSE(w.ok()) << bad_url;
+    EXPECT_EQ(w.error().code, ClientErrorCode::kInvalidUrl) << bad_url;
+  }
+}
+
+// Nothing of a request that cannot be written reaches the server, with either client.
+TEST(HttpClientErrors, AFieldValueWithALineBreakIsRefusedBeforeSending) {
+  testing::ScriptedServer upstream{std::string("HTTP/1.1 204 No Content\r\n\r\n")};
+  HttpClient client;
+  ClientRequest r;
+  r.url = upstream.url("/x");
+  r.headers.add("X-Claim", "a\r\nX-Injected: 1");
+  auto answer = client.request(r);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().code, ClientErrorCode::kInvalidRequest);
+  EXPECT_EQ(upstream.requests(), 0);
+}
+
 TEST(HttpClientErrors, EndlessInterimAnswersAreAProtocolError) {
   std::string answer;
   for (int i = 0; i < 40; ++i) answer += "HTTP/1.1 100 Continue\r\n\r\n";

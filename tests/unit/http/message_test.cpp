@@ -4,6 +4,7 @@
 
 #include "core/base64url.h"
 #include "core/crypto.h"
+#include "http/bearer.h"
 #include "http/client.h"
 
 namespace tessera::http {
@@ -71,6 +72,68 @@ TEST(HeadersLookup, ClearKeepsNoStaleFields) {
   EXPECT_EQ(h.size(), 1u);
   EXPECT_FALSE(h.get("A").has_value());
   EXPECT_EQ(*h.get("c"), "3");
+}
+
+TEST(HeadersLookup, RemoveKeepsTheOrderOfTheRestAndTheirValues) {
+  Headers h;
+  for (const char* name : {"A", "drop", "B", "DROP", "C", "Drop"}) h.add(name, name);
+  h.remove("drop");
+  std::vector<std::string> left;
+  for (const auto& [name, value] : h) left.push_back(name + "=" + value);
+  EXPECT_EQ(left, (std::vector<std::string>{"A=A", "B=B", "C=C"}));
+  h.remove_if([](const Headers::Field& f) { return f.first == "B"; });
+  h.add("D", "d");  // into the spare storage the removed fields left
+  left.clear();
+  for (const auto& [name, value] : h) left.push_back(name + "=" + value);
+  EXPECT_EQ(left, (std::vector<std::string>{"A=A", "C=C", "D=d"}));
+}
+
+TEST(FieldValues, LineBreaksAndNulAreUnsafeAnywhere) {
+  EXPECT_TRUE(safe_field_value(""));
+  EXPECT_TRUE(safe_field_value("a b\tc \x80\xff"));  // obs-text is a recipient's concern
+  const std::string long_value(1000, 'v');
+  for (size_t at : {size_t{0}, size_t{15}, size_t{16}, size_t{999}}) {
+    for (char bad : {'\r', '\n', '\0'}) {
+      std::string v = long_value;
+      v[at] = bad;
+      EXPECT_FALSE(safe_field_value(v)) << at << " " << int{bad};
+    }
+  }
+}
+
+// RFC 6750 §2.1 b64token, checked 16 bytes at a time: a byte outside it is found in any position
+// of a block and of the tail, and every allowed byte passes in every position.
+TEST(BearerCredential, EveryByteOfAB64TokenIsCheckedInEveryPosition) {
+  const std::string allowed =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+  for (size_t length : {size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{33}, size_t{700}}) {
+    std::string token;
+    for (size_t i = 0; i < length; ++i) token += allowed[i % allowed.size()];
+    auto good = bearer_credential("Bearer " + token + "==");
+    ASSERT_TRUE(good.ok()) << length;
+    EXPECT_EQ(good->value_or(""), token + "==");
+    for (size_t at = 0; at < length; ++at) {
+      if (at == 40 && length > 100) at = length - 40;  // the long one: its two ends
+      for (int c = 0; c < 256; ++c) {
+        if (allowed.find(static_cast<char>(c)) != std::string::npos) continue;
+        if (at + 1 == length && c == '=') continue;  // trailing '=' are allowed
+        std::string bad = token;
+        bad[at] = static_cast<char>(c);
+        if (c == ' ' && (at == 0 || at + 1 == length)) continue;  // trimmed, not part of it
+        EXPECT_FALSE(bearer_credential("Bearer " + bad).ok()) << length << " " << at << " " << c;
+      }
+    }
+  }
+  // Every allowed byte, in each position of a 16-byte block.
+  for (char c : allowed) {
+    for (size_t at = 0; at < 16; ++at) {
+      std::string token(32, 'a');
+      token[at] = c;
+      EXPECT_TRUE(bearer_credential("Bearer " + token).ok()) << c << " " << at;
+    }
+  }
+  EXPECT_FALSE(bearer_credential("Bearer ===").ok());
+  EXPECT_FALSE(bearer_credential("Bearer a=b").ok());
 }
 
 TEST(RequestQuery, DecodesParametersAndKeepsPathWithoutQuery) {
