@@ -952,14 +952,14 @@ class Gateway::Impl {
         }
       }
     }
-    // The loop above passed none of these on: added, not set.
-    up.headers.add("X-Forwarded-For", request.peer_address());
-    up.headers.add("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
-    if (auto h = request.header("Host")) up.headers.add("X-Forwarded-Host", *h);
+    // Set, not added: a route may name one of these as a claim header; the gateway's wins.
+    up.headers.set("X-Forwarded-For", request.peer_address());
+    up.headers.set("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
+    if (auto h = request.header("Host")) up.headers.set("X-Forwarded-Host", *h);
     // The target the client sent, before strip_prefix and the upstream's base path: with the two
     // above, the URL a DPoP proof's htu names, for an API that checks the proof again
     // (resource::called_url).
-    up.headers.add("X-Forwarded-Uri", request.target());
+    up.headers.set("X-Forwarded-Uri", request.target());
     up.headers.set("X-Request-Id", request.request_id());
     up.body = request.body();
     if (key != nullptr && !sign_upstream(up, *key, signed_fields_[index_of(route)])) {

@@ -226,7 +226,8 @@ Result<std::string, ClientError> build_request(const ClientRequest& request, con
   // only when it is not the scheme's default.
   const size_t authority_at = out.size();
   if (url.host.find(':') != std::string::npos) {
-    out.append("[").append(url.host).append("]");
+    // An IPv6 zone (fe80::1%eth0) means something on this host alone: not sent (RFC 6874 §4).
+    out.append("[").append(std::string_view(url.host).substr(0, url.host.find('%'))).append("]");
   } else {
     out.append(url.host);
   }

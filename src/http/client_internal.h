@@ -97,6 +97,9 @@ class ResponseParser final : public boost::beast::http::basic_parser<false> {
   }
   void on_field_impl(boost::beast::http::field, string_view name, string_view value,
                      error_code&) override {
+    // RFC 9110 §6.5.1: a trailer field is not merged into the header section (Beast reports the
+    // trailer's fields here too, after the last chunk).
+    if (in_trailer_) return;
     response_.headers.add(std::string_view(name.data(), name.size()),
                           std::string_view(value.data(), value.size()));
   }
@@ -109,7 +112,9 @@ class ResponseParser final : public boost::beast::http::basic_parser<false> {
     response_.body.append(body.data(), body.size());
     return body.size();
   }
-  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+  void on_chunk_header_impl(std::uint64_t size, string_view, error_code&) override {
+    if (size == 0) in_trailer_ = true;  // the last chunk (RFC 9112 §7.1)
+  }
   size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
     response_.body.append(body.data(), body.size());
     return body.size();
@@ -117,6 +122,7 @@ class ResponseParser final : public boost::beast::http::basic_parser<false> {
   void on_finish_impl(error_code&) override {}
 
   ClientResponse response_;
+  bool in_trailer_ = false;
 };
 
 // The parser for the answer to a `method` request: the size limits, and no body expected after

@@ -95,6 +95,8 @@ class EchoUpstream {
                 {"expect", request.header("Expect").value_or("")},
                 {"x_secret_hop", request.header("X-Secret-Hop").value_or("")},
                 {"x_kept", request.header("X-Kept").value_or("")},
+                {"x_forwarded_for", request.header("X-Forwarded-For").value_or("")},
+                {"x_forwarded_for_fields", request.headers().count("X-Forwarded-For")},
                 {"body", request.body()},
                 // What an API behind the gateway takes for the URL the client called.
                 {"called_url",
@@ -679,6 +681,17 @@ TEST_F(GatewayBinding, WithoutAKeyNothingIsSignedAndARoutesOwnKeyWins) {
   o.routes[0].upstream_signature.reset();
   o.routes[0].claim_headers = {{"X User", "sub"}};
   EXPECT_THROW(Gateway{o}, std::invalid_argument) << "a claim header that is no field name";
+}
+
+// A claim header of the name of a field the gateway asserts is overridden: the upstream gets one
+// X-Forwarded-For, the peer's address, never one from the token.
+TEST_F(GatewayBinding, WhatTheGatewayAssertsWinsOverAClaimHeaderOfTheSameName) {
+  Options o = options();
+  o.routes[0].claim_headers = {{"X-Forwarded-For", "sub"}};
+  const http::Response answer = Gateway(o).handle(request("Bearer " + token()));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(echoed(answer).value("x_forwarded_for", ""), "203.0.113.7");
+  EXPECT_EQ(echoed(answer).value("x_forwarded_for_fields", 0), 1);
 }
 
 TEST_F(GatewayBinding, AClaimOutsideAsciiGoesUpstreamUnsignedAndTheRestSigned) {

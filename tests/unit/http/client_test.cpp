@@ -308,6 +308,7 @@ TEST(HttpClientRequests, ChunkedAnswersAreJoinedIntoTheBody) {
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, "hello, world");
     EXPECT_EQ(r->headers.get("X-Before").value_or(""), "1");
+    EXPECT_FALSE(r->headers.contains("X-Trailer"));  // RFC 9110 §6.5.1: not a header field
     EXPECT_EQ(r->reused_connection, i == 1);
   }
 }
@@ -345,6 +346,13 @@ TEST(BuildRequest, WritesTheRequestLineHostTheCallersFieldsAndTheFraming) {
 
   // The default port is left out; a caller's User-Agent is sent instead of the client's;
   // RFC 9110 §8.6: POST, PUT and PATCH carry Content-Length even for no content.
+  // RFC 6874 §4: an IPv6 zone stays on this host.
+  auto zoned = internal::parse_url("http://[fe80::1%eth0]:8080/");
+  ASSERT_TRUE(zoned);
+  auto zoned_wire = internal::build_request(ClientRequest{}, *zoned, "");
+  ASSERT_TRUE(zoned_wire.ok()) << zoned_wire.error().message;
+  EXPECT_EQ(*zoned_wire, "GET / HTTP/1.1\r\nHost: [fe80::1]:8080\r\n\r\n");
+
   auto plain = internal::parse_url("http://api.example/x");
   ASSERT_TRUE(plain);
   for (const char* method : {"POST", "PUT", "PATCH"}) {
