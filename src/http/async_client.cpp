@@ -114,6 +114,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
 
   void connect() {
     conn_ = std::make_unique<Connection>(ioc_);
+    conn_->buffer.max_size(internal::read_buffer_limit(options()));
     error_code ec;
     const auto address = net::ip::make_address(url_.host, ec);
     if (!ec) {

@@ -190,6 +190,7 @@ class HttpClient::Impl {
 
   Result<std::unique_ptr<PooledConnection>, ClientError> connect(const Url& url) {
     auto c = std::make_unique<PooledConnection>();
+    c->buffer.max_size(internal::read_buffer_limit(options_));
     c->plain.emplace(c->ioc);
     tcp::resolver::results_type endpoints;
     {

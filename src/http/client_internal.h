@@ -79,6 +79,14 @@ bool idempotent(std::string_view method);
 // byte of the response came (a retry on a fresh connection is then safe for idempotent methods).
 ClientError read_failure(boost::system::error_code ec, bool got_some, bool& nothing_received);
 
+// What a connection's read buffer may hold at once: a header section, and a chunk line or trailer
+// (which Beast 1.74 reads with no limit of its own), with a read's worth of content beside it
+// (the parser takes content as it comes). Past it a read fails (buffer_overflow:
+// kProtocolError), so a hostile server cannot grow it without bound.
+inline size_t read_buffer_limit(const ClientOptions& options) {
+  return size_t{options.max_response_header_bytes} + size_t{128} * 1024;
+}
+
 // An answer parsed straight into a ClientResponse: each field is copied once, from the read
 // buffer into its Headers (Beast's own parser keeps a field list of its own first).
 class ResponseParser final : public boost::beast::http::basic_parser<false> {

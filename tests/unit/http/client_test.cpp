@@ -326,6 +326,35 @@ TEST(HttpClientErrors, AChunkedBodyOverTheLimitIsResponseTooLarge) {
   EXPECT_EQ(r.error().code, ClientErrorCode::kResponseTooLarge);
 }
 
+// Beast 1.74 reads a chunk line and a trailer with no limit of its own: the connection's read
+// buffer stops them (internal::read_buffer_limit), while content far larger than that buffer,
+// which the parser takes as it comes, still arrives whole.
+TEST(HttpClientErrors, AnEndlessChunkLineOrTrailerIsRefusedAndLargeContentIsNot) {
+  const std::string endless(1024 * 1024, 'e');
+  for (const std::string& answer :
+       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" + endless + "\r\nhello",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: " +
+            endless}) {
+    testing::ScriptedServer upstream{answer};
+    HttpClient client;
+    auto r = client.get(upstream.url("/x"));
+    ASSERT_FALSE(r.ok()) << r->body.size();
+    EXPECT_EQ(r.error().code, ClientErrorCode::kProtocolError) << r.error().message;
+  }
+  const std::string content(4 * 1024 * 1024, 'c');
+  for (const std::string& answer :
+       {"HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(content.size()) + "\r\n\r\n" +
+            content,
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400000\r\n" + content +
+            "\r\n0\r\n\r\n"}) {
+    testing::ScriptedServer upstream{answer};
+    HttpClient client;
+    auto r = client.get(upstream.url("/x"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r->body == content) << r->body.size();
+  }
+}
+
 // What goes on the wire, byte for byte (internal::build_request, RFC 9112 §2.1, §3).
 TEST(BuildRequest, WritesTheRequestLineHostTheCallersFieldsAndTheFraming) {
   auto url = internal::parse_url("http://[::1]:8080/a/b?c=d");
