@@ -304,8 +304,10 @@ Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
     return Err(error(ClientErrorCode::kProtocolError,
                      "101 Switching Protocols to a request that asked for no upgrade"));
   }
+  // An answer with no content (to HEAD, a 204 or a 304: the parser is done with the header) may
+  // name the length of a representation larger than the limit (RFC 9110 §8.6, §9.3.2).
   const auto length = parser.content_length();
-  if (length && *length > options.max_response_body_bytes) {
+  if (length && *length > options.max_response_body_bytes && !parser.is_done()) {
     return Err(error(ClientErrorCode::kResponseTooLarge, "response too large"));
   }
   return HeaderKind::kFinal;

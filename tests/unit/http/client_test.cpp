@@ -276,6 +276,31 @@ TEST(HttpClientRequests, HeadAnswerWithContentLengthCompletesWithoutABody) {
   EXPECT_TRUE(again->reused_connection);
 }
 
+// RFC 9110 §8.6, §9.3.2, §15.4.5: HEAD's answer and a 304 name the length of a representation
+// they do not carry; one larger than the content limit is no reason to refuse them.
+TEST(HttpClientRequests, AnswersWithoutContentMayNameALengthOverTheLimit) {
+  testing::ScriptedServer upstream{std::vector<testing::ScriptedServer::Answer>{
+      {"HTTP/1.1 200 OK\r\nContent-Length: 20000000\r\n\r\n"},
+      {"HTTP/1.1 304 Not Modified\r\nContent-Length: 20000000\r\n\r\n"},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 20000000\r\n\r\n"}}};
+  ClientOptions o;
+  o.max_response_body_bytes = 1024;
+  HttpClient client(o);
+  ClientRequest head;
+  head.method = "HEAD";
+  head.url = upstream.url("/big");
+  auto r = client.request(head);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  auto not_modified = client.get(upstream.url("/big"));
+  ASSERT_TRUE(not_modified.ok()) << not_modified.error().message;
+  EXPECT_EQ(not_modified->status, 304);
+  // The same length on content that would follow is refused.
+  auto big = client.get(upstream.url("/big"));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, ClientErrorCode::kResponseTooLarge);
+}
+
 // RFC 9110 §15.2: a client MUST parse 1xx answers before the final one, expected or not.
 constexpr std::string_view kInterimThenFinal =
     "HTTP/1.1 100 Continue\r\n\r\n"
