@@ -16,40 +16,15 @@ set -euo pipefail
 source "$(dirname "$0")/../oauth/lib.sh"
 bench_init "${1:-}"
 command -v valgrind >/dev/null || { echo "valgrind not installed" >&2; exit 2; }
-DEMO_SIGNING_ALG=RS256 bench_start_demo
-issuer=$(bench_ready_field issuer)
-id=$(bench_ready_field clients service client_id)
-secret=$(bench_ready_field clients service client_secret)
-token=$(curl -sf -u "$id:$secret" -d grant_type=client_credentials "$issuer/token" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-
 source "$(dirname "$0")/lib.sh"
+gateway_demo_token RS256
 upstream_port=$(bench_free_port)
 gateway_nginx_upstream 2 ""
-port=$(bench_free_port)
-cat >"$bench_tmp/counted.yaml" <<YAML
-roles: [gateway]
-http: { listen: 127.0.0.1:$port, threads: 2, access_log: false,
-        max_requests_per_second_per_connection: 1000000 }
-store: { path: $bench_tmp/counted.db }
-gateway:
-  issuer: $issuer
-  audiences: [urn:tessera:api:invoices]
-  algorithms: [RS256]
-  claims_cache_bytes: ${2:-67108864}
-  routes:
-    - { name: invoices, path_prefix: /invoices, upstream: "http://127.0.0.1:$upstream_port",
-        scopes: [invoices:read], claim_headers: { X-User: sub } }
-YAML
 out="$bench_tmp/callgrind.out"
-valgrind --tool=callgrind --callgrind-out-file="$out" \
-  "$TESSERA" serve --config "$bench_tmp/counted.yaml" 2>"$bench_tmp/counted.log" &
-gateway_pid=$!
-bench_pids+=("$gateway_pid")
-for _ in $(seq 1 600); do
-  curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break
-  sleep 0.1
-done
+GATEWAY_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out" \
+  gateway_serve counted "$(gateway_jwt_yaml RS256 "${2:-67108864}")"
+gateway_pid=$started_pid
+port=$started_port
 url="http://127.0.0.1:$port/invoices/1"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")
 [[ $status == 200 ]] || { echo "gateway answered $status" >&2; cat "$bench_tmp/counted.log" >&2; exit 2; }

@@ -31,10 +31,38 @@ CONF
   bench_pids+=("$!")
 }
 
+# gateway_demo_token [ALG]: `tessera demo` in the background (signing with ALG when given); sets
+# issuer and token (a client_credentials access token of the demo's service client).
+gateway_demo_token() {
+  DEMO_SIGNING_ALG=${1:-} bench_start_demo
+  issuer=$(bench_ready_field issuer)
+  local id secret
+  id=$(bench_ready_field clients service client_id)
+  secret=$(bench_ready_field clients service client_secret)
+  token=$(curl -sf -u "$id:$secret" -d grant_type=client_credentials "$issuer/token" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+}
+
+# gateway_jwt_yaml ALG CLAIMS_CACHE_BYTES [EXTRA_LINE]: the gateway proxy.sh and instructions.sh
+# measure: the demo's issuer, the jwt policy with ALG, one route to the nginx upstream
+# ($upstream_port) needing invoices:read, with one claim header.
+gateway_jwt_yaml() {
+  echo "gateway:
+  ${3:-}
+  issuer: $issuer
+  audiences: [urn:tessera:api:invoices]
+  algorithms: [$1]
+  claims_cache_bytes: $2
+  routes:
+    - { name: invoices, path_prefix: /invoices, upstream: \"http://127.0.0.1:$upstream_port\",
+        scopes: [invoices:read], claim_headers: { X-User: sub } }"
+}
+
 # gateway_serve NAME YAML: `tessera serve` on YAML (written to $bench_tmp/NAME.yaml, log in
 # NAME.log) with the gateway role alone on a free port, 2 io threads and no access log; YAML is
-# the rest of the file (store, gateway). Sets started_port once /readyz answers (not $(...): the
-# server would hold the substitution's pipe open, and its pid would be lost with the subshell).
+# the rest of the file (store, gateway). Sets started_port once /readyz answers, and started_pid
+# (not $(...): the server would hold the substitution's pipe open, and its pid would be lost with
+# the subshell). GATEWAY_WRAPPER, when set, is the command it runs under (valgrind ...).
 gateway_serve() {
   local port
   port=$(bench_free_port)
@@ -45,9 +73,10 @@ http: { listen: 127.0.0.1:$port, threads: 2, access_log: false,
 store: { path: $bench_tmp/$1.db }
 $2
 YAML
-  "$TESSERA" serve --config "$bench_tmp/$1.yaml" 2>"$bench_tmp/$1.log" &
-  bench_pids+=("$!")
-  for _ in $(seq 1 200); do
+  ${GATEWAY_WRAPPER:-} "$TESSERA" serve --config "$bench_tmp/$1.yaml" 2>"$bench_tmp/$1.log" &
+  started_pid=$!
+  bench_pids+=("$started_pid")
+  for _ in $(seq 1 1200); do
     curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break
     sleep 0.05
   done

@@ -24,14 +24,8 @@ duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 
 alg=${ALG:-RS256}
-DEMO_SIGNING_ALG=$alg bench_start_demo
-issuer=$(bench_ready_field issuer)
-id=$(bench_ready_field clients service client_id)
-secret=$(bench_ready_field clients service client_secret)
-token=$(curl -sf -u "$id:$secret" -d grant_type=client_credentials "$issuer/token" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-
 source "$(dirname "$0")/lib.sh"
+gateway_demo_token "$alg"
 upstream_port=$(bench_free_port)
 proxy_port=$(bench_free_port)
 gateway_nginx_upstream 2 "  upstream api { server 127.0.0.1:$upstream_port; keepalive 64; }
@@ -52,15 +46,7 @@ if [[ ${SIGN:-0} == 1 ]]; then
   signature="upstream_signature: { key_id: bench, key_file: $bench_tmp/hop.key }"
 fi
 start_gateway() {  # name claims_cache_bytes; sets started_port
-  gateway_serve "$1" "gateway:
-  $signature
-  issuer: $issuer
-  audiences: [urn:tessera:api:invoices]
-  algorithms: [$alg]
-  claims_cache_bytes: $2
-  routes:
-    - { name: invoices, path_prefix: /invoices, upstream: \"http://127.0.0.1:$upstream_port\",
-        scopes: [invoices:read], claim_headers: { X-User: sub } }"
+  gateway_serve "$1" "$(gateway_jwt_yaml "$alg" "$2" "$signature")"
 }
 start_gateway gateway 67108864
 gateway_port=$started_port

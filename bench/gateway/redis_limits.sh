@@ -17,14 +17,8 @@ bench_init "${1:-}"
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 
-bench_start_demo
-issuer=$(bench_ready_field issuer)
-id=$(bench_ready_field clients service client_id)
-secret=$(bench_ready_field clients service client_secret)
-token=$(curl -sf -u "$id:$secret" -d grant_type=client_credentials "$issuer/token" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-
 source "$(dirname "$0")/lib.sh"
+gateway_demo_token
 upstream_port=$(bench_free_port)
 gateway_nginx_upstream 1
 

@@ -62,12 +62,13 @@ bool refused_address(const boost::asio::ip::address& address,
 ClientError error(ClientErrorCode code, std::string message);
 
 // `request` for `url` as HTTP/1.1 puts it on the wire (RFC 9112 §2.1): the request line, Host
-// from the URL, User-Agent, the caller's fields without the framing ones (Host, Content-Length,
-// Transfer-Encoding, Connection: set here), Content-Length, then the content; persistent (§9.3).
-// Written straight into one buffer, not through Beast's serializer: the gateway sends one per
-// request. kInvalidRequest for what HTTP/1.1 cannot carry: a method that is not a token (RFC 9110
-// §9.1), a field name that is not one (§5.1), CR, LF or NUL in a value (§5.5), a target with
-// whitespace or a control character (RFC 9112 §3.2), content in a TRACE (RFC 9110 §9.3.8).
+// from the URL, `user_agent` unless the caller names a User-Agent, the caller's fields without the
+// framing ones (Host, Content-Length, Transfer-Encoding, Connection: set here), Content-Length,
+// then the content; persistent (§9.3). Written straight into one buffer, not through Beast's
+// serializer: the gateway sends one per request. kInvalidRequest for what HTTP/1.1 cannot carry: a
+// method that is not a token (RFC 9110 §9.1), a field name that is not one (§5.1), CR, LF or NUL in
+// a value (§5.5), a target with whitespace or a control character (RFC 9112 §3.2), content in a
+// TRACE (RFC 9110 §9.3.8).
 Result<std::string, ClientError> build_request(const ClientRequest& request, const Url& url,
                                                std::string_view user_agent);
 
@@ -116,16 +117,16 @@ class ResponseParser final : public boost::beast::http::basic_parser<false> {
     // The size was checked against the limit (judge_header, and basic_parser's body_limit).
     if (length) response_.body.reserve(static_cast<size_t>(*length));
   }
-  size_t on_body_impl(string_view body, error_code&) override {
-    response_.body.append(body.data(), body.size());
-    return body.size();
-  }
+  size_t on_body_impl(string_view body, error_code&) override { return append(body); }
   void on_chunk_header_impl(std::uint64_t size, string_view, error_code&) override {
     if (size == 0) in_trailer_ = true;  // the last chunk (RFC 9112 §7.1)
   }
   size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
-    response_.body.append(body.data(), body.size());
-    return body.size();
+    return append(body);
+  }
+  size_t append(string_view content) {
+    response_.body.append(content.data(), content.size());
+    return content.size();
   }
   void on_finish_impl(error_code&) override {}
 

@@ -352,7 +352,8 @@ TEST_F(GatewayBinding, HopByHopFieldsStopAtTheGatewayBothWays) {
   ASSERT_EQ(hop.status, 200) << hop.body;
   EXPECT_EQ(hop.body, R"({"hop":true})");
   EXPECT_EQ(hop.headers.get("X-Kept").value_or(""), "yes");
-  for (const char* gone : {"Keep-Alive", "Trailer", "X-Request-Id", "Connection"}) {
+  // (Connection itself cannot be tested here: http::Server never sends a handler's own.)
+  for (const char* gone : {"Keep-Alive", "Trailer", "X-Request-Id"}) {
     EXPECT_FALSE(hop.headers.contains(gone)) << gone;
   }
 }

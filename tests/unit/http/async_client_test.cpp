@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -119,11 +120,12 @@ class AsyncHttpClientTest : public ::testing::Test {
     });
     // Requests AsyncHttpClient refuses: GET /hello over https://, and with a field value HTTP/1.1
     // cannot carry (a line break). X-Synchronous says whether the callback ran inside send().
-    auto refused_by_send = [this](ClientRequest upstream) {
+    // `upstream` makes the request when the handler runs (the upstream's port is known then).
+    auto refused_by_send = [this](std::function<ClientRequest()> upstream) {
       return [this, upstream](const Request&, Responder respond) {
         auto in_send = std::make_shared<std::atomic<bool>>(true);
         auto responder = std::make_shared<Responder>(std::move(respond));
-        client_->send(EventLoop::current(), upstream,
+        client_->send(EventLoop::current(), upstream(),
                       [in_send, responder](Result<ClientResponse, ClientError> result) {
                         Response res = answer(result);
                         res.headers.set("X-Synchronous", in_send->load() ? "true" : "false");
@@ -132,13 +134,17 @@ class AsyncHttpClientTest : public ::testing::Test {
         in_send->store(false);
       };
     };
-    ClientRequest https;
-    https.url = "https" + upstream_base_.substr(4) + "/hello";  // http://... as https://...
-    r.add_async("GET", "/via-https", refused_by_send(https));
-    ClientRequest line_break;
-    line_break.url = upstream_base_ + "/hello";
-    line_break.headers.add("X-Claim", "a\r\nX-Injected: 1");
-    r.add_async("GET", "/via-line-break", refused_by_send(line_break));
+    r.add_async("GET", "/via-https", refused_by_send([this] {
+                  ClientRequest https;
+                  https.url = "https://127.0.0.1:" + std::to_string(upstream_.port()) + "/hello";
+                  return https;
+                }));
+    r.add_async("GET", "/via-line-break", refused_by_send([this] {
+                  ClientRequest line_break;
+                  line_break.url = upstream_base_ + "/hello";
+                  line_break.headers.add("X-Claim", "a\r\nX-Injected: 1");
+                  return line_break;
+                }));
     // HEAD /hello upstream: the answer carries Content-Length but no content (RFC 9110 §9.3.2).
     r.add_async("GET", "/via-head", [this](const Request&, Responder respond) {
       auto responder = std::make_shared<Responder>(std::move(respond));
