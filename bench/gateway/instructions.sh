@@ -47,6 +47,7 @@ instructions=$(callgrind_annotate "$out.1" 2>/dev/null |
   awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 requests=$((after - before))
 echo "requests $requests instructions $instructions per_request $((instructions / requests))"
+[[ -n ${KEEP_PROFILE:-} ]] && cp "$out.1" "$KEEP_PROFILE"
 if [[ ${FUNCTIONS:-0} == 1 ]]; then
   callgrind_annotate --inclusive=no "$out.1" 2>/dev/null | sed -n '/file:function/,$p' | head -40
 fi

@@ -249,7 +249,7 @@ Result<std::string, ClientError> build_request(const ClientRequest& request, con
       return Err(error(ClientErrorCode::kInvalidRequest, "a field name is not a token"));
     }
     if (!safe_field_value(value)) {
-      return Err(error(ClientErrorCode::kInvalidRequest, "CR, LF or NUL in a field value"));
+      return Err(error(ClientErrorCode::kInvalidRequest, "a control character in a field value"));
     }
     out.append(name).append(": ").append(trim_ows(value)).append("\r\n");
   }

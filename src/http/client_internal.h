@@ -66,9 +66,9 @@ ClientError error(ClientErrorCode code, std::string message);
 // framing ones (Host, Content-Length, Transfer-Encoding, Connection: set here), Content-Length,
 // then the content; persistent (§9.3). Written straight into one buffer, not through Beast's
 // serializer: the gateway sends one per request. kInvalidRequest for what HTTP/1.1 cannot carry: a
-// method that is not a token (RFC 9110 §9.1), a field name that is not one (§5.1), CR, LF or NUL in
-// a value (§5.5), a target with whitespace or a control character (RFC 9112 §3.2), content in a
-// TRACE (RFC 9110 §9.3.8).
+// method that is not a token (RFC 9110 §9.1), a field name that is not one (§5.1), a control
+// character but HTAB in a value (§5.5), a target with whitespace or a control character (RFC 9112
+// §3.2), content in a TRACE (RFC 9110 §9.3.8).
 Result<std::string, ClientError> build_request(const ClientRequest& request, const Url& url,
                                                std::string_view user_agent);
 

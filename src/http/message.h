@@ -25,7 +25,9 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && iequals_same_size(a, b);
 }
 
-// RFC 9110 §5.5: a field value MUST NOT hold CR, LF or NUL.
+// RFC 9110 §5.5: a field value is VCHAR, obs-text, SP and HTAB. CR, LF and NUL could split a
+// message; the other controls (and DEL) are invalid too, and no sender may generate them. The same
+// set Beast's parser accepts, so a value parsed from a peer is always safe to pass on.
 bool safe_field_value(std::string_view value);
 
 // Ordered list of name/value pairs with case-insensitive lookup. A flat vector
@@ -34,6 +36,32 @@ class Headers {
  public:
   using Field = std::pair<std::string, std::string>;
   using const_iterator = std::vector<Field>::const_iterator;
+
+  Headers() = default;
+  // A copy takes the live fields only, not the spare storage.
+  Headers(const Headers& other) : fields_(other.begin(), other.end()), used_(other.used_) {}
+  Headers& operator=(const Headers& other) {
+    if (this != &other) {
+      fields_.assign(other.begin(), other.end());
+      used_ = other.used_;
+    }
+    return *this;
+  }
+  // A moved-from list is empty and usable: the implicit move would have left `used_` counting
+  // fields its moved-away storage no longer holds.
+  Headers(Headers&& other) noexcept
+      : fields_(std::move(other.fields_)), used_(std::exchange(other.used_, 0)) {
+    other.fields_.clear();
+  }
+  Headers& operator=(Headers&& other) noexcept {
+    if (this != &other) {
+      fields_ = std::move(other.fields_);
+      used_ = std::exchange(other.used_, 0);
+      other.fields_.clear();
+    }
+    return *this;
+  }
+  ~Headers() = default;
 
   // First value of `name`, if present.
   std::optional<std::string_view> get(std::string_view name) const;

@@ -18,10 +18,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -32,13 +28,13 @@
 
 #include "core/crypto.h"
 #include "http/client_internal.h"
+#include "http/request_parser.h"
 
 namespace tessera::http {
 
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 using boost::system::error_code;
@@ -86,7 +82,7 @@ void mint_request_id(std::string& out) {
   out.append(buf, static_cast<size_t>(n));
 }
 
-// RFC 9110 §5.5: field values must not contain CR, LF or NUL; names are tokens.
+// RFC 9110 §5.5: field values hold no control characters but HTAB; names are tokens.
 bool safe_field(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (char c : name) {
@@ -192,6 +188,10 @@ const Response& canned_error(int status) {
   static const Response r431 =
       Response::error(431, "request_header_fields_too_large", "request header too large");
   static const Response r500 = Response::error(500, "server_error", "internal error");
+  static const Response r501 = Response::error(
+      501, "not_implemented", "a transfer coding other than chunked (RFC 9112 section 6.1)");
+  static const Response r505 =
+      Response::error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are spoken");
   switch (status) {
     case 400:
       return r400;
@@ -205,6 +205,10 @@ const Response& canned_error(int status) {
       return r421;
     case 431:
       return r431;
+    case 501:
+      return r501;
+    case 505:
+      return r505;
     default:
       return r500;
   }
@@ -331,11 +335,11 @@ class Connection final : public ConnectionBase,
         if (elapsed > o.header_timeout) time_out();
         break;
       case Phase::kReading: {
-        const bool received_any = buffer_.size() > 0 || (parser_ && parser_->got_some());
+        const bool received_any = buffer_.size() > 0 || parser_.got_some();
         if (!received_any) {
           // Idle keep-alive connection: nothing owed to it (RFC 9112 §9.3).
           if (state_.draining.load() || elapsed > o.idle_timeout) time_out();
-        } else if (!parser_->is_header_done()) {
+        } else if (!parser_.header_done()) {
           if (first_byte_seen_ == SteadyClock::time_point{}) {
             first_byte_seen_ = now;
           } else if (now - first_byte_seen_ > o.header_timeout) {
@@ -422,19 +426,96 @@ class Connection final : public ConnectionBase,
 
   void read_request() {
     if (phase_ == Phase::kClosed) return;
-    const auto& o = *state_.options;
-    parser_.emplace();
-    absolute_.reset();
-    parser_->header_limit(o.max_header_bytes);
-    parser_->body_limit(o.max_body_bytes);
     request_.reset();
+    // Content over 64 KiB is not kept in memory for the next request on this connection.
+    if (request_.mutable_body().capacity() > kKeptBodyCapacity) {
+      std::string().swap(request_.mutable_body());
+    }
+    parser_.start(request_.mutable_headers(), request_.mutable_body());
+    absolute_.reset();
     first_byte_seen_ = {};
     header_done_seen_ = {};
     timed_out_ = false;
+    header_checked_ = false;
     enter(Phase::kReading);
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+    parse_buffered();
+  }
+
+  // Gives the parser what the buffer holds (a pipelined request may be there already), then
+  // reads more until the request is complete or refused, or the connection ends.
+  void parse_buffered() {
+    if (buffer_.size() > 0) {
+      const auto data = buffer_.data();
+      buffer_.consume(
+          parser_.put(std::string_view(static_cast<const char*>(data.data()), data.size())));
+    }
+    if (const int status = refusal_status(parser_.error())) {
+      stamp_received();
+      return answer_error_and_close(status);
+    }
+    if (parser_.header_done() && !header_checked_) {
+      header_checked_ = true;
+      if (auto status = header_refusal()) {
+        stamp_received();
+        return answer_error_and_close(*status);
+      }
+      if (!parser_.done() && expects_continue()) return send_continue();
+    }
+    if (parser_.done()) {
+      stamp_received();
+      return handle_request();
+    }
+    read_more();
+  }
+
+  void read_more() {
+    // Beast's rule: what the buffer has room for, at least 2 KiB for a header section and 64 KiB
+    // once content is coming; the parser leaves at most one incomplete line behind.
+    const size_t room = buffer_.capacity() - buffer_.size();
+    const size_t size = parser_.header_done() ? kContentReadSize
+                                              : std::clamp(room, kHeadReadSize, kContentReadSize);
+    stream_.async_read_some(buffer_.prepare(size),
+                            [self = this->shared_from_this()](error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec || self->phase_ == Phase::kClosed) return self->read_failed();
+                              self->parse_buffered();
+                            });
+  }
+
+  // The connection ended, failed or timed out before a whole request came.
+  void read_failed() {
+    if (phase_ == Phase::kClosed) return;
+    if (timed_out_) {
+      const bool received_any = buffer_.size() > 0 || parser_.got_some();
+      if (!received_any) return force_close();  // idle or draining: close silently
+      stamp_received();
+      return answer_error_and_close(408);
+    }
+    force_close();  // EOF, reset, TLS failure
+  }
+
+  static int refusal_status(internal::RequestParser::Error e) {
+    using E = internal::RequestParser::Error;
+    switch (e) {
+      case E::kNone:
+        return 0;
+      case E::kBadRequest:
+        return 400;  // RFC 9112 §2.2, §6.3: the next request's start cannot be found
+      case E::kHeaderTooLarge:
+        return 431;
+      case E::kContentTooLarge:
+        return 413;
+      case E::kVersionNotSupported:
+        return 505;
+      case E::kNotImplemented:
+        return 501;
+    }
+    return 400;
+  }
+
+  void stamp_received() {
+    request_received_ = SteadyClock::now();
+    request_wall_time_ = std::chrono::system_clock::now();
   }
 
   // What the header section alone refuses, before any content is read: RFC 9112 §3.2, a client
@@ -444,13 +525,12 @@ class Connection final : public ConnectionBase,
   // Host likewise), and a URI of the other scheme is not this connection's to answer (RFC 9110
   // §15.5.20, 421). Sets absolute_.
   std::optional<int> header_refusal() {
-    const auto& msg = parser_->get();
-    if (msg.version() >= 11 && msg.count(bhttp::field::host) != 1) return 400;
+    if (parser_.version() >= 11 && request_.headers().count("Host") != 1) return 400;
     // Not origin-form (a query may hold "://"), asterisk-form nor authority-form: absolute-form.
     // RFC 9112 §3.2.4: the asterisk-form is for OPTIONS alone.
-    if (msg.target() == "*" && msg.method() != bhttp::verb::options) return 400;
-    if (const std::string_view t = msg.target();
-        !t.starts_with('/') && t.find("://") != std::string_view::npos) {
+    const std::string_view t = parser_.target();
+    if (t == "*" && parser_.method() != "OPTIONS") return 400;
+    if (!t.starts_with('/') && t.find("://") != std::string_view::npos) {
       absolute_ = parse_absolute_target(t);
       if (!absolute_) return 400;
       if (absolute_->secure != kTls) return 421;
@@ -463,79 +543,41 @@ class Connection final : public ConnectionBase,
   // header section. Its size limits, Host and target form are checked by then
   // (header_refusal); what the route decides comes after the content. Not to an HTTP/1.0 client
   // (§15.2), and not when some of the content came already.
-  void on_header(error_code ec) {
-    if (!ec && phase_ != Phase::kClosed) {
-      if (auto status = header_refusal()) return answer_error_and_close(*status);
-    }
-    if (ec || parser_->is_done()) return on_read(ec);
-    const auto& msg = parser_->get();
-    const bool expects_continue = msg.version() >= 11 && buffer_.size() == 0 &&
-                                  iequals(msg[bhttp::field::expect], "100-continue");
-    if (!expects_continue) return read_body();
+  bool expects_continue() const {
+    const auto expect = request_.headers().get("Expect");
+    return parser_.version() >= 11 && buffer_.size() == 0 && !parser_.content_started() && expect &&
+           iequals(*expect, "100-continue");
+  }
+
+  void send_continue() {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                      [self = this->shared_from_this()](error_code e, size_t) {
                        if (e) return self->force_close();
-                       self->read_body();
+                       self->read_more();
                      });
-  }
-
-  void read_body() {
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](error_code ec, size_t) { self->on_read(ec); });
-  }
-
-  void on_read(error_code ec) {
-    if (phase_ == Phase::kClosed) return;
-    request_received_ = SteadyClock::now();
-    request_wall_time_ = std::chrono::system_clock::now();
-    if (timed_out_) {
-      const bool received_any = buffer_.size() > 0 || (parser_ && parser_->got_some());
-      if (!received_any) return force_close();  // idle or draining: close silently
-      return answer_error_and_close(408);
-    }
-    if (ec) {
-      if (ec == bhttp::error::header_limit) return answer_error_and_close(431);
-      if (ec == bhttp::error::body_limit) return answer_error_and_close(413);
-      if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-        // Malformed message: we cannot find the next request boundary, so
-        // answer 400 and close (RFC 9112 §2.2, §6.3).
-        return answer_error_and_close(400);
-      }
-      return force_close();  // EOF, reset, TLS failure
-    }
-    handle_request();
   }
 
   void handle_request() {
     const auto& o = *state_.options;
-    auto& msg = parser_->get();
     route_metrics_ = state_.unrouted_metrics;
-    is_head_ = msg.method() == bhttp::verb::head;
-    keep_alive_ = msg.keep_alive() && !state_.draining.load();
-    http10_ = msg.version() == 10;
+    is_head_ = parser_.method() == "HEAD";
+    keep_alive_ = parser_.keep_alive() && !state_.draining.load();
+    http10_ = parser_.version() == 10;
     ++served_;
     if (o.max_requests_per_connection != 0 && served_ >= o.max_requests_per_connection) {
       keep_alive_ = false;
     }
 
-    request_.set_method(msg.method_string());
-    request_.set_target(msg.target());
+    request_.set_method(parser_.method());
+    request_.set_target(parser_.target());
 
     if (absolute_) request_.set_target(absolute_->origin_form);  // header_refusal
     if (o.max_requests_per_second > 0 && !take_token()) return answer_rate_limited();
 
+    // The parser wrote the fields and the content into request_ (read_request).
     auto& headers = request_.mutable_headers();
-    for (const auto& f : msg) headers.add(f.name_string(), f.value());
     if (absolute_) headers.set("Host", absolute_->authority);
-    std::string& body = msg.body();
-    if (body.size() > size_t{64} * 1024) {
-      request_.mutable_body() = std::move(body);
-    } else {
-      request_.mutable_body().assign(body);
-    }
     request_.set_peer(peer_address_, peer_port_);
     TlsInfo& tls = request_.mutable_tls();
     tls.secure = kTls;
@@ -552,8 +594,8 @@ class Connection final : public ConnectionBase,
 
     // RFC 9110 §9.3.7: OPTIONS of the server as a whole, asterisk-form (RFC 9112 §3.2.4), or the
     // absolute-form with neither path nor query, which names the same (§3.2.2, §3.2.4).
-    if (msg.method() == bhttp::verb::options &&
-        (msg.target() == "*" || (absolute_ && absolute_->bare))) {
+    if (parser_.method() == "OPTIONS" &&
+        (parser_.target() == "*" || (absolute_ && absolute_->bare))) {
       response_ = Response(200);
       response_.headers.set("Allow", state_.server_allow);
       return write_response(response_);
@@ -624,12 +666,11 @@ class Connection final : public ConnectionBase,
   void answer_error_and_close(int status) {
     keep_alive_ = false;
     route_metrics_ = state_.unrouted_metrics;
-    if (parser_ && parser_->is_header_done()) {
+    if (parser_.header_done()) {
       // Keep what we know for the access log; the target is safe to log
       // once its query is dropped by Request::path().
-      auto& msg = parser_->get();
-      request_.set_method(msg.method_string());
-      request_.set_target(loggable_target(msg.target()));
+      request_.set_method(parser_.method());
+      request_.set_target(loggable_target(parser_.target()));
     }
     if (request_.request_id().empty()) {
       mint_request_id(request_id_scratch_);
@@ -722,7 +763,6 @@ class Connection final : public ConnectionBase,
   // still sending a body reads our answer instead of a reset (RFC 9112 §9.6).
   void close_gracefully() {
     enter(Phase::kLingering);
-    parser_.reset();
     if constexpr (kTls) {
       stream_.async_shutdown(
           [self = this->shared_from_this()](error_code) { self->force_close(); });
@@ -747,7 +787,10 @@ class Connection final : public ConnectionBase,
 
   Stream stream_;
   beast::flat_buffer buffer_;  // reused for every request on this connection
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  static constexpr size_t kKeptBodyCapacity = size_t{64} * 1024;
+  static constexpr size_t kHeadReadSize = 2048;
+  static constexpr size_t kContentReadSize = size_t{64} * 1024;
+  internal::RequestParser parser_{state_.options->max_header_bytes, state_.options->max_body_bytes};
   Request request_;
   Response response_;
   std::string head_;
@@ -760,6 +803,7 @@ class Connection final : public ConnectionBase,
   SteadyClock::time_point request_received_{};
   std::chrono::system_clock::time_point request_wall_time_{};
   bool timed_out_ = false;
+  bool header_checked_ = false;  // header_refusal() has run for the current request
   bool keep_alive_ = true;
   bool is_head_ = false;
   bool http10_ = false;
