@@ -182,8 +182,7 @@ class InvoicesApi::Impl {
   resource::RequestAuthentication authenticate(const http::Request& request,
                                                const std::vector<std::string>& scope) const {
     return resource::authenticate_request(authenticator_, options_.realm, request, scope,
-                                          resource::ScopeMatch::kAll, &dpop_, nullptr,
-                                          options_.gateway);
+                                          resource::ScopeMatch::kAll, &dpop_, {}, options_.gateway);
   }
 
   http::Response list(const http::Request& request) const {

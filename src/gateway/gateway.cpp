@@ -355,7 +355,7 @@ class Gateway::Impl {
         std::make_shared<CountedSink>(std::move(respond), series_for(routed.route), start));
     if (routed.answer) return respond(std::move(*routed.answer));
     const Route& route = *routed.route;
-    std::shared_ptr<const resource::Principal> cached;
+    resource::CachedToken cached;
     if (!must_wait(request, route, cached)) {
       return proceed(request, route, std::move(cached), loop, std::move(respond));
     }
@@ -363,7 +363,7 @@ class Gateway::Impl {
     // The server keeps `request` alive until the responder is called.
     // The pool asks the claims cache again: the token may have been cached while this waited.
     const bool queued = pool_.submit([this, &request, &route, loop, shared] {
-      proceed(request, route, nullptr, loop, std::move(*shared));
+      proceed(request, route, {}, loop, std::move(*shared));
     });
     if (!queued) {
       (*shared)(resource::to_response(resource::temporarily_unavailable("the server is busy")));
@@ -377,7 +377,7 @@ class Gateway::Impl {
     RouteSeries& series = series_for(routed.route);
     http::Response answer = [&] {
       if (routed.answer) return std::move(*routed.answer);
-      Decision d = decide(request, *routed.route, nullptr);
+      Decision d = decide(request, *routed.route, {});
       if (d.answer) return with_cors(std::move(*d.answer), request);
       auto up = upstream_request(request, *routed.route, d.principal.get());
       if (!up) return with_cors(unsignable(), request);
@@ -517,10 +517,10 @@ class Gateway::Impl {
   }
 
   // True when deciding `request` may wait on something (the issuer, a password hash, the fga
-  // role) or its upstream speaks https; otherwise, for a token the claims cache holds, `cached`
-  // is its principal.
+  // role) or its upstream speaks https. Otherwise `cached` gets the request's token, once taken
+  // out of its Authorization field, and the principal the claims cache holds for it, if any.
   bool must_wait(const http::Request& request, const Route& route,
-                 std::shared_ptr<const resource::Principal>& cached) const {
+                 resource::CachedToken& cached) const {
     if (route.fga || route.policy == Policy::kBasic) return true;
     if (!async_upstream_[index_of(route)]) return true;
     // Shared state (Redis) is asked with a blocking client: never on an I/O thread.
@@ -530,19 +530,18 @@ class Gateway::Impl {
     }
     if (options_.dpop.shared_replay && request.headers().count("DPoP") > 0) return true;
     if (route.policy == Policy::kNone || route.policy == Policy::kApiKey) return false;
-    std::string token;
-    resource::TokenScheme scheme = resource::TokenScheme::kBearer;
     if (request.headers().count("Authorization") != 1 ||
-        resource::access_token(request.header("Authorization"), token, scheme)) {
+        resource::access_token(request.header("Authorization"), cached.token, cached.scheme)) {
       return false;  // refused without asking anyone
     }
     const resource::Authenticator& auth = authenticator_for(route);
     // A miss is counted by the look-up decide() makes (Authenticator::authenticate).
     if (auth.cache() != nullptr) {
-      cached = auth.cache()->find(token, auth.validator().now(), /*count_miss=*/false);
+      cached.principal =
+          auth.cache()->find(cached.token, auth.validator().now(), /*count_miss=*/false);
     }
     // A JWT whose key is at hand is validated right here: signature checks are CPU work.
-    return cached == nullptr && !auth.validator().validates_without_waiting(token);
+    return cached.principal == nullptr && !auth.validator().validates_without_waiting(cached.token);
   }
 
   const resource::Authenticator& authenticator_for(const Route& route) const {
@@ -553,9 +552,8 @@ class Gateway::Impl {
 
   // Decides, then calls the upstream: on `loop` when there is one and the upstream speaks plain
   // HTTP, blocking otherwise (only ever on a pool thread: must_wait() sends https there).
-  void proceed(const http::Request& request, const Route& route,
-               std::shared_ptr<const resource::Principal> cached, const http::EventLoop& loop,
-               http::Responder respond) const {
+  void proceed(const http::Request& request, const Route& route, resource::CachedToken cached,
+               const http::EventLoop& loop, http::Responder respond) const {
     Decision d = decide(request, route, std::move(cached));
     if (d.answer) return respond(with_cors(std::move(*d.answer), request));
     auto signed_up = upstream_request(request, route, d.principal.get());
@@ -615,9 +613,10 @@ class Gateway::Impl {
   }
 
   // Rate limits, authentication, scopes, step-up and the fga check of `request` on `route`. With
-  // `cached`, the principal the claims cache gave for the request's token (must_wait()).
+  // `cached`: the request's token as must_wait() took it out, and the principal the claims cache
+  // gave for it.
   Decision decide(const http::Request& request, const Route& route,
-                  std::shared_ptr<const resource::Principal> cached) const {
+                  resource::CachedToken cached) const {
     Decision d;
     auto refuse = [&d](http::Response r) {
       d.answer = std::move(r);

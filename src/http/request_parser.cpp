@@ -118,6 +118,7 @@ void RequestParser::start(Headers& headers, std::string& body) {
   close_ = false;
   keep_alive_token_ = false;
   got_some_ = false;
+  head_parsed_ = false;
   content_started_ = false;
 }
 
@@ -129,7 +130,10 @@ size_t RequestParser::fail(Error e) {
 
 size_t RequestParser::put(std::string_view data) {
   if (state_ == State::kDone || state_ == State::kError) return 0;
-  if (!data.empty()) got_some_ = true;
+  if (!got_some_) {
+    got_some_ =
+        state_ != State::kStartLine || data.find_first_not_of("\r\n") != std::string_view::npos;
+  }
   size_t at = 0;
   while (at < data.size() && state_ != State::kDone) {
     const std::string_view rest = data.substr(at);
@@ -292,6 +296,7 @@ bool RequestParser::field_line(std::string_view line) {
 
 // RFC 9112 §6.3: how long the content is.
 bool RequestParser::end_of_head() {
+  head_parsed_ = true;
   if (codings_ > 0) {
     // §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; with a Content-Length it may be
     // smuggling (§6.3 item 3, §11.2): both refused. Chunked must be named once, last (§6.3

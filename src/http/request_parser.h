@@ -42,8 +42,11 @@ class RequestParser {
   // (what follows is the next request) or refused.
   size_t put(std::string_view data);
 
+  // Whether any of this request came: not the empty lines before it (RFC 9112 §2.2), which some
+  // clients send after a POST and which must not turn an idle connection into a slow request.
   bool got_some() const { return got_some_; }
-  bool header_done() const { return state_ > State::kFields; }
+  // The header section was read whole (still true if the content is refused later).
+  bool header_done() const { return head_parsed_; }
   // Whether any content (or chunk framing) was consumed.
   bool content_started() const { return content_started_; }
   bool done() const { return state_ == State::kDone; }
@@ -96,6 +99,7 @@ class RequestParser {
   bool close_ = false;
   bool keep_alive_token_ = false;
   bool got_some_ = false;
+  bool head_parsed_ = false;
   bool content_started_ = false;
 };
 

@@ -437,6 +437,9 @@ class Connection final : public ConnectionBase,
     header_done_seen_ = {};
     timed_out_ = false;
     header_checked_ = false;
+    // What the last request set: an error answer to this one must not be framed as for a HEAD.
+    is_head_ = false;
+    http10_ = false;
     enter(Phase::kReading);
     parse_buffered();
   }

@@ -162,23 +162,32 @@ inline Presentation presentation_of(const http::Request& request, TokenScheme sc
   return presented;
 }
 
+// What a caller (the gateway) already took from a request before authenticate_request: the
+// access token of its one Authorization field (access_token), the scheme, and the principal the
+// authenticator's claims cache holds for the token, if it holds one.
+struct CachedToken {
+  std::string token;
+  TokenScheme scheme = TokenScheme::kBearer;
+  std::shared_ptr<const Principal> principal;
+};
+
 // The access token of `request` (RFC 6750 §2.1 Bearer or RFC 9449 §7.1 DPoP; exactly one
 // Authorization field) through `authenticator`, then its sender constraint (DPoP proof with
 // `dpop`, RFC 8705 client certificate; tessera/sender_constraint.h), then the scopes (RFC 6750
-// §3.1 insufficient_scope). `cached`: the principal a caller already found for the request's
-// token in the authenticator's claims cache (the validation is then skipped; the rest is not).
+// §3.1 insufficient_scope). `cached`: the request's token, when taken out already (the
+// Authorization field is not read again), and the principal found for it in the authenticator's
+// claims cache (the validation is then skipped; the rest is not).
 // `gateway`: the gateway in front, whose X-Forwarded-* fields name the URL a proof's htu is
 // compared with (called_url), under its signature when it has keys; none at the edge.
 inline RequestAuthentication authenticate_request(
     const Authenticator& authenticator, std::string_view realm, const http::Request& request,
     const std::vector<std::string>& scopes, ScopeMatch match = ScopeMatch::kAll,
-    const DpopVerifier* dpop = nullptr, std::shared_ptr<const Principal> cached = nullptr,
-    const GatewayTrust& gateway = {}) {
+    const DpopVerifier* dpop = nullptr, CachedToken cached = {}, const GatewayTrust& gateway = {}) {
   if (request.headers().count("Authorization") > 1) {
     return {nullptr, to_response(invalid_request(realm, "repeated Authorization header"))};
   }
-  std::string token;
-  TokenScheme scheme = TokenScheme::kBearer;
+  std::string token = std::move(cached.token);
+  TokenScheme scheme = cached.scheme;
   const DpopNonces* nonces = dpop != nullptr ? dpop->nonces() : nullptr;
   // RFC 9449 §9: a refusal that concerns DPoP tells the client the nonce to use next.
   auto refuse_with_nonce = [nonces](const Challenge& c) -> RequestAuthentication {
@@ -186,15 +195,17 @@ inline RequestAuthentication authenticate_request(
     if (nonces != nullptr) r.headers.set("DPoP-Nonce", nonces->current());
     return {nullptr, std::move(r), std::nullopt};
   };
-  if (auto e = access_token(request.header("Authorization"), token, scheme)) {
+  if (!token.empty()) {
+    // Taken out by the caller (access_token): a b64token of the Bearer or DPoP scheme.
+  } else if (auto e = access_token(request.header("Authorization"), token, scheme)) {
     // No token: with a DPoP verifier, both schemes are accepted here, and both are named.
     if (e->failure == Failure::kMissing && dpop != nullptr) {
       return refuse_with_nonce(bearer_or_dpop_missing_token(realm, dpop->algorithms()));
     }
     return {nullptr, to_response(challenge_for(realm, *e))};
   }
-  Validation v =
-      cached != nullptr ? Validation{std::move(cached), {}} : authenticator.authenticate(token);
+  Validation v = cached.principal != nullptr ? Validation{std::move(cached.principal), {}}
+                                             : authenticator.authenticate(token);
   if (!v.ok()) return {nullptr, to_response(challenge_for(realm, v.error))};
   // The proof list, the URL and the certificate matter only to a bound token or the DPoP scheme;
   // a plain bearer token (the hot path) skips building them.

@@ -78,6 +78,7 @@ inline ParsedRequest beast_parse(std::string_view wire, size_t header_limit, siz
     boost::system::error_code ec;
     const size_t n = p.put(boost::asio::buffer(wire.data(), wire.size()), ec);
     wire.remove_prefix(n);
+    out.consumed += n;
     if (ec == bhttp::error::need_more) return out;
     if (ec) {
       out.error = http::internal::RequestParser::Error::kBadRequest;
@@ -153,10 +154,15 @@ inline bool known_difference(const std::string& wire) {
   // RFC 9112 §2.2: we ignore empty lines before the request-line; Beast refuses them.
   if (wire.starts_with("\r\n")) return true;
   // RFC 9112 §5.2: Beast joins an obs-fold to the field before, in a header section or a
-  // trailer; we refuse it (400). Coarsely: CRLF then whitespace anywhere.
+  // trailer; we refuse it (400). CRLF then whitespace in the header section, or anywhere in a
+  // chunked content (where a trailer may be).
+  const size_t head_end = wire.find("\r\n\r\n");
   for (size_t at = wire.find("\r\n"); at != std::string::npos && at + 2 < wire.size();
        at = wire.find("\r\n", at + 2)) {
-    if (wire[at + 2] == ' ' || wire[at + 2] == '\t') return true;
+    if ((wire[at + 2] == ' ' || wire[at + 2] == '\t') &&
+        (at < head_end || te != std::string::npos)) {
+      return true;
+    }
   }
   const size_t eol = wire.find("\r\n");
   const std::string line = wire.substr(0, eol);
@@ -203,6 +209,8 @@ inline std::string disagreement(std::string_view wire, size_t header_limit, size
   if (ours.done != beast.done) {
     return std::string("ours ") + says(ours) + ", Beast's " + says(beast);
   }
+  // Where the request ends: the bytes after it are the next request's.
+  if (ours.consumed != beast.consumed) return "where the request ends";
   if (ours.method != beast.method || ours.target != beast.target) return "request line";
   if (ours.version != beast.version || ours.keep_alive != beast.keep_alive) return "version";
   // Beast keeps fields of one name together (an insert goes after the last of its name), so the
@@ -215,6 +223,11 @@ inline std::string disagreement(std::string_view wire, size_t header_limit, size
                      ours_sorted.end())) {
     return "fields";
   }
+  // Without a trailer (a request with no content, or with Content-Length), the same fields.
+  std::string head(wire.substr(0, wire.find("\r\n\r\n")));
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool may_have_trailer = head.find("transfer-encoding") != std::string::npos;
+  if (!may_have_trailer && ours_sorted != beast_sorted) return "fields";
   if (ours.body != beast.body) return "content";
   return "";
 }

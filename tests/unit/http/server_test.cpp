@@ -258,6 +258,67 @@ TEST(ServerRouting, MalformedRequestIsJson400AndClosed) {
   EXPECT_TRUE(json::parse_strict(body_of(resp)).ok());
 }
 
+// RFC 9112 §6.3 item 4: a Transfer-Encoding that does not end in chunked leaves the length
+// unknown; the server answers 400 and closes, so the bytes after the head are never read as a
+// second request (Beast read the first as a request without content, then the second).
+TEST(ServerRouting, ATransferEncodingNotEndingInChunkedIs400AndNothingMoreIsRead) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunkedx\r\n\r\n" + get("/hello"));
+  std::string all = c.read_until_closed();
+  EXPECT_EQ(status_of(all), 400);
+  EXPECT_EQ(header_of(all, "Connection"), "close");
+  EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos) << all;  // one answer only
+  EXPECT_EQ(s.log->lines().size(), 1u);
+}
+
+TEST(ServerRouting, OtherTransferCodingsAre501AndOtherVersions505) {
+  auto s = start_server(demo_router());
+  {
+    RawConnection c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+    std::string all = c.read_until_closed();
+    EXPECT_EQ(status_of(all), 501);  // RFC 9112 §6.1
+    EXPECT_TRUE(json::parse_strict(body_of(all)).ok());
+  }
+  {
+    RawConnection c(s.port());
+    c.send("GET /hello HTTP/2.0\r\nHost: t\r\n\r\n");
+    std::string all = c.read_until_closed();
+    EXPECT_EQ(status_of(all), 505);  // RFC 9110 §15.6.6
+    EXPECT_EQ(header_of(all, "Connection"), "close");
+  }
+}
+
+// An error answer after a HEAD on the same connection carries its content: the HEAD's framing
+// (no content) is not carried over to the next request.
+TEST(ServerRouting, AnErrorAnswerAfterAHeadHasItsContent) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
+  std::string head = c.read_response();
+  ASSERT_EQ(status_of(head), 200);
+  std::string all = c.read_until_closed();
+  // read_response took Content-Length bytes after the HEAD's head: none were sent, so what it
+  // returned ends at the HEAD's blank line and the 400 follows whole.
+  const size_t at = (head + all).find("HTTP/1.1 400");
+  ASSERT_NE(at, std::string::npos) << head << all;
+  const std::string error = (head + all).substr(at);
+  EXPECT_EQ(body_of(error).size(), std::stoul(header_of(error, "Content-Length")));
+  EXPECT_GT(body_of(error).size(), 0u);
+}
+
+// RFC 9112 §2.2: empty lines before a request-line are ignored, and a CRLF some clients send after
+// a POST's content does not count as a request begun.
+TEST(ServerKeepAlive, EmptyLinesBeforeARequestAreIgnored) {
+  auto s = start_server(demo_router());
+  RawConnection c(s.port());
+  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi\r\n");
+  EXPECT_EQ(body_of(c.read_response()), "hi");
+  c.send("\r\n" + get("/hello"));
+  EXPECT_EQ(status_of(c.read_response()), 200);
+}
+
 TEST(ServerKeepAlive, SeveralRequestsShareOneConnection) {
   auto s = start_server(demo_router());
   RawConnection c(s.port());
