@@ -52,6 +52,10 @@ class RequestParser {
   bool done() const { return state_ == State::kDone; }
   Error error() const { return error_; }
 
+  // Bytes of the request line and header section read so far (of the last request, until the
+  // next start()).
+  size_t head_bytes() const { return head_bytes_; }
+
   // Valid once header_done().
   std::string_view method() const { return method_; }
   std::string_view target() const { return target_; }

@@ -426,6 +426,12 @@ class Connection final : public ConnectionBase,
 
   void read_request() {
     if (phase_ == Phase::kClosed) return;
+    // The header fields' strings are reused from request to request. After a large header
+    // section, or one of many fields, they are let go: what a connection keeps between requests
+    // stays under kKeptFields fields of at most kKeptHeadBytes each.
+    if (parser_.head_bytes() > kKeptHeadBytes || request_.headers().size() > kKeptFields) {
+      request_.mutable_headers() = Headers();
+    }
     request_.reset();
     // Content over 64 KiB is not kept in memory for the next request on this connection.
     if (request_.mutable_body().capacity() > kKeptBodyCapacity) {
@@ -529,6 +535,12 @@ class Connection final : public ConnectionBase,
   // §15.5.20, 421). Sets absolute_.
   std::optional<int> header_refusal() {
     if (parser_.version() >= 11 && request_.headers().count("Host") != 1) return 400;
+    // RFC 9112 §3.2: an invalid Host value is 400 too. Host = uri-host [ ":" port ] (RFC 9110
+    // §7.2), no userinfo; empty for a target URI without authority.
+    if (const auto host = request_.headers().get("Host");
+        host && !host->empty() && !valid_authority(*host)) {
+      return 400;
+    }
     // Not origin-form (a query may hold "://"), asterisk-form nor authority-form: absolute-form.
     // RFC 9112 §3.2.4: the asterisk-form is for OPTIONS alone.
     const std::string_view t = parser_.target();
@@ -791,6 +803,8 @@ class Connection final : public ConnectionBase,
   Stream stream_;
   beast::flat_buffer buffer_;  // reused for every request on this connection
   static constexpr size_t kKeptBodyCapacity = size_t{64} * 1024;
+  static constexpr size_t kKeptHeadBytes = 4096;
+  static constexpr size_t kKeptFields = 32;
   static constexpr size_t kHeadReadSize = 2048;
   static constexpr size_t kContentReadSize = size_t{64} * 1024;
   internal::RequestParser parser_{state_.options->max_header_bytes, state_.options->max_body_bytes};

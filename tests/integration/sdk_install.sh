@@ -26,14 +26,27 @@ cmake -S "$source/examples/sdk_consumer" -B "$work/consumer" -G Ninja \
 cmake --build "$work/consumer" >/dev/null
 consumer=$work/consumer/sdk_consumer
 
-# JSON and a free port through node, which the test suite requires anyway.
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-"$bin" demo --port "$port" --data-dir "$work/demo" >"$work/ready" 2>"$work/demo.log" &
-demo_pid=$!
-for _ in $(seq 1 300); do
+# JSON and a free port through node, which the test suite requires anyway. A port found free
+# may be taken by a test running beside this one before the demo binds it (the demo then
+# exits): up to three ports are tried.
+for attempt in 1 2 3; do
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  rm -rf "$work/demo"
+  "$bin" demo --port "$port" --data-dir "$work/demo" >"$work/ready" 2>"$work/demo.log" &
+  demo_pid=$!
+  for _ in $(seq 1 300); do
+    [[ -s $work/ready ]] && break
+    kill -0 "$demo_pid" 2>/dev/null || break
+    sleep 0.1
+  done
   [[ -s $work/ready ]] && break
-  sleep 0.1
+  echo "sdk_install: the demo did not start on port $port (attempt $attempt):" >&2
+  tail -3 "$work/demo.log" >&2
+  kill "$demo_pid" 2>/dev/null || true
+  wait "$demo_pid" 2>/dev/null || true
+  demo_pid=
 done
+[[ -s $work/ready ]] || { echo "sdk_install: the demo never started" >&2; exit 1; }
 ready() { node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(eval("r."+process.argv[2]))' "$work/ready" "$1"; }
 issuer=$(ready issuer)
 id=$(ready clients.service.client_id)

@@ -126,6 +126,21 @@ TEST(ServerRouting, MissingHostInHttp11IsJson400) {
   EXPECT_EQ(header_of(resp, "Connection"), "close");
 }
 
+// RFC 9112 §3.2: a Host that is not uri-host [ ":" port ] is 400, like a missing or repeated one.
+TEST(ServerRouting, AnInvalidHostIs400) {
+  auto s = start_server(demo_router());
+  for (const char* bad : {"user@t", "t t", "t:80x", "[::1", "t/x"}) {
+    RawConnection c(s.port());
+    c.send("GET /hello HTTP/1.1\r\nHost: " + std::string(bad) + "\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_closed()), 400) << bad;
+  }
+  for (const char* good : {"t", "t:8080", "[::1]:8080", "127.0.0.1", "a-b.example.", ""}) {
+    RawConnection c(s.port());
+    c.send("GET /hello HTTP/1.1\r\nHost: " + std::string(good) + "\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_response()), 200) << good;
+  }
+}
+
 // RFC 9110 §10.1.1: a client that expects 100-continue sends the content after the 100.
 TEST(ServerBody, ExpectContinueGetsA100BeforeTheContentIsSent) {
   auto s = start_server(demo_router());
