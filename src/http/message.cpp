@@ -1,6 +1,7 @@
 #include "http/message.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -429,38 +430,22 @@ std::optional<AbsoluteTarget> parse_absolute_target(std::string_view target) {
 }
 
 namespace {
-// RFC 9110 §5.6.2 tchar.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
+// RFC 9110 §5.6.2 tchar, as a table: every field name of every request is checked.
+constexpr std::array<bool, 256> kTchar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
 }  // namespace
 
 // RFC 9110 §5.6.2 token.
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!is_tchar(c)) return false;
+    if (!kTchar[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }

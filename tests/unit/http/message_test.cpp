@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "core/base64url.h"
 #include "core/crypto.h"
 #include "http/bearer.h"
@@ -146,6 +148,18 @@ TEST(FieldValues, ControlCharactersAreUnsafeAnywhere) {
       }
     }
   }
+}
+
+// RFC 9110 §5.6.2: tchar is ALPHA, DIGIT and fifteen marks; every other byte ends a token.
+TEST(Tokens, EveryByteIsJudged) {
+  const std::string marks = "!#$%&'*+-.^_`|~";
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    const bool tchar = std::isalnum(byte) != 0 || marks.find(c) != std::string::npos;
+    EXPECT_EQ(is_token(std::string(1, c)), tchar) << byte;
+    EXPECT_EQ(is_token("Name" + std::string(1, c)), tchar) << byte;
+  }
+  EXPECT_FALSE(is_token(""));
 }
 
 // RFC 6750 §2.1 b64token, checked 16 bytes at a time: a byte outside it is found in any position
