@@ -379,9 +379,11 @@ class Gateway::Impl {
       if (routed.answer) return std::move(*routed.answer);
       Decision d = decide(request, *routed.route, {});
       if (d.answer) return with_cors(std::move(*d.answer), request);
-      auto up = upstream_request(request, *routed.route, d.principal.get());
-      if (!up) return with_cors(unsignable(), request);
-      return forwarded(call_upstream(*up, series), d, request);
+      http::ClientRequest& up = upstream_scratch();
+      if (!upstream_request(request, *routed.route, d.principal.get(), up)) {
+        return with_cors(unsignable(), request);
+      }
+      return forwarded(call_upstream(up, series), d, request);
     }();
     series.answers.record(http::this_thread_shard(), answer.status, SteadyClock::now() - start);
     return answer;
@@ -556,9 +558,10 @@ class Gateway::Impl {
                const http::EventLoop& loop, http::Responder respond) const {
     Decision d = decide(request, route, std::move(cached));
     if (d.answer) return respond(with_cors(std::move(*d.answer), request));
-    auto signed_up = upstream_request(request, route, d.principal.get());
-    if (!signed_up) return respond(with_cors(unsignable(), request));
-    http::ClientRequest& up = *signed_up;
+    http::ClientRequest& up = upstream_scratch();
+    if (!upstream_request(request, route, d.principal.get(), up)) {
+      return respond(with_cors(unsignable(), request));
+    }
     RouteSeries& series = series_for(&route);
     if (!loop || !async_upstream_[index_of(route)]) {
       return respond(forwarded(call_upstream(up, series), d, request));
@@ -885,23 +888,34 @@ class Gateway::Impl {
     return std::nullopt;
   }
 
-  // The request the upstream gets: the client's, without hop-by-hop fields and what stays at the
-  // edge, with what the gateway asserts.
-  std::optional<http::ClientRequest> upstream_request(const http::Request& request,
-                                                      const Route& route,
-                                                      const resource::Principal* principal) const {
-    http::ClientRequest up;
+  // This thread's upstream request, its strings reused from request to request: both clients
+  // are done with a request when their call returns (the async one has written it into its own
+  // buffer by then), and a thread builds one request at a time.
+  static http::ClientRequest& upstream_scratch() {
+    thread_local http::ClientRequest up;
+    return up;
+  }
+
+  // Makes `up` the request the upstream gets: the client's, without hop-by-hop fields and what
+  // stays at the edge, with what the gateway asserts. False when it must be signed and cannot be.
+  bool upstream_request(const http::Request& request, const Route& route,
+                        const resource::Principal* principal, http::ClientRequest& up) const {
+    up.headers.clear();
     up.headers.reserve(request.headers().size() + route.claim_headers.size() + 5);
-    up.method = std::string(request.method());
+    up.method.assign(request.method());
     std::string_view path = request.path();
     if (route.strip_prefix && route.path_prefix != "/") {
       path.remove_prefix(std::min(path.size(), route.path_prefix.size()));
     }
-    std::string base = route.upstream;
+    std::string_view base = route.upstream;
     const size_t scheme_end = base.find("://") + 3;
-    if (base.find('/', scheme_end) != std::string::npos && base.back() == '/') base.pop_back();
-    up.url = base + (path.empty() || path.front() != '/' ? "/" : "") + std::string(path);
-    if (!request.raw_query().empty()) up.url += "?" + std::string(request.raw_query());
+    if (base.find('/', scheme_end) != std::string_view::npos && base.back() == '/') {
+      base.remove_suffix(1);
+    }
+    up.url.assign(base);
+    if (path.empty() || path.front() != '/') up.url += '/';
+    up.url.append(path);
+    if (!request.raw_query().empty()) up.url.append("?").append(request.raw_query());
     const resource::HmacKey* key = route.upstream_signature      ? &*route.upstream_signature
                                    : options_.upstream_signature ? &*options_.upstream_signature
                                                                  : nullptr;
@@ -960,11 +974,12 @@ class Gateway::Impl {
     // (resource::called_url).
     up.headers.set("X-Forwarded-Uri", request.target());
     up.headers.set("X-Request-Id", request.request_id());
-    up.body = request.body();
-    if (key != nullptr && !sign_upstream(up, *key, signed_fields_[index_of(route)])) {
-      return std::nullopt;
+    // Content over 64 KiB is not kept for the thread's next request.
+    if (up.body.capacity() > size_t{64} * 1024 && request.body().size() <= size_t{64} * 1024) {
+      std::string().swap(up.body);
     }
-    return up;
+    up.body.assign(request.body());
+    return key == nullptr || sign_upstream(up, *key, signed_fields_[index_of(route)]);
   }
 
   // A request the route must sign and cannot (a target outside ASCII): never sent unsigned.

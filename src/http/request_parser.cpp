@@ -108,6 +108,7 @@ void RequestParser::start(Headers& headers, std::string& body) {
   target_.clear();
   version_ = 11;
   head_bytes_ = 0;
+  fields_ = 0;
   chunk_meta_bytes_ = 0;
   scanned_ = 0;
   remaining_ = 0;
@@ -256,6 +257,7 @@ bool RequestParser::field_line(std::string_view line) {
   const std::string_view value = trim_ows(line.substr(colon + 1));
   if (!is_token(name) || !safe_field_value(value)) return false;
   headers_->add(name, value);
+  ++fields_;
   if (iequals(name, "Content-Length")) {
     // RFC 9112 §6.3: a list of one value repeated, in one field or several, is that value;
     // anything else is unrecoverable framing.

@@ -55,6 +55,8 @@ class RequestParser {
   // Bytes of the request line and header section read so far (of the last request, until the
   // next start()).
   size_t head_bytes() const { return head_bytes_; }
+  // Field lines of the header section read so far (likewise).
+  size_t fields() const { return fields_; }
 
   // Valid once header_done().
   std::string_view method() const { return method_; }
@@ -92,7 +94,8 @@ class RequestParser {
   std::string method_;
   std::string target_;
   int version_ = 11;
-  size_t head_bytes_ = 0;        // of the request line and header section so far
+  size_t head_bytes_ = 0;
+  size_t fields_ = 0;            // of the request line and header section so far
   size_t chunk_meta_bytes_ = 0;  // of chunk extensions and trailer fields so far
   size_t scanned_ = 0;           // of an incomplete line: bytes known to hold no LF
   uint64_t remaining_ = 0;       // of the content or the current chunk

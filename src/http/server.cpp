@@ -429,7 +429,7 @@ class Connection final : public ConnectionBase,
     // The header fields' strings are reused from request to request. After a large header
     // section, or one of many fields, they are let go: what a connection keeps between requests
     // stays under kKeptFields fields of at most kKeptHeadBytes each.
-    if (parser_.head_bytes() > kKeptHeadBytes || request_.headers().size() > kKeptFields) {
+    if (parser_.head_bytes() > kKeptHeadBytes || parser_.fields() > kKeptFields) {
       request_.mutable_headers() = Headers();
     }
     request_.reset();
@@ -534,7 +534,9 @@ class Connection final : public ConnectionBase,
   // Host likewise), and a URI of the other scheme is not this connection's to answer (RFC 9110
   // §15.5.20, 421). Sets absolute_.
   std::optional<int> header_refusal() {
-    if (parser_.version() >= 11 && request_.headers().count("Host") != 1) return 400;
+    // HTTP/1.1 needs one Host; no request may have two.
+    const size_t hosts = request_.headers().count("Host");
+    if (hosts > 1 || (parser_.version() >= 11 && hosts == 0)) return 400;
     // RFC 9112 §3.2: an invalid Host value is 400 too. Host = uri-host [ ":" port ] (RFC 9110
     // §7.2), no userinfo; empty for a target URI without authority.
     if (const auto host = request_.headers().get("Host");
@@ -686,6 +688,7 @@ class Connection final : public ConnectionBase,
       // once its query is dropped by Request::path().
       request_.set_method(parser_.method());
       request_.set_target(loggable_target(parser_.target()));
+      is_head_ = parser_.method() == "HEAD";  // RFC 9110 §9.3.2: no content, even for an error
     }
     if (request_.request_id().empty()) {
       mint_request_id(request_id_scratch_);

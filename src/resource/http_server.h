@@ -164,7 +164,8 @@ inline Presentation presentation_of(const http::Request& request, TokenScheme sc
 
 // What a caller (the gateway) already took from a request before authenticate_request: the
 // access token of its one Authorization field (access_token), the scheme, and the principal the
-// authenticator's claims cache holds for the token, if it holds one.
+// authenticator's claims cache holds for the token, if it holds one. Trusted as it is: fill it
+// only from access_token() on the same request and from the same authenticator's cache.
 struct CachedToken {
   std::string token;
   TokenScheme scheme = TokenScheme::kBearer;

@@ -134,6 +134,21 @@ TEST(ServerRouting, AnInvalidHostIs400) {
     c.send("GET /hello HTTP/1.1\r\nHost: " + std::string(bad) + "\r\n\r\n");
     EXPECT_EQ(status_of(c.read_until_closed()), 400) << bad;
   }
+  {
+    // Two Host fields are 400 in any version, HTTP/1.0 included.
+    RawConnection c(s.port());
+    c.send("GET /hello HTTP/1.0\r\nHost: t\r\nHost: u\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_closed()), 400);
+  }
+  {
+    // The 400 to a HEAD carries no content (RFC 9110 §9.3.2).
+    RawConnection c(s.port());
+    c.send("HEAD /hello HTTP/1.1\r\nHost: a b\r\n\r\n");
+    const std::string all = c.read_until_closed();
+    EXPECT_EQ(status_of(all), 400);
+    EXPECT_EQ(body_of(all), "");
+    EXPECT_NE(header_of(all, "Content-Length"), "");
+  }
   for (const char* good : {"t", "t:8080", "[::1]:8080", "127.0.0.1", "a-b.example.", ""}) {
     RawConnection c(s.port());
     c.send("GET /hello HTTP/1.1\r\nHost: " + std::string(good) + "\r\n\r\n");
