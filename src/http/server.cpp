@@ -534,13 +534,16 @@ class Connection final : public ConnectionBase,
   // Host likewise), and a URI of the other scheme is not this connection's to answer (RFC 9110
   // §15.5.20, 421). Sets absolute_.
   std::optional<int> header_refusal() {
-    // HTTP/1.1 needs one Host; no request may have two.
-    const size_t hosts = request_.headers().count("Host");
-    if (hosts > 1 || (parser_.version() >= 11 && hosts == 0)) return 400;
-    // RFC 9112 §3.2: an invalid Host value is 400 too. Host = uri-host [ ":" port ] (RFC 9110
-    // §7.2), no userinfo; empty for a target URI without authority.
-    if (const auto host = request_.headers().get("Host");
-        host && !host->empty() && !valid_authority(*host)) {
+    // HTTP/1.1 needs one Host; no request may have two; an invalid value is 400 too. Host =
+    // uri-host [ ":" port ] (RFC 9110 §7.2), no userinfo; empty for a target URI without
+    // authority. One pass over the fields.
+    const std::string* host = nullptr;
+    for (const auto& [name, value] : request_.headers()) {
+      if (!iequals(name, "Host")) continue;
+      if (host != nullptr) return 400;
+      host = &value;
+    }
+    if (host == nullptr ? parser_.version() >= 11 : !host->empty() && !valid_authority(*host)) {
       return 400;
     }
     // Not origin-form (a query may hold "://"), asterisk-form nor authority-form: absolute-form.

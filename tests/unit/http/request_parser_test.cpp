@@ -96,35 +96,26 @@ TEST(RequestParser, ContentLengthListsOfOneValue) {
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc").body, "abc");
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc").body,
             "abc");
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: 3, 4\r\n\r\nabc"), Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc"),
-            Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length:\r\n\r\nabc"),
-            Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: ,3\r\n\r\nabc"), Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: 3,\r\n\r\nabc"), Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc"), Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n"),
-            Error::kBadRequest);
+  for (std::string_view length : {"3, 4", "3\r\nContent-Length: 4", "3\r\nContent-Length:", "-1",
+                                  ",3", "3,", "+3", "99999999999999999999"}) {
+    EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: " + std::string(length) + "\r\n\r\nabc"),
+              Error::kBadRequest)
+        << length;
+  }
 }
 
 // RFC 9112 §6.1, §6.3, §11.2: framing that could be read two ways is refused.
 TEST(RequestParser, AmbiguousFramingIsRefused) {
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "0\r\n\r\n"),
-            Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
-            Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-            Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"), Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:\r\n\r\n"
-                     "0\r\n\r\n"),
-            Error::kBadRequest);
-  EXPECT_EQ(error_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-            Error::kBadRequest);
+  for (std::string_view head : {
+           "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked",
+           "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip",
+           "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+           "POST / HTTP/1.1\r\nTransfer-Encoding: gzip",
+           "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:",
+           "POST / HTTP/1.0\r\nTransfer-Encoding: chunked",
+       }) {
+    EXPECT_EQ(error_of(std::string(head) + "\r\n\r\n0\r\n\r\n"), Error::kBadRequest) << head;
+  }
   EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
             Error::kNotImplemented);
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n1\r\nx\r\n0\r\n\r\n").body,
@@ -161,6 +152,7 @@ TEST(RequestParser, MalformedLinesAreRefused) {
            "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",   //
            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nz\r\n",  // not hex
            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1 x\r\nx\r\n0\r\n\r\n",
+           "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;e=\"a\x01\"\r\nx\r\n0\r\n\r\n",
            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n",
        }) {

@@ -43,6 +43,13 @@ Router demo_router() {
   return r;
 }
 
+// Everything the server answers to `bytes` on a new connection, until it closes.
+std::string answer_to(const testing::RunningServer& s, std::string_view bytes) {
+  RawConnection c(s.port());
+  c.send(bytes);
+  return c.read_until_closed();
+}
+
 std::string get(std::string_view path, std::string_view extra = "") {
   return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
 }
@@ -130,25 +137,18 @@ TEST(ServerRouting, MissingHostInHttp11IsJson400) {
 TEST(ServerRouting, AnInvalidHostIs400) {
   auto s = start_server(demo_router());
   for (const char* bad : {"user@t", "t t", "t:80x", "[::1", "t/x"}) {
-    RawConnection c(s.port());
-    c.send("GET /hello HTTP/1.1\r\nHost: " + std::string(bad) + "\r\n\r\n");
-    EXPECT_EQ(status_of(c.read_until_closed()), 400) << bad;
+    EXPECT_EQ(
+        status_of(answer_to(s, "GET /hello HTTP/1.1\r\nHost: " + std::string(bad) + "\r\n\r\n")),
+        400)
+        << bad;
   }
-  {
-    // Two Host fields are 400 in any version, HTTP/1.0 included.
-    RawConnection c(s.port());
-    c.send("GET /hello HTTP/1.0\r\nHost: t\r\nHost: u\r\n\r\n");
-    EXPECT_EQ(status_of(c.read_until_closed()), 400);
-  }
-  {
-    // The 400 to a HEAD carries no content (RFC 9110 §9.3.2).
-    RawConnection c(s.port());
-    c.send("HEAD /hello HTTP/1.1\r\nHost: a b\r\n\r\n");
-    const std::string all = c.read_until_closed();
-    EXPECT_EQ(status_of(all), 400);
-    EXPECT_EQ(body_of(all), "");
-    EXPECT_NE(header_of(all, "Content-Length"), "");
-  }
+  // Two Host fields are 400 in any version, HTTP/1.0 included.
+  EXPECT_EQ(status_of(answer_to(s, "GET /hello HTTP/1.0\r\nHost: t\r\nHost: u\r\n\r\n")), 400);
+  // The 400 to a HEAD carries no content (RFC 9110 §9.3.2).
+  const std::string head = answer_to(s, "HEAD /hello HTTP/1.1\r\nHost: a b\r\n\r\n");
+  EXPECT_EQ(status_of(head), 400);
+  EXPECT_EQ(body_of(head), "");
+  EXPECT_NE(header_of(head, "Content-Length"), "");
   for (const char* good : {"t", "t:8080", "[::1]:8080", "127.0.0.1", "a-b.example.", ""}) {
     RawConnection c(s.port());
     c.send("GET /hello HTTP/1.1\r\nHost: " + std::string(good) + "\r\n\r\n");
@@ -304,20 +304,13 @@ TEST(ServerRouting, ATransferEncodingNotEndingInChunkedIs400AndNothingMoreIsRead
 
 TEST(ServerRouting, OtherTransferCodingsAre501AndOtherVersions505) {
   auto s = start_server(demo_router());
-  {
-    RawConnection c(s.port());
-    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
-    std::string all = c.read_until_closed();
-    EXPECT_EQ(status_of(all), 501);  // RFC 9112 §6.1
-    EXPECT_TRUE(json::parse_strict(body_of(all)).ok());
-  }
-  {
-    RawConnection c(s.port());
-    c.send("GET /hello HTTP/2.0\r\nHost: t\r\n\r\n");
-    std::string all = c.read_until_closed();
-    EXPECT_EQ(status_of(all), 505);  // RFC 9110 §15.6.6
-    EXPECT_EQ(header_of(all, "Connection"), "close");
-  }
+  const std::string coding = answer_to(
+      s, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(coding), 501);  // RFC 9112 §6.1
+  EXPECT_TRUE(json::parse_strict(body_of(coding)).ok());
+  const std::string version = answer_to(s, "GET /hello HTTP/2.0\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(status_of(version), 505);  // RFC 9110 §15.6.6
+  EXPECT_EQ(header_of(version, "Connection"), "close");
 }
 
 // An error answer after a HEAD on the same connection carries its content: the HEAD's framing
