@@ -10,7 +10,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +24,6 @@ namespace tessera::http {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 using internal::error;
@@ -114,7 +112,6 @@ class Operation : public std::enable_shared_from_this<Operation> {
 
   void connect() {
     conn_ = std::make_unique<Connection>(ioc_);
-    conn_->buffer.max_size(internal::read_buffer_limit(options()));
     error_code ec;
     const auto address = net::ip::make_address(url_.host, ec);
     if (!ec) {
@@ -180,41 +177,37 @@ class Operation : public std::enable_shared_from_this<Operation> {
   }
 
   void read() {
-    parser_.emplace();
-    internal::prepare_parser(*parser_, options(), method_);
-    bhttp::async_read_header(
-        conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](error_code e, size_t) {
-          if (e) return self->read_failed(e);
-          auto kind = internal::judge_header(*self->parser_, self->options(), self->interims_);
-          if (!kind) return self->fail(kind.error(), false);
-          if (*kind == internal::HeaderKind::kInterim) return self->read();
-          if (self->parser_->is_done()) return self->complete();
-          self->read_body();
-        });
+    reader_.emplace(options(), method_);
+    parse_buffered();
   }
 
-  void read_body() {
-    bhttp::async_read(
-        conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](error_code e, size_t) {
-          if (e) return self->read_failed(e);
-          if (auto too_large = internal::body_over_limit(*self->parser_, self->options())) {
-            return self->fail(std::move(*too_large), false);
+  // What the buffer holds first (nothing, unless the upstream sent more than it was asked for),
+  // then reads until the answer is whole, refused, or the connection ends.
+  void parse_buffered() {
+    switch (reader_->take(conn_->buffer)) {
+      case internal::ResponseReader::Step::kDone:
+        return complete();
+      case internal::ResponseReader::Step::kFailed:
+        return fail(reader_->error(), false);
+      case internal::ResponseReader::Step::kMore:
+        break;
+    }
+    conn_->stream.async_read_some(
+        reader_->prepare(conn_->buffer), [self = shared_from_this()](error_code e, size_t n) {
+          self->conn_->buffer.commit(n);
+          if (!e) return self->parse_buffered();
+          if (self->reader_->read_ended(e) == internal::ResponseReader::Step::kDone) {
+            return self->complete();
           }
-          self->complete();
+          self->fail(self->reader_->error(), self->reader_->nothing_received());
         });
-  }
-
-  void read_failed(error_code e) {
-    bool nothing_received = false;
-    // After a 1xx the server has the request: it is not sent again.
-    ClientError err =
-        internal::read_failure(e, parser_->got_some() || interims_ > 0, nothing_received);
-    fail(std::move(err), nothing_received);
   }
 
   void complete() {
-    const bool keep_alive = parser_->keep_alive();
-    ClientResponse response = parser_->release();
+    // Bytes past the answer were never asked for (requests are not pipelined): a connection that
+    // holds them would hand them to the next request as its answer.
+    const bool keep_alive = reader_->keep_alive() && conn_->buffer.size() == 0;
+    ClientResponse response = reader_->release();
     response.reused_connection = reused_;
     if (keep_alive) {
       conn_->stream.expires_never();
@@ -255,8 +248,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   bool reused_ = false;
   std::optional<tcp::resolver> resolver_;
   std::optional<net::steady_timer> resolve_timer_;
-  std::optional<internal::ResponseParser> parser_;
-  int interims_ = 0;  // 1xx answers read for this request
+  std::optional<internal::ResponseReader> reader_;
 };
 
 }  // namespace

@@ -11,8 +11,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <mutex>
 #include <optional>
@@ -30,7 +28,6 @@ using internal::Url;
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
@@ -190,7 +187,6 @@ class HttpClient::Impl {
 
   Result<std::unique_ptr<PooledConnection>, ClientError> connect(const Url& url) {
     auto c = std::make_unique<PooledConnection>();
-    c->buffer.max_size(internal::read_buffer_limit(options_));
     c->plain.emplace(c->ioc);
     tcp::resolver::results_type endpoints;
     {
@@ -309,36 +305,27 @@ class HttpClient::Impl {
                     : error(ClientErrorCode::kConnectionClosed, "write: " + ec.message());
       return x;
     }
-    std::optional<internal::ResponseParser> interim_or_final;
-    int interims = 0;
-    auto kind = internal::HeaderKind::kInterim;
-    while (kind == internal::HeaderKind::kInterim) {
-      interim_or_final.emplace();
-      internal::prepare_parser(*interim_or_final, options_, method);
-      bhttp::async_read_header(stream, c.buffer, *interim_or_final,
-                               [&](error_code e, size_t) { ec = e; });
+    internal::ResponseReader reader(options_, method);
+    auto step = reader.take(c.buffer);
+    while (step == internal::ResponseReader::Step::kMore) {
+      size_t n = 0;
+      stream.async_read_some(reader.prepare(c.buffer), [&](error_code e, size_t got) {
+        ec = e;
+        n = got;
+      });
       run(c);
-      if (ec) break;
-      auto judged = internal::judge_header(*interim_or_final, options_, interims);
-      if (!judged) {
-        x.error = judged.error();
-        return x;
-      }
-      kind = *judged;
+      c.buffer.commit(n);
+      step = ec ? reader.read_ended(ec) : reader.take(c.buffer);
     }
-    internal::ResponseParser& parser = *interim_or_final;
-    if (!ec && !parser.is_done()) {
-      bhttp::async_read(stream, c.buffer, parser, [&](error_code e, size_t) { ec = e; });
-      run(c);
-    }
-    if (ec) {
-      // After a 1xx the server has the request: it is not sent again.
-      x.error = internal::read_failure(ec, parser.got_some() || interims > 0, x.nothing_received);
+    if (step == internal::ResponseReader::Step::kFailed) {
+      x.error = reader.error();
+      x.nothing_received = reader.nothing_received();
       return x;
     }
-    if ((x.error = internal::body_over_limit(parser, options_))) return x;
-    x.keep_alive = parser.keep_alive();
-    x.response = parser.release();
+    // Bytes past the answer were never asked for (requests are not pipelined): a connection that
+    // holds them would hand them to the next request as its answer.
+    x.keep_alive = reader.keep_alive() && c.buffer.size() == 0;
+    x.response = reader.release();
     return x;
   }
 };

@@ -8,7 +8,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/error.hpp>
 #include <cstring>
 #include <utility>
 
@@ -19,7 +18,6 @@ namespace tessera::http::internal {
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
 bool Url::host_is_ip() const {
@@ -265,60 +263,90 @@ bool idempotent(std::string_view method) {
          method == "OPTIONS";
 }
 
+namespace {
+
+// The error a read ended in; `nothing_received` is set when the peer closed before a byte of the
+// answer came.
 ClientError read_failure(error_code ec, bool got_some, bool& nothing_received) {
   if (ec == beast::error::timeout) {
     return error(ClientErrorCode::kTimeout, "reading response timed out");
   }
-  if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-    return error(ClientErrorCode::kResponseTooLarge, "response too large");
-  }
-  if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-      ec == net::error::connection_reset || ec == bhttp::error::partial_message ||
+  nothing_received = !got_some;
+  // A TLS connection closed without close_notify (stream_truncated) may be an attacker's cut
+  // (RFC 8446 §6.1): never the end of an answer, only a closed connection.
+  if (ec == net::error::eof || ec == net::error::connection_reset ||
       ec == ssl::error::stream_truncated) {
-    nothing_received = !got_some;
     return error(ClientErrorCode::kConnectionClosed, "connection closed: " + ec.message());
   }
-  if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
-    return error(ClientErrorCode::kProtocolError, "malformed response: " + ec.message());
-  }
-  nothing_received = !got_some;
   return error(ClientErrorCode::kConnectionClosed, "read: " + ec.message());
 }
 
-void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method) {
-  parser.body_limit(options.max_response_body_bytes);
-  parser.header_limit(options.max_response_header_bytes);
-  if (method == "HEAD") parser.skip(true);
+// The first read of an answer: most answers fit, and it is no larger than the room the buffer
+// already has; once content is coming, reads are as large as the server's (http::Server).
+constexpr size_t kHeadReadSize = 4096;
+constexpr size_t kContentReadSize = size_t{64} * 1024;
+
+}  // namespace
+
+ResponseReader::ResponseReader(const ClientOptions& options, std::string_view method)
+    : parser_(Http1Parser::Kind::kResponse, options.max_response_header_bytes,
+              static_cast<size_t>(options.max_response_body_bytes)),
+      head_(method == "HEAD") {
+  parser_.start(response_.headers, response_.body, head_);
+  response_.headers.reserve(16);  // one allocation for the usual answer's fields
 }
 
-Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
-                                             const ClientOptions& options, int& interims) {
-  const int status = parser.get().status;
-  if (status >= 100 && status < 200 && status != 101) {
-    if (++interims > kMaxInterimResponses) {
-      return Err(error(ClientErrorCode::kProtocolError, "too many 1xx answers"));
+ResponseReader::Step ResponseReader::fail(ClientError error) {
+  error_ = std::move(error);
+  return step_ = Step::kFailed;
+}
+
+ResponseReader::Step ResponseReader::take(beast::flat_buffer& buffer) {
+  while (step_ == Step::kMore && buffer.size() > 0) {
+    const auto data = buffer.data();
+    buffer.consume(
+        parser_.put(std::string_view(static_cast<const char*>(data.data()), data.size())));
+    switch (parser_.error()) {
+      case Http1Parser::Error::kNone:
+        break;
+      case Http1Parser::Error::kHeaderTooLarge:
+      case Http1Parser::Error::kContentTooLarge:
+        return fail(internal::error(ClientErrorCode::kResponseTooLarge, "response too large"));
+      default:
+        return fail(internal::error(ClientErrorCode::kProtocolError, "malformed response"));
     }
-    return HeaderKind::kInterim;
+    if (!parser_.done()) break;  // the buffer holds an unfinished line at most
+    const int status = parser_.status();
+    if (status == 101) {
+      return fail(
+          internal::error(ClientErrorCode::kProtocolError,
+                          "101 Switching Protocols to a request that asked for no upgrade"));
+    }
+    if (status >= 200) return step_ = Step::kDone;
+    if (++interims_ > kMaxInterimResponses) {
+      return fail(internal::error(ClientErrorCode::kProtocolError, "too many 1xx answers"));
+    }
+    parser_.start(response_.headers, response_.body, head_);  // the 1xx's fields are let go
   }
-  if (status == 101) {
-    return Err(error(ClientErrorCode::kProtocolError,
-                     "101 Switching Protocols to a request that asked for no upgrade"));
-  }
-  // An answer with no content (to HEAD, a 204 or a 304: the parser is done with the header) may
-  // name the length of a representation larger than the limit (RFC 9110 §8.6, §9.3.2).
-  const auto length = parser.content_length();
-  if (length && *length > options.max_response_body_bytes && !parser.is_done()) {
-    return Err(error(ClientErrorCode::kResponseTooLarge, "response too large"));
-  }
-  return HeaderKind::kFinal;
+  return step_;
 }
 
-std::optional<ClientError> body_over_limit(const ResponseParser& parser,
-                                           const ClientOptions& options) {
-  if (parser.get().body.size() > options.max_response_body_bytes) {
-    return error(ClientErrorCode::kResponseTooLarge, "response too large");
-  }
-  return std::nullopt;
+beast::flat_buffer::mutable_buffers_type ResponseReader::prepare(beast::flat_buffer& buffer) const {
+  const size_t room = buffer.capacity() - buffer.size();
+  return buffer.prepare(parser_.header_done() ? kContentReadSize
+                                              : std::clamp(room, kHeadReadSize, kContentReadSize));
+}
+
+ResponseReader::Step ResponseReader::read_ended(error_code ec) {
+  if (ec == net::error::eof && parser_.put_eof()) return step_ = Step::kDone;
+  // After a 1xx the server has the request: it is not sent again.
+  ClientError err = read_failure(ec, parser_.got_some() || interims_ > 0, nothing_received_);
+  return fail(std::move(err));
+}
+
+ClientResponse ResponseReader::release() {
+  response_.status = parser_.status();
+  return std::move(response_);
 }
 
 }  // namespace tessera::http::internal

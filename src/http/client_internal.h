@@ -4,8 +4,7 @@
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/http/basic_parser.hpp>
-#include <boost/optional/optional.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <optional>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "http/client.h"
+#include "http/http1_parser.h"
 
 namespace tessera::http::internal {
 
@@ -76,85 +76,49 @@ Result<std::string, ClientError> build_request(const ClientRequest& request, con
 // answer (RFC 9112 §9.3.1).
 bool idempotent(std::string_view method);
 
-// The error a response read ended in; `nothing_received` is set when the peer closed before a
-// byte of the response came (a retry on a fresh connection is then safe for idempotent methods).
-ClientError read_failure(boost::system::error_code ec, bool got_some, bool& nothing_received);
-
-// What a connection's read buffer may hold at once: a header section, and a chunk line or trailer
-// (which Beast 1.74 reads with no limit of its own), with a read's worth of content beside it
-// (the parser takes content as it comes). Past it a read fails (buffer_overflow:
-// kProtocolError), so a hostile server cannot grow it without bound.
-inline size_t read_buffer_limit(const ClientOptions& options) {
-  return size_t{options.max_response_header_bytes} + size_t{128} * 1024;
-}
-
-// An answer parsed straight into a ClientResponse: each field is copied once, from the read
-// buffer into its Headers (Beast's own parser keeps a field list of its own first).
-class ResponseParser final : public boost::beast::http::basic_parser<false> {
+// Reads one answer out of a connection's read buffer with our HTTP/1.1 parser (Http1Parser;
+// Beast's, used before, cost the gateway a tenth of its instructions per request). The 1xx answers
+// before it are skipped (RFC 9110 §15.2: a client MUST parse them, expected or not), at most
+// kMaxInterimResponses of them (all within the request's read timeout); a 101 is refused (§15.2.2:
+// it answers a request for an upgrade, which none of ours is, and the connection then speaks
+// another protocol). Over max_response_header_bytes or max_response_body_bytes (declared or
+// actual): kResponseTooLarge; anything RFC 9112 does not allow, or framing that cannot be trusted:
+// kProtocolError. The buffer holds at most an unfinished line under the header limit plus one read.
+constexpr int kMaxInterimResponses = 16;
+class ResponseReader {
  public:
-  const ClientResponse& get() const { return response_; }
-  ClientResponse release() { return std::move(response_); }
+  // `method`: the request's; an answer to HEAD has no content (RFC 9110 §9.3.2).
+  ResponseReader(const ClientOptions& options, std::string_view method);
+  enum class Step { kMore, kDone, kFailed };
+
+  // Parses what `buffer` holds and consumes what was used.
+  Step take(boost::beast::flat_buffer& buffer);
+  // The room the next read goes into.
+  boost::beast::flat_buffer::mutable_buffers_type prepare(boost::beast::flat_buffer& buffer) const;
+  // The read failed or the peer closed (eof): the end of an answer delimited by the close
+  // (RFC 9112 §6.3 item 8), or the error.
+  Step read_ended(boost::system::error_code ec);
+
+  // kDone: the answer, and whether the connection may carry another request (RFC 9112 §9.3).
+  ClientResponse release();
+  bool keep_alive() const { return parser_.keep_alive(); }
+  // kFailed: why, and whether nothing of an answer came before the connection closed (a retry on
+  // a fresh connection is then safe for idempotent methods; not after a 1xx: the server has the
+  // request).
+  const ClientError& error() const { return error_; }
+  bool nothing_received() const { return nothing_received_; }
 
  private:
-  using string_view = boost::beast::string_view;
-  using error_code = boost::system::error_code;
-  void on_request_impl(boost::beast::http::verb, string_view, string_view, int,
-                       error_code&) override {}
-  void on_response_impl(int code, string_view, int, error_code&) override {
-    response_.status = code;
-    response_.headers.reserve(16);  // one allocation for the usual answer's fields
-  }
-  void on_field_impl(boost::beast::http::field, string_view name, string_view value,
-                     error_code&) override {
-    // RFC 9110 §6.5.1: a trailer field is not merged into the header section (Beast reports the
-    // trailer's fields here too, after the last chunk).
-    if (in_trailer_) return;
-    response_.headers.add(std::string_view(name.data(), name.size()),
-                          std::string_view(value.data(), value.size()));
-  }
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-    // The size was checked against the limit (judge_header, and basic_parser's body_limit).
-    if (length) response_.body.reserve(static_cast<size_t>(*length));
-  }
-  size_t on_body_impl(string_view body, error_code&) override { return append(body); }
-  void on_chunk_header_impl(std::uint64_t size, string_view, error_code&) override {
-    if (size == 0) in_trailer_ = true;  // the last chunk (RFC 9112 §7.1)
-  }
-  size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
-    return append(body);
-  }
-  size_t append(string_view content) {
-    response_.body.append(content.data(), content.size());
-    return content.size();
-  }
-  void on_finish_impl(error_code&) override {}
+  Step fail(ClientError error);
 
+  Http1Parser parser_;
   ClientResponse response_;
-  bool in_trailer_ = false;
+  ClientError error_{ClientErrorCode::kProtocolError, {}};
+  bool head_;
+  bool nothing_received_ = false;
+  int interims_ = 0;
+  Step step_ = Step::kMore;
 };
-
-// The parser for the answer to a `method` request: the size limits, and no body expected after
-// HEAD (RFC 9110 §9.3.2, whatever Content-Length says).
-void prepare_parser(ResponseParser& parser, const ClientOptions& options, std::string_view method);
-
-// What a header section just read is. Both clients read the header first: Boost.Beast 1.74
-// reads a whole message "eagerly" and loses the body_limit error when the header and the first
-// body bytes arrive in one read (boostorg/beast#2183).
-// - kInterim: a 1xx to skip (RFC 9110 §15.2: a client MUST parse 1xx answers before the final
-//   one, expected or not), counted in `interims`; read the next header.
-// - kFinal: the answer; read its body, if any.
-// - an error: more than kMaxInterimResponses 1xx (all within the request's read timeout); a 101
-//   (§15.2.2: it answers a request for an upgrade, which none of ours is, and the connection then
-//   speaks another protocol: dropped); a declared Content-Length over the limit
-//   (kResponseTooLarge). After the body, `body_over_limit` checks what actually came (chunked
-//   bodies).
-constexpr int kMaxInterimResponses = 16;
-enum class HeaderKind { kInterim, kFinal };
-Result<HeaderKind, ClientError> judge_header(const ResponseParser& parser,
-                                             const ClientOptions& options, int& interims);
-std::optional<ClientError> body_over_limit(const ResponseParser& parser,
-                                           const ClientOptions& options);
 
 // Called by each http::Server io thread before it runs its io_context (EventLoop::current()).
 void set_current_event_loop(void* io_context);

@@ -28,7 +28,7 @@
 
 #include "core/crypto.h"
 #include "http/client_internal.h"
-#include "http/request_parser.h"
+#include "http/http1_parser.h"
 
 namespace tessera::http {
 
@@ -503,12 +503,12 @@ class Connection final : public ConnectionBase,
     force_close();  // EOF, reset, TLS failure
   }
 
-  static int refusal_status(internal::RequestParser::Error e) {
-    using E = internal::RequestParser::Error;
+  static int refusal_status(internal::Http1Parser::Error e) {
+    using E = internal::Http1Parser::Error;
     switch (e) {
       case E::kNone:
         return 0;
-      case E::kBadRequest:
+      case E::kMalformed:
         return 400;  // RFC 9112 §2.2, §6.3: the next request's start cannot be found
       case E::kHeaderTooLarge:
         return 431;
@@ -813,7 +813,8 @@ class Connection final : public ConnectionBase,
   static constexpr size_t kKeptFields = 32;
   static constexpr size_t kHeadReadSize = 2048;
   static constexpr size_t kContentReadSize = size_t{64} * 1024;
-  internal::RequestParser parser_{state_.options->max_header_bytes, state_.options->max_body_bytes};
+  internal::Http1Parser parser_{internal::Http1Parser::Kind::kRequest,
+                                state_.options->max_header_bytes, state_.options->max_body_bytes};
   Request request_;
   Response response_;
   std::string head_;

@@ -1,4 +1,4 @@
-// libFuzzer target: the server's HTTP/1.1 request parser (src/http/request_parser.h) on arbitrary
+// libFuzzer target: the server's HTTP/1.1 request parser (src/http/http1_parser.h) on arbitrary
 // bytes. The first byte picks the size of the pieces the rest is fed in. Properties: the same
 // verdict, fields, content and consumed length whichever the pieces; nothing consumed past the
 // input; content within its limit; and, outside the differences on purpose

@@ -1,4 +1,4 @@
-// Runs a request through the server's parser (internal::RequestParser, fed in pieces as the
+// Runs a request through the server's parser (internal::Http1Parser, fed in pieces as the
 // server feeds it) and through Beast's, which the server used before, and says where the two
 // disagree. Shared by unit_http (tests/unit/http/request_parser_test.cpp) and the libFuzzer
 // target fuzz_http_request. Beast is header-only: a target that includes this must define
@@ -14,13 +14,13 @@
 #include <string_view>
 #include <vector>
 
-#include "http/request_parser.h"
+#include "http/http1_parser.h"
 
 namespace tessera::testing {
 
 struct ParsedRequest {
   bool done = false;
-  http::internal::RequestParser::Error error = http::internal::RequestParser::Error::kNone;
+  http::internal::Http1Parser::Error error = http::internal::Http1Parser::Error::kNone;
   std::string method;
   std::string target;
   int version = 0;
@@ -34,9 +34,10 @@ struct ParsedRequest {
 // the server does.
 inline ParsedRequest parse_request(std::string_view wire, size_t header_limit, size_t body_limit,
                                    size_t piece = 0) {
-  using Error = http::internal::RequestParser::Error;
+  using Error = http::internal::Http1Parser::Error;
   if (piece == 0) piece = wire.size() + 1;
-  http::internal::RequestParser parser(header_limit, body_limit);
+  http::internal::Http1Parser parser(http::internal::Http1Parser::Kind::kRequest, header_limit,
+                                     body_limit);
   http::Headers headers;
   headers.add("Stale", "from an earlier request");
   std::string body = "stale";
@@ -81,7 +82,7 @@ inline ParsedRequest beast_parse(std::string_view wire, size_t header_limit, siz
     out.consumed += n;
     if (ec == bhttp::error::need_more) return out;
     if (ec) {
-      out.error = http::internal::RequestParser::Error::kBadRequest;
+      out.error = http::internal::Http1Parser::Error::kMalformed;
       return out;
     }
     if (n == 0 && !p.is_done()) return out;
@@ -198,14 +199,14 @@ inline std::string disagreement(std::string_view wire, size_t header_limit, size
   const ParsedRequest beast = beast_parse(wire, header_limit, body_limit);
   if (!ours.done && !beast.done) return "";
   auto says = [](const ParsedRequest& p) {
-    return p.done ? "done"
-                  : (p.error != http::internal::RequestParser::Error::kNone ? "refused"
-                                                                            : "incomplete");
+    return p.done
+               ? "done"
+               : (p.error != http::internal::Http1Parser::Error::kNone ? "refused" : "incomplete");
   };
   // Beast applies its header limit to the request line and to the fields separately, and its
   // own way to chunk extensions and trailers; ours is for the whole header section
   // (ServerOptions::max_header_bytes), and again for a request's extensions and trailer together.
-  if (ours.error == http::internal::RequestParser::Error::kHeaderTooLarge) return "";
+  if (ours.error == http::internal::Http1Parser::Error::kHeaderTooLarge) return "";
   if (ours.done != beast.done) {
     return std::string("ours ") + says(ours) + ", Beast's " + says(beast);
   }

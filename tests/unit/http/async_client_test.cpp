@@ -418,6 +418,27 @@ TEST_F(AsyncHttpClientTest, InterimAnswersAreSkippedForTheFinalOne) {
   EXPECT_EQ(client_->connections_opened(), 1U);
 }
 
+// RFC 9112 §6.3 item 8: content up to the close; the connection is not pooled (§9.6). Bytes past
+// an answer (never asked for: no pipelining) let its connection go too.
+TEST_F(AsyncHttpClientTest, AnAnswerEndedByTheCloseOrFollowedByMoreIsNotPooled) {
+  testing::ScriptedServer upstream{
+      {{"HTTP/1.1 200 OK\r\nX-Upstream: yes\r\n\r\nup to the close", /*close=*/true},
+       {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"},
+       {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"}}};
+  upstream_base_ = "http://127.0.0.1:" + std::to_string(upstream.port());
+  start_front();
+  const char* bodies[] = {"up to the close", "ok", "fresh"};
+  for (const char* body : bodies) {
+    auto r = get("/anything");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 200) << r->body << " " << header(*r, "X-Error-Message");
+    EXPECT_EQ(r->body, body);
+    EXPECT_EQ(header(*r, "X-Reused"), "false");
+  }
+  EXPECT_EQ(client_->connections_opened(), 3U);
+}
+
 TEST_F(AsyncHttpClientTest, HeadResponseWithContentLengthCompletes) {
   start_upstream();
   ClientOptions options;

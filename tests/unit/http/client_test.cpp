@@ -351,20 +351,23 @@ TEST(HttpClientErrors, AChunkedBodyOverTheLimitIsResponseTooLarge) {
   EXPECT_EQ(r.error().code, ClientErrorCode::kResponseTooLarge);
 }
 
-// Beast 1.74 reads a chunk line and a trailer with no limit of its own: the connection's read
-// buffer stops them (internal::read_buffer_limit), while content far larger than that buffer,
-// which the parser takes as it comes, still arrives whole.
+// A chunk line and a trailer are bounded by max_response_header_bytes (Beast 1.74, used before,
+// had no limit of its own there: the read buffer's size stopped them): an endless chunk extension
+// is malformed, an endless trailer too large. Content far larger than the read buffer, which the
+// parser takes as it comes, still arrives whole.
 TEST(HttpClientErrors, AnEndlessChunkLineOrTrailerIsRefusedAndLargeContentIsNot) {
   const std::string endless(1024 * 1024, 'e');
-  for (const std::string& answer :
-       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" + endless + "\r\nhello",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: " +
-            endless}) {
+  const std::pair<std::string, ClientErrorCode> refused[] = {
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" + endless + "\r\nhello",
+       ClientErrorCode::kProtocolError},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: " + endless,
+       ClientErrorCode::kResponseTooLarge}};
+  for (const auto& [answer, code] : refused) {
     testing::ScriptedServer upstream{answer};
     HttpClient client;
     auto r = client.get(upstream.url("/x"));
     ASSERT_FALSE(r.ok()) << r->body.size();
-    EXPECT_EQ(r.error().code, ClientErrorCode::kProtocolError) << r.error().message;
+    EXPECT_EQ(r.error().code, code) << r.error().message;
   }
   const std::string content(4 * 1024 * 1024, 'c');
   for (const std::string& answer :
@@ -515,6 +518,58 @@ TEST(HttpClientErrors, AClosedConnectionAfterA1xxIsNotRetried) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, ClientErrorCode::kConnectionClosed) << second.error().message;
   EXPECT_EQ(upstream.requests(), 2) << "sent again after the server had it";
+}
+
+// RFC 9112 §6.3 item 8: an answer with neither Content-Length nor Transfer-Encoding is its
+// content up to the close; the connection is not used again (§9.6).
+TEST(HttpClientRequests, AnAnswerWithoutALengthEndsWithTheConnection) {
+  testing::ScriptedServer upstream{
+      {{"HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\nall of it,\r\neven this", /*close=*/true}}};
+  HttpClient client;
+  for (int i = 0; i < 2; ++i) {
+    auto r = client.get(upstream.url("/x"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->body, "all of it,\r\neven this");
+    EXPECT_EQ(r->headers.get("X-A").value_or(""), "1");
+    EXPECT_FALSE(r->reused_connection);
+  }
+  EXPECT_EQ(client.connections_opened(), 2U);
+  EXPECT_EQ(client.idle_connections(), 0U);
+}
+
+// Requests are not pipelined, so bytes after an answer were never asked for: the connection that
+// holds them is let go, or they would be the next request's answer.
+TEST(HttpClientRequests, BytesPastTheAnswerAreNotTakenForTheNextOne) {
+  testing::ScriptedServer upstream{{{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                                     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"},
+                                    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"}}};
+  HttpClient client;
+  auto first = client.get(upstream.url("/x"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->body, "ok");
+  EXPECT_EQ(client.idle_connections(), 0U);
+  auto second = client.get(upstream.url("/x"));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->body, "fresh");
+  EXPECT_FALSE(second->reused_connection);
+}
+
+// RFC 9112 §6.3 item 3: both framings in one answer "ought to be handled as an error" (response
+// splitting); as nginx does, it is one. So is a transfer coding no request of ours asked for.
+TEST(HttpClientErrors, UntrustworthyFramingIsAProtocolError) {
+  for (const char* answer :
+       {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "2\r\nok\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok",
+        "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        "HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok", "HTTP/1.1 20 OK\r\n\r\n"}) {
+    testing::ScriptedServer upstream{std::string(answer)};
+    HttpClient client;
+    auto r = client.get(upstream.url("/x"));
+    ASSERT_FALSE(r.ok()) << answer;
+    EXPECT_EQ(r.error().code, ClientErrorCode::kProtocolError) << answer;
+  }
 }
 
 TEST(HttpClientErrors, RefusedConnectionIsReported) {

@@ -1,20 +1,19 @@
-// The server's own HTTP/1.1 request parser (src/http/request_parser.h): RFC 9112 cases one by
+// The server's own HTTP/1.1 request parser (src/http/http1_parser.h): RFC 9112 cases one by
 // one, any split of the bytes giving the same result, and a differential run against Beast's
 // parser (which the server used before) over mutated requests.
-#include "http/request_parser.h"
-
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
+#include "http/http1_parser.h"
 #include "support/request_parser_oracle.h"
 
 namespace tessera::http::internal {
 namespace {
 
-using Error = RequestParser::Error;
+using Error = Http1Parser::Error;
 
 constexpr size_t kHeaderLimit = 512;
 constexpr size_t kBodyLimit = 256;
@@ -99,7 +98,7 @@ TEST(RequestParser, ContentLengthListsOfOneValue) {
   for (std::string_view length : {"3, 4", "3\r\nContent-Length: 4", "3\r\nContent-Length:", "-1",
                                   ",3", "3,", "+3", "99999999999999999999"}) {
     EXPECT_EQ(error_of("POST / HTTP/1.1\r\nContent-Length: " + std::string(length) + "\r\n\r\nabc"),
-              Error::kBadRequest)
+              Error::kMalformed)
         << length;
   }
 }
@@ -114,7 +113,7 @@ TEST(RequestParser, AmbiguousFramingIsRefused) {
            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:",
            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked",
        }) {
-    EXPECT_EQ(error_of(std::string(head) + "\r\n\r\n0\r\n\r\n"), Error::kBadRequest) << head;
+    EXPECT_EQ(error_of(std::string(head) + "\r\n\r\n0\r\n\r\n"), Error::kMalformed) << head;
   }
   EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
             Error::kNotImplemented);
@@ -123,14 +122,14 @@ TEST(RequestParser, AmbiguousFramingIsRefused) {
 }
 
 TEST(RequestParser, LinesMustEndInCrlf) {
-  EXPECT_EQ(error_of("GET / HTTP/1.1\nHost: h\r\n\r\n"), Error::kBadRequest);
-  EXPECT_EQ(error_of("GET / HTTP/1.1\r\nHost: h\n\r\n"), Error::kBadRequest);
-  EXPECT_EQ(error_of("GET / HTTP/1.1\r\nHost: h\r\n\n"), Error::kBadRequest);
-  EXPECT_EQ(error_of("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n"), Error::kBadRequest);
+  EXPECT_EQ(error_of("GET / HTTP/1.1\nHost: h\r\n\r\n"), Error::kMalformed);
+  EXPECT_EQ(error_of("GET / HTTP/1.1\r\nHost: h\n\r\n"), Error::kMalformed);
+  EXPECT_EQ(error_of("GET / HTTP/1.1\r\nHost: h\r\n\n"), Error::kMalformed);
+  EXPECT_EQ(error_of("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n"), Error::kMalformed);
   EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n"),
-            Error::kBadRequest);
+            Error::kMalformed);
   EXPECT_EQ(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n"),
-            Error::kBadRequest);
+            Error::kMalformed);
 }
 
 TEST(RequestParser, MalformedLinesAreRefused) {
@@ -156,7 +155,7 @@ TEST(RequestParser, MalformedLinesAreRefused) {
            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n",
            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n",
        }) {
-    EXPECT_EQ(error_of(bad), Error::kBadRequest) << bad;
+    EXPECT_EQ(error_of(bad), Error::kMalformed) << bad;
   }
   EXPECT_EQ(parse("GET /caf\xc3\xa9 HTTP/1.1\r\nX: \xc3\xa9\r\n\r\n").target, "/caf\xc3\xa9");
 }
@@ -183,13 +182,13 @@ TEST(RequestParser, LimitsHold) {
             Error::kContentTooLarge);
   EXPECT_EQ(parse(chunked + "100\r\n" + std::string(256, 'b') + "\r\n0\r\n\r\n").body.size(), 256u);
   EXPECT_EQ(error_of(chunked + "1;" + std::string(kHeaderLimit, 'e') + "\r\nb\r\n0\r\n\r\n"),
-            Error::kBadRequest);
+            Error::kMalformed);
   EXPECT_EQ(error_of(chunked + "0\r\nT: " + std::string(kHeaderLimit, 't') + "\r\n\r\n"),
             Error::kHeaderTooLarge);
 }
 
 TEST(RequestParser, ProgressIsReported) {
-  RequestParser parser(kHeaderLimit, kBodyLimit);
+  Http1Parser parser(Http1Parser::Kind::kRequest, kHeaderLimit, kBodyLimit);
   Headers headers;
   std::string body;
   parser.start(headers, body);

@@ -1,4 +1,4 @@
-#include "http/request_parser.h"
+#include "http/http1_parser.h"
 
 #include <algorithm>
 #include <cstring>
@@ -93,7 +93,7 @@ int hex_digit(char c) {
 
 }  // namespace
 
-void RequestParser::start(Headers& headers, std::string& body) {
+void Http1Parser::start(Headers& headers, std::string& body, bool to_head) {
   headers_ = &headers;
   body_ = &body;
   headers.clear();
@@ -102,6 +102,7 @@ void RequestParser::start(Headers& headers, std::string& body) {
   error_ = Error::kNone;
   method_.clear();
   target_.clear();
+  status_ = 0;
   version_ = 11;
   head_bytes_ = 0;
   fields_ = 0;
@@ -112,6 +113,8 @@ void RequestParser::start(Headers& headers, std::string& body) {
   codings_ = 0;
   chunked_last_ = false;
   chunked_not_last_ = false;
+  to_head_ = to_head;
+  until_close_ = false;
   close_ = false;
   keep_alive_token_ = false;
   got_some_ = false;
@@ -119,13 +122,13 @@ void RequestParser::start(Headers& headers, std::string& body) {
   content_started_ = false;
 }
 
-size_t RequestParser::fail(Error e) {
+size_t Http1Parser::fail(Error e) {
   error_ = e;
   state_ = State::kError;
   return 0;
 }
 
-size_t RequestParser::put(std::string_view data) {
+size_t Http1Parser::put(std::string_view data) {
   if (state_ == State::kDone || state_ == State::kError) return 0;
   if (!got_some_) {
     got_some_ =
@@ -147,10 +150,18 @@ size_t RequestParser::put(std::string_view data) {
         }
         continue;
       }
+      case State::kContentUntilClose:
+        if (rest.size() > body_limit_ - std::min(body_->size(), body_limit_)) {
+          return fail(Error::kContentTooLarge);
+        }
+        body_->append(rest);
+        content_started_ = true;
+        at += rest.size();
+        continue;
       case State::kChunkDataEnd:
         // RFC 9112 §7.1: chunk-data CRLF.
         if (rest.size() < 2) return at;
-        if (rest[0] != '\r' || rest[1] != '\n') return fail(Error::kBadRequest);
+        if (rest[0] != '\r' || rest[1] != '\n') return fail(Error::kMalformed);
         at += 2;
         state_ = State::kChunkSize;
         continue;
@@ -165,16 +176,16 @@ size_t RequestParser::put(std::string_view data) {
     if (lf == nullptr) {
       scanned_ = rest.size();
       if (rest.size() > budget) {
-        return fail(state_ == State::kChunkSize ? Error::kBadRequest : Error::kHeaderTooLarge);
+        return fail(state_ == State::kChunkSize ? Error::kMalformed : Error::kHeaderTooLarge);
       }
       return at;
     }
     const size_t line_end = static_cast<size_t>(static_cast<const char*>(lf) - rest.data());
     scanned_ = 0;
     if (line_end + 1 > budget) {
-      return fail(state_ == State::kChunkSize ? Error::kBadRequest : Error::kHeaderTooLarge);
+      return fail(state_ == State::kChunkSize ? Error::kMalformed : Error::kHeaderTooLarge);
     }
-    if (line_end == 0 || rest[line_end - 1] != '\r') return fail(Error::kBadRequest);
+    if (line_end == 0 || rest[line_end - 1] != '\r') return fail(Error::kMalformed);
     const std::string_view line = rest.substr(0, line_end - 1);
     at += line_end + 1;
     if (in_head) head_bytes_ += line_end + 1;
@@ -182,9 +193,9 @@ size_t RequestParser::put(std::string_view data) {
     bool ok = true;
     switch (state_) {
       case State::kStartLine:
-        // RFC 9112 §2.2: empty lines before the request-line are ignored.
+        // RFC 9112 §2.2: empty lines before the start line are ignored.
         if (!line.empty()) {
-          ok = request_line(line);
+          ok = kind_ == Kind::kRequest ? request_line(line) : status_line(line);
           if (ok) state_ = State::kFields;
         }
         break;
@@ -203,19 +214,39 @@ size_t RequestParser::put(std::string_view data) {
           const size_t colon = line.find(':');
           ok = colon != std::string_view::npos && is_token(line.substr(0, colon)) &&
                safe_field_value(line.substr(colon + 1));
-          if (!ok) return fail(Error::kBadRequest);
+          if (!ok) return fail(Error::kMalformed);
         }
         break;
       default:
         break;
     }
-    if (!ok) return state_ == State::kError ? 0 : fail(Error::kBadRequest);
+    if (!ok) return state_ == State::kError ? 0 : fail(Error::kMalformed);
   }
   return at;
 }
 
+// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive. A major version other
+// than 1 is kVersionNotSupported.
+bool Http1Parser::http_version(std::string_view version) {
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {
+    return false;
+  }
+  if (version[5] != '1') {
+    fail(Error::kVersionNotSupported);
+    return false;
+  }
+  version_ = version[7] == '0' ? 10 : 11;
+  return true;
+}
+
+bool Http1Parser::put_eof() {
+  if (state_ == State::kContentUntilClose) state_ = State::kDone;
+  return state_ == State::kDone;
+}
+
 // RFC 9112 §3: request-line = method SP request-target SP HTTP-version.
-bool RequestParser::request_line(std::string_view line) {
+bool Http1Parser::request_line(std::string_view line) {
   const size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos) return false;
   const std::string_view method = line.substr(0, sp1);
@@ -227,26 +258,34 @@ bool RequestParser::request_line(std::string_view line) {
   for (char c : target) {
     if (!target_char(static_cast<unsigned char>(c))) return false;
   }
-  // RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive.
-  const std::string_view version = rest.substr(sp2 + 1);
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
-      version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {
-    return false;
-  }
-  if (version[5] != '1') {
-    fail(Error::kVersionNotSupported);
-    return false;
-  }
-  version_ = version[7] == '0' ? 10 : 11;
+  if (!http_version(rest.substr(sp2 + 1))) return false;
   method_.assign(method);
   target_.assign(target);
+  return true;
+}
+
+// RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ], status-code =
+// 3DIGIT, reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ), which a client ignores. The SP before
+// an empty reason-phrase is often left out (nginx and curl accept that too).
+bool Http1Parser::status_line(std::string_view line) {
+  if (line.size() < 12 || line[8] != ' ' || (line.size() > 12 && line[12] != ' ')) return false;
+  if (!http_version(line.substr(0, 8))) return false;
+  int code = 0;
+  for (char c : line.substr(9, 3)) {
+    if (c < '0' || c > '9') return false;
+    code = code * 10 + (c - '0');
+  }
+  // RFC 9110 §15: 100-599 are defined; a client treats an unknown code as its class's x00, so any
+  // three digits from 100 up are an answer.
+  if (code < 100 || (line.size() > 13 && !safe_field_value(line.substr(13)))) return false;
+  status_ = code;
   return true;
 }
 
 // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. No whitespace before the colon
 // (§5.1, a server MUST refuse it) and no obs-fold (§5.2, refused): a line that starts with
 // whitespace is neither a field nor a continuation we accept.
-bool RequestParser::field_line(std::string_view line) {
+bool Http1Parser::field_line(std::string_view line) {
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return false;
   const std::string_view name = line.substr(0, colon);
@@ -293,14 +332,22 @@ bool RequestParser::field_line(std::string_view line) {
 }
 
 // RFC 9112 §6.3: how long the content is.
-bool RequestParser::end_of_head() {
+bool Http1Parser::end_of_head() {
   head_parsed_ = true;
+  // Item 1: an answer to HEAD, a 1xx, 204 or 304 ends with its header section, whatever its
+  // fields say (RFC 9110 §6.4.1).
+  if (kind_ == Kind::kResponse && (to_head_ || status_ < 200 || status_ == 204 || status_ == 304)) {
+    state_ = State::kDone;
+    return true;
+  }
   if (codings_ > 0) {
     // §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; with a Content-Length it may be
-    // smuggling (§6.3 item 3, §11.2): both refused. Chunked must be named once, last (§6.3
-    // item 4); other codings are not implemented.
+    // smuggling or response splitting (§6.3 item 3, §11.2): both refused, in answers too (as
+    // nginx does). Chunked must be named once, last (§6.3 item 4); other codings are not
+    // implemented. An answer that applies one was not asked to (our requests send no TE,
+    // RFC 9110 §10.1.4), and item 4's reading to the close would give coded bytes: refused.
     if (version_ < 11 || content_length_ || chunked_not_last_ || !chunked_last_) {
-      fail(Error::kBadRequest);
+      fail(Error::kMalformed);
       return false;
     }
     if (codings_ > 1) {
@@ -308,6 +355,12 @@ bool RequestParser::end_of_head() {
       return false;
     }
     state_ = State::kChunkSize;
+    return true;
+  }
+  if (kind_ == Kind::kResponse && !content_length_) {
+    // Item 8: an answer with neither is its content up to the close.
+    until_close_ = true;
+    state_ = State::kContentUntilClose;
     return true;
   }
   const uint64_t length = content_length_.value_or(0);
@@ -329,7 +382,7 @@ bool RequestParser::end_of_head() {
 // RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS chunk-ext-name
 // [ BWS "=" BWS chunk-ext-val ] ). Extensions are ignored (§7.1.1) but must be text, and count
 // toward the limit with the trailer.
-bool RequestParser::chunk_size_line(std::string_view line) {
+bool Http1Parser::chunk_size_line(std::string_view line) {
   size_t i = 0;
   uint64_t size = 0;
   for (; i < line.size(); ++i) {
