@@ -101,7 +101,9 @@ class Operation : public std::enable_shared_from_this<Operation> {
         done_(std::move(done)) {}
 
   void start() {
-    conn_ = pool_.take(key_);
+    do {
+      conn_ = pool_.take(key_);
+    } while (conn_ && internal::unasked_bytes(conn_->stream.socket()));
     reused_ = conn_ != nullptr;
     if (reused_) return write();
     connect();

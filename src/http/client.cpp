@@ -167,10 +167,12 @@ class HttpClient::Impl {
   std::unique_ptr<PooledConnection> take_idle(const std::string& key) {
     std::lock_guard lock(mu_);
     auto it = idle_.find(key);
-    if (it == idle_.end() || it->second.empty()) return nullptr;
-    auto c = std::move(it->second.back());
-    it->second.pop_back();
-    return c;
+    while (it != idle_.end() && !it->second.empty()) {
+      auto c = std::move(it->second.back());
+      it->second.pop_back();
+      if (c->tls || !internal::unasked_bytes(c->plain->socket())) return c;
+    }
+    return nullptr;
   }
 
   void give_back(const std::string& key, std::unique_ptr<PooledConnection> c) {

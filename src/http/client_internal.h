@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstdint>
@@ -75,6 +76,15 @@ Result<std::string, ClientError> build_request(const ClientRequest& request, con
 // RFC 9110 §9.2.2: a request that may be sent again when a reused connection closed before any
 // answer (RFC 9112 §9.3.1).
 bool idempotent(std::string_view method);
+
+// Whether an idle kept-alive plain-TCP connection has received bytes nobody asked for (a 408
+// before a close, or worse): it is dropped instead of used, or they would be read as the next
+// request's answer (what Go's Transport calls an unsolicited response on an idle channel). One
+// FIONREAD ioctl. Not for TLS, where a session ticket or key update may come unasked.
+inline bool unasked_bytes(boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  return socket.available(ec) > 0 || ec;
+}
 
 // Reads one answer out of a connection's read buffer with our HTTP/1.1 parser (Http1Parser;
 // Beast's, used before, cost the gateway a tenth of its instructions per request). The 1xx answers

@@ -439,6 +439,24 @@ TEST_F(AsyncHttpClientTest, AnAnswerEndedByTheCloseOrFollowedByMoreIsNotPooled) 
   EXPECT_EQ(client_->connections_opened(), 3U);
 }
 
+// Bytes that came unasked while the connection was idle (a 408 before a close) drop it.
+TEST_F(AsyncHttpClientTest, AnIdleConnectionWithUnaskedBytesIsNotUsed) {
+  testing::ScriptedServer upstream{{{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false,
+                                     "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"},
+                                    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"}}};
+  upstream_base_ = "http://127.0.0.1:" + std::to_string(upstream.port());
+  start_front();
+  auto first = get("/anything");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->body, "ok");
+  std::this_thread::sleep_for(300ms);  // the 408 comes meanwhile
+  auto second = get("/anything");
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->status, 200) << second->body << " " << header(*second, "X-Error-Message");
+  EXPECT_EQ(second->body, "fresh");
+  EXPECT_EQ(header(*second, "X-Reused"), "false");
+}
+
 TEST_F(AsyncHttpClientTest, HeadResponseWithContentLengthCompletes) {
   start_upstream();
   ClientOptions options;

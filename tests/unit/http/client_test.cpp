@@ -554,6 +554,24 @@ TEST(HttpClientRequests, BytesPastTheAnswerAreNotTakenForTheNextOne) {
   EXPECT_FALSE(second->reused_connection);
 }
 
+// An idle kept-alive connection that received bytes nobody asked for (here a 408 before the
+// close some servers send) is dropped when next taken, not read for the next answer.
+TEST(HttpClientRequests, AnIdleConnectionWithUnaskedBytesIsNotUsed) {
+  testing::ScriptedServer upstream{{{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false,
+                                     "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"},
+                                    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"}}};
+  HttpClient client;
+  auto first = client.get(upstream.url("/x"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(client.idle_connections(), 1U);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the 408 comes meanwhile
+  auto second = client.get(upstream.url("/x"));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(second->body, "fresh");
+  EXPECT_FALSE(second->reused_connection);
+}
+
 // RFC 9112 §6.3 item 3: both framings in one answer "ought to be handled as an error" (response
 // splitting); as nginx does, it is one. So is a transfer coding no request of ours asked for.
 TEST(HttpClientErrors, UntrustworthyFramingIsAProtocolError) {

@@ -293,8 +293,12 @@ void ScriptedServer::serve() {
           pending.erase(0, total);
           const size_t n = static_cast<size_t>(requests_.fetch_add(1));
           const Answer& answer = script_[std::min(n, script_.size() - 1)];
-          open = ::send(c, answer.bytes.data(), answer.bytes.size(), MSG_NOSIGNAL) >= 0 &&
-                 !answer.close;
+          open = ::send(c, answer.bytes.data(), answer.bytes.size(), MSG_NOSIGNAL) >= 0;
+          if (open && !answer.later.empty()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            open = ::send(c, answer.later.data(), answer.later.size(), MSG_NOSIGNAL) >= 0;
+          }
+          open = open && !answer.close;
           continue;
         }
       }

@@ -85,7 +85,8 @@ class ScriptedServer {
  public:
   struct Answer {
     std::string bytes;
-    bool close = false;  // close the connection after sending `bytes`
+    bool close = false;   // close the connection after sending `bytes`
+    std::string later{};  // sent 50 ms after `bytes` (unasked, while the connection is idle)
   };
   // The n-th request (counted across connections) gets script[n], the last one once past its end.
   explicit ScriptedServer(std::vector<Answer> script);
