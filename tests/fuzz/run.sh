@@ -11,7 +11,7 @@ seconds="${1:-30}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "${here}/../.." && pwd)"
 build="${FUZZ_BUILD_DIR:-${repo}/build-fuzz}"
-targets=(fuzz_jws fuzz_jwk fuzz_http_request)
+targets=(fuzz_jws fuzz_jwk fuzz_http1)
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-fuzz.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT

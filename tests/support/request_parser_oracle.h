@@ -1,7 +1,7 @@
 // Runs a request through the server's parser (internal::Http1Parser, fed in pieces as the
 // server feeds it) and through Beast's, which the server used before, and says where the two
 // disagree. Shared by unit_http (tests/unit/http/request_parser_test.cpp) and the libFuzzer
-// target fuzz_http_request. Beast is header-only: a target that includes this must define
+// target fuzz_http1. Beast is header-only: a target that includes this must define
 // BOOST_BEAST_USE_STD_STRING_VIEW as tessera_http does, or the two builds of Beast's inline
 // functions clash at link time.
 #pragma once
