@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 TEST_BUILD ?= build-asan
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: setup build demo test unit asan fuzz bench format lint tidy clean
+.PHONY: setup build demo test unit asan fuzz bench format lint tidy tidy-deep clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -57,9 +57,20 @@ lint:
 
 # clang-tidy (.clang-tidy) over every source under src/ and examples/, with the test build's compile database; any
 # finding fails (WarningsAsErrors).
+# clang-tidy's static analyzer (clang-analyzer-*) in its shallow mode, as Xcode runs it on every
+# build: fewer functions inlined into a path, which halves the time on files that include Asio
+# (gateway.cpp 32 s -> 15 s, fga/check.cpp 28 s -> 15 s; json.cpp 5 s either way). CI's
+# clang-tidy stage had grown to ~14 minutes, as long as the whole test run. `make tidy-deep` runs
+# the default (deep) mode over the same files.
+TIDY_ANALYZER_MODE ?= shallow
 tidy: setup
 	@test -f $(TEST_BUILD)/compile_commands.json || cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTESSERA_SANITIZE=ON -DTESSERA_BENCH=OFF >/dev/null
-	run-clang-tidy-14 -p $(TEST_BUILD) -quiet -j $(JOBS) -extra-arg=-Wno-unknown-warning-option '$(CURDIR)/(src|examples)/'
+	run-clang-tidy-14 -p $(TEST_BUILD) -quiet -j $(JOBS) -extra-arg=-Wno-unknown-warning-option \
+	  -extra-arg=-Xclang -extra-arg=-analyzer-config -extra-arg=-Xclang -extra-arg=mode=$(TIDY_ANALYZER_MODE) \
+	  '$(CURDIR)/(src|examples)/'
+
+tidy-deep:
+	@$(MAKE) --no-print-directory tidy TIDY_ANALYZER_MODE=deep
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-fuzz
