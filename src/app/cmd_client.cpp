@@ -806,7 +806,11 @@ Result<Ok, Failure> create_initial_token(const StoreChoice& choice, const Initia
   if (!store) return Err(store.error());
   const std::string token = crypto::random_token(32);
   const int64_t now = SystemClock{}.now();
-  store::InitialAccessToken t{crypto::random_token(8), crypto::sha256(token), o.label, o.uses, now,
+  store::InitialAccessToken t{crypto::random_identifier(8),
+                              crypto::sha256(token),
+                              o.label,
+                              o.uses,
+                              now,
                               now + o.expires_in};
   auto created = (*store)->clients().create_initial_access_token(t);
   if (!created) return Err(store_failure(created.error()));
