@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "../http/test_support.h"
 #include "../resource/issuer_fixture.h"
 #include "core/base64url.h"
 #include "core/crypto.h"
@@ -355,6 +356,25 @@ TEST_F(GatewayBinding, HopByHopFieldsStopAtTheGatewayBothWays) {
   // (Connection itself cannot be tested here: http::Server never sends a handler's own.)
   for (const char* gone : {"Keep-Alive", "Trailer", "X-Request-Id"}) {
     EXPECT_FALSE(hop.headers.contains(gone)) << gone;
+  }
+}
+
+// RFC 9110 §7.6.1: a field the upstream's Connection names is for that hop alone, like Connection
+// itself and Keep-Alive (the answer as the gateway hands it to the server, before the server adds
+// its own Connection).
+TEST_F(GatewayBinding, FieldsTheUpstreamsConnectionNamesStopAtTheGateway) {
+  http::testing::ScriptedServer upstream{
+      std::string("HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret-Hop\r\nX-Secret-Hop: 1\r\n"
+                  "Keep-Alive: timeout=5\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok")};
+  Options o = options();
+  o.routes[0].upstream = upstream.url("");
+  gateway_ = std::make_unique<Gateway>(o);
+  const http::Response answer = gateway_->handle(request("Bearer " + token()));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(answer.body, "ok");
+  EXPECT_EQ(answer.headers.get("X-Kept").value_or(""), "yes");
+  for (const char* gone : {"Connection", "X-Secret-Hop", "Keep-Alive"}) {
+    EXPECT_FALSE(answer.headers.contains(gone)) << gone;
   }
 }
 
