@@ -184,8 +184,9 @@ class PgConnection final : public Connection {
     const char* data = PQgetvalue(result, row, column);
     const size_t length = static_cast<size_t>(PQgetlength(result, row, column));
     const Oid type = PQftype(result, column);
+    // A signed integer of `width` bytes (2, 4 or 8), network order (PostgreSQL's binary format).
     auto big_endian = [&](size_t width) -> StoreResult<Value> {
-      if (length != width) {
+      if (width == 0 || width > 8 || length != width) {
         return store_error(StoreError::Code::kInternal, "postgres: malformed integer column");
       }
       uint64_t raw = 0;
