@@ -28,6 +28,14 @@ namespace {
 using nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
+// The fields the gateway sets on every upstream request itself (upstream_request): never a
+// client's, nor a claim header's.
+bool gateway_asserted(std::string_view name) {
+  return http::iequals(name, "X-Forwarded-For") || http::iequals(name, "X-Request-Id") ||
+         std::any_of(resource::kForwardedUrlFields.begin(), resource::kForwardedUrlFields.end(),
+                     [&](std::string_view f) { return http::iequals(f, name); });
+}
+
 // RFC 9110 §7.6.1: fields that describe one connection, never forwarded; plus Proxy-Authorization
 // (§11.7.2: meant for this proxy) and Host and Content-Length, which the client sets itself.
 bool hop_by_hop(std::string_view name) {
@@ -269,6 +277,21 @@ class Gateway::Impl {
       }
       signed_fields_.push_back(std::move(fields));
       async_upstream_.push_back(http::AsyncHttpClient::supports(r.upstream));
+      // The claim headers as the upstream gets them: each name once, the later in the map's
+      // order winning; none of a name the gateway asserts itself, whose value it sets.
+      std::vector<std::pair<std::string, std::string>> claims;
+      for (const auto& entry : r.claim_headers) {
+        if (gateway_asserted(entry.first)) continue;
+        auto same = std::find_if(claims.begin(), claims.end(), [&](const auto& c) {
+          return http::iequals(c.first, entry.first);
+        });
+        if (same != claims.end()) {
+          same->second = entry.second;
+        } else {
+          claims.push_back(entry);
+        }
+      }
+      claim_headers_.push_back(std::move(claims));
     }
     series_.push_back(std::make_unique<RouteSeries>(kUnrouted));
     if (!options_.rate_plans.empty()) {
@@ -944,36 +967,37 @@ class Gateway::Impl {
                       [&](const auto& h) { return http::iequals(h.first, name); })) {
         continue;
       }
-      // What other proxies assert (RFC 7239 Forwarded, X-Real-IP): never taken from a client.
-      if (http::iequals(name, "Forwarded") || http::iequals(name, "X-Real-IP")) continue;
-      if (http::iequals(name, "X-Forwarded-For") ||
-          std::any_of(resource::kForwardedUrlFields.begin(), resource::kForwardedUrlFields.end(),
-                      [&](std::string_view f) { return http::iequals(f, name); })) {
+      // What other proxies assert (RFC 7239 Forwarded, X-Real-IP), and what this gateway does:
+      // never taken from a client.
+      if (http::iequals(name, "Forwarded") || http::iequals(name, "X-Real-IP") ||
+          gateway_asserted(name)) {
         continue;
       }
       up.headers.add(name, value);
     }
+    // Added, not set: the loop above left no field of these names (Authorization stays at the
+    // edge for phantom routes, claim headers and what the gateway asserts are never taken from
+    // the client), and claim_headers_ holds none the gateway asserts.
     if (principal && route.policy == Policy::kPhantom) {
       // RFC 9701: the issuer's signed answer is the upstream's bearer token (the API accepts it
       // with ValidatorOptions::introspection_jwt_audiences).
-      up.headers.set("Authorization", "Bearer " + principal->signed_introspection);
+      up.headers.add("Authorization", "Bearer " + principal->signed_introspection);
     }
     if (principal) {
-      for (const auto& [header, claim] : route.claim_headers) {
+      for (const auto& [header, claim] : claim_headers_[index_of(route)]) {
         if (const json* value = principal->claims.find(claim)) {
-          up.headers.set(header, header_value(*value));
+          up.headers.add(header, header_value(*value));
         }
       }
     }
-    // Set, not added: a route may name one of these as a claim header; the gateway's wins.
-    up.headers.set("X-Forwarded-For", request.peer_address());
-    up.headers.set("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
-    if (auto h = request.header("Host")) up.headers.set("X-Forwarded-Host", *h);
+    up.headers.add("X-Forwarded-For", request.peer_address());
+    up.headers.add("X-Forwarded-Proto", request.tls().secure ? "https" : "http");
+    if (auto h = request.header("Host")) up.headers.add("X-Forwarded-Host", *h);
     // The target the client sent, before strip_prefix and the upstream's base path: with the two
     // above, the URL a DPoP proof's htu names, for an API that checks the proof again
     // (resource::called_url).
-    up.headers.set("X-Forwarded-Uri", request.target());
-    up.headers.set("X-Request-Id", request.request_id());
+    up.headers.add("X-Forwarded-Uri", request.target());
+    up.headers.add("X-Request-Id", request.request_id());
     // Content over 64 KiB is not kept for the thread's next request.
     if (up.body.capacity() > size_t{64} * 1024 && request.body().size() <= size_t{64} * 1024) {
       std::string().swap(up.body);
@@ -1037,6 +1061,8 @@ class Gateway::Impl {
   // event loop's AsyncHttpClient; an https upstream is called from the pool).
   std::vector<std::vector<std::string>> signed_fields_;
   std::vector<bool> async_upstream_;
+  // Per route: the claim headers it sends (each name once, none the gateway asserts).
+  std::vector<std::vector<std::pair<std::string, std::string>>> claim_headers_;
   mutable WorkerPool pool_;
 };
 

@@ -98,6 +98,10 @@ class EchoUpstream {
                 {"x_kept", request.header("X-Kept").value_or("")},
                 {"x_forwarded_for", request.header("X-Forwarded-For").value_or("")},
                 {"x_forwarded_for_fields", request.headers().count("X-Forwarded-For")},
+                {"x_request_id", request.header("X-Request-Id").value_or("")},
+                {"x_request_id_fields", request.headers().count("X-Request-Id")},
+                {"x_user", request.header("X-User").value_or("")},
+                {"x_user_fields", request.headers().count("X-User")},
                 {"body", request.body()},
                 // What an API behind the gateway takes for the URL the client called.
                 {"called_url",
@@ -706,13 +710,28 @@ TEST_F(GatewayBinding, WithoutAKeyNothingIsSignedAndARoutesOwnKeyWins) {
 
 // A claim header of the name of a field the gateway asserts is overridden: the upstream gets one
 // X-Forwarded-For, the peer's address, never one from the token.
+// X-Request-Id likewise (and a client's own is not passed on); two claim headers of one name
+// (they differ in case) send one field, the later in the map's order.
 TEST_F(GatewayBinding, WhatTheGatewayAssertsWinsOverAClaimHeaderOfTheSameName) {
   Options o = options();
-  o.routes[0].claim_headers = {{"X-Forwarded-For", "sub"}};
-  const http::Response answer = Gateway(o).handle(request("Bearer " + token()));
+  o.routes[0].claim_headers = {{"X-Forwarded-For", "sub"},
+                               {"X-Request-Id", "sub"},
+                               {"X-User", "sub"},
+                               {"x-user", "client_id"}};
+  http::Request r = request("Bearer " + token());
+  r.mutable_headers().add("X-Request-Id", "from-the-client");
+  r.mutable_headers().add("X-User", "from-the-client");
+  const http::Response answer = Gateway(o).handle(r);
   ASSERT_EQ(answer.status, 200) << answer.body;
-  EXPECT_EQ(echoed(answer).value("x_forwarded_for", ""), "203.0.113.7");
-  EXPECT_EQ(echoed(answer).value("x_forwarded_for_fields", 0), 1);
+  const Json echo = echoed(answer);
+  EXPECT_EQ(echo.value("x_forwarded_for", ""), "203.0.113.7");
+  EXPECT_EQ(echo.value("x_forwarded_for_fields", 0), 1);
+  EXPECT_EQ(echo.value("x_request_id_fields", 0), 1);
+  EXPECT_NE(echo.value("x_request_id", ""), "alice");
+  EXPECT_NE(echo.value("x_request_id", ""), "from-the-client");
+  EXPECT_FALSE(echo.value("x_request_id", "").empty());
+  EXPECT_EQ(echo.value("x_user_fields", 0), 1);
+  EXPECT_EQ(echo.value("x_user", ""), "spa");
 }
 
 TEST_F(GatewayBinding, AClaimOutsideAsciiGoesUpstreamUnsignedAndTheRestSigned) {
