@@ -170,7 +170,13 @@ class HttpClient::Impl {
     while (it != idle_.end() && !it->second.empty()) {
       auto c = std::move(it->second.back());
       it->second.pop_back();
-      if (c->tls || !internal::unasked_bytes(c->plain->socket())) return c;
+      // Over TLS, also what OpenSSL decrypted and holds (a record may carry more than the
+      // answer's last bytes).
+      const bool unasked =
+          c->tls ? SSL_pending(c->tls->native_handle()) > 0 ||
+                       internal::unasked_bytes(beast::get_lowest_layer(*c->tls).socket())
+                 : internal::unasked_bytes(c->plain->socket());
+      if (!unasked) return c;
     }
     return nullptr;
   }
@@ -348,7 +354,8 @@ Result<ClientResponse, ClientError> HttpClient::request(const ClientRequest& req
   // A pooled connection may have been closed by the server while idle; retry
   // once on a fresh connection when nothing came back (RFC 9112 §9.3.1).
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto conn = impl_->take_idle(key);
+    // The second attempt on a fresh connection: another pooled one may be as stale.
+    auto conn = attempt == 0 ? impl_->take_idle(key) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       auto fresh = impl_->connect(*url);

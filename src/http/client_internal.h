@@ -77,10 +77,11 @@ Result<std::string, ClientError> build_request(const ClientRequest& request, con
 // answer (RFC 9112 §9.3.1).
 bool idempotent(std::string_view method);
 
-// Whether an idle kept-alive plain-TCP connection has received bytes nobody asked for (a 408
-// before a close, or worse): it is dropped instead of used, or they would be read as the next
-// request's answer (what Go's Transport calls an unsolicited response on an idle channel). One
-// FIONREAD ioctl. Not for TLS, where a session ticket or key update may come unasked.
+// Whether an idle kept-alive connection has received bytes nobody asked for (a 408 before a
+// close, or worse): it is dropped instead of used, or they would be read as the next request's
+// answer (what Go's Transport calls an unsolicited response on an idle channel). One FIONREAD
+// ioctl. Over TLS a record may also be a session ticket or a key update, and a connection is then
+// dropped needlessly: a reconnect, never a wrong answer.
 inline bool unasked_bytes(boost::asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
   return socket.available(ec) > 0 || ec;
@@ -91,14 +92,18 @@ inline bool unasked_bytes(boost::asio::ip::tcp::socket& socket) {
 // before it are skipped (RFC 9110 §15.2: a client MUST parse them, expected or not), at most
 // kMaxInterimResponses of them (all within the request's read timeout); a 101 is refused (§15.2.2:
 // it answers a request for an upgrade, which none of ours is, and the connection then speaks
-// another protocol). Over max_response_header_bytes or max_response_body_bytes (declared or
-// actual): kResponseTooLarge; anything RFC 9112 does not allow, or framing that cannot be trusted:
+// another protocol). A header section or trailer over max_response_header_bytes, or content over
+// max_response_body_bytes (declared or actual): kResponseTooLarge; a chunk line over the header
+// limit, anything else RFC 9112 does not allow, or framing that cannot be trusted:
 // kProtocolError. The buffer holds at most an unfinished line under the header limit plus one read.
+// Not copied or moved: the parser writes into this reader's own response.
 constexpr int kMaxInterimResponses = 16;
 class ResponseReader {
  public:
   // `method`: the request's; an answer to HEAD has no content (RFC 9110 §9.3.2).
   ResponseReader(const ClientOptions& options, std::string_view method);
+  ResponseReader(const ResponseReader&) = delete;
+  ResponseReader& operator=(const ResponseReader&) = delete;
   enum class Step { kMore, kDone, kFailed };
 
   // Parses what `buffer` holds and consumes what was used.

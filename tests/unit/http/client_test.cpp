@@ -537,6 +537,21 @@ TEST(HttpClientRequests, AnAnswerWithoutALengthEndsWithTheConnection) {
   EXPECT_EQ(client.idle_connections(), 0U);
 }
 
+// RFC 9112 §9.3: an HTTP/1.0 answer keeps the connection only with "Connection: keep-alive".
+TEST(HttpClientRequests, AnHttp10AnswerKeepsTheConnectionOnlyWhenItSaysSo) {
+  testing::ScriptedServer upstream{
+      {{"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+       {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"}}};
+  HttpClient client;
+  auto first = client.get(upstream.url("/x"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(client.idle_connections(), 0U);
+  auto second = client.get(upstream.url("/x"));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_FALSE(second->reused_connection);
+  EXPECT_EQ(client.idle_connections(), 1U);
+}
+
 // Requests are not pipelined, so bytes after an answer were never asked for: the connection that
 // holds them is let go, or they would be the next request's answer.
 TEST(HttpClientRequests, BytesPastTheAnswerAreNotTakenForTheNextOne) {
