@@ -277,19 +277,12 @@ class Gateway::Impl {
       }
       signed_fields_.push_back(std::move(fields));
       async_upstream_.push_back(http::AsyncHttpClient::supports(r.upstream));
-      // The claim headers as the upstream gets them: each name once, the later in the map's
-      // order winning; none of a name the gateway asserts itself, whose value it sets.
+      // The claim headers the upstream may get, last first (upstream_request sends each name
+      // once: the last in the map's order whose claim the token has); none of a name the gateway
+      // asserts itself, whose value it sets.
       std::vector<std::pair<std::string, std::string>> claims;
-      for (const auto& entry : r.claim_headers) {
-        if (gateway_asserted(entry.first)) continue;
-        auto same = std::find_if(claims.begin(), claims.end(), [&](const auto& c) {
-          return http::iequals(c.first, entry.first);
-        });
-        if (same != claims.end()) {
-          same->second = entry.second;
-        } else {
-          claims.push_back(entry);
-        }
+      for (auto it = r.claim_headers.rbegin(); it != r.claim_headers.rend(); ++it) {
+        if (!gateway_asserted(it->first)) claims.push_back(*it);
       }
       claim_headers_.push_back(std::move(claims));
     }
@@ -984,10 +977,17 @@ class Gateway::Impl {
       up.headers.add("Authorization", "Bearer " + principal->signed_introspection);
     }
     if (principal) {
-      for (const auto& [header, claim] : claim_headers_[index_of(route)]) {
-        if (const json* value = principal->claims.find(claim)) {
-          up.headers.add(header, header_value(*value));
+      const size_t first_claim = up.headers.size();
+      for (const auto& entry : claim_headers_[index_of(route)]) {
+        const json* value = principal->claims.find(entry.second);
+        if (value == nullptr) continue;
+        // A name differing only in case from one already sent (later in the map's order).
+        const auto sent = up.headers.begin() + static_cast<std::ptrdiff_t>(first_claim);
+        if (std::any_of(sent, up.headers.end(),
+                        [&](const auto& f) { return http::iequals(f.first, entry.first); })) {
+          continue;
         }
+        up.headers.add(entry.first, header_value(*value));
       }
     }
     up.headers.add("X-Forwarded-For", request.peer_address());

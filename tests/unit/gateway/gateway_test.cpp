@@ -732,6 +732,11 @@ TEST_F(GatewayBinding, WhatTheGatewayAssertsWinsOverAClaimHeaderOfTheSameName) {
   EXPECT_FALSE(echo.value("x_request_id", "").empty());
   EXPECT_EQ(echo.value("x_user_fields", 0), 1);
   EXPECT_EQ(echo.value("x_user", ""), "spa");
+  // The later one's claim missing from the token, the earlier one's is sent.
+  o.routes[0].claim_headers = {{"X-User", "sub"}, {"x-user", "email"}};
+  const Json fallback = echoed(Gateway(o).handle(request("Bearer " + token())));
+  EXPECT_EQ(fallback.value("x_user_fields", 0), 1);
+  EXPECT_EQ(fallback.value("x_user", ""), "alice");
 }
 
 TEST_F(GatewayBinding, AClaimOutsideAsciiGoesUpstreamUnsignedAndTheRestSigned) {
