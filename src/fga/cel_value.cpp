@@ -12,6 +12,8 @@
 #include <map>
 #include <mutex>
 
+#include "core/hex.h"
+
 namespace tessera::fga::cel::detail {
 
 // ---- Construction and access ---------------------------------------------------------------
@@ -781,13 +783,6 @@ std::optional<std::array<uint8_t, 4>> parse_ipv4(std::string_view s) {
   }
   if (field != 4) return std::nullopt;
   return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 std::optional<IpAddress> parse_ipv6(std::string_view s) {

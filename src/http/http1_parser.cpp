@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/hex.h"
+
 namespace tessera::http::internal {
 namespace {
 
@@ -82,13 +84,6 @@ bool chunk_extensions_ok(std::string_view s) {
     }
   }
   return true;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -386,7 +381,7 @@ bool Http1Parser::chunk_size_line(std::string_view line) {
   size_t i = 0;
   uint64_t size = 0;
   for (; i < line.size(); ++i) {
-    const int d = hex_digit(line[i]);
+    const int d = hex_value(line[i]);
     if (d < 0) break;
     if (size > (std::numeric_limits<uint64_t>::max() >> 4)) return false;
     size = (size << 4) | static_cast<uint64_t>(d);

@@ -10,19 +10,13 @@
 
 #include "core/base64url.h"
 #include "core/crypto.h"
+#include "core/hex.h"
 
 namespace tessera::http {
 
 namespace {
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // RFC 3629 §4 well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
 bool is_utf8(std::string_view s) {

@@ -18,6 +18,7 @@
 #include "core/base64url.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "core/space_list.h"
 #include "http/bearer.h"
@@ -78,13 +79,6 @@ constexpr int64_t kMaxWindowSeconds = int64_t{366} * 24 * 3600;
 
 char to_lower_ascii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // RFC 3986 §2.3.
