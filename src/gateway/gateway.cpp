@@ -277,12 +277,17 @@ class Gateway::Impl {
       }
       signed_fields_.push_back(std::move(fields));
       async_upstream_.push_back(http::AsyncHttpClient::supports(r.upstream));
-      // The claim headers the upstream may get, last first (upstream_request sends each name
-      // once: the last in the map's order whose claim the token has); none of a name the gateway
+      // The claim headers, one per name whatever its case, each with its claims last first: the
+      // upstream gets the last in the map's order that the token has. None of a name the gateway
       // asserts itself, whose value it sets.
-      std::vector<std::pair<std::string, std::string>> claims;
+      std::vector<ClaimHeader> claims;
       for (auto it = r.claim_headers.rbegin(); it != r.claim_headers.rend(); ++it) {
-        if (!gateway_asserted(it->first)) claims.push_back(*it);
+        if (gateway_asserted(it->first)) continue;
+        auto same = std::find_if(claims.begin(), claims.end(), [&](const ClaimHeader& c) {
+          return http::iequals(c.name, it->first);
+        });
+        if (same == claims.end()) same = claims.insert(claims.end(), ClaimHeader{it->first, {}});
+        same->claims.push_back(it->second);
       }
       claim_headers_.push_back(std::move(claims));
     }
@@ -956,8 +961,9 @@ class Gateway::Impl {
         continue;
       }
       // Never let a client set what the gateway asserts.
-      if (std::any_of(route.claim_headers.begin(), route.claim_headers.end(),
-                      [&](const auto& h) { return http::iequals(h.first, name); })) {
+      const std::vector<ClaimHeader>& claim_headers = claim_headers_[index_of(route)];
+      if (std::any_of(claim_headers.begin(), claim_headers.end(),
+                      [&](const ClaimHeader& h) { return http::iequals(h.name, name); })) {
         continue;
       }
       // What other proxies assert (RFC 7239 Forwarded, X-Real-IP), and what this gateway does:
@@ -977,17 +983,13 @@ class Gateway::Impl {
       up.headers.add("Authorization", "Bearer " + principal->signed_introspection);
     }
     if (principal) {
-      const size_t first_claim = up.headers.size();
-      for (const auto& entry : claim_headers_[index_of(route)]) {
-        const json* value = principal->claims.find(entry.second);
-        if (value == nullptr) continue;
-        // A name differing only in case from one already sent (later in the map's order).
-        const auto sent = up.headers.begin() + static_cast<std::ptrdiff_t>(first_claim);
-        if (std::any_of(sent, up.headers.end(),
-                        [&](const auto& f) { return http::iequals(f.first, entry.first); })) {
-          continue;
+      for (const ClaimHeader& header : claim_headers_[index_of(route)]) {
+        for (const std::string& claim : header.claims) {
+          if (const json* value = principal->claims.find(claim)) {
+            up.headers.add(header.name, header_value(*value));
+            break;
+          }
         }
-        up.headers.add(entry.first, header_value(*value));
       }
     }
     up.headers.add("X-Forwarded-For", request.peer_address());
@@ -1062,7 +1064,11 @@ class Gateway::Impl {
   std::vector<std::vector<std::string>> signed_fields_;
   std::vector<bool> async_upstream_;
   // Per route: the claim headers it sends (each name once, none the gateway asserts).
-  std::vector<std::vector<std::pair<std::string, std::string>>> claim_headers_;
+  struct ClaimHeader {
+    std::string name;
+    std::vector<std::string> claims;  // the first the token has is sent
+  };
+  std::vector<std::vector<ClaimHeader>> claim_headers_;
   mutable WorkerPool pool_;
 };
 
