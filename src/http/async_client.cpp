@@ -47,12 +47,15 @@ class IdleConnections : public net::execution_context::service {
 
   explicit IdleConnections(net::execution_context& context) : service(context) {}
 
+  // An idle connection to `key` that received nothing while idle (internal::unasked_bytes).
   std::unique_ptr<Connection> take(const std::string& key) {
     auto it = idle_.find(key);
-    if (it == idle_.end() || it->second.empty()) return nullptr;
-    auto c = std::move(it->second.back());
-    it->second.pop_back();
-    return c;
+    while (it != idle_.end() && !it->second.empty()) {
+      auto c = std::move(it->second.back());
+      it->second.pop_back();
+      if (!internal::unasked_bytes(c->stream.socket())) return c;
+    }
+    return nullptr;
   }
   void give_back(const std::string& key, std::unique_ptr<Connection> c, size_t max) {
     auto& list = idle_[key];
@@ -101,9 +104,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
         done_(std::move(done)) {}
 
   void start() {
-    do {
-      conn_ = pool_.take(key_);
-    } while (conn_ && internal::unasked_bytes(conn_->stream.socket()));
+    conn_ = pool_.take(key_);
     reused_ = conn_ != nullptr;
     if (reused_) return write();
     connect();
@@ -206,9 +207,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   }
 
   void complete() {
-    // Bytes past the answer were never asked for (requests are not pipelined): a connection that
-    // holds them would hand them to the next request as its answer.
-    const bool keep_alive = reader_->keep_alive() && conn_->buffer.size() == 0;
+    const bool keep_alive = reader_->keep_alive(conn_->buffer);
     ClientResponse response = reader_->release();
     response.reused_connection = reused_;
     if (keep_alive) {

@@ -330,9 +330,7 @@ class HttpClient::Impl {
       x.nothing_received = reader.nothing_received();
       return x;
     }
-    // Bytes past the answer were never asked for (requests are not pipelined): a connection that
-    // holds them would hand them to the next request as its answer.
-    x.keep_alive = reader.keep_alive() && c.buffer.size() == 0;
+    x.keep_alive = reader.keep_alive(c.buffer);
     x.response = reader.release();
     return x;
   }

@@ -114,9 +114,13 @@ class ResponseReader {
   // (RFC 9112 §6.3 item 8), or the error.
   Step read_ended(boost::system::error_code ec);
 
-  // kDone: the answer, and whether the connection may carry another request (RFC 9112 §9.3).
+  // kDone: the answer, and whether the connection may carry another request (RFC 9112 §9.3):
+  // not when `buffer` holds bytes past the answer, which no request asked for (requests are not
+  // pipelined) and which would be the next request's answer.
   ClientResponse release();
-  bool keep_alive() const { return parser_.keep_alive(); }
+  bool keep_alive(const boost::beast::flat_buffer& buffer) const {
+    return parser_.keep_alive() && buffer.size() == 0;
+  }
   // kFailed: why, and whether nothing of an answer came before the connection closed (a retry on
   // a fresh connection is then safe for idempotent methods; not after a 1xx: the server has the
   // request).
