@@ -60,8 +60,7 @@ void answers(std::string_view wire, size_t piece, bool to_head, bool eof) {
   // An answer that ran to the close is never kept alive, and only a close ends one.
   check(!whole.put_eof_completed || (eof && !whole.keep_alive));
   if (differential() && !tessera::testing::known_difference_response(std::string(wire))) {
-    check(tessera::testing::disagreement_response(wire, kHeaderLimit, kBodyLimit, to_head, eof)
-              .empty());
+    check(tessera::testing::disagreement(wire, kHeaderLimit, kBodyLimit, to_head, eof).empty());
   }
 }
 

@@ -6,15 +6,13 @@
 // functions clash at link time.
 #pragma once
 
-#include <algorithm>
 #include <boost/beast/http.hpp>
-#include <cctype>
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "http/http1_parser.h"
+#include "support/http1_oracle.h"
 
 namespace tessera::testing {
 
@@ -34,25 +32,13 @@ struct ParsedRequest {
 // the server does.
 inline ParsedRequest parse_request(std::string_view wire, size_t header_limit, size_t body_limit,
                                    size_t piece = 0) {
-  using Error = http::internal::Http1Parser::Error;
-  if (piece == 0) piece = wire.size() + 1;
   http::internal::Http1Parser parser(http::internal::Http1Parser::Kind::kRequest, header_limit,
                                      body_limit);
   http::Headers headers;
   headers.add("Stale", "from an earlier request");
   std::string body = "stale";
   parser.start(headers, body);
-  std::string buffer;
-  size_t fed = 0;
-  size_t consumed = 0;
-  while (!parser.done() && parser.error() == Error::kNone && fed < wire.size()) {
-    const size_t take = std::min(piece, wire.size() - fed);
-    buffer.append(wire.substr(fed, take));
-    fed += take;
-    const size_t n = parser.put(buffer);
-    consumed += n;
-    buffer.erase(0, n);
-  }
+  const size_t consumed = feed(parser, wire, piece);
   ParsedRequest out;
   out.done = parser.done();
   out.error = parser.error();
@@ -108,8 +94,7 @@ inline bool known_difference(const std::string& wire) {
   // chunked as one without content, leaving the rest to be read as the next request: the
   // difference between two parsers that request smuggling lives on. We refuse it (400).
   // RFC 9112 §6.1: nor do we read Transfer-Encoding in HTTP/1.0 (400), nor one that is empty.
-  std::string lower = wire.substr(0, wire.find("\r\n\r\n"));
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = lowercase(std::string_view(wire).substr(0, wire.find("\r\n\r\n")));
   const size_t te = lower.find("\r\ntransfer-encoding:");
   if (te != std::string::npos &&
       (lower.compare(te, 30, "\r\ntransfer-encoding: chunked\r\n") != 0 ||
@@ -117,28 +102,12 @@ inline bool known_difference(const std::string& wire) {
        lower.find("http/1.0\r\n") != std::string::npos)) {
     return true;
   }
-  // RFC 9112 §7.1.1, RFC 9110 §5.6.4: a quoted chunk-ext-val holds no controls but HTAB; Beast
-  // takes them. Coarsely: a control between a ";" and the next CRLF of a chunked content.
-  if (te != std::string::npos && lower.size() < wire.size()) {
-    const std::string_view content = std::string_view(wire).substr(lower.size());
-    for (size_t semi = content.find(';'); semi != std::string_view::npos;
-         semi = content.find(';', semi + 1)) {
-      const std::string_view rest = content.substr(semi, content.find("\r\n", semi) - semi);
-      for (char c : rest) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && c != '\t') || u == 0x7F) return true;
-      }
-    }
-  }
-  // RFC 9110 §6.5.1: we discard a trailer's fields; Beast reads the fields it interprets
-  // (framing, Connection, Upgrade) in one as if in the header section, and may refuse them.
-  if (te != std::string::npos && lower.size() < wire.size()) {
-    std::string content(wire.substr(lower.size()));
-    for (char& c : content) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (const char* framing : {"\r\ntransfer-encoding", "\r\ncontent-length", "\r\nconnection",
-                                "\r\nupgrade", "\r\nproxy-connection"}) {
-      if (content.find(framing) != std::string::npos) return true;
-    }
+  if (te != std::string::npos &&
+      (control_in_chunk_extension(wire, lower.size()) ||
+       interpreted_field_in_trailer(wire, lower.size(),
+                                    {"\r\ntransfer-encoding", "\r\ncontent-length",
+                                     "\r\nconnection", "\r\nupgrade", "\r\nproxy-connection"}))) {
+    return true;
   }
   // Beast checks Proxy-Connection (not in any RFC) and Upgrade as token lists; we pass them on
   // as they are (the gateway drops both as hop-by-hop).
@@ -154,17 +123,8 @@ inline bool known_difference(const std::string& wire) {
   }
   // RFC 9112 §2.2: we ignore empty lines before the request-line; Beast refuses them.
   if (wire.starts_with("\r\n")) return true;
-  // RFC 9112 §5.2: Beast joins an obs-fold to the field before, in a header section or a
-  // trailer; we refuse it (400). CRLF then whitespace in the header section, or anywhere in a
-  // chunked content (where a trailer may be).
-  const size_t head_end = wire.find("\r\n\r\n");
-  for (size_t at = wire.find("\r\n"); at != std::string::npos && at + 2 < wire.size();
-       at = wire.find("\r\n", at + 2)) {
-    if ((wire[at + 2] == ' ' || wire[at + 2] == '\t') &&
-        (at < head_end || te != std::string::npos)) {
-      return true;
-    }
-  }
+  // RFC 9112 §5.2: obs-fold, refused (400).
+  if (obs_fold(wire, te != std::string::npos)) return true;
   const size_t eol = wire.find("\r\n");
   const std::string line = wire.substr(0, eol);
   if (line.size() >= 8 && line.compare(line.size() - 8, 6, "HTTP/1") != 0) return true;
@@ -175,21 +135,6 @@ inline bool known_difference(const std::string& wire) {
   return false;
 }
 
-inline std::string escaped(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7F) {
-      out += c;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // Empty when the two parsers agree: a request either calls complete, the other calls complete
 // and reads the same. Where one refuses and the other waits for more, they agree: Beast refuses
 // some bytes before their line ends, where ours waits for the line. Beast adds a trailer's fields
@@ -198,11 +143,7 @@ inline std::string disagreement(std::string_view wire, size_t header_limit, size
   const ParsedRequest ours = parse_request(wire, header_limit, body_limit);
   const ParsedRequest beast = beast_parse(wire, header_limit, body_limit);
   if (!ours.done && !beast.done) return "";
-  auto says = [](const ParsedRequest& p) {
-    return p.done
-               ? "done"
-               : (p.error != http::internal::Http1Parser::Error::kNone ? "refused" : "incomplete");
-  };
+  auto says = [](const ParsedRequest& p) { return verdict(p.done, p.error); };
   // Beast applies its header limit to the request line and to the fields separately, and its
   // own way to chunk extensions and trailers; ours is for the whole header section
   // (ServerOptions::max_header_bytes), and again for a request's extensions and trailer together.
@@ -214,21 +155,7 @@ inline std::string disagreement(std::string_view wire, size_t header_limit, size
   if (ours.consumed != beast.consumed) return "where the request ends";
   if (ours.method != beast.method || ours.target != beast.target) return "request line";
   if (ours.version != beast.version || ours.keep_alive != beast.keep_alive) return "version";
-  // Beast keeps fields of one name together (an insert goes after the last of its name), so the
-  // two lists are compared as multisets; the order is the unit tests' to check.
-  std::vector<std::string> ours_sorted = ours.fields;
-  std::vector<std::string> beast_sorted = beast.fields;
-  std::sort(ours_sorted.begin(), ours_sorted.end());
-  std::sort(beast_sorted.begin(), beast_sorted.end());
-  if (!std::includes(beast_sorted.begin(), beast_sorted.end(), ours_sorted.begin(),
-                     ours_sorted.end())) {
-    return "fields";
-  }
-  // Without a trailer (a request with no content, or with Content-Length), the same fields.
-  std::string head(wire.substr(0, wire.find("\r\n\r\n")));
-  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const bool may_have_trailer = head.find("transfer-encoding") != std::string::npos;
-  if (!may_have_trailer && ours_sorted != beast_sorted) return "fields";
+  if (fields_differ(ours.fields, beast.fields, wire)) return "fields";
   if (ours.body != beast.body) return "content";
   return "";
 }

@@ -6,15 +6,13 @@
 // tessera_http does, or the two builds of Beast's inline functions clash at link time.
 #pragma once
 
-#include <algorithm>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "http/http1_parser.h"
-#include "support/request_parser_oracle.h"  // escaped()
+#include "support/http1_oracle.h"
 
 namespace tessera::testing {
 
@@ -40,24 +38,13 @@ struct ParsedResponse {
 inline ParsedResponse parse_response(std::string_view wire, size_t header_limit, size_t body_limit,
                                      bool to_head = false, size_t piece = 0, bool eof = false) {
   using Error = http::internal::Http1Parser::Error;
-  if (piece == 0) piece = wire.size() + 1;
   http::internal::Http1Parser parser(http::internal::Http1Parser::Kind::kResponse, header_limit,
                                      body_limit);
   http::Headers headers;
   headers.add("Stale", "from an earlier answer");
   std::string body = "stale";
   parser.start(headers, body, to_head);
-  std::string buffer;
-  size_t fed = 0;
-  size_t consumed = 0;
-  while (!parser.done() && parser.error() == Error::kNone && fed < wire.size()) {
-    const size_t take = std::min(piece, wire.size() - fed);
-    buffer.append(wire.substr(fed, take));
-    fed += take;
-    const size_t n = parser.put(buffer);
-    consumed += n;
-    buffer.erase(0, n);
-  }
+  const size_t consumed = feed(parser, wire, piece);
   ParsedResponse out;
   if (eof && !parser.done() && parser.error() == Error::kNone) {
     out.put_eof_called = true;
@@ -129,8 +116,7 @@ inline ParsedResponse beast_parse_response(std::string_view wire, size_t header_
 // Where the two differ on purpose, each with its reason. Coarse: an answer listed here may not
 // differ after all; it is only left out of the comparison.
 inline bool known_difference_response(const std::string& wire) {
-  std::string lower = wire.substr(0, wire.find("\r\n\r\n"));
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = lowercase(std::string_view(wire).substr(0, wire.find("\r\n\r\n")));
   const size_t te = lower.find("\r\ntransfer-encoding:");
   if (te != std::string::npos) {
     // RFC 9112 §6.3 item 3, §11.1: Transfer-Encoding with Content-Length may be response
@@ -149,29 +135,13 @@ inline bool known_difference_response(const std::string& wire) {
     // §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; Beast reads it as chunked.
     if (lower.starts_with("http/1.0")) return true;
   }
-  // RFC 9112 §7.1.1, RFC 9110 §5.6.4: a quoted chunk-ext-val holds no controls but HTAB; Beast
-  // takes them. Coarsely: a control between a ";" and the next CRLF of a chunked content.
-  if (te != std::string::npos && lower.size() < wire.size()) {
-    const std::string_view content = std::string_view(wire).substr(lower.size());
-    for (size_t semi = content.find(';'); semi != std::string_view::npos;
-         semi = content.find(';', semi + 1)) {
-      const std::string_view rest = content.substr(semi, content.find("\r\n", semi) - semi);
-      for (char c : rest) {
-        const auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && c != '\t') || u == 0x7F) return true;
-      }
-    }
-  }
-  // RFC 9110 §6.5.1: we discard a trailer's fields; Beast reads the fields it interprets
-  // (framing, Connection) in one as if in the header section: it may refuse them, or close a
-  // connection a trailer's "Connection: close" names.
-  if (te != std::string::npos && lower.size() < wire.size()) {
-    std::string content(wire.substr(lower.size()));
-    for (char& c : content) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    for (const char* framing : {"\r\ntransfer-encoding", "\r\ncontent-length", "\r\nconnection",
-                                "\r\nproxy-connection"}) {
-      if (content.find(framing) != std::string::npos) return true;
-    }
+  // A trailer's "Connection: close" may also make Beast close the connection.
+  if (te != std::string::npos &&
+      (control_in_chunk_extension(wire, lower.size()) ||
+       interpreted_field_in_trailer(wire, lower.size(),
+                                    {"\r\ntransfer-encoding", "\r\ncontent-length",
+                                     "\r\nconnection", "\r\nproxy-connection"}))) {
+    return true;
   }
   // Beast checks Proxy-Connection (not in any RFC) as a token list; we pass it on as it is (the
   // gateway drops it as hop-by-hop).
@@ -185,17 +155,8 @@ inline bool known_difference_response(const std::string& wire) {
   // RFC 9112 §2.2: we ignore empty lines before the start line, as for a request (a server may
   // leave a CRLF after the content before); Beast refuses them.
   if (wire.starts_with("\r\n")) return true;
-  // RFC 9112 §5.2: obs-fold. Beast joins it to the field before; a gateway may instead refuse
-  // the answer (and answer 502), which we do. CRLF then whitespace in the header section, or
-  // anywhere in a chunked content (where a trailer may be).
-  const size_t head_end = wire.find("\r\n\r\n");
-  for (size_t at = wire.find("\r\n"); at != std::string::npos && at + 2 < wire.size();
-       at = wire.find("\r\n", at + 2)) {
-    if ((wire[at + 2] == ' ' || wire[at + 2] == '\t') &&
-        (at < head_end || te != std::string::npos)) {
-      return true;
-    }
-  }
+  // RFC 9112 §5.2: obs-fold; a gateway may refuse the answer (and answer 502), which we do.
+  if (obs_fold(wire, te != std::string::npos)) return true;
   const std::string line = wire.substr(0, wire.find("\r\n"));
   // RFC 9110 §2.5: HTTP/1.x later than 1.1 is read as 1.1; Beast refuses it.
   if (line.size() >= 8 && line.starts_with("HTTP/1.") && line[7] >= '2' && line[7] <= '9') {
@@ -215,15 +176,13 @@ inline bool known_difference_response(const std::string& wire) {
 // incomplete), they agree: Beast refuses some bytes before their line ends, where ours waits for
 // the line. Beast adds a trailer's fields to the header's; ours are the header's alone, so
 // theirs must include ours.
-inline std::string disagreement_response(std::string_view wire, size_t header_limit,
-                                         size_t body_limit, bool to_head, bool eof) {
+inline std::string disagreement(std::string_view wire, size_t header_limit, size_t body_limit,
+                                bool to_head, bool eof) {
   using Error = http::internal::Http1Parser::Error;
   const ParsedResponse ours = parse_response(wire, header_limit, body_limit, to_head, 0, eof);
   const ParsedResponse beast = beast_parse_response(wire, header_limit, body_limit, to_head, eof);
   if (!ours.done && !beast.done) return "";
-  auto says = [](const ParsedResponse& p) {
-    return p.done ? "done" : (p.error != Error::kNone ? "refused" : "incomplete");
-  };
+  auto says = [](const ParsedResponse& p) { return verdict(p.done, p.error); };
   // Beast applies its header limit to the status line and to the fields separately, and none to
   // chunk extensions and trailers; ours is for the whole header section, and again for an
   // answer's extensions and trailer together.
@@ -236,27 +195,9 @@ inline std::string disagreement_response(std::string_view wire, size_t header_li
   if (ours.status != beast.status) return "status";
   if (ours.version != beast.version) return "version";
   if (ours.keep_alive != beast.keep_alive) return "keep-alive";
-  // Beast keeps fields of one name together, so the lists are compared as multisets.
-  std::vector<std::string> ours_sorted = ours.fields;
-  std::vector<std::string> beast_sorted = beast.fields;
-  std::sort(ours_sorted.begin(), ours_sorted.end());
-  std::sort(beast_sorted.begin(), beast_sorted.end());
-  if (!std::includes(beast_sorted.begin(), beast_sorted.end(), ours_sorted.begin(),
-                     ours_sorted.end())) {
-    return "fields";
-  }
-  std::string head(wire.substr(0, wire.find("\r\n\r\n")));
-  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const bool may_have_trailer = head.find("transfer-encoding") != std::string::npos;
-  if (!may_have_trailer && ours_sorted != beast_sorted) return "fields";
+  if (fields_differ(ours.fields, beast.fields, wire)) return "fields";
   if (ours.body != beast.body) return "content";
   return "";
-}
-
-// The same, under the name the request oracle uses.
-inline std::string disagreement(std::string_view wire, size_t header_limit, size_t body_limit,
-                                bool to_head, bool eof) {
-  return disagreement_response(wire, header_limit, body_limit, to_head, eof);
 }
 
 }  // namespace tessera::testing

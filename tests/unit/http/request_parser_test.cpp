@@ -228,24 +228,7 @@ TEST(RequestParser, AgreesWithBeastOnMutatedRequests) {
   int compared = 0, done_both = 0, refused_both = 0, mismatches = 0;
   for (int round = 0; round < 200000; ++round) {
     std::string wire = seeds[rng() % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      const size_t at = rng() % (wire.size() + 1);
-      switch (rng() % 4) {
-        case 0:  // replace a byte
-          if (at < wire.size()) wire[at] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:  // insert one
-          wire.insert(at, 1, alphabet[rng() % alphabet.size()]);
-          break;
-        case 2:  // delete one
-          if (at < wire.size()) wire.erase(at, 1);
-          break;
-        default:  // cut the message short
-          wire.resize(at);
-          break;
-      }
-    }
+    testing::mutate(wire, rng, alphabet);
     if (testing::known_difference(wire)) continue;
     ++compared;
     const std::string differs = testing::disagreement(wire, kHeaderLimit, kBodyLimit);

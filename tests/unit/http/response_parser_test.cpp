@@ -643,24 +643,7 @@ TEST(ResponseParser, AgreesWithBeastOnMutatedAnswers) {
     std::string wire = seed.wire;
     const bool to_head = seed.to_head || rng() % 8 == 0;
     const bool eof = rng() % 2 == 0;
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      const size_t at = rng() % (wire.size() + 1);
-      switch (rng() % 4) {
-        case 0:  // replace a byte
-          if (at < wire.size()) wire[at] = alphabet[rng() % alphabet.size()];
-          break;
-        case 1:  // insert one
-          wire.insert(at, 1, alphabet[rng() % alphabet.size()]);
-          break;
-        case 2:  // delete one
-          if (at < wire.size()) wire.erase(at, 1);
-          break;
-        default:  // cut the answer short
-          wire.resize(at);
-          break;
-      }
-    }
+    testing::mutate(wire, rng, alphabet);
     // Ours gives the same whichever way the bytes come (a piece size chosen each round).
     const Parsed ours = parse(wire, to_head, eof);
     const size_t piece = std::vector<size_t>{1, 2, 3, 7, 64}[rng() % 5];
