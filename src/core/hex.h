@@ -1,5 +1,5 @@
 // One hexadecimal digit's value (RFC 5234 HEXDIG, either case), or -1: percent-decoding (RFC 3986
-// §2.1), chunk sizes (RFC 9112 §7.1), IPv6 groups.
+// §2.1), chunk sizes (RFC 9112 §7.1), IPv6 groups, JSON and CEL escapes.
 #pragma once
 
 namespace tessera {

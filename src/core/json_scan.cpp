@@ -26,6 +26,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/hex.h"
 #include "core/json.h"
 #include "core/utf8.h"
 
@@ -42,18 +43,11 @@ double c_strtod(const std::string& text) {
   return strtod_l(text.c_str(), nullptr, c_locale);
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Four hex digits at p (p + 4 <= end checked by the caller): the code unit, or -1.
 int hex4(const char* p) {
   int v = 0;
   for (int i = 0; i < 4; ++i) {
-    const int d = hex_digit(p[i]);
+    const int d = hex_value(p[i]);
     if (d < 0) return -1;
     v = v * 16 + d;
   }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "core/hex.h"
 #include "fga/cel_ast.h"
 
 namespace tessera::fga::cel::detail {
@@ -34,13 +35,6 @@ struct SyntaxError {
 
 bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool is_reserved(std::string_view s) {
   static constexpr std::string_view kReserved[] = {
       "as",  "break", "const",   "continue",  "else",   "for", "function", "if",   "import",
@@ -152,7 +146,7 @@ class Lexer {
         (src_[pos_ + 1] == 'x' || src_[pos_ + 1] == 'X')) {
       pos_ += 2;
       size_t digits = pos_;
-      while (pos_ < src_.size() && hex_digit(src_[pos_]) >= 0) ++pos_;
+      while (pos_ < src_.size() && hex_value(src_[pos_]) >= 0) ++pos_;
       if (pos_ == digits) return fail(start, "malformed hex literal");
       t.text = std::string(src_.substr(digits, pos_ - digits));
       t.hex = true;
@@ -288,10 +282,10 @@ class Lexer {
       if ((c == 'u' || c == 'U') && is_bytes) return fail(start, "\\u escape in bytes literal");
       uint32_t cp = 0;
       for (size_t i = 0; i < n; ++i) {
-        if (pos_ >= src_.size() || hex_digit(src_[pos_]) < 0) {
+        if (pos_ >= src_.size() || hex_value(src_[pos_]) < 0) {
           return fail(start, "invalid escape sequence");
         }
-        cp = cp * 16 + static_cast<uint32_t>(hex_digit(src_[pos_]));
+        cp = cp * 16 + static_cast<uint32_t>(hex_value(src_[pos_]));
         ++pos_;
       }
       if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
